@@ -1,2 +1,72 @@
-def main() -> int:
-    return 0
+"""`pipec` command line. Each command lives in `pipec.commands.<name>` with
+`configure(parser)` and `run(args) -> int`; heavy libraries are imported inside `run`
+so that `pipec check` starts fast."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from pipec import __version__
+
+# command -> (module, one-line help, aliases)
+COMMANDS = {
+    "check": ("check", "parse, type-check and run every rule", ["lint"]),
+    "fmt": ("fmt", "rewrite files in the canonical layout", []),
+    "graph": ("graph", "print the checked DAG as mermaid, dot or json", []),
+    "explain": ("explain", "show a rule's documentation", []),
+    "build": ("build", "compile to an orchestrator: airflow, argo or local", []),
+    "run": ("run", "run the pipeline on this machine (the local runner)", []),
+    "stage": ("stage", "run one stage from a lineage manifest (used by generated code)", []),
+    "test": ("test_cmd", "property-test the file's split rules", []),
+    "docs": ("docs", "write ownership and lineage documentation", []),
+    "runs": ("runs", "list, show and diff run records", []),
+    "registry": ("registry", "the local model registry", []),
+    "lineage": ("lineage", "answer the reproducibility questions for a model version", []),
+    "data": ("data", "materialise bundled example data", []),
+}
+
+
+def _available() -> dict[str, tuple[str, str, list[str]]]:
+    """Commands whose module exists in this installation."""
+    found = {}
+    for name, (module, help_text, aliases) in COMMANDS.items():
+        if importlib.util.find_spec(f"pipec.commands.{module}") is not None:
+            found[name] = (module, help_text, aliases)
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pipec", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"pipec {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text, aliases) in _available().items():
+        command = sub.add_parser(name, help=help_text, aliases=aliases, description=help_text)
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show tracebacks")
+        command.set_defaults(_module=module)
+        importlib.import_module(f"pipec.commands.{module}").configure(command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "_module", None) is None:
+        parser.print_help()
+        return 2
+    command = importlib.import_module(f"pipec.commands.{args._module}")
+    try:
+        return command.run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: never a traceback by default
+        if args.debug:
+            raise
+        print(f"pipec: internal error: {type(exc).__name__}: {exc}\n"
+              "rerun with --debug for the traceback", file=sys.stderr)
+        return 2

@@ -1,0 +1,325 @@
+"""Builds the `Program`: declarations (P003), references (T001/T004), the base
+source (T007) and the stage DAG with its implicit join and approval nodes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipec import nodes as n
+from pipec.diagnostics import Diagnostic, error
+from pipec.loader import LoadedFile, Loader
+from pipec.model import PRODUCES, Program, Stage
+
+# A stage acts on a declaration of this kind with the same name.
+ACTS_ON = {"validate": "source", "evaluate": "train", "register": "train", "deploy": "train"}
+# Settings that reference another declaration: (stage kind, keyword) -> referenced kind.
+READS = {("label", "from"): "source", ("features", "from"): "source"}
+TOP_LEVEL_SETS = {"team": "teams", "checks": "check_sets", "gates": "gate_sets"}
+
+
+def build_program(path: Path, loader: Loader | None = None) -> Program:
+    loader = loader or Loader()
+    files, import_diagnostics = loader.closure(path)
+    main = loader.load(path)
+    program = Program(path=main.path, display=main.display, files=files, module=main.module)
+    for loaded in files:
+        program.diagnostics.extend(loaded.diagnostics)
+    program.diagnostics.extend(import_diagnostics)
+    _collect_top_level(program, files)
+    if main.module is not None:
+        _collect_pipeline(program, main.module)
+    if program.pipeline is not None:
+        _collect_stages(program)
+        _resolve_references(program)
+        _choose_base_source(program)
+        _build_graph(program)
+    return program
+
+
+# ----------------------------------------------------------------- declarations
+
+
+def _collect_top_level(program: Program, files: list[LoadedFile]) -> None:
+    for loaded in files:
+        if loaded.module is None:
+            continue
+        for item in loaded.module.items:
+            if isinstance(item, n.Block) and item.kind in TOP_LEVEL_SETS:
+                table = getattr(program, TOP_LEVEL_SETS[item.kind])
+                _declare(program, table, item, f"{item.kind} `{item.name.name}`")
+
+
+def _declare(program: Program, table: dict[str, n.Block], block: n.Block, what: str) -> None:
+    first = table.get(block.name.name)
+    if first is None:
+        table[block.name.name] = block
+        return
+    program.diagnostics.append(error(
+        "P003", f"{what} is declared twice (first at {first.name.span})", block.name.span,
+        "rename or remove one of them"))
+
+
+def _collect_pipeline(program: Program, module: n.Module) -> None:
+    pipelines = module.blocks("pipeline")
+    if pipelines:
+        program.pipeline = pipelines[0]
+    for extra in pipelines[1:]:
+        program.diagnostics.append(error(
+            "P003", f"a file declares at most one pipeline; `{extra.name.name}` is a second one",
+            extra.header, "move it into a file of its own"))
+
+
+def _collect_stages(program: Program) -> None:
+    assert program.pipeline is not None
+    for stmt in program.pipeline.body:
+        if not isinstance(stmt, n.Block):
+            continue
+        if stmt.id in program.stages:
+            first = program.stages[stmt.id].span
+            what = "split" if stmt.kind == "split" else f"{stmt.kind} `{stmt.name.name}`"
+            program.diagnostics.append(error(
+                "P003", f"{what} is declared twice (first at {first})", stmt.header,
+                "a pipeline has one split, and one stage of each kind and name"))
+            continue
+        program.stages[stmt.id] = _stage(program, stmt)
+        _check_repeated_settings(program, stmt)
+
+
+def _stage(program: Program, block: n.Block) -> Stage:
+    owner = block.setting("owner")
+    if owner is None and block.kind == "evaluate":
+        owners = block.first(n.Owners)
+        if owners is not None and owners.teams:
+            return Stage(block.id, block.kind, block.name.name, block,
+                         owners.teams[0].name, owners.teams[0].span)
+    if owner is None:
+        owner = program.pipeline_setting("owner")
+    if owner is not None and isinstance(owner.value, n.Ident):
+        return Stage(block.id, block.kind, block.name.name, block, owner.value.name,
+                     owner.value.span)
+    return Stage(block.id, block.kind, block.name.name, block)
+
+
+SINGLE_SETTINGS = {"owner", "retries", "timeout", "snapshot", "entity", "time", "lag", "window",
+                   "model", "task", "seed", "test", "valid", "gap", "threshold", "from",
+                   "known_after", "column", "image", "risk", "predicts", "code_commit"}
+
+
+def _check_repeated_settings(program: Program, block: n.Block) -> None:
+    seen: dict[str, n.Setting] = {}
+    for setting in block.all(n.Setting):
+        if setting.keyword not in SINGLE_SETTINGS:
+            continue
+        if setting.keyword in seen:
+            program.diagnostics.append(error(
+                "P003", f"`{setting.keyword}` is set twice in {_describe(block)} "
+                f"(first at {seen[setting.keyword].span})", setting.span,
+                "keep one of them"))
+        seen.setdefault(setting.keyword, setting)
+
+
+def _describe(block: n.Block) -> str:
+    return "the split" if block.kind == "split" else f"{block.kind} `{block.name.name}`"
+
+
+# ------------------------------------------------------------------- references
+
+
+def declared_kinds(program: Program, name: str) -> list[str]:
+    referable = ("source", "label", "features", "train")
+    kinds = sorted({s.kind for s in program.stages.values()
+                    if s.name == name and s.kind in referable})
+    kinds += [kind for kind, attr in TOP_LEVEL_SETS.items() if name in getattr(program, attr)]
+    return kinds
+
+
+def reference_problem(program: Program, ident: n.Ident, wanted: str,
+                      context: str) -> Diagnostic | None:
+    """T001 when nothing of that name exists; T004 when it is another kind."""
+    table = {"checks": program.check_sets, "gates": program.gate_sets}.get(wanted)
+    exists = ident.name in table if table is not None else \
+        f"{wanted}.{ident.name}" in program.stages
+    if exists:
+        return None
+    others = [k for k in declared_kinds(program, ident.name) if k != wanted]
+    if others:
+        return error("T004", f"{context} names `{ident.name}`, which is {_a(others[0])}, "
+                     f"not {_a(wanted)}", ident.span,
+                     f"name a declared {_kind_word(wanted)}")
+    return error("T001", f"{context} names `{ident.name}`, but no {_kind_word(wanted)} "
+                 f"`{ident.name}` is declared", ident.span,
+                 f"declare `{wanted} {ident.name} {{ ... }}` or fix the name")
+
+
+def _a(kind: str) -> str:
+    word = _kind_word(kind)
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+def _kind_word(kind: str) -> str:
+    return {"checks": "check set", "gates": "gate set", "train": "train stage",
+            "features": "feature view"}.get(kind, kind)
+
+
+def _resolve_references(program: Program) -> None:
+    for stage in list(program.stages.values()):
+        block = stage.block
+        assert block is not None
+        wanted = ACTS_ON.get(block.kind)
+        if wanted is not None:
+            _report(program, reference_problem(program, block.name, wanted,
+                                               f"`{block.kind} {block.name.name}`"))
+        for (kind, keyword), target in READS.items():
+            setting = block.setting(keyword) if block.kind == kind else None
+            if setting is not None and isinstance(setting.value, n.Ident):
+                _report(program, reference_problem(program, setting.value, target,
+                                                   f"`{keyword}` in {_describe(block)}"))
+        for use in block.all(n.Use):
+            wanted_set = "gates" if block.kind == "evaluate" else "checks"
+            _report(program, reference_problem(program, use.set_name, wanted_set,
+                                               f"`use` in {_describe(block)}"))
+    for top in program.check_sets.values():
+        for use in top.all(n.Use):
+            _report(program, reference_problem(program, use.set_name, "checks", "`use`"))
+    for top in program.gate_sets.values():
+        for use in top.all(n.Use):
+            _report(program, reference_problem(program, use.set_name, "gates", "`use`"))
+    assert program.pipeline is not None
+    examples = program.pipeline.first(n.ExamplesFrom)
+    if examples is not None:
+        _report(program, reference_problem(program, examples.source, "source",
+                                           "`examples from`"))
+
+
+def _report(program: Program, diagnostic: Diagnostic | None) -> None:
+    if diagnostic is not None:
+        program.diagnostics.append(diagnostic)
+
+
+# ------------------------------------------------------------------ base source
+
+
+def _choose_base_source(program: Program) -> None:
+    assert program.pipeline is not None
+    sources = [s.name for s in program.stages.values() if s.kind == "source"]
+    examples = program.pipeline.first(n.ExamplesFrom)
+    if examples is not None:
+        program.base_source = examples.source.name if examples.source.name in sources else None
+        return
+    label_sources = {_reads(b) for b in program.blocks("label")}
+    candidates = [s for s in sources if s not in label_sources]
+    if len(candidates) > 1:
+        feature_sources = {_reads(b) for b in program.blocks("features")}
+        candidates = [s for s in candidates if s not in feature_sources] or candidates
+    if len(candidates) > 1:
+        candidates = _by_split_time(program, candidates) or candidates
+    if len(candidates) == 1:
+        program.base_source = candidates[0]
+    elif sources:
+        _report_no_base(program, candidates)
+
+
+def _reads(block: n.Block) -> str | None:
+    setting = block.setting("from")
+    return setting.value.name if setting and isinstance(setting.value, n.Ident) else None
+
+
+def _by_split_time(program: Program, candidates: list[str]) -> list[str]:
+    split = program.split
+    if split is None or split.by != "time" or split.on is None:
+        return []
+    return [s for s in candidates if program.source_word(s, "time") == split.on.name]
+
+
+def _report_no_base(program: Program, candidates: list[str]) -> None:
+    assert program.pipeline is not None
+    if candidates:
+        names = ", ".join(f"`{c}`" for c in candidates)
+        message = f"more than one source could be the base of the examples: {names}"
+    else:
+        message = "no source can be the base of the examples (every source feeds a label)"
+    program.diagnostics.append(error(
+        "T007", message, program.pipeline.header,
+        "add `examples from NAME` to the pipeline"))
+
+
+# ------------------------------------------------------------------------ graph
+
+
+def _build_graph(program: Program) -> None:
+    graph = program.graph
+    for stage in program.stages.values():
+        graph.add_node(stage.id, stage=stage)
+    for stage in list(program.stages.values()):
+        for upstream, artifact in _inputs(program, stage):
+            if upstream in program.stages:
+                graph.add_edge(upstream, stage.id, artifact=artifact)
+    _add_join(program)
+    _add_approvals(program)
+
+
+def _inputs(program: Program, stage: Stage) -> list[tuple[str, str]]:
+    block = stage.block
+    assert block is not None
+    kind, name = stage.kind, stage.name
+    if kind == "validate":
+        return [(f"source.{name}", "Dataset")]
+    if kind in ("label", "features"):
+        source = _reads(block) or program.base_source
+        if source is None:
+            return []
+        reader = program.source_reader(source)
+        return [(reader, PRODUCES[program.stages[reader].kind] if reader in program.stages
+                 else "Dataset")]
+    if kind == "train":
+        return [("split", "TrainSet")]
+    if kind == "evaluate":
+        return [(f"train.{name}", "Model"), ("split", "TestSet")]
+    if kind == "register":
+        return [(f"train.{name}", "Model"), (f"evaluate.{name}", "EvalReport")]
+    if kind == "deploy":
+        return [(f"register.{name}", "RegisteredModel")]
+    return []
+
+
+def _add_join(program: Program) -> None:
+    """The implicit join: base rows + labels + feature tables -> examples."""
+    if program.base_source is None and not program.blocks("label"):
+        return
+    join = Stage("join", "join", "join", None, *_pipeline_owner(program),
+                 anchor=program.pipeline.header if program.pipeline else None)
+    program.stages["join"] = join
+    program.graph.add_node("join", stage=join)
+    if program.base_source is not None:
+        reader = program.source_reader(program.base_source)
+        program.graph.add_edge(reader, "join", artifact=PRODUCES[reader.split(".")[0]])
+    for stage in list(program.stages.values()):
+        if stage.kind in ("label", "features"):
+            program.graph.add_edge(stage.id, "join", artifact=PRODUCES[stage.kind])
+    if "split" in program.stages:
+        program.graph.add_edge("join", "split", artifact="Examples")
+
+
+def _pipeline_owner(program: Program) -> tuple[str | None, n.Span | None]:
+    owner = program.pipeline_setting("owner")
+    if owner is not None and isinstance(owner.value, n.Ident):
+        return owner.value.name, owner.value.span
+    return None, None
+
+
+def _add_approvals(program: Program) -> None:
+    """`approval by TEAM` puts an approval node between register and deploy."""
+    for evaluate in program.blocks("evaluate"):
+        approval = evaluate.first(n.Approval)
+        register_id = f"register.{evaluate.name.name}"
+        if approval is None or register_id not in program.stages:
+            continue
+        stage = Stage(f"approval.{evaluate.name.name}", "approval", evaluate.name.name, None,
+                      approval.team.name, approval.team.span, anchor=approval.span)
+        program.stages[stage.id] = stage
+        program.graph.add_node(stage.id, stage=stage)
+        program.graph.add_edge(register_id, stage.id, artifact="RegisteredModel")
+        deploy_id = f"deploy.{evaluate.name.name}"
+        if program.graph.has_edge(register_id, deploy_id):
+            program.graph.remove_edge(register_id, deploy_id)
+            program.graph.add_edge(stage.id, deploy_id, artifact="ApprovedModel")

@@ -1,0 +1,62 @@
+"""The checking pipeline: load -> model -> rules -> policy. `compile` is the public API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipec.analyze import build_program
+from pipec.diagnostics import Diagnostic
+from pipec.loader import Loader
+from pipec.model import Program
+
+
+@dataclass
+class CheckOptions:
+    """What the command line or `[tool.pipec]` asks for."""
+
+    select: set[str] | None = None
+    ignore: set[str] = field(default_factory=set)
+    severity: dict[str, str] = field(default_factory=dict)
+    strict: bool = False
+
+
+def compile(source_or_path: str | Path, *, loader: Loader | None = None,
+            options: CheckOptions | None = None) -> Program:
+    """Parse, resolve imports, build the model and run every rule.
+
+    Accepts a path, or the text of a program (anything containing a newline or a
+    brace is taken as text; it is checked as `<string>` in the current directory).
+    """
+    loader = loader or Loader()
+    path = _as_path(source_or_path, loader)
+    program = build_program(path, loader)
+    if program.module is not None:
+        from pipec.rules import run_rules
+
+        program.diagnostics.extend(run_rules(program, _selected(options)))
+    program.diagnostics = finalize(program, options or CheckOptions())
+    return program
+
+
+def _as_path(source_or_path: str | Path, loader: Loader) -> Path:
+    if isinstance(source_or_path, Path):
+        return source_or_path
+    if "\n" in source_or_path or "{" in source_or_path:
+        path = Path.cwd() / "<string>.pipe"
+        loader.load_source(source_or_path, "<string>", path)
+        return path
+    return Path(source_or_path)
+
+
+def _selected(options: CheckOptions | None) -> set[str] | None:
+    return options.select if options is not None else None
+
+
+def finalize(program: Program, options: CheckOptions) -> list[Diagnostic]:
+    """Suppressions and severity policy, then one stable order without duplicates."""
+    from pipec.policy import apply_policy
+
+    diagnostics = apply_policy(program, program.diagnostics, options)
+    unique = {(d.code, d.span, d.message): d for d in diagnostics}
+    return sorted(unique.values(), key=lambda d: d.sort_key)

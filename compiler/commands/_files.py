@@ -1,0 +1,51 @@
+"""Finding `.pipe` files from command-line arguments (files, directories, globs)."""
+
+from __future__ import annotations
+
+import glob
+import sys
+from pathlib import Path
+
+SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".pipec"}
+
+
+def expand(arguments: list[str]) -> tuple[list[Path], list[str]]:
+    """Files to work on, and the arguments that named nothing readable."""
+    files: list[Path] = []
+    missing: list[str] = []
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_dir():
+            files.extend(_walk(path))
+        elif path.is_file():
+            files.append(path)
+        elif any(ch in argument for ch in "*?["):
+            matches = sorted(Path(p) for p in glob.glob(argument, recursive=True))
+            files.extend(p for p in matches if p.is_file())
+            if not matches:
+                missing.append(argument)
+        else:
+            missing.append(argument)
+    return list(dict.fromkeys(files)), missing
+
+
+def _walk(root: Path) -> list[Path]:
+    found = []
+    for path in sorted(root.rglob("*.pipe")):
+        if not SKIP_DIRS.intersection(path.parts) and path.is_file():
+            found.append(path)
+    return found
+
+
+def report_missing(missing: list[str]) -> None:
+    for argument in missing:
+        print(f"pipec: cannot read `{argument}`: no such file or directory", file=sys.stderr)
+
+
+def readable(path: Path) -> bool:
+    try:
+        with path.open("rb"):
+            return True
+    except OSError as exc:
+        print(f"pipec: cannot read `{path}`: {exc.strerror}", file=sys.stderr)
+        return False

@@ -1,0 +1,63 @@
+"""`pipec fmt [--check] FILE...`: 0 nothing to change (or rewritten), 1 with --check when
+a file would change or a file does not parse, 2 unreadable. A file that does not parse
+is left untouched and its diagnostics printed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipec.commands._files import expand, readable, report_missing
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument("--check", action="store_true",
+                        help="change nothing; exit 1 when a file would change")
+    parser.add_argument("--diff", action="store_true", help="print a diff instead of writing")
+
+
+def run(args: argparse.Namespace) -> int:
+    files, missing = expand(args.files)
+    report_missing(missing)
+    if missing or not files:
+        return 2
+    status = 0
+    for path in files:
+        if not readable(path):
+            return 2
+        status = max(status, _format_file(path, args))
+    return status
+
+
+def _format_file(path: Path, args: argparse.Namespace) -> int:
+    from pipec.atomic import write_text
+    from pipec.commands.check import emit
+    from pipec.fmt import format_module
+    from pipec.loader import display_path
+    from pipec.parser import parse_bytes
+
+    data = path.read_bytes()
+    result = parse_bytes(data, display_path(path))
+    if result.module is None:
+        emit(result.diagnostics, {display_path(path): result.text}, "text")
+        return 1
+    formatted = format_module(result.module, result.text)
+    if formatted == result.text:
+        return 0
+    if args.check or args.diff:
+        print(f"would reformat {display_path(path)}", file=sys.stderr)
+        if args.diff:
+            _print_diff(result.text, formatted, display_path(path))
+        return 1
+    write_text(path, formatted)
+    print(f"reformatted {display_path(path)}", file=sys.stderr)
+    return 0
+
+
+def _print_diff(before: str, after: str, name: str) -> None:
+    import difflib
+
+    sys.stdout.writelines(difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), name, name))

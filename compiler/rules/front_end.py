@@ -1,0 +1,187 @@
+"""Codes the parser and the model builder emit; their pages live here with the rules."""
+
+from pipec.rules import document
+
+document("P001", "error", "a syntax error, a value of the wrong kind, or bytes that are not UTF-8",
+         '''
+## What it does
+Reports text that is not a `.pipe` program: a syntax error, a value of the wrong
+kind for its keyword, or a file that is not valid UTF-8. The diagnostic points at the
+offending position and names what was expected there.
+
+## Why is this bad?
+Nothing else can be checked about a statement that does not parse; every broken
+statement is reported, not only the first.
+
+## Example
+```pipe
+pipeline p {
+  label late {
+    window three years
+  }
+}
+```
+
+## Use instead
+```pipe
+pipeline p {
+  label late {
+    window 1095d
+  }
+}
+```
+''', phase="parse")
+
+document("P002", "error", "an import that is not found, or an import cycle", '''
+## What it does
+Reports an `import` whose file does not exist (paths are relative to the importing
+file; `std/...` names the standard library bundled with pipec), or imports that form a
+cycle.
+
+## Why is this bad?
+The declarations the file relies on (teams, check sets, gate sets) are missing, so
+ownership and gates cannot be checked.
+
+## Example
+```pipe
+import "no_such_file.pipe"
+```
+
+## Use instead
+```pipe
+import "std/gates/binary.pipe"
+```
+''', phase="parse")
+
+document("P003", "error", "two declarations of the same kind and name", '''
+## What it does
+Reports two declarations of the same kind and name in one pipeline (two `source x`,
+two splits), two teams of one name, or a single-valued setting given twice in a block.
+
+## Why is this bad?
+Which one wins would be an accident of file order; lineage needs one stage per id.
+
+## Example
+```pipe
+team ml { contact "#ml"; role ml }
+team ml { contact "#ml-2"; role ml }
+```
+
+## Use instead
+```pipe
+team ml { contact "#ml"; role ml }
+team ml_research { contact "#ml-2"; role ml }
+```
+''', phase="model")
+
+document("T001", "error", "a reference to an undeclared source, label, view, set or train stage",
+         '''
+## What it does
+Reports a name that refers to nothing: `validate X` without `source X`, a label or
+feature view `from` a missing source, `evaluate M` without `train M`, `use S` of an
+undeclared check or gate set.
+
+## Why is this bad?
+The stage would have no input; the DAG has a hole where data should flow.
+
+## Example
+```pipe
+pipeline p {
+  validate payments {
+    require id
+  }
+}
+```
+
+## Use instead
+```pipe
+pipeline p {
+  source payments {
+    from csv "payments.csv"
+    schema { id: string }
+  }
+  validate payments {
+    require id
+  }
+}
+```
+''', phase="model")
+
+document("T004", "error", "a reference to a declaration of the wrong kind", '''
+## What it does
+Reports a reference that names a declaration of another kind than the statement
+needs: a label `from` a feature view, `evaluate X` where X is a source.
+
+## Why is this bad?
+The stage would consume an artifact of the wrong type (a feature table is not an
+event stream to label from).
+
+## Example
+```pipe
+pipeline p {
+  source events {
+    from csv "events.csv"
+    schema { id: string }
+  }
+  evaluate events {
+    primary roc_auc >= 0.8
+  }
+}
+```
+
+## Use instead
+```pipe
+pipeline p {
+  source events {
+    from csv "events.csv"
+    schema { id: string }
+  }
+  train events {
+    model "sklearn.linear_model.LogisticRegression"
+  }
+  evaluate events {
+    primary roc_auc >= 0.8
+  }
+}
+```
+''', phase="model")
+
+document("T007", "error", "no base source, or more than one candidate", '''
+## What it does
+Finds the base source, whose rows become the examples: `examples from NAME`, else the
+sources that feed no label; if several, those no feature view reads; if still several,
+the one whose `time` column the time split names. None or several left is T007.
+
+## Why is this bad?
+Without one base, "an example" has no meaning: labels, features and splits are all
+defined relative to the base rows and their event time.
+
+## Example
+```pipe
+pipeline p {
+  source a {
+    from csv "a.csv"
+    schema { id: string }
+  }
+  source b {
+    from csv "b.csv"
+    schema { id: string }
+  }
+}
+```
+
+## Use instead
+```pipe
+pipeline p {
+  examples from a
+  source a {
+    from csv "a.csv"
+    schema { id: string }
+  }
+  source b {
+    from csv "b.csv"
+    schema { id: string }
+  }
+}
+```
+''', phase="model")

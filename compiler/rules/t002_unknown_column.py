@@ -1,0 +1,141 @@
+"""T002: a column that is not in the referenced schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pipec import nodes as n
+from pipec.diagnostics import Diagnostic, error
+from pipec.model import Program
+from pipec.rules import rule
+from pipec.rules._support import base_schema, checks_of, gates_of, ident_value, reads_source
+
+DOC = '''
+## What it does
+Checks that every column a statement names exists in the schema it refers to: a
+source's `entity` and `time`, a validate stage's checks, a label's `column`/`when`,
+a feature view's entity, time and aggregated columns, the split's `on`, slice gates
+and the train stage's feature list.
+
+## Why is this bad?
+A misspelt column fails at run time, hours into a pipeline, or worse: silently
+yields an empty feature.
+
+## Example
+```pipe
+pipeline p {
+  source events {
+    from csv "events.csv"
+    entity user_id
+    schema { id: string }
+  }
+}
+```
+
+## Use instead
+```pipe
+pipeline p {
+  source events {
+    from csv "events.csv"
+    entity id
+    schema { id: string }
+  }
+}
+```
+'''
+
+
+@rule("T002", "error", "a column that is not in the referenced schema", DOC)
+def check(program: Program) -> Iterator[Diagnostic]:
+    for block in program.blocks("source"):
+        schema = program.schema(block.name.name)
+        for keyword in ("entity", "time"):
+            yield from _missing(ident_value(block, keyword), schema, f"source `{block.name.name}`")
+    for block in program.blocks("validate"):
+        schema = program.schema(block.name.name)
+        for check_line in checks_of(program, block):
+            for column in _check_columns(check_line):
+                yield from _missing(column, schema, f"source `{block.name.name}`")
+    yield from _label_columns(program)
+    yield from _feature_columns(program)
+    yield from _split_and_gates(program)
+
+
+def _missing(column: n.Ident | None, schema: dict[str, n.ColumnDef] | None,
+             where: str) -> Iterator[Diagnostic]:
+    if column is None or schema is None or column.name in schema:
+        return
+    known = ", ".join(sorted(schema)) or "none"
+    yield error("T002", f"column `{column.name}` is not in the schema of {where}",
+                column.span, f"the columns there are: {known}")
+
+
+def _check_columns(stmt: n.Stmt) -> list[n.Ident]:
+    if isinstance(stmt, n.Require | n.Unique):
+        return list(stmt.columns)
+    if isinstance(stmt, n.RangeCheck | n.Completeness | n.Drift | n.FreshnessCheck):
+        return [stmt.column]
+    return []
+
+
+def _label_columns(program: Program) -> Iterator[Diagnostic]:
+    schema = base_schema(program)
+    where = f"base source `{program.base_source}`"
+    for label in program.labels():
+        yield from _missing(ident_value(label, "column"), schema, where)
+        when = label.first(n.LabelWhen)
+        if when is not None:
+            yield from _missing(when.column, schema, where)
+
+
+def _feature_columns(program: Program) -> Iterator[Diagnostic]:
+    for view in program.blocks("features"):
+        source = reads_source(view)
+        schema = program.schema(source) if source else None
+        where = f"source `{source}`"
+        for keyword in ("entity", "time"):
+            yield from _missing(ident_value(view, keyword), schema, where)
+        for feature in view.all(n.FeatureDef):
+            yield from _missing(feature.column, schema, where)
+        for columns in view.all(n.Columns):
+            for column in columns.columns:
+                yield from _missing(column, schema, where)
+
+
+def _split_and_gates(program: Program) -> Iterator[Diagnostic]:
+    schema = base_schema(program)
+    where = f"base source `{program.base_source}`"
+    split = program.split
+    if split is not None:
+        yield from _missing(split.on, schema, where)
+    for evaluate in program.blocks("evaluate"):
+        for gate in gates_of(program, evaluate):
+            yield from _missing(gate.column, schema, where)
+    for train in program.blocks("train"):
+        yield from _train_features(program, train, schema, where)
+
+
+def _train_features(program: Program, train: n.Block, schema: dict[str, n.ColumnDef] | None,
+                    where: str) -> Iterator[Diagnostic]:
+    views = {v.name.name: v for v in program.blocks("features")}
+    for listing in train.all(n.TrainFeatures):
+        for ref in listing.refs:
+            if ref.head.name in views:
+                if ref.member is not None:
+                    yield from _view_member(views[ref.head.name], ref.member)
+                continue
+            if ref.member is not None or ref.star:
+                yield error("T001", f"`{ref.head.name}` in the feature list is not a feature "
+                            "view", ref.head.span, "name a declared `features` view")
+                continue
+            yield from _missing(ref.head, schema, where)
+
+
+def _view_member(view: n.Block, member: n.Ident) -> Iterator[Diagnostic]:
+    names = {f.name.name for f in view.all(n.FeatureDef)}
+    for columns in view.all(n.Columns):
+        names.update(c.name for c in columns.columns)
+    if member.name not in names:
+        known = ", ".join(sorted(names)) or "none"
+        yield error("T002", f"feature view `{view.name.name}` has no feature `{member.name}`",
+                    member.span, f"its features are: {known}")

@@ -1,0 +1,78 @@
+"""T005: a metric that does not fit the task."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pipec.diagnostics import Diagnostic, error
+from pipec.model import Program
+from pipec.rules import rule
+from pipec.rules._support import CLASSIFICATION_METRICS, REGRESSION_METRICS, gates_of
+
+DOC = '''
+## What it does
+Checks every gate metric against the task (from `task` on train, or the label's type:
+windowed and `when` labels are binary): `rmse` on a classifier, `roc_auc` on a
+regressor, calibration on a regressor, or a metric pipec does not know.
+
+## Why is this bad?
+The gate cannot be computed, so the model would never be blessed, or a meaningless
+number would decide promotion.
+
+## Example
+```pipe
+pipeline p {
+  source flights {
+    from csv "f.csv"
+    schema { id: string, late: bool }
+  }
+  label late {
+    column late
+  }
+  evaluate m {
+    primary rmse <= 3
+  }
+}
+```
+
+## Use instead
+```pipe
+pipeline p {
+  source flights {
+    from csv "f.csv"
+    schema { id: string, late: bool }
+  }
+  label late {
+    column late
+  }
+  evaluate m {
+    primary roc_auc >= 0.7
+  }
+}
+```
+'''
+
+METRIC_GATES = {"primary", "guardrail", "slice", "compare_champion"}
+
+
+@rule("T005", "error", "a metric that does not fit the task", DOC)
+def check(program: Program) -> Iterator[Diagnostic]:
+    task = program.task()
+    for evaluate in program.blocks("evaluate"):
+        for gate in gates_of(program, evaluate):
+            if gate.kind == "calibration" and task == "regression":
+                yield error("T005", "a calibration gate on a regression model", gate.span,
+                            "calibration gates apply to classifiers")
+            if gate.kind not in METRIC_GATES or gate.metric is None:
+                continue
+            metric = gate.metric.name
+            if metric not in CLASSIFICATION_METRICS | REGRESSION_METRICS:
+                yield error("T005", f"`{metric}` is not a metric pipec knows", gate.metric.span,
+                            "known metrics: " + ", ".join(sorted(
+                                CLASSIFICATION_METRICS | REGRESSION_METRICS)))
+            elif task == "regression" and metric not in REGRESSION_METRICS:
+                yield error("T005", f"`{metric}` is a classification metric, but the task is "
+                            "regression", gate.metric.span, "use rmse, mae, mse, r2 or mape")
+            elif task in ("binary", "multiclass") and metric not in CLASSIFICATION_METRICS:
+                yield error("T005", f"`{metric}` is a regression metric, but the task is {task}",
+                            gate.metric.span, "use roc_auc, pr_auc, recall, precision or f1")

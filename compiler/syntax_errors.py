@@ -1,0 +1,96 @@
+"""Friendly syntax-error wording: "expected a duration such as `30d` after `window`",
+never a dump of Lark terminal names."""
+
+from __future__ import annotations
+
+import re
+
+from lark import Lark
+from lark.lexer import PatternStr
+
+# What a user calls each kind of token, by example.
+TOKEN_WORDS = {
+    "DURATION": "a duration such as `30d`",
+    "DATE": "a date such as `2026-03-01`",
+    "TIMESTAMP": "a timestamp such as `2026-03-01T04:00:00Z`",
+    "SIZE": "a size such as `50MB`",
+    "PERCENT": "a percentage such as `5%`",
+    "MULTIPLIER": "a multiplier such as `5x`",
+    "FLOAT": "a number such as `0.85`",
+    "INT": "a whole number such as `42`",
+    "STRING": 'a string in double quotes such as `"text"`',
+    "NAME": "a name such as `transactions`",
+    "KEY": "a key such as `max_iter`",
+    "CMP": "a comparison such as `>=`",
+    "ROLE": "a role (`ml`, `product`, `risk`, `data`, `platform` or `serving`)",
+    "RISK_LEVEL": "a risk level (`low`, `medium` or `high`)",
+    "PREDICTS": "`future`, `new_entities` or `iid`",
+    "POLICY": "a failure policy (`block`, `warn`, `retry` or `alert \"...\"`)",
+    "FILE_FORMAT": "a source format (`csv`, `parquet` or `sql`)",
+    "COLUMN_TYPE": "a column type (`string`, `int`, `float`, `bool`, `date`, `timestamp` "
+    "or `category`)",
+    "SPLIT_KIND": "a split kind (`random`, `time`, `entity`, `group` or `market`)",
+    "TASK": "a task (`binary`, `multiclass` or `regression`)",
+    "CALIBRATION_METRIC": "`ece` or `brier`",
+    "PERCENTILE": "a percentile such as `p99`",
+    "REGISTRY_KIND": "`local` or `mlflow`",
+    "_NL": "the end of the statement",
+    "SEMICOLON": "the end of the statement",
+    "$END": "the end of the file",
+}
+
+# Kinds that say the same thing; the first present wins the wording.
+_PREFERENCE = ["DURATION", "DATE", "TIMESTAMP", "SIZE", "PERCENT", "MULTIPLIER",
+               "FLOAT", "INT", "STRING"]
+_MAX_CHOICES = 8
+
+
+def describe_expected(expected: set[str], parser: Lark) -> str:
+    words = _words(expected, parser)
+    if not words:
+        return "something else"
+    if len(words) == 1:
+        return words[0]
+    if len(words) > _MAX_CHOICES:
+        shown = ", ".join(words[:_MAX_CHOICES])
+        return f"one of {shown}, ..."
+    return "one of " + ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _words(expected: set[str], parser: Lark) -> list[str]:
+    names = set(expected)
+    if "_NL" in names:
+        names.discard("SEMICOLON")
+    # A number where a share or a float is asked: show the most telling kind only.
+    numeric = [kind for kind in _PREFERENCE if kind in names]
+    if numeric:
+        names -= set(numeric[1:])
+    keywords, described = [], []
+    for name in sorted(names):
+        if name in TOKEN_WORDS:
+            described.append(TOKEN_WORDS[name])
+            continue
+        literal = _literal(parser, name)
+        if literal is not None:
+            keywords.append(f"`{literal}`")
+    return sorted(described) + sorted(keywords)
+
+
+def _literal(parser: Lark, name: str) -> str | None:
+    try:
+        terminal = parser.get_terminal(name)
+    except KeyError:
+        return None
+    if isinstance(terminal.pattern, PatternStr):
+        return terminal.pattern.value
+    return None
+
+
+_LAST_WORD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*|[^\sA-Za-z0-9_\"]+)\s*$")
+
+
+def previous_word(line: str, col: int) -> str | None:
+    """The word just before 1-based column `col` on the same line, if any."""
+    before = line[: max(col - 1, 0)]
+    match = _LAST_WORD.search(before)
+    return match.group(1) if match else None
