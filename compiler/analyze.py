@@ -210,9 +210,9 @@ def _choose_base_source(program: Program) -> None:
     candidates = [s for s in sources if s not in label_sources]
     if len(candidates) > 1:
         feature_sources = {_reads(b) for b in program.blocks("features")}
-        candidates = [s for s in candidates if s not in feature_sources] or candidates
+        candidates = [s for s in candidates if s not in feature_sources]
     if len(candidates) > 1:
-        candidates = _by_split_time(program, candidates) or candidates
+        candidates = _by_split_time(program, candidates)
     if len(candidates) == 1:
         program.base_source = candidates[0]
     elif sources:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from pipec import nodes as n
+from pipec.literals import format_duration
 from pipec.model import Program
 
 CLASSIFICATION_METRICS = frozenset({
@@ -85,3 +88,161 @@ def evaluate_owner_teams(evaluate: n.Block) -> list[n.Ident]:
     if owner is not None:
         teams.append(owner)
     return teams
+
+
+# ------------------------------------------------------------------ teams and roles
+
+
+def team_roles(program: Program, team: str) -> set[str]:
+    """Every `role` a declared team has (a team may list several)."""
+    block = program.teams.get(team)
+    if block is None:
+        return set()
+    return {str(s.value.py) for s in block.settings("role") if isinstance(s.value, n.Value)}
+
+
+def imports_broken(program: Program) -> bool:
+    """True when an import failed: declarations it would bring are unknowable."""
+    return any(d.code == "P002" for d in program.diagnostics)
+
+
+def risk_high(program: Program) -> bool:
+    return program.pipeline_word("risk") == "high"
+
+
+# ------------------------------------------------------------------- validation
+
+
+def blocking(program: Program, validate: n.Block) -> bool:
+    """A validate stage's effective policy (its own `on_failure`, else the pipeline's)."""
+    return program.failure_policy(validate) == "block"
+
+
+def blocking_validates(program: Program) -> set[str]:
+    return {b.id for b in program.blocks("validate") if blocking(program, b)}
+
+
+def validate_policy_span(program: Program, validate: n.Block) -> n.Span:
+    """Where to change a validate stage's policy: its own `on_failure`, else its header."""
+    own = validate.first(n.OnFailure)
+    return own.span if own is not None else validate.header
+
+
+# ------------------------------------------------------------------ dates on the split
+
+DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A point in time: absolute (`at`), or relative to the base source's `snapshot latest`
+    (`at` is None), plus an offset in seconds. Two moments compare only in one frame."""
+
+    at: dt.datetime | None
+    offset: float = 0.0
+
+    def plus(self, seconds: float) -> Moment:
+        return Moment(self.at, self.offset + seconds)
+
+    def comparable(self, other: Moment) -> bool:
+        return (self.at is None) == (other.at is None)
+
+    def seconds_after(self, other: Moment) -> float:
+        """self - other in seconds; only for comparable moments."""
+        base = (self.at - other.at).total_seconds() if self.at and other.at else 0.0
+        return base + self.offset - other.offset
+
+    def __str__(self) -> str:
+        if self.at is None:
+            if self.offset == 0:
+                return "snapshot"
+            sign = "-" if self.offset < 0 else "+"
+            return f"snapshot {sign} {format_duration(abs(self.offset))}"
+        stamp = self.at + dt.timedelta(seconds=self.offset)
+        if stamp.time() == dt.time(0) and stamp.utcoffset() in (None, dt.timedelta(0)):
+            return stamp.date().isoformat()
+        return stamp.isoformat().replace("+00:00", "Z")
+
+
+def snapshot_date(program: Program, source: str | None) -> dt.datetime | None | str:
+    """A source's snapshot: a datetime (fixed date), None (`latest`), or "" (no snapshot
+    or unknown source)."""
+    block = program.block("source", source) if source else None
+    setting = block.setting("snapshot") if block else None
+    if setting is None:
+        return ""
+    if isinstance(setting.value, n.Date):
+        return _midnight(setting.value.value)
+    return None
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def moment(program: Program, expr: n.Value | None) -> Moment | None:
+    """A split date as a Moment; snapshot-relative dates resolve to an absolute date
+    when the base source's snapshot is a fixed date. None when it cannot be known."""
+    if isinstance(expr, n.Date):
+        return Moment(_midnight(expr.value))
+    if isinstance(expr, n.Timestamp):
+        return Moment(expr.value.astimezone(dt.UTC))
+    if isinstance(expr, n.RangeValue):
+        return None
+    if isinstance(expr, n.SnapshotRelative):
+        minus = -(expr.minus.seconds if expr.minus else 0.0)
+        snapshot = snapshot_date(program, program.base_source)
+        if snapshot == "":
+            return None
+        return Moment(snapshot, minus) if snapshot is not None else Moment(None, minus)
+    return None
+
+
+def moment_of_value(value: n.Value) -> Moment | None:
+    """An absolute date or timestamp literal (backfill ranges)."""
+    if isinstance(value, n.Date):
+        return Moment(_midnight(value.value))
+    if isinstance(value, n.Timestamp):
+        return Moment(value.value.astimezone(dt.UTC))
+    return None
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    """The dates of a time split; `start` is `test from`, or `before + gap` when absent."""
+
+    split: n.Split
+    before: n.TrainBefore | None
+    test: n.TestFrom | None
+    gap: n.Setting | None
+    before_at: Moment | None
+    start: Moment | None
+    until: Moment | None
+
+
+def time_split(program: Program) -> TimeSplit | None:
+    split = program.split
+    if split is None or split.by != "time":
+        return None
+    before = split.first(n.TrainBefore)
+    test = split.first(n.TestFrom)
+    gap = split.setting("gap")
+    gap_seconds = gap.value.seconds if gap and isinstance(gap.value, n.Duration) else None
+    before_at = moment(program, before.date) if before else None
+    if test is not None:
+        start = moment(program, test.start)
+    elif before_at is not None and gap_seconds is not None:
+        start = before_at.plus(gap_seconds)
+    else:
+        start = None
+    until = moment(program, test.until) if test is not None and test.until else None
+    return TimeSplit(split, before, test, gap, before_at, start, until)
+
+
+def days(seconds: float) -> str:
+    return format_duration(seconds) if seconds > 0 else "0d"
+
+
+def label_sources(program: Program) -> set[str]:
+    """Sources that a windowed label reads events from (`label L { from S }`)."""
+    return {s for s in (reads_source(label) for label in program.labels()) if s}

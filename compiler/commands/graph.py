@@ -1,0 +1,33 @@
+"""`pipec graph FILE --format mermaid|dot|json`: the checked DAG. Refuses (exit 1) when
+the program has errors, printing them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipec.commands._files import readable
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("--format", choices=("mermaid", "dot", "json"), default="mermaid")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipec.check import compile
+    from pipec.commands.check import emit
+    from pipec.config import options_for
+    from pipec.graph_export import RENDERERS
+
+    path = Path(args.file)
+    if not path.is_file() or not readable(path):
+        print(f"pipec: cannot read `{args.file}`", file=sys.stderr)
+        return 2
+    program = compile(path, options=options_for(path))
+    if not program.ok:
+        emit(program.diagnostics, {f.display: f.text for f in program.files}, "text")
+        return 1
+    sys.stdout.write(RENDERERS[args.format](program))
+    return 0

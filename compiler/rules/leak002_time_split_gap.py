@@ -1,0 +1,93 @@
+"""LEAK002: a time split whose test period starts before the training labels mature."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pipec import nodes as n
+from pipec.diagnostics import Diagnostic, error
+from pipec.literals import format_duration
+from pipec.model import Program
+from pipec.rules import rule
+from pipec.rules._support import days, time_split
+
+DOC = '''
+## What it does
+For a time split, computes when the last training example's label becomes known: the
+end of training (`train before`) plus the label's maturity (`window` + the label
+source's `lag`, or `known_after`). Reports the split when that is after the test start
+(`test from`), or when a declared `gap` is shorter than the maturity. Dates relative
+to `snapshot` are compared symbolically.
+
+## Why is this bad?
+A label is an event in a window after the example. When training ends less than one
+maturity before the test starts, the last training labels are computed from events
+that happen inside the test period: the model is trained on information from the
+period it is evaluated on, and the test score is optimistic.
+
+## Example
+```pipe
+pipeline p {
+  source events {
+    from csv "events.csv"
+    time at
+    schema { id: string, at: timestamp, churn: bool }
+  }
+  label churned {
+    column churn
+    known_after 32d
+  }
+  split by time on at {
+    train before 2026-03-01
+    test from 2026-03-20
+  }
+}
+```
+
+## Use instead
+```pipe
+pipeline p {
+  source events {
+    from csv "events.csv"
+    time at
+    schema { id: string, at: timestamp, churn: bool }
+  }
+  label churned {
+    column churn
+    known_after 32d
+  }
+  split by time on at {
+    train before 2026-03-01
+    test from 2026-04-02
+  }
+}
+```
+'''
+
+
+@rule("LEAK002", "error", "a time split whose labels mature after the test start", DOC)
+def check(program: Program) -> Iterator[Diagnostic]:
+    split = time_split(program)
+    maturity = program.max_label_maturity()
+    if split is None or maturity <= 0:
+        return
+    if split.test is not None and split.before_at is not None and split.start is not None \
+            and split.before_at.comparable(split.start):
+        seen = split.before_at.plus(maturity)
+        if seen.seconds_after(split.start) > 0:
+            yield error(
+                "LEAK002",
+                f"train ends {split.before_at} and labels mature after "
+                f"{format_duration(maturity)}, so the last training labels are seen on "
+                f"{seen}, after the test start {split.start}: move `test from` to {seen} "
+                "or later", split.test.start.span,
+                f"or move `train before` to {split.start.plus(-maturity)} or earlier")
+    gap = split.gap
+    if gap is not None and isinstance(gap.value, n.Duration) and gap.value.seconds < maturity:
+        yield error(
+            "LEAK002",
+            f"the gap is {days(gap.value.seconds)} but labels mature after "
+            f"{format_duration(maturity)}: the last training labels are seen "
+            f"{format_duration(maturity - gap.value.seconds)} into the test period; "
+            f"set `gap {format_duration(maturity)}` or more", gap.span,
+            "the gap between training and test must cover the label maturity")

@@ -1,0 +1,129 @@
+"""LEAK004: target leakage through a label used as a feature, or the label's data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pipec import nodes as n
+from pipec.diagnostics import Diagnostic, error
+from pipec.literals import format_duration
+from pipec.model import Program
+from pipec.rules import rule
+from pipec.rules._support import reads_source
+
+DOC = '''
+## What it does
+Reports target leakage: a train stage that lists a label (or the base-source column a
+label reads) among its `features`; a feature view that aggregates the label's column
+without `point_in_time`, or whose rows become visible (its source's `lag`) before the
+label matures; a feature view that reads a windowed label's source without
+`point_in_time`.
+
+## Why is this bad?
+The model is given the answer. It scores perfectly in evaluation and is useless in
+production, where the label is not known at prediction time.
+
+## Example
+```pipe
+pipeline p {
+  source loans {
+    from csv "loans.csv"
+    schema { id: string, amount: float, defaulted: bool }
+  }
+  label defaulted {
+    column defaulted
+  }
+  train m {
+    model "sklearn.linear_model.LogisticRegression"
+    features [amount, defaulted]
+  }
+}
+```
+
+## Use instead
+```pipe
+pipeline p {
+  source loans {
+    from csv "loans.csv"
+    schema { id: string, amount: float, defaulted: bool }
+  }
+  label defaulted {
+    column defaulted
+  }
+  train m {
+    model "sklearn.linear_model.LogisticRegression"
+    features [amount]
+  }
+}
+```
+'''
+
+
+@rule("LEAK004", "error", "a label, or its data, used as a feature (target leakage)", DOC)
+def check(program: Program) -> Iterator[Diagnostic]:
+    yield from _train_lists(program)
+    for view in program.blocks("features"):
+        yield from _view(program, view)
+
+
+def _label_names(program: Program) -> dict[str, str]:
+    """Feature-list names that are the target -> what they are."""
+    names: dict[str, str] = {}
+    for label in program.labels():
+        names[label.name.name] = f"the label `{label.name.name}`"
+        column = program.label_column(label)
+        if column is not None:
+            names[column] = f"the column label `{label.name.name}` reads"
+    return names
+
+
+def _train_lists(program: Program) -> Iterator[Diagnostic]:
+    targets = _label_names(program)
+    views = {v.name.name for v in program.blocks("features")}
+    for train in program.blocks("train"):
+        for listing in train.all(n.TrainFeatures):
+            for ref in listing.refs:
+                name = ref.head.name
+                if ref.member is None and not ref.star and name not in views \
+                        and name in targets:
+                    yield error("LEAK004", f"`{name}` is {targets[name]}: the model would be "
+                                "given the answer as an input", ref.span,
+                                f"remove `{name}` from the feature list")
+
+
+def _view(program: Program, view: n.Block) -> Iterator[Diagnostic]:
+    pit = view.flag("point_in_time") is not None
+    source = reads_source(view) or program.base_source
+    for label in program.labels():
+        if not pit and source is not None and reads_source(label) == source:
+            setting = view.setting("from")
+            yield error("LEAK004", f"feature view `{view.name.name}` reads `{source}`, the "
+                        f"source of label `{label.name.name}`, without `point_in_time`: its "
+                        "features would count the events that define the label",
+                        setting.span if setting else view.header,
+                        "add `point_in_time` so only events before each example are seen")
+        column = program.label_column(label)
+        if column is None or source != program.base_source:
+            continue
+        yield from _aggregates_label(program, view, label, column, pit)
+
+
+def _aggregates_label(program: Program, view: n.Block, label: n.Block, column: str,
+                      pit: bool) -> Iterator[Diagnostic]:
+    maturity = program.label_maturity(label)
+    source = reads_source(view) or program.base_source
+    lag = program.source_seconds(source, "lag") if source else 0.0
+    for feature in view.all(n.FeatureDef):
+        if feature.column is None or feature.column.name != column:
+            continue
+        if not pit:
+            why = "without `point_in_time`, so it includes each example's own label"
+            fix = "add `point_in_time`, or aggregate another column"
+        elif maturity > lag:
+            why = (f"and rows become visible after {format_duration(lag) if lag else '0s'} "
+                   f"while the label matures after {format_duration(maturity)}")
+            fix = f"set `lag {format_duration(maturity)}` on the source, or drop the feature"
+        else:
+            continue
+        yield error("LEAK004", f"feature `{feature.name.name}` aggregates `{column}`, the "
+                    f"column of label `{label.name.name}`, {why}", feature.span, fix)
