@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES
-
 from pipec import __version__
 from pipec.cli import main
 

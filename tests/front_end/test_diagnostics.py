@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-
 from pipec.check import CheckOptions, compile
 from pipec.parser import parse_bytes, parse_text
 from pipec.render.text import render_plain

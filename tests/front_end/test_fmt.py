@@ -8,10 +8,9 @@ from pathlib import Path
 
 from conftest import EXAMPLES, REPO, example_files
 from hypothesis import HealthCheck, given, settings
-from support.pipe_strategies import programs
-
 from pipec.fmt import format_module
 from pipec.parser import parse_text
+from support.pipe_strategies import programs
 
 
 def fmt(text: str) -> str:

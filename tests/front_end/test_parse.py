@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES, REPO, example_files
-
 from pipec import nodes as n
 from pipec.parser import parse_text
 

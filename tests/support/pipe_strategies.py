@@ -29,7 +29,8 @@ def values(draw: st.DrawFn, depth: int = 0) -> str:
     leaves = [NUMBERS, DURATIONS, SHARES, DATES, STRINGS.map(quoted),
               st.sampled_from(["true", "false"]), NAMES]
     if depth < 2:
-        leaves.append(st.lists(values(depth + 1), max_size=3).map(lambda v: "[" + ", ".join(v) + "]"))
+        leaves.append(st.lists(values(depth + 1), max_size=3).map(
+            lambda v: "[" + ", ".join(v) + "]"))
         leaves.append(st.lists(st.tuples(NAMES, values(depth + 1)), max_size=3).map(
             lambda kv: "{ " + ", ".join(f"{k}: {v}" for k, v in kv) + " }"))
     return draw(st.one_of(leaves))
