@@ -1,0 +1,190 @@
+"""Runners of the data stages: source, validate, label, features, join, split.
+
+Each runner reads its inputs through the context (this run's upstream outputs), does its
+work in a fresh in-memory DuckDB, and returns artifact ids plus a report. `reads_*`
+name the upstream stages whose outputs a runner reads; the stage cache key covers them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from .context import StageContext, StageOutput
+from .dates import snapshot_end, to_us
+from .db import ident
+from .features import ViewSpec, build_features
+from .join import build_examples
+from .labels import build_labels
+from .sources import load_source
+from .splits import side_sql, split_tables
+from .validation import CheckContext, raise_if_blocked, run_checks
+
+
+# source ---------------------------------------------------------------------------------
+def run_source(ctx: StageContext) -> StageOutput:
+    con = ctx.connect()
+    loaded = load_source(con, ctx.stage, ctx.base_dir, "data")
+    dataset = ctx.put_query(con, "data")
+    meta = loaded.as_json() | {"content_hash": dataset}
+    # The run records the resolved snapshot together with the data's content hash.
+    return StageOutput({"dataset": dataset, "meta": ctx.store.put_json(meta)}, meta)
+
+
+# validate -------------------------------------------------------------------------------
+def reads_validate(ctx: StageContext) -> list[str]:
+    return [f"source.{ctx.stage['source']}"]
+
+
+def run_validate(ctx: StageContext) -> StageOutput:
+    source_id = f"source.{ctx.stage['source']}"
+    upstream = ctx.outputs_of(source_id)
+    meta = ctx.store.get_json(upstream["meta"])
+    con = ctx.connect()
+    ctx.open_output(con, source_id, "dataset", "data")
+    stage_id = ctx.stage["id"]
+    checks = CheckContext(
+        table="data",
+        snapshot=date.fromisoformat(meta["snapshot"]) if meta["snapshot"] else None,
+        missing_columns=meta["missing_columns"],
+        type_errors=meta["type_errors"],
+        default_severity=ctx.stage.get("on_failure") or "block",
+        baseline=lambda stat, col: ctx.index.baseline(stage_id, stat, col, ctx.run_id),
+        record=lambda stat, col, v: ctx.index.record_baseline(ctx.run_id, stage_id, stat, col, v),
+    )
+    entries = run_checks(con, ctx.stage["checks"], checks)
+    report = {
+        "stage": stage_id,
+        "rows": meta["row_count"],
+        "snapshot": meta["snapshot"],
+        "passed": all(e["passed"] for e in entries),
+        "checks": entries,
+    }
+    report["policy"] = ctx.stage.get("on_failure") or "block"
+    raise_if_blocked(stage_id, report, report["policy"])
+    report_id = ctx.store.put_json(report)
+    # Validation does not change the data: the validated dataset is the same artifact.
+    return StageOutput(
+        {"dataset": upstream["dataset"], "meta": upstream["meta"], "report": report_id}, report
+    )
+
+
+# label ----------------------------------------------------------------------------------
+def _label_source(ctx: StageContext) -> str:
+    return ctx.stage["source"] if ctx.stage["mode"] == "window" else ctx.base_source()
+
+
+def reads_label(ctx: StageContext) -> list[str]:
+    return sorted({ctx.dataset_stage(ctx.base_source()), ctx.dataset_stage(_label_source(ctx))})
+
+
+def run_label(ctx: StageContext) -> StageOutput:
+    con = ctx.connect()
+    base_name, source_name = ctx.base_source(), _label_source(ctx)
+    ctx.open_dataset(con, base_name, "spine", row_id=True)
+    ctx.open_dataset(con, source_name, "events")
+    source = ctx.source_def(source_name)
+    end_us = _data_end_us(con, "events", source, ctx.source_meta(source_name)["snapshot"])
+    events = ("events", source) if ctx.stage["mode"] == "window" else None
+    build_labels(con, ctx.stage, ctx.source_def(base_name), "spine", events, end_us, "labels")
+    censored, rows = con.execute(
+        "SELECT count(*) FILTER (censored), count(*) FROM labels"
+    ).fetchall()[0]
+    report = {
+        "rows": rows,
+        "censored": censored,
+        "censor_end_us": end_us,
+        "maturity_s": ctx.stage.get("maturity_s") or 0,
+    }
+    return StageOutput({"labels": ctx.put_query(con, "labels")}, report)
+
+
+def _data_end_us(con: Any, table: str, source: dict[str, Any], snapshot: str | None) -> int:
+    """End of the label source's snapshot; without one, of its newest time's date."""
+    if snapshot is not None:
+        return to_us(snapshot_end(date.fromisoformat(snapshot)))
+    newest = con.execute(
+        f"SELECT max(CAST({ident(source['time'])} AS TIMESTAMP))::DATE FROM {ident(table)}"
+    ).fetchall()[0][0]
+    return to_us(snapshot_end(newest)) if newest else 0
+
+
+# features -------------------------------------------------------------------------------
+def reads_features(ctx: StageContext) -> list[str]:
+    return sorted({ctx.dataset_stage(ctx.base_source()), ctx.dataset_stage(ctx.stage["source"])})
+
+
+def run_features(ctx: StageContext) -> StageOutput:
+    con = ctx.connect()
+    ctx.open_dataset(con, ctx.base_source(), "spine", row_id=True)
+    ctx.open_dataset(con, ctx.stage["source"], "view_source")
+    view = ViewSpec.from_stage(ctx.stage, ctx.source_def(ctx.base_source()))
+    build_features(con, view, "spine", "view_source", "features")
+    rows = con.execute("SELECT count(*) FROM features").fetchall()[0][0]
+    report = {
+        "rows": rows,
+        "version": ctx.stage.get("version"),
+        "definition_hash": ctx.stage.get("definition_hash"),
+    }
+    return StageOutput({"features": ctx.put_query(con, "features")}, report)
+
+
+# join -----------------------------------------------------------------------------------
+def reads_join(ctx: StageContext) -> list[str]:
+    label = [ctx.stage["label"]] if ctx.stage.get("label") else []
+    return sorted({ctx.dataset_stage(ctx.stage["base"]), *label, *ctx.stage["feature_views"]})
+
+
+def run_join(ctx: StageContext) -> StageOutput:
+    con = ctx.connect()
+    ctx.open_dataset(con, ctx.stage["base"], "spine", row_id=True)
+    label_id = ctx.stage.get("label")
+    if label_id:
+        ctx.open_output(con, label_id, "labels", "labels")
+    tables = []
+    for i, view_id in enumerate(ctx.stage["feature_views"]):
+        ctx.open_output(con, view_id, "features", f"features_{i}")
+        tables.append(f"features_{i}")
+    label_name = ctx.stage.get("label_name") or (label_id or "").split(".")[-1] or None
+    counts = build_examples(
+        con, "spine", "labels" if label_id else None, label_name, tables, "examples"
+    )
+    report = {
+        "base_rows": counts.base_rows,
+        "censored": counts.censored,
+        "examples": counts.examples,
+    }
+    return StageOutput({"examples": ctx.put_query(con, "examples")}, report)
+
+
+# split ----------------------------------------------------------------------------------
+def reads_split(ctx: StageContext) -> list[str]:
+    join = ctx.stage_def("join")
+    return sorted({"join", ctx.dataset_stage(join["base"])})
+
+
+def run_split(ctx: StageContext) -> StageOutput:
+    join = ctx.stage_def("join")
+    base = ctx.source_def(join["base"])
+    snapshot = ctx.source_meta(join["base"])["snapshot"]
+    con = ctx.connect()
+    ctx.open_output(con, "join", "examples", "examples")
+    columns = set(con.table("examples").columns)
+    identity = [c["name"] for c in base["schema"] if c["name"] in columns]
+    on = ctx.stage.get("on") or _default_on(ctx.stage["by"], join)
+    expr = side_sql(ctx.stage, date.fromisoformat(snapshot) if snapshot else None, on, identity)
+    sides = split_tables(con, "examples", expr)
+    outputs = {
+        side: ctx.store.put_table(t) for side, t in sides.items() if side != "valid" or t.num_rows
+    }
+    report = {side: t.num_rows for side, t in sides.items()}
+    report["dropped"] = con.execute("SELECT count(*) FROM examples").fetchall()[0][0] - sum(
+        report.values()
+    )
+    report["snapshot"] = snapshot
+    return StageOutput(outputs, report)
+
+
+def _default_on(by: str, join: dict[str, Any]) -> str | None:
+    """`on` defaults to the base time (time split) or the base entity (entity split)."""
+    return {"time": join.get("time"), "entity": join.get("entity")}.get(by)

@@ -1,0 +1,62 @@
+"""DuckDB connections and SQL quoting shared by every data stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB whose session time zone is UTC.
+
+    UTC because casting TIMESTAMPTZ to TIMESTAMP uses the session zone, and the language
+    says every date is 00:00 UTC.
+    """
+    con = duckdb.connect(database=":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def ident(name: str) -> str:
+    """Quote an identifier; user column names may be keywords (`time`, `data`)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """Quote a string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def load_parquet(
+    con: duckdb.DuckDBPyConnection, name: str, path: Path, row_id: bool = False
+) -> None:
+    """Expose a stored parquet artifact as a view.
+
+    With `row_id`, the view carries `__row_id`, the row's position in the file: stored
+    datasets are sorted deterministically, so this is a stable row identity that the
+    label, feature and join stages agree on without storing an extra column.
+    """
+    if row_id:
+        sql = (
+            f"SELECT * EXCLUDE (file_row_number), file_row_number AS __row_id "
+            f"FROM read_parquet({literal(str(path))}, file_row_number = true)"
+        )
+    else:
+        sql = f"SELECT * FROM read_parquet({literal(str(path))})"
+    con.execute(f"CREATE OR REPLACE VIEW {ident(name)} AS {sql}")
+
+
+def query_arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    """A query's result as an arrow table, on DuckDB 1.x and 2.x alike."""
+    rel = con.sql(sql)
+    to_table = getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table
+    return to_table()
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """The first value of a query, fetching the whole result: DuckDB 2 refuses new work
+    on a connection while a result is only partly fetched."""
+    return con.execute(sql).fetchall()[0][0]

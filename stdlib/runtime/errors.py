@@ -1,0 +1,52 @@
+"""Typed errors of the runtime.
+
+A user mistake or a data problem is always one of these, never a bare RuntimeError, so
+that the CLI and the run record can say *which* stage failed and why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PipecRuntimeError(Exception):
+    """Base class of every error the runtime raises on purpose."""
+
+
+class ArtifactMissing(PipecRuntimeError):
+    """An artifact id is not (or no longer) in the store."""
+
+
+class SourceError(PipecRuntimeError):
+    """A source could not be read, or its declared time column is missing."""
+
+
+class ManifestError(PipecRuntimeError):
+    """The manifest lacks something the runtime needs (a stage, a field)."""
+
+
+class MissingUpstream(PipecRuntimeError):
+    """A stage's input was produced neither in this run nor by any earlier run."""
+
+
+class StageNotAvailable(PipecRuntimeError):
+    """The runtime has no runner for this stage kind (yet)."""
+
+    def __init__(self, kind: str, stage_id: str) -> None:
+        super().__init__(f"stage {stage_id!r}: the runtime cannot run stages of kind {kind!r} yet")
+        self.kind = kind
+        self.stage_id = stage_id
+
+
+class ValidationBlocked(PipecRuntimeError):
+    """A blocking validation check failed; the run must stop before training.
+
+    `report` is the validate stage's full report (every check, not only the failing
+    ones) so the run record can say which check failed on how many rows.
+    """
+
+    def __init__(self, stage_id: str, report: dict[str, Any]) -> None:
+        failed = [c["check"] for c in report.get("checks", []) if not c["passed"]]
+        super().__init__(f"{stage_id}: blocking validation failed: {', '.join(failed)}")
+        self.stage_id = stage_id
+        self.report = report

@@ -1,0 +1,131 @@
+"""The local runner: every stage of a manifest, in the manifest's order, in one run.
+
+- `until=ID` runs only ID and its ancestors (through the stages' `inputs`).
+- `from_stage=ID` starts at ID: the stages before it are not run but reuse the outputs
+  of their latest successful execution in an earlier run ("reused").
+- A blocking validation failure stops the run before anything downstream; the run
+  result carries the validation report (which check failed, on how many rows).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ManifestError, PipecRuntimeError, ValidationBlocked
+from .stage import StageResult, run_stage
+from .store import RunIndex
+
+Progress = Callable[[str, str], None]  # (stage id, status)
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    run_id: str
+    status: str  # succeeded | blocked | failed
+    stages: list[StageResult] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def ancestors(manifest: dict[str, Any], stage_id: str) -> set[str]:
+    """`stage_id` and every stage it depends on, following `inputs`."""
+    by_id = {s["id"]: s for s in manifest["stages"]}
+    seen, todo = set(), [stage_id]
+    while todo:
+        sid = todo.pop()
+        if sid not in seen:
+            if sid not in by_id:
+                raise ManifestError(f"the manifest has no stage {sid!r}")
+            seen.add(sid)
+            todo.extend(by_id[sid].get("inputs") or [])
+    return seen
+
+
+def planned_stages(manifest: dict[str, Any], until: str | None) -> list[dict[str, Any]]:
+    wanted = ancestors(manifest, until) if until else None
+    return [s for s in manifest["stages"] if wanted is None or s["id"] in wanted]
+
+
+def run_pipeline(
+    manifest: dict[str, Any],
+    manifest_dir: Path,
+    project: Path,
+    *,
+    from_stage: str | None = None,
+    until: str | None = None,
+    progress: Progress | None = None,
+    run_id: str | None = None,
+) -> RunResult:
+    """Run a pipeline locally; never raises for a data problem, returns its status."""
+    run_id = run_id or uuid.uuid4().hex[:16]
+    notify = progress or (lambda _sid, _status: None)
+    index = RunIndex(project)
+    index.start_run(run_id, manifest.get("dag_hash"))
+    results: list[StageResult] = []
+    status, error, blocked = "succeeded", None, None
+    reusing = from_stage is not None
+    for stage in planned_stages(manifest, until):
+        if reusing and stage["id"] == from_stage:
+            reusing = False
+        if reusing:
+            if (reused := _reuse(index, run_id, stage)) is not None:
+                results.append(reused)
+                notify(stage["id"], reused.status)
+            continue
+        notify(stage["id"], "running")
+        try:
+            result = run_stage(manifest, manifest_dir, stage["id"], project, run_id)
+        except ValidationBlocked as exc:
+            status, blocked = "blocked", exc
+            notify(stage["id"], "blocked")
+            break
+        except PipecRuntimeError as exc:
+            status, error = "failed", f"{stage['id']}: {type(exc).__name__}: {exc}"
+            notify(stage["id"], "failed")
+            break
+        results.append(result)
+        notify(stage["id"], result.status)
+    report = run_report(results, status, error, blocked)
+    index.finish_run(run_id, status, report)
+    index.close()
+    return RunResult(run_id, status, results, report)
+
+
+def _reuse(index: RunIndex, run_id: str, stage: dict[str, Any]) -> StageResult | None:
+    previous = index.latest_success(stage["id"])
+    if previous is None:
+        return None
+    index.start_stage(run_id, stage["id"], previous.cache_key)
+    index.finish_stage(run_id, stage["id"], "reused", previous.outputs, previous.report)
+    return StageResult(
+        stage["id"], stage["kind"], "reused", previous.cache_key, previous.outputs, previous.report
+    )
+
+
+def run_report(
+    results: list[StageResult], status: str, error: str | None, blocked: ValidationBlocked | None
+) -> dict[str, Any]:
+    """The run's final report: stages, validation, examples, censoring, split sizes."""
+    report: dict[str, Any] = {
+        "status": status,
+        "stages": [
+            {"id": r.stage_id, "status": r.status, "duration_s": round(r.duration_s, 3)}
+            for r in results
+        ],
+        "validation": {r.stage_id: r.report for r in results if r.kind == "validate"},
+    }
+    if blocked is not None:
+        report["validation"][blocked.stage_id] = blocked.report
+        report["blocked_by"] = blocked.stage_id
+    if error is not None:
+        report["error"] = error
+    for r in results:
+        if r.kind == "join":
+            report["examples"] = r.report.get("examples")
+            report["censored"] = r.report.get("censored")
+        if r.kind == "split":
+            report["split"] = {k: r.report.get(k) for k in ("train", "valid", "test", "dropped")}
+    return report

@@ -1,0 +1,176 @@
+"""Load a source stage into DuckDB: read, type, snapshot, sort.
+
+- `csv` is read as all-VARCHAR and cast here, so a bad value is reported with its raw
+  text instead of making DuckDB's sniffer pick a different type for the whole column.
+- `parquet` keeps its own types and is cast to the declared ones.
+- `sql` is a DuckDB query; its relative file paths resolve against the manifest's base
+  dir through DuckDB's `file_search_path`.
+
+Casting uses TRY_CAST: a value that does not fit its declared type becomes NULL in the
+dataset and is counted in the type report that the validate stage turns into its
+`type` check (a block policy then stops the run; a warn policy keeps the NULLs).
+Declared columns that are absent are not invented; the `schema` check reports them.
+Undeclared columns are kept after the declared ones.
+
+`snapshot DATE` keeps rows with time < DATE + 1d; `snapshot latest` is the UTC date of the
+newest time value. Rows with a NULL time are never inside a snapshot; they are counted.
+The stored dataset is sorted by every column, so its bytes, and therefore its content
+hash, do not depend on the order of rows in the user's files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .dates import snapshot_end, sql_us, to_us
+from .db import ident, literal
+from .errors import SourceError
+
+SQL_TYPES: dict[str, str] = {
+    "string": "VARCHAR",
+    "category": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "bool": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+}
+_SAMPLE = 5
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedSource:
+    """What loading a source learned, besides the table itself."""
+
+    snapshot: date | None
+    row_count: int
+    null_time_rows: int
+    missing_columns: list[str] = field(default_factory=list)
+    type_errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "snapshot": self.snapshot.isoformat() if self.snapshot else None,
+            "row_count": self.row_count,
+            "null_time_rows": self.null_time_rows,
+            "missing_columns": self.missing_columns,
+            "type_errors": self.type_errors,
+        }
+
+
+def load_source(
+    con: duckdb.DuckDBPyConnection, stage: dict[str, Any], base_dir: Path, table: str
+) -> LoadedSource:
+    """Create table `table` holding the typed, snapshotted, sorted rows of `stage`."""
+    _create_raw(con, stage, base_dir)
+    present = set(con.table("__raw").columns)
+    declared = [c for c in stage["schema"] if c["name"] in present]
+    missing = [c["name"] for c in stage["schema"] if c["name"] not in present]
+    time_col = stage.get("time")
+    if time_col and time_col not in present:
+        raise SourceError(f"source {stage['name']!r}: time column {time_col!r} is missing")
+    type_errors = [e for c in declared if (e := _type_errors(con, c))]
+    _create_typed(
+        con,
+        declared,
+        [c for c in con.table("__raw").columns if c not in {d["name"] for d in stage["schema"]}],
+    )
+    snapshot = resolve_snapshot(con, "__typed", time_col, stage.get("snapshot"))
+    null_time = _apply_snapshot(con, table, time_col, snapshot)
+    rows = con.execute(f"SELECT count(*) FROM {ident(table)}").fetchall()[0][0]
+    return LoadedSource(snapshot, rows, null_time, missing, type_errors)
+
+
+def _create_raw(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], base_dir: Path) -> None:
+    fmt = stage["format"]
+    if fmt == "sql":
+        # Relative paths inside the user's query resolve against the base dir.
+        con.execute(f"SET file_search_path = {literal(str(base_dir))}")
+        body = stage["query"]
+    else:
+        path = resolve_path(stage["path"], base_dir)
+        if fmt == "csv":
+            body = f"SELECT * FROM read_csv({literal(path)}, header = true, all_varchar = true)"
+        elif fmt == "parquet":
+            body = f"SELECT * FROM read_parquet({literal(path)})"
+        else:
+            raise SourceError(f"source {stage['name']!r}: unknown format {fmt!r}")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __raw AS {body}")
+    except duckdb.Error as exc:
+        raise SourceError(f"source {stage['name']!r}: cannot read: {exc}") from exc
+
+
+def resolve_path(path: str, base_dir: Path) -> str:
+    """Relative paths are relative to the manifest's base dir; URLs pass through."""
+    if "://" in path or Path(path).is_absolute():
+        return path
+    return str(base_dir / path)
+
+
+def _type_errors(con: duckdb.DuckDBPyConnection, column: dict[str, Any]) -> dict[str, Any] | None:
+    """Rows whose non-NULL value does not cast to the declared type, with samples."""
+    col, sql_type = ident(column["name"]), SQL_TYPES[column["type"]]
+    bad = f"{col} IS NOT NULL AND TRY_CAST({col} AS {sql_type}) IS NULL"
+    count = con.execute(f"SELECT count(*) FROM __raw WHERE {bad}").fetchall()[0][0]
+    if count == 0:
+        return None
+    samples = con.execute(
+        f"SELECT DISTINCT CAST({col} AS VARCHAR) AS v FROM __raw WHERE {bad} "
+        f"ORDER BY v LIMIT {_SAMPLE}"
+    ).fetchall()
+    return {
+        "column": column["name"],
+        "type": column["type"],
+        "rows": count,
+        "values": [s[0] for s in samples],
+    }
+
+
+def _create_typed(
+    con: duckdb.DuckDBPyConnection, declared: list[dict[str, Any]], extra: list[str]
+) -> None:
+    casts = [
+        f"TRY_CAST({ident(c['name'])} AS {SQL_TYPES[c['type']]}) AS {ident(c['name'])}"
+        for c in declared
+    ]
+    cols = ", ".join(casts + [ident(c) for c in extra]) or "*"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __typed AS SELECT {cols} FROM __raw")
+
+
+def resolve_snapshot(
+    con: duckdb.DuckDBPyConnection, table: str, time_col: str | None, declared: str | None
+) -> date | None:
+    """`latest` → UTC date of the newest time value; a date string → that date."""
+    if declared is None or time_col is None:
+        return None
+    if declared != "latest":
+        return date.fromisoformat(declared)
+    newest = con.execute(
+        f"SELECT max(CAST({ident(time_col)} AS TIMESTAMP))::DATE FROM {ident(table)}"
+    ).fetchall()[0][0]
+    return newest
+
+
+def _apply_snapshot(
+    con: duckdb.DuckDBPyConnection, table: str, time_col: str | None, snapshot: date | None
+) -> int:
+    """Materialise the sorted snapshot; return how many rows had a NULL time."""
+    where = "TRUE"
+    null_time = 0
+    if time_col is not None:
+        t = ident(time_col)
+        null_time = con.execute(f"SELECT count(*) FROM __typed WHERE {t} IS NULL").fetchall()[0][0]
+        where = f"{t} IS NOT NULL"
+        if snapshot is not None:
+            where += f" AND {sql_us(t)} < {to_us(snapshot_end(snapshot))}"
+    con.execute(
+        f"CREATE OR REPLACE TABLE {ident(table)} AS "
+        f"SELECT * FROM __typed WHERE {where} ORDER BY ALL"
+    )
+    return null_time

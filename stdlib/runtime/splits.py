@@ -1,0 +1,145 @@
+"""Train / test / valid assignment.
+
+Every hash-based assignment uses one documented, stable hash, independent of DuckDB's
+version, of the row order and of every other row:
+
+    u = int(md5(f"{seed}:{key}").hexdigest()[:13], 16) / 16**13      # u in [0, 1)
+
+`key` is the VARCHAR text of the `on` column (entity, group), or for `random` the row's
+identity: the identity columns (the base source's columns, by name) joined by U+001F with
+NULL as U+0000. A NULL entity or group key hashes as the empty string.
+`u < test` → test; `u < test + valid` → valid; else train.
+
+`time`: train `t < before`, test `t >= from` (and `t < until`), rows between (and rows
+with no time) are dropped: their side is NULL. `from` defaults to `before + gap`.
+`market`: rows whose `on` value (as text) is in `holdout` are test.
+For `time` and `market` an optional `valid` share is carved out of the train side by the
+row-identity hash. Dates are 00:00 UTC; `snapshot - D` counts from the base source's
+resolved snapshot date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from .dates import parse_date_object, sql_us, to_us
+from .db import connect, ident, literal, query_arrow
+from .errors import ManifestError
+
+SIDE = "__side"
+DEFAULT_TEST = 0.2
+_HEX = 13
+_SCALE = float(16**_HEX)
+
+
+def stable_fraction(seed: int, key: str) -> float:
+    """The reference of the split hash, for tests and for anyone re-deriving a side."""
+    return int(hashlib.md5(f"{seed}:{key}".encode()).hexdigest()[:_HEX], 16) / _SCALE
+
+
+def fraction_sql(seed: int, key_sql: str) -> str:
+    """SQL of `stable_fraction(seed, key)`; md5 is specified, unlike DuckDB's hash()."""
+    return (
+        f"CAST('0x' || substr(md5({literal(str(seed) + ':')} || {key_sql}), 1, {_HEX}) "
+        f"AS BIGINT) / {_SCALE!r}"
+    )
+
+
+def identity_sql(columns: list[str]) -> str:
+    parts = [f"coalesce(CAST({ident(c)} AS VARCHAR), chr(0))" for c in sorted(columns)]
+    return "concat_ws(chr(31), " + ", ".join(parts) + ")" if parts else "''"
+
+
+def _shares(split: dict[str, Any]) -> tuple[float, float]:
+    test = split.get("test")
+    return (DEFAULT_TEST if test is None else float(test)), float(split.get("valid") or 0.0)
+
+
+def _hash_side(u: str, test: float, valid: float) -> str:
+    return (
+        f"CASE WHEN {u} < {test!r} THEN 'test' "
+        f"WHEN {u} < {test + valid!r} THEN 'valid' ELSE 'train' END"
+    )
+
+
+def _train_or_valid(u: str, valid: float) -> str:
+    return f"CASE WHEN {u} < {valid!r} THEN 'valid' ELSE 'train' END"
+
+
+def side_sql(
+    split: dict[str, Any], snapshot: date | None, on: str | None, identity: list[str]
+) -> str:
+    """SQL expression of the side of a row."""
+    seed = int(split.get("seed") or 0)
+    test, valid = _shares(split)
+    row_u = fraction_sql(seed, identity_sql(identity))
+    by = split["by"]
+    if by == "random":
+        return _hash_side(row_u, test, valid)
+    if on is None:
+        raise ManifestError(f"a {by} split needs an `on` column")
+    if by in ("entity", "group"):
+        key = f"coalesce(CAST({ident(on)} AS VARCHAR), '')"
+        return _hash_side(fraction_sql(seed, key), test, valid)
+    if by == "market":
+        holdout = ", ".join(literal(str(v)) for v in split.get("holdout") or [])
+        is_test = f"CAST({ident(on)} AS VARCHAR) IN ({holdout})" if holdout else "FALSE"
+        return f"CASE WHEN {is_test} THEN 'test' ELSE {_train_or_valid(row_u, valid)} END"
+    if by == "time":
+        return _time_side(split, snapshot, on, row_u, valid)
+    raise ManifestError(f"unknown split kind {by!r}")
+
+
+def _time_side(
+    split: dict[str, Any], snapshot: date | None, on: str, row_u: str, valid: float
+) -> str:
+    before = parse_date_object(split.get("train_before"), snapshot)
+    start = parse_date_object(split.get("test_from"), snapshot)
+    if start is None:
+        if before is None:
+            raise ManifestError("a time split needs `train before` or `test from`")
+        start = before + timedelta(seconds=int(split.get("gap_s") or 0))
+    until = parse_date_object(split.get("test_until"), snapshot)
+    t = sql_us(ident(on))
+    train = f"{t} < {to_us(before)}" if before is not None else "FALSE"
+    test = f"{t} >= {to_us(start)}" + (f" AND {t} < {to_us(until)}" if until else "")
+    return (
+        f"CASE WHEN {train} THEN {_train_or_valid(row_u, valid)} "
+        f"WHEN {test} THEN 'test' ELSE NULL END"
+    )
+
+
+def assign_sides(
+    table: pa.Table,
+    split: dict[str, Any],
+    snapshot: date | None,
+    *,
+    on: str | None = None,
+    identity: list[str] | None = None,
+) -> pa.Table:
+    """`table` with a `__side` column ('train' | 'valid' | 'test' | NULL = dropped).
+
+    Pure: the side of a row depends only on that row, the split and the snapshot.
+    `on` defaults to `split["on"]`; `identity` (for row hashes) to every column.
+    """
+    con = connect()
+    con.register("__input", table)
+    cols = identity if identity is not None else list(table.column_names)
+    expr = side_sql(split, snapshot, split.get("on") or on, cols)
+    return query_arrow(con, f"SELECT *, {expr} AS {SIDE} FROM __input")
+
+
+def split_tables(con: duckdb.DuckDBPyConnection, examples: str, expr: str) -> dict[str, pa.Table]:
+    """The examples of each side, in their stored order, without the side column."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __sided AS SELECT *, {expr} AS {SIDE} FROM {ident(examples)}"
+    )
+    return {
+        side: query_arrow(con, f"SELECT * EXCLUDE ({SIDE}) FROM __sided WHERE {SIDE} = '{side}'")
+        for side in ("train", "valid", "test")
+    }

@@ -1,0 +1,168 @@
+"""The stage entry point every backend calls: `pipec stage run --manifest ... --stage ID`.
+
+`run_stage` finds the stage's runner in `STAGE_RUNNERS` (keyed by stage kind), computes
+its cache key, and either reuses a cached result or runs it and stores its outputs.
+
+    cache_key = sha256(canonical JSON of {
+        stage definition_hash,
+        definition_hash of every stage it reads,
+        the artifact ids of everything it reads (except `report` outputs),
+        the runtime code version })
+
+Kinds that are not `cacheable` always run: `source`, because its input (the user's
+files) lives outside the store, and `validate`, because every run must record and
+compare its own drift statistics. Both return the same artifact ids for the same data,
+so everything downstream of an unchanged source stays cached.
+
+To add a kind (train, evaluate, ...): write `run(ctx) -> StageOutput` and
+`reads(ctx) -> [stage ids]`, and register `StageRunner(run, reads)` under the kind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from . import data_stages as ds
+from .context import StageContext, StageOutput
+from .errors import ManifestError, StageNotAvailable, ValidationBlocked
+from .store import ArtifactStore, RunIndex, canonical_json
+
+RUNTIME_VERSION = "0.1.0"
+
+
+def _manifest_inputs(ctx: StageContext) -> list[str]:
+    """Default `reads`: the stage's upstream stages as the manifest lists them."""
+    return sorted(ctx.stage.get("inputs") or [])
+
+
+@dataclass(frozen=True, slots=True)
+class StageRunner:
+    """A kind's runner: callable like a function, plus what it reads and if it caches."""
+
+    run: Callable[[StageContext], StageOutput]
+    reads: Callable[[StageContext], list[str]] = _manifest_inputs
+    cacheable: bool = True
+
+    def __call__(self, ctx: StageContext) -> StageOutput:
+        return self.run(ctx)
+
+
+STAGE_RUNNERS: dict[str, StageRunner] = {
+    "source": StageRunner(ds.run_source, lambda ctx: [], cacheable=False),
+    "validate": StageRunner(ds.run_validate, ds.reads_validate, cacheable=False),
+    "label": StageRunner(ds.run_label, ds.reads_label),
+    "features": StageRunner(ds.run_features, ds.reads_features),
+    "join": StageRunner(ds.run_join, ds.reads_join),
+    "split": StageRunner(ds.run_split, ds.reads_split),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StageResult:
+    stage_id: str
+    kind: str
+    status: str  # ran | skipped (cached) | reused | blocked | failed
+    cache_key: str | None
+    outputs: dict[str, str] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+
+
+@cache
+def code_version() -> str:
+    """sha256 over this package's sources: editing the runtime invalidates the cache."""
+    digest = hashlib.sha256(RUNTIME_VERSION.encode())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def cache_key(ctx: StageContext, reads: list[str]) -> str:
+    payload = {
+        "stage": ctx.stage["definition_hash"],
+        "reads": {
+            sid: {
+                "definition_hash": ctx.stage_def(sid).get("definition_hash"),
+                "outputs": _data_outputs(ctx.outputs_of(sid)),
+            }
+            for sid in reads
+        },
+        "code": code_version(),
+    }
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+def _data_outputs(outputs: dict[str, str]) -> dict[str, str]:
+    # A `report` output describes a run (a validate report holds this run's drift
+    # statistics), it is not data a downstream stage computes from: keep it out of keys.
+    return {name: aid for name, aid in outputs.items() if name != "report"}
+
+
+def make_context(
+    manifest: dict[str, Any], manifest_dir: Path, stage_id: str, project: Path, run_id: str
+) -> StageContext:
+    store, index = ArtifactStore(project), RunIndex(project)
+    ctx = StageContext(manifest, Path(manifest_dir), {}, run_id, store, index)
+    ctx.stage = ctx.stage_def(stage_id)
+    return ctx
+
+
+def run_stage(
+    manifest: dict[str, Any], manifest_dir: Path, stage_id: str, project: Path, run_id: str
+) -> StageResult:
+    """Run (or reuse from the cache) one stage of run `run_id`; record it in the index."""
+    ctx = make_context(manifest, manifest_dir, stage_id, project, run_id)
+    try:
+        return _run(ctx)
+    finally:
+        ctx.index.close()
+
+
+def _run(ctx: StageContext) -> StageResult:
+    stage = ctx.stage
+    runner = STAGE_RUNNERS.get(stage["kind"])
+    if runner is None:
+        raise StageNotAvailable(stage["kind"], stage["id"])
+    if "definition_hash" not in stage:
+        raise ManifestError(f"stage {stage['id']!r} has no definition_hash")
+    ctx.index.start_run(ctx.run_id, ctx.manifest.get("dag_hash"))
+    key = cache_key(ctx, runner.reads(ctx)) if runner.cacheable else None
+    hit = _cached(ctx, key)
+    if hit is not None:
+        return hit
+    started = ctx.index.start_stage(ctx.run_id, stage["id"], key)
+    try:
+        out = runner(ctx)
+    except ValidationBlocked as exc:
+        ctx.index.finish_stage(ctx.run_id, stage["id"], "blocked", {}, exc.report)
+        raise
+    except Exception as exc:
+        ctx.index.finish_stage(
+            ctx.run_id, stage["id"], "failed", {}, {"error": f"{type(exc).__name__}: {exc}"}
+        )
+        raise
+    ctx.index.finish_stage(ctx.run_id, stage["id"], "ran", out.outputs, out.report)
+    if key is not None:
+        ctx.index.cache_put(key, stage["id"], ctx.run_id, out.outputs, out.report)
+    return StageResult(
+        stage["id"], stage["kind"], "ran", key, out.outputs, out.report, time.time() - started
+    )
+
+
+def _cached(ctx: StageContext, key: str | None) -> StageResult | None:
+    """A cache hit whose artifacts are all still in the store, recorded for this run."""
+    if key is None or (hit := ctx.index.cache_get(key)) is None:
+        return None
+    outputs, report = hit
+    if not all(ctx.store.has(a) for a in outputs.values()):
+        return None
+    status = "skipped (cached)"
+    ctx.index.start_stage(ctx.run_id, ctx.stage["id"], key)
+    ctx.index.finish_stage(ctx.run_id, ctx.stage["id"], status, outputs, report)
+    return StageResult(ctx.stage["id"], ctx.stage["kind"], status, key, outputs, report)

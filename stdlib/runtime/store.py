@@ -1,0 +1,381 @@
+"""The content-addressed artifact store and the run index of a project.
+
+Layout under `<project>/.pipec/`:
+
+- `objects/ab/cdef...`: one file per artifact, named by the sha256 of its bytes, so an
+  artifact id is also its integrity check and identical outputs are stored once.
+- `tmp/`: staging for atomic writes (same file system as `objects/`, so `os.replace` is
+  atomic).
+- `index.sqlite`: the run index (see `RunIndex`).
+
+Tables are written as parquet with fixed writer options and no schema metadata, so the
+same table always gives the same bytes and therefore the same id; that is what lets an
+unchanged source keep every downstream stage cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import ArtifactMissing
+
+STORE_DIR = ".pipec"
+_CHUNK = 1 << 20
+# Fixed writer options: any change here changes every table id (and so every cache key).
+_PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": 3,
+    "row_group_size": 1 << 20,
+    "use_dictionary": True,
+    "write_statistics": True,
+    "data_page_version": "1.0",
+    "version": "2.6",
+}
+
+
+class ArtifactStore:
+    """Content-addressed objects of one project."""
+
+    def __init__(self, project: Path) -> None:
+        self.root = Path(project) / STORE_DIR
+        self.objects = self.root / "objects"
+        self.tmp = self.root / "tmp"
+        self.objects.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def _object_path(self, artifact_id: str) -> Path:
+        return self.objects / artifact_id[:2] / artifact_id[2:]
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store bytes; return their sha256 id."""
+        with self._staged() as (handle, _path):
+            handle.write(data)
+        return self._commit(_path, hashlib.sha256(data).hexdigest())
+
+    def put_file(self, source: Path) -> str:
+        """Store a copy of a file; return its sha256 id."""
+        digest = hashlib.sha256()
+        with self._staged() as (handle, staged), open(source, "rb") as src:
+            while chunk := src.read(_CHUNK):
+                digest.update(chunk)
+                handle.write(chunk)
+        return self._commit(staged, digest.hexdigest())
+
+    def put_json(self, value: Any) -> str:
+        """Store canonical JSON (sorted keys), so equal values share an id."""
+        return self.put_bytes(canonical_json(value).encode())
+
+    def put_table(self, table: pa.Table | Path) -> str:
+        """Store a table as deterministic parquet; a path is read and rewritten."""
+        if not isinstance(table, pa.Table):
+            table = pq.read_table(table)
+        table = table.replace_schema_metadata(None)
+        with self._staged() as (handle, staged):
+            pq.write_table(table, handle, **_PARQUET_OPTIONS)
+        return self._commit(staged, _file_sha256(staged))
+
+    def get_path(self, artifact_id: str) -> Path:
+        """The path of a stored artifact; raises ArtifactMissing when absent."""
+        path = self._object_path(artifact_id)
+        if not path.is_file():
+            raise ArtifactMissing(f"artifact {artifact_id} is not in the store")
+        return path
+
+    def get_json(self, artifact_id: str) -> Any:
+        return json.loads(self.get_path(artifact_id).read_text())
+
+    def get_table(self, artifact_id: str) -> pa.Table:
+        return pq.read_table(self.get_path(artifact_id))
+
+    def has(self, artifact_id: str) -> bool:
+        return self._object_path(artifact_id).is_file()
+
+    @contextmanager
+    def _staged(self) -> Iterator[tuple[Any, Path]]:
+        # fsync before the rename: after a crash, an object is either whole or absent.
+        fd, name = tempfile.mkstemp(dir=self.tmp, prefix="put-")
+        path = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                yield handle, path
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+
+    def _commit(self, staged: Path, artifact_id: str) -> str:
+        final = self._object_path(artifact_id)
+        final.parent.mkdir(exist_ok=True)
+        os.replace(staged, final)
+        _fsync_dir(final.parent)
+        return artifact_id
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Makes the rename itself durable; not every platform can open a directory.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    dag_hash TEXT,
+    status TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    blessed INTEGER NOT NULL DEFAULT 0,
+    report_json TEXT
+);
+CREATE TABLE IF NOT EXISTS stage_executions (
+    run_id TEXT NOT NULL,
+    stage_id TEXT NOT NULL,
+    cache_key TEXT,
+    status TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    duration_s REAL,
+    outputs_json TEXT,
+    report_json TEXT,
+    PRIMARY KEY (run_id, stage_id)
+);
+CREATE TABLE IF NOT EXISTS stage_cache (
+    cache_key TEXT PRIMARY KEY,
+    stage_id TEXT NOT NULL,
+    outputs_json TEXT NOT NULL,
+    report_json TEXT,
+    run_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS baselines (
+    run_id TEXT NOT NULL,
+    stage_id TEXT NOT NULL,
+    stat TEXT NOT NULL,
+    column_name TEXT NOT NULL,
+    value REAL,
+    recorded_at REAL NOT NULL,
+    PRIMARY KEY (run_id, stage_id, stat, column_name)
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """One row of `stage_executions`, decoded."""
+
+    run_id: str
+    stage_id: str
+    cache_key: str | None
+    status: str
+    outputs: dict[str, str]
+    report: dict[str, Any]
+
+
+class RunIndex:
+    """The SQLite run index: runs, stage executions, the stage cache, drift baselines.
+
+    WAL mode so a backend's parallel stage tasks can read while one writes; every write
+    is one transaction.
+    """
+
+    def __init__(self, project: Path) -> None:
+        root = Path(project) / STORE_DIR
+        root.mkdir(parents=True, exist_ok=True)
+        self.path = root / "index.sqlite"
+        self._con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self._con.execute("PRAGMA journal_mode=WAL")
+        self._con.execute("PRAGMA synchronous=NORMAL")
+        # CREATE ... IF NOT EXISTS: opening an existing index is a no-op.
+        self._con.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._con.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Cursor]:
+        cur = self._con.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+
+    # runs -----------------------------------------------------------------------------
+    def start_run(self, run_id: str, dag_hash: str | None) -> None:
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT OR IGNORE INTO runs (run_id, dag_hash, status, started_at) "
+                "VALUES (?, ?, 'running', ?)",
+                (run_id, dag_hash, time.time()),
+            )
+
+    def finish_run(self, run_id: str, status: str, report: dict[str, Any]) -> None:
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE runs SET status = ?, ended_at = ?, report_json = ? WHERE run_id = ?",
+                (status, time.time(), canonical_json(report), run_id),
+            )
+
+    def mark_blessed(self, run_id: str) -> None:
+        """Called by the evaluate stage: this run's data becomes the drift baseline."""
+        with self._tx() as cur:
+            cur.execute("UPDATE runs SET blessed = 1 WHERE run_id = ?", (run_id,))
+
+    def run_status(self, run_id: str) -> str | None:
+        row = self._con.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return row[0] if row else None
+
+    # stage executions -----------------------------------------------------------------
+    def start_stage(self, run_id: str, stage_id: str, cache_key: str | None) -> float:
+        started = time.time()
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT OR REPLACE INTO stage_executions "
+                "(run_id, stage_id, cache_key, status, started_at) VALUES (?, ?, ?, 'running', ?)",
+                (run_id, stage_id, cache_key, started),
+            )
+        return started
+
+    def finish_stage(
+        self,
+        run_id: str,
+        stage_id: str,
+        status: str,
+        outputs: dict[str, str],
+        report: dict[str, Any],
+    ) -> None:
+        ended = time.time()
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE stage_executions SET status = ?, ended_at = ?, "
+                "duration_s = ? - started_at, outputs_json = ?, report_json = ? "
+                "WHERE run_id = ? AND stage_id = ?",
+                (
+                    status,
+                    ended,
+                    ended,
+                    canonical_json(outputs),
+                    canonical_json(report),
+                    run_id,
+                    stage_id,
+                ),
+            )
+
+    def execution(self, run_id: str, stage_id: str) -> Execution | None:
+        row = self._con.execute(
+            "SELECT run_id, stage_id, cache_key, status, outputs_json, report_json "
+            "FROM stage_executions WHERE run_id = ? AND stage_id = ?",
+            (run_id, stage_id),
+        ).fetchone()
+        return _execution(row)
+
+    def latest_success(self, stage_id: str) -> Execution | None:
+        """The most recent execution of a stage that produced outputs, in any run."""
+        row = self._con.execute(
+            "SELECT run_id, stage_id, cache_key, status, outputs_json, report_json "
+            "FROM stage_executions WHERE stage_id = ? AND outputs_json IS NOT NULL "
+            "AND status IN ('ran', 'skipped (cached)', 'reused') "
+            "ORDER BY ended_at DESC LIMIT 1",
+            (stage_id,),
+        ).fetchone()
+        return _execution(row)
+
+    # stage cache ----------------------------------------------------------------------
+    def cache_get(self, cache_key: str) -> tuple[dict[str, str], dict[str, Any]] | None:
+        row = self._con.execute(
+            "SELECT outputs_json, report_json FROM stage_cache WHERE cache_key = ?", (cache_key,)
+        ).fetchone()
+        if row is None:
+            return None
+        return json.loads(row[0]), json.loads(row[1] or "{}")
+
+    def cache_put(
+        self,
+        cache_key: str,
+        stage_id: str,
+        run_id: str,
+        outputs: dict[str, str],
+        report: dict[str, Any],
+    ) -> None:
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT OR REPLACE INTO stage_cache "
+                "(cache_key, stage_id, outputs_json, report_json, run_id) VALUES (?, ?, ?, ?, ?)",
+                (cache_key, stage_id, canonical_json(outputs), canonical_json(report), run_id),
+            )
+
+    # drift baselines ------------------------------------------------------------------
+    def record_baseline(
+        self, run_id: str, stage_id: str, stat: str, column: str, value: float | None
+    ) -> None:
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT OR REPLACE INTO baselines VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, stage_id, stat, column, value, time.time()),
+            )
+
+    def baseline(
+        self, stage_id: str, stat: str, column: str, run_id: str
+    ) -> tuple[bool, float | None]:
+        """(found, value): from the newest blessed run; before any blessing, the first run's.
+
+        The current run's own recording never counts as its baseline.
+        """
+        base = (
+            "SELECT b.value FROM baselines b LEFT JOIN runs r ON r.run_id = b.run_id "
+            "WHERE b.stage_id = ? AND b.stat = ? AND b.column_name = ? AND b.run_id != ? "
+        )
+        args = (stage_id, stat, column, run_id)
+        row = self._con.execute(
+            base + "AND r.blessed = 1 ORDER BY b.recorded_at DESC LIMIT 1", args
+        ).fetchone()
+        if row is None:
+            row = self._con.execute(base + "ORDER BY b.recorded_at ASC LIMIT 1", args).fetchone()
+        return (row is not None, row[0] if row else None)
+
+
+def _execution(row: tuple[Any, ...] | None) -> Execution | None:
+    if row is None:
+        return None
+    return Execution(
+        row[0], row[1], row[2], row[3], json.loads(row[4] or "{}"), json.loads(row[5] or "{}")
+    )
+
+
+def remove_store(project: Path) -> None:
+    """Delete a project's store (tests and `pipec clean`)."""
+    shutil.rmtree(Path(project) / STORE_DIR, ignore_errors=True)

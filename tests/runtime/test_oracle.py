@@ -1,0 +1,233 @@
+"""Labels, features, as-of columns and the join in DuckDB against the Python oracle.
+
+The generators use few keys, a small integer time grid (ties, events exactly at t,
+t + W, t - W and t - lag) and windows / lags on the same grid, so every boundary of
+the semantics is hit often. `test_oracle_has_teeth_*` prove it: an off-by-one at t is
+found.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import hypothesis.strategies as st
+import pyarrow as pa
+from hypothesis import HealthCheck, find, given, settings
+from pipec.stdlib.runtime import features as F
+from pipec.stdlib.runtime import labels as L
+from pipec.stdlib.runtime.db import connect, query_arrow
+from pipec.stdlib.runtime.join import build_examples
+
+from . import oracle
+from .oracle import Row
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+UNIT_US = 3_600 * 1_000_000
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+keys = st.sampled_from(["a", "b", "c", None])
+times = st.integers(min_value=0, max_value=12)
+rows = st.builds(
+    Row,
+    keys,
+    times,
+    st.one_of(st.none(), st.integers(-3, 5)),
+    st.one_of(st.none(), st.sampled_from(["x", "y"])),
+)
+base_rows = st.lists(st.builds(Row, keys, times), min_size=1, max_size=12)
+source_rows = st.lists(rows, max_size=15)
+
+
+@st.composite
+def cases(draw: Any) -> dict[str, Any]:
+    return {
+        "base": draw(base_rows),
+        "src": draw(source_rows),
+        "window": draw(st.integers(0, 6)),
+        "lag": draw(st.integers(0, 3)),
+        "end": draw(st.integers(0, 16)),
+        "maturity_extra": draw(st.integers(0, 2)),
+    }
+
+
+def ts(unit: int) -> datetime:
+    return EPOCH + timedelta(hours=unit)
+
+
+def _tables(con: Any, case: dict[str, Any]) -> None:
+    base = case["base"]
+    con.register(
+        "spine_in",
+        pa.table(
+            {
+                "__row_id": pa.array(range(len(base)), pa.int64()),
+                "k": pa.array([b.key for b in base], pa.string()),
+                "t": pa.array([ts(b.t) for b in base], pa.timestamp("us", tz="UTC")),
+            }
+        ),
+    )
+    src = case["src"]
+    con.register(
+        "src_in",
+        pa.table(
+            {
+                "k": pa.array([r.key for r in src], pa.string()),
+                "ts": pa.array([ts(r.t) for r in src], pa.timestamp("us")),
+                "v": pa.array([r.value for r in src], pa.int64()),
+                "cat": pa.array([r.cat for r in src], pa.string()),
+            }
+        ),
+    )
+    con.execute("CREATE TABLE spine AS SELECT * FROM spine_in")
+    con.execute("CREATE TABLE src AS SELECT * FROM src_in")
+
+
+AGGS = ("count", "count_col", "sum", "mean", "min", "max", "distinct")
+
+
+def _view(case: dict[str, Any]) -> F.ViewSpec:
+    w = case["window"] * UNIT_US
+    aggs = tuple(
+        F.Aggregate(
+            name, "count" if name == "count_col" else name, None if name == "count" else "v", w
+        )
+        for name in AGGS
+    )
+    return F.ViewSpec("view", "k", "ts", "t", case["lag"] * UNIT_US, aggs, ("v", "cat"))
+
+
+def _spec(case: dict[str, Any]) -> L.WindowSpec:
+    maturity = case["window"] + case["lag"] + case["maturity_extra"]
+    end = EPOCH + timedelta(hours=case["end"])
+    return L.WindowSpec(
+        "k",
+        "t",
+        "k",
+        "ts",
+        case["window"] * UNIT_US,
+        maturity * UNIT_US,
+        int(end.timestamp()) * 1_000_000,
+    )
+
+
+def duck_labels(case: dict[str, Any], sql_fn: Any = L.window_label_sql) -> list[tuple]:
+    con = connect()
+    _tables(con, case)
+    out = query_arrow(con, sql_fn("spine", "src", _spec(case)) + " ORDER BY __row_id")
+    return list(zip(out["label"].to_pylist(), out["censored"].to_pylist(), strict=True))
+
+
+def ref_labels(case: dict[str, Any]) -> list[tuple]:
+    spec_m = case["window"] + case["lag"] + case["maturity_extra"]
+    labels = oracle.window_label(case["base"], case["src"], case["window"])
+    cens = oracle.censored(case["base"], spec_m, case["end"])
+    return [(None if c else lab, c) for lab, c in zip(labels, cens, strict=True)]
+
+
+def duck_features(
+    case: dict[str, Any], agg_fn: Any = F.aggregates_sql, asof_fn: Any = F.asof_sql
+) -> list[dict]:
+    con = connect()
+    _tables(con, case)
+    view = _view(case)
+    aggs = query_arrow(con, agg_fn("spine", "src", view) + " ORDER BY __row_id").to_pylist()
+    asof = query_arrow(con, asof_fn("spine", "src", view) + " ORDER BY __row_id").to_pylist()
+    return [a | b for a, b in zip(aggs, asof, strict=True)]
+
+
+def ref_features(case: dict[str, Any]) -> list[dict]:
+    out = []
+    for i, b in enumerate(case["base"]):
+        row = {"__row_id": i}
+        for name in AGGS:
+            row[f"view__{name}"] = oracle.aggregate(
+                case["src"], b.key, b.t, case["lag"], case["window"], name
+            )
+        row["view__v"], row["view__cat"] = oracle.as_of(case["src"], b.key, b.t, case["lag"])
+        out.append(row)
+    return out
+
+
+def same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return a is not None and b is not None and math.isclose(a, b, abs_tol=1e-9)
+    return a == b
+
+
+def rows_match(got: list[dict], want: list[dict]) -> bool:
+    if len(got) != len(want):
+        return False
+    pairs = zip(got, want, strict=True)
+    return all(g.keys() == w.keys() and all(same(g[k], w[k]) for k in w) for g, w in pairs)
+
+
+@SETTINGS
+@given(cases())
+def test_window_labels_match_oracle(case: dict[str, Any]) -> None:
+    assert duck_labels(case) == ref_labels(case)
+
+
+@SETTINGS
+@given(cases())
+def test_features_and_as_of_match_oracle(case: dict[str, Any]) -> None:
+    got, want = duck_features(case), ref_features(case)
+    assert rows_match(got, want), (got, want)
+
+
+@SETTINGS
+@given(cases())
+def test_join_matches_oracle(case: dict[str, Any]) -> None:
+    con = connect()
+    _tables(con, case)
+    con.execute(f"CREATE TABLE labels AS {L.window_label_sql('spine', 'src', _spec(case))}")
+    F.build_features(con, _view(case), "spine", "src", "feats")
+    counts = build_examples(con, "spine", "labels", "y", ["feats"], "examples")
+    got = query_arrow(con, "SELECT * FROM examples").to_pylist()
+    labels, feats = ref_labels(case), ref_features(case)
+    want = [
+        {"k": b.key, "t": ts(b.t), "y": lab} | {k: v for k, v in f.items() if k != "__row_id"}
+        for b, (lab, cens), f in zip(case["base"], labels, feats, strict=True)
+        if not cens
+    ]
+    assert counts.censored == sum(c for _, c in labels)
+    assert counts.examples == len(want)
+    assert rows_match(got, want)
+
+
+# The oracle has teeth: an off-by-one at t is found by the same generators ------------
+def _mutated(sql_fn: Any, old: str, new: str) -> Any:
+    def mutated(*args: Any) -> str:
+        sql = sql_fn(*args)
+        assert old in sql, f"mutation target {old!r} not in SQL"
+        return sql.replace(old, new)
+
+    return mutated
+
+
+def test_oracle_has_teeth_label_window_includes_t() -> None:
+    bad = _mutated(L.window_label_sql, "s.__t < e.__k", "s.__t <= e.__k")
+    find(
+        cases(),
+        lambda c: duck_labels(c, bad) != ref_labels(c),
+        settings=settings(max_examples=500, deadline=None, database=None),
+    )
+
+
+def test_oracle_has_teeth_aggregate_window_includes_t() -> None:
+    bad = _mutated(F.aggregates_sql, "AND 1 PRECEDING", "AND CURRENT ROW")
+    find(
+        cases(),
+        lambda c: not rows_match(duck_features(c, agg_fn=bad), ref_features(c)),
+        settings=settings(max_examples=500, deadline=None, database=None),
+    )
+
+
+def test_oracle_has_teeth_as_of_at_or_before_t() -> None:
+    bad = _mutated(F.asof_sql, "s.__p > f.__k", "s.__p >= f.__k")
+    find(
+        cases(),
+        lambda c: not rows_match(duck_features(c, asof_fn=bad), ref_features(c)),
+        settings=settings(max_examples=500, deadline=None, database=None),
+    )

@@ -1,0 +1,167 @@
+"""End-to-end runs of hand-written manifests over tiny parquet files."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from pipec.stdlib.runtime import (
+    STAGE_RUNNERS,
+    StageNotAvailable,
+    run_pipeline,
+    run_stage,
+)
+
+from .manifests import fraud_manifest, stage, write_fraud_data
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    write_fraud_data(tmp_path)
+    return tmp_path
+
+
+def test_until_split_reports_everything(project: Path) -> None:
+    result = run_pipeline(fraud_manifest(), project, project, until="split")
+    assert result.status == "succeeded"
+    report = result.report
+    assert set(report["validation"]) == {"validate.chargebacks", "validate.transactions"}
+    assert report["examples"] == 800 and report["censored"] == 0
+    split = report["split"]
+    assert split["train"] > 0 and split["test"] > 0
+    assert split["train"] + split["test"] + split["valid"] + split["dropped"] == 800
+    assert "train.fraud_gbm" not in [s["id"] for s in report["stages"]]
+
+
+def test_second_run_is_cached(project: Path) -> None:
+    run_pipeline(fraud_manifest(), project, project, until="split")
+    seen: list[tuple[str, str]] = []
+    again = run_pipeline(
+        fraud_manifest(),
+        project,
+        project,
+        until="split",
+        progress=lambda sid, status: seen.append((sid, status)),
+    )
+    status = {s.stage_id: s.status for s in again.stages}
+    assert status["source.transactions"] == "ran"  # sources always re-read
+    for sid in ("features.account_risk", "label.is_fraud", "join", "split"):
+        assert status[sid] == "skipped (cached)"
+    assert ("join", "skipped (cached)") in seen
+
+
+def test_changed_data_invalidates_downstream(project: Path) -> None:
+    first = run_pipeline(fraud_manifest(), project, project, until="split")
+    write_fraud_data(project, days=150)
+    second = run_pipeline(fraud_manifest(), project, project, until="split")
+    assert {s.status for s in second.stages} == {"ran"}
+    assert second.report["examples"] < first.report["examples"]
+
+
+def test_censoring_uses_label_source_snapshot(project: Path) -> None:
+    manifest = fraud_manifest()
+    cb = next(s for s in manifest["stages"] if s["id"] == "source.chargebacks")
+    cb["snapshot"] = "2026-06-01"  # rows after 2026-06-01 + 1d - 32d are censored
+    cb["definition_hash"] = "changed"
+    result = run_pipeline(manifest, project, project, until="join")
+    assert result.report["censored"] > 0
+    assert result.report["examples"] + result.report["censored"] == 800
+
+
+def test_blocking_validation_stops_before_features(project: Path) -> None:
+    table = pq.read_table(project / "data" / "transactions.parquet")
+    amounts = table.column("amount").to_pylist()
+    amounts[0] = -5.0
+    table = table.set_column(2, "amount", pa.array(amounts))
+    pq.write_table(table, project / "data" / "transactions.parquet")
+    result = run_pipeline(fraud_manifest(), project, project, until="split")
+    assert result.status == "blocked"
+    assert result.report["blocked_by"] == "validate.transactions"
+    failed = [
+        c for c in result.report["validation"]["validate.transactions"]["checks"] if not c["passed"]
+    ]
+    assert failed[0]["check"] == "range amount >= 0" and failed[0]["rows_failing"] == 1
+    assert failed[0]["values"] == ["-5.0"]
+    assert not any(s.stage_id.startswith("features") for s in result.stages)
+    warn = run_pipeline(fraud_manifest(txn_on_failure="warn"), project, project, until="split")
+    assert warn.status == "succeeded"
+
+
+def test_drift_against_first_run(project: Path) -> None:
+    assert (
+        run_pipeline(fraud_manifest(), project, project, until="validate.transactions").status
+        == "succeeded"
+    )
+    write_fraud_data(project, amount_scale=10.0)
+    result = run_pipeline(fraud_manifest(), project, project, until="validate.transactions")
+    assert result.status == "blocked"
+    drift = [
+        c
+        for c in result.report["validation"]["validate.transactions"]["checks"]
+        if c["kind"] == "drift"
+    ][0]
+    assert not drift["passed"] and drift["detail"]["baseline"] == 47.5
+
+
+def test_run_stage_directly_and_missing_upstream(project: Path) -> None:
+    manifest = fraud_manifest()
+    result = run_stage(manifest, project, "source.transactions", project, "r1")
+    assert result.status == "ran" and result.report["snapshot"] == "2026-07-19"
+    assert result.report["content_hash"] == result.outputs["dataset"]
+    from pipec.stdlib.runtime import MissingUpstream
+
+    with pytest.raises(MissingUpstream):
+        run_stage(manifest, project, "join", project, "r1")
+
+
+def test_model_stages_are_not_available_yet(project: Path) -> None:
+    assert "train" not in STAGE_RUNNERS
+    result = run_pipeline(fraud_manifest(), project, project)
+    assert result.status == "failed" and "StageNotAvailable" in result.report["error"]
+    with pytest.raises(StageNotAvailable):
+        run_stage(fraud_manifest(), project, "train.fraud_gbm", project, result.run_id)
+
+
+def test_from_stage_reuses_earlier_outputs(project: Path) -> None:
+    run_pipeline(fraud_manifest(), project, project, until="split")
+    result = run_pipeline(fraud_manifest(), project, project, from_stage="split", until="split")
+    status = {s.stage_id: s.status for s in result.stages}
+    assert status["join"] == "reused" and status["split"] == "skipped (cached)"
+
+
+def test_column_label_and_random_split(project: Path) -> None:
+    manifest = fraud_manifest(split={"by": "random", "test": 0.25, "valid": 0.1, "seed": 5})
+    stages = [s for s in manifest["stages"] if s["id"] != "label.is_fraud"]
+    stages.insert(
+        5,
+        stage(
+            "label",
+            "big",
+            ["validate.transactions"],
+            mode="when",
+            source=None,
+            window_s=None,
+            column="amount",
+            op=">",
+            value=50,
+            maturity_s=0,
+            definition=None,
+        ),
+    )
+    join = next(s for s in stages if s["id"] == "join")
+    join.update(
+        label="label.big",
+        label_name="big",
+        definition_hash="j2",
+        inputs=["features.account_risk", "label.big", "validate.transactions"],
+    )
+    manifest = copy.deepcopy(manifest) | {"stages": stages}
+    result = run_pipeline(manifest, project, project, until="split")
+    assert result.status == "succeeded", result.report
+    assert result.report["censored"] == 0
+    sizes = result.report["split"]
+    assert sizes["valid"] > 0 and sizes["dropped"] == 0
+    assert sum(sizes[k] for k in ("train", "valid", "test")) == 800

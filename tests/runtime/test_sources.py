@@ -1,0 +1,84 @@
+"""Loading sources: formats, typing, snapshots."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from pipec.stdlib.runtime.db import connect, query_arrow
+from pipec.stdlib.runtime.errors import SourceError
+from pipec.stdlib.runtime.sources import load_source
+
+from .manifests import col, source
+
+SCHEMA = [col("id", "string"), col("at", "timestamp"), col("amount", "float"), col("n", "int")]
+CSV = """id,at,amount,n
+a,2026-03-01T10:00:00Z,1.5,1
+b,2026-03-02T00:00:00Z,oops,2
+c,2026-03-02T23:59:59Z,2.0,x
+d,2026-03-03T00:00:00Z,3.0,3
+e,,4.0,4
+"""
+
+
+def _load(tmp_path: Path, stage: dict) -> tuple:
+    con = connect()
+    loaded = load_source(con, stage, tmp_path, "data")
+    return loaded, query_arrow(con, "SELECT * FROM data").to_pylist()
+
+
+def test_csv_types_are_cast_and_mismatches_reported(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text(CSV)
+    loaded, rows = _load(
+        tmp_path, source("t", "t.csv", "id", "at", SCHEMA, fmt="csv", snapshot="2026-03-02")
+    )
+    assert loaded.snapshot == date(2026, 3, 2)
+    assert [r["id"] for r in rows] == ["a", "b", "c"]  # time < 2026-03-03 00:00
+    assert loaded.null_time_rows == 1
+    errors = {e["column"]: e for e in loaded.type_errors}
+    assert errors["amount"]["rows"] == 1 and errors["amount"]["values"] == ["oops"]
+    assert errors["n"]["values"] == ["x"]
+    assert rows[1]["amount"] is None
+
+
+def test_snapshot_latest_is_newest_date(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text(CSV)
+    loaded, rows = _load(tmp_path, source("t", "t.csv", "id", "at", SCHEMA, fmt="csv"))
+    assert loaded.snapshot == date(2026, 3, 3)
+    assert len(rows) == 4
+
+
+def test_parquet_missing_column_and_order_independence(tmp_path: Path) -> None:
+    at = [datetime(2026, 1, d, tzinfo=UTC) for d in (3, 1, 2)]
+    pq.write_table(
+        pa.table({"id": ["c", "a", "b"], "at": at, "extra": [1, 2, 3]}), tmp_path / "p.parquet"
+    )
+    loaded, rows = _load(tmp_path, source("p", "p.parquet", "id", "at", SCHEMA))
+    assert loaded.missing_columns == ["amount", "n"]
+    assert [r["id"] for r in rows] == ["a", "b", "c"]  # stored sorted
+    assert "extra" in rows[0]
+
+
+def test_sql_source_resolves_relative_paths(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text(CSV)
+    stage = source(
+        "q",
+        "",
+        "id",
+        "at",
+        SCHEMA,
+        fmt="sql",
+        snapshot=None,
+        query="SELECT * FROM read_csv('t.csv', all_varchar = true) WHERE id != 'a'",
+    )
+    loaded, rows = _load(tmp_path, stage)
+    assert loaded.snapshot is None and len(rows) == 3
+
+
+def test_missing_time_column_is_a_source_error(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"id": ["a"]}), tmp_path / "p.parquet")
+    with pytest.raises(SourceError):
+        _load(tmp_path, source("p", "p.parquet", "id", "at", SCHEMA))

@@ -1,0 +1,67 @@
+"""The content-addressed store and the run index."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from pipec.stdlib.runtime import ArtifactMissing, ArtifactStore, RunIndex
+
+
+def test_put_bytes_is_content_addressed(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path)
+    aid = store.put_bytes(b"hello")
+    assert aid == hashlib.sha256(b"hello").hexdigest()
+    assert store.put_bytes(b"hello") == aid
+    path = store.get_path(aid)
+    assert path == tmp_path / ".pipec" / "objects" / aid[:2] / aid[2:]
+    assert path.read_bytes() == b"hello"
+    assert not list((tmp_path / ".pipec" / "tmp").iterdir())
+
+
+def test_put_file_and_missing(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path)
+    src = tmp_path / "f.bin"
+    src.write_bytes(b"x" * 3_000_000)
+    assert store.put_file(src) == hashlib.sha256(src.read_bytes()).hexdigest()
+    with pytest.raises(ArtifactMissing):
+        store.get_path("0" * 64)
+
+
+def test_identical_tables_hash_identically(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path)
+    a = pa.table({"x": [1, 2, 3], "y": ["a", "b", None]})
+    b = pa.table({"x": pa.array([1, 2, 3]), "y": pa.array(["a", "b", None])})
+    b = b.replace_schema_metadata({"pandas": "noise"})
+    pq.write_table(b, tmp_path / "b.parquet", compression="snappy")
+    ids = {store.put_table(a), store.put_table(b), store.put_table(tmp_path / "b.parquet")}
+    assert len(ids) == 1
+    assert store.get_table(ids.pop()).equals(a)
+
+
+def test_index_records_runs_stages_and_cache(tmp_path: Path) -> None:
+    index = RunIndex(tmp_path)
+    assert index._con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    index.start_run("r1", "dag")
+    index.start_stage("r1", "source.x", None)
+    index.finish_stage("r1", "source.x", "ran", {"dataset": "abc"}, {"rows": 3})
+    ex = index.execution("r1", "source.x")
+    assert ex is not None and ex.outputs == {"dataset": "abc"} and ex.report == {"rows": 3}
+    index.cache_put("k", "join", "r1", {"examples": "def"}, {})
+    assert index.cache_get("k") == ({"examples": "def"}, {})
+    assert index.cache_get("nope") is None
+
+
+def test_baseline_prefers_blessed_then_first(tmp_path: Path) -> None:
+    index = RunIndex(tmp_path)
+    for run in ("r1", "r2", "r3"):
+        index.start_run(run, None)
+    assert index.baseline("v", "mean", "a", "r1") == (False, None)
+    index.record_baseline("r1", "v", "mean", "a", 1.0)
+    index.record_baseline("r2", "v", "mean", "a", 2.0)
+    assert index.baseline("v", "mean", "a", "r3") == (True, 1.0)
+    index.mark_blessed("r2")
+    assert index.baseline("v", "mean", "a", "r3") == (True, 2.0)
