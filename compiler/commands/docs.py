@@ -1,0 +1,60 @@
+"""`pipec docs FILE... -o DIR`: ownership and lineage documentation.
+
+Writes `manifest.json` (docs/manifest.schema.json), `index.html` (one self-contained
+page), `index.md` and one `<pipeline>.md` per pipeline, atomically. Refuses (exit 1,
+nothing written) when any file has errors, like `pipec build`; warnings are shown in
+the pages as open diagnostics. Exit 2 for arguments that name nothing readable."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipec.commands._files import expand, readable, report_missing
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="files, directories or globs")
+    parser.add_argument("-o", "--output", required=True, metavar="DIR",
+                        help="folder for manifest.json, index.html and the Markdown pages")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipec.atomic import write_tree
+    from pipec.check import compile
+    from pipec.commands.check import emit
+    from pipec.config import options_for
+    from pipec.docsite import build_docs_manifest, site_files
+    from pipec.loader import Loader
+
+    files, missing = expand(args.files)
+    report_missing(missing)
+    if missing or not files:
+        return 2
+    if not all(readable(path) for path in files):
+        return 2
+    loader = Loader()  # shared: teams.pipe is parsed once for every pipeline importing it
+    programs = [compile(path, loader=loader, options=options_for(path)) for path in files]
+    broken = [d for p in programs if not p.ok for d in p.diagnostics]
+    if broken:
+        emit(broken, {f.display: f.text for f in loader.files.values()}, "text")
+        print("pipec docs: fix the errors above; nothing was written", file=sys.stderr)
+        return 1
+    output = Path(args.output)
+    written = site_files(build_docs_manifest(programs))
+    write_tree(output, written)
+    _publishable(output)
+    pages = sum(1 for name in written if name != "manifest.json")
+    print(f"wrote {output / 'manifest.json'} and {pages} pages to {output}")
+    return 0
+
+
+def _publishable(folder: Path) -> None:
+    """write_tree builds in a private temporary folder (mode 0700); a docs site is meant
+    to be served or opened by others, so give it the mode a plain mkdir would."""
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)

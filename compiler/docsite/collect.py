@@ -1,0 +1,208 @@
+"""One pipeline's part of the docs manifest, built from the checked `Program`.
+
+The lineage manifest (`pipec.manifest.build_manifest`) already holds each stage's
+fields; this module adds what a reader needs around it: owners with contact and role,
+each stage's contract (artifacts in and out), parent and child maps, the reproducibility
+contract, validation rules, gates, approvals and the open diagnostics.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipec import __version__
+from pipec import nodes as n
+from pipec.docsite import describe
+from pipec.loader import stdlib_root
+from pipec.manifest import build_manifest
+from pipec.model import PRODUCES, Program
+
+# Lifted out of the lineage entry into the node itself; the rest becomes `spec`.
+COMMON = ("id", "kind", "name", "owner", "inputs", "on_failure", "retries", "timeout_s",
+          "description", "definition_hash")
+
+
+def portable(path: str) -> str:
+    """A file name safe to publish: never an absolute path of the building machine."""
+    candidate = Path(path)
+    if not candidate.is_absolute():
+        return candidate.as_posix()
+    for root, prefix in ((stdlib_root(), "std/"), (Path.cwd(), "")):
+        try:
+            return prefix + candidate.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            continue
+    return candidate.name
+
+
+def team_entries(program: Program) -> dict[str, dict[str, Any]]:
+    teams = {}
+    for name, block in program.teams.items():
+        contact = block.setting("contact")
+        teams[name] = {"contact": contact.value.py if contact is not None else None,
+                       "role": program.team_role(name),
+                       "file": portable(block.header.file)}
+    return teams
+
+
+def pipeline_entry(program: Program, slug: str) -> dict[str, Any]:
+    lineage = build_manifest(program)
+    head = lineage["pipeline"]
+    edges = lineage["edges"]
+    nodes = {stage["id"]: _node(stage, edges) for stage in lineage["stages"]}
+    for stage_id, node in nodes.items():
+        node["on_failure_from"] = _policy_origin(program, stage_id)
+    return {
+        "name": head["name"], "slug": slug, "file": portable(program.display),
+        "description": head["description"], "owner": head["owner"], "risk": head["risk"],
+        "predicts": head["predicts"],
+        "retrain": {**head["retrain"], "summary": describe.retrain(head["retrain"])},
+        "dag_hash": lineage["dag_hash"],
+        "teams": team_entries(program),
+        "order": [stage["id"] for stage in lineage["stages"]],
+        "nodes": nodes,
+        "parent_map": {sid: sorted(program.graph.predecessors(sid)) for sid in nodes},
+        "child_map": {sid: sorted(program.graph.successors(sid)) for sid in nodes},
+        "edges": edges,
+        "reproducibility": _reproducibility(head, lineage),
+        "validation": _validation(nodes),
+        "gates": _gates(nodes),
+        "approvals": [_approval(node) for node in nodes.values() if node["kind"] == "approval"],
+        "diagnostics": _diagnostics(program),
+    }
+
+
+def _node(stage: dict[str, Any], edges: list[dict[str, Any]]) -> dict[str, Any]:
+    incoming = [e for e in edges if e["target"] == stage["id"]]
+    outgoing = {e["artifact"] for e in edges if e["source"] == stage["id"]}
+    owners = stage.get("owners") or ([stage["owner"]] if stage["owner"] else [])
+    node = {key: stage.get(key) for key in COMMON if key != "inputs"}
+    node.update({
+        "owners": owners,
+        "consumes": [{"from": e["source"], "artifact": e["artifact"]} for e in incoming],
+        # A sink (deploy) has no outgoing edge: say what it produces anyway.
+        "produces": sorted(outgoing) or [PRODUCES[stage["kind"]]],
+        "spec": {k: v for k, v in stage.items() if k not in COMMON},
+    })
+    return node
+
+
+def _policy_origin(program: Program, stage_id: str) -> str:
+    """Where the effective failure policy comes from: an undeclared one is `default`
+    (the runtime blocks), which FAIL001 reports and the ownership table shows."""
+    block = program.stages[stage_id].block
+    if block is None:
+        return "implicit"
+    if block.first(n.OnFailure) is not None:
+        return "stage"
+    if program.pipeline is not None and program.pipeline.first(n.OnFailure) is not None:
+        return "pipeline"
+    return "default"
+
+
+def _reproducibility(head: dict[str, Any], lineage: dict[str, Any]) -> dict[str, Any]:
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for stage in lineage["stages"]:
+        by_kind.setdefault(stage["kind"], []).append(stage)
+    split = by_kind.get("split", [None])[0]
+    return {
+        "image": head["image"], "code_commit": head["code_commit"],
+        "pipec_version": __version__, "dag_hash": lineage["dag_hash"],
+        "sources": [_source(s) for s in by_kind.get("source", [])],
+        "labels": [_label(s) for s in by_kind.get("label", [])],
+        "features": [_features(s) for s in by_kind.get("features", [])],
+        "split": {**_pick(split, "by", "on"), "summary": describe.split(split)}
+        if split else None,
+        "training": [_training(s) for s in by_kind.get("train", [])],
+        "registry": [{"stage": s["id"], "registry": s["registry"], "rollback": s["rollback"]}
+                     for s in by_kind.get("register", [])],
+        "deployments": [_deploy(s) for s in by_kind.get("deploy", [])],
+    }
+
+
+def _pick(stage: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {key: stage.get(key) for key in keys}
+
+
+def _source(stage: dict[str, Any]) -> dict[str, Any]:
+    entry = _pick(stage, "name", "format", "snapshot", "entity", "time", "lag_s",
+                  "freshness_s")
+    entry["location"] = stage.get("path") or stage.get("query")
+    entry["stage"] = stage["id"]
+    return entry
+
+
+def _label(stage: dict[str, Any]) -> dict[str, Any]:
+    entry = _pick(stage, "name", "mode", "source", "window_s", "maturity_s", "definition")
+    entry["stage"] = stage["id"]
+    if stage["mode"] == "window":
+        window = describe.duration(stage["window_s"])
+        entry["summary"] = f"event in {stage['source']} within {window}"
+    elif stage["mode"] == "when":
+        entry["summary"] = f"{stage['column']} {stage['op']} {describe.value(stage['value'])}"
+    else:
+        entry["summary"] = f"column {stage['column']}"
+    return entry
+
+
+def _features(stage: dict[str, Any]) -> dict[str, Any]:
+    entry = _pick(stage, "name", "version", "definition_hash", "source", "entity",
+                  "point_in_time", "backfill")
+    entry["stage"] = stage["id"]
+    entry["outputs"] = [a["name"] for a in stage["aggregates"]] + list(stage["columns"])
+    return entry
+
+
+def _training(stage: dict[str, Any]) -> dict[str, Any]:
+    entry = _pick(stage, "model", "task", "label", "params", "seed", "resources",
+                  "distributed", "features")
+    entry["stage"] = stage["id"]
+    return entry
+
+
+def _deploy(stage: dict[str, Any]) -> dict[str, Any]:
+    canary = stage.get("canary")
+    summary = (f"canary {describe.share(canary['percent'])} for "
+               f"{describe.duration(canary['for_s'])}") if canary else "full rollout"
+    return {"stage": stage["id"], "runtime": stage.get("runtime"),
+            "approval": stage.get("approval"), "summary": summary}
+
+
+def _validation(nodes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for node in nodes.values():
+        if node["kind"] != "validate":
+            continue
+        checks = [{"kind": c["kind"], "severity": c["severity"],
+                   "summary": describe.check(c)} for c in node["spec"]["checks"]]
+        found.append({"stage": node["id"], "source": node["spec"]["source"],
+                      "on_failure": node["on_failure"], "uses": node["spec"]["uses"],
+                      "checks": checks})
+    return found
+
+
+def _gates(nodes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for node in nodes.values():
+        if node["kind"] != "evaluate":
+            continue
+        spec = node["spec"]
+        gates = [{"kind": g["kind"], "blocking": g["blocking"],
+                  "summary": describe.gate(g)} for g in spec["gates"]]
+        found.append({"stage": node["id"], "model": spec["model"],
+                      "threshold": spec["threshold"], "approval_by": spec["approval_by"],
+                      "owners": node["owners"], "gates": gates})
+    return found
+
+
+def _approval(node: dict[str, Any]) -> dict[str, Any]:
+    return {"stage": node["id"], "approver": node["spec"]["approver"],
+            "register": node["spec"]["register"]}
+
+
+def _diagnostics(program: Program) -> list[dict[str, Any]]:
+    """Open findings that do not stop the build (warnings and notes), with their codes."""
+    return [{"code": d.code, "severity": str(d.severity), "message": d.message,
+             "file": portable(d.span.file), "line": d.span.line, "column": d.span.col,
+             "help": d.help} for d in program.diagnostics if str(d.severity) != "error"]

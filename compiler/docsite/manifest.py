@@ -1,0 +1,98 @@
+"""The docs manifest (`manifest.json`, docs/manifest.schema.json): the one input of
+every page. Pages are rendered from this data only, so a manifest read back from disk
+renders the same bytes as the one built in memory."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pipec import __version__
+from pipec.docsite.collect import pipeline_entry, portable, team_entries
+from pipec.model import Program
+
+SCHEMA_VERSION = 1
+
+
+def build_docs_manifest(programs: list[Program]) -> dict[str, Any]:
+    """Everything `pipec docs` shows, for one or more checked files."""
+    ordered = sorted(programs, key=lambda p: (p.name, portable(p.display)))
+    with_pipeline = [p for p in ordered if p.pipeline is not None]
+    slugs = _slugs([p.name for p in with_pipeline])
+    pipelines = [pipeline_entry(p, slug) for p, slug in zip(with_pipeline, slugs, strict=True)]
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "generator": {"name": "pipec", "version": __version__},
+        "files": sorted(({"path": portable(p.display),
+                          "pipeline": p.name if p.pipeline is not None else None}
+                         for p in programs), key=lambda f: f["path"]),
+        "pipelines": pipelines,
+        "organisation": organisation(programs, pipelines),
+    }
+    # The canonical JSON form: what a reader of the file on disk gets, key for key.
+    return json.loads(dump(manifest))
+
+
+def dump(manifest: dict[str, Any]) -> str:
+    return json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def _slugs(names: list[str]) -> list[str]:
+    """One anchor-safe, file-safe name per pipeline; a repeated name gets `-2`, `-3`."""
+    seen: dict[str, int] = {}
+    slugs = []
+    for name in names:
+        base = slugify(name)
+        seen[base] = seen.get(base, 0) + 1
+        slugs.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return slugs
+
+
+def slugify(text: str) -> str:
+    cleaned = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "_-") else "-"
+                      for ch in text.lower())
+    return cleaned.strip("-") or "pipeline"
+
+
+def organisation(programs: list[Program], pipelines: list[dict[str, Any]]) -> dict[str, Any]:
+    """Which team owns which stages in which pipelines, and the stages nobody declared."""
+    teams: dict[str, dict[str, Any]] = {}
+    for program in programs:
+        for name, team in team_entries(program).items():
+            entry = teams.setdefault(name, {"name": name, "declarations": [], "stages": []})
+            _declare(entry["declarations"], team)
+    undeclared = []
+    for pipeline in pipelines:
+        for stage_id in pipeline["order"]:
+            node = pipeline["nodes"][stage_id]
+            undeclared.extend(_claim(teams, pipeline, node))
+    for entry in teams.values():
+        entry["declarations"].sort(key=lambda d: (d["files"][0], str(d["contact"])))
+    return {"teams": [teams[name] for name in sorted(teams)], "undeclared": undeclared}
+
+
+def _declare(declarations: list[dict[str, Any]], team: dict[str, Any]) -> None:
+    """Identical declarations in several files (each example's teams.pipe) are one row."""
+    for declaration in declarations:
+        if (declaration["contact"], declaration["role"]) == (team["contact"], team["role"]):
+            if team["file"] not in declaration["files"]:
+                declaration["files"] = sorted([*declaration["files"], team["file"]])
+            return
+    declarations.append({"contact": team["contact"], "role": team["role"],
+                         "files": [team["file"]]})
+
+
+def _claim(teams: dict[str, dict[str, Any]], pipeline: dict[str, Any],
+           node: dict[str, Any]) -> list[dict[str, Any]]:
+    """Records the node under each of its owners; returns its ownership problems."""
+    where = {"pipeline": pipeline["name"], "slug": pipeline["slug"], "stage": node["id"]}
+    if not node["owners"]:
+        return [{**where, "owner": None, "reason": "no owner"}]
+    problems = []
+    for index, owner in enumerate(node["owners"]):
+        as_ = "owner" if index == 0 else "co-owner"
+        if owner in teams and owner in pipeline["teams"]:
+            teams[owner]["stages"].append({**where, "as": as_})
+        else:
+            problems.append({**where, "owner": owner, "reason": "not declared as a team"})
+    return problems

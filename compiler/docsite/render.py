@@ -1,0 +1,127 @@
+"""Renders the docs manifest into pages: `index.html` (one self-contained page),
+`index.md` and one `<pipeline>.md` per pipeline. Reads the manifest only.
+
+Two Jinja environments, both with StrictUndefined: HTML autoescapes every value;
+Markdown escapes every value through `finalize`, so a template can only emit raw
+Markdown on purpose (values already wrapped in `Raw`).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jinja2
+from pipec.docsite import describe
+from pipec.docsite.svg import render_svg
+from pipec.docsite.text import (
+    Raw,
+    md_code,
+    md_text,
+    mermaid_label,
+    pipeline_anchor,
+    stage_anchor,
+    team_anchor,
+    team_colours,
+)
+
+
+def render_site(manifest: dict[str, Any]) -> dict[str, str]:
+    """Relative file name -> text of every page."""
+    context = {"m": manifest, "colours": team_colours(manifest)}
+    pages = {"index.html": _env("html").get_template("index.html.j2").render(context),
+             "index.md": _env("md").get_template("index.md.j2").render(context)}
+    pipeline_page = _env("md").get_template("pipeline.md.j2")
+    for pipeline in manifest["pipelines"]:
+        pages[f"{pipeline['slug']}.md"] = pipeline_page.render(context, p=pipeline)
+    return {name: _tidy(text) for name, text in pages.items()}
+
+
+def _tidy(text: str) -> str:
+    """One trailing newline, no trailing spaces: stable bytes whatever the template does."""
+    return "\n".join(line.rstrip() for line in text.strip("\n").splitlines()) + "\n"
+
+
+@cache
+def _env(kind: str) -> jinja2.Environment:
+    html = kind == "html"
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("pipec.docsite", "templates"),
+        autoescape=html, undefined=jinja2.StrictUndefined, trim_blocks=True,
+        lstrip_blocks=True, keep_trailing_newline=True,
+        finalize=None if html else md_text)
+    env.filters.update(duration=describe.duration, value=describe.value,
+                       share=describe.share, jsonc=_json)
+    env.globals.update(stage_anchor=stage_anchor, pipeline_anchor=pipeline_anchor,
+                       team_anchor=team_anchor, svg=render_svg, mermaid=mermaid,
+                       css=_css, Raw=Raw)
+    if not html:
+        env.filters.update(code=md_code, md=md_text)
+        env.globals.update(link=md_link, slink=md_stage_link, owners=md_owners, cell=md_cell)
+    return env
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False)
+
+
+@cache
+def _css() -> str:
+    return resources.files("pipec.docsite").joinpath("templates/style.css").read_text("utf-8")
+
+
+def md_link(text: Any, target: str, code: bool = True) -> Raw:
+    """A Markdown link whose label is escaped; targets are built from anchors and slugs,
+    which only ever hold `[A-Za-z0-9_.-]`."""
+    label = md_code(text) if code else md_text(text)
+    return Raw(f"[{label}]({target})")
+
+
+def md_stage_link(pipeline: dict[str, Any], stage_id: str) -> Raw:
+    return md_link(stage_id, "#" + stage_anchor(pipeline["slug"], stage_id))
+
+
+def md_owners(pipeline: dict[str, Any], node: dict[str, Any]) -> Raw:
+    names = [md_code(o) + ("" if o in pipeline["teams"] else " (undeclared)")
+             for o in node["owners"]]
+    return Raw(", ".join(names) or "no owner")
+
+
+def md_cell(value: Any) -> Raw:
+    """A table cell or list value; a dash when there is nothing to show."""
+    return md_text(value) if value not in (None, "") else Raw("\u2013")
+
+
+def mermaid(pipeline: dict[str, Any], colours: dict[str, str]) -> Raw:
+    """The DAG as a Mermaid flowchart, with `pipec graph --format mermaid`'s node ids."""
+    lines = ["flowchart TD"]
+    for sid in pipeline["order"]:
+        owner = pipeline["nodes"][sid]["owner"]
+        suffix = f"<br/>owner: {mermaid_label(owner)}" if owner else "<br/>no owner"
+        lines.append(f'  {_mermaid_id(sid)}["{mermaid_label(sid)}{suffix}"]')
+    for edge in pipeline["edges"]:
+        lines.append(f"  {_mermaid_id(edge['source'])} -->|{mermaid_label(edge['artifact'])}| "
+                     f"{_mermaid_id(edge['target'])}")
+    lines.extend(_mermaid_classes(pipeline, colours))
+    return Raw("\n".join(lines))
+
+
+def _mermaid_classes(pipeline: dict[str, Any], colours: dict[str, str]) -> list[str]:
+    lines = []
+    owned: dict[str, list[str]] = {}
+    for sid in pipeline["order"]:
+        owner = pipeline["nodes"][sid]["owner"]
+        if owner in colours and owner in pipeline["teams"]:
+            owned.setdefault(owner, []).append(_mermaid_id(sid))
+    for index, team in enumerate(sorted(owned)):
+        lines.append(f"  classDef team{index} fill:{colours[team]},stroke:#555,color:#111")
+        lines.append(f"  class {','.join(owned[team])} team{index}")
+    return lines
+
+
+def _mermaid_id(stage_id: str) -> str:
+    # The same ids as pipec.graph_export: dots become `__`; anything else unsafe, `_`.
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch == "_") else "_"
+                   for ch in stage_id.replace(".", "__"))

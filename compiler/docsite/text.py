@@ -1,0 +1,70 @@
+"""Small helpers shared by the renderers: anchors, team colours, Markdown escaping."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Light fills that keep dark text readable; a team keeps its colour across pipelines
+# because the index comes from the sorted list of every declared team.
+PALETTE = ("#cfe8ff", "#ffe1b3", "#d4f5d0", "#f8d0e6", "#e3d9ff", "#fff3b0",
+           "#c9f1ef", "#ffd6cc", "#e0ecc4", "#dde3ea", "#f3d9b1", "#d9f0ff")
+UNDECLARED = "#eeeeee"
+
+_UNSAFE_ID = re.compile(r"[^A-Za-z0-9_.-]")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}<>|#!~])")
+
+
+def stage_anchor(slug: str, stage_id: str) -> str:
+    return f"stage-{_UNSAFE_ID.sub('-', slug)}--{_UNSAFE_ID.sub('-', stage_id)}"
+
+
+def pipeline_anchor(slug: str) -> str:
+    return f"pipeline-{_UNSAFE_ID.sub('-', slug)}"
+
+
+def team_anchor(team: str) -> str:
+    return f"team-{_UNSAFE_ID.sub('-', team)}"
+
+
+def team_colours(manifest: dict[str, Any]) -> dict[str, str]:
+    teams = [team["name"] for team in manifest["organisation"]["teams"]]
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(sorted(teams))}
+
+
+class Raw(str):
+    """Markdown that is already escaped; the Markdown environment's finalize keeps it."""
+
+    __slots__ = ()
+
+
+def md_text(value: Any) -> Raw:
+    """Plain text in Markdown (also safe in a table cell): special characters are
+    backslash-escaped, `&` and newlines cannot start an entity or end a table row."""
+    if isinstance(value, Raw):
+        return value
+    text = "" if value is None else str(value)
+    text = text.replace("&", "&amp;").replace("\r\n", "\n").replace("\r", "\n")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return Raw(text.replace("\n", "<br>"))
+
+
+def md_code(value: Any) -> Raw:
+    """An inline code span that survives any backticks, pipes or newlines inside."""
+    text = "" if value is None else str(value)
+    text = " ".join(text.splitlines()).replace("|", "\\|")
+    if text == "":
+        return Raw("")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return Raw(f"{fence}{pad}{text}{pad}{fence}")
+
+
+def mermaid_label(text: str) -> str:
+    """Mermaid's quoted labels take entity codes; `<`, `>` and quotes never pass raw."""
+    return "".join(_MERMAID.get(ch, ch) for ch in text)
+
+
+_MERMAID = {'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "`": "#96;",
+            "\n": " ", "\r": " ", "|": "#124;"}
