@@ -29,6 +29,7 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {}
+_LOADED = False
 
 
 def rule(code: str, severity: str, summary: str, doc: str, *,
@@ -49,10 +50,15 @@ def document(code: str, severity: str, summary: str, doc: str, *, phase: str) ->
 
 
 def load_all() -> dict[str, Rule]:
-    """Imports every rule module once; returns the registry sorted by code."""
-    if not RULES:
+    """Imports every rule module once; returns the registry sorted by code.
+
+    A flag, not `if not RULES`: importing one rule module directly (a backend calling
+    `budget001`) registers that rule alone, and must not stop the others loading."""
+    global _LOADED
+    if not _LOADED:
         for module in pkgutil.iter_modules(__path__):
             importlib.import_module(f"{__name__}.{module.name}")
+        _LOADED = True
     return dict(sorted(RULES.items()))
 
 

@@ -48,8 +48,9 @@ import "no_such_file.pipe"
 ```
 
 ## Use instead
+Import a file that exists, or declare what it would have provided:
 ```pipe
-import "std/gates/binary.pipe"
+team ml { contact "#ml"; role ml }
 ```
 ''', phase="parse")
 

@@ -1,0 +1,98 @@
+"""`--format sarif`: SARIF 2.1.0 for code-scanning tools (GitHub code scanning and others).
+
+Columns count Unicode code points (the run says so with `columnKind`); `endColumn` is
+exclusive, as in pipec's spans. Each rule's `helpUri` is a `urn:pipec:rule:CODE` URN:
+the schema wants an absolute URI, and pipec has no documentation host, so the full
+page travels in the rule's `help` (text and Markdown) instead, which is what viewers
+display.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import PurePosixPath, PureWindowsPath
+from urllib.parse import quote
+
+from pipec import __version__
+from pipec.diagnostics import Diagnostic, Severity
+
+LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
+
+
+def render(diagnostics: list[Diagnostic], sources: dict[str, str]) -> str:
+    return json.dumps(sarif_log(diagnostics), indent=2, ensure_ascii=False) + "\n"
+
+
+def sarif_log(diagnostics: list[Diagnostic]) -> dict[str, object]:
+    from pipec.rules import load_all
+
+    rules = load_all()
+    codes = list(rules)
+    extra = sorted({d.code for d in diagnostics} - set(codes))
+    index = {code: i for i, code in enumerate(codes + extra)}
+    descriptors = [_descriptor(rules[c]) for c in codes] + [_bare(c) for c in extra]
+    return {
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "pipec", "version": __version__,
+                                "semanticVersion": __version__, "rules": descriptors}},
+            "columnKind": "unicodeCodePoints",
+            "results": [_result(d, index[d.code]) for d in diagnostics],
+        }],
+    }
+
+
+def _descriptor(rule: object) -> dict[str, object]:
+    code = rule.code  # type: ignore[attr-defined]
+    doc = rule.doc  # type: ignore[attr-defined]
+    return {
+        "id": code,
+        "name": code,
+        "shortDescription": {"text": rule.summary},  # type: ignore[attr-defined]
+        "fullDescription": {"text": _what_it_does(doc)},
+        "help": {"text": doc, "markdown": doc},
+        "helpUri": f"urn:pipec:rule:{code}",
+        "defaultConfiguration": {"level": LEVELS[rule.severity]},  # type: ignore[attr-defined]
+        "properties": {"phase": rule.phase},  # type: ignore[attr-defined]
+    }
+
+
+def _bare(code: str) -> dict[str, object]:
+    return {"id": code, "helpUri": f"urn:pipec:rule:{code}"}
+
+
+def _what_it_does(doc: str) -> str:
+    head = "## What it does"
+    if head not in doc:
+        return doc.strip()
+    body = doc.split(head, 1)[1]
+    return body.split("\n## ", 1)[0].strip()
+
+
+def _result(diagnostic: Diagnostic, rule_index: int) -> dict[str, object]:
+    span = diagnostic.span
+    text = diagnostic.message + (f"\nhelp: {diagnostic.help}" if diagnostic.help else "")
+    end_line = max(span.end_line, span.line)
+    end_col = span.end_col if end_line > span.line else max(span.end_col, span.col + 1)
+    return {
+        "ruleId": diagnostic.code,
+        "ruleIndex": rule_index,
+        "level": LEVELS[diagnostic.severity],
+        "message": {"text": text},
+        "locations": [{"physicalLocation": {
+            "artifactLocation": {"uri": artifact_uri(span.file)},
+            "region": {"startLine": span.line, "startColumn": span.col,
+                       "endLine": end_line, "endColumn": end_col},
+        }}],
+    }
+
+
+def artifact_uri(file: str) -> str:
+    """A display path as a URI reference: relative paths stay relative (code scanning
+    resolves them against the checkout), absolute ones become `file:` URIs."""
+    if PureWindowsPath(file).drive:
+        return PureWindowsPath(file).as_uri()
+    posix = PurePosixPath(file.replace("\\", "/"))
+    if posix.is_absolute():
+        return "file://" + quote(str(posix))
+    return quote(str(posix))

@@ -1,0 +1,79 @@
+"""GATE007: no `slice` gate although the base source has a category column."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pipec.diagnostics import Diagnostic, warning
+from pipec.model import Program
+from pipec.rules import rule
+from pipec.rules._support import base_schema, gates_of
+
+DOC = '''
+## What it does
+When the base source has a `category` column (other than a label's), reports an
+evaluate stage with no `slice COL: METRIC op V` gate.
+
+## Why is this bad?
+An aggregate metric hides a model that fails one country, carrier or segment: a 0.90
+overall roc_auc can be 0.60 on a small market. Slice gates are also how fairness
+requirements are enforced.
+
+## Example
+```pipe
+pipeline p {
+  source events {
+    from csv "events.csv"
+    schema { id: string, country: category, late: bool }
+  }
+  label late {
+    column late
+  }
+  train m {
+    model "sklearn.linear_model.LogisticRegression"
+  }
+  evaluate m {
+    primary roc_auc >= 0.8
+  }
+}
+```
+
+## Use instead
+```pipe
+pipeline p {
+  source events {
+    from csv "events.csv"
+    schema { id: string, country: category, late: bool }
+  }
+  label late {
+    column late
+  }
+  train m {
+    model "sklearn.linear_model.LogisticRegression"
+  }
+  evaluate m {
+    primary roc_auc >= 0.8
+    slice country min 200: roc_auc >= 0.75
+  }
+}
+```
+'''
+
+
+@rule("GATE007", "warning", "no slice gate although the base source has a category column",
+      DOC)
+def check(program: Program) -> Iterator[Diagnostic]:
+    schema = base_schema(program) or {}
+    label_columns = {program.label_column(label) for label in program.labels()}
+    categories = [c for c, d in schema.items() if d.type == "category" and c not in
+                  label_columns]
+    if not categories:
+        return
+    for evaluate in program.blocks("evaluate"):
+        if any(g.kind == "slice" for g in gates_of(program, evaluate)):
+            continue
+        names = ", ".join(f"`{c}`" for c in categories)
+        yield warning("GATE007", f"`{evaluate.id}` has no slice gate, but the base source "
+                      f"has the category column{'s' if len(categories) > 1 else ''} {names}",
+                      evaluate.header,
+                      f"add `slice {categories[0]} min 100: METRIC op VALUE`")

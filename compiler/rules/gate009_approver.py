@@ -1,0 +1,78 @@
+"""GATE009: self-approval, or a high-risk approver without the risk role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pipec import nodes as n
+from pipec.diagnostics import Diagnostic, error
+from pipec.model import Program
+from pipec.rules import rule
+from pipec.rules._support import imports_broken, risk_high, team_roles
+
+DOC = '''
+## What it does
+Reports an `approval by TEAM` where TEAM owns the train stage of the model it
+approves (the effective owner, including the pipeline default), and, in a `risk high`
+pipeline, an approver team without the `risk` role.
+
+## Why is this bad?
+Approval is a second pair of eyes. The team that built the model approving it is no
+check at all, and a high-risk model needs the risk function's sign-off.
+
+## Example
+```pipe
+team ml { contact "#ml"; role ml }
+
+pipeline p {
+  owner ml
+  train m {
+    model "sklearn.linear_model.LogisticRegression"
+  }
+  evaluate m {
+    primary roc_auc >= 0.8
+    approval by ml
+  }
+}
+```
+
+## Use instead
+```pipe
+team ml { contact "#ml"; role ml }
+team risk { contact "#risk"; role risk }
+
+pipeline p {
+  owner ml
+  train m {
+    model "sklearn.linear_model.LogisticRegression"
+  }
+  evaluate m {
+    primary roc_auc >= 0.8
+    approval by risk
+  }
+}
+```
+'''
+
+
+@rule("GATE009", "error", "a self-approval, or a high-risk approver without the risk role",
+      DOC)
+def check(program: Program) -> Iterator[Diagnostic]:
+    for evaluate in program.blocks("evaluate"):
+        for approval in evaluate.all(n.Approval):
+            yield from _approval(program, evaluate, approval)
+
+
+def _approval(program: Program, evaluate: n.Block,
+              approval: n.Approval) -> Iterator[Diagnostic]:
+    team = approval.team.name
+    train = program.stages.get(f"train.{evaluate.name.name}")
+    if train is not None and train.owner == team:
+        yield error("GATE009", f"`{team}` owns `{train.id}` and approves it: a team cannot "
+                    "approve its own model", approval.team.span,
+                    "name another team as the approver (risk or product)")
+    elif risk_high(program) and not imports_broken(program) and team in program.teams \
+            and "risk" not in team_roles(program, team):
+        yield error("GATE009", f"the approver `{team}` of a `risk high` model does not have "
+                    "the risk role", approval.team.span,
+                    "name a team with `role risk` as the approver")

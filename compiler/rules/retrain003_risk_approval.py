@@ -1,0 +1,64 @@
+"""RETRAIN003: automatic retraining of a `risk high` model without `approval by`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pipec import nodes as n
+from pipec.diagnostics import Diagnostic, error
+from pipec.model import Program
+from pipec.rules import rule
+from pipec.rules._support import risk_high
+
+DOC = '''
+## What it does
+In a `risk high` pipeline that retrains on its own (`retrain triggered ...` or
+`retrain continuous`), requires an `approval by TEAM` so that each retrained model
+waits for a person before promotion.
+
+## Why is this bad?
+The retraining loop would put a new high-risk model in production with no human
+decision, every time the data moves.
+
+## Example
+```pipe
+pipeline p {
+  risk high
+  retrain continuous
+  train m {
+    model "sklearn.linear_model.LogisticRegression"
+  }
+}
+```
+
+## Use instead
+```pipe
+team risk { contact "#risk"; role risk }
+
+pipeline p {
+  risk high
+  retrain continuous
+  train m {
+    model "sklearn.linear_model.LogisticRegression"
+  }
+  evaluate m {
+    primary roc_auc >= 0.8
+    approval by risk
+  }
+}
+```
+'''
+
+
+@rule("RETRAIN003", "error", "automatic retraining of a high-risk model without approval", DOC)
+def check(program: Program) -> Iterator[Diagnostic]:
+    retrain = program.retrain()
+    if retrain is None or retrain.mode == "manual" or retrain.mode == "scheduled":
+        return
+    if not risk_high(program):
+        return
+    if any(e.first(n.Approval) for e in program.blocks("evaluate")):
+        return
+    yield error("RETRAIN003", "a `risk high` pipeline retrains automatically with no human "
+                "approval before promotion", retrain.span,
+                "add `approval by TEAM` (a team with the risk role) to the evaluate stage")

@@ -1,0 +1,112 @@
+"""RETRAIN004: a cron schedule that fires more often than any source can change."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+from pipec import nodes as n
+from pipec.diagnostics import Diagnostic, warning
+from pipec.literals import format_duration
+from pipec.model import Program
+from pipec.rules import rule
+
+DOC = '''
+## What it does
+For `retrain scheduled "CRON"`, computes the smallest interval between two firings of
+the schedule (in UTC) and compares it with the smallest `freshness` (update cadence)
+of the sources. Warns when the schedule fires more often than the freshest source is
+updated.
+
+## Why is this bad?
+A retrain on data that cannot have changed costs compute and produces a model
+identical in data to the last one; with an unseeded component it produces a different
+model from the same data, which looks like drift.
+
+## Example
+```pipe
+pipeline p {
+  retrain scheduled "0 * * * *"
+  source events {
+    from csv "events.csv"
+    snapshot latest
+    freshness 1d
+    schema { id: string }
+  }
+}
+```
+
+## Use instead
+```pipe
+pipeline p {
+  retrain scheduled "0 3 * * *"
+  source events {
+    from csv "events.csv"
+    snapshot latest
+    freshness 1d
+    schema { id: string }
+  }
+}
+```
+'''
+
+# A cron expression repeats at the latest after a leap-year cycle; a year of firings
+# shows every interval that matters, and a one-minute gap cannot be beaten.
+HORIZON = dt.timedelta(days=366)
+MAX_FIRINGS = 200_000
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+@rule("RETRAIN004", "warning", "a schedule that fires more often than the data changes", DOC)
+def check(program: Program) -> Iterator[Diagnostic]:
+    retrain = program.retrain()
+    if retrain is None or retrain.mode != "scheduled" or retrain.cron is None:
+        return
+    freshest = _freshest_source(program)
+    if freshest is None:
+        return
+    source, cadence = freshest
+    interval = smallest_interval(retrain.cron.value, below=cadence)
+    if interval is None or interval >= cadence:
+        return
+    yield warning("RETRAIN004", f"`{retrain.cron.value}` fires every "
+                  f"{format_duration(interval)} at its most frequent, but the freshest source "
+                  f"`{source}` changes every {format_duration(cadence)}: some retrains would "
+                  "see the same data", retrain.cron.span,
+                  f"retrain at most every {format_duration(cadence)} (e.g. `0 3 * * *` for "
+                  "daily data)")
+
+
+def _freshest_source(program: Program) -> tuple[str, float] | None:
+    cadences = []
+    for source in program.blocks("source"):
+        setting = source.setting("freshness")
+        if setting is not None and isinstance(setting.value, n.Duration) \
+                and setting.value.seconds > 0:
+            cadences.append((setting.value.seconds, source.name.name))
+    if not cadences:
+        return None
+    seconds, name = min(cadences)
+    return name, seconds
+
+
+def smallest_interval(cron: str, below: float | None = None) -> float | None:
+    """Seconds between the two closest firings over a year (UTC); None if not a valid
+    cron expression. Stops early once an interval under `below` is found."""
+    try:
+        from croniter import croniter
+
+        iterator = croniter(cron, START)
+        previous = iterator.get_next(dt.datetime)
+    except (ValueError, KeyError, TypeError, ImportError, AttributeError):
+        return None
+    smallest: float | None = None
+    for _ in range(MAX_FIRINGS):
+        current = iterator.get_next(dt.datetime)
+        gap = (current - previous).total_seconds()
+        smallest = gap if smallest is None else min(smallest, gap)
+        if smallest <= 60 or (below is not None and smallest < below) \
+                or current - START > HORIZON:
+            break
+        previous = current
+    return smallest

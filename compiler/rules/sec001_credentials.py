@@ -1,0 +1,77 @@
+"""SEC001: a literal that looks like a credential, anywhere in the file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from pipec import nodes as n
+from pipec.diagnostics import Diagnostic, error
+from pipec.model import Program
+from pipec.rules import rule
+
+DOC = '''
+## What it does
+Scans the whole file, comments included, for text that looks like a credential: a
+password in a URI (`postgres://user:secret@host`), a token or key in a URI's query
+string, a cloud access key (AWS `AKIA...`, Google `AIza...`), a GitHub or Slack token,
+or a private key block. An image digest (`@sha256:` and 64 hex digits) never is one.
+
+## Why is this bad?
+Pipeline files are committed, reviewed, rendered into orchestrator objects and logs.
+A secret written in one is leaked to everyone who can read any of them, and must be
+rotated.
+
+## Example
+```pipe
+pipeline p {
+  source events {
+    from csv "https://analyst:hunter2@data.example.com/events.csv"
+    schema { id: string }
+  }
+}
+```
+
+## Use instead
+```pipe
+pipeline p {
+  source events {
+    from csv "https://data.example.com/events.csv"
+    schema { id: string }
+  }
+}
+```
+'''
+
+PATTERNS = (
+    ("a password in a URI", re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@\"]+:[^/\s@\"]+@")),
+    ("a token in a URI", re.compile(
+        r"[?&](?:access_token|token|api_?key|apikey|password|passwd|secret|client_secret|"
+        r"sig|signature|X-Amz-Signature|X-Amz-Credential)=[^&\s\"]+", re.IGNORECASE)),
+    ("an AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}")),
+    ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}")),
+    ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("a private key", re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----")),
+)
+DIGEST = re.compile(r"@sha256:[0-9a-fA-F]{64}")
+
+
+@rule("SEC001", "error", "a literal that looks like a credential", DOC)
+def check(program: Program) -> Iterator[Diagnostic]:
+    if program.module is None:
+        return
+    main = next((f for f in program.files if f.path == program.path.resolve()), None)
+    if main is None:
+        return
+    for number, line in enumerate(main.text.replace("\r\n", "\n").split("\n"), start=1):
+        # Blank digests (same length) so columns stay right and they never match.
+        scanned = DIGEST.sub(lambda m: " " * len(m.group()), line)
+        for what, pattern in PATTERNS:
+            for match in pattern.finditer(scanned):
+                span = n.Span(main.display, number, match.start() + 1, number,
+                              match.end() + 1)
+                yield error("SEC001", f"this looks like {what}: secrets must not be written "
+                            "in pipeline files", span,
+                            "remove it, rotate it (it has been exposed), and let the runner "
+                            "read it from its environment or a secret store")

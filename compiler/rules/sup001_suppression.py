@@ -1,0 +1,41 @@
+"""SUP001: a suppression without a reason, or one that suppresses nothing.
+
+Produced by the suppression pass (`pipec.suppress`), after the rules have run."""
+
+from pipec.rules import document
+
+DOC = '''
+## What it does
+Checks the suppression comments, `# pipec: ignore[CODE] reason` (also
+`ignore[A, B] reason`), written on the offending statement's line or on a line of
+their own directly above it (above the block header for a diagnostic about a missing
+statement). Reports one that gives no reason, names no code or an unknown one, or
+suppresses nothing (the code is not reported there).
+
+## Why is this bad?
+A suppression is an exception to a safety rule. Without a reason, reviewers cannot
+tell a considered decision from a silenced alarm; one that suppresses nothing is stale
+and would silently hide the next real problem on that line.
+
+## Example
+```pipe
+pipeline p {
+  on_failure block  # pipec: ignore[FAIL001]
+}
+```
+
+## Use instead
+```pipe
+pipeline p {
+  on_failure block
+  # pipec: ignore[VAL002] validated upstream by the data platform's ingestion checks
+  source events {
+    from csv "events.csv"
+    schema { id: string }
+  }
+}
+```
+'''
+
+document("SUP001", "warning", "a suppression without a reason, or one that suppresses nothing",
+         DOC, phase="suppress")

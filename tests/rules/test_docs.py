@@ -1,0 +1,61 @@
+"""Every rule has a page in the fixed template, and its examples behave as documented."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from pipec.check import compile
+from pipec.cli import main
+from pipec.rules import load_all
+
+from .conftest import BUILD_PHASE, CATALOGUE, catalogue_codes
+
+SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead")
+FENCE = re.compile(r"```pipe\n(.*?)```", re.DOTALL)
+
+
+def _section(doc: str, title: str) -> str:
+    start = doc.index(title) + len(title)
+    following = [doc.index(t) for t in SECTIONS if t in doc and doc.index(t) > start]
+    return doc[start:min(following, default=len(doc))]
+
+
+def _program(doc: str, title: str) -> str:
+    found = FENCE.findall(_section(doc, title))
+    assert len(found) == 1, f"{title} must hold exactly one ```pipe example"
+    return found[0]
+
+
+def test_catalogue_matches_design() -> None:
+    assert sorted(catalogue_codes()) == sorted(CATALOGUE)
+
+
+def test_every_code_is_registered() -> None:
+    assert set(CATALOGUE) <= set(load_all())
+
+
+@pytest.mark.parametrize("code", CATALOGUE)
+def test_page_has_the_four_sections(code: str) -> None:
+    doc = load_all()[code].doc
+    positions = [doc.find(title) for title in SECTIONS]
+    assert -1 not in positions, f"{code} lacks a section"
+    assert positions == sorted(positions)
+    for title in ("## Example", "## Use instead"):
+        _program(doc, title)
+
+
+@pytest.mark.parametrize("code", CATALOGUE)
+def test_explain_exits_zero(code: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", code]) == 0
+    assert "## What it does" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("code", [c for c in CATALOGUE if c not in BUILD_PHASE])
+def test_example_fires_and_fix_does_not(code: str) -> None:
+    doc = load_all()[code].doc
+    bad = compile(_program(doc, "## Example"))
+    assert code in {d.code for d in bad.diagnostics}, f"{code}: the Example does not fire"
+    good = compile(_program(doc, "## Use instead"))
+    fired = [d for d in good.diagnostics if d.code == code]
+    assert not fired, f"{code}: the Use instead fires: {fired}"
