@@ -1,0 +1,37 @@
+"""The Airflow target: one `<pipeline>.py` DAG file for Airflow 3.1 and later."""
+
+from __future__ import annotations
+
+from pipec.backends.airflow.lower import diagnostics, lower_dag
+from pipec.backends.airflow.model import AirflowDag
+from pipec.backends.base import BuildOptions, Lowered, pipeline_span
+from pipec.backends.plan import plan_of
+from pipec.backends.pyrender import render
+from pipec.diagnostics import Diagnostic
+from pipec.model import Program
+
+OPERATORS = ("bash", "kubernetes")
+
+
+class AirflowBackend:
+    name = "airflow"
+
+    def lower(self, program: Program, options: BuildOptions) -> Lowered:
+        plan = plan_of(program)
+        model = lower_dag(plan, options)
+        span = pipeline_span(program)
+        return Lowered(model, span, diagnostics(plan, model, span))
+
+    def emit(self, lowered: Lowered) -> dict[str, str]:
+        dag: AirflowDag = lowered.model
+        return {dag.file_name: render(__name__, "dag.py.j2", dag=dag)}
+
+    def measure(self, lowered: Lowered, files: dict[str, str],
+                options: BuildOptions) -> list[Diagnostic]:
+        from pipec.rules.budget001_target_size import budget001
+
+        dag: AirflowDag = lowered.model
+        size = len(dag.tasks) + len(dag.approvals)
+        if size <= options.airflow_max_tasks:
+            return []
+        return [budget001(lowered.span, "airflow", size, options.airflow_max_tasks)]

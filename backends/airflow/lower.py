@@ -1,0 +1,77 @@
+"""Plan -> AirflowDag."""
+
+from __future__ import annotations
+
+from pipec.backends.airflow.docs import dag_doc_md
+from pipec.backends.airflow.model import AirflowDag, ApprovalTask, Schedule, StageTask
+from pipec.backends.base import BuildOptions
+from pipec.backends.naming import AIRFLOW_MAX_ID, dns_label, task_id
+from pipec.backends.plan import RETRY_DELAY_S, Plan, StagePlan
+from pipec.backends.triggers import trigger_assets
+from pipec.diagnostics import Diagnostic, Severity, error
+from pipec.nodes import Span
+
+DEFAULT_OWNER = "airflow"  # Airflow's own default; unreachable for a checked program
+TAG_MAX = 100  # Airflow refuses longer tags
+
+
+def lower_dag(plan: Plan, options: BuildOptions) -> AirflowDag:
+    return AirflowDag(
+        dag_id=plan.name, file_name=f"{plan.name}.py", operator=options.airflow_operator,
+        image=plan.image, manifest_name=options.manifest_name, retry_delay_s=RETRY_DELAY_S,
+        schedule=schedule(plan), tags=tags(plan), doc_md=dag_doc_md(plan),
+        pipec_version=plan.pipec_version,
+        tasks=tuple(_stage_task(s) for s in plan.stages if not s.is_approval),
+        approvals=tuple(_approval(s) for s in plan.stages if s.is_approval),
+        edges=tuple((task_id(a), task_id(b)) for a, b in plan.edges),
+    )
+
+
+def _stage_task(stage: StagePlan) -> StageTask:
+    return StageTask(
+        task_id=task_id(stage.id), stage_id=stage.id, owner=stage.owner or DEFAULT_OWNER,
+        retries=stage.retries, timeout_s=stage.timeout_s, doc_md=stage.description,
+        pod_name=dns_label(stage.id),
+        resources={str(k): str(v) for k, v in sorted(stage.resources.items())},
+    )
+
+
+def _approval(stage: StagePlan) -> ApprovalTask:
+    register = "register." + stage.id.partition(".")[2]
+    return ApprovalTask(
+        task_id=task_id(stage.id), stage_id=stage.id, owner=stage.owner or DEFAULT_OWNER,
+        subject=f"Approve {register} for promotion",
+        body=(f"`{register}` registered a blessed candidate. Team `{stage.owner}` approves "
+              "it here before promotion and deploy; rejecting skips them."),
+    )
+
+
+def schedule(plan: Plan) -> Schedule:
+    kind = plan.retrain.get("kind")
+    if kind == "scheduled":
+        return Schedule("cron", cron=plan.retrain.get("cron"))
+    if kind in ("triggered", "continuous"):
+        return Schedule("assets", assets=tuple(trigger_assets(plan)))
+    return Schedule("none")
+
+
+def tags(plan: Plan) -> tuple[str, ...]:
+    found = {"pipec", f"retrain:{plan.retrain.get('kind')}"}
+    if plan.risk:
+        found.add(f"risk:{plan.risk}")
+    found |= {f"owner:{owner}" for owner in plan.owners}
+    return tuple(sorted(tag for tag in found if len(tag) <= TAG_MAX))
+
+
+def diagnostics(plan: Plan, model: AirflowDag, span: Span) -> list[Diagnostic]:
+    """What Airflow cannot carry: ids over its length limit; `resources` on Bash."""
+    found = [error("BUILD001", f"the Airflow id `{name}` is {len(name)} characters, over "
+                   f"Airflow's {AIRFLOW_MAX_ID}", span, "shorten the stage or pipeline name")
+             for name in (model.dag_id, *(t.task_id for t in model.tasks))
+             if len(name) > AIRFLOW_MAX_ID]
+    if model.operator == "bash" and any(t.resources for t in model.tasks):
+        found.append(Diagnostic(
+            "BUILD002", Severity.NOTE, "`resources` is not applied by Airflow's "
+            "BashOperator: the stage runs on the worker as it is", span,
+            "build with `--airflow-operator kubernetes` to request them for the pod"))
+    return found

@@ -1,0 +1,111 @@
+"""ArgoWorkflow -> Kubernetes documents (plain dicts in the order they are written)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipec.backends.argo.lower import APPROVAL_TEMPLATE, DAG_TEMPLATE, PREFIX
+from pipec.backends.argo.model import ArgoWorkflow, DagTask, Sensor, StageTemplate
+
+API_VERSION = "argoproj.io/v1alpha1"
+
+
+def documents(wf: ArgoWorkflow) -> list[dict[str, Any]]:
+    if wf.kind == "CronWorkflow":
+        return [_document(wf, "CronWorkflow", {"name": wf.name}, _cron_spec(wf))]
+    if wf.kind == "WorkflowTemplate":
+        docs = [_document(wf, "WorkflowTemplate", {"name": wf.name}, _workflow_spec(wf))]
+        return docs + ([_sensor(wf, wf.sensor)] if wf.sensor else [])
+    return [_document(wf, "Workflow", {"generateName": f"{wf.name}-"}, _workflow_spec(wf))]
+
+
+def _document(wf: ArgoWorkflow, kind: str, name: dict[str, str],
+              spec: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": API_VERSION, "kind": kind,
+            "metadata": {**name, "labels": dict(wf.labels),
+                         "annotations": dict(wf.annotations)},
+            "spec": spec}
+
+
+def _cron_spec(wf: ArgoWorkflow) -> dict[str, Any]:
+    return {"schedules": [wf.cron], "timezone": "UTC", "concurrencyPolicy": "Forbid",
+            "workflowSpec": _workflow_spec(wf)}
+
+
+def _workflow_spec(wf: ArgoWorkflow) -> dict[str, Any]:
+    templates = [_dag_template(wf)]
+    if any(t.template == APPROVAL_TEMPLATE for t in wf.tasks):
+        templates.append({"name": APPROVAL_TEMPLATE, "suspend": {}})
+    templates += [_stage_template(wf, shape) for shape in wf.templates]
+    return {
+        "entrypoint": DAG_TEMPLATE,
+        "arguments": {"parameters": [{"name": "manifest", "value": wf.manifest_name}]},
+        "workflowMetadata": {"labels": dict(wf.labels)},
+        "templates": templates,
+    }
+
+
+def _dag_template(wf: ArgoWorkflow) -> dict[str, Any]:
+    return {"name": DAG_TEMPLATE, "dag": {"tasks": [_task(t) for t in wf.tasks]}}
+
+
+def _task(task: DagTask) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": task.name, "template": task.template}
+    if task.dependencies:
+        entry["dependencies"] = list(task.dependencies)
+    if task.parameters:
+        entry["arguments"] = {"parameters": [{"name": k, "value": v}
+                                             for k, v in task.parameters]}
+    return entry
+
+
+def _stage_template(wf: ArgoWorkflow, shape: StageTemplate) -> dict[str, Any]:
+    names = ["stage", "owner", "retries"] + (["timeout"] if shape.timed else [])
+    template: dict[str, Any] = {
+        "name": shape.name,
+        "inputs": {"parameters": [{"name": n} for n in names]},
+        "metadata": {"labels": {PREFIX + "owner": "{{inputs.parameters.owner}}"},
+                     "annotations": {PREFIX + "stage": "{{inputs.parameters.stage}}"}},
+        "retryStrategy": {"limit": "{{inputs.parameters.retries}}", "retryPolicy": "Always",
+                          "backoff": {"duration": f"{wf.retry_delay_s}s"}},
+    }
+    if shape.timed:
+        template["activeDeadlineSeconds"] = "{{inputs.parameters.timeout}}"
+    template["container"] = _container(wf, shape)
+    return template
+
+
+def _container(wf: ArgoWorkflow, shape: StageTemplate) -> dict[str, Any]:
+    container: dict[str, Any] = {
+        "image": wf.image, "command": ["pipec"],
+        "args": ["stage", "run", "--manifest", "{{workflow.parameters.manifest}}",
+                 "--stage", "{{inputs.parameters.stage}}"],
+    }
+    if shape.resources:
+        container["resources"] = {"requests": dict(shape.resources)}
+    return container
+
+
+def _sensor(wf: ArgoWorkflow, sensor: Sensor) -> dict[str, Any]:
+    dependencies = [_dependency(sensor, d.name, d.event_name) for d in sensor.dependencies]
+    trigger: dict[str, Any] = {"name": "retrain"}
+    if len(dependencies) > 1:  # any one event starts a run (the default is all of them)
+        trigger["conditions"] = " || ".join(d["name"] for d in dependencies)
+    trigger["argoWorkflow"] = {"operation": "submit", "source": {"resource": {
+        "apiVersion": API_VERSION, "kind": "Workflow",
+        "metadata": {"generateName": f"{wf.name}-", "labels": dict(wf.labels)},
+        "spec": {"workflowTemplateRef": {"name": wf.name}}}}}
+    return {"apiVersion": API_VERSION, "kind": "Sensor",
+            "metadata": {"name": sensor.name, "labels": dict(wf.labels),
+                         "annotations": dict(wf.annotations)},
+            "spec": {"dependencies": dependencies, "triggers": [{"template": trigger}]}}
+
+
+def _dependency(sensor: Sensor, name: str, event_name: str) -> dict[str, Any]:
+    dependency: dict[str, Any] = {"name": name, "eventSourceName": sensor.event_source,
+                                  "eventName": event_name}
+    if sensor.drift is not None:  # the monitor posts {"value": <measured drift>}
+        dependency["filters"] = {"data": [{
+            "path": "body.value", "type": "number", "comparator": sensor.drift["op"],
+            "value": [str(sensor.drift["value"])]}]}
+    return dependency

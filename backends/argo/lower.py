@@ -1,0 +1,92 @@
+"""Plan -> ArgoWorkflow."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+from pipec.backends.argo.model import ArgoWorkflow, DagTask, Sensor, SensorDependency, StageTemplate
+from pipec.backends.base import BuildOptions
+from pipec.backends.naming import dns_label, label_value
+from pipec.backends.plan import RETRY_DELAY_S, Plan, StagePlan, lineage_summary
+from pipec.backends.triggers import drift_condition, trigger_keys
+
+NAME_MAX = 52  # CronWorkflow names; Workflows get a 5-character suffix after it
+PREFIX = "pipec.dev/"
+APPROVAL_TEMPLATE = "approval"
+DAG_TEMPLATE = "pipeline"
+
+
+def lower_workflow(plan: Plan, options: BuildOptions) -> ArgoWorkflow:
+    shapes = {s.id: _shape(s) for s in plan.stages if not s.is_approval}
+    return ArgoWorkflow(
+        kind=_kind(plan), name=dns_label(plan.name, NAME_MAX), file_name=f"{plan.name}.yaml",
+        image=plan.image or "", manifest_name=options.manifest_name,
+        retry_delay_s=RETRY_DELAY_S, cron=plan.retrain.get("cron"),
+        labels=_labels(plan), annotations=_annotations(plan),
+        templates=tuple(sorted(set(shapes.values()), key=lambda t: t.name)),
+        tasks=tuple(_task(stage, shapes.get(stage.id)) for stage in plan.stages),
+        sensor=_sensor(plan),
+    )
+
+
+def _kind(plan: Plan) -> str:
+    kind = plan.retrain.get("kind")
+    if kind == "scheduled":
+        return "CronWorkflow"
+    return "WorkflowTemplate" if kind in ("triggered", "continuous") else "Workflow"
+
+
+def _shape(stage: StagePlan) -> StageTemplate:
+    resources = tuple(sorted((str(k), str(v)) for k, v in stage.resources.items()))
+    name = "stage"
+    if resources:
+        digest = hashlib.sha256(json.dumps(resources).encode()).hexdigest()[:8]
+        name += f"-res-{digest}"
+    timed = stage.timeout_s is not None
+    return StageTemplate(name + ("-timed" if timed else ""), timed, resources)
+
+
+def _task(stage: StagePlan, shape: StageTemplate | None) -> DagTask:
+    dependencies = tuple(sorted(dns_label(i) for i in stage.inputs))
+    if shape is None:
+        return DagTask(dns_label(stage.id), stage.id, APPROVAL_TEMPLATE, dependencies, ())
+    parameters = [("stage", stage.id), ("owner", label_value(stage.owner or "")),
+                  ("retries", str(stage.retries))]
+    if shape.timed:
+        parameters.append(("timeout", str(deadline_seconds(stage.timeout_s))))
+    return DagTask(dns_label(stage.id), stage.id, shape.name, dependencies, tuple(parameters))
+
+
+def deadline_seconds(timeout_s: float | None) -> int:
+    """Argo deadlines are whole seconds: round up, never below 1."""
+    return max(1, math.ceil(timeout_s or 0))
+
+
+def _labels(plan: Plan) -> tuple[tuple[str, str], ...]:
+    labels = {"app.kubernetes.io/managed-by": "pipec",
+              PREFIX + "pipeline": label_value(plan.name),
+              PREFIX + "owner": label_value(plan.owner or ""),
+              PREFIX + "risk": label_value(plan.risk or ""),
+              PREFIX + "retrain": label_value(plan.retrain.get("kind", ""))}
+    return tuple(labels.items())
+
+
+def _annotations(plan: Plan) -> tuple[tuple[str, str], ...]:
+    lineage = json.dumps(lineage_summary(plan), indent=2, sort_keys=True, ensure_ascii=False)
+    notes = {"pipeline": plan.name, "owner": plan.owner, "description": plan.description,
+             "dag-hash": plan.dag_hash, "pipec-version": plan.pipec_version,
+             "image": plan.image, "code-commit": plan.code_commit, "lineage": lineage}
+    return tuple((PREFIX + k, str(v)) for k, v in notes.items() if v is not None)
+
+
+def _sensor(plan: Plan) -> Sensor | None:
+    keys = trigger_keys(plan)
+    if not keys:
+        return None
+    # Dependency names are plain words: Argo Events reads `-` in `conditions` as minus.
+    dependencies = tuple(SensorDependency(f"event{i}", dns_label(key))
+                         for i, key in enumerate(keys))
+    return Sensor(dns_label(plan.name, NAME_MAX), dns_label(plan.name, NAME_MAX),
+                  dependencies, drift_condition(plan))

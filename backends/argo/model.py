@@ -1,0 +1,57 @@
+"""The Argo target model: one workflow (plus a Sensor for event-triggered retraining)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StageTemplate:
+    """A container template shared by every stage of one shape (with or without a
+    deadline; one set of `resources`): stages pass their id, owner, retries and timeout
+    as parameters, so the document grows by one small task per stage."""
+
+    name: str
+    timed: bool
+    resources: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class DagTask:
+    name: str
+    stage_id: str
+    template: str
+    dependencies: tuple[str, ...]
+    parameters: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class SensorDependency:
+    name: str
+    event_name: str
+
+
+@dataclass(frozen=True)
+class Sensor:
+    """An Argo Events Sensor that submits the WorkflowTemplate when its events arrive."""
+
+    name: str
+    event_source: str
+    dependencies: tuple[SensorDependency, ...]
+    drift: dict | None  # {"column", "op", "value"}: filters the monitor's event body
+
+
+@dataclass(frozen=True)
+class ArgoWorkflow:
+    kind: str  # Workflow | CronWorkflow | WorkflowTemplate
+    name: str  # DNS-1123 name of the pipeline
+    file_name: str
+    image: str
+    manifest_name: str
+    retry_delay_s: int
+    cron: str | None
+    labels: tuple[tuple[str, str], ...]
+    annotations: tuple[tuple[str, str], ...]
+    templates: tuple[StageTemplate, ...]
+    tasks: tuple[DagTask, ...]
+    sensor: Sensor | None

@@ -1,0 +1,56 @@
+"""The backend interface: `name`, `lower(program, options)`, `emit(model)`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from pipec.diagnostics import Diagnostic
+from pipec.model import Program
+from pipec.nodes import Span
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What `pipec build` passes to every backend (each reads what it needs)."""
+
+    manifest_name: str = "lineage.json"
+    airflow_operator: str = "bash"  # bash | kubernetes
+    argo_max_bytes: int = 1_000_000
+    airflow_max_tasks: int = 5_000
+
+
+@dataclass
+class Lowered:
+    """A target model plus the diagnostics met while lowering (what the target cannot
+    express). `model` is the backend's own dataclass tree."""
+
+    model: Any
+    span: Span
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A target. `lower` never raises for a user's program: what the target cannot
+    express becomes a diagnostic in `Lowered.diagnostics`."""
+
+    name: str
+
+    def lower(self, program: Program, options: BuildOptions) -> Lowered: ...
+
+    def emit(self, lowered: Lowered) -> dict[str, str]:
+        """Relative POSIX path -> file text. Must be deterministic."""
+        ...
+
+    def measure(self, lowered: Lowered, files: dict[str, str],
+                options: BuildOptions) -> list[Diagnostic]:
+        """Diagnostics about the emitted files (size budgets); often none."""
+        ...
+
+
+def pipeline_span(program: Program) -> Span:
+    """Where build diagnostics point: the pipeline's header, else the file's start."""
+    if program.pipeline is not None:
+        return program.pipeline.header
+    return Span(program.display, 1, 1, 1, 1)

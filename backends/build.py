@@ -1,0 +1,98 @@
+"""Build one program for one target: check, lower, emit, measure, add `lineage.json`.
+
+`pipec build` writes the result; tests call `build_files` directly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+
+from pipec.backends.base import BuildOptions, pipeline_span
+from pipec.backends.registry import get_backend
+from pipec.diagnostics import Diagnostic, error, has_errors
+from pipec.model import Program
+
+
+@dataclass
+class BuildResult:
+    files: dict[str, str] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+
+def build_files(path: Path, target: str, output: Path, *,
+                airflow_operator: str = "bash") -> BuildResult:
+    from pipec.check import compile
+    from pipec.config import load_config, options_for
+
+    check_options = options_for(path)
+    program = compile(path, options=check_options)
+    result = BuildResult(diagnostics=list(program.diagnostics),
+                         sources={f.display: f.text for f in program.files})
+    if not program.ok:
+        return result
+    if program.pipeline is None:
+        result.diagnostics.append(error("BUILD001", "this file declares no pipeline: there is "
+                                        "nothing to build", pipeline_span(program)))
+        return result
+    config = load_config(path)
+    options = BuildOptions(airflow_operator=airflow_operator,
+                           argo_max_bytes=config.argo_max_bytes,
+                           airflow_max_tasks=config.airflow_max_tasks)
+    files, found = _lower_and_emit(program, target, options)
+    found += _repro005(program, path.parent)
+    result.diagnostics += _policy(found, check_options)
+    result.files = {**files, options.manifest_name: _manifest(program, path, output)}
+    return result
+
+
+def _lower_and_emit(program: Program, target: str,
+                    options: BuildOptions) -> tuple[dict[str, str], list[Diagnostic]]:
+    backend = get_backend(target)
+    lowered = backend.lower(program, options)
+    if has_errors(lowered.diagnostics):
+        return {}, list(lowered.diagnostics)
+    files = backend.emit(lowered)
+    return files, list(lowered.diagnostics) + backend.measure(lowered, files, options)
+
+
+def _repro005(program: Program, repo_dir: Path) -> list[Diagnostic]:
+    from pipec.rules.repro005_dirty_tree import repro005
+
+    return repro005(program, repo_dir)
+
+
+def _policy(diagnostics: list[Diagnostic], options) -> list[Diagnostic]:
+    """`[tool.pipec]` ignore/select/severity for build-time codes (no suppressions:
+    these are about the build, not a line of the file)."""
+    from pipec.diagnostics import Severity
+    from pipec.policy import severity_override
+
+    kept = []
+    for diagnostic in diagnostics:
+        override = severity_override(diagnostic.code, options)
+        if diagnostic.code in options.ignore or override == "off":
+            continue
+        if options.select is not None and diagnostic.code not in options.select \
+                and not diagnostic.code.startswith("BUILD"):
+            continue
+        kept.append(diagnostic.with_severity(Severity(override)) if override else diagnostic)
+    return sorted(kept, key=lambda d: d.sort_key)
+
+
+def _manifest(program: Program, path: Path, output: Path) -> str:
+    from pipec.manifest import build_manifest, dump_manifest
+
+    return dump_manifest(build_manifest(program, base_dir=relative_base_dir(path, output)))
+
+
+def relative_base_dir(pipe_file: Path, output: Path) -> str:
+    """The .pipe file's folder relative to the output folder, POSIX style."""
+    relative = os.path.relpath(pipe_file.resolve().parent, output.resolve())
+    return PurePath(relative).as_posix()

@@ -1,0 +1,57 @@
+"""`pipec build FILE --target airflow|argo|local [-o DIR]`: exit 0 written, 1 the
+program (or what the target can express of it) has an error, 2 usage error.
+
+Writes the target's files and `lineage.json` into DIR (default `build/<target>/`) all
+at once or not at all. Diagnostics only `build` can make (BUDGET001, REPRO005, the
+backends' BUILD codes) are reported with the checker's."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipec.commands._files import readable
+
+BUILTIN_TARGETS = ("airflow", "argo", "local")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="the .pipe file to build")
+    parser.add_argument("--target", required=True, metavar="TARGET",
+                        help="airflow, argo, local, or an installed plug-in target")
+    parser.add_argument("-o", "--output", metavar="DIR",
+                        help="output folder (default: build/<target>/)")
+    parser.add_argument("--airflow-operator", choices=("bash", "kubernetes"), default="bash",
+                        help="how Airflow tasks run a stage (default: bash)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipec.backends import available
+
+    path = Path(args.file)
+    if args.target not in available():
+        print(f"pipec: unknown target `{args.target}`; available: "
+              f"{', '.join(available())}", file=sys.stderr)
+        return 2
+    if not path.is_file() or not readable(path):
+        print(f"pipec: cannot read `{args.file}`", file=sys.stderr)
+        return 2
+    output = Path(args.output) if args.output else Path("build") / args.target
+    return build(path, args.target, output, args.airflow_operator)
+
+
+def build(path: Path, target: str, output: Path, airflow_operator: str = "bash") -> int:
+    from pipec.backends.build import build_files
+    from pipec.commands.check import emit
+
+    result = build_files(path, target, output, airflow_operator=airflow_operator)
+    emit(result.diagnostics, result.sources, "text")
+    if not result.ok:
+        print(f"pipec: nothing written to `{output}`", file=sys.stderr)
+        return 1
+    from pipec.atomic import write_tree
+
+    write_tree(output, {name: text.encode("utf-8") for name, text in result.files.items()})
+    print(f"wrote {', '.join(sorted(result.files))} to `{output}`", file=sys.stderr)
+    return 0

@@ -1,0 +1,88 @@
+"""Shared helpers for the backend tests: building programs, reading outputs back."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+from pathlib import Path
+
+import pipec
+from pipec.backends.build import BuildResult, build_files
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+GOLDEN = REPO / "tests" / "golden"
+TARGETS = ("airflow", "argo", "local")
+
+
+def pipeline_examples() -> list[Path]:
+    """Every example file that declares a pipeline (libraries such as teams.pipe don't)."""
+    found = []
+    for path in sorted(EXAMPLES.glob("*/*.pipe")):
+        if pipec.compile(path).pipeline is not None:
+            found.append(path)
+    return found
+
+
+def build(path: Path, target: str, output: Path, operator: str = "bash") -> BuildResult:
+    result = build_files(path, target, output, airflow_operator=operator)
+    assert result.ok, [f"{d.code}: {d.message}" for d in result.diagnostics]
+    return result
+
+
+def variant(example: Path, folder: Path, name: str, retrain: str) -> Path:
+    """A copy of `example` (with the files beside it) renamed to `name` and retraining
+    with `retrain` (the text after the keyword)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for sibling in example.parent.glob("*.pipe"):
+        shutil.copy(sibling, folder / sibling.name)
+    text = example.read_text("utf-8")
+    lines = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("retrain "):
+            line = line[: len(line) - len(line.lstrip())] + f"retrain {retrain}"
+        elif stripped.startswith("pipeline "):
+            line = f"pipeline {name} {{"
+        lines.append(line)
+    target = folder / f"{name}.pipe"
+    (folder / example.name).unlink()
+    target.write_text("\n".join(lines) + "\n", "utf-8")
+    return target
+
+
+def module_constants(source: str) -> dict[str, object]:
+    """Module-level `NAME = <literal>` assignments of a generated Python file."""
+    found = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], ast.Name):
+            try:
+                found[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+    return found
+
+
+def hostile_program(folder: Path, values: dict[str, str], cron: str,
+                    name: str = "fraud_detection") -> Path:
+    """The reference program with `values` in every user-controlled string."""
+    import json
+
+    q = lambda key: json.dumps(values[key], ensure_ascii=False)  # noqa: E731
+    teams = (EXAMPLES / "fraud" / "teams.pipe").read_text("utf-8")
+    teams = teams.replace('contact "#risk"', f"contact {q('contact')}")
+    text = (EXAMPLES / "fraud" / "fraud.pipe").read_text("utf-8")
+    text = text.replace("  owner ml_fraud\n  risk high",
+                        f"  owner ml_fraud\n  description {q('description')}\n  risk high")
+    text = text.replace('"data/transactions.parquet"', q("path"))
+    text = text.replace("learning_rate: 0.05 }", f"learning_rate: 0.05, note: {q('param')} }}")
+    text = text.replace("    seed 42\n", f"    seed 42\n    description {q('stage')}\n")
+    text = text.replace('"registry.example.com/ml-train@', '"' + json.dumps(
+        values["image"], ensure_ascii=False)[1:-1] + "@")
+    text = text.replace('scheduled "0 3 * * *"', f'scheduled "{cron}"')
+    text = text.replace("pipeline fraud_detection {", f"pipeline {name} {{")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "teams.pipe").write_text(teams, "utf-8")
+    (folder / "hostile.pipe").write_text(text, "utf-8")
+    return folder / "hostile.pipe"

@@ -1,0 +1,100 @@
+"""Airflow output, loaded by Airflow's own DagBag (Airflow 3, its own virtualenv)."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+from pipec.backends.airflow.docs import lineage_from_doc_md
+from pipec.backends.naming import task_id
+
+from .backend_helpers import build, module_constants
+
+OPERATORS = ("bash", "kubernetes")
+
+
+@pytest.mark.parametrize("operator", OPERATORS)
+def test_every_dag_imports_without_errors_or_warnings(dagbags, plans, operator):
+    bag = dagbags[operator]
+    assert bag["import_errors"] == {}
+    assert bag["warnings"] == [], "the DAG files raised warnings (deprecations included)"
+    assert sorted(bag["dags"]) == sorted(plans)
+
+
+@pytest.mark.parametrize("operator", OPERATORS)
+def test_tasks_and_upstreams_equal_the_pipec_dag(dagbags, plans, operator):
+    for name, plan in plans.items():
+        tasks = dagbags[operator]["dags"][name]["tasks"]
+        expected = {task_id(s.id): sorted(task_id(i) for i in s.inputs) for s in plan.stages}
+        assert {t: v["upstream"] for t, v in tasks.items()} == expected
+
+
+@pytest.mark.parametrize("operator", OPERATORS)
+def test_owner_retries_and_timeouts_per_task(dagbags, plans, operator):
+    for name, plan in plans.items():
+        tasks = dagbags[operator]["dags"][name]["tasks"]
+        for stage in plan.stages:
+            task = tasks[task_id(stage.id)]
+            assert task["owner"] == stage.owner
+            if stage.is_approval:
+                assert task["operator"] == "ApprovalOperator"
+                assert task["operator_module"] == "airflow.providers.standard.operators.hitl"
+                continue
+            assert task["retries"] == stage.retries
+            assert task["retry_delay_s"] == 300
+            assert task["execution_timeout_s"] == stage.timeout_s
+            assert task["operator"] == {"bash": "BashOperator",
+                                        "kubernetes": "KubernetesPodOperator"}[operator]
+
+
+def test_bash_tasks_run_their_stage_through_the_runtime(dagbags, plans):
+    for name, plan in plans.items():
+        tasks = dagbags["bash"]["dags"][name]["tasks"]
+        for stage in plan.stages:
+            if not stage.is_approval:
+                command = tasks[task_id(stage.id)]["attrs"]["bash_command"]
+                assert "pipec stage run --manifest" in command
+                assert f"lineage.json --stage {stage.id}" in command
+
+
+def test_kubernetes_tasks_use_the_pipeline_image(dagbags, plans):
+    for name, plan in plans.items():
+        for stage in plan.stages:
+            attrs = dagbags["kubernetes"]["dags"][name]["tasks"][task_id(stage.id)]["attrs"]
+            if not stage.is_approval:
+                assert plan.image in attrs["image"]
+                assert stage.id in attrs["arguments"]
+            if stage.resources:
+                requests = attrs["container_resources"]["requests"]
+                assert requests == {k: str(v) for k, v in stage.resources.items()}
+
+
+def test_schedules_follow_retrain(dagbags):
+    dags = dagbags["bash"]["dags"]
+    assert dags["fraud_manual"]["schedule"] is None
+    assert dags["fraud_scheduled"]["timetable_summary"] == "*/30 2 * * 1-5"
+    assert dags["fraud_detection"]["timetable_summary"] == "0 3 * * *"
+    for name in ("fraud_new_snapshot", "fraud_drift", "fraud_continuous"):
+        assert "Asset" in dags[name]["timetable"], dags[name]["timetable"]
+
+
+def test_dag_carries_tags_and_lineage(dagbags, plans):
+    for name, plan in plans.items():
+        dag = dagbags["bash"]["dags"][name]
+        assert "pipec" in dag["tags"] and f"owner:{plan.owner}" in dag["tags"]
+        assert lineage_from_doc_md(dag["doc_md"])["dag_hash"] == plan.dag_hash
+
+
+def test_every_generated_file_parses(programs, tmp_path):
+    for path in programs.values():
+        for operator in OPERATORS:
+            for text in build(path, "airflow", tmp_path, operator).files.values():
+                if text.startswith('"""'):
+                    ast.parse(text)
+
+
+def test_user_values_are_literals(programs, tmp_path):
+    text = build(programs["fraud_detection"], "airflow", tmp_path).files["fraud_detection.py"]
+    constants = module_constants(text)
+    assert set(constants) >= {"STAGES", "APPROVALS", "EDGES", "SCHEDULE", "DOC_MD"}
+    assert constants["APPROVALS"]["approval__fraud_gbm"]["owner"] == "risk"

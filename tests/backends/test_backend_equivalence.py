@@ -1,0 +1,81 @@
+"""The same stages, edges, retries, timeouts, schedule and approval points in the
+Airflow, Argo and local outputs of every program."""
+
+from __future__ import annotations
+
+import math
+
+import yaml
+from pipec.backends.airflow.docs import lineage_from_doc_md
+from pipec.backends.naming import dns_label, stage_id_of_task
+
+from .backend_helpers import build, module_constants
+
+
+def _airflow(path, tmp_path) -> dict:
+    (text,) = [t for n, t in build(path, "airflow", tmp_path).files.items()
+               if n.endswith(".py")]
+    c = module_constants(text)
+    stages = {s["stage_id"]: (s["retries"], s["timeout_s"]) for s in c["STAGES"].values()}
+    return {"stages": stages,
+            "approvals": sorted(a["stage_id"] for a in c["APPROVALS"].values()),
+            "edges": sorted((stage_id_of_task(a), stage_id_of_task(b)) for a, b in c["EDGES"]),
+            "retrain": lineage_from_doc_md(c["DOC_MD"])["retrain"]}
+
+
+def _argo(path, tmp_path) -> dict:
+    (text,) = [t for n, t in build(path, "argo", tmp_path).files.items() if n.endswith(".yaml")]
+    documents = list(yaml.safe_load_all(text))
+    workflow = documents[0]
+    spec = workflow["spec"].get("workflowSpec", workflow["spec"])
+    tasks = spec["templates"][0]["dag"]["tasks"]
+    stage_of = {t["name"]: _param(t, "stage") for t in tasks}
+    stages = {stage_of[t["name"]]: (int(_param(t, "retries")), _timeout(t))
+              for t in tasks if t["template"] != "approval"}
+    edges = sorted((d, t["name"]) for t in tasks for d in t.get("dependencies", []))
+    approvals = sorted(t["name"] for t in tasks if t["template"] == "approval")
+    return {"stages": stages, "edges": edges, "approvals": approvals,
+            "kind": workflow["kind"], "cron": workflow["spec"].get("schedules")}
+
+
+def _param(task, name):
+    for parameter in task.get("arguments", {}).get("parameters", []):
+        if parameter["name"] == name:
+            return parameter["value"]
+    return None
+
+
+def _timeout(task):
+    value = _param(task, "timeout")
+    return int(value) if value is not None else None
+
+
+def _local(path, tmp_path) -> dict:
+    (text,) = [t for n, t in build(path, "local", tmp_path).files.items()
+               if n.startswith("run_")]
+    c = module_constants(text)
+    return {"stages": {s: (r, t) for s, _o, r, t, a in c["STAGES"] if not a},
+            "approvals": sorted(s for s, *_rest, a in c["STAGES"] if a),
+            "edges": sorted(map(tuple, c["EDGES"])), "retrain": c["SCHEDULE"],
+            "order": [s[0] for s in c["STAGES"]]}
+
+
+def test_targets_agree(programs, plans, tmp_path):
+    for name, path in programs.items():
+        plan = plans[name]
+        airflow = _airflow(path, tmp_path / name / "a")
+        argo = _argo(path, tmp_path / name / "b")
+        local = _local(path, tmp_path / name / "c")
+        expected = {s.id: (s.retries, s.timeout_s) for s in plan.stages if not s.is_approval}
+        assert airflow["stages"] == local["stages"] == expected
+        assert argo["stages"] == {k: (r, None if t is None else math.ceil(t))
+                                  for k, (r, t) in expected.items()}
+        assert airflow["edges"] == local["edges"] == list(plan.edges)
+        approvals = sorted(s.id for s in plan.stages if s.is_approval)
+        assert airflow["approvals"] == local["approvals"] == approvals
+        assert argo["approvals"] == sorted(dns_label(a) for a in approvals)
+        assert argo["edges"] == sorted((dns_label(a), dns_label(b)) for a, b in plan.edges)
+        assert airflow["retrain"] == local["retrain"] == plan.retrain
+        assert local["order"] == [s.id for s in plan.stages]
+        if plan.retrain["kind"] == "scheduled":
+            assert argo["kind"] == "CronWorkflow" and argo["cron"] == [plan.retrain["cron"]]

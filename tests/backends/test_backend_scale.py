@@ -1,0 +1,49 @@
+"""A generated 1,000-stage program: Argo stays well under 1 MB; Airflow's DagBag loads it."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import yaml
+
+from .backend_argo import dag_errors, schema_errors
+from .backend_helpers import REPO, build
+
+
+def _generate(tmp_path, stages: int):
+    spec = importlib.util.spec_from_file_location("gen_program", REPO / "tools" / "gen_program.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = tmp_path / "big.pipe"
+    path.write_text(module.program(stages), "utf-8")
+    return path
+
+
+def test_generator_makes_a_clean_program_of_n_stages(tmp_path):
+    import pipec
+
+    program = pipec.compile(_generate(tmp_path, 40))
+    assert program.ok and program.diagnostics == [] and len(program.stages) == 40
+
+
+def test_thousand_stages_for_argo(tmp_path):
+    files = build(_generate(tmp_path, 1000), "argo", tmp_path / "out").files
+    text = files["generated_1000.yaml"]
+    assert len(text.encode()) < 500_000
+    (document,) = yaml.safe_load_all(text)
+    assert len(document["spec"]["templates"][0]["dag"]["tasks"]) == 1000
+    assert schema_errors(document) == [] and dag_errors(document) == []
+
+
+@pytest.mark.slow
+def test_thousand_stages_load_in_dagbag(tmp_path):
+    from .backend_airflow import probe
+
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    files = build(_generate(tmp_path, 1000), "airflow", tmp_path / "out").files
+    (folder / "generated_1000.py").write_text(files["generated_1000.py"], "utf-8")
+    bag = probe(folder)
+    assert bag["import_errors"] == {} and bag["warnings"] == []
+    assert len(bag["dags"]["generated_1000"]["tasks"]) == 1000
