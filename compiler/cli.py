@@ -65,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `pipec ... | head`: the reader left; nothing to report
+        sys.stderr.close()
+        return 0
     except Exception as exc:  # the last line of defence: never a traceback by default
         if args.debug:
             raise

@@ -32,6 +32,7 @@ class StageContext:
     run_id: str
     store: ArtifactStore
     index: RunIndex
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:

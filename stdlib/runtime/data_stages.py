@@ -8,6 +8,7 @@ name the upstream stages whose outputs a runner reads; the stage cache key cover
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from .context import StageContext, StageOutput
@@ -16,12 +17,29 @@ from .db import ident
 from .features import ViewSpec, build_features
 from .join import build_examples
 from .labels import build_labels
-from .sources import load_source
+from .sources import load_source, resolve_path
 from .splits import side_sql, split_tables
+from .store import file_sha256
 from .validation import CheckContext, raise_if_blocked, run_checks
 
-
 # source ---------------------------------------------------------------------------------
+NOT_CACHEABLE = object()
+
+
+def source_salt(ctx: StageContext) -> object:
+    """The sha256 of the source's file: an unchanged file keeps the stage cached.
+
+    The snapshot is part of the stage definition; `latest` resolves from the data, so
+    the file's bytes decide it too. A `sql` source may read any file: never cached.
+    """
+    if ctx.stage.get("format") == "sql" or not ctx.stage.get("path"):
+        return NOT_CACHEABLE
+    path = Path(resolve_path(ctx.stage["path"], ctx.base_dir))
+    if not path.is_file():
+        return NOT_CACHEABLE  # let the stage run and report the missing file
+    return file_sha256(path)
+
+
 def run_source(ctx: StageContext) -> StageOutput:
     con = ctx.connect()
     loaded = load_source(con, ctx.stage, ctx.base_dir, "data")

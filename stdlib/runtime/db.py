@@ -17,6 +17,8 @@ def connect() -> duckdb.DuckDBPyConnection:
     """
     con = duckdb.connect(database=":memory:")
     con.execute("SET TimeZone = 'UTC'")
+    # The runner draws its own progress; DuckDB's bar would interleave with it.
+    con.execute("SET enable_progress_bar = false")
     return con
 
 

@@ -38,7 +38,18 @@ class StageNotAvailable(PipecRuntimeError):
         self.stage_id = stage_id
 
 
-class ValidationBlocked(PipecRuntimeError):
+class RunStopped(PipecRuntimeError):
+    """The run stops on purpose at a stage; `status` says how it ends."""
+
+    status = "blocked"
+
+    def __init__(self, stage_id: str, report: dict[str, Any], message: str) -> None:
+        super().__init__(message)
+        self.stage_id = stage_id
+        self.report = report
+
+
+class ValidationBlocked(RunStopped):
     """A blocking validation check failed; the run must stop before training.
 
     `report` is the validate stage's full report (every check, not only the failing
@@ -47,6 +58,26 @@ class ValidationBlocked(PipecRuntimeError):
 
     def __init__(self, stage_id: str, report: dict[str, Any]) -> None:
         failed = [c["check"] for c in report.get("checks", []) if not c["passed"]]
-        super().__init__(f"{stage_id}: blocking validation failed: {', '.join(failed)}")
-        self.stage_id = stage_id
-        self.report = report
+        super().__init__(stage_id, report,
+                         f"{stage_id}: blocking validation failed: {', '.join(failed)}")
+
+
+class NotBlessed(RunStopped):
+    """The evaluation did not bless the model: the register stage refuses it."""
+
+    def __init__(self, stage_id: str, report: dict[str, Any]) -> None:
+        failed = [g["line"] for g in report.get("gates", []) if g["blocking"] and not g["passed"]]
+        super().__init__(stage_id, report,
+                         f"{stage_id}: the model is not blessed; failed gates: {', '.join(failed)}")
+
+
+class AwaitingApproval(RunStopped):
+    """A registered candidate waits for a human approval before promotion."""
+
+    status = "waiting"
+
+    def __init__(self, stage_id: str, report: dict[str, Any]) -> None:
+        super().__init__(stage_id, report,
+                         f"{stage_id}: {report['model']} v{report['version']} waits for approval "
+                         f"by {report['approver']} (`pipec registry approve "
+                         f"{report['model']}@{report['version']} --by {report['approver']}`)")

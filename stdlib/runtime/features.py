@@ -125,8 +125,31 @@ def aggregates_sql(spine: str, source: str, view: ViewSpec) -> str:
     """
 
 
+def static_sql(spine: str, source: str, view: ViewSpec) -> str:
+    """A view over a table with no time (planes): its row for the key, whatever t is.
+
+    A static table has no event time, so point-in-time does not apply; several rows for
+    one key resolve like as-of ties (columns sorting last win) so file order never matters.
+    """
+    cols = list(view.columns)
+    tie = ", ".join(f"{ident(c)} DESC NULLS LAST" for c in cols)
+    picked = ", ".join(f"f.{ident(c)} AS {ident(feature_column(view.name, c))}" for c in cols)
+    return f"""
+    WITH f AS (
+        SELECT {ident(view.key)} AS __key, {", ".join(ident(c) for c in cols)}
+        FROM {ident(source)}
+        WHERE {ident(view.key)} IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY {ident(view.key)} ORDER BY {tie}) = 1
+    )
+    SELECT s.__row_id, {picked}
+    FROM {ident(spine)} s LEFT JOIN f ON s.{ident(view.key)} = f.__key
+    """
+
+
 def asof_sql(spine: str, source: str, view: ViewSpec) -> str:
     """SELECT __row_id, VIEW__COLUMN... from the latest visible row of the view."""
+    if not view.time:
+        return static_sql(spine, source, view)
     cols = list(view.columns)
     tie = ", ".join(f"{ident(c)} DESC NULLS LAST" for c in cols)
     picked = ", ".join(f"f.{ident(c)} AS {ident(feature_column(view.name, c))}" for c in cols)

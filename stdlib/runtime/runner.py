@@ -9,13 +9,15 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ManifestError, PipecRuntimeError, ValidationBlocked
+from .errors import ManifestError, RunStopped
+from .records import write_run_record
 from .stage import StageResult, run_stage
 from .store import RunIndex
 
@@ -58,6 +60,7 @@ def run_pipeline(
     until: str | None = None,
     progress: Progress | None = None,
     run_id: str | None = None,
+    options: dict[str, Any] | None = None,
 ) -> RunResult:
     """Run a pipeline locally; never raises for a data problem, returns its status."""
     run_id = run_id or uuid.uuid4().hex[:16]
@@ -65,6 +68,7 @@ def run_pipeline(
     index = RunIndex(project)
     index.start_run(run_id, manifest.get("dag_hash"))
     results: list[StageResult] = []
+    cpu: dict[str, float] = {}
     status, error, blocked = "succeeded", None, None
     reusing = from_stage is not None
     for stage in planned_stages(manifest, until):
@@ -76,22 +80,46 @@ def run_pipeline(
                 notify(stage["id"], reused.status)
             continue
         notify(stage["id"], "running")
+        cpu_start = time.process_time()
         try:
-            result = run_stage(manifest, manifest_dir, stage["id"], project, run_id)
-        except ValidationBlocked as exc:
-            status, blocked = "blocked", exc
-            notify(stage["id"], "blocked")
+            result = run_stage(manifest, manifest_dir, stage["id"], project, run_id, options)
+        except RunStopped as exc:
+            status, blocked = exc.status, exc
+            notify(stage["id"], exc.status)
             break
-        except PipecRuntimeError as exc:
+        except Exception as exc:  # a stage's own failure ends the run, recorded, not raised
             status, error = "failed", f"{stage['id']}: {type(exc).__name__}: {exc}"
             notify(stage["id"], "failed")
             break
+        finally:
+            cpu[stage["id"]] = round(time.process_time() - cpu_start, 3)
         results.append(result)
         notify(stage["id"], result.status)
-    report = run_report(results, status, error, blocked)
+    report = run_report(results, status, error, blocked) | {"run_id": run_id}
     index.finish_run(run_id, status, report)
     index.close()
+    base_dir = (Path(manifest_dir) / manifest.get("base_dir", ".")).resolve()
+    report["record_sha256"] = write_run_record(manifest, base_dir, project, run_id, status,
+                                               report, cpu)
     return RunResult(run_id, status, results, report)
+
+
+def reuse_missing_upstream(manifest: dict[str, Any], project: Path, run_id: str,
+                           stage_id: str) -> list[str]:
+    """Before one stage runs on its own, give every ancestor that has no execution in
+    this run its latest outputs ("reused"), so the stage finds its inputs."""
+    index = RunIndex(project)
+    try:
+        index.start_run(run_id, manifest.get("dag_hash"))
+        reused = []
+        for stage in manifest["stages"]:
+            if stage["id"] == stage_id or stage["id"] not in ancestors(manifest, stage_id):
+                continue
+            if index.execution(run_id, stage["id"]) is None and _reuse(index, run_id, stage):
+                reused.append(stage["id"])
+        return reused
+    finally:
+        index.close()
 
 
 def _reuse(index: RunIndex, run_id: str, stage: dict[str, Any]) -> StageResult | None:
@@ -106,7 +134,7 @@ def _reuse(index: RunIndex, run_id: str, stage: dict[str, Any]) -> StageResult |
 
 
 def run_report(
-    results: list[StageResult], status: str, error: str | None, blocked: ValidationBlocked | None
+    results: list[StageResult], status: str, error: str | None, blocked: RunStopped | None
 ) -> dict[str, Any]:
     """The run's final report: stages, validation, examples, censoring, split sizes."""
     report: dict[str, Any] = {
@@ -118,8 +146,10 @@ def run_report(
         "validation": {r.stage_id: r.report for r in results if r.kind == "validate"},
     }
     if blocked is not None:
-        report["validation"][blocked.stage_id] = blocked.report
+        if blocked.stage_id.startswith("validate."):
+            report["validation"][blocked.stage_id] = blocked.report
         report["blocked_by"] = blocked.stage_id
+        report["reason"] = str(blocked)
     if error is not None:
         report["error"] = error
     for r in results:

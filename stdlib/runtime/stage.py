@@ -9,10 +9,10 @@ its cache key, and either reuses a cached result or runs it and stores its outpu
         the artifact ids of everything it reads (except `report` outputs),
         the runtime code version })
 
-Kinds that are not `cacheable` always run: `source`, because its input (the user's
-files) lives outside the store, and `validate`, because every run must record and
-compare its own drift statistics. Both return the same artifact ids for the same data,
-so everything downstream of an unchanged source stays cached.
+A runner may add a `salt`: state outside the store that its result depends on (the
+bytes of a source's files, the registry a register stage writes to). A `sql` source,
+whose inputs cannot be listed, is not cacheable: it always runs, and returns the same
+artifact ids for the same data, so everything downstream of it stays cached.
 
 To add a kind (train, evaluate, ...): write `run(ctx) -> StageOutput` and
 `reads(ctx) -> [stage ids]`, and register `StageRunner(run, reads)` under the kind.
@@ -29,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from . import data_stages as ds
+from . import model_stages as ms
 from .context import StageContext, StageOutput
-from .errors import ManifestError, StageNotAvailable, ValidationBlocked
+from .errors import ManifestError, RunStopped, StageNotAvailable
 from .store import ArtifactStore, RunIndex, canonical_json
 
 RUNTIME_VERSION = "0.1.0"
+NOT_CACHEABLE = ds.NOT_CACHEABLE
 
 
 def _manifest_inputs(ctx: StageContext) -> list[str]:
@@ -48,18 +50,24 @@ class StageRunner:
     run: Callable[[StageContext], StageOutput]
     reads: Callable[[StageContext], list[str]] = _manifest_inputs
     cacheable: bool = True
+    salt: Callable[[StageContext], Any] | None = None
 
     def __call__(self, ctx: StageContext) -> StageOutput:
         return self.run(ctx)
 
 
 STAGE_RUNNERS: dict[str, StageRunner] = {
-    "source": StageRunner(ds.run_source, lambda ctx: [], cacheable=False),
-    "validate": StageRunner(ds.run_validate, ds.reads_validate, cacheable=False),
+    "source": StageRunner(ds.run_source, lambda ctx: [], salt=ds.source_salt),
+    "validate": StageRunner(ds.run_validate, ds.reads_validate),
     "label": StageRunner(ds.run_label, ds.reads_label),
     "features": StageRunner(ds.run_features, ds.reads_features),
     "join": StageRunner(ds.run_join, ds.reads_join),
     "split": StageRunner(ds.run_split, ds.reads_split),
+    "train": StageRunner(ms.run_train),
+    "evaluate": StageRunner(ms.run_evaluate, salt=ms.evaluate_salt),
+    "register": StageRunner(ms.run_register, salt=ms.registry_salt),
+    "approval": StageRunner(ms.run_approval, salt=ms.registry_salt),
+    "deploy": StageRunner(ms.run_deploy, salt=ms.registry_salt),
 }
 
 
@@ -83,8 +91,13 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
-def cache_key(ctx: StageContext, reads: list[str]) -> str:
+def cache_key(ctx: StageContext, runner: StageRunner) -> str | None:
+    salt = runner.salt(ctx) if runner.salt is not None else None
+    if not runner.cacheable or salt is NOT_CACHEABLE:
+        return None
+    reads = runner.reads(ctx)
     payload = {
+        "salt": salt,
         "stage": ctx.stage["definition_hash"],
         "reads": {
             sid: {
@@ -105,19 +118,24 @@ def _data_outputs(outputs: dict[str, str]) -> dict[str, str]:
 
 
 def make_context(
-    manifest: dict[str, Any], manifest_dir: Path, stage_id: str, project: Path, run_id: str
+    manifest: dict[str, Any], manifest_dir: Path, stage_id: str, project: Path, run_id: str,
+    options: dict[str, Any] | None = None,
 ) -> StageContext:
     store, index = ArtifactStore(project), RunIndex(project)
-    ctx = StageContext(manifest, Path(manifest_dir), {}, run_id, store, index)
+    ctx = StageContext(manifest, Path(manifest_dir), {}, run_id, store, index, options or {})
     ctx.stage = ctx.stage_def(stage_id)
     return ctx
 
 
 def run_stage(
-    manifest: dict[str, Any], manifest_dir: Path, stage_id: str, project: Path, run_id: str
+    manifest: dict[str, Any], manifest_dir: Path, stage_id: str, project: Path, run_id: str,
+    options: dict[str, Any] | None = None,
 ) -> StageResult:
-    """Run (or reuse from the cache) one stage of run `run_id`; record it in the index."""
-    ctx = make_context(manifest, manifest_dir, stage_id, project, run_id)
+    """Run (or reuse from the cache) one stage of run `run_id`; record it in the index.
+
+    `options`: project settings the `.pipe` file does not carry (allowed model modules).
+    """
+    ctx = make_context(manifest, manifest_dir, stage_id, project, run_id, options)
     try:
         return _run(ctx)
     finally:
@@ -132,15 +150,15 @@ def _run(ctx: StageContext) -> StageResult:
     if "definition_hash" not in stage:
         raise ManifestError(f"stage {stage['id']!r} has no definition_hash")
     ctx.index.start_run(ctx.run_id, ctx.manifest.get("dag_hash"))
-    key = cache_key(ctx, runner.reads(ctx)) if runner.cacheable else None
+    key = cache_key(ctx, runner)
     hit = _cached(ctx, key)
     if hit is not None:
         return hit
     started = ctx.index.start_stage(ctx.run_id, stage["id"], key)
     try:
         out = runner(ctx)
-    except ValidationBlocked as exc:
-        ctx.index.finish_stage(ctx.run_id, stage["id"], "blocked", {}, exc.report)
+    except RunStopped as exc:
+        ctx.index.finish_stage(ctx.run_id, stage["id"], exc.status, {}, exc.report)
         raise
     except Exception as exc:
         ctx.index.finish_stage(

@@ -86,7 +86,7 @@ class ArtifactStore:
         table = table.replace_schema_metadata(None)
         with self._staged() as (handle, staged):
             pq.write_table(table, handle, **_PARQUET_OPTIONS)
-        return self._commit(staged, _file_sha256(staged))
+        return self._commit(staged, file_sha256(staged))
 
     def get_path(self, artifact_id: str) -> Path:
         """The path of a stored artifact; raises ArtifactMissing when absent."""
@@ -130,7 +130,7 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
@@ -201,6 +201,7 @@ class Execution:
     status: str
     outputs: dict[str, str]
     report: dict[str, Any]
+    duration_s: float | None = None
 
 
 class RunIndex:
@@ -297,7 +298,7 @@ class RunIndex:
 
     def execution(self, run_id: str, stage_id: str) -> Execution | None:
         row = self._con.execute(
-            "SELECT run_id, stage_id, cache_key, status, outputs_json, report_json "
+            "SELECT run_id, stage_id, cache_key, status, outputs_json, report_json, duration_s "
             "FROM stage_executions WHERE run_id = ? AND stage_id = ?",
             (run_id, stage_id),
         ).fetchone()
@@ -372,7 +373,8 @@ def _execution(row: tuple[Any, ...] | None) -> Execution | None:
     if row is None:
         return None
     return Execution(
-        row[0], row[1], row[2], row[3], json.loads(row[4] or "{}"), json.loads(row[5] or "{}")
+        row[0], row[1], row[2], row[3], json.loads(row[4] or "{}"), json.loads(row[5] or "{}"),
+        row[6] if len(row) > 6 else None,
     )
 
 

@@ -47,8 +47,9 @@ def test_second_run_is_cached(project: Path) -> None:
         progress=lambda sid, status: seen.append((sid, status)),
     )
     status = {s.stage_id: s.status for s in again.stages}
-    assert status["source.transactions"] == "ran"  # sources always re-read
-    for sid in ("features.account_risk", "label.is_fraud", "join", "split"):
+    # An unchanged file keeps even its source stage cached: every stage is skipped.
+    for sid in ("source.transactions", "validate.transactions", "features.account_risk",
+                "label.is_fraud", "join", "split"):
         assert status[sid] == "skipped (cached)"
     assert ("join", "skipped (cached)") in seen
 
@@ -117,12 +118,14 @@ def test_run_stage_directly_and_missing_upstream(project: Path) -> None:
         run_stage(manifest, project, "join", project, "r1")
 
 
-def test_model_stages_are_not_available_yet(project: Path) -> None:
-    assert "train" not in STAGE_RUNNERS
-    result = run_pipeline(fraud_manifest(), project, project)
+def test_unknown_stage_kind_is_a_typed_error(project: Path) -> None:
+    manifest = fraud_manifest()
+    odd = next(s for s in manifest["stages"] if s["id"] == "train.fraud_gbm")
+    odd["kind"] = "frobnicate"
+    result = run_pipeline(manifest, project, project)
     assert result.status == "failed" and "StageNotAvailable" in result.report["error"]
     with pytest.raises(StageNotAvailable):
-        run_stage(fraud_manifest(), project, "train.fraud_gbm", project, result.run_id)
+        run_stage(manifest, project, "train.fraud_gbm", project, result.run_id)
 
 
 def test_from_stage_reuses_earlier_outputs(project: Path) -> None:

@@ -1,0 +1,30 @@
+"""What `run`, `stage`, `runs`, `registry` and `lineage` share: exit codes and locating
+a project's store and registry."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+# interfaces.md: 0 registered (and promoted where no approval is needed), 1 a blocking
+# check or gate failed, 2 usage or environment error, 3 waiting for approval.
+EXIT_CODES = {"succeeded": 0, "blocked": 1, "failed": 2, "waiting": 3}
+
+
+def add_project_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", default=".",
+                        help="folder holding the run store `.pipec/` (default: here)")
+    parser.add_argument("--registry", default=None,
+                        help="registry folder (default: PROJECT/registry)")
+
+
+def registry_dir(args: argparse.Namespace) -> Path:
+    return Path(args.registry) if args.registry else Path(args.project) / "registry"
+
+
+def parse_model_ref(ref: str) -> tuple[str, int | None]:
+    """`MODEL` or `MODEL@VERSION`."""
+    name, _, version = ref.partition("@")
+    if version and not version.isdigit():
+        raise ValueError(f"`{ref}`: a version is a whole number, as in `{name}@3`")
+    return name, int(version) if version else None

@@ -1,0 +1,106 @@
+"""`pipec registry list|show|approve|promote|rollback`: the local model registry."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from typing import Any
+
+from pipec.commands._runtime import add_project_options, parse_model_ref, registry_dir
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True)
+    listing = sub.add_parser("list", help="every version and its state")
+    show = sub.add_parser("show", help="one version, its transitions and approvals")
+    show.add_argument("model", help="MODEL or MODEL@VERSION")
+    approve = sub.add_parser("approve", help="approve a candidate (bound to its report)")
+    approve.add_argument("model", help="MODEL@VERSION")
+    approve.add_argument("--by", required=True, help="the approving team")
+    approve.add_argument("--approver", default=None, help="who approves (default: $USER)")
+    promote = sub.add_parser("promote", help="make a version the production one")
+    promote.add_argument("model", help="MODEL@VERSION")
+    rollback = sub.add_parser("rollback", help="restore the previous production version")
+    rollback.add_argument("model", help="MODEL")
+    for action in (listing, show, approve, promote, rollback):
+        add_project_options(action)
+        action.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipec.stdlib.runtime.errors import PipecRuntimeError
+    from pipec.stdlib.runtime.registry import Registry
+
+    folder = registry_dir(args)
+    if not (folder / "registry.sqlite").is_file():
+        print(f"pipec: no registry at `{folder}`", file=sys.stderr)
+        return 2
+    registry = Registry(folder)
+    try:
+        return ACTIONS[args.action](registry, args)
+    except (PipecRuntimeError, ValueError) as exc:
+        print(f"pipec: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        registry.close()
+
+
+def _version(registry: Any, ref: str) -> Any:
+    name, version = parse_model_ref(ref)
+    if version is None:
+        production = registry.production(name)
+        versions = registry.versions(name)
+        if production is None and not versions:
+            raise ValueError(f"no model `{name}` in the registry")
+        return production or versions[-1]
+    return registry.get(name, version)
+
+
+def _list(registry: Any, args: argparse.Namespace) -> int:
+    versions = registry.versions()
+    if args.format == "json":
+        print(json.dumps([v.as_json() for v in versions], indent=2, sort_keys=True))
+        return 0
+    for v in versions:
+        print(f"{v.model}@{v.version:<4} {v.state:<11} sha256 {v.sha256[:12]}  run {v.run_id}")
+    return 0
+
+
+def _show(registry: Any, args: argparse.Namespace) -> int:
+    entry = _version(registry, args.model)
+    shown = entry.as_json() | {
+        "approval": registry.approval(entry.model, entry.version),
+        "transitions": [t for t in registry.transitions(entry.model)
+                        if t["version"] == entry.version]}
+    print(json.dumps(shown, indent=2, sort_keys=True))
+    return 0
+
+
+def _approve(registry: Any, args: argparse.Namespace) -> int:
+    entry = _version(registry, args.model)
+    approver = args.approver or getpass.getuser()
+    registry.approve(entry.model, entry.version, approver=approver, team=args.by)
+    print(f"{entry.model}@{entry.version} approved by {approver} ({args.by}) for report "
+          f"{entry.report_sha256[:12]}; run the pipeline again to promote it")
+    return 0
+
+
+def _promote(registry: Any, args: argparse.Namespace) -> int:
+    entry = _version(registry, args.model)
+    done = registry.promote(entry.model, entry.version, actor=getpass.getuser(),
+                            reason="promoted by hand")
+    print(f"{done.model}@{done.version} is production")
+    return 0
+
+
+def _rollback(registry: Any, args: argparse.Namespace) -> int:
+    name, _ = parse_model_ref(args.model)
+    done = registry.rollback(name, actor=getpass.getuser())
+    print(f"{done.model}@{done.version} is production again")
+    return 0
+
+
+ACTIONS = {"list": _list, "show": _show, "approve": _approve, "promote": _promote,
+           "rollback": _rollback}

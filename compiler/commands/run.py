@@ -1,0 +1,85 @@
+"""`pipec run FILE [--from STAGE] [--until STAGE]`: the local runner.
+
+Exit status: 0 registered (and promoted where no approval is needed) or finished, 1 a
+blocking check or gate failed (or the program has errors), 2 usage or environment
+error, 3 registered and waiting for approval."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipec.commands._runtime import EXIT_CODES
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("--from", dest="from_stage", metavar="STAGE",
+                        help="start here; earlier stages reuse their latest outputs")
+    parser.add_argument("--until", metavar="STAGE", help="stop after this stage")
+    parser.add_argument("--project", help="folder for the run store (default: FILE's folder)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipec.commands.check import emit
+    from pipec.commands.stage_names import resolve_stage
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"pipec: cannot read `{args.file}`: no such file", file=sys.stderr)
+        return 2
+    program, manifest = _compile(path)
+    if manifest is None:
+        return 1
+    try:
+        until = resolve_stage(manifest, args.until) if args.until else None
+        from_stage = resolve_stage(manifest, args.from_stage) if args.from_stage else None
+    except ValueError as exc:
+        print(f"pipec: {exc}", file=sys.stderr)
+        return 2
+    _warn_dirty(program, path, emit)
+    result = _execute(manifest, path, args, from_stage, until)
+    from pipec.commands.run_report import print_report
+
+    print_report(result)
+    return EXIT_CODES.get(result.status, 2)
+
+
+def _compile(path: Path) -> tuple[Any, dict[str, Any] | None]:
+    from pipec.check import compile
+    from pipec.commands.check import emit
+    from pipec.config import options_for
+    from pipec.manifest import build_manifest
+
+    program = compile(path, options=options_for(path))
+    if program.diagnostics:
+        emit(program.diagnostics, {f.display: f.text for f in program.files}, "text")
+    if not program.ok:
+        return program, None
+    return program, build_manifest(program)
+
+
+def _warn_dirty(program: Any, path: Path, emit: Any) -> None:
+    from pipec.rules.repro005_dirty_tree import repro005
+
+    found = repro005(program, path.resolve().parent)
+    if found:
+        emit(found, {f.display: f.text for f in program.files}, "text")
+
+
+def _execute(manifest: dict[str, Any], path: Path, args: argparse.Namespace,
+             from_stage: str | None, until: str | None) -> Any:
+    from pipec.commands.progress import stage_progress
+    from pipec.config import load_config
+    from pipec.stdlib.runtime.runner import run_pipeline
+
+    folder = path.resolve().parent
+    project = Path(args.project).resolve() if args.project else folder
+    config = load_config(path)
+    options = {"allowed_model_modules": list(config.allowed_model_modules)}
+    planned = [s["id"] for s in manifest["stages"]]
+    with stage_progress(planned) as progress:
+        return run_pipeline(manifest, folder, project, from_stage=from_stage, until=until,
+                            progress=progress, options=options)

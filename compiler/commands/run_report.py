@@ -1,0 +1,71 @@
+"""The end of `pipec run`: validation, examples and censoring, split sizes, the model's
+gates and what happened in the registry, as plain text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def print_report(result: Any) -> None:
+    report = result.report
+    for line in report_lines(result.status, report, {s.stage_id: s for s in result.stages}):
+        print(line)
+
+
+def report_lines(status: str, report: dict[str, Any], stages: dict[str, Any]) -> list[str]:
+    lines = ["", f"run {_run_id(report, stages)}: {status}"]
+    lines += _validation(report.get("validation") or {})
+    if "examples" in report:
+        lines.append(f"examples: {report['examples']:,} ({report.get('censored') or 0:,} "
+                     "censored: label not yet mature at the snapshot)")
+    if "split" in report:
+        sizes = ", ".join(f"{side} {count:,}" for side, count in report["split"].items()
+                          if count is not None)
+        lines.append(f"split: {sizes}")
+    for stage in stages.values():
+        lines += _model_lines(stage)
+    if report.get("reason"):
+        lines.append(f"stopped: {report['reason']}")
+    if report.get("error"):
+        lines.append(f"failed: {report['error']}")
+    return lines
+
+
+def _run_id(report: dict[str, Any], stages: dict[str, Any]) -> str:
+    return report.get("run_id") or "(local)"
+
+
+def _validation(validation: dict[str, Any]) -> list[str]:
+    lines = []
+    for stage_id, entry in sorted(validation.items()):
+        checks = entry.get("checks", [])
+        failed = [c for c in checks if not c["passed"]]
+        verdict = "passed" if not failed else f"{len(failed)} failed"
+        lines.append(f"{stage_id}: {len(checks)} checks on {entry.get('rows', 0):,} rows, "
+                     f"{verdict}")
+        for check in failed:
+            values = ", ".join(str(v) for v in check.get("values", [])[:5])
+            lines.append(f"  ✗ {check['check']}: {check['rows_failing']:,} rows"
+                         + (f" (e.g. {values})" if values else "")
+                         + f" [{check.get('severity', 'block')}]")
+    return lines
+
+
+def _model_lines(stage: Any) -> list[str]:
+    report = stage.report or {}
+    if stage.kind == "evaluate":
+        verdict = "blessed" if report.get("blessed") else "NOT blessed"
+        lines = [f"{stage.stage_id}: {verdict} on {report.get('test_rows', 0):,} test rows"]
+        for gate in report.get("gates", []):
+            mark = "✓" if gate["passed"] else ("✗" if gate["blocking"] else "!")
+            observed = gate["observed"] if not isinstance(gate["observed"], dict) else "per slice"
+            note = f" ({gate['note']})" if gate.get("note") else ""
+            lines.append(f"  {mark} {gate['line']}: {observed}{note}")
+        return lines
+    if stage.kind == "register" and report:
+        return [f"{stage.stage_id}: {report['model']} v{report['version']} {report['state']} "
+                f"(sha256 {report['sha256'][:12]})"]
+    if stage.kind in ("deploy", "approval") and report:
+        return [f"{stage.stage_id}: {report['model']} v{report['version']} "
+                f"{report.get('state', 'approved')}"]
+    return []

@@ -1,0 +1,91 @@
+"""`pipec runs list|show RUN|diff RUN RUN`: the immutable run records of a project."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True)
+    for name, help_text in (("list", "the latest runs"), ("show", "one run's record"),
+                            ("diff", "what differs between two runs")):
+        action = sub.add_parser(name, help=help_text)
+        action.add_argument("--project", default=".", help="folder holding `.pipec/`")
+        action.add_argument("--format", choices=("text", "json"), default="text")
+        if name == "show":
+            action.add_argument("run", help="a run id (a unique prefix is enough)")
+        if name == "diff":
+            action.add_argument("first")
+            action.add_argument("second")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipec.stdlib.runtime.records import RunRecords
+
+    if not (Path(args.project) / ".pipec").is_dir():
+        print(f"pipec: no runs in `{args.project}` (no .pipec folder)", file=sys.stderr)
+        return 2
+    records = RunRecords(Path(args.project))
+    try:
+        return ACTIONS[args.action](records, args)
+    finally:
+        records.close()
+
+
+def _list(records: Any, args: argparse.Namespace) -> int:
+    rows = records.list()
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row['run_id']}  {row['pipeline']:<24} {row['status']:<10} "
+              f"record {row['record_sha256'][:12]}")
+    return 0
+
+
+def _show(records: Any, args: argparse.Namespace) -> int:
+    record = records.get(args.run)
+    if record is None:
+        print(f"pipec: no run `{args.run}`", file=sys.stderr)
+        return 2
+    print(json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False))
+    return 0
+
+
+def _diff(records: Any, args: argparse.Namespace) -> int:
+    first, second = records.get(args.first), records.get(args.second)
+    if first is None or second is None:
+        print("pipec: both runs must exist", file=sys.stderr)
+        return 2
+    changes = diff(first, second)
+    if args.format == "json":
+        print(json.dumps(changes, indent=2, sort_keys=True, default=str))
+    else:
+        for path, (a, b) in changes.items():
+            print(f"{path}: {json.dumps(a, default=str)} -> {json.dumps(b, default=str)}")
+    return 0
+
+
+IGNORED = {"run_id", "stages", "report", "environment"}
+
+
+def diff(first: dict[str, Any], second: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Leaf paths whose values differ (stage timings and run ids are expected to)."""
+    changes: dict[str, Any] = {}
+    for key in sorted(set(first) | set(second)):
+        if not prefix and key in IGNORED:
+            continue
+        path = f"{prefix}.{key}" if prefix else key
+        a, b = first.get(key), second.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            changes.update(diff(a, b, path))
+        elif a != b:
+            changes[path] = (a, b)
+    return changes
+
+
+ACTIONS = {"list": _list, "show": _show, "diff": _diff}

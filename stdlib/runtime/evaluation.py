@@ -1,0 +1,205 @@
+"""The evaluate stage's report: metrics with intervals, slices, calibration, latency,
+size, the champion re-scored on the same test set, feature compatibility, and every
+gate line's verdict. The model is blessed when every blocking gate passes."""
+
+from __future__ import annotations
+
+import operator
+import time
+from typing import Any
+
+import numpy as np
+
+from . import metrics as M
+from .modeling import frame, scores, target
+
+OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
+       "==": operator.eq, "!=": operator.ne}
+LATENCY_ROWS = 300
+LATENCY_SEED = 7
+
+
+def gate_line(gate: dict[str, Any]) -> str:
+    """The gate as the user wrote it, for reports."""
+    kind, metric, op, value = gate["kind"], gate.get("metric"), gate.get("op"), gate.get("value")
+    if kind == "slice":
+        return f"slice {gate['column']} min {gate['min']}: {metric} {op} {value}"
+    if kind == "compare_champion":
+        return f"compare champion {metric} {op} {value}"
+    if kind == "features_compatible":
+        return "features compatible"
+    if kind == "size":
+        return f"size {op} {value} bytes"
+    if kind == "latency":
+        return f"latency {metric} {op} {value}s"
+    return f"{kind} {metric} {op} {value}"
+
+
+def evaluate_model(model: Any, model_bytes: int, spec: dict[str, Any],
+                   train_spec: dict[str, Any], test: Any,
+                   champion: tuple[Any, dict[str, Any]] | None) -> dict[str, Any]:
+    task, threshold = spec["task"], float(spec.get("threshold") or 0.5)
+    data = frame(test, train_spec["features"])
+    y = target(test, train_spec["label"], task)
+    p = scores(model, data, task)
+    report: dict[str, Any] = {
+        "task": task, "threshold": threshold, "test_rows": len(y),
+        "metrics": M.all_metrics(task, y, p, threshold),
+        "size_bytes": model_bytes,
+        "latency_s": measure_latency(model, data),
+        "features": feature_compatibility(train_spec, data, champion),
+    }
+    report["slices"] = slice_metrics(spec["gates"], test, y, p, task, threshold)
+    report["champion"] = champion_metrics(champion, spec, test, task, threshold)
+    report["gates"] = [judge(g, report) for g in spec["gates"]]
+    report["blessed"] = all(g["passed"] for g in report["gates"] if g["blocking"])
+    return report
+
+
+def measure_latency(model: Any, data: Any) -> dict[str, float]:
+    """p50/p90/p95/p99 seconds of single-row predictions on rows of the test set.
+
+    One thread, as a serving process scores one request: a thread pool only adds
+    start-up and spin-wait time to a single row, and makes the tail depend on whatever
+    else the machine is running.
+    """
+    from threadpoolctl import threadpool_limits
+
+    if len(data) == 0:
+        return {}
+    with threadpool_limits(limits=1):
+        return _timed_predictions(model, data)
+
+
+def _timed_predictions(model: Any, data: Any) -> dict[str, float]:
+    rng = np.random.default_rng(LATENCY_SEED)
+    rows = rng.choice(len(data), size=min(LATENCY_ROWS, len(data)), replace=False)
+    predict = getattr(model, "predict_proba", model.predict)
+    predict(data.iloc[[int(rows[0])]])  # warm-up: first calls pay for lazy set-up
+    timings = []
+    for row in rows:
+        single = data.iloc[[int(row)]]
+        start = time.perf_counter()
+        predict(single)
+        timings.append(time.perf_counter() - start)
+    values = np.percentile(timings, [50, 90, 95, 99])
+    return {f"p{q}": round(float(v), 6) for q, v in zip((50, 90, 95, 99), values, strict=True)}
+
+
+def slice_metrics(gates: list[dict[str, Any]], test: Any, y: np.ndarray, p: np.ndarray,
+                  task: str, threshold: float) -> dict[str, Any]:
+    """Per slice value: rows, the gated metric with its interval, and whether it is gated
+    (a slice with fewer than `min` rows is reported, not gated)."""
+    table = M.metrics_for(task)
+    out: dict[str, Any] = {}
+    for gate in (g for g in gates if g["kind"] == "slice"):
+        column, metric, minimum = gate["column"], gate["metric"], int(gate.get("min") or 100)
+        values = np.asarray(test.column(column).to_pylist(), dtype=object)
+        per_value = {}
+        for value in sorted({v for v in values if v is not None}, key=str):
+            mask = values == value
+            entry = M.with_interval(table[metric], y[mask], p[mask], threshold) \
+                if metric in table else {"value": None}
+            per_value[str(value)] = {"rows": int(mask.sum()), "gated": int(mask.sum()) >= minimum,
+                                     metric: entry}
+        out.setdefault(column, {})[metric] = per_value
+    return out
+
+
+def champion_metrics(champion: tuple[Any, dict[str, Any]] | None, spec: dict[str, Any],
+                     test: Any, task: str, threshold: float) -> dict[str, Any] | None:
+    """The production model re-scored on this test set (None: there is no champion)."""
+    if champion is None:
+        return None
+    model, info = champion
+    missing = sorted(set(info.get("features", [])) - set(test.column_names))
+    if missing:
+        return {"version": info.get("version"), "error": f"missing features {missing}"}
+    data = frame(test, info["features"])
+    y = target(test, info.get("label") or spec.get("label"), task)
+    wanted = {g["metric"] for g in spec["gates"] if g["kind"] == "compare_champion"}
+    return {"version": info.get("version"), "sha256": info.get("sha256"),
+            "metrics": M.all_metrics(task, y, scores(model, data, task), threshold, wanted)}
+
+
+def feature_compatibility(train_spec: dict[str, Any], data: Any,
+                          champion: tuple[Any, dict[str, Any]] | None) -> dict[str, Any]:
+    """Compatible when the test set offers every feature with the kind it was trained
+    on, and no feature shared with the champion changed kind (numeric/categorical)."""
+    kinds = {c: _kind(data[c]) for c in data.columns}
+    trained = train_spec.get("feature_kinds") or kinds
+    problems = [f"{c}: trained as {k}, test set has {kinds.get(c)}"
+                for c, k in sorted(trained.items()) if kinds.get(c) != k]
+    added, removed = [], []
+    if champion is not None:
+        theirs = champion[1].get("feature_kinds") or {}
+        added = sorted(set(kinds) - set(theirs))
+        removed = sorted(set(theirs) - set(kinds))
+        problems += [f"{c}: champion has {theirs[c]}, candidate {kinds[c]}"
+                     for c in sorted(set(theirs) & set(kinds)) if theirs[c] != kinds[c]]
+    return {"compatible": not problems, "problems": problems, "kinds": kinds,
+            "added_vs_champion": added, "removed_vs_champion": removed}
+
+
+def _kind(series: Any) -> str:
+    return "categorical" if str(series.dtype) == "category" else "numeric"
+
+
+def judge(gate: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
+    """One gate line's verdict, with the observed value and a note."""
+    observed, passed, note = _observe(gate, report)
+    return {"line": gate_line(gate), "kind": gate["kind"], "blocking": gate["blocking"],
+            "observed": observed, "passed": passed, "note": note}
+
+
+def _observe(gate: dict[str, Any], report: dict[str, Any]) -> tuple[Any, bool, str]:
+    kind = gate["kind"]
+    if kind == "features_compatible":
+        compat = report["features"]
+        return compat["compatible"], compat["compatible"], "; ".join(compat["problems"])
+    if kind == "compare_champion":
+        return _compare(gate, report)
+    if kind == "slice":
+        return _slice(gate, report)
+    if kind == "size":
+        observed = report["size_bytes"]
+    elif kind == "latency":
+        observed = report["latency_s"].get(gate["metric"])
+    else:
+        observed = (report["metrics"].get(gate["metric"]) or {}).get("value")
+    if observed is None:
+        return None, False, f"{gate.get('metric') or kind} could not be computed"
+    return observed, bool(OPS[gate["op"]](observed, gate["value"])), ""
+
+
+def _compare(gate: dict[str, Any], report: dict[str, Any]) -> tuple[Any, bool, str]:
+    champion = report["champion"]
+    if champion is None:
+        return None, True, "no champion in production: passes"
+    if "error" in champion:
+        return None, False, f"champion v{champion['version']} cannot be scored: " \
+                            f"{champion['error']}"
+    ours = report["metrics"][gate["metric"]]["value"]
+    theirs = champion["metrics"][gate["metric"]]["value"]
+    if ours is None or theirs is None:
+        return None, False, "metric could not be computed"
+    delta = round(ours - theirs, 6)
+    return delta, bool(OPS[gate["op"]](delta, gate["value"])), \
+        f"candidate {ours} vs champion v{champion['version']} {theirs}"
+
+
+def _slice(gate: dict[str, Any], report: dict[str, Any]) -> tuple[Any, bool, str]:
+    per_value = report["slices"][gate["column"]][gate["metric"]]
+    failing, gated, observed = [], 0, {}
+    for value, entry in per_value.items():
+        observed[value] = entry[gate["metric"]]["value"]
+        if not entry["gated"]:
+            continue
+        gated += 1
+        metric = entry[gate["metric"]]["value"]
+        if metric is None or not OPS[gate["op"]](metric, gate["value"]):
+            failing.append(f"{value}={metric}")
+    skipped = len(per_value) - gated
+    note = (f"failing: {', '.join(failing)}; " if failing else "") + \
+        f"{gated} slices gated, {skipped} below {gate['min']} rows reported only"
+    return observed, not failing, note

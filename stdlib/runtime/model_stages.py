@@ -1,0 +1,198 @@
+"""Runners of the model stages: train, evaluate, register, approval, deploy.
+
+The train stage stores the model's canonical bytes in the artifact store, so the
+artifact id *is* the model's content hash; the registry records the same hash, and
+every load checks the bytes against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import serialize
+from .context import StageContext, StageOutput
+from .errors import AwaitingApproval, ManifestError, NotBlessed
+from .evaluation import _kind, evaluate_model
+from .modeling import DEFAULT_ALLOWED, fit, frame
+from .registry import Registry
+
+
+def _allowed(ctx: StageContext) -> tuple[str, ...]:
+    return tuple(ctx.options.get("allowed_model_modules") or DEFAULT_ALLOWED)
+
+
+def labelled(table: pa.Table, label: str) -> tuple[pa.Table, int]:
+    """Rows whose label is known; an unknown label (a cancelled flight) is not a negative."""
+    known = table.filter(pc.is_valid(table.column(label)))
+    return known, table.num_rows - known.num_rows
+
+
+def load_model(ctx: StageContext, artifact_id: str) -> tuple[Any, int]:
+    data = ctx.store.get_path(artifact_id).read_bytes()
+    return serialize.loads(data, artifact_id), len(data)
+
+
+# train ----------------------------------------------------------------------------------
+def run_train(ctx: StageContext) -> StageOutput:
+    spec = ctx.stage
+    train, unlabelled = labelled(ctx.store.get_table(ctx.outputs_of("split")["train"]),
+                                 spec["label"])
+    model = fit(spec, train, _allowed(ctx))
+    data = serialize.dumps(model)
+    model_id = ctx.store.put_bytes(data)
+    kinds = {c: _kind(s) for c, s in frame(train.slice(0, 1000), spec["features"]).items()}
+    report = {"rows": train.num_rows, "unlabelled_dropped": unlabelled,
+              "model_sha256": model_id, "size_bytes": len(data), "features": spec["features"],
+              "feature_kinds": kinds, "params": spec.get("params") or {},
+              "seed": spec.get("seed")}
+    return StageOutput({"model": model_id, "info": ctx.store.put_json(report)}, report)
+
+
+# evaluate -------------------------------------------------------------------------------
+def _register_stage(ctx: StageContext, model_id: str) -> dict[str, Any] | None:
+    return next((s for s in ctx.manifest["stages"]
+                 if s["kind"] == "register" and s.get("model") == model_id), None)
+
+
+def _registry(ctx: StageContext, register: dict[str, Any]) -> Registry:
+    location = register["registry"]
+    if location.get("kind") != "local":
+        raise ManifestError(f"{register['id']}: the local runner writes only `registry local`")
+    return Registry(ctx.base_dir / location["path"])
+
+
+def run_evaluate(ctx: StageContext) -> StageOutput:
+    spec = ctx.stage
+    train_spec = ctx.stage_def(spec["model"])
+    train_out = ctx.outputs_of(spec["model"])
+    model, size = load_model(ctx, train_out["model"])
+    train_info = ctx.store.get_json(train_out["info"])
+    test, unlabelled = labelled(ctx.store.get_table(ctx.outputs_of("split")["test"]),
+                                train_spec["label"])
+    champion = _champion(ctx, spec["model"], train_out["model"])
+    report = evaluate_model(model, size, spec, train_spec | train_info, test, champion)
+    report["unlabelled_dropped"] = unlabelled
+    report["model_sha256"] = train_out["model"]
+    if report["blessed"]:
+        ctx.index.mark_blessed(ctx.run_id)
+    return StageOutput({"evaluation": ctx.store.put_json(report)}, report)
+
+
+def _champion(ctx: StageContext, model_stage: str,
+              candidate: str) -> tuple[Any, dict[str, Any]] | None:
+    register = _register_stage(ctx, model_stage)
+    if register is None:
+        return None
+    registry = _registry(ctx, register)
+    try:
+        entry = registry.champion(ctx.stage_def(model_stage)["name"], candidate)
+        if entry is None:
+            return None
+        info = entry.info | {"version": entry.version, "sha256": entry.sha256}
+        return registry.load(entry.model, entry.version), info
+    finally:
+        registry.close()
+
+
+def evaluate_salt(ctx: StageContext) -> Any:
+    """The champion the candidate is compared with is outside the store."""
+    register = _register_stage(ctx, ctx.stage["model"])
+    if register is None:
+        return None
+    registry = _registry(ctx, register)
+    try:
+        model = ctx.outputs_of(ctx.stage["model"])["model"]
+        champion = registry.champion(ctx.stage_def(ctx.stage["model"])["name"], model)
+        return {"registry": registry.instance, "champion": champion.sha256 if champion else None}
+    finally:
+        registry.close()
+
+
+# register -------------------------------------------------------------------------------
+def run_register(ctx: StageContext) -> StageOutput:
+    spec = ctx.stage
+    evaluation_id = ctx.outputs_of(spec["evaluate"])["evaluation"]
+    evaluation = ctx.store.get_json(evaluation_id)
+    if not evaluation["blessed"]:
+        raise NotBlessed(spec["id"], evaluation)
+    model_id = ctx.outputs_of(spec["model"])["model"]
+    info = ctx.store.get_json(ctx.outputs_of(spec["model"])["info"])
+    train_spec = ctx.stage_def(spec["model"])
+    registry = _registry(ctx, spec)
+    try:
+        version = registry.register(
+            train_spec["name"], ctx.store.get_path(model_id).read_bytes(), model_id,
+            run_id=ctx.run_id, report_sha256=evaluation_id, actor=spec.get("owner") or "pipec",
+            info={"features": info["features"], "feature_kinds": info["feature_kinds"],
+                  "label": train_spec["label"], "task": train_spec["task"],
+                  "dag_hash": ctx.manifest.get("dag_hash"), "pipeline":
+                  ctx.manifest["pipeline"]["name"],
+                  "metrics": {k: v["value"] for k, v in evaluation["metrics"].items()}})
+    finally:
+        registry.close()
+    report = {"model": version.model, "version": version.version, "sha256": version.sha256,
+              "state": version.state, "registry": spec["registry"]["path"]}
+    return StageOutput({"registration": ctx.store.put_json(report)}, report)
+
+
+def registry_salt(ctx: StageContext) -> Any:
+    """Register, approval and deploy change the registry: a new registry runs them again."""
+    register = ctx.stage if ctx.stage["kind"] == "register" else ctx.stage_def(
+        ctx.stage.get("register") or f"register.{ctx.stage['name']}")
+    registry = _registry(ctx, register)
+    try:
+        return registry.instance
+    finally:
+        registry.close()
+
+
+# approval and deploy --------------------------------------------------------------------
+def _registration(ctx: StageContext) -> tuple[dict[str, Any], dict[str, Any]]:
+    register_id = ctx.stage.get("register") or f"register.{ctx.stage['name']}"
+    register = ctx.stage_def(register_id)
+    return register, ctx.store.get_json(ctx.outputs_of(register_id)["registration"])
+
+
+def run_approval(ctx: StageContext) -> StageOutput:
+    register, entry = _registration(ctx)
+    registry = _registry(ctx, register)
+    try:
+        approval = registry.approval(entry["model"], entry["version"])
+        waiting = {"model": entry["model"], "version": entry["version"],
+                   "approver": ctx.stage["approver"]}
+        if approval is None:
+            raise AwaitingApproval(ctx.stage["id"], waiting)
+        report = waiting | {"approved_by": approval["approver"], "team": approval["team"]}
+        if not _has_deploy(ctx):
+            registry.promote(entry["model"], entry["version"], actor=approval["approver"],
+                             reason=f"approved by {approval['approver']} ({approval['team']})")
+    finally:
+        registry.close()
+    return StageOutput({"approval": ctx.store.put_json(report)}, report)
+
+
+def _has_deploy(ctx: StageContext) -> bool:
+    return any(s["kind"] == "deploy" and s["name"] == ctx.stage["name"]
+               for s in ctx.manifest["stages"])
+
+
+def run_deploy(ctx: StageContext) -> StageOutput:
+    """The local runtime's deploy: promote the candidate to production (the previous
+    production version is archived, and `rollback previous` can restore it)."""
+    register, entry = _registration(ctx)
+    canary = ctx.stage.get("canary")
+    reason = "deployed" + (f" (canary {canary['percent']:.0%} for {canary['for_s']}s)"
+                           if canary else "")
+    registry = _registry(ctx, register)
+    try:
+        version = registry.promote(entry["model"], entry["version"],
+                                   actor=ctx.stage.get("owner") or "pipec", reason=reason)
+    finally:
+        registry.close()
+    report = {"model": version.model, "version": version.version, "state": version.state,
+              "runtime": ctx.stage.get("runtime") or "local", "canary": canary}
+    return StageOutput({"deployment": ctx.store.put_json(report)}, report)
+

@@ -1,0 +1,179 @@
+"""Run records: one immutable record per run, answering the reproducibility contract.
+
+A record is written once, when a run ends (the local runner), or when the last stage of
+a manifest ends (stage-by-stage orchestrators). It is stored twice: as a content-
+addressed JSON artifact, and as a row of `run_records`, which triggers make append-only.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sqlite3
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .store import STORE_DIR, ArtifactStore, RunIndex
+
+PACKAGES = ("pipec", "scikit-learn", "numpy", "pandas", "duckdb", "pyarrow", "skops", "scipy")
+RECORDS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS run_records (
+  run_id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, status TEXT NOT NULL,
+  record_sha256 TEXT NOT NULL, record_json TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TRIGGER IF NOT EXISTS run_records_immutable BEFORE UPDATE ON run_records
+  BEGIN SELECT RAISE(ABORT, 'run records are immutable'); END;
+CREATE TRIGGER IF NOT EXISTS run_records_kept BEFORE DELETE ON run_records
+  BEGIN SELECT RAISE(ABORT, 'run records are immutable'); END;
+"""
+
+
+def environment(image: str | None) -> dict[str, Any]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"python": sys.version.split()[0], "platform": platform.platform(),
+            "packages": versions, "image": image}
+
+
+def code_commit(declared: str | None, folder: Path) -> dict[str, Any]:
+    """`code_commit auto`: the checkout's HEAD and whether the tree was dirty."""
+    if declared not in (None, "auto"):
+        return {"declared": declared, "commit": declared, "dirty": None}
+    try:
+        head = _git(folder, "rev-parse", "HEAD")
+        dirty = bool(_git(folder, "status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.CalledProcessError):
+        return {"declared": "auto", "commit": None, "dirty": None,
+                "note": "not a git checkout"}
+    return {"declared": "auto", "commit": head, "dirty": dirty}
+
+
+def _git(folder: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True,
+                          check=True, timeout=30).stdout.strip()
+
+
+def write_run_record(manifest: dict[str, Any], base_dir: Path, project: Path, run_id: str,
+                     status: str, report: dict[str, Any],
+                     cpu: dict[str, float] | None = None) -> str:
+    index = RunIndex(project)
+    try:
+        executions = executions_of(index, run_id, manifest, cpu)
+    finally:
+        index.close()
+    records = RunRecords(project)
+    try:
+        return records.write(build_record(manifest, base_dir, run_id, status, executions,
+                                          report))
+    finally:
+        records.close()
+
+
+def build_record(manifest: dict[str, Any], base_dir: Path, run_id: str, status: str,
+                 executions: list[dict[str, Any]], report: dict[str, Any]) -> dict[str, Any]:
+    """Everything the seven questions need, from the manifest and the stage reports."""
+    by_id = {e["stage_id"]: e for e in executions}
+    pipeline = manifest["pipeline"]
+    record: dict[str, Any] = {
+        "run_id": run_id, "pipeline": pipeline["name"], "status": status,
+        "dag_hash": manifest.get("dag_hash"), "pipec_version": manifest.get("pipec_version"),
+        "code": code_commit(pipeline.get("code_commit"), base_dir),
+        "environment": environment(pipeline.get("image")),
+        "stages": [{k: e.get(k) for k in ("stage_id", "status", "duration_s", "cpu_s",
+                                           "cache_key")} for e in executions],
+        "report": report,
+    }
+    for stage in manifest["stages"]:
+        entry = by_id.get(stage["id"], {})
+        _add_stage(record, stage, entry.get("report") or {}, entry.get("outputs") or {})
+    return record
+
+
+def _add_stage(record: dict[str, Any], stage: dict[str, Any], report: dict[str, Any],
+               outputs: dict[str, str]) -> None:
+    kind, name = stage["kind"], stage["name"]
+    if kind == "source":
+        record.setdefault("data", {})[name] = {
+            "snapshot_declared": stage.get("snapshot"), "snapshot": report.get("snapshot"),
+            "content_hash": outputs.get("dataset"), "rows": report.get("row_count"),
+            "path": stage.get("path") or stage.get("query")}
+    elif kind == "label":
+        record.setdefault("labels", {})[name] = {
+            "mode": stage["mode"], "window_s": stage.get("window_s"),
+            "maturity_s": stage.get("maturity_s"), "censored": report.get("censored"),
+            "definition": stage.get("definition"), "source": stage.get("source")}
+    elif kind == "features":
+        record.setdefault("features", {})[name] = {
+            "version": stage.get("version"), "definition_hash": stage.get("definition_hash"),
+            "table": outputs.get("features")}
+    elif kind == "split":
+        record["split"] = {"by": stage["by"], "on": stage.get("on"), "seed": stage.get("seed"),
+                           **{k: report.get(k) for k in ("train", "valid", "test", "dropped")}}
+    elif kind == "train":
+        record.setdefault("models", {})[name] = {
+            "model": stage["model"], "params": stage.get("params"), "seed": stage.get("seed"),
+            "features": stage.get("features"), "model_sha256": outputs.get("model")}
+    elif kind == "evaluate":
+        record.setdefault("evaluations", {})[name] = {
+            "blessed": report.get("blessed"), "metrics": report.get("metrics"),
+            "slices": report.get("slices"), "gates": report.get("gates"),
+            "champion": report.get("champion"), "report_sha256": outputs.get("evaluation")}
+    elif kind in ("register", "approval", "deploy"):
+        record.setdefault(kind, {})[name] = report or None
+
+
+class RunRecords:
+    """The append-only table of run records beside the run index."""
+
+    def __init__(self, project: Path) -> None:
+        self.project = Path(project)
+        self.store = ArtifactStore(project)
+        self.db = sqlite3.connect(self.project / STORE_DIR / "index.sqlite", timeout=60,
+                                  isolation_level=None)
+        self.db.executescript(RECORDS_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def write(self, record: dict[str, Any]) -> str:
+        """Store a record once; a second record for the same run is refused."""
+        text = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
+        sha = self.store.put_bytes(text.encode("utf-8"))
+        self.db.execute("INSERT OR IGNORE INTO run_records VALUES (?,?,?,?,?,?)",
+                        (record["run_id"], record["pipeline"], record["status"], sha, text,
+                         time.time()))
+        return sha
+
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT record_json FROM run_records WHERE run_id=? OR "
+                              "run_id LIKE ? ORDER BY created_at DESC",
+                              (run_id, f"{run_id}%")).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def list(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT run_id, pipeline, status, record_sha256, created_at "
+                               "FROM run_records ORDER BY created_at DESC LIMIT ?", (limit,))
+        keys = ("run_id", "pipeline", "status", "record_sha256", "created_at")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def executions_of(index: RunIndex, run_id: str, manifest: dict[str, Any],
+                  cpu: dict[str, float] | None = None) -> list[dict[str, Any]]:
+    """This run's stage executions, in manifest order, as plain dicts."""
+    found = []
+    for stage in manifest["stages"]:
+        execution = index.execution(run_id, stage["id"])
+        if execution is None:
+            continue
+        found.append({"stage_id": stage["id"], "status": execution.status,
+                      "duration_s": execution.duration_s,
+                      "cpu_s": (cpu or {}).get(stage["id"]), "cache_key": execution.cache_key,
+                      "outputs": execution.outputs, "report": execution.report})
+    return found

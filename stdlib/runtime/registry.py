@@ -1,0 +1,286 @@
+"""The local model registry: SQLite for state, content-addressed files for models.
+
+Layout of a registry folder (`register { registry local "registry/" }`):
+
+- `registry.sqlite`: versions, every state transition, approvals (WAL, one writer at a
+  time: each operation is one `BEGIN IMMEDIATE` transaction, so two processes promoting
+  at once serialise and the registry keeps exactly one production version per model).
+- `objects/<sha256>.skops`: the canonical model bytes (see `serialize.py`), written
+  atomically *before* the row that names them, so no row names a missing file.
+
+States: `candidate` (registered, blessed), `production`, `archived`. An approval is
+bound to a version *and* its evaluation report's hash: a re-evaluated model needs a
+new approval.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import PipecRuntimeError
+from .serialize import ModelIntegrityError, loads
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS versions (
+  model TEXT NOT NULL, version INTEGER NOT NULL, sha256 TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('candidate', 'production', 'archived')),
+  run_id TEXT, report_sha256 TEXT, info TEXT NOT NULL, created_at REAL NOT NULL,
+  PRIMARY KEY (model, version), UNIQUE (model, sha256));
+CREATE UNIQUE INDEX IF NOT EXISTS one_production ON versions (model)
+  WHERE state = 'production';
+CREATE TABLE IF NOT EXISTS transitions (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL, version INTEGER NOT NULL,
+  from_state TEXT, to_state TEXT NOT NULL, actor TEXT NOT NULL, reason TEXT NOT NULL,
+  at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS approvals (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL, version INTEGER NOT NULL,
+  report_sha256 TEXT NOT NULL, approver TEXT NOT NULL, team TEXT NOT NULL, at REAL NOT NULL);
+CREATE TRIGGER IF NOT EXISTS transitions_append_only BEFORE UPDATE ON transitions
+  BEGIN SELECT RAISE(ABORT, 'transitions are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS transitions_no_delete BEFORE DELETE ON transitions
+  BEGIN SELECT RAISE(ABORT, 'transitions are append-only'); END;
+"""
+
+
+class RegistryError(PipecRuntimeError):
+    """A registry operation that cannot be done (unknown version, no previous one)."""
+
+
+@dataclass(frozen=True)
+class Version:
+    model: str
+    version: int
+    sha256: str
+    state: str
+    run_id: str | None
+    report_sha256: str | None
+    info: dict[str, Any]
+    created_at: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {"model": self.model, "version": self.version, "sha256": self.sha256,
+                "state": self.state, "run_id": self.run_id,
+                "report_sha256": self.report_sha256, "info": self.info,
+                "created_at": self.created_at}
+
+
+class Registry:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.objects = self.root / "objects"
+        self.objects.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.root / "registry.sqlite", timeout=60,
+                                  isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)  # idempotent; executescript commits on its own
+        with self._tx() as cur:
+            cur.execute("INSERT OR IGNORE INTO meta VALUES ('instance', ?)", (uuid.uuid4().hex,))
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Cursor]:
+        cur = self.db.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+
+    @property
+    def instance(self) -> str:
+        """Changes when the registry is recreated: part of register/deploy cache keys."""
+        return self.db.execute("SELECT value FROM meta WHERE key='instance'").fetchone()[0]
+
+    # ------------------------------------------------------------ artifacts
+    def object_path(self, sha256: str) -> Path:
+        return self.objects / f"{sha256}.skops"
+
+    def _store(self, sha256: str, data: bytes) -> None:
+        path = self.object_path(sha256)
+        if path.is_file() and path.stat().st_size == len(data):
+            return
+        temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+
+    def load(self, model: str, version: int) -> Any:
+        """The model object, after checking its bytes against the recorded hash."""
+        entry = self.get(model, version)
+        path = self.object_path(entry.sha256)
+        if not path.is_file():
+            raise ModelIntegrityError(f"{model} v{version}: model file {path.name} is missing")
+        return loads(path.read_bytes(), entry.sha256)
+
+    # -------------------------------------------------------------- queries
+    def get(self, model: str, version: int) -> Version:
+        row = self.db.execute("SELECT * FROM versions WHERE model=? AND version=?",
+                              (model, version)).fetchone()
+        if row is None:
+            raise RegistryError(f"no version {version} of model {model!r}")
+        return _version(row)
+
+    def versions(self, model: str | None = None) -> list[Version]:
+        sql, args = "SELECT * FROM versions", ()
+        if model is not None:
+            sql, args = sql + " WHERE model=?", (model,)
+        return [_version(r) for r in self.db.execute(sql + " ORDER BY model, version", args)]
+
+    def production(self, model: str) -> Version | None:
+        row = self.db.execute("SELECT * FROM versions WHERE model=? AND state='production'",
+                              (model,)).fetchone()
+        return _version(row) if row else None
+
+    def by_sha(self, model: str, sha256: str) -> Version | None:
+        row = self.db.execute("SELECT * FROM versions WHERE model=? AND sha256=?",
+                              (model, sha256)).fetchone()
+        return _version(row) if row else None
+
+    def transitions(self, model: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT seq, model, version, from_state, to_state, actor, reason, at " \
+              "FROM transitions"
+        rows = self.db.execute(sql + (" WHERE model=?" if model else "") + " ORDER BY seq",
+                               (model,) if model else ())
+        keys = ("seq", "model", "version", "from_state", "to_state", "actor", "reason", "at")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def approval(self, model: str, version: int) -> dict[str, Any] | None:
+        """The approval bound to this version and its current report hash."""
+        entry = self.get(model, version)
+        row = self.db.execute(
+            "SELECT approver, team, at FROM approvals WHERE model=? AND version=? "
+            "AND report_sha256=? ORDER BY seq DESC", (model, version, entry.report_sha256),
+        ).fetchone()
+        return {"approver": row[0], "team": row[1], "at": row[2]} if row else None
+
+    def champion(self, model: str, candidate_sha: str) -> Version | None:
+        """What a candidate is compared with: the production version, unless that *is*
+        the candidate, in which case the version it replaced (if any)."""
+        current = self.production(model)
+        if current is None or current.sha256 != candidate_sha:
+            return current
+        row = self.db.execute(
+            "SELECT version FROM transitions WHERE model=? AND from_state='production' "
+            "AND to_state='archived' AND seq < (SELECT max(seq) FROM transitions "
+            "WHERE model=? AND version=? AND to_state='production') ORDER BY seq DESC",
+            (model, model, current.version)).fetchone()
+        return self.get(model, row[0]) if row else None
+
+    # ---------------------------------------------------------- transitions
+    def register(self, model: str, data: bytes, sha256: str, *, run_id: str,
+                 report_sha256: str, info: dict[str, Any], actor: str) -> Version:
+        """Record a blessed model as a candidate; registering the same bytes again
+        returns the existing version."""
+        self._store(sha256, data)
+        with self._tx() as cur:
+            existing = cur.execute("SELECT version FROM versions WHERE model=? AND sha256=?",
+                                   (model, sha256)).fetchone()
+            if existing is not None:
+                cur.execute("UPDATE versions SET report_sha256=?, run_id=? "
+                            "WHERE model=? AND version=?",
+                            (report_sha256, run_id, model, existing[0]))
+                version = existing[0]
+            else:
+                version = (cur.execute("SELECT coalesce(max(version), 0) FROM versions "
+                                       "WHERE model=?", (model,)).fetchone()[0]) + 1
+                cur.execute("INSERT INTO versions VALUES (?,?,?,?,?,?,?,?)",
+                            (model, version, sha256, "candidate", run_id, report_sha256,
+                             json.dumps(info, sort_keys=True), time.time()))
+                _log(cur, model, version, None, "candidate", actor, "registered (blessed)")
+        return self.get(model, version)
+
+    def approve(self, model: str, version: int, *, approver: str, team: str) -> None:
+        entry = self.get(model, version)
+        if entry.report_sha256 is None:
+            raise RegistryError(f"{model} v{version} has no evaluation report to approve")
+        with self._tx() as cur:
+            cur.execute("INSERT INTO approvals (model, version, report_sha256, approver, team, at)"
+                        " VALUES (?,?,?,?,?,?)",
+                        (model, version, entry.report_sha256, approver, team, time.time()))
+
+    def promote(self, model: str, version: int, *, actor: str, reason: str) -> Version:
+        with self._tx() as cur:
+            row = cur.execute("SELECT state FROM versions WHERE model=? AND version=?",
+                              (model, version)).fetchone()
+            if row is None:
+                raise RegistryError(f"no version {version} of model {model!r}")
+            if row[0] != "production":
+                self._archive_production(cur, model, actor, f"replaced by v{version}")
+                cur.execute("UPDATE versions SET state='production' WHERE model=? AND version=?",
+                            (model, version))
+                _log(cur, model, version, row[0], "production", actor, reason)
+        return self.get(model, version)
+
+    def rollback(self, model: str, *, actor: str) -> Version:
+        """Restore the version that was production before the current one."""
+        with self._tx() as cur:
+            current = cur.execute("SELECT version FROM versions WHERE model=? AND "
+                                  "state='production'", (model,)).fetchone()
+            if current is None:
+                raise RegistryError(f"model {model!r} has no production version to roll back")
+            previous = cur.execute(
+                "SELECT version FROM transitions WHERE model=? AND from_state='production' "
+                "AND version != ? ORDER BY seq DESC", (model, current[0])).fetchone()
+            if previous is None:
+                raise RegistryError(f"model {model!r} has no previous production version")
+            self._archive_production(cur, model, actor, "rolled back")
+            cur.execute("UPDATE versions SET state='production' WHERE model=? AND version=?",
+                        (model, previous[0]))
+            _log(cur, model, previous[0], "archived", "production", actor,
+                 f"rollback from v{current[0]}")
+        return self.get(model, previous[0])
+
+    def _archive_production(self, cur: sqlite3.Cursor, model: str, actor: str,
+                            reason: str) -> None:
+        current = cur.execute("SELECT version FROM versions WHERE model=? AND "
+                              "state='production'", (model,)).fetchone()
+        if current is not None:
+            cur.execute("UPDATE versions SET state='archived' WHERE model=? AND version=?",
+                        (model, current[0]))
+            _log(cur, model, current[0], "production", "archived", actor, reason)
+
+    def integrity(self) -> list[str]:
+        """Problems found: a row whose model file is missing or altered, or a model with
+        several production versions. Empty when the registry is consistent."""
+        problems = []
+        from .serialize import sha256 as digest
+
+        for entry in self.versions():
+            path = self.object_path(entry.sha256)
+            if not path.is_file():
+                problems.append(f"{entry.model} v{entry.version}: model file missing")
+            elif digest(path.read_bytes()) != entry.sha256:
+                problems.append(f"{entry.model} v{entry.version}: model bytes altered")
+        for model, count in self.db.execute("SELECT model, count(*) FROM versions WHERE "
+                                            "state='production' GROUP BY model"):
+            if count > 1:
+                problems.append(f"{model}: {count} production versions")
+        return problems
+
+
+def _log(cur: sqlite3.Cursor, model: str, version: int, from_state: str | None, to_state: str,
+         actor: str, reason: str) -> None:
+    cur.execute("INSERT INTO transitions (model, version, from_state, to_state, actor, reason, at)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (model, version, from_state, to_state, actor, reason, time.time()))
+
+
+def _version(row: tuple[Any, ...]) -> Version:
+    return Version(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), row[7])
