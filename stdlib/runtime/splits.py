@@ -87,12 +87,25 @@ def side_sql(
         key = f"coalesce(CAST({ident(on)} AS VARCHAR), '')"
         return _hash_side(fraction_sql(seed, key), test, valid)
     if by == "market":
-        holdout = ", ".join(literal(str(v)) for v in split.get("holdout") or [])
-        is_test = f"CAST({ident(on)} AS VARCHAR) IN ({holdout})" if holdout else "FALSE"
+        is_test = holdout_sql(on, split.get("holdout") or [])
         return f"CASE WHEN {is_test} THEN 'test' ELSE {_train_or_valid(row_u, valid)} END"
     if by == "time":
         return _time_side(split, snapshot, on, row_u, valid)
     raise ManifestError(f"unknown split kind {by!r}")
+
+
+def holdout_sql(on: str, values: list[Any]) -> str:
+    """Whether a row's market is held out, compared as the value's own type: a number
+    as a number (`2` matches 2.0), a boolean as a boolean, text as text."""
+    terms = []
+    for value in values:
+        if isinstance(value, bool):
+            terms.append(f"{ident(on)} IS {'TRUE' if value else 'FALSE'}")
+        elif isinstance(value, int | float):
+            terms.append(f"TRY_CAST({ident(on)} AS DOUBLE) = {float(value)!r}")
+        else:
+            terms.append(f"CAST({ident(on)} AS VARCHAR) = {literal(str(value))}")
+    return "(" + " OR ".join(terms) + ")" if terms else "FALSE"
 
 
 def _time_side(
@@ -104,9 +117,12 @@ def _time_side(
         if before is None:
             raise ManifestError("a time split needs `train before` or `test from`")
         start = before + timedelta(seconds=int(split.get("gap_s") or 0))
+    if before is None:
+        # `test from D` alone: train ends where the gap before the test period begins.
+        before = start - timedelta(seconds=int(split.get("gap_s") or 0))
     until = parse_date_object(split.get("test_until"), snapshot)
     t = sql_us(ident(on))
-    train = f"{t} < {to_us(before)}" if before is not None else "FALSE"
+    train = f"{t} < {to_us(before)}"
     test = f"{t} >= {to_us(start)}" + (f" AND {t} < {to_us(until)}" if until else "")
     return (
         f"CASE WHEN {train} THEN {_train_or_valid(row_u, valid)} "
