@@ -75,16 +75,25 @@ def feature_column(view: str, feature: str) -> str:
     return f"{view}__{feature}"
 
 
+# 38 digits, 9 after the point: exact for sums of values up to ~1e29.
+EXACT = "DECIMAL(38, 9)"
+
+
 def _agg_expr(agg: Aggregate, value: str, window: str) -> str:
     if agg.agg == "count":
         counted = value if agg.column else "CASE WHEN NOT __pt THEN 1 END"
         return f"count({counted}) OVER {window}"
     if agg.agg == "distinct":
         return f"count(DISTINCT {value}) OVER {window}"
-    if agg.agg == "sum":
-        # DuckDB sums integers into HUGEINT, which arrow turns into decimal128.
-        return f"CAST(sum({value}) OVER {window} AS DOUBLE)"
-    fn = {"mean": "avg", "min": "min", "max": "max"}[agg.agg]
+    if agg.agg in ("sum", "mean"):
+        # Sums in exact decimal arithmetic: a float sum depends on the order DuckDB's
+        # threads add the rows in, so the same data would give features (and a model
+        # hash) that differ in the last bits from one run to the next.
+        exact = f"sum(CAST({value} AS {EXACT})) OVER {window}"
+        if agg.agg == "mean":
+            exact = f"{exact} / nullif(count({value}) OVER {window}, 0)"
+        return f"CAST({exact} AS DOUBLE)"
+    fn = {"min": "min", "max": "max"}[agg.agg]
     return f"{fn}({value}) OVER {window}"
 
 

@@ -1,0 +1,143 @@
+"""A small, real project for model-runtime tests: a pipeline over synthetic events
+whose label depends on the features, so that a model can be blessed or not on purpose."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+IMAGE = "example.com/churn@sha256:" + "ab" * 32
+
+PROGRAM = """\
+team ml { contact "#ml"; role ml }
+team product { contact "#product"; role product }
+team risk { contact "#risk"; role risk }
+team platform { contact "#platform"; role platform }
+team serving { contact "#serving"; role serving }
+team data { contact "#data"; role data }
+
+pipeline spend {
+  owner ml
+  risk low
+  predicts future
+  image "IMAGE"
+  code_commit "0123456789abcdef"
+  on_failure block
+  retrain manual
+
+  source events {
+    owner data
+    from parquet "data/events.parquet"
+    snapshot 2026-03-31
+    entity user
+    time at
+    freshness 1d
+    schema {
+      user: string
+      at: timestamp
+      amount: float >= 0
+      country: category
+      spend_next: float after_event
+    }
+  }
+
+  validate events {
+    owner data
+    require user, at, amount
+    range amount >= 0
+    unique user, at
+  }
+
+  label big_spender {
+    owner product
+    when spend_next > 100
+    known_after 1d
+  }
+
+  features history version 1 {
+    from events
+    entity user
+    time at
+    point_in_time
+    feature visits_7d = count() over 7d
+    feature amount_mean_7d = mean(amount) over 7d
+  }
+
+  split by time on at {
+    train before 2026-03-01
+    gap 2d
+    test from 2026-03-03
+  }
+
+  train model {
+    model "sklearn.linear_model.LogisticRegression"
+    params { C: 1.0, max_iter: 300 }
+    seed 1
+  }
+
+  evaluate model {
+    primary roc_auc >= MIN_AUC
+    calibration ece <= 0.2
+    slice country min 50: roc_auc >= 0.5
+    latency p99 <= 500ms
+    size <= 10MB
+    compare champion roc_auc >= -0.05
+    features compatible
+    guardrail recall >= 0.01 warn
+  }
+
+  register model {
+    owner platform
+    registry local "registry/"
+    rollback previous
+  }
+
+  deploy model {
+    owner serving
+    canary 5% for 1h
+  }
+}
+"""
+
+
+def program(min_auc: float = 0.6, approval: bool = False, c: float = 1.0) -> str:
+    text = PROGRAM.replace("IMAGE", IMAGE).replace("MIN_AUC", str(min_auc))
+    text = text.replace("params { C: 1.0,", f"params {{ C: {c},")
+    if approval:
+        text = text.replace("    features compatible\n", "    features compatible\n"
+                            "    approval by risk\n")
+    return text
+
+
+def events(rows: int = 3000, seed: int = 0) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    users = rng.integers(0, 200, rows)
+    offsets = np.sort(rng.integers(0, 89 * 86400, rows))
+    amount = rng.exponential(60, rows)
+    country = rng.choice(["FR", "DE", "US"], rows)
+    spend_next = amount * 1.4 + rng.normal(0, 40, rows) + (country == "US") * 25
+    times = [start + dt.timedelta(seconds=int(s)) for s in offsets]
+    return pa.table({"user": [f"u{u:03d}" for u in users], "at": times,
+                     "amount": amount.round(2), "country": country,
+                     "spend_next": spend_next.round(2)})
+
+
+def write_project(folder: Path, **kwargs: object) -> Path:
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    table = events()
+    # A unique (user, at) key, as the validate stage requires.
+    pq.write_table(table, folder / "data" / "events.parquet")
+    path = folder / "spend.pipe"
+    path.write_text(program(**kwargs), "utf-8")  # type: ignore[arg-type]
+    return path
+
+
+def reset(folder: Path) -> None:
+    for name in (".pipec", "registry"):
+        shutil.rmtree(folder / name, ignore_errors=True)

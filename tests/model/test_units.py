@@ -1,0 +1,144 @@
+"""Model-runtime pieces on their own: canonical bytes, the registry's invariants,
+metrics against scikit-learn, the model allow-list, gate verdicts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+from sklearn.linear_model import LogisticRegression
+
+from pipec.stdlib.runtime import metrics as M
+from pipec.stdlib.runtime import serialize
+from pipec.stdlib.runtime.evaluation import judge
+from pipec.stdlib.runtime.modeling import ModelLoadError, estimator_class
+from pipec.stdlib.runtime.registry import Registry, RegistryError
+
+DUMP = """
+import numpy as np, sys
+from sklearn.linear_model import LogisticRegression
+from pipec.stdlib.runtime import serialize
+x = np.arange(40.0).reshape(20, 2); y = np.arange(20) % 2
+sys.stdout.write(serialize.sha256(serialize.dumps(LogisticRegression(random_state=0).fit(x, y))))
+"""
+
+
+def small_model() -> LogisticRegression:
+    x = np.arange(40.0).reshape(20, 2)
+    return LogisticRegression(random_state=0).fit(x, np.arange(20) % 2)
+
+
+def test_canonical_bytes_are_the_same_in_two_processes() -> None:
+    hashes = {subprocess.run([sys.executable, "-c", DUMP], capture_output=True, text=True,
+                             check=True).stdout for _ in range(2)}
+    assert len(hashes) == 1 and len(hashes.pop()) == 64
+
+
+def test_altered_bytes_are_refused() -> None:
+    data = serialize.dumps(small_model())
+    digest = serialize.sha256(data)
+    assert serialize.loads(data, digest).predict(np.zeros((1, 2))).shape == (1,)
+    tampered = bytearray(data)
+    tampered[len(tampered) // 2] ^= 0xFF
+    with pytest.raises(serialize.ModelIntegrityError, match="altered or corrupted"):
+        serialize.loads(bytes(tampered), digest)
+
+
+def test_registry_keeps_one_production_and_a_history(tmp_path: Path) -> None:
+    registry = Registry(tmp_path)
+    data = serialize.dumps(small_model())
+    sha = serialize.sha256(data)
+    first = registry.register("m", data, sha, run_id="r1", report_sha256="e1", info={},
+                              actor="ml")
+    again = registry.register("m", data, sha, run_id="r2", report_sha256="e2", info={},
+                              actor="ml")
+    assert first.version == again.version == 1
+    other = serialize.dumps(LogisticRegression(C=0.1, random_state=0).fit(
+        np.arange(40.0).reshape(20, 2), np.arange(20) % 2))
+    second = registry.register("m", other, serialize.sha256(other), run_id="r3",
+                               report_sha256="e3", info={}, actor="ml")
+    registry.promote("m", 1, actor="a", reason="first")
+    registry.promote("m", 2, actor="a", reason="second")
+    assert [v.state for v in registry.versions("m")] == ["archived", "production"]
+    assert registry.rollback("m", actor="a").version == 1
+    assert registry.champion("m", second.sha256).version == 1
+    assert registry.integrity() == []
+    with pytest.raises(RegistryError):
+        registry.get("m", 9)
+
+
+def test_approval_is_bound_to_the_report(tmp_path: Path) -> None:
+    registry = Registry(tmp_path)
+    data = serialize.dumps(small_model())
+    sha = serialize.sha256(data)
+    registry.register("m", data, sha, run_id="r1", report_sha256="e1", info={}, actor="ml")
+    registry.approve("m", 1, approver="ana", team="risk")
+    assert registry.approval("m", 1)["approver"] == "ana"
+    registry.register("m", data, sha, run_id="r2", report_sha256="e2", info={}, actor="ml")
+    assert registry.approval("m", 1) is None  # re-evaluated: a new approval is needed
+
+
+def test_tampered_registry_file_is_found_and_refused(tmp_path: Path) -> None:
+    registry = Registry(tmp_path)
+    data = serialize.dumps(small_model())
+    sha = serialize.sha256(data)
+    registry.register("m", data, sha, run_id="r", report_sha256="e", info={}, actor="ml")
+    path = registry.object_path(sha)
+    raw = bytearray(path.read_bytes())
+    raw[100] ^= 1
+    path.write_bytes(bytes(raw))
+    assert registry.integrity() == ["m v1: model bytes altered"]
+    with pytest.raises(serialize.ModelIntegrityError):
+        registry.load("m", 1)
+
+
+@pytest.mark.parametrize("name, reference", [
+    ("roc_auc", skm.roc_auc_score), ("average_precision", skm.average_precision_score),
+    ("brier", skm.brier_score_loss), ("log_loss", skm.log_loss)])
+def test_probability_metrics_match_scikit_learn(name: str, reference: object) -> None:
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 2000)
+    p = np.clip(np.round(rng.random(2000) * 0.6 + y * 0.3, 2), 0.001, 0.999)
+    assert M.BINARY[name](y, p, 0.5) == pytest.approx(reference(y, p), rel=1e-9)
+
+
+def test_threshold_metrics_match_scikit_learn() -> None:
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 2, 500)
+    p = rng.random(500)
+    predicted = (p >= 0.3).astype(int)
+    assert M.recall(y, p, 0.3) == pytest.approx(skm.recall_score(y, predicted))
+    assert M.precision(y, p, 0.3) == pytest.approx(skm.precision_score(y, predicted))
+    assert M.f1(y, p, 0.3) == pytest.approx(skm.f1_score(y, predicted))
+
+
+def test_bootstrap_interval_brackets_the_value_and_is_repeatable() -> None:
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, 1000)
+    p = rng.random(1000) * 0.5 + y * 0.4
+    first = M.with_interval(M.roc_auc, y, p, 0.5)
+    assert first["low"] <= first["value"] <= first["high"]
+    assert M.with_interval(M.roc_auc, y, p, 0.5) == first
+
+
+@pytest.mark.parametrize("path", ["os.system", "subprocess.Popen", "sklearnx.Model",
+                                  "sklearn.linear_model.NoSuchModel", "sklearn.base"])
+def test_model_allow_list(path: str) -> None:
+    with pytest.raises(ModelLoadError):
+        estimator_class(path)
+
+
+def test_warn_gates_do_not_block_and_small_slices_are_not_gated() -> None:
+    report = {"metrics": {"recall": {"value": 0.1}}, "slices": {"c": {"roc_auc": {
+        "a": {"rows": 5, "gated": False, "roc_auc": {"value": 0.1}},
+        "b": {"rows": 500, "gated": True, "roc_auc": {"value": 0.9}}}}}}
+    warn = judge({"kind": "guardrail", "metric": "recall", "op": ">=", "value": 0.5,
+                  "blocking": False}, report)
+    assert warn["passed"] is False and warn["blocking"] is False
+    sliced = judge({"kind": "slice", "metric": "roc_auc", "op": ">=", "value": 0.8,
+                    "column": "c", "min": 100, "blocking": True}, report)
+    assert sliced["passed"] is True and "1 below 100 rows" in sliced["note"]
