@@ -1,0 +1,76 @@
+"""BUILD001 and BUILD002: what a target cannot express, reported by `pipec build`.
+
+The backends emit these (backends/build.py, backends/airflow, backends/argo); their
+pages live here so that `pipec explain` knows them like every other code.
+"""
+
+from pipec.rules import document
+
+document("BUILD001", "error", "the target cannot carry the program as written", '''
+## What it does
+Reported by `pipec build` when the chosen orchestrator cannot express something the
+program says: an Airflow id longer than 250 characters, an Argo build without an
+`image` (Argo runs every stage in a container), an image containing `{{` (Argo would
+read it as a template), two stage names that map to the same Kubernetes name, or a
+file without a pipeline.
+
+## Why is this bad?
+The orchestrator would reject the output at submission, or run something other than
+what the file says. A target's limit is a diagnostic, never a crash.
+
+## Example
+Built with `--target argo`, this pipeline has no image to run its stages in:
+```pipe
+pipeline p {
+  source events {
+    from csv "events.csv"
+    schema { id: string }
+  }
+}
+```
+
+## Use instead
+```pipe
+pipeline p {
+  image "example.com/train@sha256:4b1c0f9e2d7a8c6b5a49382716f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d"
+  source events {
+    from csv "events.csv"
+    schema { id: string }
+  }
+}
+```
+''', phase="build")
+
+document("BUILD002", "note", "a setting the target ignores", '''
+## What it does
+Reported by `pipec build` when the target accepts the program but ignores one of its
+settings: `resources` on a train stage built for Airflow's BashOperator, which runs on
+the worker as it is.
+
+## Why is this bad?
+The stage would run without the CPU or memory the file asks for; the note says which
+option would honour it.
+
+## Example
+Built with `--target airflow` (the BashOperator default):
+```pipe
+pipeline p {
+  train m {
+    model "sklearn.linear_model.LogisticRegression"
+    resources { cpu: 4 }
+  }
+}
+```
+
+## Use instead
+Build with `--airflow-operator kubernetes`, or for Argo, where resources are requested
+for the stage's pod:
+```pipe
+pipeline p {
+  train m {
+    model "sklearn.linear_model.LogisticRegression"
+    resources { cpu: 4 }
+  }
+}
+```
+''', phase="build")
