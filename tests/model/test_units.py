@@ -9,14 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn import metrics as skm
-from sklearn.linear_model import LogisticRegression
-
 from pipec.stdlib.runtime import metrics as M
 from pipec.stdlib.runtime import serialize
 from pipec.stdlib.runtime.evaluation import judge
 from pipec.stdlib.runtime.modeling import ModelLoadError, estimator_class
 from pipec.stdlib.runtime.registry import Registry, RegistryError
+from sklearn import metrics as skm
+from sklearn.linear_model import LogisticRegression
 
 DUMP = """
 import numpy as np, sys

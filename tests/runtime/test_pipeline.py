@@ -9,7 +9,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pipec.stdlib.runtime import (
-    STAGE_RUNNERS,
     StageNotAvailable,
     run_pipeline,
     run_stage,
