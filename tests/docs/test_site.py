@@ -62,7 +62,8 @@ def test_pages_rendered_from_the_manifest_on_disk_are_identical(site: Path) -> N
 
 
 def test_same_input_same_bytes(tmp_path: Path, site: Path) -> None:
-    assert build(tmp_path / "again", "examples") == 0
+    # A folder and a glob name the same files as the site fixture's glob.
+    assert build(tmp_path / "again", "examples/fraud", "examples/flights/*.pipe") == 0
     assert read_tree(tmp_path / "again") == read_tree(site)
 
 

@@ -31,7 +31,10 @@ def test_examples_check_clean(example: str, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_lint_alias_and_directories(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["lint", str(EXAMPLES)]) == 0
+    assert main(["lint", str(EXAMPLES / "fraud"), str(EXAMPLES / "flights" / "*.pipe")]) == 0
+    # The whole tree holds the deliberately leaky variant, which must be refused.
+    assert main(["lint", str(EXAMPLES)]) == 1
+    assert "LEAK008" in capsys.readouterr().out
 
 
 def test_error_exit_code_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -97,9 +97,12 @@ def test_runs_are_listed_immutable_and_diffable(project: Path) -> None:
     first, last = listed[-1]["run_id"], listed[0]["run_id"]
     diff = pipec("runs", "diff", first, last, "--project", str(project))
     assert diff.returncode == 0
-    db = sqlite3.connect(project / ".pipec" / "index.sqlite")
-    with pytest.raises(sqlite3.DatabaseError, match="immutable"):
-        db.execute("UPDATE run_records SET status = 'x'")
+    db = sqlite3.connect(project / ".pipec" / "index.sqlite", isolation_level=None)
+    try:
+        with pytest.raises(sqlite3.DatabaseError, match="immutable"):
+            db.execute("UPDATE run_records SET status = 'x'")
+    finally:
+        db.close()
 
 
 def test_unblessed_model_is_refused(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ def test_sarif_validates(capsys: pytest.CaptureFixture[str],
         assert descriptor["shortDescription"]["text"]
         assert descriptor["fullDescription"]["text"]
         assert descriptor["helpUri"] == f"urn:pipec:rule:{descriptor['id']}"
-        assert descriptor["defaultConfiguration"]["level"] in ("error", "warning")
+        assert descriptor["defaultConfiguration"]["level"] in ("error", "warning", "note")
     results = run["results"]
     assert [r["ruleId"] for r in results] == ["LEAK002", "LEAK002", "GATE005"]
     first = results[0]
