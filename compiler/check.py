@@ -9,6 +9,7 @@ from pipec.analyze import build_program
 from pipec.diagnostics import Diagnostic
 from pipec.loader import Loader
 from pipec.model import Program
+from pipec.perf import gc_paused
 
 
 @dataclass
@@ -19,6 +20,8 @@ class CheckOptions:
     ignore: set[str] = field(default_factory=set)
     severity: dict[str, str] = field(default_factory=dict)
     strict: bool = False
+    # Imports must stay inside this folder (P002); None: anywhere. The CLI sets it.
+    root: Path | None = None
 
 
 def compile(source_or_path: str | Path, *, loader: Loader | None = None,
@@ -26,9 +29,12 @@ def compile(source_or_path: str | Path, *, loader: Loader | None = None,
     """Parse, resolve imports, build the model and run every rule.
 
     Accepts a path, or the text of a program (anything containing a newline or a
-    brace is taken as text; it is checked as `<string>` in the current directory).
+    brace, `{` or `}`, is taken as text; it is checked as `<string>` in the current
+    directory).
     """
     loader = loader or Loader()
+    if options is not None and options.root is not None:
+        loader.root = options.root  # per file: one loader may serve files of several projects
     path = _as_path(source_or_path, loader)
     program = build_program(path, loader)
     if program.module is not None:
@@ -42,7 +48,7 @@ def compile(source_or_path: str | Path, *, loader: Loader | None = None,
 def _as_path(source_or_path: str | Path, loader: Loader) -> Path:
     if isinstance(source_or_path, Path):
         return source_or_path
-    if "\n" in source_or_path or "{" in source_or_path:
+    if "\n" in source_or_path or "{" in source_or_path or "}" in source_or_path:
         path = Path.cwd() / "<string>.pipe"
         loader.load_source(source_or_path, "<string>", path)
         return path

@@ -27,8 +27,9 @@ def sha256_json(data: Any) -> str:
 
 
 def build_manifest(program: Program, base_dir: str = ".") -> dict[str, Any]:
-    stages = [stage_entry(program, program.stages[sid]) for sid in program.topological()]
-    edges = [_edge(program, a, b) for a, b in sorted(program.graph.edges)]
+    entries = {sid: stage_entry(program, program.stages[sid]) for sid in program.topological()}
+    stages = list(entries.values())
+    edges = [_edge(program, a, b, entries) for a, b in sorted(program.graph.edges)]
     return {
         "schema_version": SCHEMA_VERSION,
         "pipec_version": __version__,
@@ -366,21 +367,24 @@ KIND_FIELDS = {
 # --------------------------------------------------------------------- edges
 
 
-def _edge(program: Program, source: str, target: str) -> dict[str, Any]:
+def _edge(program: Program, source: str, target: str,
+          entries: dict[str, dict[str, Any]]) -> dict[str, Any]:
     data = program.graph.edges[source, target]
     return {"source": source, "target": target, "artifact": data.get("artifact"),
-            "lineage": edge_lineage(program, source, target)}
+            "lineage": edge_lineage(program, source, target, entries)}
 
 
-def edge_lineage(program: Program, source: str, target: str) -> dict[str, Any]:
-    """What the seed's lineage asks for, on the edge where it flows."""
+def edge_lineage(program: Program, source: str, target: str,
+                 entries: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What the seed's lineage asks for, on the edge where it flows. `entries`: the
+    stage entries already built (building one again per edge made builds quadratic)."""
     upstream = program.stages[source]
     lineage: dict[str, Any] = {}
     if upstream.kind in ("source", "validate"):
         lineage["dataset"] = {"source": upstream.name,
                               "snapshot": program.source_word(upstream.name, "snapshot")}
     if upstream.kind == "features" and isinstance(upstream.block, n.Features):
-        entry = stage_entry(program, upstream)
+        entry = (entries or {}).get(source) or stage_entry(program, upstream)
         lineage["feature_version"] = entry["version"]
         lineage["definition_hash"] = entry["definition_hash"]
     if upstream.kind == "label" and upstream.block is not None:

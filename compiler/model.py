@@ -59,6 +59,8 @@ class Program:
     graph: nx.DiGraph = field(default_factory=nx.DiGraph)
     base_source: str | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    _kind_index: dict[str, list[n.Block]] = field(default_factory=dict, repr=False)
+    _kind_index_size: int = field(default=-1, repr=False)
 
     # ----------------------------------------------------------------- state
     @property
@@ -71,7 +73,14 @@ class Program:
 
     # ---------------------------------------------------------------- lookups
     def blocks(self, kind: str) -> list[n.Block]:
-        return [s.block for s in self.stages.values() if s.kind == kind and s.block is not None]
+        """The blocks of one stage kind, in declaration order (indexed: rules ask often)."""
+        if self._kind_index_size != len(self.stages):
+            index: dict[str, list[n.Block]] = {}
+            for stage in self.stages.values():
+                if stage.block is not None:
+                    index.setdefault(stage.kind, []).append(stage.block)
+            self._kind_index, self._kind_index_size = index, len(self.stages)
+        return list(self._kind_index.get(kind, ()))
 
     def block(self, kind: str, name: str) -> n.Block | None:
         stage = self.stages.get(f"{kind}.{name}")

@@ -450,18 +450,40 @@ class Block(Stmt):
     name: Ident
     body: tuple[Stmt, ...] = ()
     header: Span = field(default=NO_SPAN, compare=False, repr=False)
+    # keyword -> its settings, built once: a pipeline body holds every stage, and
+    # looking a default up by scanning it for each stage made builds quadratic.
+    by_keyword: dict[str, tuple[Setting, ...]] = field(
+        init=False, compare=False, repr=False, hash=False, default_factory=dict)
+    # statement class -> the statements that are instances of it, filled on demand.
+    by_class: dict[type, tuple[Stmt, ...]] = field(
+        init=False, compare=False, repr=False, hash=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        index: dict[str, list[Setting]] = {}
+        for stmt in self.body:
+            if isinstance(stmt, Setting):
+                index.setdefault(stmt.keyword, []).append(stmt)
+        object.__setattr__(self, "by_keyword", {k: tuple(v) for k, v in index.items()})
+
+    def _of_class(self, cls: type) -> tuple[Stmt, ...]:
+        found = self.by_class.get(cls)
+        if found is None:
+            found = self.by_class[cls] = tuple(s for s in self.body if isinstance(s, cls))
+        return found
 
     def all(self, cls: type[N]) -> list[N]:
-        return [stmt for stmt in self.body if isinstance(stmt, cls)]
+        return list(self._of_class(cls))  # type: ignore[arg-type]
 
     def first(self, cls: type[N]) -> N | None:
-        return next((stmt for stmt in self.body if isinstance(stmt, cls)), None)
+        found = self._of_class(cls)
+        return found[0] if found else None  # type: ignore[return-value]
 
     def setting(self, keyword: str) -> Setting | None:
-        return next(self.settings(keyword), None)
+        found = self.by_keyword.get(keyword)
+        return found[0] if found else None
 
     def settings(self, keyword: str) -> Iterator[Setting]:
-        return (s for s in self.body if isinstance(s, Setting) and s.keyword == keyword)
+        return iter(self.by_keyword.get(keyword, ()))
 
     def flag(self, keyword: str) -> Flag | None:
         return next((s for s in self.body if isinstance(s, Flag) and s.keyword == keyword), None)
