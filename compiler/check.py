@@ -32,16 +32,17 @@ def compile(source_or_path: str | Path, *, loader: Loader | None = None,
     brace, `{` or `}`, is taken as text; it is checked as `<string>` in the current
     directory).
     """
-    loader = loader or Loader()
-    if options is not None and options.root is not None:
-        loader.root = options.root  # per file: one loader may serve files of several projects
-    path = _as_path(source_or_path, loader)
-    program = build_program(path, loader)
-    if program.module is not None:
-        from pipec.rules import run_rules
+    with gc_paused():
+        loader = loader or Loader()
+        if options is not None and options.root is not None:
+            loader.root = options.root  # per file: one loader may serve several projects
+        path = _as_path(source_or_path, loader)
+        program = build_program(path, loader)
+        if program.module is not None:
+            from pipec.rules import run_rules
 
-        program.diagnostics.extend(run_rules(program, _selected(options)))
-    program.diagnostics = finalize(program, options or CheckOptions())
+            program.diagnostics.extend(run_rules(program, _selected(options)))
+        program.diagnostics = finalize(program, options or CheckOptions())
     return program
 
 
