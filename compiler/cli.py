@@ -39,22 +39,33 @@ def _available() -> dict[str, tuple[str, str, list[str]]]:
     return found
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pipec", description=__doc__.split("\n")[0])
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; only the invoked command's options are configured (importing every
+    command module to describe options nobody asked for slows every start-up)."""
+    parser = argparse.ArgumentParser(prog="pipec", description="pipec: a compiler for ML "
+                                     "training pipelines")
     parser.add_argument("--version", action="version", version=f"pipec {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    invoked = _invoked_command(argv)
     for name, (module, help_text, aliases) in _available().items():
         command = sub.add_parser(name, help=help_text, aliases=aliases, description=help_text)
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show tracebacks")
         command.set_defaults(_module=module)
-        importlib.import_module(f"pipec.commands.{module}").configure(command)
+        if invoked is None or invoked == name or invoked in aliases:
+            importlib.import_module(f"pipec.commands.{module}").configure(command)
     return parser
 
 
+def _invoked_command(argv: Sequence[str] | None) -> str | None:
+    """The first word that is not an option, or None (then every command is set up)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    return next((w for w in words if not w.startswith("-")), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if getattr(args, "_module", None) is None:
         parser.print_help()
