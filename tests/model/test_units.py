@@ -102,7 +102,7 @@ def test_probability_metrics_match_scikit_learn(name: str, reference: object) ->
     rng = np.random.default_rng(3)
     y = rng.integers(0, 2, 2000)
     p = np.clip(np.round(rng.random(2000) * 0.6 + y * 0.3, 2), 0.001, 0.999)
-    assert M.BINARY[name](y, p, 0.5) == pytest.approx(reference(y, p), rel=1e-9)
+    assert M.value(M.BINARY[name], y, p, 0.5) == pytest.approx(reference(y, p), rel=1e-9)
 
 
 def test_threshold_metrics_match_scikit_learn() -> None:
@@ -110,9 +110,32 @@ def test_threshold_metrics_match_scikit_learn() -> None:
     y = rng.integers(0, 2, 500)
     p = rng.random(500)
     predicted = (p >= 0.3).astype(int)
-    assert M.recall(y, p, 0.3) == pytest.approx(skm.recall_score(y, predicted))
-    assert M.precision(y, p, 0.3) == pytest.approx(skm.precision_score(y, predicted))
-    assert M.f1(y, p, 0.3) == pytest.approx(skm.f1_score(y, predicted))
+    assert M.value(M.recall, y, p, 0.3) == pytest.approx(skm.recall_score(y, predicted))
+    assert M.value(M.precision, y, p, 0.3) == pytest.approx(skm.precision_score(y, predicted))
+    assert M.value(M.f1, y, p, 0.3) == pytest.approx(skm.f1_score(y, predicted))
+
+
+@pytest.mark.parametrize("name, reference", [
+    ("rmse", lambda y, p: skm.mean_squared_error(y, p) ** 0.5),
+    ("mae", skm.mean_absolute_error), ("r2", skm.r2_score),
+    ("median_ae", skm.median_absolute_error)])
+def test_regression_metrics_match_scikit_learn(name: str, reference: object) -> None:
+    rng = np.random.default_rng(6)
+    y = rng.normal(size=501)
+    p = y + rng.normal(scale=0.5, size=501)
+    assert M.value(M.REGRESSION[name], y, p, 0.5) == pytest.approx(reference(y, p), rel=1e-9)
+
+
+def test_weighted_bootstrap_equals_resampling() -> None:
+    """A weight row is the same as the resampled data it counts."""
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 2, 300)
+    p = np.round(rng.random(300), 2)
+    draw = rng.integers(0, 300, 300)
+    weights = np.bincount(draw, minlength=300).astype(float)[None, :]
+    for name, metric in M.BINARY.items():
+        resampled = M.value(metric, y[draw], p[draw], 0.4)
+        assert metric(y, p, 0.4, weights)[0] == pytest.approx(resampled, rel=1e-9), name
 
 
 def test_bootstrap_interval_brackets_the_value_and_is_repeatable() -> None:
