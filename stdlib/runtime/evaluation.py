@@ -40,8 +40,7 @@ def evaluate_model(model: Any, model_bytes: int, spec: dict[str, Any],
                    champion: tuple[Any, dict[str, Any]] | None) -> dict[str, Any]:
     task, threshold = spec["task"], float(spec.get("threshold") or 0.5)
     data = frame(test, train_spec["features"])
-    y = target(test, train_spec["label"], task)
-    p = scores(model, data, task)
+    y, p = observed(model, data, target(test, train_spec["label"], task), task)
     report: dict[str, Any] = {
         "task": task, "threshold": threshold, "test_rows": len(y),
         "metrics": M.all_metrics(task, y, p, threshold),
@@ -54,6 +53,17 @@ def evaluate_model(model: Any, model_bytes: int, spec: dict[str, Any],
     report["gates"] = [judge(g, report) for g in spec["gates"]]
     report["blessed"] = all(g["passed"] for g in report["gates"] if g["blocking"])
     return report
+
+
+def observed(model: Any, data: Any, labels: np.ndarray,
+             task: str) -> tuple[np.ndarray, np.ndarray]:
+    """Targets and scores in the form the task's metrics take: for multiclass, labels
+    become indices into the model's classes (-1 for a class it never saw)."""
+    p = scores(model, data, task)
+    if task != "multiclass":
+        return labels, p
+    index = {label: i for i, label in enumerate(model.classes_.tolist())}
+    return np.array([index.get(label, -1) for label in labels.tolist()]), p
 
 
 def measure_latency(model: Any, data: Any) -> dict[str, float]:
@@ -116,10 +126,11 @@ def champion_metrics(champion: tuple[Any, dict[str, Any]] | None, spec: dict[str
     if missing:
         return {"version": info.get("version"), "error": f"missing features {missing}"}
     data = frame(test, info["features"])
-    y = target(test, info.get("label") or spec.get("label"), task)
+    y, p = observed(model, data, target(test, info.get("label") or spec.get("label"), task),
+                    task)
     wanted = {g["metric"] for g in spec["gates"] if g["kind"] == "compare_champion"}
     return {"version": info.get("version"), "sha256": info.get("sha256"),
-            "metrics": M.all_metrics(task, y, scores(model, data, task), threshold, wanted)}
+            "metrics": M.all_metrics(task, y, p, threshold, wanted)}
 
 
 def feature_compatibility(train_spec: dict[str, Any], data: Any,

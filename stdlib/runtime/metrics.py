@@ -155,8 +155,73 @@ REGRESSION: dict[str, Metric] = {
 }
 
 
+# Multiclass: `y` holds class indices (-1: a class the model never saw), `p` the
+# (n, classes) probabilities; averages over classes are unweighted (macro).
+def _one_vs_rest(metric: Metric) -> Metric:
+    def macro(y: np.ndarray, p: np.ndarray, t: float, w: np.ndarray) -> np.ndarray:
+        per_class = [metric((y == c).astype(int), p[:, c], t, w) for c in range(p.shape[1])]
+        with np.errstate(invalid="ignore"):
+            return np.nanmean(np.vstack(per_class), axis=0)
+
+    return macro
+
+
+def _top_label(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return (p.argmax(1) == y).astype(int), p.max(1)
+
+
+def mc_accuracy(y: np.ndarray, p: np.ndarray, _t: float, w: np.ndarray) -> np.ndarray:
+    return _mean((p.argmax(1) == y).astype(float), w)
+
+
+def mc_balanced_accuracy(y: np.ndarray, p: np.ndarray, _t: float,
+                         w: np.ndarray) -> np.ndarray:
+    predicted = p.argmax(1)
+    recalls = [_safe_div(w[:, (y == c) & (predicted == c)].sum(1), w[:, y == c].sum(1))
+               for c in range(p.shape[1]) if (y == c).any()]
+    return np.mean(np.vstack(recalls), axis=0)
+
+
+def mc_log_loss(y: np.ndarray, p: np.ndarray, _t: float, w: np.ndarray) -> np.ndarray:
+    chosen = np.where(y >= 0, p[np.arange(len(y)), np.maximum(y, 0)], 0.0)
+    return _mean(-np.log(np.clip(chosen, 1e-15, 1.0)), w)
+
+
+def mc_brier(y: np.ndarray, p: np.ndarray, _t: float, w: np.ndarray) -> np.ndarray:
+    onehot = np.zeros_like(p)
+    known = y >= 0
+    onehot[np.arange(len(y))[known], y[known]] = 1.0
+    return _mean(((p - onehot) ** 2).sum(1), w)
+
+
+def mc_ece(y: np.ndarray, p: np.ndarray, t: float, w: np.ndarray) -> np.ndarray:
+    """Top-label calibration: the winning class's probability against being right."""
+    correct, confidence = _top_label(y, p)
+    return ece(correct, confidence, t, w)
+
+
+def _argmax_binary(metric: Metric) -> Metric:
+    def macro(y: np.ndarray, p: np.ndarray, _t: float, w: np.ndarray) -> np.ndarray:
+        predicted = p.argmax(1)
+        per_class = [metric((y == c).astype(int), (predicted == c).astype(float), 0.5, w)
+                     for c in range(p.shape[1])]
+        with np.errstate(invalid="ignore"):
+            return np.nanmean(np.vstack(per_class), axis=0)
+
+    return macro
+
+
+MULTICLASS: dict[str, Metric] = {
+    "roc_auc": _one_vs_rest(roc_auc), "pr_auc": _one_vs_rest(average_precision),
+    "average_precision": _one_vs_rest(average_precision), "accuracy": mc_accuracy,
+    "balanced_accuracy": mc_balanced_accuracy, "precision": _argmax_binary(precision),
+    "recall": _argmax_binary(recall), "f1": _argmax_binary(f1), "log_loss": mc_log_loss,
+    "brier": mc_brier, "ece": mc_ece,
+}
+
+
 def metrics_for(task: str) -> dict[str, Metric]:
-    return REGRESSION if task == "regression" else BINARY
+    return {"regression": REGRESSION, "multiclass": MULTICLASS}.get(task, BINARY)
 
 
 def value(metric: Metric, y: np.ndarray, p: np.ndarray, threshold: float) -> float:

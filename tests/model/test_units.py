@@ -164,3 +164,20 @@ def test_warn_gates_do_not_block_and_small_slices_are_not_gated() -> None:
     sliced = judge({"kind": "slice", "metric": "roc_auc", "op": ">=", "value": 0.8,
                     "column": "c", "min": 100, "blocking": True}, report)
     assert sliced["passed"] is True and "1 below 100 rows" in sliced["note"]
+
+
+def test_multiclass_metrics_match_scikit_learn() -> None:
+    rng = np.random.default_rng(8)
+    y = rng.integers(0, 3, 600)
+    logits = rng.normal(size=(600, 3)) + np.eye(3)[y] * 1.5
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    table = M.metrics_for("multiclass")
+    assert M.value(table["accuracy"], y, p, 0.5) == pytest.approx(
+        skm.accuracy_score(y, p.argmax(1)))
+    assert M.value(table["log_loss"], y, p, 0.5) == pytest.approx(skm.log_loss(y, p))
+    assert M.value(table["roc_auc"], y, p, 0.5) == pytest.approx(
+        skm.roc_auc_score(y, p, multi_class="ovr", average="macro"))
+    assert M.value(table["f1"], y, p, 0.5) == pytest.approx(
+        skm.f1_score(y, p.argmax(1), average="macro"))
+    assert M.value(table["balanced_accuracy"], y, p, 0.5) == pytest.approx(
+        skm.balanced_accuracy_score(y, p.argmax(1)))
