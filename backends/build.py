@@ -41,14 +41,18 @@ def build_files(path: Path, target: str, output: Path, *,
         result.diagnostics.append(error("BUILD001", "this file declares no pipeline: there is "
                                         "nothing to build", pipeline_span(program)))
         return result
+    from pipec.manifest import build_manifest, dump_manifest
+
     config = load_config(path)
+    # Built once: the backends lower from it, and it is written as `lineage.json`.
+    manifest = build_manifest(program, base_dir=relative_base_dir(path, output))
     options = BuildOptions(airflow_operator=airflow_operator,
                            argo_max_bytes=config.argo_max_bytes,
-                           airflow_max_tasks=config.airflow_max_tasks)
+                           airflow_max_tasks=config.airflow_max_tasks, manifest=manifest)
     files, found = _lower_and_emit(program, target, options)
     found += _repro005(program, path.parent)
     result.diagnostics += _policy(found, check_options)
-    result.files = {**files, options.manifest_name: _manifest(program, path, output)}
+    result.files = {**files, options.manifest_name: dump_manifest(manifest)}
     return result
 
 
@@ -84,12 +88,6 @@ def _policy(diagnostics: list[Diagnostic], options) -> list[Diagnostic]:
             continue
         kept.append(diagnostic.with_severity(Severity(override)) if override else diagnostic)
     return sorted(kept, key=lambda d: d.sort_key)
-
-
-def _manifest(program: Program, path: Path, output: Path) -> str:
-    from pipec.manifest import build_manifest, dump_manifest
-
-    return dump_manifest(build_manifest(program, base_dir=relative_base_dir(path, output)))
 
 
 def relative_base_dir(pipe_file: Path, output: Path) -> str:

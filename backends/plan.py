@@ -6,6 +6,7 @@ retries, timeouts, schedule and approval points by construction.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,8 +60,10 @@ class Plan:
                             ({self.owner} if self.owner else set())))
 
 
-def plan_of(program: Program) -> Plan:
-    return plan_from_manifest(build_manifest(program))
+def plan_of(program: Program, manifest: dict[str, Any] | None = None) -> Plan:
+    """The plan of `program`, from `manifest` when the caller already built it (a build
+    builds the manifest once, for `lineage.json` and for every backend)."""
+    return plan_from_manifest(manifest if manifest is not None else build_manifest(program))
 
 
 def plan_from_manifest(manifest: dict[str, Any]) -> Plan:
@@ -86,14 +89,25 @@ def _stage(entry: dict[str, Any]) -> StagePlan:
     )
 
 
+def most_common(values: list[Any], empty: Any) -> Any:
+    """The most frequent of `values` (ties: the smallest `repr`, so deterministic); `empty`
+    when there are none. Targets make it a default and list only the exceptions."""
+    if not values:
+        return empty
+    counts = Counter(values)
+    return min(counts, key=lambda value: (-counts[value], repr(value)))
+
+
 def stage_command(manifest_path: str, stage_id: str) -> list[str]:
     """The one runtime entry point every target calls, as an argument vector."""
     return ["pipec", "stage", "run", "--manifest", manifest_path, "--stage", stage_id]
 
 
 def lineage_summary(plan: Plan) -> dict[str, Any]:
-    """The lineage that generated code carries as documentation: small (it grows with
-    sources, feature views and models, not with every stage) and plain JSON."""
+    """The lineage that generated code carries as documentation: short and plain JSON.
+    It grows with sources, models, teams and approvals, never with every stage: stages
+    are counted by kind, and every stage, edge and definition hash is in the manifest
+    (`lineage.json`), which `dag_hash` identifies."""
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for entry in plan.manifest["stages"]:
         by_kind.setdefault(entry["kind"], []).append(entry)
@@ -104,10 +118,10 @@ def lineage_summary(plan: Plan) -> dict[str, Any]:
         "dag_hash": plan.dag_hash, "pipec_version": plan.pipec_version,
         "retrain": plan.retrain, "base_source": plan.base_source,
         "teams": pipeline.get("teams") or {},
+        "stages": {kind: len(entries) for kind, entries in by_kind.items()},
+        "edges": len(plan.edges),
         "sources": {e["name"]: {k: e.get(k) for k in ("format", "path", "query", "snapshot")
                                 if k in e} for e in by_kind.get("source", [])},
-        # versions only: definition hashes are in lineage.json, and `dag_hash` covers them
-        "features": {e["id"]: e.get("version") for e in by_kind.get("features", [])},
         "models": {e["id"]: {"model": e.get("model"), "params": e.get("params"),
                              "seed": e.get("seed")} for e in by_kind.get("train", [])},
         "approvals": {e["id"]: e.get("approver") for e in by_kind.get("approval", [])},

@@ -42,7 +42,10 @@ def build_manifest(program: Program, base_dir: str = ".") -> dict[str, Any]:
 
 
 def dump_manifest(manifest: dict[str, Any]) -> str:
-    return json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    """`lineage.json`: compact (one line, no spaces), sorted keys, so the same program
+    gives the same bytes; `json.loads` or `python -m json.tool` read it."""
+    return json.dumps(manifest, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False) + "\n"
 
 
 # ------------------------------------------------------------------ pipeline

@@ -17,7 +17,7 @@ class AirflowBackend:
     name = "airflow"
 
     def lower(self, program: Program, options: BuildOptions) -> Lowered:
-        plan = plan_of(program)
+        plan = plan_of(program, options.manifest)
         model = lower_dag(plan, options)
         span = pipeline_span(program)
         return Lowered(model, span, diagnostics(plan, model, span))
@@ -31,7 +31,7 @@ class AirflowBackend:
         from pipec.rules.budget001_target_size import budget001
 
         dag: AirflowDag = lowered.model
-        size = len(dag.tasks) + len(dag.approvals)
+        size = len(dag.tasks)
         if size <= options.airflow_max_tasks:
             return []
         return [budget001(lowered.span, "airflow", size, options.airflow_max_tasks)]

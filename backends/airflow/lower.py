@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from pipec.backends.airflow.docs import dag_doc_md
-from pipec.backends.airflow.model import AirflowDag, ApprovalTask, Schedule, StageTask
+from pipec.backends.airflow.model import (
+    AirflowDag,
+    ApprovalTask,
+    Schedule,
+    StageTask,
+    TaskDefaults,
+)
 from pipec.backends.base import BuildOptions
 from pipec.backends.naming import AIRFLOW_MAX_ID, dns_label, task_id
-from pipec.backends.plan import RETRY_DELAY_S, Plan, StagePlan
+from pipec.backends.plan import RETRY_DELAY_S, Plan, StagePlan, most_common
 from pipec.backends.triggers import trigger_assets
 from pipec.diagnostics import Diagnostic, Severity, error
 from pipec.nodes import Span
@@ -16,34 +22,47 @@ TAG_MAX = 100  # Airflow refuses longer tags
 
 
 def lower_dag(plan: Plan, options: BuildOptions) -> AirflowDag:
+    upstream: dict[str, list[str]] = {}
+    for source, target in plan.edges:  # sorted
+        upstream.setdefault(target, []).append(task_id(source))
+    tasks = tuple((_approval if s.is_approval else _stage_task)(s, tuple(upstream.get(s.id, ())))
+                  for s in plan.stages)
     return AirflowDag(
         dag_id=plan.name, file_name=f"{plan.name}.py", operator=options.airflow_operator,
         image=plan.image, manifest_name=options.manifest_name, retry_delay_s=RETRY_DELAY_S,
-        schedule=schedule(plan), tags=tags(plan), doc_md=dag_doc_md(plan),
-        pipec_version=plan.pipec_version,
-        tasks=tuple(_stage_task(s) for s in plan.stages if not s.is_approval),
-        approvals=tuple(_approval(s) for s in plan.stages if s.is_approval),
-        edges=tuple((task_id(a), task_id(b)) for a, b in plan.edges),
+        schedule=schedule(plan), tags=tags(plan),
+        doc_md=dag_doc_md(plan, options.manifest_name), pipec_version=plan.pipec_version,
+        defaults=_defaults([t for t in tasks if isinstance(t, StageTask)]), tasks=tasks,
     )
 
 
-def _stage_task(stage: StagePlan) -> StageTask:
+def _stage_task(stage: StagePlan, upstream: tuple[str, ...]) -> StageTask:
     return StageTask(
         task_id=task_id(stage.id), stage_id=stage.id, owner=stage.owner or DEFAULT_OWNER,
         retries=stage.retries, timeout_s=stage.timeout_s, doc_md=stage.description,
         pod_name=dns_label(stage.id),
         resources={str(k): str(v) for k, v in sorted(stage.resources.items())},
+        upstream=upstream,
     )
 
 
-def _approval(stage: StagePlan) -> ApprovalTask:
+def _approval(stage: StagePlan, upstream: tuple[str, ...]) -> ApprovalTask:
     register = "register." + stage.id.partition(".")[2]
     return ApprovalTask(
         task_id=task_id(stage.id), stage_id=stage.id, owner=stage.owner or DEFAULT_OWNER,
         subject=f"Approve {register} for promotion",
         body=(f"`{register}` registered a blessed candidate. Team `{stage.owner}` approves "
               "it here before promotion and deploy; rejecting skips them."),
+        upstream=upstream,
     )
+
+
+def _defaults(tasks: list[StageTask]) -> TaskDefaults:
+    """The most common owner, retries and timeout of the stage tasks (ties: the
+    smallest by `repr`), so the file lists only the exceptions."""
+    return TaskDefaults(owner=most_common([t.owner for t in tasks], DEFAULT_OWNER),
+                        retries=most_common([t.retries for t in tasks], 0),
+                        timeout_s=most_common([t.timeout_s for t in tasks], None))
 
 
 def schedule(plan: Plan) -> Schedule:
@@ -69,7 +88,7 @@ def diagnostics(plan: Plan, model: AirflowDag, span: Span) -> list[Diagnostic]:
                    f"Airflow's {AIRFLOW_MAX_ID}", span, "shorten the stage or pipeline name")
              for name in (model.dag_id, *(t.task_id for t in model.tasks))
              if len(name) > AIRFLOW_MAX_ID]
-    if model.operator == "bash" and any(t.resources for t in model.tasks):
+    if model.operator == "bash" and any(t.resources for t in model.stage_tasks):
         found.append(Diagnostic(
             "BUILD002", Severity.NOTE, "`resources` is not applied by Airflow's "
             "BashOperator: the stage runs on the worker as it is", span,

@@ -7,6 +7,16 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class TaskDefaults:
+    """The settings most stage tasks share: the DAG's `default_args`. A task lists only
+    what differs from them (`StageTask.overrides`)."""
+
+    owner: str
+    retries: int
+    timeout_s: float | None
+
+
+@dataclass(frozen=True)
 class StageTask:
     """A task that runs one stage through the runtime entry point."""
 
@@ -18,14 +28,30 @@ class StageTask:
     doc_md: str | None
     pod_name: str
     resources: dict[str, str]
+    upstream: tuple[str, ...]  # task ids
 
-    def spec(self, operator: str) -> dict[str, Any]:
-        spec: dict[str, Any] = {"stage_id": self.stage_id, "owner": self.owner,
-                                "retries": self.retries, "timeout_s": self.timeout_s,
-                                "doc_md": self.doc_md}
+    is_approval = False
+
+    def row(self, operator: str) -> tuple[Any, ...]:
+        """The task's entry in the DAG file's `TASKS` table."""
         if operator == "kubernetes":
-            spec.update(pod_name=self.pod_name, resources=self.resources)
-        return spec
+            return (self.task_id, self.stage_id, self.pod_name, self.upstream)
+        return (self.task_id, self.stage_id, self.upstream)
+
+    def overrides(self, defaults: TaskDefaults, operator: str) -> dict[str, Any]:
+        """What differs from `defaults`, as keyword arguments of the file's `stage_task`."""
+        found: dict[str, Any] = {}
+        if self.owner != defaults.owner:
+            found["owner"] = self.owner
+        if self.retries != defaults.retries:
+            found["retries"] = self.retries
+        if self.timeout_s != defaults.timeout_s:
+            found["timeout_s"] = self.timeout_s
+        if self.doc_md is not None:
+            found["doc_md"] = self.doc_md
+        if operator == "kubernetes" and self.resources:
+            found["resources"] = self.resources
+        return found
 
 
 @dataclass(frozen=True)
@@ -37,10 +63,17 @@ class ApprovalTask:
     owner: str
     subject: str
     body: str
+    upstream: tuple[str, ...]  # task ids
+
+    is_approval = True
+
+    def row(self, operator: str) -> tuple[Any, ...]:
+        if operator == "kubernetes":
+            return (self.task_id, self.stage_id, None, self.upstream)
+        return (self.task_id, self.stage_id, self.upstream)
 
     def spec(self) -> dict[str, Any]:
-        return {"stage_id": self.stage_id, "owner": self.owner, "subject": self.subject,
-                "body": self.body}
+        return {"owner": self.owner, "subject": self.subject, "body": self.body}
 
 
 @dataclass(frozen=True)
@@ -64,6 +97,19 @@ class AirflowDag:
     tags: tuple[str, ...]
     doc_md: str
     pipec_version: str
-    tasks: tuple[StageTask, ...]
-    approvals: tuple[ApprovalTask, ...]
-    edges: tuple[tuple[str, str], ...]
+    defaults: TaskDefaults
+    tasks: tuple[StageTask | ApprovalTask, ...]  # every task, in topological order
+
+    @property
+    def stage_tasks(self) -> tuple[StageTask, ...]:
+        return tuple(t for t in self.tasks if isinstance(t, StageTask))
+
+    @property
+    def approvals(self) -> tuple[ApprovalTask, ...]:
+        return tuple(t for t in self.tasks if isinstance(t, ApprovalTask))
+
+    def overrides(self) -> list[tuple[str, dict[str, Any]]]:
+        """(task id, what differs from `defaults`) for every stage task that differs."""
+        found = [(t.task_id, t.overrides(self.defaults, self.operator))
+                 for t in self.stage_tasks]
+        return [(task, settings) for task, settings in found if settings]

@@ -6,6 +6,7 @@ from typing import Any
 
 from pipec.backends.argo.lower import APPROVAL_TEMPLATE, DAG_TEMPLATE, PREFIX
 from pipec.backends.argo.model import ArgoWorkflow, DagTask, Sensor, StageTemplate
+from pipec.backends.argo.yamldump import Flow
 
 API_VERSION = "argoproj.io/v1alpha1"
 
@@ -50,9 +51,11 @@ def _dag_template(wf: ArgoWorkflow) -> dict[str, Any]:
 
 
 def _task(task: DagTask) -> dict[str, Any]:
-    entry: dict[str, Any] = {"name": task.name, "template": task.template}
+    """One line per task (a YAML flow mapping). `depends: "a && b"` runs the task when
+    each of a and b succeeded (or was skipped), as `dependencies: [a, b]` would."""
+    entry: dict[str, Any] = Flow(name=task.name, template=task.template)
     if task.dependencies:
-        entry["dependencies"] = list(task.dependencies)
+        entry["depends"] = " && ".join(task.dependencies)
     if task.parameters:
         entry["arguments"] = {"parameters": [{"name": k, "value": v}
                                              for k, v in task.parameters]}
@@ -60,10 +63,10 @@ def _task(task: DagTask) -> dict[str, Any]:
 
 
 def _stage_template(wf: ArgoWorkflow, shape: StageTemplate) -> dict[str, Any]:
-    names = ["stage", "owner", "retries"] + (["timeout"] if shape.timed else [])
+    parameters = [{"name": "stage"}] + [{"name": n, "default": v} for n, v in shape.defaults]
     template: dict[str, Any] = {
         "name": shape.name,
-        "inputs": {"parameters": [{"name": n} for n in names]},
+        "inputs": {"parameters": parameters},
         "metadata": {"labels": {PREFIX + "owner": "{{inputs.parameters.owner}}"},
                      "annotations": {PREFIX + "stage": "{{inputs.parameters.stage}}"}},
         "retryStrategy": {"limit": "{{inputs.parameters.retries}}", "retryPolicy": "Always",

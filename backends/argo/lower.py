@@ -9,7 +9,7 @@ import math
 from pipec.backends.argo.model import ArgoWorkflow, DagTask, Sensor, SensorDependency, StageTemplate
 from pipec.backends.base import BuildOptions
 from pipec.backends.naming import dns_label, label_value
-from pipec.backends.plan import RETRY_DELAY_S, Plan, StagePlan, lineage_summary
+from pipec.backends.plan import RETRY_DELAY_S, Plan, StagePlan, lineage_summary, most_common
 from pipec.backends.triggers import drift_condition, trigger_keys
 
 NAME_MAX = 52  # CronWorkflow names; Workflows get a 5-character suffix after it
@@ -20,13 +20,19 @@ DAG_TEMPLATE = "pipeline"
 
 def lower_workflow(plan: Plan, options: BuildOptions) -> ArgoWorkflow:
     shapes = {s.id: _shape(s) for s in plan.stages if not s.is_approval}
+    passed: dict[StageTemplate, list[dict[str, str]]] = {}
+    for stage in plan.stages:
+        if stage.id in shapes:
+            passed.setdefault(shapes[stage.id], []).append(_parameters(stage, shapes[stage.id]))
+    templates = {shape: _with_defaults(shape, passed[shape])
+                 for shape in sorted(passed, key=lambda t: t.name)}
     return ArgoWorkflow(
         kind=_kind(plan), name=dns_label(plan.name, NAME_MAX), file_name=f"{plan.name}.yaml",
         image=plan.image or "", manifest_name=options.manifest_name,
         retry_delay_s=RETRY_DELAY_S, cron=plan.retrain.get("cron"),
         labels=_labels(plan), annotations=_annotations(plan),
-        templates=tuple(sorted(set(shapes.values()), key=lambda t: t.name)),
-        tasks=tuple(_task(stage, shapes.get(stage.id)) for stage in plan.stages),
+        templates=tuple(templates.values()),
+        tasks=tuple(_task(stage, templates.get(shapes.get(stage.id))) for stage in plan.stages),
         sensor=_sensor(plan),
     )
 
@@ -48,15 +54,31 @@ def _shape(stage: StagePlan) -> StageTemplate:
     return StageTemplate(name + ("-timed" if timed else ""), timed, resources)
 
 
-def _task(stage: StagePlan, shape: StageTemplate | None) -> DagTask:
-    dependencies = tuple(sorted(dns_label(i) for i in stage.inputs))
-    if shape is None:
-        return DagTask(dns_label(stage.id), stage.id, APPROVAL_TEMPLATE, dependencies, ())
-    parameters = [("stage", stage.id), ("owner", label_value(stage.owner or "")),
-                  ("retries", str(stage.retries))]
+def _parameters(stage: StagePlan, shape: StageTemplate) -> dict[str, str]:
+    """Every input parameter of the stage's template, as the stage would pass it."""
+    parameters = {"stage": stage.id, "owner": label_value(stage.owner or ""),
+                  "retries": str(stage.retries)}
     if shape.timed:
-        parameters.append(("timeout", str(deadline_seconds(stage.timeout_s))))
-    return DagTask(dns_label(stage.id), stage.id, shape.name, dependencies, tuple(parameters))
+        parameters["timeout"] = str(deadline_seconds(stage.timeout_s))
+    return parameters
+
+
+def _with_defaults(shape: StageTemplate, stages: list[dict[str, str]]) -> StageTemplate:
+    """The shape with a default for each parameter but `stage`: the value most of its
+    stages pass, so a task passes only what differs."""
+    names = ["owner", "retries"] + (["timeout"] if shape.timed else [])
+    defaults = tuple((n, most_common([p[n] for p in stages], "")) for n in names)
+    return StageTemplate(shape.name, shape.timed, shape.resources, defaults)
+
+
+def _task(stage: StagePlan, template: StageTemplate | None) -> DagTask:
+    dependencies = tuple(sorted(dns_label(i) for i in stage.inputs))
+    if template is None:
+        return DagTask(dns_label(stage.id), stage.id, APPROVAL_TEMPLATE, dependencies, ())
+    defaults = dict(template.defaults)
+    parameters = tuple((k, v) for k, v in _parameters(stage, template).items()
+                       if defaults.get(k) != v)
+    return DagTask(dns_label(stage.id), stage.id, template.name, dependencies, parameters)
 
 
 def deadline_seconds(timeout_s: float | None) -> int:
@@ -74,11 +96,11 @@ def _labels(plan: Plan) -> tuple[tuple[str, str], ...]:
 
 
 def _annotations(plan: Plan) -> tuple[tuple[str, str], ...]:
-    lineage = json.dumps(lineage_summary(plan), indent=2, sort_keys=True, ensure_ascii=False)
-    notes = {"pipeline": plan.name, "owner": plan.owner, "description": plan.description,
-             "dag-hash": plan.dag_hash, "pipec-version": plan.pipec_version,
-             "image": plan.image, "code-commit": plan.code_commit, "lineage": lineage}
-    return tuple((PREFIX + k, str(v)) for k, v in notes.items() if v is not None)
+    """The dag hash and the lineage summary (compact JSON, which holds the pipeline's
+    name, owner, description, image and commit too); the full lineage is the manifest."""
+    lineage = json.dumps(lineage_summary(plan), sort_keys=True, ensure_ascii=False,
+                         separators=(",", ":"))
+    return ((PREFIX + "dag-hash", plan.dag_hash), (PREFIX + "lineage", lineage))
 
 
 def _sensor(plan: Plan) -> Sensor | None:

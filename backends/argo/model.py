@@ -8,12 +8,14 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class StageTemplate:
     """A container template shared by every stage of one shape (with or without a
-    deadline; one set of `resources`): stages pass their id, owner, retries and timeout
-    as parameters, so the document grows by one small task per stage."""
+    deadline; one set of `resources`): stages pass their id as a parameter, and their
+    owner, retries and timeout where they differ from the template's defaults, so the
+    document grows by one small task per stage."""
 
     name: str
     timed: bool
     resources: tuple[tuple[str, str], ...]
+    defaults: tuple[tuple[str, str], ...] = ()  # parameter -> default (all but `stage`)
 
 
 @dataclass(frozen=True)

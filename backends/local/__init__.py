@@ -29,7 +29,7 @@ class LocalBackend:
     name = "local"
 
     def lower(self, program: Program, options: BuildOptions) -> Lowered:
-        plan = plan_of(program)
+        plan = plan_of(program, options.manifest)
         model = LocalScript(
             pipeline=plan.name, file_name=f"run_{plan.name}.py",
             manifest_name=options.manifest_name, retry_delay_s=RETRY_DELAY_S,

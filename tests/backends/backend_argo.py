@@ -13,7 +13,7 @@ import json
 import networkx as nx
 import pytest
 
-from .backend_helpers import REPO
+from .backend_helpers import REPO, argo_dependencies
 
 SCHEMA = REPO.parent / "shared" / "schemas" / "argo-workflows.schema.json"
 ARGO_KINDS = ("Workflow", "CronWorkflow", "WorkflowTemplate", "ClusterWorkflowTemplate")
@@ -64,7 +64,9 @@ def dag_errors(document: dict) -> list[str]:
         for task in tasks:
             if task["template"] not in templates:
                 errors.append(f"{task['name']}: unknown template {task['template']}")
-            for dep in task.get("dependencies", []):
+            if "dependencies" in task:
+                errors.append(f"{task['name']}: `dependencies` beside `depends` elsewhere")
+            for dep in argo_dependencies(task):
                 if dep not in names:
                     errors.append(f"{task['name']}: unknown dependency {dep}")
                 graph.add_edge(dep, task["name"])

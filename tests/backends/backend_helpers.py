@@ -64,6 +64,33 @@ def module_constants(source: str) -> dict[str, object]:
     return found
 
 
+def airflow_stages(constants: dict[str, object]) -> dict[str, dict[str, object]]:
+    """Stage task id -> the settings it runs with (stage id, owner, retries, timeout_s,
+    doc_md, pod_name, resources), read from a generated DAG file's `TASKS` table, its
+    defaults and its `OVERRIDES`. Approvals are left out (see `APPROVALS`)."""
+    defaults = {"owner": constants["OWNER"], "retries": constants["RETRIES"],
+                "timeout_s": constants["TIMEOUT_S"], "doc_md": None, "resources": None}
+    found = {}
+    for row in constants["TASKS"]:
+        task, stage, *pod, _upstream = row
+        if task in constants["APPROVALS"]:
+            continue
+        found[task] = {**defaults, "stage_id": stage, **constants["OVERRIDES"].get(task, {})}
+        if pod:
+            found[task]["pod_name"] = pod[0]
+    return found
+
+
+def airflow_edges(constants: dict[str, object]) -> list[tuple[str, str]]:
+    """(upstream task id, downstream task id) from a generated DAG file's `TASKS`."""
+    return sorted((upstream, row[0]) for row in constants["TASKS"] for upstream in row[-1])
+
+
+def argo_dependencies(task: dict) -> list[str]:
+    """The task names an Argo DAG task waits for (`depends: "a && b"`)."""
+    return task["depends"].split(" && ") if "depends" in task else []
+
+
 def hostile_program(folder: Path, values: dict[str, str], cron: str,
                     name: str = "fraud_detection") -> Path:
     """The reference program with `values` in every user-controlled string."""

@@ -96,5 +96,6 @@ def test_every_generated_file_parses(programs, tmp_path):
 def test_user_values_are_literals(programs, tmp_path):
     text = build(programs["fraud_detection"], "airflow", tmp_path).files["fraud_detection.py"]
     constants = module_constants(text)
-    assert set(constants) >= {"STAGES", "APPROVALS", "EDGES", "SCHEDULE", "DOC_MD"}
+    assert set(constants) >= {"OWNER", "RETRIES", "TIMEOUT_S", "TASKS", "OVERRIDES",
+                              "APPROVALS", "SCHEDULE", "DOC_MD"}
     assert constants["APPROVALS"]["approval__fraud_gbm"]["owner"] == "risk"

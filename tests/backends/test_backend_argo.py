@@ -6,7 +6,7 @@ import yaml
 from pipec.backends.naming import dns_label
 
 from .backend_argo import ARGO_KINDS, dag_errors, schema_errors
-from .backend_helpers import build
+from .backend_helpers import argo_dependencies, build
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
@@ -67,7 +67,7 @@ def test_approval_is_a_suspend_step(programs, tmp_path):
     templates = {t["name"]: t for t in spec["templates"]}
     tasks = {t["name"]: t for t in templates["pipeline"]["dag"]["tasks"]}
     assert templates[tasks["approval-fraud-gbm"]["template"]]["suspend"] == {}
-    assert tasks["deploy-fraud-gbm"]["dependencies"] == ["approval-fraud-gbm"]
+    assert argo_dependencies(tasks["deploy-fraud-gbm"]) == ["approval-fraud-gbm"]
 
 
 def test_names_labels_and_resources(programs, tmp_path):

@@ -34,3 +34,12 @@ def test_lineage_base_dir_is_relative_posix(programs, tmp_path):
     output = path.parent / "build-output-here"
     manifest = json.loads(build(path, "argo", output).files["lineage.json"])
     assert manifest["base_dir"] == ".."
+
+
+def test_lineage_json_is_compact_and_canonical(programs, tmp_path):
+    import json
+
+    text = build(programs["fraud_detection"], "argo", tmp_path).files["lineage.json"]
+    canonical = json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False)
+    assert text == canonical + "\n"

@@ -9,17 +9,24 @@ import yaml
 from pipec.backends.airflow.docs import lineage_from_doc_md
 from pipec.backends.naming import dns_label, stage_id_of_task
 
-from .backend_helpers import build, module_constants
+from .backend_helpers import (
+    airflow_edges,
+    airflow_stages,
+    argo_dependencies,
+    build,
+    module_constants,
+)
 
 
 def _airflow(path, tmp_path) -> dict:
     (text,) = [t for n, t in build(path, "airflow", tmp_path).files.items()
                if n.endswith(".py")]
     c = module_constants(text)
-    stages = {s["stage_id"]: (s["retries"], s["timeout_s"]) for s in c["STAGES"].values()}
+    stages = {s["stage_id"]: (s["retries"], s["timeout_s"]) for s in airflow_stages(c).values()}
     return {"stages": stages,
-            "approvals": sorted(a["stage_id"] for a in c["APPROVALS"].values()),
-            "edges": sorted((stage_id_of_task(a), stage_id_of_task(b)) for a, b in c["EDGES"]),
+            "approvals": sorted(stage for task, stage, *_ in c["TASKS"] if task in c["APPROVALS"]),
+            "edges": sorted((stage_id_of_task(a), stage_id_of_task(b))
+                            for a, b in airflow_edges(c)),
             "retrain": lineage_from_doc_md(c["DOC_MD"])["retrain"]}
 
 
@@ -29,24 +36,30 @@ def _argo(path, tmp_path) -> dict:
     workflow = documents[0]
     spec = workflow["spec"].get("workflowSpec", workflow["spec"])
     tasks = spec["templates"][0]["dag"]["tasks"]
-    stage_of = {t["name"]: _param(t, "stage") for t in tasks}
-    stages = {stage_of[t["name"]]: (int(_param(t, "retries")), _timeout(t))
+    templates = {t["name"]: t for t in spec["templates"]}
+    stage_of = {t["name"]: _param(t, "stage", templates) for t in tasks}
+    stages = {stage_of[t["name"]]: (int(_param(t, "retries", templates)),
+                                    _timeout(t, templates))
               for t in tasks if t["template"] != "approval"}
-    edges = sorted((d, t["name"]) for t in tasks for d in t.get("dependencies", []))
+    edges = sorted((d, t["name"]) for t in tasks for d in argo_dependencies(t))
     approvals = sorted(t["name"] for t in tasks if t["template"] == "approval")
     return {"stages": stages, "edges": edges, "approvals": approvals,
             "kind": workflow["kind"], "cron": workflow["spec"].get("schedules")}
 
 
-def _param(task, name):
+def _param(task, name, templates):
+    """The value the task passes, else its template's default."""
     for parameter in task.get("arguments", {}).get("parameters", []):
         if parameter["name"] == name:
             return parameter["value"]
+    for parameter in templates[task["template"]].get("inputs", {}).get("parameters", []):
+        if parameter["name"] == name:
+            return parameter.get("default")
     return None
 
 
-def _timeout(task):
-    value = _param(task, "timeout")
+def _timeout(task, templates):
+    value = _param(task, "timeout", templates)
     return int(value) if value is not None else None
 
 

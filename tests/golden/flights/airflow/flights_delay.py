@@ -18,74 +18,73 @@ from airflow.sdk import DAG, Asset, AssetAny, literal
 # The lineage manifest sits beside this file; resolved when Airflow parses the DAG.
 MANIFEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lineage.json')
 PIPEC_VERSION = '0.1.0'
-RETRY_DELAY = datetime.timedelta(seconds=300)
 
-# task id -> the stage it runs
-STAGES = {
-    'source__flights': {'stage_id': 'source.flights', 'owner': 'data_platform', 'retries': 1, 'timeout_s': 1800, 'doc_md': None},
-    'source__planes': {'stage_id': 'source.planes', 'owner': 'data_platform', 'retries': 1, 'timeout_s': 1800, 'doc_md': None},
-    'source__weather': {'stage_id': 'source.weather', 'owner': 'data_platform', 'retries': 1, 'timeout_s': 1800, 'doc_md': None},
-    'validate__flights': {'stage_id': 'validate.flights', 'owner': 'data_platform', 'retries': 1, 'timeout_s': 1800, 'doc_md': None},
-    'features__origin_delays': {'stage_id': 'features.origin_delays', 'owner': 'ml_flights', 'retries': 1, 'timeout_s': 1800, 'doc_md': None},
-    'label__late': {'stage_id': 'label.late', 'owner': 'flights_product', 'retries': 1, 'timeout_s': 1800, 'doc_md': None},
-    'validate__planes': {'stage_id': 'validate.planes', 'owner': 'data_platform', 'retries': 1, 'timeout_s': 1800, 'doc_md': None},
-    'features__planes': {'stage_id': 'features.planes', 'owner': 'data_platform', 'retries': 1, 'timeout_s': 1800, 'doc_md': None},
-    'validate__weather': {'stage_id': 'validate.weather', 'owner': 'data_platform', 'retries': 1, 'timeout_s': 1800, 'doc_md': None},
-    'features__weather': {'stage_id': 'features.weather', 'owner': 'data_platform', 'retries': 1, 'timeout_s': 1800, 'doc_md': None},
-    'join': {'stage_id': 'join', 'owner': 'ml_flights', 'retries': 0, 'timeout_s': None, 'doc_md': None},
-    'split': {'stage_id': 'split', 'owner': 'ml_flights', 'retries': 1, 'timeout_s': 1800, 'doc_md': None},
-    'train__delay_gbm': {'stage_id': 'train.delay_gbm', 'owner': 'ml_flights', 'retries': 1, 'timeout_s': 1800, 'doc_md': None},
-    'evaluate__delay_gbm': {'stage_id': 'evaluate.delay_gbm', 'owner': 'ml_flights', 'retries': 1, 'timeout_s': 1800, 'doc_md': None},
-    'register__delay_gbm': {'stage_id': 'register.delay_gbm', 'owner': 'ml_platform', 'retries': 1, 'timeout_s': 1800, 'doc_md': None},
-    'deploy__delay_gbm': {'stage_id': 'deploy.delay_gbm', 'owner': 'serving', 'retries': 1, 'timeout_s': 1800, 'doc_md': None},
+# Every stage task's settings unless OVERRIDES lists others (the DAG's default_args).
+OWNER = 'data_platform'
+RETRIES = 1
+TIMEOUT_S = 1800
+RETRY_DELAY_S = 300
+
+# (task id, stage id, upstream task ids), in topological order
+TASKS = (
+    ('source__flights', 'source.flights', ()),
+    ('source__planes', 'source.planes', ()),
+    ('source__weather', 'source.weather', ()),
+    ('validate__flights', 'validate.flights', ('source__flights',)),
+    ('features__origin_delays', 'features.origin_delays', ('validate__flights',)),
+    ('label__late', 'label.late', ('validate__flights',)),
+    ('validate__planes', 'validate.planes', ('source__planes',)),
+    ('features__planes', 'features.planes', ('validate__planes',)),
+    ('validate__weather', 'validate.weather', ('source__weather',)),
+    ('features__weather', 'features.weather', ('validate__weather',)),
+    ('join', 'join', ('features__origin_delays', 'features__planes', 'features__weather', 'label__late', 'validate__flights')),
+    ('split', 'split', ('join',)),
+    ('train__delay_gbm', 'train.delay_gbm', ('split',)),
+    ('evaluate__delay_gbm', 'evaluate.delay_gbm', ('split', 'train__delay_gbm')),
+    ('register__delay_gbm', 'register.delay_gbm', ('evaluate__delay_gbm', 'train__delay_gbm')),
+    ('deploy__delay_gbm', 'deploy.delay_gbm', ('register__delay_gbm',)),
+)
+
+# task id -> the settings where the stage task differs from the defaults above
+OVERRIDES = {
+    'features__origin_delays': {'owner': 'ml_flights'},
+    'label__late': {'owner': 'flights_product'},
+    'join': {'owner': 'ml_flights', 'retries': 0, 'timeout_s': None},
+    'split': {'owner': 'ml_flights'},
+    'train__delay_gbm': {'owner': 'ml_flights'},
+    'evaluate__delay_gbm': {'owner': 'ml_flights'},
+    'register__delay_gbm': {'owner': 'ml_platform'},
+    'deploy__delay_gbm': {'owner': 'serving'},
 }
 
 # task id -> the human approval between register and deploy
 APPROVALS = {
 }
 
-# (upstream task id, downstream task id)
-EDGES = [
-    ('evaluate__delay_gbm', 'register__delay_gbm'),
-    ('features__origin_delays', 'join'),
-    ('features__planes', 'join'),
-    ('features__weather', 'join'),
-    ('join', 'split'),
-    ('label__late', 'join'),
-    ('register__delay_gbm', 'deploy__delay_gbm'),
-    ('source__flights', 'validate__flights'),
-    ('source__planes', 'validate__planes'),
-    ('source__weather', 'validate__weather'),
-    ('split', 'evaluate__delay_gbm'),
-    ('split', 'train__delay_gbm'),
-    ('train__delay_gbm', 'evaluate__delay_gbm'),
-    ('train__delay_gbm', 'register__delay_gbm'),
-    ('validate__flights', 'features__origin_delays'),
-    ('validate__flights', 'join'),
-    ('validate__flights', 'label__late'),
-    ('validate__planes', 'features__planes'),
-    ('validate__weather', 'features__weather'),
-]
-
 SCHEDULE = None  # retrain manual: runs only when triggered by hand
 
-DOC_MD = '# flights_delay\n\nGenerated by pipec 0.1.0 from the pipeline `flights_delay`; rebuild with `pipec build` rather than editing.\n\n| stage | kind | owner | upstream |\n| --- | --- | --- | --- |\n| `source.flights` | source | data_platform | - |\n| `source.planes` | source | data_platform | - |\n| `source.weather` | source | data_platform | - |\n| `validate.flights` | validate | data_platform | `source.flights` |\n| `features.origin_delays` | features | ml_flights | `validate.flights` |\n| `label.late` | label | flights_product | `validate.flights` |\n| `validate.planes` | validate | data_platform | `source.planes` |\n| `features.planes` | features | data_platform | `validate.planes` |\n| `validate.weather` | validate | data_platform | `source.weather` |\n| `features.weather` | features | data_platform | `validate.weather` |\n| `join` | join | ml_flights | `features.origin_delays`, `features.planes`, `features.weather`, `label.late`, `validate.flights` |\n| `split` | split | ml_flights | `join` |\n| `train.delay_gbm` | train | ml_flights | `split` |\n| `evaluate.delay_gbm` | evaluate | ml_flights | `split`, `train.delay_gbm` |\n| `register.delay_gbm` | register | ml_platform | `evaluate.delay_gbm`, `train.delay_gbm` |\n| `deploy.delay_gbm` | deploy | serving | `register.delay_gbm` |\n\n## Lineage\n\n```json\n{\n  "approvals": {},\n  "base_source": "flights",\n  "code_commit": "auto",\n  "dag_hash": "8421ddaa5fb6ca363cf46b186e5f9788c8a9e930abd305c739cf19b43d58fdeb",\n  "description": "Arrival delay > 15 min for NYC departures, scored at booking time",\n  "features": {\n    "features.origin_delays": 1,\n    "features.planes": 1,\n    "features.weather": 1\n  },\n  "image": "example.com/pipec/flights-train@sha256:8f2d6c0b4e1a9f7d3c5b2e8a6f4d1c9b7e5a3f1d8c6b4a2e0f9d7c5b3a1e8f6d",\n  "models": {\n    "train.delay_gbm": {\n      "model": "sklearn.ensemble.HistGradientBoostingClassifier",\n      "params": {\n        "learning_rate": 0.1,\n        "max_iter": 100\n      },\n      "seed": 13\n    }\n  },\n  "owner": "ml_flights",\n  "pipec_version": "0.1.0",\n  "pipeline": "flights_delay",\n  "retrain": {\n    "kind": "manual"\n  },\n  "risk": "medium",\n  "sources": {\n    "flights": {\n      "format": "parquet",\n      "path": "data/flights.parquet",\n      "snapshot": "2013-12-31"\n    },\n    "planes": {\n      "format": "parquet",\n      "path": "data/planes.parquet",\n      "snapshot": "2013-12-31"\n    },\n    "weather": {\n      "format": "parquet",\n      "path": "data/weather.parquet",\n      "snapshot": "2013-12-31"\n    }\n  },\n  "teams": {\n    "data_platform": {\n      "contact": "#data-platform",\n      "role": "data"\n    },\n    "flights_product": {\n      "contact": "flights-product@example.com",\n      "role": "product"\n    },\n    "ml_flights": {\n      "contact": "#ml-flights",\n      "role": "ml"\n    },\n    "ml_platform": {\n      "contact": "#ml-platform",\n      "role": "platform"\n    },\n    "ops_risk": {\n      "contact": "#ops-risk",\n      "role": "risk"\n    },\n    "serving": {\n      "contact": "#serving-oncall",\n      "role": "serving"\n    }\n  }\n}\n```\n'
+DOC_MD = '# flights_delay\n\nGenerated by pipec 0.1.0 from the pipeline `flights_delay`; rebuild with `pipec build` rather than editing.\n\n16 stages (1 deploy, 1 evaluate, 3 features, 1 join, 1 label, 1 register, 3 source, 1 split, 1 train, 3 validate) and 19 dependencies. Every stage, edge and definition hash is in the lineage manifest `lineage.json` beside this file, `dag_hash` 8421ddaa5fb6ca363cf46b186e5f9788c8a9e930abd305c739cf19b43d58fdeb.\n\n## Lineage\n\n```json\n{\n  "approvals": {},\n  "base_source": "flights",\n  "code_commit": "auto",\n  "dag_hash": "8421ddaa5fb6ca363cf46b186e5f9788c8a9e930abd305c739cf19b43d58fdeb",\n  "description": "Arrival delay > 15 min for NYC departures, scored at booking time",\n  "edges": 19,\n  "image": "example.com/pipec/flights-train@sha256:8f2d6c0b4e1a9f7d3c5b2e8a6f4d1c9b7e5a3f1d8c6b4a2e0f9d7c5b3a1e8f6d",\n  "models": {\n    "train.delay_gbm": {\n      "model": "sklearn.ensemble.HistGradientBoostingClassifier",\n      "params": {\n        "learning_rate": 0.1,\n        "max_iter": 100\n      },\n      "seed": 13\n    }\n  },\n  "owner": "ml_flights",\n  "pipec_version": "0.1.0",\n  "pipeline": "flights_delay",\n  "retrain": {\n    "kind": "manual"\n  },\n  "risk": "medium",\n  "sources": {\n    "flights": {\n      "format": "parquet",\n      "path": "data/flights.parquet",\n      "snapshot": "2013-12-31"\n    },\n    "planes": {\n      "format": "parquet",\n      "path": "data/planes.parquet",\n      "snapshot": "2013-12-31"\n    },\n    "weather": {\n      "format": "parquet",\n      "path": "data/weather.parquet",\n      "snapshot": "2013-12-31"\n    }\n  },\n  "stages": {\n    "deploy": 1,\n    "evaluate": 1,\n    "features": 3,\n    "join": 1,\n    "label": 1,\n    "register": 1,\n    "source": 3,\n    "split": 1,\n    "train": 1,\n    "validate": 3\n  },\n  "teams": {\n    "data_platform": {\n      "contact": "#data-platform",\n      "role": "data"\n    },\n    "flights_product": {\n      "contact": "flights-product@example.com",\n      "role": "product"\n    },\n    "ml_flights": {\n      "contact": "#ml-flights",\n      "role": "ml"\n    },\n    "ml_platform": {\n      "contact": "#ml-platform",\n      "role": "platform"\n    },\n    "ops_risk": {\n      "contact": "#ops-risk",\n      "role": "risk"\n    },\n    "serving": {\n      "contact": "#serving-oncall",\n      "role": "serving"\n    }\n  }\n}\n```\n'
 
 
 def _timeout(seconds):
     return None if seconds is None else datetime.timedelta(seconds=seconds)
 
 
-def stage_task(task_id, stage_id, owner, retries, timeout_s, doc_md):
-    argv = ["pipec", "stage", "run", "--manifest", MANIFEST, "--stage", stage_id]
+def _settings(overrides):
+    settings = dict(overrides)
+    if "timeout_s" in settings:
+        settings["execution_timeout"] = _timeout(settings.pop("timeout_s"))
+    return settings
+
+
+COMMAND = shlex.join(["pipec", "stage", "run", "--manifest", MANIFEST, "--stage"]) + " "
+
+
+def stage_task(task_id, stage_id, overrides):
     return BashOperator(
         task_id=task_id,
-        bash_command=literal(shlex.join(argv)),
-        owner=owner,
-        retries=retries,
-        retry_delay=RETRY_DELAY,
-        execution_timeout=_timeout(timeout_s),
-        doc_md=doc_md,
+        bash_command=literal(COMMAND + shlex.quote(stage_id)),
+        **_settings(overrides),
     )
 
 
@@ -96,6 +95,7 @@ def approval_task(task_id, stage_id, owner, subject, body):
         body=literal(body),
         owner=owner,
         retries=0,
+        execution_timeout=None,  # the human's wait is not a stage's timeout
         doc_md=f"Human approval `{stage_id}`.",
     )
 
@@ -108,11 +108,19 @@ with DAG(
     max_active_runs=1,
     tags=['owner:data_platform', 'owner:flights_product', 'owner:ml_flights', 'owner:ml_platform', 'owner:serving', 'pipec', 'retrain:manual', 'risk:medium'],
     doc_md=DOC_MD,
+    default_args={
+        "owner": OWNER,
+        "retries": RETRIES,
+        "retry_delay": datetime.timedelta(seconds=RETRY_DELAY_S),
+        "execution_timeout": _timeout(TIMEOUT_S),
+    },
 ) as dag:
     tasks = {}
-    for task_id, spec in STAGES.items():
-        tasks[task_id] = stage_task(task_id, **spec)
-    for task_id, spec in APPROVALS.items():
-        tasks[task_id] = approval_task(task_id, **spec)
-    for upstream, downstream in EDGES:
-        tasks[upstream] >> tasks[downstream]
+    for task_id, stage_id, upstream in TASKS:
+        if task_id in APPROVALS:
+            task = approval_task(task_id, stage_id, **APPROVALS[task_id])
+        else:
+            task = stage_task(task_id, stage_id, OVERRIDES.get(task_id, ()))
+        if upstream:
+            task.set_upstream([tasks[name] for name in upstream])
+        tasks[task_id] = task

@@ -18,67 +18,71 @@ from airflow.sdk import DAG, Asset, AssetAny, literal
 # The lineage manifest sits beside this file; resolved when Airflow parses the DAG.
 MANIFEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lineage.json')
 PIPEC_VERSION = '0.1.0'
-RETRY_DELAY = datetime.timedelta(seconds=300)
 
-# task id -> the stage it runs
-STAGES = {
-    'source__chargebacks': {'stage_id': 'source.chargebacks', 'owner': 'data_platform', 'retries': 0, 'timeout_s': None, 'doc_md': None},
-    'source__transactions': {'stage_id': 'source.transactions', 'owner': 'data_platform', 'retries': 0, 'timeout_s': None, 'doc_md': None},
-    'validate__chargebacks': {'stage_id': 'validate.chargebacks', 'owner': 'data_platform', 'retries': 0, 'timeout_s': None, 'doc_md': None},
-    'label__is_fraud': {'stage_id': 'label.is_fraud', 'owner': 'fraud_product', 'retries': 0, 'timeout_s': None, 'doc_md': None},
-    'validate__transactions': {'stage_id': 'validate.transactions', 'owner': 'data_platform', 'retries': 0, 'timeout_s': None, 'doc_md': None},
-    'features__account_risk': {'stage_id': 'features.account_risk', 'owner': 'ml_fraud', 'retries': 0, 'timeout_s': None, 'doc_md': None},
-    'join': {'stage_id': 'join', 'owner': 'ml_fraud', 'retries': 0, 'timeout_s': None, 'doc_md': None},
-    'split': {'stage_id': 'split', 'owner': 'ml_fraud', 'retries': 0, 'timeout_s': None, 'doc_md': None},
-    'train__fraud_gbm': {'stage_id': 'train.fraud_gbm', 'owner': 'ml_fraud', 'retries': 2, 'timeout_s': 7200, 'doc_md': None},
-    'evaluate__fraud_gbm': {'stage_id': 'evaluate.fraud_gbm', 'owner': 'ml_fraud', 'retries': 0, 'timeout_s': None, 'doc_md': None},
-    'register__fraud_gbm': {'stage_id': 'register.fraud_gbm', 'owner': 'ml_platform', 'retries': 0, 'timeout_s': None, 'doc_md': None},
-    'deploy__fraud_gbm': {'stage_id': 'deploy.fraud_gbm', 'owner': 'serving', 'retries': 0, 'timeout_s': None, 'doc_md': None},
+# Every stage task's settings unless OVERRIDES lists others (the DAG's default_args).
+OWNER = 'ml_fraud'
+RETRIES = 0
+TIMEOUT_S = None
+RETRY_DELAY_S = 300
+
+# (task id, stage id, upstream task ids), in topological order
+TASKS = (
+    ('source__chargebacks', 'source.chargebacks', ()),
+    ('source__transactions', 'source.transactions', ()),
+    ('validate__chargebacks', 'validate.chargebacks', ('source__chargebacks',)),
+    ('label__is_fraud', 'label.is_fraud', ('validate__chargebacks',)),
+    ('validate__transactions', 'validate.transactions', ('source__transactions',)),
+    ('features__account_risk', 'features.account_risk', ('validate__transactions',)),
+    ('join', 'join', ('features__account_risk', 'label__is_fraud', 'validate__transactions')),
+    ('split', 'split', ('join',)),
+    ('train__fraud_gbm', 'train.fraud_gbm', ('split',)),
+    ('evaluate__fraud_gbm', 'evaluate.fraud_gbm', ('split', 'train__fraud_gbm')),
+    ('register__fraud_gbm', 'register.fraud_gbm', ('evaluate__fraud_gbm', 'train__fraud_gbm')),
+    ('approval__fraud_gbm', 'approval.fraud_gbm', ('register__fraud_gbm',)),
+    ('deploy__fraud_gbm', 'deploy.fraud_gbm', ('approval__fraud_gbm',)),
+)
+
+# task id -> the settings where the stage task differs from the defaults above
+OVERRIDES = {
+    'source__chargebacks': {'owner': 'data_platform'},
+    'source__transactions': {'owner': 'data_platform'},
+    'validate__chargebacks': {'owner': 'data_platform'},
+    'label__is_fraud': {'owner': 'fraud_product'},
+    'validate__transactions': {'owner': 'data_platform'},
+    'train__fraud_gbm': {'retries': 2, 'timeout_s': 7200},
+    'register__fraud_gbm': {'owner': 'ml_platform'},
+    'deploy__fraud_gbm': {'owner': 'serving'},
 }
 
 # task id -> the human approval between register and deploy
 APPROVALS = {
-    'approval__fraud_gbm': {'stage_id': 'approval.fraud_gbm', 'owner': 'risk', 'subject': 'Approve register.fraud_gbm for promotion', 'body': '`register.fraud_gbm` registered a blessed candidate. Team `risk` approves it here before promotion and deploy; rejecting skips them.'},
+    'approval__fraud_gbm': {'owner': 'risk', 'subject': 'Approve register.fraud_gbm for promotion', 'body': '`register.fraud_gbm` registered a blessed candidate. Team `risk` approves it here before promotion and deploy; rejecting skips them.'},
 }
-
-# (upstream task id, downstream task id)
-EDGES = [
-    ('approval__fraud_gbm', 'deploy__fraud_gbm'),
-    ('evaluate__fraud_gbm', 'register__fraud_gbm'),
-    ('features__account_risk', 'join'),
-    ('join', 'split'),
-    ('label__is_fraud', 'join'),
-    ('register__fraud_gbm', 'approval__fraud_gbm'),
-    ('source__chargebacks', 'validate__chargebacks'),
-    ('source__transactions', 'validate__transactions'),
-    ('split', 'evaluate__fraud_gbm'),
-    ('split', 'train__fraud_gbm'),
-    ('train__fraud_gbm', 'evaluate__fraud_gbm'),
-    ('train__fraud_gbm', 'register__fraud_gbm'),
-    ('validate__chargebacks', 'label__is_fraud'),
-    ('validate__transactions', 'features__account_risk'),
-    ('validate__transactions', 'join'),
-]
 
 SCHEDULE = '0 3 * * *'
 
-DOC_MD = '# fraud_detection\n\nGenerated by pipec 0.1.0 from the pipeline `fraud_detection`; rebuild with `pipec build` rather than editing.\n\n| stage | kind | owner | upstream |\n| --- | --- | --- | --- |\n| `source.chargebacks` | source | data_platform | - |\n| `source.transactions` | source | data_platform | - |\n| `validate.chargebacks` | validate | data_platform | `source.chargebacks` |\n| `label.is_fraud` | label | fraud_product | `validate.chargebacks` |\n| `validate.transactions` | validate | data_platform | `source.transactions` |\n| `features.account_risk` | features | ml_fraud | `validate.transactions` |\n| `join` | join | ml_fraud | `features.account_risk`, `label.is_fraud`, `validate.transactions` |\n| `split` | split | ml_fraud | `join` |\n| `train.fraud_gbm` | train | ml_fraud | `split` |\n| `evaluate.fraud_gbm` | evaluate | ml_fraud | `split`, `train.fraud_gbm` |\n| `register.fraud_gbm` | register | ml_platform | `evaluate.fraud_gbm`, `train.fraud_gbm` |\n| `approval.fraud_gbm` | approval | risk | `register.fraud_gbm` |\n| `deploy.fraud_gbm` | deploy | serving | `approval.fraud_gbm` |\n\n## Lineage\n\n```json\n{\n  "approvals": {\n    "approval.fraud_gbm": "risk"\n  },\n  "base_source": "transactions",\n  "code_commit": "auto",\n  "dag_hash": "73a73347df30ec985d847c2af79f90a3477b1f82000102087abe5945a8f4466a",\n  "description": null,\n  "features": {\n    "features.account_risk": 12\n  },\n  "image": "registry.example.com/ml-train@sha256:4b1c0f9e2d7a8c6b5a49382716f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d",\n  "models": {\n    "train.fraud_gbm": {\n      "model": "sklearn.ensemble.HistGradientBoostingClassifier",\n      "params": {\n        "learning_rate": 0.05,\n        "max_iter": 200\n      },\n      "seed": 42\n    }\n  },\n  "owner": "ml_fraud",\n  "pipec_version": "0.1.0",\n  "pipeline": "fraud_detection",\n  "retrain": {\n    "cron": "0 3 * * *",\n    "kind": "scheduled"\n  },\n  "risk": "high",\n  "sources": {\n    "chargebacks": {\n      "format": "parquet",\n      "path": "data/chargebacks.parquet",\n      "snapshot": "latest"\n    },\n    "transactions": {\n      "format": "parquet",\n      "path": "data/transactions.parquet",\n      "snapshot": "latest"\n    }\n  },\n  "teams": {\n    "data_platform": {\n      "contact": "#data-platform",\n      "role": "data"\n    },\n    "fraud_product": {\n      "contact": "fraud-product@example.com",\n      "role": "product"\n    },\n    "ml_fraud": {\n      "contact": "#ml-fraud",\n      "role": "ml"\n    },\n    "ml_platform": {\n      "contact": "#ml-platform",\n      "role": "platform"\n    },\n    "risk": {\n      "contact": "#risk",\n      "role": "risk"\n    },\n    "serving": {\n      "contact": "#serving-oncall",\n      "role": "serving"\n    }\n  }\n}\n```\n'
+DOC_MD = '# fraud_detection\n\nGenerated by pipec 0.1.0 from the pipeline `fraud_detection`; rebuild with `pipec build` rather than editing.\n\n13 stages (1 approval, 1 deploy, 1 evaluate, 1 features, 1 join, 1 label, 1 register, 2 source, 1 split, 1 train, 2 validate) and 15 dependencies. Every stage, edge and definition hash is in the lineage manifest `lineage.json` beside this file, `dag_hash` 73a73347df30ec985d847c2af79f90a3477b1f82000102087abe5945a8f4466a.\n\n## Lineage\n\n```json\n{\n  "approvals": {\n    "approval.fraud_gbm": "risk"\n  },\n  "base_source": "transactions",\n  "code_commit": "auto",\n  "dag_hash": "73a73347df30ec985d847c2af79f90a3477b1f82000102087abe5945a8f4466a",\n  "description": null,\n  "edges": 15,\n  "image": "registry.example.com/ml-train@sha256:4b1c0f9e2d7a8c6b5a49382716f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d",\n  "models": {\n    "train.fraud_gbm": {\n      "model": "sklearn.ensemble.HistGradientBoostingClassifier",\n      "params": {\n        "learning_rate": 0.05,\n        "max_iter": 200\n      },\n      "seed": 42\n    }\n  },\n  "owner": "ml_fraud",\n  "pipec_version": "0.1.0",\n  "pipeline": "fraud_detection",\n  "retrain": {\n    "cron": "0 3 * * *",\n    "kind": "scheduled"\n  },\n  "risk": "high",\n  "sources": {\n    "chargebacks": {\n      "format": "parquet",\n      "path": "data/chargebacks.parquet",\n      "snapshot": "latest"\n    },\n    "transactions": {\n      "format": "parquet",\n      "path": "data/transactions.parquet",\n      "snapshot": "latest"\n    }\n  },\n  "stages": {\n    "approval": 1,\n    "deploy": 1,\n    "evaluate": 1,\n    "features": 1,\n    "join": 1,\n    "label": 1,\n    "register": 1,\n    "source": 2,\n    "split": 1,\n    "train": 1,\n    "validate": 2\n  },\n  "teams": {\n    "data_platform": {\n      "contact": "#data-platform",\n      "role": "data"\n    },\n    "fraud_product": {\n      "contact": "fraud-product@example.com",\n      "role": "product"\n    },\n    "ml_fraud": {\n      "contact": "#ml-fraud",\n      "role": "ml"\n    },\n    "ml_platform": {\n      "contact": "#ml-platform",\n      "role": "platform"\n    },\n    "risk": {\n      "contact": "#risk",\n      "role": "risk"\n    },\n    "serving": {\n      "contact": "#serving-oncall",\n      "role": "serving"\n    }\n  }\n}\n```\n'
 
 
 def _timeout(seconds):
     return None if seconds is None else datetime.timedelta(seconds=seconds)
 
 
-def stage_task(task_id, stage_id, owner, retries, timeout_s, doc_md):
-    argv = ["pipec", "stage", "run", "--manifest", MANIFEST, "--stage", stage_id]
+def _settings(overrides):
+    settings = dict(overrides)
+    if "timeout_s" in settings:
+        settings["execution_timeout"] = _timeout(settings.pop("timeout_s"))
+    return settings
+
+
+COMMAND = shlex.join(["pipec", "stage", "run", "--manifest", MANIFEST, "--stage"]) + " "
+
+
+def stage_task(task_id, stage_id, overrides):
     return BashOperator(
         task_id=task_id,
-        bash_command=literal(shlex.join(argv)),
-        owner=owner,
-        retries=retries,
-        retry_delay=RETRY_DELAY,
-        execution_timeout=_timeout(timeout_s),
-        doc_md=doc_md,
+        bash_command=literal(COMMAND + shlex.quote(stage_id)),
+        **_settings(overrides),
     )
 
 
@@ -89,6 +93,7 @@ def approval_task(task_id, stage_id, owner, subject, body):
         body=literal(body),
         owner=owner,
         retries=0,
+        execution_timeout=None,  # the human's wait is not a stage's timeout
         doc_md=f"Human approval `{stage_id}`.",
     )
 
@@ -101,11 +106,19 @@ with DAG(
     max_active_runs=1,
     tags=['owner:data_platform', 'owner:fraud_product', 'owner:ml_fraud', 'owner:ml_platform', 'owner:risk', 'owner:serving', 'pipec', 'retrain:scheduled', 'risk:high'],
     doc_md=DOC_MD,
+    default_args={
+        "owner": OWNER,
+        "retries": RETRIES,
+        "retry_delay": datetime.timedelta(seconds=RETRY_DELAY_S),
+        "execution_timeout": _timeout(TIMEOUT_S),
+    },
 ) as dag:
     tasks = {}
-    for task_id, spec in STAGES.items():
-        tasks[task_id] = stage_task(task_id, **spec)
-    for task_id, spec in APPROVALS.items():
-        tasks[task_id] = approval_task(task_id, **spec)
-    for upstream, downstream in EDGES:
-        tasks[upstream] >> tasks[downstream]
+    for task_id, stage_id, upstream in TASKS:
+        if task_id in APPROVALS:
+            task = approval_task(task_id, stage_id, **APPROVALS[task_id])
+        else:
+            task = stage_task(task_id, stage_id, OVERRIDES.get(task_id, ()))
+        if upstream:
+            task.set_upstream([tasks[name] for name in upstream])
+        tasks[task_id] = task
