@@ -82,8 +82,9 @@ def synthetic(sizes: list[int], reps: int) -> tuple[str, list[Target]]:
         "`freshness at within 2d`; pipec runs `validation.run_checks`, pandas uses boolean "
         "masks and `duplicated`. Features: for every event, sum, mean and count of the "
         "account's amounts in the 30 days strictly before it, and the latest balance "
-        "strictly before it; pipec runs `features.build_features` (one window pass, one "
-        "ASOF join), pandas `groupby().rolling('30d', closed='left')` and `merge_asof("
+        "strictly before it; pipec runs `features.build_features` (one window pass over the "
+        "events themselves, one ASOF join), pandas `groupby().rolling('30d', closed='left')` "
+        "and `merge_asof("
         f"allow_exact_matches=False)`. Results agree {agreement}. Median of {reps} "
         "interleaved rounds; DuckDB uses every core, pandas one.")
     return body, targets

@@ -135,9 +135,14 @@ def reads_features(ctx: StageContext) -> list[str]:
 def run_features(ctx: StageContext) -> StageOutput:
     con = ctx.connect()
     ctx.open_dataset(con, ctx.base_source(), "spine", row_id=True)
-    ctx.open_dataset(con, ctx.stage["source"], "view_source")
+    # A view over the base source reads the spine itself: build_features then takes
+    # its single-pass route instead of a union of the rows with themselves.
+    source = "spine"
+    if ctx.stage["source"] != ctx.base_source():
+        ctx.open_dataset(con, ctx.stage["source"], "view_source")
+        source = "view_source"
     view = ViewSpec.from_stage(ctx.stage, ctx.source_def(ctx.base_source()))
-    build_features(con, view, "spine", "view_source", "features")
+    build_features(con, view, "spine", source, "features")
     rows = con.execute("SELECT count(*) FROM features").fetchall()[0][0]
     report = {
         "rows": rows,

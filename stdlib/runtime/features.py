@@ -18,8 +18,10 @@ Reading of the language (one rule for both kinds of feature):
 
 Aggregates use one pass of window functions over the union of the view's rows and the
 base rows' query points (`t - lag`), with integer epoch-microsecond RANGE frames
-`[p - (W - lag), p - 1]`; as-of columns use one ASOF join. Neither is a range join, so
-a dense entity does not blow up.
+`[p - (W - lag), p - 1]`; when the view's source is the base itself, over the base rows
+alone (each row is its own query point, frame `[t - W, t - lag - 1]`). Each distinct
+window aggregate is computed once (a mean reuses the sum and count). As-of columns use
+one ASOF join. Neither is a range join, so a dense entity does not blow up.
 """
 
 from __future__ import annotations
@@ -79,41 +81,76 @@ def feature_column(view: str, feature: str) -> str:
 EXACT = "DECIMAL(38, 9)"
 
 
-def _agg_expr(agg: Aggregate, value: str, window: str) -> str:
-    if agg.agg == "count":
-        counted = value if agg.column else "CASE WHEN NOT __pt THEN 1 END"
-        return f"count({counted}) OVER {window}"
-    if agg.agg == "distinct":
-        return f"count(DISTINCT {value}) OVER {window}"
-    if agg.agg in ("sum", "mean"):
-        # Sums in exact decimal arithmetic: a float sum depends on the order DuckDB's
-        # threads add the rows in, so the same data would give features (and a model
-        # hash) that differ in the last bits from one run to the next.
-        exact = f"sum(CAST({value} AS {EXACT})) OVER {window}"
-        if agg.agg == "mean":
-            exact = f"{exact} / nullif(count({value}) OVER {window}, 0)"
-        return f"CAST({exact} AS DOUBLE)"
-    fn = {"min": "min", "max": "max"}[agg.agg]
-    return f"{fn}({value}) OVER {window}"
+def _window_aggregates(
+    view: ViewSpec, alias: dict[str, str], count_rows: str
+) -> tuple[list[str], list[str]]:
+    """(inner, outer): the distinct window aggregates the features need, each computed
+    once as `__aN`, and each feature as an expression over them.
+
+    `count_rows` is the aggregate that counts the view's rows (not query points) in a
+    frame; `{w}` in it stands for the frame's name.
+    """
+    inner: dict[str, str] = {}
+
+    def win(expr: str) -> str:
+        return inner.setdefault(expr, f"__a{len(inner)}")
+
+    outer = []
+    for a in view.aggregates:
+        w = f"w{a.window_us}"
+        value = alias.get(a.column or "", "NULL")
+        if a.agg == "count":
+            expr = win(f"count({value}) OVER {w}") if a.column else win(count_rows.format(w=w))
+        elif a.agg == "distinct":
+            expr = win(f"count(DISTINCT {value}) OVER {w}")
+        elif a.agg in ("sum", "mean"):
+            # Sums in exact decimal arithmetic: a float sum depends on the order DuckDB's
+            # threads add the rows in, so the same data would give features (and a
+            # model hash) that differ in the last bits from one run to the next.
+            expr = win(f"sum(CAST({value} AS {EXACT})) OVER {w}")
+            if a.agg == "mean":
+                expr = f"{expr} / nullif({win(f'count({value}) OVER {w}')}, 0)"
+            expr = f"CAST({expr} AS DOUBLE)"
+        else:
+            expr = win(f"{a.agg}({value}) OVER {w}")
+        outer.append(f"{expr} AS {ident(feature_column(view.name, a.name))}")
+    return [f"{e} AS {n}" for e, n in inner.items()], outer
 
 
-def aggregates_sql(spine: str, source: str, view: ViewSpec) -> str:
-    """SELECT __row_id, VIEW__FEATURE... for every base row."""
-    values = sorted({a.column for a in view.aggregates if a.column})
-    alias = {c: f"__c{i}" for i, c in enumerate(values)}
-    src_cols = "".join(f", {ident(c)} AS {alias[c]}" for c in values)
-    windows = sorted({a.window_us for a in view.aggregates})
-    window_defs = ", ".join(
-        # max(..., 0): when W <= lag the frame [p, p - 1] is empty, as it should be.
+def _frames(view: ViewSpec, upper_preceding: int) -> str:
+    """Named RANGE frames over integer epoch microseconds, one per window length.
+
+    The frame of a row at k ends `upper_preceding` before k and spans the window's
+    `W - lag` microseconds: with the query point p = k and upper 1 it is
+    `[p - (W - lag), p - 1]`; with the row's own time t = k and upper `lag + 1` it is
+    `[t - W, t - lag - 1]`.
+    """
+    return ", ".join(
+        # max(..., 0): when W <= lag the frame starts after it ends, so it is empty, as
+        # it should be.
         f"w{w} AS (PARTITION BY __key ORDER BY __k "
-        f"RANGE BETWEEN {max(w - view.lag_us, 0)} PRECEDING AND 1 PRECEDING)"
-        for w in windows
+        f"RANGE BETWEEN {max(w - view.lag_us, 0) + upper_preceding - 1} PRECEDING "
+        f"AND {upper_preceding} PRECEDING)"
+        for w in sorted({a.window_us for a in view.aggregates})
     )
-    selects = ", ".join(
-        f"{_agg_expr(a, alias.get(a.column or '', 'NULL'), f'w{a.window_us}')} "
+
+
+def _empty_selects(view: ViewSpec) -> str:
+    """The features of a row that sees nothing: 0 for counts, NULL otherwise."""
+    return ", ".join(
+        f"{'0' if a.agg in ('count', 'distinct') else 'NULL'}"
+        f"{'::BIGINT' if a.agg in ('count', 'distinct') else ''} "
         f"AS {ident(feature_column(view.name, a.name))}"
         for a in view.aggregates
     )
+
+
+def aggregates_sql(spine: str, source: str, view: ViewSpec) -> str:
+    """SELECT __row_id, VIEW__FEATURE... for every base row (any view source)."""
+    values = sorted({a.column for a in view.aggregates if a.column})
+    alias = {c: f"__c{i}" for i, c in enumerate(values)}
+    src_cols = "".join(f", {ident(c)} AS {alias[c]}" for c in values)
+    inner, outer = _window_aggregates(view, alias, "count(CASE WHEN NOT __pt THEN 1 END) OVER {w}")
     return f"""
     WITH src AS (
         SELECT {ident(view.key)} AS __key, {sql_us(ident(view.time))} AS __k,
@@ -127,10 +164,45 @@ def aggregates_sql(spine: str, source: str, view: ViewSpec) -> str:
     ), u AS (
         SELECT * FROM src UNION ALL BY NAME SELECT * FROM pts
     )
-    SELECT __row_id, {selects}
-    FROM u
-    WINDOW {window_defs}
-    QUALIFY __pt
+    SELECT __row_id, {", ".join(outer)}
+    FROM (
+        SELECT __row_id, {", ".join(inner)}
+        FROM u
+        WINDOW {_frames(view, 1)}
+        QUALIFY __pt
+    )
+    """
+
+
+def self_aggregates_sql(spine: str, view: ViewSpec) -> str:
+    """`aggregates_sql` when the view's source is the base itself (same table, same time).
+
+    Every row is then both a source row and a query point, so one window pass over the
+    rows themselves does it, without the union: the frame of a row at k is
+    `[k - W, k - lag - 1]`. Rows with a NULL key or time see nothing and are seen by
+    nothing, so they stay out of the window pass.
+    """
+    values = sorted({a.column for a in view.aggregates if a.column})
+    alias = {c: f"__c{i}" for i, c in enumerate(values)}
+    src_cols = "".join(f", {ident(c)} AS {alias[c]}" for c in values)
+    key, time = ident(view.key), ident(view.time)
+    # count(*) counts a frame from its bounds alone; every row here is a view row.
+    inner, outer = _window_aggregates(view, alias, "count(*) OVER {w}")
+    return f"""
+    SELECT __row_id, {", ".join(outer)}
+    FROM (
+        SELECT __row_id, {", ".join(inner)}
+        FROM (
+            SELECT __row_id, {key} AS __key, {sql_us(time)} AS __k{src_cols}
+            FROM {ident(spine)}
+            WHERE {key} IS NOT NULL AND {time} IS NOT NULL
+        )
+        WINDOW {_frames(view, view.lag_us + 1)}
+    )
+    UNION ALL
+    SELECT __row_id, {_empty_selects(view)}
+    FROM {ident(spine)}
+    WHERE {key} IS NULL OR {time} IS NULL
     """
 
 
@@ -182,13 +254,23 @@ def asof_sql(spine: str, source: str, view: ViewSpec) -> str:
 def build_features(
     con: duckdb.DuckDBPyConnection, view: ViewSpec, spine: str, source: str, out: str
 ) -> None:
-    """Create table `out`: `__row_id` plus every feature of the view, one row per base row."""
-    parts = [f"SELECT __row_id FROM {ident(spine)}"]
+    """Create table `out`: `__row_id` plus every feature of the view, one row per base row.
+
+    `source` may name the spine table itself (a view over the base source): the
+    aggregates then take the single-pass route of `self_aggregates_sql`.
+    """
+    parts = []
     if view.aggregates:
-        parts.append(aggregates_sql(spine, source, view))
+        same = source == spine and view.time == view.spine_time
+        parts.append(
+            self_aggregates_sql(spine, view) if same else aggregates_sql(spine, source, view)
+        )
     if view.columns:
         parts.append(asof_sql(spine, source, view))
-    body = f"({parts[0]}) base"
-    for i, part in enumerate(parts[1:]):
-        body += f" LEFT JOIN ({part}) p{i} USING (__row_id)"
+    if not parts:
+        parts.append(f"SELECT __row_id FROM {ident(spine)}")
+    # Each part has exactly one row per spine row, so they join on __row_id alone.
+    body = f"({parts[0]}) p0"
+    for i, part in enumerate(parts[1:], 1):
+        body += f" JOIN ({part}) p{i} USING (__row_id)"
     con.execute(f"CREATE OR REPLACE TABLE {ident(out)} AS SELECT * FROM {body} ORDER BY __row_id")

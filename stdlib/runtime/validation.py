@@ -1,4 +1,6 @@
-"""The validate stage's checks, each one DuckDB query over the snapshotted dataset.
+"""The validate stage's checks over the snapshotted dataset, in as few DuckDB scans as
+possible: one aggregate query for the counts of every check, one GROUP BY per `unique`,
+and a sample query only for a failing range check.
 
 Every check yields one report entry:
 `{"check", "kind", "severity", "passed", "rows_failing", "values", "detail"}` where
@@ -67,14 +69,62 @@ class CheckContext:
 Entry = dict[str, Any]
 
 
+class Scan:
+    """Aggregates over the whole table that many checks share, computed in one query.
+
+    Checks run in two steps: each check first `add`s the aggregates it needs and gets
+    back a getter, then (after `run`, one scan of the data for every check at once) it
+    builds its entries from the values. Only a failing check queries again, for its
+    offending samples.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, table: str) -> None:
+        self.con, self.table = con, table
+        self.columns = set(con.table(table).columns)
+        self._exprs: dict[str, int] = {}
+        self._values: tuple[Any, ...] | None = None
+
+    def add(self, expr: str) -> Callable[[], Any]:
+        i = self._exprs.setdefault(expr, len(self._exprs))
+        return lambda: self._result()[i]
+
+    def _result(self) -> tuple[Any, ...]:
+        if self._values is None:
+            self.run()
+        assert self._values is not None
+        return self._values
+
+    def run(self) -> None:
+        if self._values is not None or not self._exprs:
+            self._values = self._values or ()
+            return
+        # The first fetch of a result: DuckDB 2 refuses new work on a connection
+        # while a result is only partly fetched.
+        self._values = self.con.execute(
+            f"SELECT {', '.join(self._exprs)} FROM {ident(self.table)}"
+        ).fetchall()[0]
+
+
+Finish = Callable[[], list[Entry]]
+
+
 def run_checks(
     con: duckdb.DuckDBPyConnection, checks: list[dict[str, Any]], ctx: CheckContext
 ) -> list[Entry]:
-    """Every check in manifest order; schema expands to schema, type and constraints."""
+    """Every check in manifest order; schema expands to schema, type and constraints.
+
+    The counts of all checks come from one aggregate query over the table (a `unique`
+    check needs its own GROUP BY); offending samples are fetched for failing checks only.
+    """
+    scan = Scan(con, ctx.table)
+    pending: list[tuple[dict[str, Any], Finish]] = [
+        (check, CHECKS[check["kind"]](scan, check, ctx)) for check in checks
+    ]
+    scan.run()
     entries: list[Entry] = []
-    for check in checks:
+    for check, finish in pending:
         severity = check.get("severity") or ctx.default_severity
-        for entry in CHECKS[check["kind"]](con, check, ctx):
+        for entry in finish():
             entries.append({"kind": check["kind"], "severity": severity, "detail": {}} | entry)
     return entries
 
@@ -95,10 +145,6 @@ def raise_if_blocked(stage_id: str, report: dict[str, Any], policy: str = "block
         raise ValidationBlocked(stage_id, report)
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
-    return con.execute(sql).fetchall()[0][0]
-
-
 def _samples(con: duckdb.DuckDBPyConnection, table: str, expr: str, where: str) -> list[str]:
     rows = con.execute(
         f"SELECT DISTINCT CAST({expr} AS VARCHAR) AS v FROM {ident(table)} "
@@ -107,22 +153,24 @@ def _samples(con: duckdb.DuckDBPyConnection, table: str, expr: str, where: str) 
     return [r[0] for r in rows]
 
 
-def _row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    return _scalar(con, f"SELECT count(*) FROM {ident(table)}")
-
-
-def _absent(con: duckdb.DuckDBPyConnection, ctx: CheckContext, columns: list[str]) -> Entry | None:
+def _absent(scan: Scan, columns: list[str]) -> Finish | None:
     """A check on a column the data lacks fails on every row instead of crashing."""
-    have = set(con.table(ctx.table).columns)
-    missing = [c for c in columns if c not in have]
+    missing = [c for c in columns if c not in scan.columns]
     if not missing:
         return None
-    return {
-        "passed": False,
-        "rows_failing": _row_count(con, ctx.table),
-        "values": missing,
-        "detail": {"missing_columns": missing},
-    }
+    rows = scan.add("count(*)")
+    return lambda: [
+        {
+            "passed": False,
+            "rows_failing": rows(),
+            "values": missing,
+            "detail": {"missing_columns": missing},
+        }
+    ]
+
+
+def _named(name: str, finish: Finish) -> Finish:
+    return lambda: [{"check": name} | e for e in finish()]
 
 
 def sql_value(value: Any) -> str:
@@ -144,196 +192,224 @@ def condition(column: str, check: dict[str, Any]) -> str:
     return f"({col} {op} {sql_value(check['value'])})"
 
 
-def _range_entry(
-    con: duckdb.DuckDBPyConnection, ctx: CheckContext, column: str, rule: dict[str, Any]
-) -> Entry:
+def _range_entry(scan: Scan, column: str, rule: dict[str, Any]) -> Finish:
     name = f"range {column} " + (
         f"in {rule['in']}" if rule.get("in") else f"{rule['op']} {rule['value']}"
     )
-    if absent := _absent(con, ctx, [column]):
-        return {"check": name} | absent
+    if absent := _absent(scan, [column]):
+        return _named(name, absent)
     bad = f"{ident(column)} IS NOT NULL AND NOT {condition(column, rule)}"
-    rows = _scalar(con, f"SELECT count(*) FROM {ident(ctx.table)} WHERE {bad}")
-    return {
-        "check": name,
-        "kind": "range",
-        "passed": rows == 0,
-        "rows_failing": rows,
-        "values": _samples(con, ctx.table, ident(column), bad) if rows else [],
-    }
+    rows = scan.add(f"count(*) FILTER (WHERE {bad})")
+
+    def finish() -> list[Entry]:
+        n = rows()
+        return [
+            {
+                "check": name,
+                "kind": "range",
+                "passed": n == 0,
+                "rows_failing": n,
+                "values": _samples(scan.con, scan.table, ident(column), bad) if n else [],
+            }
+        ]
+
+    return finish
 
 
-def check_schema(
-    con: duckdb.DuckDBPyConnection, check: dict[str, Any], ctx: CheckContext
-) -> list[Entry]:
+def check_schema(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish:
     missing = list(ctx.missing_columns)
-    n = _row_count(con, ctx.table)
-    entries: list[Entry] = [
-        {
-            "check": "schema",
-            "passed": not missing,
-            "rows_failing": n if missing else 0,
-            "values": missing[:_SAMPLE],
-            "detail": {"missing_columns": missing},
-        }
+    n = scan.add("count(*)")
+    ranges = [
+        _range_entry(scan, col["name"], col["constraint"])
+        for col in check["columns"]
+        if col.get("constraint") and col["name"] not in missing
     ]
-    bad_rows = sum(e["rows"] for e in ctx.type_errors)
-    values = [v for e in ctx.type_errors for v in e["values"]][:_SAMPLE]
-    entries.append(
-        {
-            "check": "type",
-            "kind": "type",
-            "passed": not ctx.type_errors,
-            "rows_failing": bad_rows,
-            "values": values,
-            "detail": {"columns": ctx.type_errors},
-        }
-    )
-    for col in check["columns"]:
-        if col.get("constraint") and col["name"] not in missing:
-            entries.append(_range_entry(con, ctx, col["name"], col["constraint"]))
-    return entries
+
+    def finish() -> list[Entry]:
+        entries: list[Entry] = [
+            {
+                "check": "schema",
+                "passed": not missing,
+                "rows_failing": n() if missing else 0,
+                "values": missing[:_SAMPLE],
+                "detail": {"missing_columns": missing},
+            }
+        ]
+        bad_rows = sum(e["rows"] for e in ctx.type_errors)
+        values = [v for e in ctx.type_errors for v in e["values"]][:_SAMPLE]
+        entries.append(
+            {
+                "check": "type",
+                "kind": "type",
+                "passed": not ctx.type_errors,
+                "rows_failing": bad_rows,
+                "values": values,
+                "detail": {"columns": ctx.type_errors},
+            }
+        )
+        for r in ranges:
+            entries.extend(r())
+        return entries
+
+    return finish
 
 
-def check_require(
-    con: duckdb.DuckDBPyConnection, check: dict[str, Any], ctx: CheckContext
-) -> list[Entry]:
+def check_require(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish:
     name = "require " + ", ".join(check["columns"])
-    if absent := _absent(con, ctx, check["columns"]):
-        return [{"check": name} | absent]
+    if absent := _absent(scan, check["columns"]):
+        return _named(name, absent)
     bad = " OR ".join(f"{ident(c)} IS NULL" for c in check["columns"])
-    rows = _scalar(con, f"SELECT count(*) FROM {ident(ctx.table)} WHERE {bad}")
-    nulls = [
-        c
-        for c in check["columns"]
-        if _scalar(con, f"SELECT count(*) FROM {ident(ctx.table)} WHERE {ident(c)} IS NULL")
-    ]
-    return [
-        {
-            "check": name,
-            "passed": rows == 0,
-            "rows_failing": rows,
-            "values": [],
-            "detail": {"columns_with_nulls": nulls},
-        }
-    ]
+    rows = scan.add(f"count(*) FILTER (WHERE {bad})")
+    # count(*) - count(c): the NULLs of c, from the same scan.
+    nulls = {c: scan.add(f"count(*) - count({ident(c)})") for c in check["columns"]}
+
+    def finish() -> list[Entry]:
+        n = rows()
+        return [
+            {
+                "check": name,
+                "passed": n == 0,
+                "rows_failing": n,
+                "values": [],
+                "detail": {"columns_with_nulls": [c for c in check["columns"] if nulls[c]()]},
+            }
+        ]
+
+    return finish
 
 
-def check_range(
-    con: duckdb.DuckDBPyConnection, check: dict[str, Any], ctx: CheckContext
-) -> list[Entry]:
-    return [_range_entry(con, ctx, check["column"], check)]
+def check_range(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish:
+    return _range_entry(scan, check["column"], check)
 
 
-def check_completeness(
-    con: duckdb.DuckDBPyConnection, check: dict[str, Any], ctx: CheckContext
-) -> list[Entry]:
+def check_completeness(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish:
     col = check["column"]
     name = f"completeness {col} {check['op']} {check['value']}"
-    if absent := _absent(con, ctx, [col]):
-        return [{"check": name} | absent]
-    total, present = con.execute(
-        f"SELECT count(*), count({ident(col)}) FROM {ident(ctx.table)}"
-    ).fetchall()[0]
-    observed = present / total if total else 1.0
-    passed = _compare(observed, check["op"], float(check["value"]))
-    return [
-        {
-            "check": name,
-            "passed": passed,
-            "rows_failing": 0 if passed else total - present,
-            "values": [],
-            "detail": {"observed": observed},
-        }
-    ]
+    if absent := _absent(scan, [col]):
+        return _named(name, absent)
+    total_of, present_of = scan.add("count(*)"), scan.add(f"count({ident(col)})")
+
+    def finish() -> list[Entry]:
+        total, present = total_of(), present_of()
+        observed = present / total if total else 1.0
+        passed = _compare(observed, check["op"], float(check["value"]))
+        return [
+            {
+                "check": name,
+                "passed": passed,
+                "rows_failing": 0 if passed else total - present,
+                "values": [],
+                "detail": {"observed": observed},
+            }
+        ]
+
+    return finish
 
 
-def check_unique(
-    con: duckdb.DuckDBPyConnection, check: dict[str, Any], ctx: CheckContext
-) -> list[Entry]:
+def check_unique(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish:
     cols = check["columns"]
     name = "unique " + ", ".join(cols)
-    if absent := _absent(con, ctx, cols):
-        return [{"check": name} | absent]
+    if absent := _absent(scan, cols):
+        return _named(name, absent)
     keys = ", ".join(ident(c) for c in cols)
     key_text = " || ', ' || ".join(f"coalesce(CAST({ident(c)} AS VARCHAR), 'NULL')" for c in cols)
-    dup = (
-        f"SELECT {key_text} AS k, count(*) AS n FROM {ident(ctx.table)} "
-        f"GROUP BY {keys} HAVING n > 1"
-    )
-    rows = _scalar(con, f"SELECT coalesce(sum(n), 0) FROM ({dup})")
-    values = [
-        r[0] for r in con.execute(f"SELECT k FROM ({dup}) ORDER BY k LIMIT {_SAMPLE}").fetchall()
-    ]
-    return [{"check": name, "passed": rows == 0, "rows_failing": int(rows), "values": values}]
+
+    def finish() -> list[Entry]:
+        # First a GROUP BY on one 64-bit hash of the key: equal keys (NULLs included)
+        # hash alike, so no repeated hash proves there is no duplicate, and that table
+        # is far cheaper than one keyed by the columns themselves.
+        repeated = scan.con.execute(
+            f"SELECT count(*) FROM (SELECT hash({keys}) AS h FROM {ident(scan.table)} "
+            f"GROUP BY h HAVING count(*) > 1)"
+        ).fetchall()[0][0]
+        if not repeated:
+            return [{"check": name, "passed": True, "rows_failing": 0, "values": []}]
+        # One GROUP BY gives the count and the samples; keys are turned into text only
+        # for the duplicated groups. min(k, N): the N smallest, sorted.
+        rows, values = scan.con.execute(
+            f"SELECT coalesce(sum(n), 0), coalesce(min(k, {_SAMPLE}), []) FROM ("
+            f"SELECT {key_text} AS k, n FROM ("
+            f"SELECT {keys}, count(*) AS n FROM {ident(scan.table)} "
+            f"GROUP BY {keys} HAVING count(*) > 1))"
+        ).fetchall()[0]
+        return [
+            {"check": name, "passed": rows == 0, "rows_failing": int(rows), "values": list(values)}
+        ]
+
+    return finish
 
 
-def check_freshness(
-    con: duckdb.DuckDBPyConnection, check: dict[str, Any], ctx: CheckContext
-) -> list[Entry]:
+def check_freshness(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish:
     col = check["column"]
     name = f"freshness {col} within {check['within_s']}s"
-    if absent := _absent(con, ctx, [col]):
-        return [{"check": name} | absent]
-    newest = _scalar(con, f"SELECT max({sql_us(ident(col))}) FROM {ident(ctx.table)}")
-    if ctx.snapshot is None or newest is None:
-        reason = "no snapshot to measure against" if ctx.snapshot is None else "no values"
+    if absent := _absent(scan, [col]):
+        return _named(name, absent)
+    newest_of = scan.add(f"max({sql_us(ident(col))})")
+    newest_text_of = scan.add(f"CAST(max({ident(col)}) AS VARCHAR)")
+
+    def finish() -> list[Entry]:
+        newest = newest_of()
+        if ctx.snapshot is None or newest is None:
+            reason = "no snapshot to measure against" if ctx.snapshot is None else "no values"
+            return [
+                {
+                    "check": name,
+                    "passed": False,
+                    "rows_failing": 0,
+                    "values": [],
+                    "detail": {"reason": reason},
+                }
+            ]
+        age_s = (to_us(snapshot_end(ctx.snapshot)) - newest) / 1_000_000
+        newest_text = newest_text_of()
+        passed = age_s <= check["within_s"]
         return [
             {
                 "check": name,
-                "passed": False,
+                "passed": passed,
                 "rows_failing": 0,
-                "values": [],
-                "detail": {"reason": reason},
+                "values": [] if passed else [newest_text],
+                "detail": {"newest": newest_text, "age_s": age_s},
             }
         ]
-    age_s = (to_us(snapshot_end(ctx.snapshot)) - newest) / 1_000_000
-    newest_text = _scalar(con, f"SELECT CAST(max({ident(col)}) AS VARCHAR) FROM {ident(ctx.table)}")
-    passed = age_s <= check["within_s"]
-    return [
-        {
-            "check": name,
-            "passed": passed,
-            "rows_failing": 0,
-            "values": [] if passed else [newest_text],
-            "detail": {"newest": newest_text, "age_s": age_s},
-        }
-    ]
+
+    return finish
 
 
-def check_drift(
-    con: duckdb.DuckDBPyConnection, check: dict[str, Any], ctx: CheckContext
-) -> list[Entry]:
+def check_drift(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish:
     stat, col, factor = check["stat"], check["column"], float(check["factor"])
     name = f"drift {stat}({col}) within {factor:g}x of baseline"
-    if absent := _absent(con, ctx, [col]):
-        return [{"check": name} | absent]
-    current = _scalar(
-        con, f"SELECT {DRIFT_STATS[stat].format(c=ident(col))} FROM {ident(ctx.table)}"
-    )
-    current = None if current is None else float(current)
-    found, baseline = ctx.baseline(stat, col)
-    ctx.record(stat, col, current)
-    if not found:
+    if absent := _absent(scan, [col]):
+        return _named(name, absent)
+    current_of = scan.add(DRIFT_STATS[stat].format(c=ident(col)))
+
+    def finish() -> list[Entry]:
+        current = current_of()
+        current = None if current is None else float(current)
+        found, baseline = ctx.baseline(stat, col)
+        ctx.record(stat, col, current)
+        if not found:
+            return [
+                {
+                    "check": name,
+                    "passed": True,
+                    "rows_failing": 0,
+                    "values": [],
+                    "detail": {"current": current, "baseline": None, "recorded": True},
+                }
+            ]
+        passed = within_factor(current, baseline, factor)
         return [
             {
                 "check": name,
-                "passed": True,
+                "passed": passed,
                 "rows_failing": 0,
-                "values": [],
-                "detail": {"current": current, "baseline": None, "recorded": True},
+                "values": [] if passed else [str(current), str(baseline)],
+                "detail": {"current": current, "baseline": baseline},
             }
         ]
-    passed = within_factor(current, baseline, factor)
-    return [
-        {
-            "check": name,
-            "passed": passed,
-            "rows_failing": 0,
-            "values": [] if passed else [str(current), str(baseline)],
-            "detail": {"current": current, "baseline": baseline},
-        }
-    ]
+
+    return finish
 
 
 def within_factor(current: float | None, baseline: float | None, factor: float) -> bool:
@@ -359,9 +435,7 @@ def _compare(left: float, op: str, right: float) -> bool:
     }[op]
 
 
-CHECKS: dict[
-    str, Callable[[duckdb.DuckDBPyConnection, dict[str, Any], CheckContext], list[Entry]]
-] = {
+CHECKS: dict[str, Callable[[Scan, dict[str, Any], CheckContext], Finish]] = {
     "schema": check_schema,
     "require": check_require,
     "range": check_range,

@@ -137,6 +137,55 @@ def duck_features(
     return [a | b for a, b in zip(aggs, asof, strict=True)]
 
 
+# The view's source is the base itself: `build_features` takes the single-pass route.
+self_base_rows = st.lists(rows, min_size=1, max_size=15)
+
+
+@st.composite
+def self_cases(draw: Any) -> dict[str, Any]:
+    return {
+        "base": draw(self_base_rows),
+        "window": draw(st.integers(0, 6)),
+        "lag": draw(st.integers(0, 3)),
+    }
+
+
+def _self_view(case: dict[str, Any]) -> F.ViewSpec:
+    view = _view(case)
+    return F.ViewSpec(view.name, "k", "t", "t", view.lag_us, view.aggregates, ())
+
+
+def duck_self_features(case: dict[str, Any], agg_fn: Any = F.self_aggregates_sql) -> list[dict]:
+    con = connect()
+    base = case["base"]
+    con.register(
+        "spine_in",
+        pa.table(
+            {
+                "__row_id": pa.array(range(len(base)), pa.int64()),
+                "k": pa.array([b.key for b in base], pa.string()),
+                "t": pa.array([ts(b.t) for b in base], pa.timestamp("us", tz="UTC")),
+                "v": pa.array([b.value for b in base], pa.int64()),
+            }
+        ),
+    )
+    con.execute("CREATE TABLE spine AS SELECT * FROM spine_in")
+    sql = agg_fn("spine", _self_view(case))
+    return query_arrow(con, sql + " ORDER BY __row_id").to_pylist()
+
+
+def ref_self_features(case: dict[str, Any]) -> list[dict]:
+    base = case["base"]
+    return [
+        {"__row_id": i}
+        | {
+            f"view__{name}": oracle.aggregate(base, b.key, b.t, case["lag"], case["window"], name)
+            for name in AGGS
+        }
+        for i, b in enumerate(base)
+    ]
+
+
 def ref_features(case: dict[str, Any]) -> list[dict]:
     out = []
     for i, b in enumerate(case["base"]):
@@ -174,6 +223,44 @@ def test_window_labels_match_oracle(case: dict[str, Any]) -> None:
 def test_features_and_as_of_match_oracle(case: dict[str, Any]) -> None:
     got, want = duck_features(case), ref_features(case)
     assert rows_match(got, want), (got, want)
+
+
+@SETTINGS
+@given(self_cases())
+def test_features_over_the_base_itself_match_oracle(case: dict[str, Any]) -> None:
+    got, want = duck_self_features(case), ref_self_features(case)
+    assert rows_match(got, want), (got, want)
+
+
+@SETTINGS
+@given(self_cases())
+def test_build_features_over_the_base_itself(case: dict[str, Any]) -> None:
+    """build_features routes spine == source to the single pass; same rows as the union."""
+    con = connect()
+    base = case["base"]
+    con.register(
+        "spine_in",
+        pa.table(
+            {
+                "__row_id": pa.array(range(len(base)), pa.int64()),
+                "k": pa.array([b.key for b in base], pa.string()),
+                "t": pa.array([ts(b.t) for b in base], pa.timestamp("us", tz="UTC")),
+                "v": pa.array([b.value for b in base], pa.int64()),
+            }
+        ),
+    )
+    con.execute("CREATE TABLE spine AS SELECT * FROM spine_in")
+    view = _self_view(case)
+    F.build_features(con, view, "spine", "spine", "single")
+    F.build_features(con, view, "spine", "spine_in", "via_union")  # another name: union route
+    single = query_arrow(con, "SELECT * FROM single").to_pylist()
+    union = query_arrow(con, "SELECT * FROM via_union").to_pylist()
+    assert rows_match(single, ref_self_features(case))
+    assert rows_match(union, single)
+    assert (
+        query_arrow(con, "SELECT * FROM single").schema
+        == query_arrow(con, "SELECT * FROM via_union").schema
+    )
 
 
 @SETTINGS
@@ -229,5 +316,21 @@ def test_oracle_has_teeth_as_of_at_or_before_t() -> None:
     find(
         cases(),
         lambda c: not rows_match(duck_features(c, asof_fn=bad), ref_features(c)),
+        settings=settings(max_examples=500, deadline=None, database=None),
+    )
+
+
+def test_oracle_has_teeth_self_aggregate_window_includes_t() -> None:
+    # The single pass's frame ends at `lag + 1 PRECEDING` (time + lag < t); one
+    # microsecond less reads rows with time + lag == t.
+    def bad(spine: str, view: F.ViewSpec) -> str:
+        sql = F.self_aggregates_sql(spine, view)
+        old = f"AND {view.lag_us + 1} PRECEDING"
+        assert old in sql, f"mutation target {old!r} not in SQL"
+        return sql.replace(old, f"AND {view.lag_us} PRECEDING")
+
+    find(
+        self_cases(),
+        lambda c: not rows_match(duck_self_features(c, bad), ref_self_features(c)),
         settings=settings(max_examples=500, deadline=None, database=None),
     )
