@@ -47,6 +47,17 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
+def project_root(path: Path) -> Path:
+    """The folder imports must stay inside: the nearest one (from the file's folder up)
+    holding a `pyproject.toml` or a `.git`, else the file's own folder."""
+    here = path.resolve()
+    start = here if here.is_dir() else here.parent
+    for folder in [start, *start.parents]:
+        if (folder / "pyproject.toml").is_file() or (folder / ".git").exists():
+            return folder
+    return start
+
+
 def load_config(start: Path) -> Config:
     pyproject = find_pyproject(start)
     return _parse(pyproject) if pyproject else Config()
@@ -93,4 +104,5 @@ def options_for(path: Path, args: argparse.Namespace | None = None) -> CheckOpti
         ignore=expand_codes(ignore),
         severity=dict(config.severity),
         strict=bool(getattr(args, "strict", False)) or config.strict,
+        root=project_root(path),
     )

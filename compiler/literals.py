@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 
 _DURATION_PART = re.compile(r"(\d+)(ms|d|h|m|s)")
@@ -15,10 +16,26 @@ _SIZE_FACTOR = {
 }
 
 
+# Longer durations are refused: no pipeline means them, and date arithmetic overflows.
+MAX_DURATION_SECONDS = 1000 * 366 * 86400
+
+
 def duration_seconds(text: str) -> float:
     """`1h30m` -> 5400.0; `250ms` -> 0.25."""
-    total = sum(int(n) * _DURATION_SECONDS[unit] for n, unit in _DURATION_PART.findall(text))
+    parts = _DURATION_PART.findall(text)
+    if any(len(number) > 15 for number, _unit in parts):
+        raise ValueError(f"duration too long: {text}")
+    total = sum(int(n) * _DURATION_SECONDS[unit] for n, unit in parts)
+    if total > MAX_DURATION_SECONDS:
+        raise ValueError(f"duration too long: {text}")
     return round(total, 3)
+
+
+def finite(value: float) -> float:
+    """`1e999` reads as infinity, which no output format can carry: refuse it."""
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value}")
+    return value
 
 
 def size_bytes(text: str) -> int:
@@ -29,8 +46,11 @@ def size_bytes(text: str) -> int:
 
 
 def decode_string(text: str) -> str:
-    """Strings use JSON escapes."""
-    return json.loads(text)
+    """Strings use JSON escapes; a lone surrogate (`"\\ud800"`) is refused, since no
+    output (UTF-8 files, YAML, JSON) can carry it."""
+    value = json.loads(text)
+    value.encode("utf-8")  # UnicodeEncodeError is a ValueError: P001 for the literal
+    return value
 
 
 def encode_string(value: str) -> str:
@@ -43,7 +63,12 @@ def parse_date(text: str) -> dt.date:
 
 def parse_timestamp(text: str) -> dt.datetime:
     stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+    stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+    try:
+        stamp.astimezone(dt.UTC)  # `0001-01-01T00:00+14:00` has no UTC time
+    except OverflowError as exc:
+        raise ValueError(f"timestamp out of range: {text}") from exc
+    return stamp
 
 
 def format_duration(seconds: float) -> str:

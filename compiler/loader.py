@@ -4,6 +4,7 @@ files (`pipec check dir/`), parsing each imported file once."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -48,7 +49,7 @@ class Loader:
     files: dict[Path, LoadedFile] = field(default_factory=dict)
 
     def load(self, path: Path) -> LoadedFile:
-        resolved = path.resolve()
+        resolved = _resolve(path)
         if resolved not in self.files:
             self.files[resolved] = self._read(resolved, display_path(path))
         return self.files[resolved]
@@ -56,8 +57,8 @@ class Loader:
     def load_source(self, text: str, display: str, path: Path) -> LoadedFile:
         """An in-memory file (the Python API, tests)."""
         result = parse_bytes(text.encode("utf-8"), display)
-        loaded = self._loaded(path.resolve(), display, result)
-        self.files[path.resolve()] = loaded
+        loaded = self._loaded(_resolve(path), display, result)
+        self.files[_resolve(path)] = loaded
         return loaded
 
     def _read(self, path: Path, display: str) -> LoadedFile:
@@ -114,13 +115,22 @@ class Loader:
 
 def resolve_import(importer: Path, written: str) -> Path:
     if written.startswith(STD_PREFIX):
-        return (stdlib_root() / written[len(STD_PREFIX):]).resolve()
-    return (importer.parent / written).resolve()
+        return _resolve(stdlib_root() / written[len(STD_PREFIX):])
+    return _resolve(importer.parent / written)
+
+
+def _resolve(path: Path) -> Path:
+    """`Path.resolve`, except that a symlink loop (RuntimeError before Python 3.13, OSError
+    after) or an impossible name gives the plain absolute path, reported as not found."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return Path(os.path.abspath(path))
 
 
 def _is_within(path: Path, root: Path) -> bool:
     try:
-        path.resolve().relative_to(root.resolve())
+        _resolve(path).relative_to(_resolve(root))
     except ValueError:
         return False
     return True

@@ -8,6 +8,7 @@ text is parsed again, so one file yields one P001 per broken statement.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from importlib import resources
 
@@ -18,6 +19,10 @@ from pipec.syntax_errors import describe_expected, previous_word
 from pipec.transform import ToAst
 
 MAX_SYNTAX_ERRORS = 25
+# Deeper lists and maps are refused before parsing: every later stage (the AST builder,
+# fmt, the manifest, the backends) walks values recursively and would overflow the stack.
+MAX_NESTING = 64
+_NESTING_TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|[\[\]{}()]')
 
 
 @functools.cache
@@ -51,6 +56,9 @@ def decode(data: bytes, file: str) -> tuple[str | None, list[Diagnostic]]:
 def parse_text(text: str, file: str) -> ParseResult:
     diagnostics: list[Diagnostic] = []
     current = text.replace("\r\n", "\n")
+    too_deep = _nesting_problem(current, file)
+    if too_deep is not None:
+        return ParseResult(None, [too_deep], text)
     tree = None
     for _ in range(MAX_SYNTAX_ERRORS):
         try:
@@ -80,6 +88,24 @@ def parse_bytes(data: bytes, file: str) -> ParseResult:
     if text is None:
         return ParseResult(None, diagnostics, "")
     return parse_text(text, file)
+
+
+def _nesting_problem(text: str, file: str) -> Diagnostic | None:
+    """P001 at the first bracket nested deeper than MAX_NESTING (strings, comments skipped)."""
+    depth = 0
+    for match in _NESTING_TOKENS.finditer(text):
+        char = match.group()
+        if char in "[{(":
+            depth += 1
+            if depth > MAX_NESTING:
+                line = text.count("\n", 0, match.start()) + 1
+                col = match.start() - text.rfind("\n", 0, match.start())
+                return error("P001", f"brackets nested more than {MAX_NESTING} deep",
+                             n.Span(file, line, col, line, col + 1),
+                             "flatten the value; no pipeline needs this much nesting")
+        elif char in "]})":
+            depth = max(depth - 1, 0)
+    return None
 
 
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic:

@@ -86,11 +86,13 @@ def _literal(parser: Lark, name: str) -> str | None:
     return None
 
 
+_TAIL = 200
 _LAST_WORD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*|[^\sA-Za-z0-9_\"]+)\s*$")
 
 
 def previous_word(line: str, col: int) -> str | None:
     """The word just before 1-based column `col` on the same line, if any."""
-    before = line[: max(col - 1, 0)]
+    # Only the tail is searched: on a long line of one word the search is quadratic.
+    before = line[: max(col - 1, 0)].rstrip()[-_TAIL:]
     match = _LAST_WORD.search(before)
     return match.group(1) if match else None

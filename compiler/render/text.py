@@ -6,6 +6,14 @@ from __future__ import annotations
 from pipec.diagnostics import Diagnostic, Severity
 
 COLOURS = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.NOTE: "cyan"}
+# Control characters from a file (an ESC starting a terminal escape sequence, a CR) are
+# shown as their Unicode pictures, one for one so that carets stay aligned.
+_VISIBLE = {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)} | {0x7F: 0x2421} \
+    | {c: 0xFFFD for c in range(0x80, 0xA0)}
+
+
+def _visible(text: str) -> str:
+    return text.translate(_VISIBLE)
 
 
 def render_plain(diagnostics: list[Diagnostic], sources: dict[str, str]) -> str:
@@ -15,18 +23,18 @@ def render_plain(diagnostics: list[Diagnostic], sources: dict[str, str]) -> str:
 
 def _render_one(diagnostic: Diagnostic, sources: dict[str, str]) -> str:
     span = diagnostic.span
-    lines = [f"{diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}",
-             f"  --> {span.file}:{span.line}:{span.col}"]
+    lines = [f"{diagnostic.severity.value}[{diagnostic.code}]: {_visible(diagnostic.message)}",
+             f"  --> {_visible(span.file)}:{span.line}:{span.col}"]
     source_line = _line(sources.get(span.file), span.line)
     if source_line is not None:
         gutter = " " * len(str(span.line))
-        expanded = source_line.expandtabs(1)
+        expanded = _visible(source_line.expandtabs(1))
         end = span.end_col if span.end_line == span.line else len(expanded) + 1
         width = max(1, min(end, len(expanded) + 1) - span.col)
         lines += [f"{gutter} |", f"{span.line} | {expanded}",
                   f"{gutter} | {' ' * (span.col - 1)}{'^' * width}"]
     if diagnostic.help:
-        lines.append(f"  = help: {diagnostic.help}")
+        lines.append(f"  = help: {_visible(diagnostic.help)}")
     return "\n".join(lines) + "\n\n"
 
 

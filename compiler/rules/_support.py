@@ -158,7 +158,11 @@ class Moment:
                 return "snapshot"
             sign = "-" if self.offset < 0 else "+"
             return f"snapshot {sign} {format_duration(abs(self.offset))}"
-        stamp = self.at + dt.timedelta(seconds=self.offset)
+        try:
+            stamp = self.at + dt.timedelta(seconds=self.offset)
+        except OverflowError:  # past year 9999: say it relative to the date
+            sign = "-" if self.offset < 0 else "+"
+            return f"{Moment(self.at)} {sign} {format_duration(abs(self.offset))}"
         if stamp.time() == dt.time(0) and stamp.utcoffset() in (None, dt.timedelta(0)):
             return stamp.date().isoformat()
         return stamp.isoformat().replace("+00:00", "Z")

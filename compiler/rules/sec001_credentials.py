@@ -44,7 +44,10 @@ pipeline p {
 '''
 
 PATTERNS = (
-    ("a password in a URI", re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@\"]+:[^/\s@\"]+@")),
+    # The scheme is bounded: unbounded, a long run of letters costs quadratic time (each
+    # start scans to the end looking for `://`); a longer scheme still matches its tail.
+    ("a password in a URI", re.compile(
+        r"[A-Za-z][A-Za-z0-9+.\-]{0,31}://[^/\s:@\"]+:[^/\s@\"]+@")),
     ("a token in a URI", re.compile(
         r"[?&](?:access_token|token|api_?key|apikey|password|passwd|secret|client_secret|"
         r"sig|signature|X-Amz-Signature|X-Amz-Credential)=[^&\s\"]+", re.IGNORECASE)),

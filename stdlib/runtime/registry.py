@@ -127,7 +127,10 @@ class Registry:
         path = self.object_path(entry.sha256)
         if not path.is_file():
             raise ModelIntegrityError(f"{model} v{version}: model file {path.name} is missing")
-        return loads(path.read_bytes(), entry.sha256)
+        try:
+            return loads(path.read_bytes(), entry.sha256)
+        except ModelIntegrityError as exc:  # say which model: the bare hashes do not
+            raise ModelIntegrityError(f"{model} v{version}: {exc}") from exc
 
     # -------------------------------------------------------------- queries
     def get(self, model: str, version: int) -> Version:

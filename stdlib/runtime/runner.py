@@ -96,11 +96,13 @@ def run_pipeline(
         results.append(result)
         notify(stage["id"], result.status)
     report = run_report(results, status, error, blocked) | {"run_id": run_id}
+    base_dir = (Path(manifest_dir) / manifest.get("base_dir", ".")).resolve()
+    # The record before the index says the run ended: a crash in between leaves a run
+    # still `running`, never a succeeded run without its record.
+    record_sha256 = write_run_record(manifest, base_dir, project, run_id, status, report, cpu)
     index.finish_run(run_id, status, report)
     index.close()
-    base_dir = (Path(manifest_dir) / manifest.get("base_dir", ".")).resolve()
-    report["record_sha256"] = write_run_record(manifest, base_dir, project, run_id, status,
-                                               report, cpu)
+    report["record_sha256"] = record_sha256
     return RunResult(run_id, status, results, report)
 
 
