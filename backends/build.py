@@ -28,6 +28,13 @@ class BuildResult:
 
 def build_files(path: Path, target: str, output: Path, *,
                 airflow_operator: str = "bash") -> BuildResult:
+    from pipec.perf import gc_paused
+
+    with gc_paused():  # see pipec.perf: builds of large programs stay linear
+        return _build_files(path, target, output, airflow_operator)
+
+
+def _build_files(path: Path, target: str, output: Path, airflow_operator: str) -> BuildResult:
     from pipec.check import compile
     from pipec.config import load_config, options_for
 

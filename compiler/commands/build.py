@@ -37,11 +37,8 @@ def run(args: argparse.Namespace) -> int:
     if not path.is_file() or not readable(path):
         print(f"pipec: cannot read `{args.file}`", file=sys.stderr)
         return 2
-    from pipec.perf import gc_paused
-
     output = Path(args.output) if args.output else Path("build") / args.target
-    with gc_paused():  # see pipec.perf: builds of large programs stay linear
-        return build(path, args.target, output, args.airflow_operator)
+    return build(path, args.target, output, args.airflow_operator)
 
 
 def build(path: Path, target: str, output: Path, airflow_operator: str = "bash") -> int:
