@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
-
-from .db import connect, ident, load_parquet, query_arrow
 from .errors import ManifestError, MissingUpstream
 from .store import ArtifactStore, RunIndex
+
+if TYPE_CHECKING:  # DuckDB is imported by the runners that use it, not here
+    import duckdb
 
 # A stage execution with one of these statuses has usable outputs.
 USABLE = ("ran", "skipped (cached)", "reused")
@@ -75,17 +75,25 @@ class StageContext:
     def open_dataset(
         self, con: duckdb.DuckDBPyConnection, source: str, name: str, row_id: bool = False
     ) -> None:
+        from .db import load_parquet
+
         artifact = self.outputs_of(self.dataset_stage(source))["dataset"]
         load_parquet(con, name, self.store.get_path(artifact), row_id=row_id)
 
     def open_output(
         self, con: duckdb.DuckDBPyConnection, stage_id: str, output: str, name: str
     ) -> None:
+        from .db import load_parquet
+
         load_parquet(con, name, self.store.get_path(self.outputs_of(stage_id)[output]))
 
     def put_query(self, con: duckdb.DuckDBPyConnection, table: str) -> str:
         """Store a DuckDB table as a parquet artifact."""
+        from .db import ident, query_arrow
+
         return self.store.put_table(query_arrow(con, f"SELECT * FROM {ident(table)}"))
 
     def connect(self) -> duckdb.DuckDBPyConnection:
+        from .db import connect
+
         return connect()

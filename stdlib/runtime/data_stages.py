@@ -13,14 +13,11 @@ from typing import Any
 
 from .context import StageContext, StageOutput
 from .dates import snapshot_end, to_us
-from .db import ident
-from .features import ViewSpec, build_features
-from .join import build_examples
-from .labels import build_labels
-from .sources import load_source, resolve_path
-from .splits import side_sql, split_tables
+from .paths import resolve_path
 from .store import file_sha256
-from .validation import CheckContext, raise_if_blocked, run_checks
+
+# The DuckDB modules are imported inside the runners: a run whose stages are all cached
+# decides so from hashes and the index, and need not load any data library.
 
 # source ---------------------------------------------------------------------------------
 NOT_CACHEABLE = object()
@@ -41,6 +38,8 @@ def source_salt(ctx: StageContext) -> object:
 
 
 def run_source(ctx: StageContext) -> StageOutput:
+    from .sources import load_source
+
     con = ctx.connect()
     loaded = load_source(con, ctx.stage, ctx.base_dir, "data")
     dataset = ctx.put_query(con, "data")
@@ -55,6 +54,8 @@ def reads_validate(ctx: StageContext) -> list[str]:
 
 
 def run_validate(ctx: StageContext) -> StageOutput:
+    from .validation import CheckContext, raise_if_blocked, run_checks
+
     source_id = f"source.{ctx.stage['source']}"
     upstream = ctx.outputs_of(source_id)
     meta = ctx.store.get_json(upstream["meta"])
@@ -97,6 +98,8 @@ def reads_label(ctx: StageContext) -> list[str]:
 
 
 def run_label(ctx: StageContext) -> StageOutput:
+    from .labels import build_labels
+
     con = ctx.connect()
     base_name, source_name = ctx.base_source(), _label_source(ctx)
     ctx.open_dataset(con, base_name, "spine", row_id=True)
@@ -121,6 +124,8 @@ def _data_end_us(con: Any, table: str, source: dict[str, Any], snapshot: str | N
     """End of the label source's snapshot; without one, of its newest time's date."""
     if snapshot is not None:
         return to_us(snapshot_end(date.fromisoformat(snapshot)))
+    from .db import ident
+
     newest = con.execute(
         f"SELECT max(CAST({ident(source['time'])} AS TIMESTAMP))::DATE FROM {ident(table)}"
     ).fetchall()[0][0]
@@ -133,6 +138,8 @@ def reads_features(ctx: StageContext) -> list[str]:
 
 
 def run_features(ctx: StageContext) -> StageOutput:
+    from .features import ViewSpec, build_features
+
     con = ctx.connect()
     ctx.open_dataset(con, ctx.base_source(), "spine", row_id=True)
     # A view over the base source reads the spine itself: build_features then takes
@@ -159,6 +166,8 @@ def reads_join(ctx: StageContext) -> list[str]:
 
 
 def run_join(ctx: StageContext) -> StageOutput:
+    from .join import build_examples
+
     con = ctx.connect()
     ctx.open_dataset(con, ctx.stage["base"], "spine", row_id=True)
     label_id = ctx.stage.get("label")
@@ -187,6 +196,8 @@ def reads_split(ctx: StageContext) -> list[str]:
 
 
 def run_split(ctx: StageContext) -> StageOutput:
+    from .splits import side_sql, split_tables
+
     join = ctx.stage_def("join")
     base = ctx.source_def(join["base"])
     snapshot = ctx.source_meta(join["base"])["snapshot"]

@@ -7,17 +7,17 @@ every load checks the bytes against it.
 
 from __future__ import annotations
 
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING, Any
 
 from . import serialize
 from .context import StageContext, StageOutput
 from .errors import AwaitingApproval, ManifestError, NotBlessed
-from .evaluation import _kind, evaluate_model
-from .modeling import DEFAULT_ALLOWED, fit, frame
 from .registry import Registry
+
+if TYPE_CHECKING:  # numpy, pyarrow and scikit-learn load only when a model stage runs
+    import pyarrow as pa
+
+DEFAULT_ALLOWED = ("sklearn",)
 
 
 def _allowed(ctx: StageContext) -> tuple[str, ...]:
@@ -25,6 +25,8 @@ def _allowed(ctx: StageContext) -> tuple[str, ...]:
 
 
 def labelled(table: pa.Table, label: str) -> tuple[pa.Table, int]:
+    import pyarrow.compute as pc
+
     """Rows whose label is known; an unknown label (a cancelled flight) is not a negative."""
     known = table.filter(pc.is_valid(table.column(label)))
     return known, table.num_rows - known.num_rows
@@ -37,6 +39,9 @@ def load_model(ctx: StageContext, artifact_id: str) -> tuple[Any, int]:
 
 # train ----------------------------------------------------------------------------------
 def run_train(ctx: StageContext) -> StageOutput:
+    from .evaluation import _kind
+    from .modeling import fit, frame
+
     spec = ctx.stage
     train, unlabelled = labelled(ctx.store.get_table(ctx.outputs_of("split")["train"]),
                                  spec["label"])
@@ -65,6 +70,8 @@ def _registry(ctx: StageContext, register: dict[str, Any]) -> Registry:
 
 
 def run_evaluate(ctx: StageContext) -> StageOutput:
+    from .evaluation import evaluate_model
+
     spec = ctx.stage
     train_spec = ctx.stage_def(spec["model"])
     train_out = ctx.outputs_of(spec["model"])

@@ -30,6 +30,7 @@ import duckdb
 from .dates import snapshot_end, sql_us, to_us
 from .db import ident, literal
 from .errors import SourceError
+from .paths import resolve_path
 
 SQL_TYPES: dict[str, str] = {
     "string": "VARCHAR",
@@ -104,13 +105,6 @@ def _create_raw(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], base_dir:
         con.execute(f"CREATE OR REPLACE TEMP TABLE __raw AS {body}")
     except duckdb.Error as exc:
         raise SourceError(f"source {stage['name']!r}: cannot read: {exc}") from exc
-
-
-def resolve_path(path: str, base_dir: Path) -> str:
-    """Relative paths are relative to the manifest's base dir; URLs pass through."""
-    if "://" in path or Path(path).is_absolute():
-        return path
-    return str(base_dir / path)
 
 
 def _type_errors(con: duckdb.DuckDBPyConnection, column: dict[str, Any]) -> dict[str, Any] | None:

@@ -26,12 +26,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from .errors import ArtifactMissing
+
+if TYPE_CHECKING:  # pyarrow loads only when a table is stored or read
+    import pyarrow as pa
 
 STORE_DIR = ".pipec"
 _CHUNK = 1 << 20
@@ -81,6 +81,9 @@ class ArtifactStore:
 
     def put_table(self, table: pa.Table | Path) -> str:
         """Store a table as deterministic parquet; a path is read and rewritten."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         if not isinstance(table, pa.Table):
             table = pq.read_table(table)
         table = table.replace_schema_metadata(None)
@@ -99,6 +102,8 @@ class ArtifactStore:
         return json.loads(self.get_path(artifact_id).read_text())
 
     def get_table(self, artifact_id: str) -> pa.Table:
+        import pyarrow.parquet as pq
+
         return pq.read_table(self.get_path(artifact_id))
 
     def has(self, artifact_id: str) -> bool:
