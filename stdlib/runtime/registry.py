@@ -20,14 +20,14 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import PipecRuntimeError
 from .serialize import ModelIntegrityError, loads
+from .store import immediate_transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -90,16 +90,8 @@ class Registry:
     def close(self) -> None:
         self.db.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Cursor]:
-        cur = self.db.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
-            yield cur
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Cursor]:
+        return immediate_transaction(self.db)
 
     @property
     def instance(self) -> str:

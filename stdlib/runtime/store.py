@@ -23,7 +23,7 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,6 +131,20 @@ class ArtifactStore:
         return artifact_id
 
 
+@contextmanager
+def immediate_transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Cursor]:
+    """One write transaction that takes the write lock up front (BEGIN IMMEDIATE), so
+    concurrent writers queue on the busy timeout instead of failing mid-way."""
+    cur = con.cursor()
+    cur.execute("BEGIN IMMEDIATE")
+    try:
+        yield cur
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    cur.execute("COMMIT")
+
+
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
@@ -229,16 +243,8 @@ class RunIndex:
     def close(self) -> None:
         self._con.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Cursor]:
-        cur = self._con.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
-            yield cur
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Cursor]:
+        return immediate_transaction(self._con)
 
     # runs -----------------------------------------------------------------------------
     def start_run(self, run_id: str, dag_hash: str | None) -> None:
