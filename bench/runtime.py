@@ -68,8 +68,7 @@ def synthetic(sizes: list[int], reps: int) -> tuple[str, list[Target]]:
                 targets.append(Target(f"{work} at 10M rows vs pandas",
                                       f">= {SPEED_TARGET:g}x faster", f"{fmt_x(speedup)} faster",
                                       speedup >= SPEED_TARGET,
-                                      "" if speedup >= SPEED_TARGET else
-                                      "see the notes under the table"))
+                                      "" if speedup >= SPEED_TARGET else LIMITS[work]))
     if 10_000_000 not in sizes:
         for work in ("validation", "point-in-time features"):
             targets.append(Target(f"{work} at 10M rows vs pandas", f">= {SPEED_TARGET:g}x faster",
@@ -169,13 +168,27 @@ def flights(reps: int, noop_reps: int) -> tuple[str, list[Target]]:
     targets = [
         Target("`pipec run` flights vs hand-written script", f"<= {RUN_TARGET:g}x",
                fmt_x(ratio), ratio <= RUN_TARGET,
-               "" if ratio <= RUN_TARGET else "evaluate and train stages dominate; see notes"),
+               "" if ratio <= RUN_TARGET else "pipec also validates 3 sources, hashes every "
+               "artifact, bootstraps 200-sample intervals for every metric and slice, times "
+               "300 single-row predictions and writes the registry and run record; the "
+               "script does none of that (see the note)"),
         Target("no-op re-run vs `pipec check`", f"<= {NOOP_TARGET:g}x", fmt_x(noop_ratio),
                noop_ratio <= NOOP_TARGET,
                "" if noop_ratio <= NOOP_TARGET else "the runner imports its runtime (duckdb, "
                "pyarrow) and opens the run store even when every stage is cached"),
     ]
     return body, targets
+
+
+# What stands between the measured speed-up and the target, as far as we found it.
+LIMITS = {
+    "validation": "one scan computes every count; what remains is `unique` over 10M "
+                  "distinct keys, a hash table of 10M groups (~2.5 s of ~3 s on 2 cores) "
+                  "that any hash- or sort-based duplicate check pays",
+    "point-in-time features": "DuckDB's ASOF join for the as-of column (~14 s at 10M) and "
+                              "the RANGE-frame window sorts for the aggregates; a prefix-sum "
+                              "plus two ASOF joins measured slower, not faster",
+}
 
 
 def run(quick: bool) -> Result:
