@@ -41,6 +41,8 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def copy_example(folder: Path, data: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
+    # The project root: imports may not leave it (`../teams.pipe` from variants/ is fine).
+    (folder / "pyproject.toml").write_text("[tool.pipec]\n")
     for name in ("flights.pipe", "teams.pipe"):
         shutil.copy(EXAMPLES / "flights" / name, folder / name)
     (folder / "data").symlink_to(data, target_is_directory=True)
