@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from pipec.stdlib.runtime.errors import PipecRuntimeError
     from pipec.stdlib.runtime.records import RunRecords
     from pipec.stdlib.runtime.registry import Registry
+    from pipec.stdlib.runtime.serialize import ModelIntegrityError
 
     folder = registry_dir(args)
     if not (folder / "registry.sqlite").is_file():
@@ -32,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         entry = _version(registry, args.model)
         approval = registry.approval(entry.model, entry.version)
-    except (PipecRuntimeError, ValueError) as exc:
+        _verify(registry, entry)
+    except (PipecRuntimeError, ModelIntegrityError, ValueError) as exc:
         print(f"pipec: {exc}", file=sys.stderr)
         return 2
     finally:
@@ -50,6 +52,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render(parse_model_ref(args.model)[0], entry.version, answers))
     return 0
+
+
+def _verify(registry: Any, entry: Any) -> None:
+    """Lineage of a model whose bytes changed would describe another model: refuse it."""
+    from pipec.stdlib.runtime.serialize import ModelIntegrityError, sha256
+
+    path = registry.object_path(entry.sha256)
+    if not path.is_file() or sha256(path.read_bytes()) != entry.sha256:
+        raise ModelIntegrityError(f"{entry.model} v{entry.version}: the model file is missing "
+                                  "or its bytes no longer match the recorded hash")
 
 
 def answer(entry: dict[str, Any], record: dict[str, Any],

@@ -100,3 +100,6 @@ def test_run_reports_a_tampered_champion(project: Path) -> None:
     for command in (["lineage", "model"], ["registry", "show", "model@1"], ["runs", "list"]):
         shown = pipec(*command, "--project", str(project), cwd=project)
         assert "Traceback" not in shown.stderr, (command, shown.stderr)
+    # Lineage would describe bytes that are no longer the model: it refuses, by name.
+    lineage = pipec("lineage", "model", "--project", str(project), cwd=project)
+    assert lineage.returncode == 2 and "model v1: the model file" in lineage.stderr
