@@ -221,7 +221,7 @@ class Ident(Node):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Stmt(Node):
-    pass
+    """A statement: a line inside a block, or a block itself."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
