@@ -8,7 +8,7 @@ from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import base_schema, reads_source
+from pipec.rules._support import marked_inputs
 
 DOC = '''
 ## What it does
@@ -60,24 +60,11 @@ pipeline p {
 
 @rule("LEAK008", "error", "an after_event column used directly as a feature", DOC)
 def check(program: Program) -> Iterator[Diagnostic]:
-    base = base_schema(program) or {}
-    views = {v.name.name for v in program.blocks("features")}
-    for train in program.blocks("train"):
-        for listing in train.all(n.TrainFeatures):
-            for ref in listing.refs:
-                name = ref.head.name
-                if ref.member is None and not ref.star and name not in views \
-                        and name in base and base[name].after_event:
-                    yield _report(name, ref.span, f"remove `{name}` from the feature list")
-    for view in program.blocks("features"):
-        source = reads_source(view) or program.base_source
-        schema = program.schema(source) if source else None
-        for columns in view.all(n.Columns):
-            for column in columns.columns:
-                if schema and column.name in schema and schema[column.name].after_event:
-                    yield _report(column.name, column.span,
-                                  f"drop `{column.name}` from `columns`, or use a "
-                                  "point-in-time aggregate of earlier events")
+    for column, where in marked_inputs(program, "after_event"):
+        fix = (f"remove `{column.name}` from the feature list" if where == "list" else
+               f"drop `{column.name}` from `columns`, or use a point-in-time aggregate of "
+               "earlier events")
+        yield _report(column.name, column.span, fix)
 
 
 def _report(column: str, span: n.Span, fix: str) -> Diagnostic:

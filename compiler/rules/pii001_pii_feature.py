@@ -8,7 +8,7 @@ from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import base_schema, ident_value, reads_source
+from pipec.rules._support import base_schema, ident_value, marked_inputs
 
 DOC = '''
 ## What it does
@@ -59,24 +59,11 @@ pipeline p {
 
 @rule("PII001", "error", "a pii column used as a feature or split key", DOC)
 def check(program: Program) -> Iterator[Diagnostic]:
-    base = base_schema(program) or {}
-    views = {v.name.name for v in program.blocks("features")}
-    for train in program.blocks("train"):
-        for listing in train.all(n.TrainFeatures):
-            for ref in listing.refs:
-                name = ref.head.name
-                if ref.member is None and not ref.star and name not in views \
-                        and name in base and base[name].pii:
-                    yield _feature(name, ref.span, f"remove `{name}` from the feature list")
-    for view in program.blocks("features"):
-        source = reads_source(view) or program.base_source
-        schema = program.schema(source) if source else None
-        for columns in view.all(n.Columns):
-            for column in columns.columns:
-                if schema and column.name in schema and schema[column.name].pii:
-                    yield _feature(column.name, column.span,
-                                   f"drop `{column.name}` from `columns`")
-    yield from _split_key(program, base)
+    for column, where in marked_inputs(program, "pii"):
+        fix = (f"remove `{column.name}` from the feature list" if where == "list" else
+               f"drop `{column.name}` from `columns`")
+        yield _feature(column.name, column.span, fix)
+    yield from _split_key(program, base_schema(program) or {})
 
 
 def _feature(column: str, span: n.Span, fix: str) -> Diagnostic:
