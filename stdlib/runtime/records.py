@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import platform
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .store import STORE_DIR, ArtifactStore, RunIndex
+from .store import STORE_DIR, ArtifactStore, RunIndex, connect_wal
 
 PACKAGES = ("pipec", "scikit-learn", "numpy", "pandas", "duckdb", "pyarrow", "skops", "scipy")
 RECORDS_SCHEMA = """
@@ -135,9 +134,7 @@ class RunRecords:
     def __init__(self, project: Path) -> None:
         self.project = Path(project)
         self.store = ArtifactStore(project)
-        self.db = sqlite3.connect(self.project / STORE_DIR / "index.sqlite", timeout=60,
-                                  isolation_level=None)
-        self.db.executescript(RECORDS_SCHEMA)
+        self.db = connect_wal(self.project / STORE_DIR / "index.sqlite", schema=RECORDS_SCHEMA)
 
     def close(self) -> None:
         self.db.close()

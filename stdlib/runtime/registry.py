@@ -27,7 +27,7 @@ from typing import Any
 
 from .errors import PipecRuntimeError
 from .serialize import ModelIntegrityError, loads
-from .store import immediate_transaction
+from .store import connect_wal, immediate_transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -79,11 +79,7 @@ class Registry:
         self.root = Path(root)
         self.objects = self.root / "objects"
         self.objects.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.root / "registry.sqlite", timeout=60,
-                                  isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(SCHEMA)  # idempotent; executescript commits on its own
+        self.db = connect_wal(self.root / "registry.sqlite", synchronous="FULL", schema=SCHEMA)
         with self._tx() as cur:
             cur.execute("INSERT OR IGNORE INTO meta VALUES ('instance', ?)", (uuid.uuid4().hex,))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import shutil
 import sqlite3
 import tempfile
@@ -131,6 +132,32 @@ class ArtifactStore:
         return artifact_id
 
 
+def connect_wal(path: Path, *, synchronous: str = "NORMAL", schema: str | None = None,
+                timeout: float = 60.0) -> sqlite3.Connection:
+    """An autocommit connection to a WAL database, its schema created if missing.
+
+    Two processes opening a new database at once race to switch it to WAL and create
+    its tables; SQLite answers the loser "database is locked" at once instead of waiting
+    (the busy timeout does not cover a journal-mode change). Opening is retried until
+    `timeout`; every later write waits on the busy timeout as usual.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        con = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        try:
+            if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                con.execute("PRAGMA journal_mode=WAL")
+            con.execute(f"PRAGMA synchronous={synchronous}")
+            if schema is not None:
+                con.executescript(schema)  # IF NOT EXISTS throughout: a no-op when present
+            return con
+        except sqlite3.OperationalError as exc:
+            con.close()
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02 + random.random() * 0.08)
+
+
 @contextmanager
 def immediate_transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Cursor]:
     """One write transaction that takes the write lock up front (BEGIN IMMEDIATE), so
@@ -234,11 +261,7 @@ class RunIndex:
         root = Path(project) / STORE_DIR
         root.mkdir(parents=True, exist_ok=True)
         self.path = root / "index.sqlite"
-        self._con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self._con.execute("PRAGMA journal_mode=WAL")
-        self._con.execute("PRAGMA synchronous=NORMAL")
-        # CREATE ... IF NOT EXISTS: opening an existing index is a no-op.
-        self._con.executescript(_SCHEMA)
+        self._con = connect_wal(self.path, schema=_SCHEMA)
 
     def close(self) -> None:
         self._con.close()

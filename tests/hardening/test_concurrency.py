@@ -153,3 +153,32 @@ def test_many_interleaved_promotions(project: Path) -> None:
     assert registry_problems(project) == []
     assert production_count(project) == 1
     assert len(_transitions(project)) > before + 50  # the operations really happened
+
+
+OPEN_STORES = """
+import sys
+from pathlib import Path
+from pipec.stdlib.runtime.records import RunRecords
+from pipec.stdlib.runtime.registry import Registry
+from pipec.stdlib.runtime.store import RunIndex
+project = Path(sys.argv[1])
+RunIndex(project).close()
+RunRecords(project).close()
+Registry(project / "registry").close()
+"""
+
+
+def test_processes_opening_a_new_project_at_once(tmp_path: Path) -> None:
+    """Creating the run index and the registry races on the switch to WAL, which SQLite
+    refuses at once rather than waiting: the opening must retry, not fail."""
+    import subprocess
+    import sys
+
+    for attempt in range(8):
+        project = tmp_path / f"p{attempt}"
+        project.mkdir()
+        procs = [subprocess.Popen([sys.executable, "-c", OPEN_STORES, str(project)],
+                                  stderr=subprocess.PIPE, text=True) for _ in range(6)]
+        for proc in procs:
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
