@@ -1,6 +1,7 @@
 """The validate stage's checks over the snapshotted dataset, in as few DuckDB scans as
-possible: one aggregate query for the counts of every check, one GROUP BY per `unique`,
-and a sample query only for a failing range check.
+possible: one aggregate query for the counts of every check (a `unique` check counts the
+distinct hashes of its key there), then a GROUP BY only for a `unique` check that found a
+repeated hash, and a sample query only for a failing check.
 
 Every check yields one report entry:
 `{"check", "kind", "severity", "passed", "rows_failing", "values", "detail"}` where
@@ -113,8 +114,8 @@ def run_checks(
 ) -> list[Entry]:
     """Every check in manifest order; schema expands to schema, type and constraints.
 
-    The counts of all checks come from one aggregate query over the table (a `unique`
-    check needs its own GROUP BY); offending samples are fetched for failing checks only.
+    The counts of all checks come from one aggregate query over the table; offending
+    samples (and a duplicated key's groups) are fetched for failing checks only.
     """
     scan = Scan(con, ctx.table)
     pending: list[tuple[dict[str, Any], Finish]] = [
@@ -314,15 +315,14 @@ def check_unique(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish
     keys = ", ".join(ident(c) for c in cols)
     key_text = " || ', ' || ".join(f"coalesce(CAST({ident(c)} AS VARCHAR), 'NULL')" for c in cols)
 
+    # Counted in the one scan of every check: equal keys (NULLs included) hash alike, so
+    # as many distinct 64-bit hashes as rows proves there is no duplicate, without a
+    # second pass or a hash table keyed by the columns themselves.
+    rows_of = scan.add("count(*)")
+    hashes_of = scan.add(f"count(DISTINCT hash({keys}))")
+
     def finish() -> list[Entry]:
-        # First a GROUP BY on one 64-bit hash of the key: equal keys (NULLs included)
-        # hash alike, so no repeated hash proves there is no duplicate, and that table
-        # is far cheaper than one keyed by the columns themselves.
-        repeated = scan.con.execute(
-            f"SELECT count(*) FROM (SELECT hash({keys}) AS h FROM {ident(scan.table)} "
-            f"GROUP BY h HAVING count(*) > 1)"
-        ).fetchall()[0][0]
-        if not repeated:
+        if hashes_of() == rows_of():
             return [{"check": name, "passed": True, "rows_failing": 0, "values": []}]
         # One GROUP BY gives the count and the samples; keys are turned into text only
         # for the duplicated groups. min(k, N): the N smallest, sorted.
