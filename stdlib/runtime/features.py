@@ -22,6 +22,12 @@ base rows' query points (`t - lag`), with integer epoch-microsecond RANGE frames
 alone (each row is its own query point, frame `[t - W, t - lag - 1]`). Each distinct
 window aggregate is computed once (a mean reuses the sum and count). As-of columns use
 one ASOF join. Neither is a range join, so a dense entity does not blow up.
+
+Every base row with the same key and time gets the same features, so when times repeat
+(hourly data: ~17 flights per origin and hour) the window pass runs over one row of
+partial aggregates per (key, time) instead of every row, and each base row looks its
+group up: the flights example's delay view went from 0.9 s to 0.07 s. `times_repeat`
+picks the plan from an estimate; both give the same numbers.
 """
 
 from __future__ import annotations
@@ -81,18 +87,51 @@ def feature_column(view: str, feature: str) -> str:
 EXACT = "DECIMAL(38, 9)"
 
 
-def _window_aggregates(
-    view: ViewSpec, alias: dict[str, str], count_rows: str
-) -> tuple[list[str], list[str]]:
-    """(inner, outer): the distinct window aggregates the features need, each computed
-    once as `__aN`, and each feature as an expression over them.
+# Row-level aggregates over a frame; `{v}` is the (aliased) value column.
+_ROW_LEVEL = {
+    "count": "count({v})",
+    "distinct": "count(DISTINCT {v})",
+    # Sums in exact decimal arithmetic: a float sum depends on the order DuckDB's threads
+    # add the rows in, so the same data would give features (and a model hash) that
+    # differ in the last bits from one run to the next.
+    "sum": f"sum(CAST({{v}} AS {EXACT}))",
+    "min": "min({v})",
+    "max": "max({v})",
+}
+# Aggregates a frame can assemble from per-(key, time) partials (count(DISTINCT) cannot).
+GROUPABLE = frozenset({"count", "sum", "mean", "min", "max"})
 
-    `count_rows` is the aggregate that counts the view's rows (not query points) in a
-    frame; `{w}` in it stands for the frame's name.
+
+def _window_aggregates(
+    view: ViewSpec, alias: dict[str, str], count_rows: str, grouped: bool = False
+) -> tuple[list[str], list[str], list[str]]:
+    """(inner, outer, partials): the distinct window aggregates the features need, each
+    computed once as `__aN`; each feature as an expression over them; and, when
+    `grouped`, the per-(key, time) partial aggregates `__pN` the window combines.
+
+    `count_rows` is the row-level aggregate that counts the view's rows (not query
+    points) in a frame; `{w}` in it stands for the frame's name. Grouped, the frame
+    sums the partial `count(*)` of the view's rows instead.
     """
     inner: dict[str, str] = {}
+    partials: dict[str, str] = {}
 
-    def win(expr: str) -> str:
+    def partial(expr: str) -> str:
+        return partials.setdefault(expr, f"__p{len(partials)}")
+
+    def win(kind: str, value: str, w: str) -> str:
+        if not grouped:
+            row = count_rows.format(w=w) if kind == "rows" else \
+                f"{_ROW_LEVEL[kind].format(v=value)} OVER {w}"
+            return inner.setdefault(row, f"__a{len(inner)}")
+        if kind == "distinct":
+            raise ValueError("count(DISTINCT) over a frame cannot be assembled from partials")
+        p = partial("count(*)" if kind == "rows" else _ROW_LEVEL[kind].format(v=value))
+        if kind in ("rows", "count"):
+            # An empty frame sums no partials: NULL, where a row-level count gives 0.
+            expr = f"coalesce(CAST(sum({p}) OVER {w} AS BIGINT), 0)"
+        else:
+            expr = f"{kind}({p}) OVER {w}"
         return inner.setdefault(expr, f"__a{len(inner)}")
 
     outer = []
@@ -100,21 +139,24 @@ def _window_aggregates(
         w = f"w{a.window_us}"
         value = alias.get(a.column or "", "NULL")
         if a.agg == "count":
-            expr = win(f"count({value}) OVER {w}") if a.column else win(count_rows.format(w=w))
-        elif a.agg == "distinct":
-            expr = win(f"count(DISTINCT {value}) OVER {w}")
+            expr = win("count", value, w) if a.column else win("rows", value, w)
         elif a.agg in ("sum", "mean"):
-            # Sums in exact decimal arithmetic: a float sum depends on the order DuckDB's
-            # threads add the rows in, so the same data would give features (and a
-            # model hash) that differ in the last bits from one run to the next.
-            expr = win(f"sum(CAST({value} AS {EXACT})) OVER {w}")
+            expr = win("sum", value, w)
             if a.agg == "mean":
-                expr = f"{expr} / nullif({win(f'count({value}) OVER {w}')}, 0)"
+                expr = f"{expr} / nullif({win('count', value, w)}, 0)"
             expr = f"CAST({expr} AS DOUBLE)"
         else:
-            expr = win(f"{a.agg}({value}) OVER {w}")
+            expr = win(a.agg, value, w)
         outer.append(f"{expr} AS {ident(feature_column(view.name, a.name))}")
-    return [f"{e} AS {n}" for e, n in inner.items()], outer
+    return (
+        [f"{e} AS {n}" for e, n in inner.items()],
+        outer,
+        [f"{e} AS {n}" for e, n in partials.items()],
+    )
+
+
+def groupable(view: ViewSpec) -> bool:
+    return all(a.agg in GROUPABLE for a in view.aggregates)
 
 
 def _frames(view: ViewSpec, upper_preceding: int) -> str:
@@ -145,20 +187,31 @@ def _empty_selects(view: ViewSpec) -> str:
     )
 
 
-def aggregates_sql(spine: str, source: str, view: ViewSpec) -> str:
-    """SELECT __row_id, VIEW__FEATURE... for every base row (any view source)."""
+def aggregates_sql(spine: str, source: str, view: ViewSpec, grouped: bool = False) -> str:
+    """SELECT __row_id, VIEW__FEATURE... for every base row (any view source).
+
+    `grouped` (every aggregate in GROUPABLE): the view's rows are first reduced to one
+    row of partials per (key, time) and the query points to their distinct (key, point),
+    so the window pass sorts groups, not rows; base rows then look their point up. The
+    same numbers either way (sums are exact); it pays when times repeat (hourly data)."""
     values = sorted({a.column for a in view.aggregates if a.column})
     alias = {c: f"__c{i}" for i, c in enumerate(values)}
     src_cols = "".join(f", {ident(c)} AS {alias[c]}" for c in values)
-    inner, outer = _window_aggregates(view, alias, "count(CASE WHEN NOT __pt THEN 1 END) OVER {w}")
-    return f"""
-    WITH src AS (
+    rows = "count(CASE WHEN NOT __pt THEN 1 END) OVER {w}"
+    inner, outer, partials = _window_aggregates(view, alias, rows, grouped)
+    src = f"""
         SELECT {ident(view.key)} AS __key, {sql_us(ident(view.time))} AS __k,
                FALSE AS __pt, CAST(NULL AS BIGINT) AS __row_id{src_cols}
         FROM {ident(source)}
-        WHERE {ident(view.key)} IS NOT NULL AND {ident(view.time)} IS NOT NULL
+        WHERE {ident(view.key)} IS NOT NULL AND {ident(view.time)} IS NOT NULL"""
+    def point(time: str) -> str:  # a base row's query point: its time minus the lag
+        return f"{sql_us(time)} - {view.lag_us}"
+
+    if not grouped:
+        return f"""
+    WITH src AS ({src}
     ), pts AS (
-        SELECT {ident(view.key)} AS __key, {sql_us(ident(view.spine_time))} - {view.lag_us} AS __k,
+        SELECT {ident(view.key)} AS __key, {point(ident(view.spine_time))} AS __k,
                TRUE AS __pt, __row_id
         FROM {ident(spine)}
     ), u AS (
@@ -172,33 +225,69 @@ def aggregates_sql(spine: str, source: str, view: ViewSpec) -> str:
         QUALIFY __pt
     )
     """
+    key, time = ident(view.key), ident(view.spine_time)
+    return f"""
+    WITH src AS (
+        SELECT __key, __k, FALSE AS __pt, {", ".join(partials)}
+        FROM ({src}) GROUP BY __key, __k
+    ), pts AS (
+        SELECT DISTINCT {key} AS __key, {point(time)} AS __k, TRUE AS __pt
+        FROM {ident(spine)}
+        WHERE {key} IS NOT NULL AND {time} IS NOT NULL
+    ), w AS (
+        SELECT __key, __k, {", ".join(inner)}
+        FROM (SELECT * FROM src UNION ALL BY NAME SELECT * FROM pts)
+        WINDOW {_frames(view, 1)}
+        QUALIFY __pt
+    )
+    SELECT s.__row_id, {", ".join(outer)}
+    FROM {ident(spine)} s JOIN w ON w.__key = s.{key} AND w.__k = {point("s." + time)}
+    UNION ALL
+    SELECT __row_id, {_empty_selects(view)}
+    FROM {ident(spine)}
+    WHERE {key} IS NULL OR {time} IS NULL
+    """
 
 
-def self_aggregates_sql(spine: str, view: ViewSpec) -> str:
+def self_aggregates_sql(spine: str, view: ViewSpec, grouped: bool = False) -> str:
     """`aggregates_sql` when the view's source is the base itself (same table, same time).
 
     Every row is then both a source row and a query point, so one window pass over the
     rows themselves does it, without the union: the frame of a row at k is
     `[k - W, k - lag - 1]`. Rows with a NULL key or time see nothing and are seen by
-    nothing, so they stay out of the window pass.
+    nothing, so they stay out of the window pass. `grouped`: as in `aggregates_sql`,
+    the pass runs over one row of partials per (key, time).
     """
     values = sorted({a.column for a in view.aggregates if a.column})
     alias = {c: f"__c{i}" for i, c in enumerate(values)}
     src_cols = "".join(f", {ident(c)} AS {alias[c]}" for c in values)
     key, time = ident(view.key), ident(view.time)
     # count(*) counts a frame from its bounds alone; every row here is a view row.
-    inner, outer = _window_aggregates(view, alias, "count(*) OVER {w}")
-    return f"""
+    inner, outer, partials = _window_aggregates(view, alias, "count(*) OVER {w}", grouped)
+    rows = f"""
+            SELECT __row_id, {key} AS __key, {sql_us(time)} AS __k{src_cols}
+            FROM {ident(spine)}
+            WHERE {key} IS NOT NULL AND {time} IS NOT NULL"""
+    if grouped:
+        body = f"""
+    WITH r AS ({rows}
+    ), w AS (
+        SELECT __key, __k, {", ".join(inner)}
+        FROM (SELECT __key, __k, {", ".join(partials)} FROM r GROUP BY __key, __k)
+        WINDOW {_frames(view, view.lag_us + 1)}
+    )
+    SELECT r.__row_id, {", ".join(outer)}
+    FROM r JOIN w USING (__key, __k)"""
+    else:
+        body = f"""
     SELECT __row_id, {", ".join(outer)}
     FROM (
         SELECT __row_id, {", ".join(inner)}
-        FROM (
-            SELECT __row_id, {key} AS __key, {sql_us(time)} AS __k{src_cols}
-            FROM {ident(spine)}
-            WHERE {key} IS NOT NULL AND {time} IS NOT NULL
+        FROM ({rows}
         )
         WINDOW {_frames(view, view.lag_us + 1)}
-    )
+    )"""
+    return f"""{body}
     UNION ALL
     SELECT __row_id, {_empty_selects(view)}
     FROM {ident(spine)}
@@ -251,6 +340,17 @@ def asof_sql(spine: str, source: str, view: ViewSpec) -> str:
     """
 
 
+def times_repeat(con: duckdb.DuckDBPyConnection, table: str, key: str, time: str) -> bool:
+    """Whether the base rows repeat (key, time) pairs often enough (at least two rows per
+    distinct pair on average) for the grouped window pass to pay for its GROUP BY and
+    lookup. An estimate (HyperLogLog): it only picks the plan, never the result."""
+    distinct, rows = con.execute(
+        f"SELECT approx_count_distinct(hash({ident(key)}, {ident(time)})), count(*) "
+        f"FROM {ident(table)}"
+    ).fetchall()[0]
+    return rows > 0 and 2 * distinct <= rows
+
+
 def build_features(
     con: duckdb.DuckDBPyConnection, view: ViewSpec, spine: str, source: str, out: str
 ) -> None:
@@ -262,8 +362,11 @@ def build_features(
     parts = []
     if view.aggregates:
         same = source == spine and view.time == view.spine_time
+        grouped = groupable(view) and times_repeat(con, spine, view.key, view.spine_time)
         parts.append(
-            self_aggregates_sql(spine, view) if same else aggregates_sql(spine, source, view)
+            self_aggregates_sql(spine, view, grouped)
+            if same
+            else aggregates_sql(spine, source, view, grouped)
         )
     if view.columns:
         parts.append(asof_sql(spine, source, view))

@@ -283,6 +283,60 @@ def test_join_matches_oracle(case: dict[str, Any]) -> None:
     assert rows_match(got, want)
 
 
+# The grouped plan (one window row per (key, time)) gives the oracle's numbers too ----
+def _without_distinct(view: F.ViewSpec) -> F.ViewSpec:
+    kept = tuple(a for a in view.aggregates if a.agg in F.GROUPABLE)
+    return F.ViewSpec(view.name, view.key, view.time, view.spine_time, view.lag_us, kept,
+                      view.columns)
+
+
+def _drop_distinct(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in row.items() if k != "view__distinct"} for row in rows]
+
+
+@SETTINGS
+@given(cases())
+def test_grouped_aggregates_match_oracle(case: dict[str, Any]) -> None:
+    def grouped(spine: str, source: str, view: F.ViewSpec) -> str:
+        return F.aggregates_sql(spine, source, _without_distinct(view), grouped=True)
+
+    got, want = duck_features(case, agg_fn=grouped), _drop_distinct(ref_features(case))
+    assert rows_match(got, want), (got, want)
+
+
+@SETTINGS
+@given(self_cases())
+def test_grouped_aggregates_over_the_base_itself_match_oracle(case: dict[str, Any]) -> None:
+    def grouped(spine: str, view: F.ViewSpec) -> str:
+        return F.self_aggregates_sql(spine, _without_distinct(view), grouped=True)
+
+    got = duck_self_features(case, agg_fn=grouped)
+    assert rows_match(got, _drop_distinct(ref_self_features(case))), got
+
+
+def test_build_features_groups_when_times_repeat() -> None:
+    """Hourly times: build_features takes the grouped plan, with the same rows and types
+    as the row-by-row plan."""
+    con = connect()
+    con.execute(
+        "CREATE TABLE spine AS SELECT i AS __row_id, ['a', 'b'][i % 2 + 1] AS k, "
+        "TIMESTAMP '2026-01-01' + INTERVAL (i // 10) HOUR AS t, i % 7 AS v FROM range(400) r(i)"
+    )
+    aggs = tuple(F.Aggregate(n, n, None if n == "count" else "v", 5 * UNIT_US)
+                 for n in ("count", "sum", "mean", "min", "max"))
+    view = F.ViewSpec("view", "k", "t", "t", UNIT_US, aggs, ())
+    assert F.times_repeat(con, "spine", "k", "t")
+    F.build_features(con, view, "spine", "spine", "auto")
+    rows_sql = F.self_aggregates_sql("spine", view, grouped=False) + " ORDER BY __row_id"
+    by_rows = query_arrow(con, rows_sql)
+    auto = query_arrow(con, "SELECT * FROM auto")
+    assert auto.schema == by_rows.schema
+    assert auto.to_pylist() == by_rows.to_pylist()
+    con.execute("CREATE TABLE distinct_times AS SELECT * REPLACE (t + INTERVAL (__row_id) "
+                "SECOND AS t) FROM spine")
+    assert not F.times_repeat(con, "distinct_times", "k", "t")
+
+
 # The oracle has teeth: an off-by-one at t is found by the same generators ------------
 def _mutated(sql_fn: Any, old: str, new: str) -> Any:
     def mutated(*args: Any) -> str:
