@@ -1,14 +1,19 @@
-"""The hand-written baseline of `pipec run examples/flights/flights.pipe`: the same
-data, joins, point-in-time features, split, model and metrics in pandas and
-scikit-learn, with none of pipec's checks, lineage, caching or registry.
+"""The hand-written baseline of `pipec run examples/flights/flights.pipe`: the work the
+.pipe file declares, in pandas and scikit-learn: the three sources' schema constraints
+and validate blocks, the label, the point-in-time features, the split, the model, the
+evaluate block's metrics (once each, no intervals), and register/deploy as a pickled
+model with its hash and a production pointer in a folder. None of pipec's own extras:
+no snapshots or artifact hashes, no lineage, caching, run records or bootstrap.
 
-    python bench/flights_sklearn.py DATA_DIR SPEC.json
+    python bench/flights_sklearn.py DATA_DIR SPEC.json [REGISTRY_DIR]
 
 SPEC.json holds what the .pipe file decides and this script would otherwise hard-code:
 the train stage's features, params, seed and cpus, and the evaluate stage's threshold.
 """
 
+import hashlib
 import json
+import os
 import pickle
 import sys
 import time
@@ -46,12 +51,68 @@ def window(src, key, value, query, lo, hi):
     return out
 
 
+def failing(frame, rules):
+    """Rows failing each rule (a boolean Series over `frame`: True = the row fails)."""
+    return {name: int(rule(frame).sum()) for name, rule in rules.items()}
+
+
+def in_range(column, low, high):
+    return lambda f: f[column].notna() & ~f[column].between(low, high)
+
+
+def at_least(column, low, strict=False):
+    return lambda f: f[column].notna() & ~(f[column] > low if strict else f[column] >= low)
+
+
+def required(columns):
+    return lambda f: f[columns].isna().any(axis=1)
+
+
+def duplicated(columns):
+    return lambda f: f.duplicated(columns, keep=False)
+
+
+def validate(flights, weather, planes):
+    """The schema constraints and validate blocks of flights.pipe; raises when one fails."""
+    checks = {
+        "flights": failing(flights, {
+            "month in 1..12": in_range("month", 1, 12), "day in 1..31": in_range("day", 1, 31),
+            "distance >= 0": at_least("distance", 0),
+            "require": required(["time_hour", "origin", "carrier", "sched_dep_time",
+                                 "distance"]),
+            "range distance > 0": at_least("distance", 0, strict=True),
+            "unique": duplicated(["time_hour", "carrier", "flight", "origin"])}),
+        "weather": failing(weather, {
+            "humid in 0..100": in_range("humid", 0, 100),
+            "wind_speed >= 0": at_least("wind_speed", 0), "precip >= 0": at_least("precip", 0),
+            "visib >= 0": at_least("visib", 0), "require": required(["origin", "time_hour"]),
+            "unique": duplicated(["origin", "time_hour"])}),
+        "planes": failing(planes, {
+            "seats >= 0": at_least("seats", 0), "require": required(["tailnum"]),
+            "unique": duplicated(["tailnum"])}),
+    }
+    problems = [f"{source}: {name}" for source, found in checks.items()
+                for name, rows in found.items() if rows]
+    if flights["tailnum"].notna().mean() < 0.99:
+        problems.append("flights: completeness tailnum")
+    if weather["temp"].notna().mean() < 0.99:
+        problems.append("weather: completeness temp")
+    if SNAPSHOT_END - flights["time_hour"].max() > pd.Timedelta(days=2):
+        problems.append("flights: freshness")
+    # drift mean(distance) within 3x of baseline: the first run records the baseline.
+    checks["flights"]["mean distance"] = float(flights["distance"].mean())
+    if problems:
+        raise SystemExit(f"validation failed: {problems}")
+    return checks
+
+
 def features(data_dir):
     flights = pd.read_parquet(f"{data_dir}/flights.parquet")
     weather = pd.read_parquet(f"{data_dir}/weather.parquet")
     planes = pd.read_parquet(f"{data_dir}/planes.parquet")
     flights = flights[flights["time_hour"] < SNAPSHOT_END].reset_index(drop=True)
     weather = weather[weather["time_hour"] < SNAPSHOT_END]
+    validate(flights, weather, planes)
     # label: arrived > 15 min late, known a day later; unripe labels are censored
     flights = flights[flights["time_hour"] + pd.Timedelta(days=1) <= SNAPSHOT_END]
     flights = flights.reset_index(drop=True)
@@ -125,8 +186,23 @@ def main(argv):
             clf.predict_proba(single)
             timings.append(time.perf_counter() - start)
     metrics["latency_p99_s"] = float(np.percentile(timings, 99))
+    if len(argv) > 3:
+        register(argv[3], pickle.dumps(clf), metrics, spec)
     print(json.dumps(metrics, sort_keys=True))
     return 0
+
+
+def register(folder, model, metrics, spec):
+    """register + deploy: the model under its hash, its metadata, a production pointer."""
+    os.makedirs(folder, exist_ok=True)
+    digest = hashlib.sha256(model).hexdigest()
+    with open(os.path.join(folder, f"{digest}.pkl"), "wb") as handle:
+        handle.write(model)
+    with open(os.path.join(folder, f"{digest}.json"), "w", encoding="utf-8") as handle:
+        json.dump({"sha256": digest, "metrics": metrics, "features": spec["features"],
+                   "params": spec["params"], "seed": spec["seed"]}, handle, sort_keys=True)
+    with open(os.path.join(folder, "production"), "w", encoding="utf-8") as handle:
+        handle.write(digest)
 
 
 if __name__ == "__main__":

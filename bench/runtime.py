@@ -133,7 +133,7 @@ def flights(reps: int, noop_reps: int) -> tuple[str, list[Target]]:
         outputs.append((time.perf_counter() - start, proc.stdout + proc.stderr))
 
     script = process([sys.executable, str(BENCH / "flights_sklearn.py"), str(work / "data"),
-                      str(spec)])
+                      str(spec), str(work / "script-registry")])
     log(f"{NAME}: pipec run flights vs scikit-learn script, {reps} interleaved rounds")
     times = interleave({"pipec run": pipec_fresh, "script": script}, reps, warmup=False)
     ratio = paired_ratio(times["pipec run"], times["script"])
@@ -155,23 +155,29 @@ def flights(reps: int, noop_reps: int) -> tuple[str, list[Target]]:
              f"report, from the round of median wall time, {fmt_s(median_run[0])}): "
              + ", ".join(f"`{n}` {s:.1f} s" for s, n in slow[:6])
              + f"; {sum(s for s, _ in slow):.1f} s in all stages.")
-    body += ("\n\nThe script (`bench/flights_sklearn.py`) reads the same parquet files, "
-             "censors unripe labels, computes the same as-of weather, 6 h precipitation, "
-             "1-day origin delays (with the same lags) and plane columns in pandas/numpy, "
-             "splits by the same dates, fits `HistGradientBoostingClassifier` with the "
-             "file's params, seed and thread count (read from the manifest before timing), "
-             "and reports ROC AUC, recall at the threshold, ECE, Brier, per-origin AUC, "
-             "p99 single-row latency and model size, once each. pipec also validates every "
-             "source, snapshots and hashes every artifact, bootstraps 95% intervals for "
-             "every metric, and writes the registry and run records. "
+    body += ("\n\nThe script (`bench/flights_sklearn.py`) does the work the .pipe file "
+             "declares, in pandas and scikit-learn: it reads the same parquet files, checks "
+             "the schema constraints and the three validate blocks, censors unripe labels, "
+             "computes the same as-of weather, 6 h precipitation, 1-day origin delays (with "
+             "the same lags) and plane columns, splits by the same dates, fits "
+             "`HistGradientBoostingClassifier` with the file's params, seed and thread count "
+             "(read from the manifest before timing), reports ROC AUC, recall at the "
+             "threshold, ECE, Brier, per-origin AUC, p99 single-row latency (300 rows) and "
+             "model size once each, and registers and deploys the pickled model (its hash, "
+             "metadata and a production pointer in a folder). What pipec does beyond that: "
+             "it snapshots, stores and hashes every intermediate table (parquet) so a re-run "
+             "is cached and every artifact has lineage, stores the model as skops (no "
+             "pickle: loading runs no code), bootstraps 95% intervals for every metric and "
+             "slice, and writes the run and registry records. "
              f"Median of {reps} rounds (re-run: {noop_reps}).")
     targets = [
         Target("`pipec run` flights vs hand-written script", f"<= {RUN_TARGET:g}x",
                fmt_x(ratio), ratio <= RUN_TARGET,
-               "" if ratio <= RUN_TARGET else "pipec also validates 3 sources, hashes every "
-               "artifact, bootstraps 200-sample intervals for every metric and slice, times "
-               "300 single-row predictions and writes the registry and run record; the "
-               "script does none of that (see the note)"),
+               "" if ratio <= RUN_TARGET else "the same model fit, latency loop and "
+               "imports take most of both runs; pipec's extra ~3 s is storing, hashing and "
+               "re-reading every intermediate table between stages (~1.5 s: what makes a "
+               "re-run cached and every artifact traceable), skops (~0.5 s, of which 0.27 s "
+               "importing it), bootstrap intervals (~0.7 s) and records"),
         Target("no-op re-run vs `pipec check`", f"<= {NOOP_TARGET:g}x", fmt_x(noop_ratio),
                noop_ratio <= NOOP_TARGET,
                "" if noop_ratio <= NOOP_TARGET else "the runner imports its runtime (duckdb, "
