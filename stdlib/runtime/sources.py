@@ -75,7 +75,7 @@ def load_source(
     time_col = stage.get("time")
     if time_col and time_col not in present:
         raise SourceError(f"source {stage['name']!r}: time column {time_col!r} is missing")
-    type_errors = [e for c in declared if (e := _type_errors(con, c))]
+    type_errors = _type_errors(con, declared)
     _create_typed(
         con,
         declared,
@@ -107,23 +107,39 @@ def _create_raw(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], base_dir:
         raise SourceError(f"source {stage['name']!r}: cannot read: {exc}") from exc
 
 
-def _type_errors(con: duckdb.DuckDBPyConnection, column: dict[str, Any]) -> dict[str, Any] | None:
-    """Rows whose non-NULL value does not cast to the declared type, with samples."""
-    col, sql_type = ident(column["name"]), SQL_TYPES[column["type"]]
-    bad = f"{col} IS NOT NULL AND TRY_CAST({col} AS {sql_type}) IS NULL"
-    count = con.execute(f"SELECT count(*) FROM __raw WHERE {bad}").fetchall()[0][0]
-    if count == 0:
-        return None
-    samples = con.execute(
-        f"SELECT DISTINCT CAST({col} AS VARCHAR) AS v FROM __raw WHERE {bad} "
-        f"ORDER BY v LIMIT {_SAMPLE}"
-    ).fetchall()
-    return {
-        "column": column["name"],
-        "type": column["type"],
-        "rows": count,
-        "values": [s[0] for s in samples],
-    }
+def _type_errors(
+    con: duckdb.DuckDBPyConnection, declared: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Per declared column whose non-NULL values do not all cast to the declared type:
+    the rows that fail, with samples. One scan counts every column; samples are fetched
+    only for a column that failed."""
+    if not declared:
+        return []
+    bad = {c["name"]: _uncastable(c) for c in declared}
+    counts = con.execute(
+        "SELECT " + ", ".join(f"count(*) FILTER (WHERE {b})" for b in bad.values()) + " FROM __raw"
+    ).fetchall()[0]
+    errors = []
+    for column, count in zip(declared, counts, strict=True):
+        if not count:
+            continue
+        col = ident(column["name"])
+        samples = con.execute(
+            f"SELECT DISTINCT CAST({col} AS VARCHAR) AS v FROM __raw WHERE {bad[column['name']]} "
+            f"ORDER BY v LIMIT {_SAMPLE}"
+        ).fetchall()
+        errors.append({
+            "column": column["name"],
+            "type": column["type"],
+            "rows": count,
+            "values": [s[0] for s in samples],
+        })
+    return errors
+
+
+def _uncastable(column: dict[str, Any]) -> str:
+    col = ident(column["name"])
+    return f"{col} IS NOT NULL AND TRY_CAST({col} AS {SQL_TYPES[column['type']]}) IS NULL"
 
 
 def _create_typed(
