@@ -69,7 +69,7 @@ def _diagnostics(wf: ArgoWorkflow, span: Span) -> list[Diagnostic]:
     elif "{{" in wf.image:
         found.append(error("BUILD001", "the `image` contains `{{`, which Argo would read as "
                            "a template expression", span, "use a plain image reference"))
-    names = [t.name for t in wf.tasks]
+    names = [t.name for t in wf.tasks] + [t.name for g in wf.groups for t in g.tasks]
     if len(set(names)) != len(names):  # only on a 40-bit hash collision (naming.py)
         found.append(error("BUILD001", "two stages map to the same Argo task name", span,
                            "rename one of the stages"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipec.backends.argo.lower import APPROVAL_TEMPLATE, DAG_TEMPLATE, PREFIX
-from pipec.backends.argo.model import ArgoWorkflow, DagTask, Sensor, StageTemplate
+from pipec.backends.argo.model import ArgoWorkflow, DagGroup, DagTask, Sensor, StageTemplate
 from pipec.backends.argo.yamldump import Flow
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -34,7 +34,7 @@ def _cron_spec(wf: ArgoWorkflow) -> dict[str, Any]:
 
 
 def _workflow_spec(wf: ArgoWorkflow) -> dict[str, Any]:
-    templates = [_dag_template(wf)]
+    templates = [_dag_template(wf)] + [_group_template(g) for g in wf.groups]
     if any(t.template == APPROVAL_TEMPLATE for t in wf.tasks):
         templates.append({"name": APPROVAL_TEMPLATE, "suspend": {}})
     templates += [_stage_template(wf, shape) for shape in wf.templates]
@@ -48,6 +48,10 @@ def _workflow_spec(wf: ArgoWorkflow) -> dict[str, Any]:
 
 def _dag_template(wf: ArgoWorkflow) -> dict[str, Any]:
     return {"name": DAG_TEMPLATE, "dag": {"tasks": [_task(t) for t in wf.tasks]}}
+
+
+def _group_template(group: DagGroup) -> dict[str, Any]:
+    return {"name": group.name, "dag": {"tasks": [_task(t) for t in group.tasks]}}
 
 
 def _task(task: DagTask) -> dict[str, Any]:

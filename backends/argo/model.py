@@ -28,6 +28,15 @@ class DagTask:
 
 
 @dataclass(frozen=True)
+class DagGroup:
+    """A nested DAG of sibling stages that wait for the same tasks and are waited for by
+    the same tasks: the outer DAG lists it once (see `lower.fan_outs`)."""
+
+    name: str
+    tasks: tuple[DagTask, ...]
+
+
+@dataclass(frozen=True)
 class SensorDependency:
     name: str
     event_name: str
@@ -57,3 +66,10 @@ class ArgoWorkflow:
     templates: tuple[StageTemplate, ...]
     tasks: tuple[DagTask, ...]
     sensor: Sensor | None
+    groups: tuple[DagGroup, ...] = ()
+
+    def all_tasks(self) -> list[DagTask]:
+        """Every stage's task, those inside groups included (not the group tasks)."""
+        grouped = {g.name for g in self.groups}
+        inner = [t for g in self.groups for t in g.tasks]
+        return [t for t in self.tasks if t.name not in grouped] + inner

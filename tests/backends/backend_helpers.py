@@ -91,6 +91,32 @@ def argo_dependencies(task: dict) -> list[str]:
     return task["depends"].split(" && ") if "depends" in task else []
 
 
+def argo_stage_tasks(spec: dict) -> list[dict]:
+    """Every task of the workflow's DAG that runs a stage or an approval, fan-out groups
+    opened: a grouped stage depends on what its group depends on, and a task depending
+    on a group depends on each of its stages (`depends` rewritten accordingly)."""
+    templates = {t["name"]: t for t in spec["templates"]}
+    outer = templates[spec["entrypoint"]]["dag"]["tasks"]
+    groups = {t["name"]: templates[t["template"]]["dag"]["tasks"] for t in outer
+              if "dag" in templates[t["template"]]}
+
+    def opened(names: list[str]) -> list[str]:
+        return sorted(m["name"] for n in names for m in groups.get(n, [{"name": n}]))
+
+    def with_depends(task: dict, names: list[str]) -> dict:
+        task = {k: v for k, v in task.items() if k != "depends"}
+        return task | ({"depends": " && ".join(names)} if names else {})
+
+    found = []
+    for task in outer:
+        needs = opened(argo_dependencies(task))
+        if task["name"] in groups:
+            found += [with_depends(m, needs) for m in groups[task["name"]]]
+        else:
+            found.append(with_depends(task, needs))
+    return found
+
+
 def hostile_program(folder: Path, values: dict[str, str], cron: str,
                     name: str = "fraud_detection") -> Path:
     """The reference program with `values` in every user-controlled string."""

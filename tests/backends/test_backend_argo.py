@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import yaml
+from pipec.backends.argo.lower import FAN_OUT_MIN, fan_outs
+from pipec.backends.argo.model import DagTask
 from pipec.backends.naming import dns_label
 
 from .backend_argo import ARGO_KINDS, dag_errors, schema_errors
-from .backend_helpers import argo_dependencies, build
+from .backend_helpers import argo_dependencies, argo_stage_tasks, build
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
@@ -75,7 +77,7 @@ def test_names_labels_and_resources(programs, tmp_path):
 
     (document,) = _documents(programs["fraud_detection"], tmp_path)
     spec = document["spec"]["workflowSpec"]
-    for task in spec["templates"][0]["dag"]["tasks"]:
+    for task in argo_stage_tasks(spec):
         assert re.match(DNS_LABEL, task["name"])
     for value in document["metadata"]["labels"].values():
         assert re.match(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$", value)
@@ -89,3 +91,52 @@ def test_templates_are_shared(programs, tmp_path):
     (document,) = _documents(programs["fraud_detection"], tmp_path)
     templates = document["spec"]["workflowSpec"]["templates"]
     assert len(templates) == 4  # the DAG, the approval, two stage shapes
+
+
+def _t(name: str, *needs: str) -> DagTask:
+    return DagTask(name, name.replace("-", "."), "stage", tuple(sorted(needs)), ())
+
+
+def test_fan_outs_nest_siblings_with_the_same_inputs_and_dependents():
+    views = [_t(f"features-v{i}", "validate-a") for i in range(FAN_OUT_MIN)]
+    few = [_t(f"features-w{i}", "validate-b") for i in range(FAN_OUT_MIN - 1)]
+    join = _t("join", *(t.name for t in views + few), "validate-a")
+    tasks = (_t("validate-a"), _t("validate-b"), *views, *few, join)
+    outer, (group,) = fan_outs(tasks)
+    assert group.name == "fanout-features-v0"
+    assert [t.name for t in group.tasks] == [t.name for t in views]
+    assert all(t.dependencies == () for t in group.tasks)
+    by_name = {t.name: t for t in outer}
+    assert by_name[group.name].dependencies == ("validate-a",)
+    assert by_name[group.name].template == group.name
+    assert by_name["join"].dependencies == tuple(sorted(
+        [group.name, "validate-a", *(t.name for t in few)]))
+    assert [t.name for t in outer] == ["validate-a", "validate-b", group.name,
+                                       *(t.name for t in few), "join"]
+
+
+def test_fan_outs_keep_siblings_apart_when_a_dependent_waits_for_only_some():
+    views = [_t(f"features-v{i}", "validate-a") for i in range(FAN_OUT_MIN + 2)]
+    picky = _t("train-m", views[0].name)
+    join = _t("join", *(t.name for t in views))
+    outer, groups = fan_outs((_t("validate-a"), *views, picky, join))
+    # v0 has another dependent than its siblings: the rest still make a group
+    (group,) = groups
+    assert views[0].name not in {t.name for t in group.tasks}
+    assert len(group.tasks) == FAN_OUT_MIN + 1
+    assert {t.name: t for t in outer}["join"].dependencies == (group.name, views[0].name)
+
+
+def test_fan_outs_chain():
+    first = [_t(f"features-v{i}", "validate-a") for i in range(FAN_OUT_MIN)]
+    second = [_t(f"label-l{i}", *(t.name for t in first)) for i in range(FAN_OUT_MIN)]
+    outer, groups = fan_outs((_t("validate-a"), *first, *second))
+    assert [g.name for g in groups] == ["fanout-features-v0", "fanout-label-l0"]
+    assert {t.name: t for t in outer}["fanout-label-l0"].dependencies == ("fanout-features-v0",)
+
+
+def test_no_fan_out_below_the_threshold_leaves_tasks_alone():
+    views = tuple(_t(f"features-v{i}", "validate-a") for i in range(FAN_OUT_MIN - 1))
+    tasks = (_t("validate-a"), *views)
+    assert fan_outs(tasks) == (tasks, ())
+

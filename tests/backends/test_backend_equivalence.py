@@ -13,6 +13,7 @@ from .backend_helpers import (
     airflow_edges,
     airflow_stages,
     argo_dependencies,
+    argo_stage_tasks,
     build,
     module_constants,
 )
@@ -35,7 +36,7 @@ def _argo(path, tmp_path) -> dict:
     documents = list(yaml.safe_load_all(text))
     workflow = documents[0]
     spec = workflow["spec"].get("workflowSpec", workflow["spec"])
-    tasks = spec["templates"][0]["dag"]["tasks"]
+    tasks = argo_stage_tasks(spec)
     templates = {t["name"]: t for t in spec["templates"]}
     stage_of = {t["name"]: _param(t, "stage", templates) for t in tasks}
     stages = {stage_of[t["name"]]: (int(_param(t, "retries", templates)),
