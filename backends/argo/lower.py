@@ -123,12 +123,14 @@ def fan_outs(tasks: tuple[DagTask, ...]) -> tuple[tuple[DagTask, ...], tuple[Dag
     if not groups:
         return tasks, ()
     outer: list[DagTask] = []
+    placed: set[str] = set()  # groups already in `outer`, at their first stage's place
     for task in tasks:
         needs = tuple(sorted({group_of.get(d, d) for d in task.dependencies}))
         group = group_of.get(task.name)
         if group is None:
             outer.append(replace(task, dependencies=needs))
-        elif all(t.name != group for t in outer):
+        elif group not in placed:
+            placed.add(group)
             outer.append(DagTask(group, "", group, needs, ()))
     return tuple(outer), tuple(groups)
 
