@@ -35,7 +35,7 @@ from typing import Any
 import duckdb
 
 from .dates import snapshot_end, sql_us, to_us
-from .db import ident, literal
+from .db import ident, literal, partitioned_aggregation
 from .errors import ValidationBlocked
 
 _SAMPLE = 5
@@ -101,9 +101,10 @@ class Scan:
             return
         # The first fetch of a result: DuckDB 2 refuses new work on a connection
         # while a result is only partly fetched.
-        self._values = self.con.execute(
-            f"SELECT {', '.join(self._exprs)} FROM {ident(self.table)}"
-        ).fetchall()[0]
+        with partitioned_aggregation(self.con):  # a `unique` check's distinct count
+            self._values = self.con.execute(
+                f"SELECT {', '.join(self._exprs)} FROM {ident(self.table)}"
+            ).fetchall()[0]
 
 
 Finish = Callable[[], list[Entry]]
@@ -326,12 +327,13 @@ def check_unique(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish
             return [{"check": name, "passed": True, "rows_failing": 0, "values": []}]
         # One GROUP BY gives the count and the samples; keys are turned into text only
         # for the duplicated groups. min(k, N): the N smallest, sorted.
-        rows, values = scan.con.execute(
-            f"SELECT coalesce(sum(n), 0), coalesce(min(k, {_SAMPLE}), []) FROM ("
-            f"SELECT {key_text} AS k, n FROM ("
-            f"SELECT {keys}, count(*) AS n FROM {ident(scan.table)} "
-            f"GROUP BY {keys} HAVING count(*) > 1))"
-        ).fetchall()[0]
+        with partitioned_aggregation(scan.con):
+            rows, values = scan.con.execute(
+                f"SELECT coalesce(sum(n), 0), coalesce(min(k, {_SAMPLE}), []) FROM ("
+                f"SELECT {key_text} AS k, n FROM ("
+                f"SELECT {keys}, count(*) AS n FROM {ident(scan.table)} "
+                f"GROUP BY {keys} HAVING count(*) > 1))"
+            ).fetchall()[0]
         return [
             {"check": name, "passed": rows == 0, "rows_failing": int(rows), "values": list(values)}
         ]

@@ -108,3 +108,22 @@ def test_block_policy_raises_warn_does_not() -> None:
     assert info.value.report is report
     raise_if_blocked("validate.t", {"checks": [e | {"severity": "warn"} for e in entries]})
     raise_if_blocked("validate.t", report, policy="warn")
+
+
+def test_partitioned_aggregation_raises_threads_for_one_query_only() -> None:
+    from pipec.stdlib.runtime.db import (
+        PARTITIONED_AGGREGATION_THREADS,
+        connect,
+        partitioned_aggregation,
+        scalar,
+    )
+
+    con = connect()
+    con.execute("SET threads = 1")
+    with partitioned_aggregation(con):
+        inside = scalar(con, "SELECT current_setting('threads')")
+    assert inside == PARTITIONED_AGGREGATION_THREADS
+    assert scalar(con, "SELECT current_setting('threads')") == 1
+    con.execute("SET threads = 8")
+    with partitioned_aggregation(con):
+        assert scalar(con, "SELECT current_setting('threads')") == 8
