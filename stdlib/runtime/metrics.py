@@ -25,18 +25,13 @@ MAX_CHUNK = 100
 
 # Every metric takes weights `w` of shape (k, n) (row i: how often each example is in
 # bootstrap sample i; all ones for the plain metric) and returns k values. Sorting and
-# grouping ties happen once per call, so 200 bootstrap samples cost a few passes over
-# the data instead of 200 sorts.
+# finding tie groups happen once per call, so 200 bootstrap samples cost a few passes
+# over the data instead of 200 sorts.
 
 
 def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
-
-
-def _groups(values: np.ndarray) -> np.ndarray:
-    """Start index of each run of equal values in a sorted array."""
-    return np.r_[0, np.flatnonzero(np.diff(values)) + 1]
 
 
 def _by_class(y: np.ndarray, p: np.ndarray, w: np.ndarray,
