@@ -90,7 +90,7 @@ def run(quick: bool) -> Result:
     body += table(["package", "own import time in `pipec check`", "in the floor"], prof_rows)
     modules = import_profile(["-c", check_code], level=9)
     own = sorted(((secs, name) for name, secs in modules.items()
-                  if name.split(".")[0] in ("pipec", "networkx", "croniter", "dateutil")),
+                  if name.split(".")[0] in ("pipec", "networkx")),
                  reverse=True)[:10]
     body += ("\n\nThe slowest single modules among pipec's own and those only pipec "
              "pulls in:\n\n" + table(["module", "own import time"],

@@ -1,10 +1,12 @@
 """Builds the `Program`: declarations (P003), references (T001/T004), the base
-source (T007) and the stage DAG with its implicit join and approval nodes."""
+source (T007), the retraining schedule (P001) and the stage DAG with its implicit join
+and approval nodes."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from pipec import cron
 from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
 from pipec.loader import LoadedFile, Loader
@@ -32,6 +34,7 @@ def build_program(path: Path, loader: Loader | None = None) -> Program:
         _collect_stages(program)
         _resolve_references(program)
         _choose_base_source(program)
+        _check_schedule(program)
         _build_graph(program)
     return program
 
@@ -241,6 +244,30 @@ def _report_no_base(program: Program, candidates: list[str]) -> None:
     program.diagnostics.append(error(
         "T007", message, program.pipeline.header,
         "add `examples from NAME` to the pipeline"))
+
+
+# --------------------------------------------------------------------- schedule
+
+
+def _check_schedule(program: Program) -> None:
+    """`retrain scheduled "CRON"`: a cron expression every target reads the same way,
+    which fires at all. Checked here rather than while parsing, so that a bad schedule
+    does not hide the rest of the program's diagnostics."""
+    retrain = program.retrain()
+    if retrain is None or retrain.mode != "scheduled" or retrain.cron is None:
+        return
+    text = retrain.cron.value
+    try:
+        schedule = cron.parse(text)
+    except cron.CronError as exc:
+        program.diagnostics.append(error(
+            "P001", f"`{text}` is not a cron expression every target accepts: {exc}",
+            retrain.cron.span, 'write five fields, e.g. "0 3 * * *" (03:00 UTC daily)'))
+        return
+    if cron.never_fires(schedule):
+        program.diagnostics.append(error(
+            "P001", f"`{text}` never fires (no such day in {cron.SEARCH_DAYS // 366} years)",
+            retrain.cron.span, "check the day-of-month and month fields"))
 
 
 # ------------------------------------------------------------------------ graph

@@ -9,6 +9,11 @@ Reports text that is not a `.pipe` program: a syntax error, a value of the wrong
 kind for its keyword, or a file that is not valid UTF-8. The diagnostic points at the
 offending position and names what was expected there.
 
+A `retrain scheduled` string must be a five-field cron expression that both Airflow
+and Argo read the same way (`*`, numbers, ranges, steps, lists, month and weekday
+names, Sunday as 0, or `@daily`-style presets) and that fires at all: `61 3 * * *`,
+`0 0 L * *` and `0 0 30 2 *` are P001 here rather than a failed deployment later.
+
 ## Why is this bad?
 Nothing else can be checked about a statement that does not parse; every broken
 statement is reported, not only the first.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 
+from pipec import cron
 from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, warning
 from pipec.literals import format_duration
@@ -50,12 +50,6 @@ pipeline p {
 ```
 '''
 
-# A cron expression repeats at the latest after a leap-year cycle; a year of firings
-# shows every interval that matters, and a one-minute gap cannot be beaten.
-HORIZON = dt.timedelta(days=366)
-MAX_FIRINGS = 200_000
-START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-
 
 @rule("RETRAIN004", "warning", "a schedule that fires more often than the data changes", DOC)
 def check(program: Program) -> Iterator[Diagnostic]:
@@ -66,7 +60,7 @@ def check(program: Program) -> Iterator[Diagnostic]:
     if freshest is None:
         return
     source, cadence = freshest
-    interval = smallest_interval(retrain.cron.value, below=cadence)
+    interval = smallest_interval(retrain.cron.value)
     if interval is None or interval >= cadence:
         return
     yield warning("RETRAIN004", f"`{retrain.cron.value}` fires every "
@@ -90,23 +84,10 @@ def _freshest_source(program: Program) -> tuple[str, float] | None:
     return name, seconds
 
 
-def smallest_interval(cron: str, below: float | None = None) -> float | None:
-    """Seconds between the two closest firings over a year (UTC); None if not a valid
-    cron expression. Stops early once an interval under `below` is found."""
+def smallest_interval(expression: str) -> float | None:
+    """Seconds between the two closest firings (UTC); None if the expression is not one
+    every target accepts (P001 reports that) or fires fewer than twice."""
     try:
-        from croniter import croniter
-
-        iterator = croniter(cron, START)
-        previous = iterator.get_next(dt.datetime)
-    except (ValueError, KeyError, TypeError, ImportError, AttributeError):
+        return cron.smallest_interval(cron.parse(expression))
+    except cron.CronError:
         return None
-    smallest: float | None = None
-    for _ in range(MAX_FIRINGS):
-        current = iterator.get_next(dt.datetime)
-        gap = (current - previous).total_seconds()
-        smallest = gap if smallest is None else min(smallest, gap)
-        if smallest <= 60 or (below is not None and smallest < below) \
-                or current - START > HORIZON:
-            break
-        previous = current
-    return smallest
