@@ -9,6 +9,7 @@ from pipec.backends.plan import plan_of
 from pipec.backends.pyrender import render
 from pipec.diagnostics import Diagnostic
 from pipec.model import Program
+from pipec.nodes import Span
 
 OPERATORS = ("bash", "kubernetes")
 
@@ -20,7 +21,7 @@ class AirflowBackend:
         plan = plan_of(program, options.manifest)
         model = lower_dag(plan, options)
         span = pipeline_span(program)
-        return Lowered(model, span, diagnostics(plan, model, span))
+        return Lowered(model, span, diagnostics(plan, model, span, _resources_span(program)))
 
     def emit(self, lowered: Lowered) -> dict[str, str]:
         dag: AirflowDag = lowered.model
@@ -35,3 +36,13 @@ class AirflowBackend:
         if size <= options.airflow_max_tasks:
             return []
         return [budget001(lowered.span, "airflow", size, options.airflow_max_tasks)]
+
+
+def _resources_span(program: Program) -> Span | None:
+    """The first `resources` setting of a train stage: what BUILD002 points at."""
+    for block in program.blocks("train"):
+        setting = block.setting("resources")
+        if setting is not None:
+            return setting.span
+    return None
+

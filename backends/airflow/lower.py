@@ -82,8 +82,10 @@ def tags(plan: Plan) -> tuple[str, ...]:
     return tuple(sorted(tag for tag in found if len(tag) <= TAG_MAX))
 
 
-def diagnostics(plan: Plan, model: AirflowDag, span: Span) -> list[Diagnostic]:
-    """What Airflow cannot carry: ids over its length limit; `resources` on Bash."""
+def diagnostics(plan: Plan, model: AirflowDag, span: Span,
+                resources_span: Span | None = None) -> list[Diagnostic]:
+    """What Airflow cannot carry: ids over its length limit; `resources` on Bash (at the
+    first `resources` setting when there is one, else at the pipeline)."""
     found = [error("BUILD001", f"the Airflow id `{name}` is {len(name)} characters, over "
                    f"Airflow's {AIRFLOW_MAX_ID}", span, "shorten the stage or pipeline name")
              for name in (model.dag_id, *(t.task_id for t in model.tasks))
@@ -91,6 +93,6 @@ def diagnostics(plan: Plan, model: AirflowDag, span: Span) -> list[Diagnostic]:
     if model.operator == "bash" and any(t.resources for t in model.stage_tasks):
         found.append(Diagnostic(
             "BUILD002", Severity.NOTE, "`resources` is not applied by Airflow's "
-            "BashOperator: the stage runs on the worker as it is", span,
+            "BashOperator: the stage runs on the worker as it is", resources_span or span,
             "build with `--airflow-operator kubernetes` to request them for the pod"))
     return found

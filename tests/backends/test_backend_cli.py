@@ -80,3 +80,12 @@ def test_kubernetes_operator_option(tmp_path):
     assert main(["build", str(EXAMPLES / "fraud" / "fraud.pipe"), "--target", "airflow",
                  "--airflow-operator", "kubernetes", "-o", str(out)]) == 0
     assert "KubernetesPodOperator" in (out / "fraud_detection.py").read_text("utf-8")
+
+
+def test_build002_points_at_the_resources_setting(tmp_path, capsys):
+    path = EXAMPLES / "flights" / "flights.pipe"
+    assert main(["build", str(path), "--target", "airflow", "-o", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    line = next(i for i, text in enumerate(path.read_text("utf-8").splitlines(), 1)
+                if text.strip().startswith("resources"))
+    assert f"flights.pipe:{line}:5" in out.split("BUILD002", 1)[1].split("help", 1)[0]
