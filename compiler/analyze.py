@@ -1,6 +1,6 @@
 """Builds the `Program`: declarations (P003), references (T001/T004), the base
-source (T007), the retraining schedule (P001) and the stage DAG with its implicit join
-and approval nodes."""
+source (T007), the retraining schedule and out-of-range values (P001) and the stage DAG
+with its implicit join and approval nodes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
 from pipec.loader import LoadedFile, Loader
 from pipec.model import PRODUCES, Program, Stage
+from pipec.value_ranges import value_diagnostics
 
 # A stage acts on a declaration of this kind with the same name.
 ACTS_ON = {"validate": "source", "evaluate": "train", "register": "train", "deploy": "train"}
@@ -35,6 +36,7 @@ def build_program(path: Path, loader: Loader | None = None) -> Program:
         _resolve_references(program)
         _choose_base_source(program)
         _check_schedule(program)
+        program.diagnostics.extend(value_diagnostics(_value_blocks(program)))
         _build_graph(program)
     return program
 
@@ -268,6 +270,14 @@ def _check_schedule(program: Program) -> None:
         program.diagnostics.append(error(
             "P001", f"`{text}` never fires (no such day in {cron.SEARCH_DAYS // 366} years)",
             retrain.cron.span, "check the day-of-month and month fields"))
+
+
+def _value_blocks(program: Program) -> list[n.Block]:
+    """The pipeline, its stages, and the check and gate sets they may use."""
+    assert program.pipeline is not None
+    stages = [s.block for s in program.stages.values() if s.block is not None]
+    return [program.pipeline, *stages, *program.check_sets.values(),
+            *program.gate_sets.values()]
 
 
 # ------------------------------------------------------------------------ graph

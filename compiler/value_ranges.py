@@ -1,0 +1,98 @@
+"""Numbers the grammar accepts but no run could use (P001, "a value of the wrong kind
+for its keyword"): a share outside 0..100%, negative retries, a zero timeout, a seed
+scikit-learn refuses, a canary of nothing, shares of a split that leave no train set.
+
+These would otherwise fail at run time on the orchestrator, or worse, run: a 120% test
+share puts every row in test and trains on nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pipec import nodes as n
+from pipec.diagnostics import Diagnostic, error
+
+SEED_MAX = 2**32 - 1  # scikit-learn's random_state and numpy's legacy seeding
+# keyword -> (lowest, highest, inclusive at the low end, what it is)
+SHARES = {
+    "test": (0.0, 1.0, False, "the test share"),
+    "valid": (0.0, 1.0, False, "the validation share"),
+    "threshold": (0.0, 1.0, True, "a probability threshold"),
+}
+
+
+def value_diagnostics(blocks: list[n.Block]) -> Iterator[Diagnostic]:
+    """P001 for every out-of-range value in these blocks (the pipeline and its stages)."""
+    for block in blocks:
+        yield from _settings(block)
+        yield from _statements(block)
+        if block.kind == "split":
+            yield from _split_shares(block)
+
+
+def _settings(block: n.Block) -> Iterator[Diagnostic]:
+    for setting in block.settings("retries"):
+        if isinstance(setting.value, n.Int) and setting.value.value < 0:
+            yield _p001(setting.value, "retries cannot be negative", "write `retries 0`")
+    for setting in block.settings("timeout"):
+        if isinstance(setting.value, n.Duration) and setting.value.seconds <= 0:
+            yield _p001(setting.value, "a timeout of no time would fail every run",
+                        "give the stage time to run, e.g. `timeout 2h`")
+    for setting in block.settings("seed"):
+        value = setting.value
+        if isinstance(value, n.Int) and not 0 <= value.value <= SEED_MAX:
+            yield _p001(value, f"a seed is a whole number from 0 to {SEED_MAX:,}",
+                        "pick any number in that range, e.g. `seed 42`")
+    for keyword, (low, high, low_ok, what) in SHARES.items():
+        for setting in block.settings(keyword):
+            yield from _share(setting.value, low, high, low_ok, what)
+
+
+def _statements(block: n.Block) -> Iterator[Diagnostic]:
+    for check in block.all(n.Completeness):
+        yield from _share(check.value, 0.0, 1.0, True, "a completeness share")
+    for canary in block.all(n.Canary):
+        yield from _share(canary.share, 0.0, 1.0, False, "a canary share")
+
+
+def _share(value: n.Value | n.Ident, low: float, high: float, low_ok: bool,
+           what: str) -> Iterator[Diagnostic]:
+    share = _number(value)
+    if share is None:
+        return
+    above_low = share >= low if low_ok else share > low
+    if not (above_low and share <= high):
+        bounds = f"{'from' if low_ok else 'above'} {low:g} up to {high:g} (0-100%)"
+        assert isinstance(value, n.Value)
+        yield _p001(value, f"{what} is {bounds}, not `{value.text}`",
+                    "write a fraction such as `0.2` or a percentage such as `20%`")
+
+
+def _split_shares(block: n.Block) -> Iterator[Diagnostic]:
+    """`test` and `valid` together must leave rows to train on."""
+    test, valid = block.setting("test"), block.setting("valid")
+    if test is None or valid is None:
+        return
+    shares = _number(test.value), _number(valid.value)
+    if None in shares or not all(0 < s < 1 for s in shares):  # type: ignore[operator]
+        return  # each is reported on its own
+    if sum(shares) >= 1:  # type: ignore[arg-type]
+        assert isinstance(valid.value, n.Value)
+        yield _p001(valid.value, f"test `{_text(test.value)}` and valid "
+                    f"`{_text(valid.value)}` leave no rows to train on",
+                    "make the two shares add up to less than 100%")
+
+
+def _number(value: n.Value | n.Ident) -> float | None:
+    if isinstance(value, n.Percent | n.Float | n.Int):
+        return float(value.value)
+    return None
+
+
+def _text(value: n.Value | n.Ident) -> str:
+    return value.text if isinstance(value, n.Value) else value.name
+
+
+def _p001(value: n.Value, message: str, fix: str) -> Diagnostic:
+    return error("P001", message, value.span, fix)

@@ -1,0 +1,39 @@
+"""Numbers the grammar accepts but no run could use are P001 at the value."""
+
+from __future__ import annotations
+
+import pytest
+from pipec import compile
+
+
+def _p001(text: str) -> list[str]:
+    program = compile(text)
+    return [f"{d.span.line}:{d.span.col} {d.message}" for d in program.diagnostics
+            if d.code == "P001"]
+
+
+@pytest.mark.parametrize("body, found", [
+    ("retries -1", "2:11 retries cannot be negative"),
+    ("timeout 0s", "2:11 a timeout of no time"),
+    ("split by random {\n    test 120%\n    seed 1\n  }", "3:10 the test share is above 0 up"),
+    ("split by random {\n    test 0%\n    seed 1\n  }", "3:10 the test share is above 0"),
+    ("split by random {\n    test 20%\n    seed -5\n  }", "4:10 a seed is a whole number"),
+    ("split by random {\n    test 60%\n    valid 50%\n    seed 1\n  }",
+     "4:11 test `60%` and valid `50%` leave no rows to train on"),
+    ("evaluate m {\n    threshold 1.5\n  }", "3:15 a probability threshold is from 0 up to 1"),
+    ("deploy m {\n    canary 0% for 1h\n  }", "3:12 a canary share is above 0"),
+    ("validate s {\n    completeness x >= 150%\n  }", "3:23 a completeness share is from 0"),
+])
+def test_out_of_range_values_are_p001_at_the_value(body: str, found: str) -> None:
+    messages = _p001(f"pipeline p {{\n  {body}\n}}\n")
+    assert any(m.startswith(found) for m in messages), messages
+
+
+@pytest.mark.parametrize("body", [
+    "retries 0", "timeout 1s", "split by random {\n    test 20%\n    valid 0.1\n    seed 0\n  }",
+    "evaluate m {\n    threshold 0\n  }", "evaluate m {\n    threshold 100%\n  }",
+    "deploy m {\n    canary 100% for 1h\n  }", "validate s {\n    completeness x >= 0%\n  }",
+    "split by random {\n    test 0.2\n    seed 4294967295\n  }",
+])
+def test_values_in_range_are_not(body: str) -> None:
+    assert _p001(f"pipeline p {{\n  {body}\n}}\n") == []
