@@ -9,7 +9,9 @@ from pipec.check import compile
 from pipec.cli import main
 from pipec.rules import load_all
 
-from .conftest import BUILD_PHASE, CATALOGUE, catalogue_codes
+from .conftest import ADDED, BUILD_PHASE, CATALOGUE, catalogue_codes
+
+CODES = CATALOGUE + ADDED
 
 SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead")
 FENCE = re.compile(r"```pipe\n(.*?)```", re.DOTALL)
@@ -32,10 +34,10 @@ def test_catalogue_matches_design() -> None:
 
 
 def test_every_code_is_registered() -> None:
-    assert set(CATALOGUE) <= set(load_all())
+    assert set(CODES) <= set(load_all())
 
 
-@pytest.mark.parametrize("code", CATALOGUE)
+@pytest.mark.parametrize("code", CODES)
 def test_page_has_the_four_sections(code: str) -> None:
     doc = load_all()[code].doc
     positions = [doc.find(title) for title in SECTIONS]
@@ -45,13 +47,13 @@ def test_page_has_the_four_sections(code: str) -> None:
         _program(doc, title)
 
 
-@pytest.mark.parametrize("code", CATALOGUE)
+@pytest.mark.parametrize("code", CODES)
 def test_explain_exits_zero(code: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explain", code]) == 0
     assert "## What it does" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("code", [c for c in CATALOGUE if c not in BUILD_PHASE])
+@pytest.mark.parametrize("code", [c for c in CODES if c not in BUILD_PHASE])
 def test_example_fires_and_fix_does_not(code: str) -> None:
     doc = load_all()[code].doc
     bad = compile(_program(doc, "## Example"))

@@ -1,0 +1,117 @@
+"""GATE010: a gate line no model can pass (its metric never reaches the bound)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from pipec import nodes as n
+from pipec.diagnostics import Diagnostic, error
+from pipec.model import Program
+from pipec.rules import rule
+from pipec.rules._support import gates_of
+
+DOC = '''
+## What it does
+Compares each gate's bound with the range its metric can take: `roc_auc`, `recall`,
+`precision`, `f1`, `accuracy`, `ece`, `brier` and the other scores lie in 0..1, losses
+and errors are never negative, `r2` never exceeds 1, and a latency or a size is never
+negative. A gate that asks for more (`primary roc_auc >= 1.5`, `guardrail rmse < 0`,
+`compare champion roc_auc >= 2`) fails for every model.
+
+## Why is this bad?
+No model is ever blessed: every run ends at the evaluate stage, usually after hours of
+training, for a typo such as `70` where `0.70` was meant.
+
+## Example
+```pipe
+pipeline p {
+  evaluate m {
+    primary roc_auc >= 70
+  }
+}
+```
+
+## Use instead
+```pipe
+pipeline p {
+  evaluate m {
+    primary roc_auc >= 0.70
+  }
+}
+```
+'''
+
+UNIT = (0.0, 1.0)
+NON_NEGATIVE = (0.0, math.inf)
+# metric -> the values it can take
+RANGES = {
+    **dict.fromkeys(("roc_auc", "pr_auc", "average_precision", "accuracy",
+                     "balanced_accuracy", "precision", "recall", "f1", "brier", "ece"), UNIT),
+    **dict.fromkeys(("log_loss", "rmse", "mse", "mae", "median_ae", "mape"), NON_NEGATIVE),
+    "r2": (-math.inf, 1.0),
+}
+SCORE_GATES = {"primary", "guardrail", "slice", "calibration"}
+
+
+@rule("GATE010", "error", "a gate no model can pass", DOC)
+def check(program: Program) -> Iterator[Diagnostic]:
+    for evaluate in program.blocks("evaluate"):
+        for gate in gates_of(program, evaluate):
+            found = _possible(gate)
+            if found is None:
+                continue
+            low, high, bound = found
+            if not _reachable(gate.op or "", bound, low, high):
+                assert gate.value is not None
+                yield error("GATE010", f"`{_line(gate)}` can never pass: the value lies in "
+                            f"{_interval(low, high)}", gate.value.span,
+                            "check the bound (a share is written 0.7 or 70%, not 70)")
+
+
+def _possible(gate: n.Gate) -> tuple[float, float, float] | None:
+    """(lowest, highest the gated value can be, the bound), or None when unknown."""
+    bound = _number(gate.value)
+    if bound is None:
+        return None
+    if gate.kind in ("latency", "size"):
+        return 0.0, math.inf, bound
+    if gate.metric is None or gate.metric.name not in RANGES:
+        return None
+    low, high = RANGES[gate.metric.name]
+    if gate.kind == "compare_champion":  # candidate minus champion
+        return low - high, high - low, bound
+    if gate.kind in SCORE_GATES:
+        return low, high, bound
+    return None
+
+
+def _number(value: n.Value | None) -> float | None:
+    if isinstance(value, n.Percent | n.Float | n.Int):
+        return float(value.value)
+    if isinstance(value, n.Duration):
+        return value.seconds
+    if isinstance(value, n.Size):
+        return float(value.bytes)
+    return None
+
+
+def _reachable(op: str, bound: float, low: float, high: float) -> bool:
+    return {
+        ">=": high >= bound, ">": high > bound, "<=": low <= bound, "<": low < bound,
+        "==": low <= bound <= high, "!=": True,
+    }.get(op, True)
+
+
+def _interval(low: float, high: float) -> str:
+    def show(x: float) -> str:
+        return "-inf" if x == -math.inf else "inf" if x == math.inf else f"{x:g}"
+
+    return f"[{show(low)}, {show(high)}]"
+
+
+def _line(gate: n.Gate) -> str:
+    metric = f" {gate.metric.name}" if gate.metric is not None else ""
+    kind = "compare champion" if gate.kind == "compare_champion" else gate.kind
+    assert gate.value is not None
+    return f"{kind}{metric} {gate.op} {gate.value.text}"
