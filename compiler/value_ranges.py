@@ -1,6 +1,7 @@
 """Numbers the grammar accepts but no run could use (P001, "a value of the wrong kind
-for its keyword"): a share outside 0..100%, negative retries, a zero timeout, a seed
-scikit-learn refuses, a canary of nothing, shares of a split that leave no train set.
+for its keyword"): a share outside 0..100%, negative retries, a zero timeout or window,
+a seed scikit-learn refuses, a canary of nothing, shares of a split that leave no train
+set.
 
 These would otherwise fail at run time on the orchestrator, or worse, run: a 120% test
 share puts every row in test and trains on nothing.
@@ -50,6 +51,15 @@ def _settings(block: n.Block) -> Iterator[Diagnostic]:
 
 
 def _statements(block: n.Block) -> Iterator[Diagnostic]:
+    for feature in block.all(n.FeatureDef):
+        if feature.window.seconds <= 0:
+            yield _p001(feature.window, "a window of no time holds no rows: the feature "
+                        "would be empty for every example", "give the window a length, e.g. "
+                        "`over 7d`")
+    for setting in block.settings("window"):  # a label's event window
+        if isinstance(setting.value, n.Duration) and setting.value.seconds <= 0:
+            yield _p001(setting.value, "a label window of no time can hold no event: every "
+                        "label would be false", "give the window a length, e.g. `window 30d`")
     for check in block.all(n.Completeness):
         yield from _share(check.value, 0.0, 1.0, True, "a completeness share")
     for canary in block.all(n.Canary):
