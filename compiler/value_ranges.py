@@ -60,6 +60,11 @@ def _statements(block: n.Block) -> Iterator[Diagnostic]:
         if isinstance(setting.value, n.Duration) and setting.value.seconds <= 0:
             yield _p001(setting.value, "a label window of no time can hold no event: every "
                         "label would be false", "give the window a length, e.g. `window 30d`")
+    for drift in block.all(n.Drift):
+        if drift.factor.factor < 1:
+            yield _p001(drift.factor, "a drift factor below 1x fails every value but an "
+                        "exact repeat (the ratio is taken both ways, so it is at least 1)",
+                        "write the largest ratio you accept, e.g. `within 3x`")
     for check in block.all(n.Completeness):
         yield from _share(check.value, 0.0, 1.0, True, "a completeness share")
     for canary in block.all(n.Canary):

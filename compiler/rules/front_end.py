@@ -15,7 +15,8 @@ names, Sunday as 0, or `@daily`-style presets) and that fires at all: `61 3 * * 
 `0 0 L * *` and `0 0 30 2 *` are P001 here rather than a failed deployment later.
 So are numbers no run could use: a share outside 0-100% (`test`, `valid`, `threshold`,
 `completeness`, `canary`), `test` and `valid` that leave nothing to train on, negative
-`retries`, a zero `timeout`, and a `seed` outside 0..4,294,967,295.
+`retries`, a zero `timeout` or window, a drift factor below 1x, and a `seed` outside
+0..4,294,967,295.
 
 ## Why is this bad?
 Nothing else can be checked about a statement that does not parse; every broken

@@ -25,6 +25,7 @@ def _p001(text: str) -> list[str]:
     ("validate s {\n    completeness x >= 150%\n  }", "3:23 a completeness share is from 0"),
     ("features f {\n    feature n = count() over 0s\n  }", "3:30 a window of no time"),
     ("label l {\n    window 0d\n  }", "3:12 a label window of no time"),
+    ("validate s {\n    drift mean(x) within 0.5x of baseline\n  }", "3:26 a drift factor"),
 ])
 def test_out_of_range_values_are_p001_at_the_value(body: str, found: str) -> None:
     messages = _p001(f"pipeline p {{\n  {body}\n}}\n")
@@ -37,6 +38,7 @@ def test_out_of_range_values_are_p001_at_the_value(body: str, found: str) -> Non
     "deploy m {\n    canary 100% for 1h\n  }", "validate s {\n    completeness x >= 0%\n  }",
     "split by random {\n    test 0.2\n    seed 4294967295\n  }",
     "features f {\n    feature n = count() over 1s\n  }", "label l {\n    window 1d\n  }",
+    "validate s {\n    drift mean(x) within 1x of baseline\n  }",
 ])
 def test_values_in_range_are_not(body: str) -> None:
     assert _p001(f"pipeline p {{\n  {body}\n}}\n") == []
