@@ -1,4 +1,5 @@
-"""GATE010: a gate line no model can pass (its metric never reaches the bound)."""
+"""GATE010: a gate line no model can pass (its metric never reaches the bound), or, as
+a warning, one every model passes (it checks nothing)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import math
 from collections.abc import Iterator
 
 from pipec import nodes as n
-from pipec.diagnostics import Diagnostic, error
+from pipec.diagnostics import Diagnostic, error, warning
 from pipec.model import Program
 from pipec.rules import rule
 from pipec.rules._support import gates_of
@@ -17,7 +18,8 @@ Compares each gate's bound with the range its metric can take: `roc_auc`, `recal
 `precision`, `f1`, `accuracy`, `ece`, `brier` and the other scores lie in 0..1, losses
 and errors are never negative, `r2` never exceeds 1, and a latency or a size is never
 negative. A gate that asks for more (`primary roc_auc >= 1.5`, `guardrail rmse < 0`,
-`compare champion roc_auc >= 2`) fails for every model.
+`compare champion roc_auc >= 2`) fails for every model: an error. One that every
+value passes (`guardrail recall >= 0`) checks nothing: a warning.
 
 ## Why is this bad?
 No model is ever blessed: every run ends at the evaluate stage, usually after hours of
@@ -62,11 +64,15 @@ def check(program: Program) -> Iterator[Diagnostic]:
             if found is None:
                 continue
             low, high, bound = found
+            assert gate.value is not None
             if not _reachable(gate.op or "", bound, low, high):
-                assert gate.value is not None
                 yield error("GATE010", f"`{_line(gate)}` can never pass: the value lies in "
                             f"{_interval(low, high)}", gate.value.span,
                             "check the bound (a share is written 0.7 or 70%, not 70)")
+            elif _always(gate.op or "", bound, low, high):
+                yield warning("GATE010", f"`{_line(gate)}` passes for every model: the value "
+                              f"lies in {_interval(low, high)}, so the gate checks nothing",
+                              gate.value.span, "set the bound the model must really meet")
 
 
 def _possible(gate: n.Gate) -> tuple[float, float, float] | None:
@@ -101,6 +107,11 @@ def _reachable(op: str, bound: float, low: float, high: float) -> bool:
         ">=": high >= bound, ">": high > bound, "<=": low <= bound, "<": low < bound,
         "==": low <= bound <= high, "!=": True,
     }.get(op, True)
+
+
+def _always(op: str, bound: float, low: float, high: float) -> bool:
+    return {">=": low >= bound, ">": low > bound, "<=": high <= bound, "<": high < bound,
+            "==": False, "!=": not low <= bound <= high}.get(op, False)
 
 
 def _interval(low: float, high: float) -> str:
