@@ -95,6 +95,7 @@ def _create_raw(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], base_dir:
         body = stage["query"]
     else:
         path = resolve_path(stage["path"], base_dir)
+        _require_file(stage, path)
         if fmt == "csv":
             body = f"SELECT * FROM read_csv({literal(path)}, header = true, all_varchar = true)"
         elif fmt == "parquet":
@@ -105,6 +106,16 @@ def _create_raw(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], base_dir:
         con.execute(f"CREATE OR REPLACE TEMP TABLE __raw AS {body}")
     except duckdb.Error as exc:
         raise SourceError(f"source {stage['name']!r}: cannot read: {exc}") from exc
+
+
+def _require_file(stage: dict[str, Any], path: str) -> None:
+    """A plain local path that is not there: say so, rather than DuckDB's error about a
+    pattern matching no file (with the SQL around it). URLs and globs go to DuckDB."""
+    if "://" in path or any(c in path for c in "*?["):
+        return
+    if not Path(path).is_file():
+        raise SourceError(f"source {stage['name']!r}: `{stage['path']}` does not exist "
+                          f"(looked for {path})")
 
 
 def _type_errors(

@@ -82,3 +82,9 @@ def test_missing_time_column_is_a_source_error(tmp_path: Path) -> None:
     pq.write_table(pa.table({"id": ["a"]}), tmp_path / "p.parquet")
     with pytest.raises(SourceError):
         _load(tmp_path, source("p", "p.parquet", "id", "at", SCHEMA))
+
+
+def test_a_missing_file_is_named_plainly(tmp_path: Path) -> None:
+    stage = source("t", "data/nothing.parquet", "id", "at", SCHEMA)
+    with pytest.raises(SourceError, match=r"`data/nothing.parquet` does not exist \(looked for "):
+        _load(tmp_path, stage)
