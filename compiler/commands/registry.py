@@ -1,4 +1,4 @@
-"""`pipec registry list|show|approve|promote|rollback`: the local model registry."""
+"""`pipec registry [list]|show|approve|promote|rollback`: the local model registry."""
 
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ from pipec.commands._runtime import add_project_options, parse_model_ref, regist
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="action", required=True)
+    sub = parser.add_subparsers(dest="action")
+    # No action lists every version: what `pipec registry` alone is asked for.
+    parser.set_defaults(action="list")
+    add_project_options(parser)
+    parser.add_argument("--format", choices=("text", "json"), default="text")
     listing = sub.add_parser("list", help="every version and its state")
     show = sub.add_parser("show", help="one version, its transitions and approvals")
     show.add_argument("model", help="MODEL or MODEL@VERSION")

@@ -1,4 +1,4 @@
-"""`pipec runs list|show RUN|diff RUN RUN`: the immutable run records of a project."""
+"""`pipec runs [list]|show RUN|diff RUN RUN`: the immutable run records of a project."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from typing import Any
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="action", required=True)
+    sub = parser.add_subparsers(dest="action")
+    # No action lists, as `git stash` does: what `pipec runs` alone is asked for.
+    parser.set_defaults(action="list")
+    parser.add_argument("--project", default=".", help="folder holding `.pipec/`")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
     for name, help_text in (("list", "the latest runs"), ("show", "one run's record"),
                             ("diff", "what differs between two runs")):
         action = sub.add_parser(name, help=help_text)

@@ -42,6 +42,9 @@ def test_run_registers_and_promotes(project: Path) -> None:
     registry = pipec("registry", "list", "--project", str(project), "--format", "json")
     [version] = json.loads(registry.stdout)
     assert version["state"] == "production" and len(version["sha256"]) == 64
+    # with no action, `registry` and `runs` list (in the project folder, as a user types)
+    assert pipec("registry", cwd=project).stdout.startswith("model@1")
+    assert pipec("runs", cwd=project).stdout == pipec("runs", "list", cwd=project).stdout != ""
 
 
 def test_second_run_skips_every_stage(project: Path) -> None:
