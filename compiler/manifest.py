@@ -105,12 +105,16 @@ def _runtime_policy(program: Program, stage: Stage) -> dict[str, Any]:
         return {"on_failure": "block", "retries": 0, "timeout_s": None}
     retries = program.effective(block, "retries")
     timeout = program.effective(block, "timeout")
-    return {
+    policy = {
         "on_failure": program.failure_policy(block) or "block",
         "retries": int(retries.value.py) if retries is not None else 0,
         "timeout_s": _seconds(timeout),
         "description": _py(block.setting("description")),
     }
+    message = program.failure_alert(block)
+    if policy["on_failure"] == "alert" and message is not None:
+        policy["alert"] = message  # only then: other stages' definition hashes stay put
+    return policy
 
 
 def _source(program: Program, stage: Stage) -> dict[str, Any]:

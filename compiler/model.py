@@ -139,10 +139,19 @@ class Program:
         return block.setting(keyword) or self.pipeline_setting(keyword)
 
     def failure_policy(self, block: n.Block) -> str | None:
+        own = self._on_failure(block)
+        return own.policy if own else None
+
+    def failure_alert(self, block: n.Block) -> str | None:
+        """The message of the effective `on_failure alert "..."`, if that is the policy."""
+        own = self._on_failure(block)
+        return own.message.value if own and own.message is not None else None
+
+    def _on_failure(self, block: n.Block) -> n.OnFailure | None:
         own = block.first(n.OnFailure)
         if own is None and self.pipeline is not None:
             own = self.pipeline.first(n.OnFailure)
-        return own.policy if own else None
+        return own
 
     # ------------------------------------------------------------------ labels
     def labels(self) -> list[n.Block]:

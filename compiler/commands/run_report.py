@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipec.render.text import visible
+from pipec.stdlib.runtime.alerts import alert_line
+
 
 def print_report(result: Any) -> None:
     report = result.report
@@ -24,6 +27,7 @@ def report_lines(status: str, report: dict[str, Any], stages: dict[str, Any]) ->
         lines.append(f"split: {sizes}")
     for stage in stages.values():
         lines += _model_lines(stage)
+    lines += [visible(alert_line(alert)) for alert in report.get("alerts", [])]
     if report.get("reason"):
         lines.append(f"stopped: {report['reason']}")
     if report.get("error"):

@@ -61,6 +61,8 @@ def _safe(run_id: str) -> str:
 def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, project: Path,
              stage_id: str, run_id: str) -> tuple[str, str]:
     from pipec.config import load_config
+    from pipec.render.text import visible
+    from pipec.stdlib.runtime.alerts import alert_for, alert_line
     from pipec.stdlib.runtime.errors import RunStopped
     from pipec.stdlib.runtime.records import write_run_record
     from pipec.stdlib.runtime.runner import reuse_missing_upstream
@@ -69,15 +71,24 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
     reuse_missing_upstream(manifest, project, run_id, stage_id)
     options = {"allowed_model_modules": list(load_config(base_dir).allowed_model_modules)}
     status, report = "succeeded", {}
+    alert = None
     try:
         result = run_stage(manifest, manifest_dir, stage_id, project, run_id, options)
-        message = result.status
+        message, alert = result.status, result.report.get("alert")
     except RunStopped as exc:
         status, message, report = exc.status, str(exc), {"reason": str(exc)}
     except Exception as exc:  # recorded in the index by run_stage; reported, not raised
         status, message, report = "failed", f"{type(exc).__name__}: {exc}", {"error": str(exc)}
+        alert = alert_for(stage_def(manifest, stage_id), message)
+    if alert is not None:  # into the task's log, where the orchestrator's alerting looks
+        print(visible(alert_line(alert)), file=sys.stderr)
     # A failure is not the end of a run: the orchestrator may retry the task.
     if status in ("blocked", "waiting") or (status == "succeeded"
                                             and stage_id == manifest["stages"][-1]["id"]):
         write_run_record(manifest, base_dir, project, run_id, status, report)
     return status, message
+
+
+def stage_def(manifest: dict[str, Any], stage_id: str) -> dict[str, Any]:
+    return next(s for s in manifest["stages"] if s["id"] == stage_id)
+

@@ -16,6 +16,9 @@ def _visible(text: str) -> str:
     return text.translate(_VISIBLE)
 
 
+visible = _visible  # for other terminal output that carries user text (run alerts)
+
+
 def render_plain(diagnostics: list[Diagnostic], sources: dict[str, str]) -> str:
     """No colour: for files, snapshots and pipes."""
     return "".join(_render_one(d, sources) for d in diagnostics) + summary(diagnostics)

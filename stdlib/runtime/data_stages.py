@@ -54,6 +54,7 @@ def reads_validate(ctx: StageContext) -> list[str]:
 
 
 def run_validate(ctx: StageContext) -> StageOutput:
+    from .alerts import alert_for
     from .validation import CheckContext, raise_if_blocked, run_checks
 
     source_id = f"source.{ctx.stage['source']}"
@@ -81,6 +82,9 @@ def run_validate(ctx: StageContext) -> StageOutput:
     }
     report["policy"] = ctx.stage.get("on_failure") or "block"
     raise_if_blocked(stage_id, report, report["policy"])
+    failed = sum(not e["passed"] for e in entries)
+    if failed and (alert := alert_for(ctx.stage, f"{failed} check(s) failed")) is not None:
+        report["alert"] = alert
     report_id = ctx.store.put_json(report)
     # Validation does not change the data: the validated dataset is the same artifact.
     return StageOutput(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .alerts import alert_for
 from .errors import ManifestError, RunStopped
 from .records import write_run_record
 from .stage import StageResult, run_stage
@@ -70,6 +71,7 @@ def run_pipeline(
     results: list[StageResult] = []
     cpu: dict[str, float] = {}
     status, error, blocked = "succeeded", None, None
+    failed_alert: dict[str, Any] | None = None
     reusing = from_stage is not None
     for stage in planned_stages(manifest, until):
         if reusing and stage["id"] == from_stage:
@@ -89,6 +91,7 @@ def run_pipeline(
             break
         except Exception as exc:  # a stage's own failure ends the run, recorded, not raised
             status, error = "failed", f"{stage['id']}: {type(exc).__name__}: {exc}"
+            failed_alert = alert_for(stage, f"{type(exc).__name__}: {exc}")
             notify(stage["id"], "failed")
             break
         finally:
@@ -96,6 +99,10 @@ def run_pipeline(
         results.append(result)
         notify(stage["id"], result.status)
     report = run_report(results, status, error, blocked) | {"run_id": run_id}
+    alerts = [r.report["alert"] for r in results if r.report.get("alert")] + \
+        ([failed_alert] if failed_alert else [])
+    if alerts:
+        report["alerts"] = alerts
     base_dir = (Path(manifest_dir) / manifest.get("base_dir", ".")).resolve()
     # The record before the index says the run ended: a crash in between leaves a run
     # still `running`, never a succeeded run without its record.

@@ -1,0 +1,57 @@
+"""`on_failure alert "MESSAGE"`: a failed check lets the run go on and raises the alert;
+a failed stage raises its alert as the run stops. Both reach the output and the record."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pipec
+from model.project import write_project
+from pipec.manifest import build_manifest
+
+
+def _alerting_project(folder: Path) -> Path:
+    path = write_project(folder)
+    text = path.read_text("utf-8")
+    # VAL001 refuses a non-blocking validate stage on the way to training: suppressed,
+    # as a team that wants an alert rather than a stop would.
+    text = text.replace("    range amount >= 0\n", "    range amount >= 0\n    range amount < 50\n"
+                        "    # pipec: ignore[VAL001] an alert is enough for odd amounts\n"
+                        '    on_failure alert "amounts look off"\n', 1)
+    text = text.replace('"sklearn.linear_model.LogisticRegression"',
+                        '"sklearn.linear_model.NoSuchModel"\n'
+                        '    on_failure alert "training broke"', 1)
+    path.write_text(text, "utf-8")
+    return path
+
+
+def test_alerts_reach_the_manifest_the_output_and_the_record(tmp_path: Path) -> None:
+    path = _alerting_project(tmp_path)
+    stages = {s["id"]: s for s in build_manifest(pipec.compile(path))["stages"]}
+    assert stages["validate.events"]["alert"] == "amounts look off"
+    assert stages["train.model"]["alert"] == "training broke"
+    assert "alert" not in stages["label.big_spender"]
+    run = subprocess.run([sys.executable, "-m", "pipec", "run", str(path), "--until", "train"],
+                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0  # the train stage failed
+    assert "ALERT validate.events (owner data): amounts look off [1 check(s) failed]" in out
+    assert "ALERT train.model (owner ml): training broke [ModelLoadError:" in out
+    listed = subprocess.run([sys.executable, "-m", "pipec", "runs", "--format", "json"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    record = json.loads(subprocess.run(
+        [sys.executable, "-m", "pipec", "runs", "show", json.loads(listed.stdout)[0]["run_id"]],
+        capture_output=True, text=True, cwd=tmp_path).stdout)
+    alerts = record["report"]["alerts"] if "report" in record else record["alerts"]
+    assert [a["stage"] for a in alerts] == ["validate.events", "train.model"]
+
+
+def test_an_alert_message_cannot_drive_the_terminal() -> None:
+    from pipec.commands.run_report import report_lines
+
+    alert = {"stage": "train.m", "owner": "ml", "message": "\x1b[2Jpage us", "why": "x"}
+    lines = report_lines("failed", {"alerts": [alert]}, {})
+    assert "ALERT train.m (owner ml): \u241b[2Jpage us [x]" in lines
