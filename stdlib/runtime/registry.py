@@ -27,7 +27,7 @@ from typing import Any
 
 from .errors import PipecRuntimeError
 from .serialize import ModelIntegrityError, loads
-from .store import connect_wal, immediate_transaction
+from .store import connect_wal, immediate_transaction, remove_stale_temps
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -79,6 +79,7 @@ class Registry:
         self.root = Path(root)
         self.objects = self.root / "objects"
         self.objects.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(self.objects, ".*.tmp")  # what a crashed `_store` left behind
         self.db = connect_wal(self.root / "registry.sqlite", synchronous="FULL", schema=SCHEMA)
         with self._tx() as cur:
             cur.execute("INSERT OR IGNORE INTO meta VALUES ('instance', ?)", (uuid.uuid4().hex,))

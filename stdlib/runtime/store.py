@@ -48,6 +48,26 @@ _PARQUET_OPTIONS: dict[str, Any] = {
 }
 
 
+# A temporary file this old was left by a writer that crashed (a write takes seconds to
+# minutes); a younger one may belong to a process writing now, so it stays.
+STALE_TEMP_S = 86_400
+
+
+def remove_stale_temps(folder: Path, pattern: str, now: float | None = None) -> int:
+    """Delete files in `folder` matching `pattern` not modified for STALE_TEMP_S; return
+    how many. Errors (a file another process removed first) are ignored."""
+    cutoff = (time.time() if now is None else now) - STALE_TEMP_S
+    removed = 0
+    for path in folder.glob(pattern):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
 class ArtifactStore:
     """Content-addressed objects of one project."""
 
@@ -57,6 +77,7 @@ class ArtifactStore:
         self.tmp = self.root / "tmp"
         self.objects.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(self.tmp, "put-*")  # what a crashed writer left behind
 
     def _object_path(self, artifact_id: str) -> Path:
         return self.objects / artifact_id[:2] / artifact_id[2:]

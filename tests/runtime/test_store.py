@@ -65,3 +65,26 @@ def test_baseline_prefers_blessed_then_first(tmp_path: Path) -> None:
     assert index.baseline("v", "mean", "a", "r3") == (True, 1.0)
     index.mark_blessed("r2")
     assert index.baseline("v", "mean", "a", "r3") == (True, 2.0)
+
+
+def test_temp_files_a_crash_left_are_removed_on_open(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from pipec.stdlib.runtime.registry import Registry
+    from pipec.stdlib.runtime.store import STALE_TEMP_S, ArtifactStore
+
+    store = ArtifactStore(tmp_path)
+    registry = Registry(tmp_path / "registry")
+    registry.close()
+    old = time.time() - STALE_TEMP_S - 60
+    stale = [store.tmp / "put-crashed", tmp_path / "registry" / "objects" / ".m.skops.x.tmp"]
+    fresh = [store.tmp / "put-writing", tmp_path / "registry" / "objects" / ".n.skops.y.tmp"]
+    for path in stale + fresh:
+        path.write_bytes(b"partial")
+    for path in stale:
+        os.utime(path, (old, old))
+    ArtifactStore(tmp_path)
+    Registry(tmp_path / "registry").close()
+    assert [p.exists() for p in stale] == [False, False]
+    assert [p.exists() for p in fresh] == [True, True]  # may be another process's write
