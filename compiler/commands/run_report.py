@@ -12,7 +12,9 @@ from pipec.stdlib.runtime.alerts import alert_line
 def print_report(result: Any) -> None:
     report = result.report
     for line in report_lines(result.status, report, {s.stage_id: s for s in result.stages}):
-        print(line)
+        # Sample values come from the data and messages from the file: a control
+        # character in either is shown, never sent to the terminal.
+        print(visible(line))
 
 
 def report_lines(status: str, report: dict[str, Any], stages: dict[str, Any]) -> list[str]:
@@ -27,7 +29,7 @@ def report_lines(status: str, report: dict[str, Any], stages: dict[str, Any]) ->
         lines.append(f"split: {sizes}")
     for stage in stages.values():
         lines += _model_lines(stage)
-    lines += [visible(alert_line(alert)) for alert in report.get("alerts", [])]
+    lines += [alert_line(alert) for alert in report.get("alerts", [])]
     if report.get("reason"):
         lines.append(f"stopped: {report['reason']}")
     if report.get("error"):

@@ -30,6 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pipec.commands.stage_names import resolve_stage
+    from pipec.render.text import visible
 
     manifest_path = Path(args.manifest)
     try:
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     project = Path(args.project or os.environ.get("PIPEC_PROJECT") or base_dir).resolve()
     run_id = args.run_id or _run_id_from_environment()
     status, message = _run_one(manifest, manifest_dir, base_dir, project, stage_id, run_id)
-    print(f"{stage_id}: {message}")
+    print(visible(f"{stage_id}: {message}"))  # an error may quote data or a file name
     return EXIT_CODES.get(status, 2)
 
 

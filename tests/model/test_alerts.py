@@ -49,9 +49,18 @@ def test_alerts_reach_the_manifest_the_output_and_the_record(tmp_path: Path) -> 
     assert [a["stage"] for a in alerts] == ["validate.events", "train.model"]
 
 
-def test_an_alert_message_cannot_drive_the_terminal() -> None:
-    from pipec.commands.run_report import report_lines
+def test_report_text_cannot_drive_the_terminal(capsys) -> None:
+    """An alert message, or a failing value sampled from the data, is printed visibly."""
+    from types import SimpleNamespace
+
+    from pipec.commands.run_report import print_report
 
     alert = {"stage": "train.m", "owner": "ml", "message": "\x1b[2Jpage us", "why": "x"}
-    lines = report_lines("failed", {"alerts": [alert]}, {})
-    assert "ALERT train.m (owner ml): \u241b[2Jpage us [x]" in lines
+    check = {"check": "range x >= 0", "passed": False, "rows_failing": 1,
+             "values": ["\x1b]0;owned\x07"]}
+    report = {"alerts": [alert], "validation": {"validate.s": {"rows": 1, "checks": [check]}}}
+    print_report(SimpleNamespace(status="failed", report=report, stages=[]))
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "ALERT train.m (owner ml): \u241b[2Jpage us [x]" in out
+    assert "\u241b]0;owned\u2407" in out
