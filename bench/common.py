@@ -149,24 +149,21 @@ def table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
+def _proc_field(name: str, key: str) -> str | None:
+    """The value of `key: value` in /proc/NAME, or None (not Linux, or no such line)."""
+    try:
+        lines = Path("/proc", name).read_text().splitlines()
+    except OSError:
+        return None
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith(key)),
+                None)
+
+
 def machine() -> dict[str, Any]:
     """CPU model, cores, memory, Python and the key package versions, date."""
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = "unknown"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                memory = f"{int(line.split()[1]) / 1024 ** 2:.1f} GiB"
-                break
-    except OSError:
-        pass
+    cpu = _proc_field("cpuinfo", "model name") or platform.processor() or "unknown"
+    memory_kb = _proc_field("meminfo", "MemTotal")
+    memory = f"{int(memory_kb.split()[0]) / 1024 ** 2:.1f} GiB" if memory_kb else "unknown"
     versions = {}
     for name in PACKAGES:
         try:

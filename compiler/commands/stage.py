@@ -64,6 +64,7 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
     from pipec.config import load_config
     from pipec.render.text import visible
     from pipec.stdlib.runtime.alerts import alert_for, alert_line
+    from pipec.stdlib.runtime.context import manifest_stage
     from pipec.stdlib.runtime.errors import RunStopped
     from pipec.stdlib.runtime.records import write_run_record
     from pipec.stdlib.runtime.runner import reuse_missing_upstream
@@ -80,7 +81,7 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
         status, message, report = exc.status, str(exc), {"reason": str(exc)}
     except Exception as exc:  # recorded in the index by run_stage; reported, not raised
         status, message, report = "failed", f"{type(exc).__name__}: {exc}", {"error": str(exc)}
-        alert = alert_for(stage_def(manifest, stage_id), message)
+        alert = alert_for(manifest_stage(manifest, stage_id), message)
     if alert is not None:  # into the task's log, where the orchestrator's alerting looks
         print(visible(alert_line(alert)), file=sys.stderr)
     # A failure is not the end of a run: the orchestrator may retry the task.
@@ -88,8 +89,3 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
                                             and stage_id == manifest["stages"][-1]["id"]):
         write_run_record(manifest, base_dir, project, run_id, status, report)
     return status, message
-
-
-def stage_def(manifest: dict[str, Any], stage_id: str) -> dict[str, Any]:
-    return next(s for s in manifest["stages"] if s["id"] == stage_id)
-

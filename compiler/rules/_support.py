@@ -252,19 +252,26 @@ def label_sources(program: Program) -> set[str]:
     return {s for s in (reads_source(label) for label in program.labels()) if s}
 
 
+def plain_feature_refs(program: Program) -> Iterator[n.FeatureRef]:
+    """Entries of the train stages' feature lists that name a column by itself: not a
+    view, not `view.feature`, not `view.*`."""
+    views = {v.name.name for v in program.blocks("features")}
+    for train in program.blocks("train"):
+        for listing in train.all(n.TrainFeatures):
+            for ref in listing.refs:
+                if ref.member is None and not ref.star and ref.head.name not in views:
+                    yield ref
+
+
 def marked_inputs(program: Program, marker: str) -> Iterator[tuple[n.Ident, str]]:
     """Columns carrying `marker` (`pii`, `after_event`) that reach a model as they are:
     named in a train stage's feature list (`"list"`) or copied by a feature view's
     `columns [...]` (`"columns"`). Aggregates of them are not inputs of their values."""
     base = base_schema(program) or {}
-    views = {v.name.name for v in program.blocks("features")}
-    for train in program.blocks("train"):
-        for listing in train.all(n.TrainFeatures):
-            for ref in listing.refs:
-                name = ref.head.name
-                if ref.member is None and not ref.star and name not in views \
-                        and name in base and marker in base[name].markers:
-                    yield ref.head, "list"
+    for ref in plain_feature_refs(program):
+        name = ref.head.name
+        if name in base and marker in base[name].markers:
+            yield ref.head, "list"
     for view in program.blocks("features"):
         source = reads_source(view) or program.base_source
         schema = (program.schema(source) if source else None) or {}

@@ -9,7 +9,7 @@ from pipec.diagnostics import Diagnostic, error
 from pipec.literals import format_duration
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import reads_source
+from pipec.rules._support import plain_feature_refs, reads_source
 
 DOC = '''
 ## What it does
@@ -79,16 +79,12 @@ def _label_names(program: Program) -> dict[str, str]:
 
 def _train_lists(program: Program) -> Iterator[Diagnostic]:
     targets = _label_names(program)
-    views = {v.name.name for v in program.blocks("features")}
-    for train in program.blocks("train"):
-        for listing in train.all(n.TrainFeatures):
-            for ref in listing.refs:
-                name = ref.head.name
-                if ref.member is None and not ref.star and name not in views \
-                        and name in targets:
-                    yield error("LEAK004", f"`{name}` is {targets[name]}: the model would be "
-                                "given the answer as an input", ref.span,
-                                f"remove `{name}` from the feature list")
+    for ref in plain_feature_refs(program):
+        name = ref.head.name
+        if name in targets:
+            yield error("LEAK004", f"`{name}` is {targets[name]}: the model would be "
+                        "given the answer as an input", ref.span,
+                        f"remove `{name}` from the feature list")
 
 
 def _view(program: Program, view: n.Block) -> Iterator[Diagnostic]:

@@ -16,6 +16,14 @@ if TYPE_CHECKING:  # DuckDB is imported by the runners that use it, not here
 USABLE = ("ran", "skipped (cached)", "reused")
 
 
+
+def manifest_stage(manifest: dict[str, Any], stage_id: str) -> dict[str, Any]:
+    """The manifest's entry for `stage_id`."""
+    for stage in manifest["stages"]:
+        if stage["id"] == stage_id:
+            return stage
+    raise ManifestError(f"the manifest has no stage {stage_id!r}")
+
 @dataclass(frozen=True, slots=True)
 class StageOutput:
     """What a runner returns: named artifact ids and a JSON-able report."""
@@ -40,10 +48,7 @@ class StageContext:
         return (self.manifest_dir / self.manifest.get("base_dir", ".")).resolve()
 
     def stage_def(self, stage_id: str) -> dict[str, Any]:
-        for stage in self.manifest["stages"]:
-            if stage["id"] == stage_id:
-                return stage
-        raise ManifestError(f"the manifest has no stage {stage_id!r}")
+        return manifest_stage(self.manifest, stage_id)
 
     def has_stage(self, stage_id: str) -> bool:
         return any(s["id"] == stage_id for s in self.manifest["stages"])

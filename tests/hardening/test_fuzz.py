@@ -147,7 +147,8 @@ def test_cli_build_and_fmt_on_hostile_files(cli_inputs: Path, case: str,
 
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("PIPEC_FUZZ_LONG") != "1",
-                    reason="the 100,000-input fuzz run: set PIPEC_FUZZ_LONG=1")
+                    reason="the 100,000-input fuzz run takes ~45 minutes, over CI's 30-minute "
+                           "budget (the short fuzz runs every time): set PIPEC_FUZZ_LONG=1")
 def test_long_fuzz_run(tmp_path: Path) -> None:
     from .fuzz_long import run
 

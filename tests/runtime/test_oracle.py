@@ -155,7 +155,9 @@ def _self_view(case: dict[str, Any]) -> F.ViewSpec:
     return F.ViewSpec(view.name, "k", "t", "t", view.lag_us, view.aggregates, ())
 
 
-def duck_self_features(case: dict[str, Any], agg_fn: Any = F.self_aggregates_sql) -> list[dict]:
+def _self_spine(case: dict[str, Any]) -> Any:
+    """A connection holding the case's base rows as `spine` (and the same rows under
+    another name, `spine_in`), values included: the view's source is the base itself."""
     con = connect()
     base = case["base"]
     con.register(
@@ -170,6 +172,11 @@ def duck_self_features(case: dict[str, Any], agg_fn: Any = F.self_aggregates_sql
         ),
     )
     con.execute("CREATE TABLE spine AS SELECT * FROM spine_in")
+    return con
+
+
+def duck_self_features(case: dict[str, Any], agg_fn: Any = F.self_aggregates_sql) -> list[dict]:
+    con = _self_spine(case)
     sql = agg_fn("spine", _self_view(case))
     return query_arrow(con, sql + " ORDER BY __row_id").to_pylist()
 
@@ -236,20 +243,7 @@ def test_features_over_the_base_itself_match_oracle(case: dict[str, Any]) -> Non
 @given(self_cases())
 def test_build_features_over_the_base_itself(case: dict[str, Any]) -> None:
     """build_features routes spine == source to the single pass; same rows as the union."""
-    con = connect()
-    base = case["base"]
-    con.register(
-        "spine_in",
-        pa.table(
-            {
-                "__row_id": pa.array(range(len(base)), pa.int64()),
-                "k": pa.array([b.key for b in base], pa.string()),
-                "t": pa.array([ts(b.t) for b in base], pa.timestamp("us", tz="UTC")),
-                "v": pa.array([b.value for b in base], pa.int64()),
-            }
-        ),
-    )
-    con.execute("CREATE TABLE spine AS SELECT * FROM spine_in")
+    con = _self_spine(case)
     view = _self_view(case)
     F.build_features(con, view, "spine", "spine", "single")
     F.build_features(con, view, "spine", "spine_in", "via_union")  # another name: union route
