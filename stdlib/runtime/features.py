@@ -27,7 +27,8 @@ Every base row with the same key and time gets the same features, so when times 
 (hourly data: ~17 flights per origin and hour) the window pass runs over one row of
 partial aggregates per (key, time) instead of every row, and each base row looks its
 group up: the flights example's delay view went from 0.9 s to 0.07 s. `times_repeat`
-picks the plan from an estimate; both give the same numbers.
+picks the plan from an estimate; both give the same numbers. String keys are replaced
+by dense integer codes first (`_coded`): keys are only compared, and integers sort faster.
 """
 
 from __future__ import annotations
@@ -351,6 +352,56 @@ def times_repeat(con: duckdb.DuckDBPyConnection, table: str, key: str, time: str
     return rows > 0 and 2 * distinct <= rows
 
 
+# Key types that sort slowly enough for `_coded` to pay: a window partition and an ASOF
+# join sort every row by the key, and DuckDB sorts strings at about a third of the speed
+# of integers (10M rows, 100,000 accounts: the ASOF join 2.5 s to 1.3 s).
+_CODED_KEY_TYPES = frozenset({"VARCHAR", "BLOB"})
+
+
+def _columns(view: ViewSpec, *times: str) -> list[str]:
+    """The columns a view's SQL reads from a table, besides `__row_id` and the key."""
+    values = {a.column for a in view.aggregates if a.column}
+    return sorted({*values, *view.columns, *(t for t in times if t)})
+
+
+def _coded(
+    con: duckdb.DuckDBPyConnection, view: ViewSpec, spine: str, source: str, out: str
+) -> tuple[str, str]:
+    """(spine, source) as narrow temp tables whose key is a dense integer code, when the
+    key is a string: the features only ever compare keys for equality, so they come out
+    the same and the sorts compare integers. A source row whose key no base row has can
+    never be seen, so it is left out; a NULL key stays NULL. Other key types are used
+    as they are."""
+    key = ident(view.key)
+    key_type = con.execute(f"DESCRIBE SELECT {key} FROM {ident(spine)}").fetchall()[0][1]
+    # A feature that reads the key column itself (`max(account)`) must see its values.
+    if key_type not in _CODED_KEY_TYPES or view.key in _columns(view):
+        return spine, source
+    codes, coded_spine = f"__codes_{out}", f"__spine_{out}"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {ident(codes)} AS "
+        f"SELECT __v, (row_number() OVER ())::UINTEGER AS __code "
+        f"FROM (SELECT DISTINCT {key} AS __v FROM {ident(spine)} WHERE {key} IS NOT NULL)"
+    )
+
+    def narrow(table: str, name: str, row_id: bool, cols: list[str], join: str) -> None:
+        picked = "".join(f", t.{ident(c)}" for c in cols if c != view.key)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS "
+            f"SELECT {'t.__row_id, ' if row_id else ''}c.__code AS {key}{picked} "
+            f"FROM {ident(table)} t {join} {ident(codes)} c ON t.{key} = c.__v"
+        )
+
+    same = source == spine
+    spine_cols = _columns(view, view.spine_time, view.time) if same else [view.spine_time]
+    narrow(spine, coded_spine, True, spine_cols, "LEFT JOIN")
+    if same:
+        return coded_spine, coded_spine
+    coded_source = f"__source_{out}"
+    narrow(source, coded_source, False, _columns(view, view.time), "JOIN")
+    return coded_spine, coded_source
+
+
 def build_features(
     con: duckdb.DuckDBPyConnection, view: ViewSpec, spine: str, source: str, out: str
 ) -> None:
@@ -360,9 +411,12 @@ def build_features(
     aggregates then take the single-pass route of `self_aggregates_sql`.
     """
     parts = []
+    grouped = bool(view.aggregates) and groupable(view) and times_repeat(
+        con, spine, view.key, view.spine_time
+    )
+    spine, source = _coded(con, view, spine, source, out)
     if view.aggregates:
         same = source == spine and view.time == view.spine_time
-        grouped = groupable(view) and times_repeat(con, spine, view.key, view.spine_time)
         parts.append(
             self_aggregates_sql(spine, view, grouped)
             if same
@@ -377,3 +431,5 @@ def build_features(
     for i, part in enumerate(parts[1:], 1):
         body += f" JOIN ({part}) p{i} USING (__row_id)"
     con.execute(f"CREATE OR REPLACE TABLE {ident(out)} AS SELECT * FROM {body} ORDER BY __row_id")
+    for temp in (f"__codes_{out}", f"__spine_{out}", f"__source_{out}"):
+        con.execute(f"DROP TABLE IF EXISTS temp.{ident(temp)}")

@@ -259,6 +259,28 @@ def test_build_features_over_the_base_itself(case: dict[str, Any]) -> None:
 
 @SETTINGS
 @given(cases())
+def test_build_features_matches_oracle(case: dict[str, Any]) -> None:
+    """build_features on string keys compares integer codes of the keys; the same rows."""
+    con = connect()
+    _tables(con, case)
+    F.build_features(con, _view(case), "spine", "src", "feats")
+    assert rows_match(query_arrow(con, "SELECT * FROM feats").to_pylist(), ref_features(case))
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone() == (0,)
+
+
+def test_build_features_reading_the_key_column_sees_its_values() -> None:
+    """A feature over the key column itself gets the keys, not their integer codes."""
+    con = connect()
+    con.execute("CREATE TABLE spine AS SELECT i AS __row_id, ['a', 'b'][i % 2 + 1] AS k, "
+                "TIMESTAMP '2026-01-01' + INTERVAL (i) HOUR AS t FROM range(6) r(i)")
+    last = F.Aggregate("last_key", "max", "k", 5 * UNIT_US)
+    F.build_features(con, F.ViewSpec("view", "k", "t", "t", 0, (last,), ()), "spine", "spine", "f")
+    got = [r[0] for r in con.execute("SELECT view__last_key FROM f ORDER BY __row_id").fetchall()]
+    assert got == [None, None, "a", "b", "a", "b"]
+
+
+@SETTINGS
+@given(cases())
 def test_join_matches_oracle(case: dict[str, Any]) -> None:
     con = connect()
     _tables(con, case)
