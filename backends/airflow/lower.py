@@ -25,21 +25,29 @@ def lower_dag(plan: Plan, options: BuildOptions) -> AirflowDag:
     upstream: dict[str, list[str]] = {}
     for source, target in plan.edges:  # sorted
         upstream.setdefault(target, []).append(task_id(source))
-    tasks = tuple((_approval if s.is_approval else _stage_task)(s, tuple(upstream.get(s.id, ())))
-                  for s in plan.stages)
+    tasks: list[StageTask | ApprovalTask] = []
+    for stage in plan.stages:
+        needs = tuple(upstream.get(stage.id, ()))
+        if stage.is_approval:
+            human = _approval(stage, needs)
+            tasks += [human, _stage_task(stage, (human.task_id,), retries=0)]
+        else:
+            tasks.append(_stage_task(stage, needs))
     return AirflowDag(
         dag_id=plan.name, file_name=f"{plan.name}.py", operator=options.airflow_operator,
         image=plan.image, manifest_name=options.manifest_name, retry_delay_s=RETRY_DELAY_S,
         schedule=schedule(plan), tags=tags(plan),
         doc_md=dag_doc_md(plan, options.manifest_name), pipec_version=plan.pipec_version,
-        defaults=_defaults([t for t in tasks if isinstance(t, StageTask)]), tasks=tasks,
+        defaults=_defaults([t for t in tasks if isinstance(t, StageTask)]), tasks=tuple(tasks),
     )
 
 
-def _stage_task(stage: StagePlan, upstream: tuple[str, ...]) -> StageTask:
+def _stage_task(stage: StagePlan, upstream: tuple[str, ...],
+                retries: int | None = None) -> StageTask:
     return StageTask(
         task_id=task_id(stage.id), stage_id=stage.id, owner=stage.owner or DEFAULT_OWNER,
-        retries=stage.retries, timeout_s=stage.timeout_s, doc_md=stage.description,
+        retries=stage.retries if retries is None else retries, timeout_s=stage.timeout_s,
+        doc_md=stage.description,
         pod_name=dns_label(stage.id),
         resources={str(k): str(v) for k, v in sorted(stage.resources.items())},
         upstream=upstream,
@@ -47,12 +55,21 @@ def _stage_task(stage: StagePlan, upstream: tuple[str, ...]) -> StageTask:
 
 
 def _approval(stage: StagePlan, upstream: tuple[str, ...]) -> ApprovalTask:
-    register = "register." + stage.id.partition(".")[2]
+    """The human step before the approval stage. Its task id ends in `-human`: a stage's
+    task id never holds a `-` (naming.py), so the two never meet. The stage after it
+    checks that the approval is in the registry, bound to the candidate's evaluation
+    report and given by the right team, as `pipec run` does."""
+    name = stage.id.partition(".")[2]
+    register = f"register.{name}"
     return ApprovalTask(
-        task_id=task_id(stage.id), stage_id=stage.id, owner=stage.owner or DEFAULT_OWNER,
+        task_id=f"{task_id(stage.id)}-human", stage_id=stage.id,
+        owner=stage.owner or DEFAULT_OWNER,
         subject=f"Approve {register} for promotion",
-        body=(f"`{register}` registered a blessed candidate. Team `{stage.owner}` approves "
-              "it here before promotion and deploy; rejecting skips them."),
+        body=(f"`{register}` registered a blessed candidate (`pipec registry list` shows "
+              f"its version). Team `{stage.owner}` records the approval with "
+              f"`pipec registry approve {name}@VERSION --by {stage.owner}`, which binds it "
+              "to the evaluation report, then approves here; the next task checks the "
+              "registry before promotion and deploy. Rejecting skips them."),
         upstream=upstream,
     )
 

@@ -66,6 +66,12 @@ def _task(task: DagTask) -> dict[str, Any]:
     return entry
 
 
+# `pipec stage run` exits 1 when a blocking check or gate stopped the stage and 3 when it
+# waits for an approval: running it again gives the same answer, so only a failure
+# (2: an exception, a lost connection) or an error of the pod itself is retried.
+RETRY_WHEN = 'lastRetry.exitCode != "1" && lastRetry.exitCode != "3"'
+
+
 def _stage_template(wf: ArgoWorkflow, shape: StageTemplate) -> dict[str, Any]:
     parameters = [{"name": "stage"}] + [{"name": n, "default": v} for n, v in shape.defaults]
     template: dict[str, Any] = {
@@ -74,6 +80,7 @@ def _stage_template(wf: ArgoWorkflow, shape: StageTemplate) -> dict[str, Any]:
         "metadata": {"labels": {PREFIX + "owner": "{{inputs.parameters.owner}}"},
                      "annotations": {PREFIX + "stage": "{{inputs.parameters.stage}}"}},
         "retryStrategy": {"limit": "{{inputs.parameters.retries}}", "retryPolicy": "Always",
+                          "expression": RETRY_WHEN,
                           "backoff": {"duration": f"{wf.retry_delay_s}s"}},
     }
     if shape.timed:

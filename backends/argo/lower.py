@@ -23,6 +23,7 @@ from pipec.backends.triggers import drift_condition, trigger_keys
 NAME_MAX = 52  # CronWorkflow names; Workflows get a 5-character suffix after it
 PREFIX = "pipec.dev/"
 APPROVAL_TEMPLATE = "approval"
+HUMAN_SUFFIX = "--human"
 DAG_TEMPLATE = "pipeline"
 # This many sibling stages with the same inputs and the same dependents (a wide fan-out:
 # feature views over one source) become one nested DAG.
@@ -30,7 +31,7 @@ FAN_OUT_MIN = 10
 
 
 def lower_workflow(plan: Plan, options: BuildOptions) -> ArgoWorkflow:
-    shapes = {s.id: _shape(s) for s in plan.stages if not s.is_approval}
+    shapes = {s.id: _shape(s) for s in plan.stages}
     passed: dict[StageTemplate, list[dict[str, str]]] = {}
     for stage in plan.stages:
         if stage.id in shapes:
@@ -38,7 +39,7 @@ def lower_workflow(plan: Plan, options: BuildOptions) -> ArgoWorkflow:
     templates = {shape: _with_defaults(shape, passed[shape])
                  for shape in sorted(passed, key=lambda t: t.name)}
     tasks, groups = fan_outs(
-        tuple(_task(stage, templates.get(shapes.get(stage.id))) for stage in plan.stages))
+        tuple(task for stage in plan.stages for task in _tasks(stage, templates[shapes[stage.id]])))
     return ArgoWorkflow(
         kind=_kind(plan), name=dns_label(plan.name, NAME_MAX), file_name=f"{plan.name}.yaml",
         image=plan.image or "", manifest_name=options.manifest_name,
@@ -83,14 +84,22 @@ def _with_defaults(shape: StageTemplate, stages: list[dict[str, str]]) -> StageT
     return StageTemplate(shape.name, shape.timed, shape.resources, defaults)
 
 
-def _task(stage: StagePlan, template: StageTemplate | None) -> DagTask:
+def _tasks(stage: StagePlan, template: StageTemplate) -> tuple[DagTask, ...]:
+    """The stage's DAG task; an approval stage is preceded by the human's `suspend` step,
+    `NAME--human` (a stage's task name never holds `--` unless it ends in a hash, which
+    `human` is not: naming.py). The stage after it checks the registry for the
+    approval, as `pipec run` does, so resuming without recording it stops there."""
     dependencies = tuple(sorted(dns_label(i) for i in stage.inputs))
-    if template is None:
-        return DagTask(dns_label(stage.id), stage.id, APPROVAL_TEMPLATE, dependencies, ())
+    prefix: tuple[DagTask, ...] = ()
+    if stage.is_approval:
+        human = dns_label(stage.id, DNS_LABEL_MAX - len(HUMAN_SUFFIX)) + HUMAN_SUFFIX
+        prefix = (DagTask(human, stage.id, APPROVAL_TEMPLATE, dependencies, ()),)
+        dependencies = (human,)
     defaults = dict(template.defaults)
     parameters = tuple((k, v) for k, v in _parameters(stage, template).items()
                        if defaults.get(k) != v)
-    return DagTask(dns_label(stage.id), stage.id, template.name, dependencies, parameters)
+    return (*prefix, DagTask(dns_label(stage.id), stage.id, template.name, dependencies,
+                             parameters))
 
 
 def fan_outs(tasks: tuple[DagTask, ...]) -> tuple[tuple[DagTask, ...], tuple[DagGroup, ...]]:

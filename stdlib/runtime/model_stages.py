@@ -137,12 +137,23 @@ def run_register(ctx: StageContext) -> StageOutput:
                   "label": train_spec["label"], "task": train_spec["task"],
                   "dag_hash": ctx.manifest.get("dag_hash"), "pipeline":
                   ctx.manifest["pipeline"]["name"],
-                  "metrics": {k: v["value"] for k, v in evaluation["metrics"].items()}})
+                  "metrics": {k: v["value"] for k, v in evaluation["metrics"].items()}}
+            | _approval_by(ctx, spec["id"]))
     finally:
         registry.close()
     report = {"model": version.model, "version": version.version, "sha256": version.sha256,
               "state": version.state, "registry": spec["registry"]["path"]}
     return StageOutput({"registration": ctx.store.put_json(report)}, report)
+
+
+def _approval_by(ctx: StageContext, register_id: str) -> dict[str, str]:
+    """`{"approval_by": TEAM}` when an approval stage guards this registration: the
+    registry then refuses to promote the version without that team's approval."""
+    for stage in ctx.manifest["stages"]:
+        if stage["kind"] == "approval" and (
+                stage.get("register") or f"register.{stage['name']}") == register_id:
+            return {"approval_by": stage["approver"]}
+    return {}
 
 
 def registry_salt(ctx: StageContext) -> Any:
@@ -167,7 +178,7 @@ def run_approval(ctx: StageContext) -> StageOutput:
     register, entry = _registration(ctx)
     registry = _registry(ctx, register)
     try:
-        approval = registry.approval(entry["model"], entry["version"])
+        approval = registry.approval(entry["model"], entry["version"], ctx.stage["approver"])
         waiting = {"model": entry["model"], "version": entry["version"],
                    "approver": ctx.stage["approver"]}
         if approval is None:

@@ -153,14 +153,24 @@ class Registry:
         keys = ("seq", "model", "version", "from_state", "to_state", "actor", "reason", "at")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
-    def approval(self, model: str, version: int) -> dict[str, Any] | None:
-        """The approval bound to this version and its current report hash."""
+    def approval(self, model: str, version: int, team: str | None = None) -> dict[str, Any] | None:
+        """The latest approval bound to this version and its current report hash (by
+        `team`, when given)."""
         entry = self.get(model, version)
         row = self.db.execute(
             "SELECT approver, team, at FROM approvals WHERE model=? AND version=? "
-            "AND report_sha256=? ORDER BY seq DESC", (model, version, entry.report_sha256),
+            "AND report_sha256=? AND (? IS NULL OR team=?) ORDER BY seq DESC",
+            (model, version, entry.report_sha256, team, team),
         ).fetchone()
         return {"approver": row[0], "team": row[1], "at": row[2]} if row else None
+
+    def missing_approval(self, entry: Version) -> str | None:
+        """The team whose approval this version still needs before production, if any:
+        its pipeline's `approval by` (recorded at registration)."""
+        team = entry.info.get("approval_by")
+        if not team or entry.state == "production":
+            return None
+        return None if self.approval(entry.model, entry.version, team) else team
 
     def champion(self, model: str, candidate_sha: str) -> Version | None:
         """What a candidate is compared with: the production version, unless that *is*
@@ -202,12 +212,24 @@ class Registry:
         entry = self.get(model, version)
         if entry.report_sha256 is None:
             raise RegistryError(f"{model} v{version} has no evaluation report to approve")
+        if entry.state == "production":
+            raise RegistryError(f"{model} v{version} is already in production; nothing to approve")
+        required = entry.info.get("approval_by")
+        if required and team != required:
+            raise RegistryError(f"{model} v{version} needs approval by team `{required}` "
+                                f"(its pipeline's `approval by`), not `{team}`")
         with self._tx() as cur:
             cur.execute("INSERT INTO approvals (model, version, report_sha256, approver, team, at)"
                         " VALUES (?,?,?,?,?,?)",
                         (model, version, entry.report_sha256, approver, team, time.time()))
 
     def promote(self, model: str, version: int, *, actor: str, reason: str) -> Version:
+        """Make a version production; one whose pipeline says `approval by TEAM` only once
+        that team's approval of its current evaluation report is recorded."""
+        team = self.missing_approval(self.get(model, version))
+        if team is not None:
+            raise RegistryError(f"{model} v{version} waits for approval by {team}: "
+                                f"`pipec registry approve {model}@{version} --by {team}` first")
         with self._tx() as cur:
             row = cur.execute("SELECT state FROM versions WHERE model=? AND version=?",
                               (model, version)).fetchone()

@@ -21,12 +21,28 @@ def test_every_dag_imports_without_errors_or_warnings(dagbags, plans, operator):
     assert sorted(bag["dags"]) == sorted(plans)
 
 
+def human(stage_id: str) -> str:
+    """The task id of the human step before an approval stage."""
+    return task_id(stage_id) + "-human"
+
+
+def expected_upstreams(plan) -> dict[str, list[str]]:
+    """The pipec DAG, with each approval stage after its human step."""
+    expected = {}
+    for s in plan.stages:
+        inputs = sorted(task_id(i) for i in s.inputs)
+        if s.is_approval:
+            expected[human(s.id)] = inputs
+            inputs = [human(s.id)]
+        expected[task_id(s.id)] = inputs
+    return expected
+
+
 @pytest.mark.parametrize("operator", OPERATORS)
 def test_tasks_and_upstreams_equal_the_pipec_dag(dagbags, plans, operator):
     for name, plan in plans.items():
         tasks = dagbags[operator]["dags"][name]["tasks"]
-        expected = {task_id(s.id): sorted(task_id(i) for i in s.inputs) for s in plan.stages}
-        assert {t: v["upstream"] for t, v in tasks.items()} == expected
+        assert {t: v["upstream"] for t, v in tasks.items()} == expected_upstreams(plan)
 
 
 @pytest.mark.parametrize("operator", OPERATORS)
@@ -37,10 +53,15 @@ def test_owner_retries_and_timeouts_per_task(dagbags, plans, operator):
             task = tasks[task_id(stage.id)]
             assert task["owner"] == stage.owner
             if stage.is_approval:
-                assert task["operator"] == "ApprovalOperator"
-                assert task["operator_module"] == "airflow.providers.standard.operators.hitl"
-                continue
-            assert task["retries"] == stage.retries
+                step = tasks[human(stage.id)]
+                assert step["owner"] == stage.owner
+                assert step["operator"] == "ApprovalOperator"
+                assert step["operator_module"] == "airflow.providers.standard.operators.hitl"
+                # The stage after the human step checks the registry: asking again gives
+                # the same answer until the approval is recorded, so it is not retried.
+                assert task["retries"] == 0
+            else:
+                assert task["retries"] == stage.retries
             assert task["retry_delay_s"] == 300
             assert task["execution_timeout_s"] == stage.timeout_s
             assert task["operator"] == {"bash": "BashOperator",
@@ -51,19 +72,17 @@ def test_bash_tasks_run_their_stage_through_the_runtime(dagbags, plans):
     for name, plan in plans.items():
         tasks = dagbags["bash"]["dags"][name]["tasks"]
         for stage in plan.stages:
-            if not stage.is_approval:
-                command = tasks[task_id(stage.id)]["attrs"]["bash_command"]
-                assert "pipec stage run --manifest" in command
-                assert f"lineage.json --stage {stage.id}" in command
+            command = tasks[task_id(stage.id)]["attrs"]["bash_command"]
+            assert "pipec stage run --manifest" in command
+            assert f"lineage.json --stage {stage.id}" in command
 
 
 def test_kubernetes_tasks_use_the_pipeline_image(dagbags, plans):
     for name, plan in plans.items():
         for stage in plan.stages:
             attrs = dagbags["kubernetes"]["dags"][name]["tasks"][task_id(stage.id)]["attrs"]
-            if not stage.is_approval:
-                assert plan.image in attrs["image"]
-                assert stage.id in attrs["arguments"]
+            assert plan.image in attrs["image"]
+            assert stage.id in attrs["arguments"]
             if stage.resources:
                 requests = attrs["container_resources"]["requests"]
                 assert requests == {k: str(v) for k, v in stage.resources.items()}
@@ -98,4 +117,4 @@ def test_user_values_are_literals(programs, tmp_path):
     constants = module_constants(text)
     assert set(constants) >= {"OWNER", "RETRIES", "TIMEOUT_S", "TASKS", "OVERRIDES",
                               "APPROVALS", "SCHEDULE", "DOC_MD"}
-    assert constants["APPROVALS"]["approval__fraud_gbm"]["owner"] == "risk"
+    assert constants["APPROVALS"]["approval__fraud_gbm-human"]["owner"] == "risk"

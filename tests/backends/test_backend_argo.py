@@ -68,8 +68,21 @@ def test_approval_is_a_suspend_step(programs, tmp_path):
     spec = document["spec"]["workflowSpec"]
     templates = {t["name"]: t for t in spec["templates"]}
     tasks = {t["name"]: t for t in templates["pipeline"]["dag"]["tasks"]}
-    assert templates[tasks["approval-fraud-gbm"]["template"]]["suspend"] == {}
+    # The human resumes the suspend step; the approval stage after it checks the registry.
+    assert templates[tasks["approval-fraud-gbm--human"]["template"]]["suspend"] == {}
+    assert argo_dependencies(tasks["approval-fraud-gbm--human"]) == ["register-fraud-gbm"]
+    assert argo_dependencies(tasks["approval-fraud-gbm"]) == ["approval-fraud-gbm--human"]
+    assert "container" in templates[tasks["approval-fraud-gbm"]["template"]]
     assert argo_dependencies(tasks["deploy-fraud-gbm"]) == ["approval-fraud-gbm"]
+
+
+def test_only_failures_are_retried(programs, tmp_path):
+    """A blocked stage (exit 1) or one waiting for approval (3) answers the same again."""
+    (document,) = _documents(programs["fraud_detection"], tmp_path)
+    for template in document["spec"]["workflowSpec"]["templates"]:
+        if "container" in template:
+            assert template["retryStrategy"]["expression"] == (
+                'lastRetry.exitCode != "1" && lastRetry.exitCode != "3"')
 
 
 def test_names_labels_and_resources(programs, tmp_path):

@@ -24,10 +24,13 @@ def _airflow(path, tmp_path) -> dict:
                if n.endswith(".py")]
     c = module_constants(text)
     stages = {s["stage_id"]: (s["retries"], s["timeout_s"]) for s in airflow_stages(c).values()}
-    return {"stages": stages,
-            "approvals": sorted(stage for task, stage, *_ in c["TASKS"] if task in c["APPROVALS"]),
-            "edges": sorted((stage_id_of_task(a), stage_id_of_task(b))
-                            for a, b in airflow_edges(c)),
+    approvals = sorted(stage for task, stage, *_ in c["TASKS"] if task in c["APPROVALS"])
+    return {"stages": {k: v for k, v in stages.items() if k not in approvals},
+            "approvals": approvals,
+            "edges": _through_human_steps(
+                [(stage_id_of_task(a), stage_id_of_task(b)) for a, b in airflow_edges(c)],
+                {stage_id_of_task(task): stage for task, stage, *_ in c["TASKS"]
+                 if task in c["APPROVALS"]}),
             "retrain": lineage_from_doc_md(c["DOC_MD"])["retrain"]}
 
 
@@ -39,13 +42,23 @@ def _argo(path, tmp_path) -> dict:
     tasks = argo_stage_tasks(spec)
     templates = {t["name"]: t for t in spec["templates"]}
     stage_of = {t["name"]: _param(t, "stage", templates) for t in tasks}
+    human = {t["name"]: t["name"].removesuffix("--human") for t in tasks
+             if t["template"] == "approval"}
     stages = {stage_of[t["name"]]: (int(_param(t, "retries", templates)),
                                     _timeout(t, templates))
-              for t in tasks if t["template"] != "approval"}
-    edges = sorted((d, t["name"]) for t in tasks for d in argo_dependencies(t))
-    approvals = sorted(t["name"] for t in tasks if t["template"] == "approval")
+              for t in tasks if t["template"] != "approval" and t["name"] not in human.values()}
+    edges = _through_human_steps([(d, t["name"]) for t in tasks for d in argo_dependencies(t)],
+                                 human)
+    approvals = sorted(human)
     return {"stages": stages, "edges": edges, "approvals": approvals,
             "kind": workflow["kind"], "cron": workflow["spec"].get("schedules")}
+
+
+def _through_human_steps(edges, human):
+    """The edges with each human step (`human`: step -> its approval stage) folded into
+    the stage it precedes: `register -> step -> approval` reads `register -> approval`."""
+    folded = ((human.get(a, a), human.get(b, b)) for a, b in edges)
+    return sorted((a, b) for a, b in folded if a != b)
 
 
 def _param(task, name, templates):
@@ -87,7 +100,7 @@ def test_targets_agree(programs, plans, tmp_path):
         assert airflow["edges"] == local["edges"] == list(plan.edges)
         approvals = sorted(s.id for s in plan.stages if s.is_approval)
         assert airflow["approvals"] == local["approvals"] == approvals
-        assert argo["approvals"] == sorted(dns_label(a) for a in approvals)
+        assert argo["approvals"] == sorted(dns_label(a) + "--human" for a in approvals)
         assert argo["edges"] == sorted((dns_label(a), dns_label(b)) for a, b in plan.edges)
         assert airflow["retrain"] == local["retrain"] == plan.retrain
         assert local["order"] == [s.id for s in plan.stages]

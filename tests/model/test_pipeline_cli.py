@@ -125,6 +125,12 @@ def test_approval_waits_then_promotes(tmp_path: Path) -> None:
     listed = json.loads(pipec("registry", "list", "--project", str(tmp_path), "--format",
                               "json").stdout)
     assert [v["state"] for v in listed] == ["candidate"]
+    # Only the team the pipeline names approves, and a hand promotion does not skip it.
+    wrong = pipec("registry", "approve", "model@1", "--by", "serving", "--project", str(tmp_path))
+    assert wrong.returncode == 2 and "needs approval by team `risk`" in wrong.stderr
+    early = pipec("registry", "promote", "model@1", "--project", str(tmp_path))
+    assert early.returncode == 2 and "waits for approval by risk" in early.stderr
+    assert pipec("run", str(path)).returncode == 3
     approved = pipec("registry", "approve", "model@1", "--by", "risk", "--approver", "ana",
                      "--project", str(tmp_path))
     assert approved.returncode == 0

@@ -81,6 +81,26 @@ def test_approval_is_bound_to_the_report(tmp_path: Path) -> None:
     assert registry.approval("m", 1) is None  # re-evaluated: a new approval is needed
 
 
+def test_a_guarded_version_needs_its_teams_approval(tmp_path: Path) -> None:
+    """`approval by risk` (recorded at registration): another team's approval is refused,
+    and nothing promotes the version before risk approves its current report."""
+    registry = Registry(tmp_path)
+    data = serialize.dumps(small_model())
+    registry.register("m", data, serialize.sha256(data), run_id="r1", report_sha256="e1",
+                      info={"approval_by": "risk"}, actor="ml")
+    with pytest.raises(RegistryError, match="needs approval by team `risk`"):
+        registry.approve("m", 1, approver="bo", team="serving")
+    with pytest.raises(RegistryError, match="waits for approval by risk"):
+        registry.promote("m", 1, actor="bo", reason="by hand")
+    assert registry.missing_approval(registry.get("m", 1)) == "risk"
+    registry.approve("m", 1, approver="ana", team="risk")
+    assert registry.approval("m", 1, "serving") is None
+    assert registry.approval("m", 1, "risk")["approver"] == "ana"
+    assert registry.promote("m", 1, actor="bo", reason="approved").state == "production"
+    with pytest.raises(RegistryError, match="already in production"):
+        registry.approve("m", 1, approver="ana", team="risk")
+
+
 def test_tampered_registry_file_is_found_and_refused(tmp_path: Path) -> None:
     registry = Registry(tmp_path)
     data = serialize.dumps(small_model())

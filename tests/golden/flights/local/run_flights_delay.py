@@ -3,10 +3,12 @@
 
 Every stage runs through the runtime entry point, in topological order:
 `python -m pipec stage run --manifest MANIFEST --stage STAGE_ID`, with the stage's
-retries and timeout. Exit status: 0 every stage succeeded, 1 a stage failed or a
-blocking check or gate stopped the run, 2 usage or environment error, 3 a stage waits
-for a human approval (`pipec registry approve`). The schedule (`SCHEDULE`) is for the
-orchestrators; this script runs once.
+timeout, and its retries when it failed or timed out (a blocked check or gate, or a
+pending approval, gives the same answer again, so it is not retried). Exit status, as
+`pipec run`: 0 every stage succeeded, 1 a blocking check or gate stopped the run, 2 a
+stage failed (or a usage or environment error), 3 a stage waits for a human approval
+(`pipec registry approve`). The schedule (`SCHEDULE`) is for the orchestrators; this
+script runs once.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ PIPEC_VERSION = '0.1.0'
 MANIFEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lineage.json')
 RETRY_DELAY_S = 300
 SCHEDULE = {'kind': 'manual'}
-WAITING_FOR_APPROVAL = 3
+# `pipec stage run`'s exit status
+BLOCKED, FAILED, WAITING_FOR_APPROVAL = 1, 2, 3
 
 # (stage id, owner, retries, timeout in seconds or None, is a human approval)
 STAGES = [
@@ -75,13 +78,13 @@ def run_stage(stage_id, timeout_s):
         return subprocess.run(argv, timeout=timeout_s, check=False).returncode
     except subprocess.TimeoutExpired:
         print(f"{stage_id}: timed out after {timeout_s} s", file=sys.stderr)
-        return 1
+        return FAILED
 
 
 def run_with_retries(stage_id, retries, timeout_s, retry_delay_s):
     status = run_stage(stage_id, timeout_s)
     for attempt in range(retries):
-        if status in (0, 2, WAITING_FOR_APPROVAL):
+        if status != FAILED:
             break
         print(f"{stage_id}: retry {attempt + 1} of {retries} in {retry_delay_s} s",
               file=sys.stderr)
@@ -98,7 +101,7 @@ def main(argv=None):
     for stage_id, _owner, retries, timeout_s, _approval in STAGES:
         status = run_with_retries(stage_id, retries, timeout_s, args.retry_delay)
         if status != 0:
-            return status if status in (2, WAITING_FOR_APPROVAL) else 1
+            return status if status in (BLOCKED, FAILED, WAITING_FOR_APPROVAL) else FAILED
     return 0
 
 

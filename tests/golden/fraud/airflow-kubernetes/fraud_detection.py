@@ -39,7 +39,8 @@ TASKS = (
     ('train__fraud_gbm', 'train.fraud_gbm', 'train-fraud-gbm', ('split',)),
     ('evaluate__fraud_gbm', 'evaluate.fraud_gbm', 'evaluate-fraud-gbm', ('split', 'train__fraud_gbm')),
     ('register__fraud_gbm', 'register.fraud_gbm', 'register-fraud-gbm', ('evaluate__fraud_gbm', 'train__fraud_gbm')),
-    ('approval__fraud_gbm', 'approval.fraud_gbm', None, ('register__fraud_gbm',)),
+    ('approval__fraud_gbm-human', 'approval.fraud_gbm', None, ('register__fraud_gbm',)),
+    ('approval__fraud_gbm', 'approval.fraud_gbm', 'approval-fraud-gbm', ('approval__fraud_gbm-human',)),
     ('deploy__fraud_gbm', 'deploy.fraud_gbm', 'deploy-fraud-gbm', ('approval__fraud_gbm',)),
 )
 
@@ -52,12 +53,13 @@ OVERRIDES = {
     'validate__transactions': {'owner': 'data_platform'},
     'train__fraud_gbm': {'retries': 2, 'timeout_s': 7200, 'resources': {'cpu': '4', 'memory': '16Gi'}},
     'register__fraud_gbm': {'owner': 'ml_platform'},
+    'approval__fraud_gbm': {'owner': 'risk'},
     'deploy__fraud_gbm': {'owner': 'serving'},
 }
 
 # task id -> the human approval between register and deploy
 APPROVALS = {
-    'approval__fraud_gbm': {'owner': 'risk', 'subject': 'Approve register.fraud_gbm for promotion', 'body': '`register.fraud_gbm` registered a blessed candidate. Team `risk` approves it here before promotion and deploy; rejecting skips them.'},
+    'approval__fraud_gbm-human': {'owner': 'risk', 'subject': 'Approve register.fraud_gbm for promotion', 'body': '`register.fraud_gbm` registered a blessed candidate (`pipec registry list` shows its version). Team `risk` records the approval with `pipec registry approve fraud_gbm@VERSION --by risk`, which binds it to the evaluation report, then approves here; the next task checks the registry before promotion and deploy. Rejecting skips them.'},
 }
 
 SCHEDULE = '0 3 * * *'

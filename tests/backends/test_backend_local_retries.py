@@ -1,0 +1,46 @@
+"""The local target's script retries what a retry can change: a failed or timed-out
+stage, never a blocked check or gate (1) or a pending approval (3), which `pipec stage
+run` would answer the same way again (and `pipec run` never retries either)."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+
+from .backend_helpers import build
+
+
+def _script(programs, tmp_path) -> types.ModuleType:
+    files = build(programs["fraud_detection"], "local", tmp_path).files
+    (text,) = [t for name, t in files.items() if name.startswith("run_")]
+    module = types.ModuleType("generated_run")
+    module.__file__ = str(tmp_path / "run.py")
+    exec(compile(text, module.__file__, "exec"), module.__dict__)
+    return module
+
+
+@pytest.mark.parametrize("statuses, calls, final", [
+    ([2, 2, 0], 3, 0),  # failed twice, then done
+    ([2, 2, 2], 3, 2),  # out of retries: the failure stands
+    ([1], 1, 1),  # blocked: a check or gate said no, asking again changes nothing
+    ([3], 1, 3),  # waiting for a human approval
+])
+def test_only_failures_are_retried(programs, tmp_path, statuses, calls, final):
+    script = _script(programs, tmp_path)
+    answers = iter(statuses)
+    seen = []
+
+    def run_stage(stage_id, timeout_s):
+        seen.append(stage_id)
+        return next(answers)
+
+    script.run_stage = run_stage
+    assert script.run_with_retries("validate.transactions", 2, None, 0) == final
+    assert len(seen) == calls
+
+
+def test_the_run_stops_with_the_stage_status(programs, tmp_path):
+    script = _script(programs, tmp_path)
+    script.run_stage = lambda stage_id, timeout_s: 1
+    assert script.main(["--retry-delay", "0"]) == 1
