@@ -64,8 +64,8 @@ def test_owner_retries_and_timeouts_per_task(dagbags, plans, operator):
                 assert task["retries"] == stage.retries
             assert task["retry_delay_s"] == 300
             assert task["execution_timeout_s"] == stage.timeout_s
-            assert task["operator"] == {"bash": "BashOperator",
-                                        "kubernetes": "KubernetesPodOperator"}[operator]
+            assert task["operator"] == "StageOperator"
+            assert task["attrs"]["skip_on_exit_code"] == [1, 3]  # failed by StageOperator
 
 
 def test_bash_tasks_run_their_stage_through_the_runtime(dagbags, plans):
@@ -118,3 +118,43 @@ def test_user_values_are_literals(programs, tmp_path):
     assert set(constants) >= {"OWNER", "RETRIES", "TIMEOUT_S", "TASKS", "OVERRIDES",
                               "APPROVALS", "SCHEDULE", "DOC_MD"}
     assert constants["APPROVALS"]["approval__fraud_gbm-human"]["owner"] == "risk"
+
+
+STOPPED_PROBE = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("generated", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+for code in (0, 1, 2, 3):
+    task = module.StageOperator(task_id=f"t{code}", bash_command=f"exit {code}")
+    try:
+        task.execute({})
+        print("RESULT", code, "done")
+    except AirflowFailException:
+        print("RESULT", code, "failed, no retry")
+    except AirflowException:
+        print("RESULT", code, "failed, retried")
+"""
+
+
+def test_blocked_and_waiting_stages_fail_without_retries(programs, tmp_path):
+    """The generated StageOperator, run by Airflow itself: exit 1 (blocked) and 3 (waiting
+    for approval) fail the task for good, 2 (failed) leaves it to its retries."""
+    import subprocess
+
+    from .backend_airflow import SKIP_REASON, airflow_python
+
+    python = airflow_python()
+    if python is None:
+        pytest.skip(SKIP_REASON)
+    dag = build(programs["fraud_detection"], "airflow", tmp_path).files["fraud_detection.py"]
+    (tmp_path / "fraud_detection.py").write_text(dag, encoding="utf-8")
+    probe = tmp_path / "probe.py"
+    probe.write_text(STOPPED_PROBE, encoding="utf-8")
+    done = subprocess.run([str(python), str(probe), str(tmp_path / "fraud_detection.py")],
+                          capture_output=True, text=True, timeout=300,
+                          env={"AIRFLOW_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = [line[7:] for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert results == ["0 done", "1 failed, no retry", "2 failed, retried", "3 failed, no retry"]

@@ -126,6 +126,7 @@ _EXTRA_ATTRS = (
     "pool",
     "queue",
     "doc_md",
+    "skip_on_exit_code",
 )
 
 

@@ -12,6 +12,7 @@ import os
 import shlex
 
 from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import DAG, Asset, AssetAny, literal
 
@@ -77,11 +78,33 @@ def _settings(overrides):
     return settings
 
 
+# `pipec stage run` exits 1 when a blocking check or gate stopped the stage and 3 when it
+# waits for an approval. Running it again gives the same answer, so these fail the task
+# at once instead of spending its retries on the retry delay: the operator reports them
+# as a skip, which StageOperator turns into a failure. A failure (2) is retried.
+STOPPED_EXIT_CODES = (1, 3)
+
+
+class StageOperator(BashOperator):
+    """Runs one pipec stage; a blocked stage or a pending approval fails without retries."""
+
+    def __init__(self, **kwargs):
+        super().__init__(skip_on_exit_code=STOPPED_EXIT_CODES, **kwargs)
+
+    def execute(self, context):
+        try:
+            return super().execute(context)
+        except AirflowSkipException as stopped:
+            raise AirflowFailException(
+                "a blocking check or gate stopped the stage, or it waits for an approval "
+                "(see the log above); a retry would stop it again") from stopped
+
+
 COMMAND = shlex.join(["pipec", "stage", "run", "--manifest", MANIFEST, "--stage"]) + " "
 
 
 def stage_task(task_id, stage_id, overrides):
-    return BashOperator(
+    return StageOperator(
         task_id=task_id,
         bash_command=literal(COMMAND + shlex.quote(stage_id)),
         **_settings(overrides),

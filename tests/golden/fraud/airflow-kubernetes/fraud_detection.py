@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import DAG, Asset, AssetAny, literal
 from kubernetes.client import models as k8s
@@ -78,10 +79,32 @@ def _settings(overrides):
     return settings
 
 
+# `pipec stage run` exits 1 when a blocking check or gate stopped the stage and 3 when it
+# waits for an approval. Running it again gives the same answer, so these fail the task
+# at once instead of spending its retries on the retry delay: the operator reports them
+# as a skip, which StageOperator turns into a failure. A failure (2) is retried.
+STOPPED_EXIT_CODES = (1, 3)
+
+
+class StageOperator(KubernetesPodOperator):
+    """Runs one pipec stage; a blocked stage or a pending approval fails without retries."""
+
+    def __init__(self, **kwargs):
+        super().__init__(skip_on_exit_code=STOPPED_EXIT_CODES, **kwargs)
+
+    def execute(self, context):
+        try:
+            return super().execute(context)
+        except AirflowSkipException as stopped:
+            raise AirflowFailException(
+                "a blocking check or gate stopped the stage, or it waits for an approval "
+                "(see the log above); a retry would stop it again") from stopped
+
+
 def stage_task(task_id, stage_id, pod_name, overrides):
     settings = _settings(overrides)
     resources = settings.pop("resources", None)
-    return KubernetesPodOperator(
+    return StageOperator(
         task_id=task_id,
         name=literal(pod_name),
         image=literal(IMAGE),
