@@ -1,6 +1,6 @@
 """Builds the `Program`: declarations (P003), references (T001/T004), the base
-source (T007), the retraining schedule and out-of-range values (P001) and the stage DAG
-with its implicit join and approval nodes."""
+source (T007), the retraining schedule, out-of-range values and stages that cannot run
+(P001, `pipec.structure`) and the stage DAG with its implicit join and approval nodes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
 from pipec.loader import LoadedFile, Loader
 from pipec.model import PRODUCES, Program, Stage
+from pipec.structure import structure_diagnostics
 from pipec.value_ranges import value_diagnostics
 
 # A stage acts on a declaration of this kind with the same name.
@@ -36,6 +37,7 @@ def build_program(path: Path, loader: Loader | None = None) -> Program:
         _resolve_references(program)
         _choose_base_source(program)
         _check_schedule(program)
+        program.diagnostics.extend(structure_diagnostics(program))
         program.diagnostics.extend(value_diagnostics(_value_blocks(program)))
         _build_graph(program)
     return program
@@ -87,7 +89,6 @@ def _collect_stages(program: Program) -> None:
                 "a pipeline has one split, and one stage of each kind and name"))
             continue
         program.stages[stmt.id] = _stage(program, stmt)
-        _check_repeated_settings(program, stmt)
 
 
 def _stage(program: Program, block: n.Block) -> Stage:
@@ -103,24 +104,6 @@ def _stage(program: Program, block: n.Block) -> Stage:
         return Stage(block.id, block.kind, block.name.name, block, owner.value.name,
                      owner.value.span)
     return Stage(block.id, block.kind, block.name.name, block)
-
-
-SINGLE_SETTINGS = {"owner", "retries", "timeout", "snapshot", "entity", "time", "lag", "window",
-                   "model", "task", "seed", "test", "valid", "gap", "threshold", "from",
-                   "known_after", "column", "image", "risk", "predicts", "code_commit"}
-
-
-def _check_repeated_settings(program: Program, block: n.Block) -> None:
-    seen: dict[str, n.Setting] = {}
-    for setting in block.all(n.Setting):
-        if setting.keyword not in SINGLE_SETTINGS:
-            continue
-        if setting.keyword in seen:
-            program.diagnostics.append(error(
-                "P003", f"`{setting.keyword}` is set twice in {_describe(block)} "
-                f"(first at {seen[setting.keyword].span})", setting.span,
-                "keep one of them"))
-        seen.setdefault(setting.keyword, setting)
 
 
 def _describe(block: n.Block) -> str:
@@ -213,15 +196,29 @@ def _choose_base_source(program: Program) -> None:
         return
     label_sources = {_reads(b) for b in program.blocks("label")}
     candidates = [s for s in sources if s not in label_sources]
+    why = "every source feeds a label"
     if len(candidates) > 1:
         feature_sources = {_reads(b) for b in program.blocks("features")}
-        candidates = [s for s in candidates if s not in feature_sources]
+        unread = [s for s in candidates if s not in feature_sources]
+        why = f"{_names(candidates)} feed no label, but a feature view reads each of them"
+        candidates = unread
     if len(candidates) > 1:
+        why = f"{_names(candidates)} feed no label or view, but the time split names none " \
+            "of their `time` columns"
         candidates = _by_split_time(program, candidates)
     if len(candidates) == 1:
         program.base_source = candidates[0]
     elif sources:
-        _report_no_base(program, candidates)
+        _report_no_base(program, candidates, why)
+    elif program.stages:
+        program.diagnostics.append(error(
+            "T007", "the pipeline declares stages but no source: there are no rows to make "
+            "examples of", program.pipeline.header,
+            "declare the data with `source NAME { from ...; schema { ... } }`"))
+
+
+def _names(sources: list[str]) -> str:
+    return ", ".join(f"`{s}`" for s in sources)
 
 
 def _reads(block: n.Block) -> str | None:
@@ -232,17 +229,17 @@ def _reads(block: n.Block) -> str | None:
 def _by_split_time(program: Program, candidates: list[str]) -> list[str]:
     split = program.split
     if split is None or split.by != "time" or split.on is None:
-        return []
+        return candidates  # nothing to choose by: several are left
     return [s for s in candidates if program.source_word(s, "time") == split.on.name]
 
 
-def _report_no_base(program: Program, candidates: list[str]) -> None:
+def _report_no_base(program: Program, candidates: list[str], why: str) -> None:
     assert program.pipeline is not None
     if candidates:
-        names = ", ".join(f"`{c}`" for c in candidates)
-        message = f"more than one source could be the base of the examples: {names}"
+        message = f"more than one source could be the base of the examples: " \
+            f"{_names(candidates)}"
     else:
-        message = "no source can be the base of the examples (every source feeds a label)"
+        message = f"no source can be the base of the examples ({why})"
     program.diagnostics.append(error(
         "T007", message, program.pipeline.header,
         "add `examples from NAME` to the pipeline"))

@@ -193,7 +193,8 @@ def _label(program: Program, stage: Stage) -> dict[str, Any]:
 def _features(program: Program, stage: Stage) -> dict[str, Any]:
     block = stage.block
     assert isinstance(block, n.Features)
-    source = _ident_name(block, "from")
+    # A view without `from` reads the base source (language.md "Features").
+    source = _ident_name(block, "from") or program.base_source
     backfill = block.first(n.Backfill)
     return {
         "version": block.version.value if block.version else None,

@@ -111,7 +111,10 @@ class Program:
         schema = block.first(n.Schema)
         if schema is None:
             return None
-        return {col.name.name: col for col in schema.columns}
+        columns: dict[str, n.ColumnDef] = {}
+        for col in schema.columns:  # a column declared twice (P003): the first one counts
+            columns.setdefault(col.name.name, col)
+        return columns
 
     def source_word(self, source: str, keyword: str) -> str | None:
         block = self.block("source", source)

@@ -15,7 +15,7 @@ from importlib import resources
 from lark import Lark, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
-from pipec.syntax_errors import describe_expected, previous_word
+from pipec.syntax_errors import describe_expected, describe_prefix, previous_word, split_word
 from pipec.transform import ToAst
 
 MAX_SYNTAX_ERRORS = 25
@@ -121,10 +121,21 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
         line, col = exc.line, exc.column
         found = f"`{text[exc.pos_in_stream]}`" if exc.pos_in_stream < len(text) else "nothing"
         expected = exc.allowed
+    source_line = lines[line - 1] if line <= len(lines) else ""
+    what = describe_expected(set(expected or ()), grammar())
+    whole = split_word(source_line, col)
+    if whole is not None:  # `role mll`: report `mll`, not the `l` after a role `ml`
+        start, word = whole
+        prefix = source_line[start - 1:col - 1]
+        described = describe_prefix(prefix, grammar())
+        if described is None:  # `roles ml`: a keyword and more
+            span = n.Span(file, line, start, line, start + len(word))
+            return error("P001", f"`{word}` is not a keyword here", span,
+                         f"did you mean `{prefix}`?")
+        what, col, found = described, start, f"`{word}`"
     width = max(1, len(found.strip("`"))) if found.startswith("`") else 1
     span = n.Span(file, line, col, line, col + width)
-    what = describe_expected(set(expected or ()), grammar())
-    after = previous_word(lines[line - 1] if line <= len(lines) else "", col)
+    after = previous_word(source_line, col)
     message = f"expected {what}" + (f" after `{after}`" if after else "") + f", found {found}"
     return error("P001", message, span)
 

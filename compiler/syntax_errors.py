@@ -96,3 +96,32 @@ def previous_word(line: str, col: int) -> str | None:
     before = line[: max(col - 1, 0)].rstrip()[-_TAIL:]
     match = _LAST_WORD.search(before)
     return match.group(1) if match else None
+
+
+_WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
+_WORD_AROUND = re.compile(r"[A-Za-z0-9_]*")
+
+
+def split_word(line: str, col: int) -> tuple[int, str] | None:
+    """When 1-based column `col` is inside a word (`role mll` fails at the second `l`:
+    `ml` lexed as a role), the whole word and its 1-based start column."""
+    index = col - 1
+    if not (0 < index < len(line)) or not _WORD_CHAR.match(line[index]) \
+            or not _WORD_CHAR.match(line[index - 1]):
+        return None
+    start = index
+    while start > 0 and _WORD_CHAR.match(line[start - 1]):
+        start -= 1
+    word = _WORD_AROUND.match(line, start)
+    assert word is not None
+    return start + 1, word.group(0)
+
+
+def describe_prefix(prefix: str, parser: Lark) -> str | None:
+    """What the lexer took the start of a word for: the described terminal it matches
+    in full (`ml` a role, `high` a risk level), if any."""
+    for terminal in parser.terminals:
+        if terminal.name in TOKEN_WORDS and terminal.name not in ("NAME", "KEY") \
+                and re.fullmatch(terminal.pattern.to_regexp(), prefix):
+            return TOKEN_WORDS[terminal.name]
+    return None

@@ -18,6 +18,19 @@ So are numbers no run could use: a share outside 0-100% (`test`, `valid`, `thres
 `retries`, a zero `timeout` or window, a drift factor below 1x, and a `seed` outside
 0..4,294,967,295.
 
+So are stages that parse but could not run, at the header of the block (or the
+contradicting statement): a label that defines no value (`from S` + `window W`, or
+`column`/`when`, with an optional `known_after` for the latter) or mixes the two forms;
+a feature view without `entity` (a view without `from` reads the base source); a time
+split with neither `train before` nor `test from` (`train before` alone is fine: the
+test period starts at `train before + gap`); a group or market split without `on`, a
+time or entity split without `on` whose base source declares no `time`/`entity`; a
+market split without `holdout` values; `test from A until B` with B not after A; and a
+`test` share of 100%.
+
+A keyword value with extra letters (`role mll`, `risk higher`) is reported as the whole
+word, with what was expected there.
+
 ## Why is this bad?
 Nothing else can be checked about a statement that does not parse; every broken
 statement is reported, not only the first.
@@ -66,7 +79,10 @@ team ml { contact "#ml"; role ml }
 document("P003", "error", "two declarations of the same kind and name", '''
 ## What it does
 Reports two declarations of the same kind and name in one pipeline (two `source x`,
-two splits), two teams of one name, or a single-valued setting given twice in a block.
+two splits), two teams of one name, a single-valued statement given twice in a block
+or in the pipeline (`owner`, `primary`, `approval by`, `registry`, `canary`,
+`train before`...), a column declared twice in one schema, or two features of one name
+in a feature view.
 
 ## Why is this bad?
 Which one wins would be an accident of file order; lineage needs one stage per id.

@@ -15,9 +15,10 @@ DOC = '''
 ## What it does
 For a time split, computes when the last training example's label becomes known: the
 end of training (`train before`) plus the label's maturity (`window` + the label
-source's `lag`, or `known_after`). Reports the split when that is after the test start
-(`test from`), or when a declared `gap` is shorter than the maturity. Dates relative
-to `snapshot` are compared symbolically.
+source's `lag`, or `known_after`; 0 when neither is given). Reports the split when that
+is after the test start (`test from`): with no maturity, when training simply ends after
+the test period starts and the two overlap. Also reports it when a declared `gap` is
+shorter than the maturity. Dates relative to `snapshot` are compared symbolically.
 
 ## Why is this bad?
 A label is an event in a window after the example. When training ends less than one
@@ -69,12 +70,20 @@ pipeline p {
 def check(program: Program) -> Iterator[Diagnostic]:
     split = time_split(program)
     maturity = program.max_label_maturity()
-    if split is None or maturity <= 0:
+    if split is None:
         return
     if split.test is not None and split.before_at is not None and split.start is not None \
             and split.before_at.comparable(split.start):
         seen = split.before_at.plus(maturity)
-        if seen.seconds_after(split.start) > 0:
+        if seen.seconds_after(split.start) > 0 and maturity <= 0:
+            yield error(
+                "LEAK002",
+                f"train ends {split.before_at}, after the test start {split.start}: the "
+                "training and test periods overlap, so the model is tested on rows it was "
+                f"trained on; move `test from` to {split.before_at} or later",
+                split.test.start.span,
+                f"or move `train before` to {split.start} or earlier")
+        elif seen.seconds_after(split.start) > 0:
             yield error(
                 "LEAK002",
                 f"train ends {split.before_at} and labels mature after "

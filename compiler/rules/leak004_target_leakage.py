@@ -109,17 +109,23 @@ def _aggregates_label(program: Program, view: n.Block, label: n.Block, column: s
     maturity = program.label_maturity(label)
     source = reads_source(view) or program.base_source
     lag = program.source_seconds(source, "lag") if source else 0.0
-    for feature in view.all(n.FeatureDef):
-        if feature.column is None or feature.column.name != column:
-            continue
+    # `feature X = AGG(COL)` aggregates earlier rows' labels; `columns [COL]` copies the
+    # latest visible row's: both leak when a row is visible before its label is known.
+    uses = [(f"feature `{f.name.name}` aggregates", f.span, "aggregate another column",
+             "drop the feature")
+            for f in view.all(n.FeatureDef) if f.column is not None and f.column.name == column]
+    uses += [(f"`columns` of feature view `{view.name.name}` copies", c.span,
+              f"remove `{column}` from `columns`", f"remove `{column}` from `columns`")
+             for listing in view.all(n.Columns) for c in listing.columns if c.name == column]
+    for what, span, other, drop in uses:
         if not pit:
             why = "without `point_in_time`, so it includes each example's own label"
-            fix = "add `point_in_time`, or aggregate another column"
+            fix = f"add `point_in_time`, or {other}"
         elif maturity > lag:
             why = (f"and rows become visible after {format_duration(lag) if lag else '0s'} "
                    f"while the label matures after {format_duration(maturity)}")
-            fix = f"set `lag {format_duration(maturity)}` on the source, or drop the feature"
+            fix = f"set `lag {format_duration(maturity)}` on the source, or {drop}"
         else:
             continue
-        yield error("LEAK004", f"feature `{feature.name.name}` aggregates `{column}`, the "
-                    f"column of label `{label.name.name}`, {why}", feature.span, fix)
+        yield error("LEAK004", f"{what} `{column}`, the column of label "
+                    f"`{label.name.name}`, {why}", span, fix)

@@ -12,10 +12,11 @@ from pipec.rules._support import DAY, Moment, TimeSplit, reads_source, snapshot_
 
 DOC = '''
 ## What it does
-Computes the last moment whose label has matured: the snapshot minus the label's
-maturity. An error when the test period starts at or after it (no test example has a
-label); a warning when an explicit `test ... until` ends later than it (the message
-says how many days of the test period are usable). An open-ended test period never
+Computes the last moment whose label has matured: the end of the snapshot (`snapshot
+DATE` holds the rows before `DATE + 1d`, and the runtime censors against that instant)
+minus the label's maturity. An error when the test period starts at or after it (no
+test example has a label); a warning when an explicit `test ... until` ends later than
+it (the message says how many days of the test period are usable). An open-ended test period never
 warns: it simply ends where labels stop.
 
 ## Why is this bad?
@@ -90,7 +91,8 @@ def check(program: Program) -> Iterator[Diagnostic]:
 
 
 def _cutoff(program: Program, maturity: float) -> Moment | None:
-    """snapshot - maturity, on the label source's snapshot (censoring) when it is fixed."""
+    """The end of the snapshot (DATE + 1d) - maturity, on the label source's snapshot
+    (censoring) when it is fixed."""
     if maturity <= 0:
         return None
     sources = {reads_source(label) or program.base_source for label in program.labels()}
@@ -101,7 +103,9 @@ def _cutoff(program: Program, maturity: float) -> Moment | None:
     (date,) = dates
     if date is None and base is not None:
         return None  # the label source's `latest` is not the base's fixed date
-    return Moment(date, -maturity)
+    # The runtime censors against the end of the snapshot: `snapshot DATE` holds the rows
+    # with `time < DATE + 1d`, so an example is labelled when `t + M <= DATE + 1d`.
+    return Moment(date, DAY - maturity)
 
 
 def _no_labels(split: TimeSplit, cutoff: Moment, maturity: float):
@@ -113,6 +117,7 @@ def _no_labels(split: TimeSplit, cutoff: Moment, maturity: float):
         span = node.span if node is not split.split else split.split.header
         fix = f"move `train before` so that `train before + gap` is before {cutoff}"
     return error("LEAK007", f"the test period starts {split.start}, but labels mature after "
-                 f"{format_duration(maturity)} and the snapshot is {cutoff.plus(maturity)}: "
+                 f"{format_duration(maturity)} and the snapshot's rows end before "
+                 f"{cutoff.plus(maturity)}: "
                  f"only examples before {cutoff} have a label, so no test example has one",
                  span, fix)

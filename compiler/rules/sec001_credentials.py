@@ -47,13 +47,16 @@ PATTERNS = (
     # The scheme is bounded: unbounded, a long run of letters costs quadratic time (each
     # start scans to the end looking for `://`); a longer scheme still matches its tail.
     ("a password in a URI", re.compile(
-        r"[A-Za-z][A-Za-z0-9+.\-]{0,31}://[^/\s:@\"]+:[^/\s@\"]+@")),
+        # The user name may be empty: `redis://:PASSWORD@host` is Redis's own form.
+        r"[A-Za-z][A-Za-z0-9+.\-]{0,31}://[^/\s:@\"]*:[^/\s@\"]+@")),
     ("a token in a URI", re.compile(
         r"[?&](?:access_token|token|api_?key|apikey|password|passwd|secret|client_secret|"
         r"sig|signature|X-Amz-Signature|X-Amz-Credential)=[^&\s\"]+", re.IGNORECASE)),
     ("an AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
     ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}")),
     ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}")),
+    # Fine-grained personal access tokens: `github_pat_` + 22 + `_` + 59 characters.
+    ("a GitHub token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,}")),
     ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
     ("a private key", re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----")),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pipec import nodes as n
+from pipec.analyze import declared_kinds
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
@@ -90,7 +91,7 @@ def _label_columns(program: Program) -> Iterator[Diagnostic]:
 
 def _feature_columns(program: Program) -> Iterator[Diagnostic]:
     for view in program.blocks("features"):
-        source = reads_source(view)
+        source = reads_source(view) or program.base_source  # no `from`: the base source
         schema = program.schema(source) if source else None
         where = f"source `{source}`"
         for keyword in ("entity", "time"):
@@ -108,6 +109,9 @@ def _split_and_gates(program: Program) -> Iterator[Diagnostic]:
     split = program.split
     if split is not None:
         yield from _missing(split.on, schema, where)
+    retrain = program.retrain()
+    if retrain is not None:  # `retrain triggered on drift(COL) > V` watches a base column
+        yield from _missing(retrain.column, schema, where)
     for evaluate in program.blocks("evaluate"):
         for gate in gates_of(program, evaluate):
             yield from _missing(gate.column, schema, where)
@@ -125,10 +129,26 @@ def _train_features(program: Program, train: n.Block, schema: dict[str, n.Column
                     yield from _view_member(views[ref.head.name], ref.member)
                 continue
             if ref.member is not None or ref.star:
-                yield error("T001", f"`{ref.head.name}` in the feature list is not a feature "
-                            "view", ref.head.span, "name a declared `features` view")
+                yield _not_a_view(program, ref)
                 continue
             yield from _missing(ref.head, schema, where)
+
+
+def _not_a_view(program: Program, ref: n.FeatureRef) -> Diagnostic:
+    """`x.y` or `x.*` where `x` is no feature view: T004 when `x` is a declaration of
+    another kind (a label, a source), else T001."""
+    name = ref.head.name
+    written = f"{name}.{ref.member.name}" if ref.member is not None else f"{name}.*"
+    kinds = [k for k in declared_kinds(program, name) if k != "features"]
+    if kinds:
+        what = kinds[0].replace("train", "train stage")
+        column = f" (a column is named by itself: `{ref.member.name}`)" \
+            if ref.member is not None and kinds[0] == "source" else ""
+        return error("T004", f"`{written}` in the feature list names `{name}`, which is a "
+                     f"{what}, not a feature view{column}", ref.head.span,
+                     "name a declared `features` view, or a base-source column by itself")
+    return error("T001", f"`{name}` in the feature list is not a feature view", ref.head.span,
+                 "name a declared `features` view")
 
 
 def _view_member(view: n.Block, member: n.Ident) -> Iterator[Diagnostic]:

@@ -20,9 +20,12 @@ from pipec.rules._support import (
 DOC = '''
 ## What it does
 Checks that each operation fits the type of the column it acts on: `range` needs a
-number, date or timestamp; `drift mean(...)` and the aggregates `sum`, `mean`, `min`,
-`max` need numbers (`min`/`max` also take dates); a time split and a source's `time`
-need a date or timestamp column; a schema constraint needs a number.
+number, date or timestamp, and a bound of the same kind (a number for a number, a date
+or timestamp for a date or timestamp column); `drift` takes the statistics `mean`,
+`median`, `std`, `min`, `max`, `sum` of a number, and `count`, `distinct`, `null_rate`
+of any column; the aggregates `sum`, `mean`, `min`, `max` need numbers (`min`/`max`
+also take dates); a time split, a source's `time` and a feature view's `time` need a
+date or timestamp column; a schema constraint needs a number or a date like its column.
 
 ## Why is this bad?
 The data runtime would fail or, worse, compare strings lexically (`"9" > "10"`).
@@ -55,6 +58,9 @@ pipeline p {
 '''
 
 NUMERIC_AGGREGATES = {"sum", "mean", "avg", "std", "stddev"}
+# `drift STAT(COL)`: the statistics the runtime computes (stdlib/runtime/validation.py).
+NUMERIC_DRIFT_STATS = {"mean", "median", "std", "stddev", "min", "max", "sum"}
+ANY_DRIFT_STATS = {"count", "distinct", "null_rate"}
 ORDERED_AGGREGATES = {"min", "max"}
 KNOWN_AGGREGATES = {"count", "distinct"} | NUMERIC_AGGREGATES | ORDERED_AGGREGATES
 
@@ -68,8 +74,10 @@ def check(program: Program) -> Iterator[Diagnostic]:
         for line in checks_of(program, block):
             yield from _check_types(line, schema)
     for view in program.blocks("features"):
-        source = reads_source(view)
-        yield from _aggregate_types(view, program.schema(source) if source else None)
+        source = reads_source(view) or program.base_source
+        schema = program.schema(source) if source else None
+        yield from _aggregate_types(view, schema)
+        yield from _view_time(view, schema)
     yield from _split_type(program)
 
 
@@ -91,6 +99,28 @@ def _source_types(program: Program, block: n.Block) -> Iterator[Diagnostic]:
         if constraint is not None and column.type not in NUMERIC_TYPES | TEMPORAL_TYPES:
             yield error("T003", f"a range constraint on `{column.name.name}`, a {column.type}",
                         constraint.span, "constraints apply to numbers, dates and timestamps")
+        elif constraint is not None:
+            yield from _bound_kinds(column.name.name, column.type, _bounds(constraint))
+
+
+def _bounds(line: n.Constraint | n.RangeCheck) -> list[n.Value]:
+    if line.range is not None:
+        return [line.range.low, line.range.high]
+    return [line.value] if line.value is not None else []
+
+
+def _bound_kinds(column: str, col_type: str, bounds: list[n.Value]) -> Iterator[Diagnostic]:
+    """A number bound for a number column, a date or timestamp bound for a temporal one
+    (otherwise the runtime compares a timestamp with a number, or a number with a date)."""
+    temporal = col_type in TEMPORAL_TYPES
+    for bound in bounds:
+        if isinstance(bound, n.Date | n.Timestamp) != temporal:
+            want = "a date or timestamp" if temporal else "a number"
+            yield error("T003", f"`{column}` is a {col_type}, but the bound `{bound.text}` is "
+                        f"not {want}", bound.span,
+                        f"compare `{column}` with {want}, e.g. "
+                        + ("`>= 2020-01-01`" if temporal else "`>= 0`"))
+            return
 
 
 def _check_types(line: n.Stmt, schema: dict[str, n.ColumnDef]) -> Iterator[Diagnostic]:
@@ -99,16 +129,36 @@ def _check_types(line: n.Stmt, schema: dict[str, n.ColumnDef]) -> Iterator[Diagn
         if col_type is not None and col_type not in NUMERIC_TYPES | TEMPORAL_TYPES:
             yield error("T003", f"`range` on `{line.column.name}`, a {col_type}", line.span,
                         "range checks apply to numbers, dates and timestamps")
+        elif col_type is not None:
+            yield from _bound_kinds(line.column.name, col_type, _bounds(line))
     if isinstance(line, n.Drift):
-        col_type = _type_of(schema, line.column)
-        if col_type is not None and col_type not in NUMERIC_TYPES and line.stat.name != "count":
-            yield error("T003", f"`{line.stat.name}({line.column.name})` of a {col_type}",
-                        line.span, "drift statistics need a numeric column")
+        yield from _drift_type(line, _type_of(schema, line.column))
     if isinstance(line, n.FreshnessCheck):
         col_type = _type_of(schema, line.column)
         if col_type is not None and col_type not in TEMPORAL_TYPES:
             yield error("T003", f"`freshness` on `{line.column.name}`, a {col_type}", line.span,
                         "freshness needs a date or timestamp column")
+
+
+def _drift_type(line: n.Drift, col_type: str | None) -> Iterator[Diagnostic]:
+    stat = line.stat.name
+    if stat not in NUMERIC_DRIFT_STATS | ANY_DRIFT_STATS:
+        known = ", ".join(sorted(NUMERIC_DRIFT_STATS | ANY_DRIFT_STATS))
+        yield error("T003", f"`{stat}` is not a drift statistic", line.stat.span,
+                    f"use one of: {known}")
+    elif col_type is not None and col_type not in NUMERIC_TYPES \
+            and stat in NUMERIC_DRIFT_STATS:
+        yield error("T003", f"`{stat}({line.column.name})` of a {col_type}", line.span,
+                    "use count, distinct or null_rate for a non-numeric column")
+
+
+def _view_time(view: n.Block, schema: dict[str, n.ColumnDef] | None) -> Iterator[Diagnostic]:
+    time = ident_value(view, "time")
+    col_type = _type_of(schema, time)
+    if time is not None and col_type is not None and col_type not in TEMPORAL_TYPES:
+        yield error("T003", f"the `time` column `{time.name}` of feature view "
+                    f"`{view.name.name}` is a {col_type}, not a date or timestamp", time.span,
+                    "name the source's date or timestamp column")
 
 
 def _aggregate_types(view: n.Block,

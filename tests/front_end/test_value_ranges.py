@@ -37,7 +37,8 @@ def test_out_of_range_values_are_p001_at_the_value(body: str, found: str) -> Non
     "evaluate m {\n    threshold 0\n  }", "evaluate m {\n    threshold 100%\n  }",
     "deploy m {\n    canary 100% for 1h\n  }", "validate s {\n    completeness x >= 0%\n  }",
     "split by random {\n    test 0.2\n    seed 4294967295\n  }",
-    "features f {\n    feature n = count() over 1s\n  }", "label l {\n    window 1d\n  }",
+    "features f {\n    entity e\n    feature n = count() over 1s\n  }",
+    "label l {\n    window 1d\n  }",
     "validate s {\n    drift mean(x) within 1x of baseline\n  }",
 ])
 def test_values_in_range_are_not(body: str) -> None:

@@ -1,0 +1,228 @@
+"""Declarations that parse but cannot run, or say one thing twice.
+
+- P003: a single-valued statement given twice in one block (`owner`, `primary`,
+  `registry`, `approval by`, `canary`...), a schema column declared twice, two features
+  of one name in a view. Which one wins would be an accident of file order.
+- P001: a stage without the statement that defines it, or with two that contradict
+  each other: a label that defines no value or mixes the windowed and column forms, a
+  feature view without `entity`, a split that cannot assign rows (a time split with
+  neither `train before` nor `test from`, a group or market split without `on`, a
+  market split without `holdout`, a test period that ends before it starts, a `test`
+  share that leaves no rows to train on).
+
+A diagnostic about a missing statement points at the header of the block that lacks it
+(language.md "Lexical shape").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pipec import nodes as n
+from pipec.diagnostics import Diagnostic, error
+from pipec.model import Program
+from pipec.rules._support import moment
+
+SINGLE_SETTINGS = frozenset({
+    "owner", "retries", "timeout", "snapshot", "entity", "time", "lag", "window", "model",
+    "task", "seed", "test", "valid", "gap", "threshold", "from", "known_after", "column",
+    "image", "risk", "predicts", "code_commit", "freshness", "definition", "description",
+    "params", "resources", "distributed", "runtime", "rollback", "holdout",
+})
+# Statements a block holds at most once: class -> how the message names it.
+SINGLE_STATEMENTS: dict[type, str] = {
+    n.SourceFrom: "`from`", n.Schema: "`schema`", n.Registry: "`registry`",
+    n.Canary: "`canary`", n.Approval: "`approval by`", n.TrainBefore: "`train before`",
+    n.TestFrom: "`test from`", n.Retrain: "`retrain`", n.ExamplesFrom: "`examples from`",
+    n.OnFailure: "`on_failure`", n.LabelWhen: "`when`", n.TrainFeatures: "`features [...]`",
+}
+# A gate line of these kinds appears once per evaluate stage (or gate set).
+SINGLE_GATES = frozenset({"primary", "features_compatible"})
+
+
+def structure_diagnostics(program: Program) -> Iterator[Diagnostic]:
+    """P003 and P001 for the pipeline and its stages (stages declared twice excluded)."""
+    if program.pipeline is None:
+        return
+    yield from _repeated(program.pipeline)
+    for stage in program.stages.values():
+        block = stage.block
+        if block is None:
+            continue
+        yield from _repeated(block)
+        if block.kind == "source":
+            yield from _schema_columns(block)
+        elif block.kind == "label":
+            yield from _label_shape(block)
+        elif block.kind == "features":
+            yield from _view_shape(program, block)
+        elif isinstance(block, n.Split):
+            yield from _split_shape(program, block)
+    for gate_set in program.gate_sets.values():
+        yield from _repeated(gate_set)
+
+
+def describe(block: n.Block) -> str:
+    if block.kind == "split":
+        return "the split"
+    return "the pipeline" if block.kind == "pipeline" else f"{block.kind} `{block.name.name}`"
+
+
+# ------------------------------------------------------------------------ P003
+
+
+def _twice(what: str, block: n.Block, first: n.Node, again: n.Node) -> Diagnostic:
+    return error("P003", f"{what} is given twice in {describe(block)} (first at {first.span})",
+                 again.span, "keep one of them: which one would win is an accident of order")
+
+
+def _repeated(block: n.Block) -> Iterator[Diagnostic]:
+    seen: dict[object, n.Stmt] = {}
+    for stmt in block.body:
+        key: object
+        if isinstance(stmt, n.Setting) and stmt.keyword in SINGLE_SETTINGS:
+            key, what = stmt.keyword, f"`{stmt.keyword}`"
+        elif isinstance(stmt, n.Gate) and stmt.kind in SINGLE_GATES:
+            key, what = ("gate", stmt.kind), f"`{stmt.kind.replace('_', ' ')}`"
+        elif type(stmt) in SINGLE_STATEMENTS:
+            key, what = type(stmt), SINGLE_STATEMENTS[type(stmt)]
+        else:
+            continue
+        if key in seen:
+            yield _twice(what, block, seen[key], stmt)
+        else:
+            seen[key] = stmt
+
+
+def _schema_columns(source: n.Block) -> Iterator[Diagnostic]:
+    for schema in source.all(n.Schema):
+        seen: dict[str, n.ColumnDef] = {}
+        for column in schema.columns:
+            first = seen.setdefault(column.name.name, column)
+            if first is not column:
+                yield error("P003", f"column `{column.name.name}` is declared twice in the "
+                            f"schema of source `{source.name.name}` (first at {first.span})",
+                            column.name.span, "keep one declaration of each column")
+
+
+def _feature_names(view: n.Block) -> Iterator[Diagnostic]:
+    seen: dict[str, n.Ident] = {}
+    for feature in view.all(n.FeatureDef):
+        first = seen.setdefault(feature.name.name, feature.name)
+        if first is not feature.name:
+            yield error("P003", f"feature `{feature.name.name}` is defined twice in feature "
+                        f"view `{view.name.name}` (first at {first.span})", feature.name.span,
+                        "rename one of them: a train stage names a feature as "
+                        f"`{view.name.name}.{feature.name.name}`")
+
+
+# ------------------------------------------------------------------------ P001
+
+
+def _p001(message: str, span: n.Span, fix: str) -> Diagnostic:
+    return error("P001", message, span, fix)
+
+
+def _label_shape(label: n.Block) -> Iterator[Diagnostic]:
+    """`from S` + `window W`, or `column COL` / `when COL op V` (+ `known_after`)."""
+    name = label.name.name
+    source, window = label.setting("from"), label.setting("window")
+    column, when = label.setting("column"), label.first(n.LabelWhen)
+    known_after = label.setting("known_after")
+    windowed = [s for s in (source, window) if s is not None]
+    read = [s for s in (column, when) if s is not None]
+    if not windowed and not read:
+        yield _p001(f"label `{name}` defines no value: a label is `from SOURCE` with "
+                    "`window DUR`, or `column COL`, or `when COL op V`", label.header,
+                    "add `column COL` to read it from the base source, or `from SOURCE` and "
+                    "`window DUR` for an event after the example")
+        return
+    if windowed and read:
+        yield _p001(f"label `{name}` mixes a windowed label (`from`/`window`) with one read "
+                    "from a column (`column`/`when`); only one of them could be the label",
+                    read[0].span, "keep `from` + `window`, or `column`/`when`, not both")
+        return
+    if column is not None and when is not None:
+        yield _p001(f"label `{name}` has both `column` and `when`: the label is the column "
+                    "itself or a condition on it, not both", when.span,
+                    f"keep `when {when.column.name} {when.op} ...` or `column`")
+    if source is not None and window is None:
+        yield _p001(f"label `{name}` reads events `from {_text(source.value)}` but has no "
+                    "`window`: the label is whether an event follows within the window",
+                    label.header, "add `window DUR`, e.g. `window 30d`")
+    if windowed and known_after is not None:
+        yield _p001(f"`known_after` does not apply to a windowed label: label `{name}` "
+                    "matures after its `window` plus its source's `lag`", known_after.span,
+                    "remove `known_after` (or set the source's `lag`)")
+
+
+def _view_shape(program: Program, view: n.Block) -> Iterator[Diagnostic]:
+    yield from _feature_names(view)
+    if view.setting("entity") is None:
+        source = view.setting("from")
+        reads = _text(source.value) if source else program.base_source or "the base source"
+        yield _p001(f"feature view `{view.name.name}` has no `entity`: its rows join the "
+                    "base rows on the entity column, so it needs one", view.header,
+                    f"add `entity COL`, the column of `{reads}` to aggregate by")
+
+
+def _split_shape(program: Program, split: n.Split) -> Iterator[Diagnostic]:
+    yield from _split_key(program, split)
+    if split.by == "time":
+        yield from _time_dates(program, split)
+    if split.by == "market":
+        holdout = split.setting("holdout")
+        items = holdout.value.items if holdout and isinstance(holdout.value, n.ListValue) \
+            else None
+        if holdout is None or items == ():
+            yield _p001("a market split with no `holdout` values has an empty test set",
+                        holdout.span if holdout else split.header,
+                        "list the held-out markets, e.g. `holdout [fr, de]`")
+    yield from _test_share(split)
+
+
+def _split_key(program: Program, split: n.Split) -> Iterator[Diagnostic]:
+    if split.on is not None or split.by == "random":
+        return
+    if split.by in ("group", "market"):
+        yield _p001(f"a {split.by} split needs an `on` column (the {split.by} of each row)",
+                    split.header, f"write `split by {split.by} on COLUMN`")
+        return
+    keyword = "time" if split.by == "time" else "entity"
+    base = program.base_source
+    if base is not None and program.block("source", base) is not None \
+            and program.source_word(base, keyword) is None:
+        article = "a" if split.by == "time" else "an"
+        yield _p001(f"{article} {split.by} split without `on` uses the base source's "
+                    f"`{keyword}` column, but source `{base}` declares no `{keyword}`",
+                    split.header,
+                    f"write `split by {split.by} on COLUMN`, or add `{keyword} COL` to "
+                    f"source `{base}`")
+
+
+def _time_dates(program: Program, split: n.Split) -> Iterator[Diagnostic]:
+    before, test = split.first(n.TrainBefore), split.first(n.TestFrom)
+    if before is None and test is None:
+        yield _p001("a time split needs `train before DATE` or `test from DATE`: without "
+                    "them no row can be placed", split.header,
+                    "add `train before DATE` (the test period then starts after the gap)")
+    if test is not None and test.until is not None:
+        start, until = moment(program, test.start), moment(program, test.until)
+        if start is not None and until is not None and start.comparable(until) \
+                and until.seconds_after(start) <= 0:
+            yield _p001(f"the test period ends ({test.until.text}) before it starts "
+                        f"({test.start.text}): the test set is empty", test.until.span,
+                        f"end the test period after {test.start.text}, or drop `until`")
+
+
+def _test_share(split: n.Split) -> Iterator[Diagnostic]:
+    test = split.setting("test")
+    if test is not None and isinstance(test.value, n.Percent | n.Float | n.Int) \
+            and float(test.value.value) == 1.0:
+        yield _p001(f"a test share of `{test.value.text}` puts every row in the test set "
+                    "and leaves none to train on", test.value.span,
+                    "write a share below 100%, e.g. `test 20%`")
+
+
+def _text(value: n.Value | n.Ident) -> str:
+    return value.name if isinstance(value, n.Ident) else value.text

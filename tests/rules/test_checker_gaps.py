@@ -1,0 +1,191 @@
+"""Checker gaps found by an audit: each case edits one clean base program and names the
+diagnostic it must (or must not) produce, with the line it points at."""
+
+from __future__ import annotations
+
+import pytest
+from pipec.check import compile
+
+BASE = """\
+team ml { contact "#ml"; role ml }
+pipeline p {
+  owner ml; on_failure block; predicts iid
+  source ev { from csv "ev.csv"; snapshot 2026-06-01; entity id; time at
+    schema { id: string, at: timestamp, amount: float, late: bool, kind: category } }
+  validate ev { require id }
+  label late { column late }
+  features h version 1 { from ev; entity id; time at; point_in_time; feature a7 = mean(amount) over 7d }
+  split by time on at { train before 2026-03-01; test from 2026-04-01 }
+  train m { model "sklearn.linear_model.LogisticRegression"; seed 1 }
+  evaluate m { primary roc_auc >= 0.7; calibration ece <= 0.05; slice kind: roc_auc >= 0.6 }
+}
+"""  # noqa: E501
+SPLIT = "split by time on at { train before 2026-03-01; test from 2026-04-01 }"
+VIEW = "features h version 1 { from ev; entity id;"
+MATURE_30D = ("label late { column late }", "label late { column late; known_after 30d }")
+
+
+def edit(*pairs: tuple[str, str]) -> str:
+    text = BASE
+    for old, new in pairs:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text
+
+
+def found(text: str) -> list[tuple[str, int, str]]:
+    return [(d.code, d.span.line, d.message) for d in compile(text).diagnostics]
+
+
+def test_base_is_clean() -> None:
+    assert found(BASE) == []
+
+
+FIRES = [
+    # 1: overlapping periods with no label maturity
+    ("leak002-overlap", [("train before 2026-03-01", "train before 2026-05-01")],
+     "LEAK002", 9, "overlap"),
+    # 2: splits that cannot run
+    ("time-split-no-dates", [(SPLIT, "split by time on at { gap 30d }")], "P001", 9,
+     "needs `train before DATE` or `test from DATE`"),
+    ("group-without-on", [(SPLIT, "split by group { test 20%; seed 1 }")], "P001", 9,
+     "needs an `on` column"),
+    ("market-without-on", [(SPLIT, "split by market { holdout [a] }")], "P001", 9,
+     "needs an `on` column"),
+    ("market-without-holdout", [(SPLIT, "split by market on kind { test 20% }")], "P001", 9,
+     "empty test set"),
+    ("until-before-from", [(SPLIT, "split by time on at { test from 2026-04-01 until "
+                                   "2026-03-15 }")], "P001", 9, "ends (2026-03-15) before"),
+    ("entity-split-no-entity", [("entity id; time at\n", "time at\n"),
+                                (VIEW, "features h version 1 { from ev; entity kind;"),
+                                (SPLIT, "split by entity { test 20%; seed 1 }")],
+     "P001", 9, "declares no `entity`"),
+    # 3: feature views
+    ("view-without-entity", [(VIEW, "features h version 1 { from ev;")], "P001", 8,
+     "has no `entity`"),
+    ("view-without-from-unknown-column",
+     [(VIEW, "features h version 1 { entity id;"), ("mean(amount)", "mean(nosuch)")],
+     "T002", 8, "column `nosuch`"),
+    ("view-without-from-type", [(VIEW, "features h version 1 { entity id;"),
+                                ("mean(amount)", "mean(kind)")], "T003", 8, "of a category"),
+    # 4: a label column copied by `columns`
+    ("columns-copies-label", [MATURE_30D, ("train before 2026-03-01", "train before 2026-01-01"),
+                              ("over 7d }", "over 7d; columns [late] }")],
+     "LEAK004", 8, "`columns` of feature view `h` copies `late`"),
+    # 5: labels
+    ("label-defines-nothing", [("label late { column late }", 'label late { definition "x" }')],
+     "P001", 7, "defines no value"),
+    ("label-mixes-forms", [("label late { column late }",
+                            "label late { column late; window 30d; known_after 90d }")],
+     "P001", 7, "mixes a windowed label"),
+    ("label-from-without-window", [("label late { column late }", "label late { from ev }")],
+     "P001", 7, "has no `window`"),
+    # 8: drift statistics
+    ("drift-unknown-stat", [("require id }", "require id; drift foo(amount) within 2x of "
+                                             "baseline }")], "T003", 6, "not a drift statistic"),
+    ("drift-mean-of-category", [("require id }", "require id; drift mean(kind) within 2x of "
+                                                 "baseline }")], "T003", 6, "of a category"),
+    # 9: bounds of the wrong kind
+    ("number-bound-on-timestamp", [("require id }", "require id; range at >= 5 }")],
+     "T003", 6, "bound `5` is not a date"),
+    ("date-bound-on-float", [("require id }",
+                              "require id; range amount in 2020-01-01..2021-01-01 }")],
+     "T003", 6, "is not a number"),
+    ("date-bound-in-float-constraint", [("amount: float", "amount: float >= 2020-01-01")],
+     "T003", 5, "is not a number"),
+    # 10: columns nobody checked
+    ("retrain-drift-column", [("predicts iid", "predicts iid; retrain triggered on "
+                                               "drift(nosuch) > 0.2")], "T002", 3, "`nosuch`"),
+    ("view-time-not-temporal", [("entity id; time at; point_in_time",
+                                 "entity id; time amount; point_in_time")], "T003", 8,
+     "`time` column `amount`"),
+    # 11: duplicates
+    ("feature-twice", [("over 7d }", "over 7d; feature a7 = sum(amount) over 7d }")],
+     "P003", 8, "feature `a7` is defined twice"),
+    ("schema-column-twice", [("amount: float,", "amount: float, amount: string,")],
+     "P003", 5, "column `amount` is declared twice"),
+    ("primary-twice", [("primary roc_auc >= 0.7;",
+                        "primary roc_auc >= 0.7; primary roc_auc >= 0.8;")], "P003", 11,
+     "`primary` is given twice"),
+    ("approval-twice", [("slice kind: roc_auc >= 0.6 }",
+                         "slice kind: roc_auc >= 0.6; approval by ml; approval by ml }")],
+     "P003", 11, "`approval by` is given twice"),
+    ("pipeline-owner-twice", [("owner ml;", "owner ml; owner ml;")], "P003", 3,
+     "`owner` is given twice in the pipeline"),
+    # 12: LEAK007 against the end of the snapshot (DATE + 1d)
+    ("leak007-day-after", [MATURE_30D, ("train before 2026-03-01", "train before 2026-02-01"),
+                           ("test from 2026-04-01", "test from 2026-05-03")], "LEAK007", 9,
+     "only examples before 2026-05-03"),
+    # 13: a test share of everything
+    ("test-100-percent", [(SPLIT, "split by random { test 100%; seed 1 }")], "P001", 9,
+     "leaves none to train on"),
+    # 15: `label.x` / `source.x` in a feature list
+    ("label-in-feature-list", [("seed 1 }", "seed 1; features [late.x] }")], "T004", 10,
+     "which is a label, not a feature view"),
+    # 17: credentials
+    ("redis-password", [('"ev.csv"', '"redis://:s3cretpass@cache:6379/0"')], "SEC001", 4,
+     "password in a URI"),
+    ("github-pat", [('"#ml"', '"github_pat_11ABCDEFG0123456789abcd_0123456789abcdefghij'
+                              'ABCDEFGHIJ0123456789abcdefghijklmnopq"')], "SEC001", 1,
+     "GitHub token"),
+    # 18: a keyword value with extra letters names the whole word
+    ("role-prefix", [("role ml }", "role mll }")], "P001", 1, "found `mll`"),
+    ("risk-prefix", [("predicts iid", "predicts iid; risk higher")], "P001", 3,
+     "found `higher`"),
+]
+
+
+@pytest.mark.parametrize(("pairs", "code", "line", "message"),
+                         [case[1:] for case in FIRES], ids=[case[0] for case in FIRES])
+def test_fires(pairs: list[tuple[str, str]], code: str, line: int, message: str) -> None:
+    hits = [(ln, msg) for c, ln, msg in found(edit(*pairs)) if c == code]
+    assert any(ln == line and message in msg for ln, msg in hits), found(edit(*pairs))
+
+
+CLEAN = [
+    # 2: `train before` alone is a legal time split: `test from` defaults to before + gap
+    ("train-before-alone", [(SPLIT, "split by time on at { train before 2026-03-01 }")]),
+    ("entity-split-default-on", [(SPLIT, "split by entity { test 20%; seed 1 }")]),
+    # 8: distinct and null_rate take any column
+    ("drift-distinct-category", [("require id }", "require id; drift distinct(kind) within 2x "
+                                                  "of baseline; drift null_rate(kind) within "
+                                                  "2x of baseline }")]),
+    # 9: date bounds parse
+    ("date-bounds", [("require id }", "require id; range at >= 2020-01-01 }"),
+                     ("at: timestamp", "at: timestamp >= 2020-01-01T00:00:00Z")]),
+    # 12: one day before the censoring cut-off still has labels
+    ("leak007-last-labelled-day", [MATURE_30D, ("train before 2026-03-01",
+                                                "train before 2026-02-01"),
+                                   ("test from 2026-04-01", "test from 2026-05-02")]),
+    # 16: name lists wrap lines
+    ("wrapped-lists", [("seed 1 }", "seed 1\n    features [\n      amount,  # spend\n"
+                                    "      kind,\n      h.*\n    ]\n  }"),
+                       ("over 7d }", "over 7d\n    columns [\n      kind\n    ]\n  }")]),
+]
+
+
+@pytest.mark.parametrize("pairs", [case[1] for case in CLEAN], ids=[case[0] for case in CLEAN])
+def test_clean(pairs: list[tuple[str, str]]) -> None:
+    assert found(edit(*pairs)) == []
+
+
+def test_t007_without_any_source() -> None:
+    text = 'team ml { contact "#ml"; role ml }\npipeline p {\n  owner ml\n' \
+           '  on_failure block\n  train m { model "x"; seed 1 }\n}\n'
+    assert [(c, ln) for c, ln, _ in found(text)] == [("T007", 2)]
+
+
+def test_t007_names_the_feature_views_not_the_labels() -> None:
+    text = ('pipeline p {\n  source a { from csv "a.csv"; schema { id: string } }\n'
+            '  source b { from csv "b.csv"; schema { id: string } }\n'
+            "  features fa { from a; entity id }\n  features fb { from b; entity id }\n}\n")
+    (message,) = [m for c, _, m in found(text) if c == "T007"]
+    assert "a feature view reads each of them" in message
+    assert "feeds a label" not in message
+
+
+def test_roles_keyword_with_extra_letters() -> None:
+    (diagnostic,) = compile(edit(("role ml }", "roles ml }"))).diagnostics
+    assert diagnostic.code == "P001" and "`roles` is not a keyword here" in diagnostic.message
+    assert (diagnostic.span.col, diagnostic.span.end_col) == (26, 31)
+    assert diagnostic.help == "did you mean `role`?"
