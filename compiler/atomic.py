@@ -1,5 +1,9 @@
 """Writes that never leave a half-written file: a temporary file in the same folder,
-flushed and fsynced, then renamed over the target."""
+flushed and fsynced, then renamed over the target.
+
+Symlinks are followed: a link named as the target (`dags -> ../airflow/dags`, a `.pipe`
+file linked from elsewhere) keeps pointing where it did, and what it points at is
+what gets written. Renaming over the link itself would silently turn it into a copy."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pathlib import Path
 
 
 def write_bytes(path: Path, data: bytes) -> None:
+    path = followed(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -34,13 +39,17 @@ def write_text(path: Path, text: str) -> None:
 def write_tree(target: Path, files: dict[str, bytes]) -> None:
     """Write a whole output folder or nothing: build it beside the target, then swap.
 
-    Files already in `target` that are not part of `files` are kept.
+    Files already in `target` that are not part of `files` are kept. A new folder gets
+    the mode a plain `mkdir` would give it; an existing one keeps its own.
     """
+    target = followed(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         if target.exists():
             shutil.copytree(target, staging, dirs_exist_ok=True, symlinks=True)
+        else:  # mkdtemp's folders are private (0700); an output folder is not
+            staging.chmod(0o777 & ~current_umask())
         for relative, data in sorted(files.items()):
             destination = staging / relative
             destination.parent.mkdir(parents=True, exist_ok=True)
@@ -49,6 +58,19 @@ def write_tree(target: Path, files: dict[str, bytes]) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def followed(path: Path) -> Path:
+    """`path` with symlinks resolved (through a chain of links, and in its folders), or
+    `path` itself when it is not a link and no folder above it is one."""
+    resolved = Path(os.path.realpath(path))
+    return resolved if resolved != Path(os.path.abspath(path)) else path
+
+
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _swap(staging: Path, target: Path) -> None:

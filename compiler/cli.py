@@ -55,7 +55,26 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         command.set_defaults(_module=module)
         if invoked is None or invoked == name or invoked in aliases:
             importlib.import_module(f"pipec.commands.{module}").configure(command)
+            _share_options_with_actions(command)
     return parser
+
+
+def _share_options_with_actions(command: argparse.ArgumentParser) -> None:
+    """`pipec runs --project DIR list` and `pipec runs list --project DIR` alike.
+
+    When a command and its actions (`runs list`, `registry show`) both take an option,
+    argparse copies every value of the action's namespace over the command's, defaults
+    included, so the action's default silently replaced a value given before the action
+    word. Without a default of their own, the actions keep the command's value unless
+    the option is given again after the action word (the later one wins)."""
+    shared = {a.dest for a in command._actions if a.option_strings}
+    for group in command._actions:
+        if not isinstance(group, argparse._SubParsersAction):
+            continue
+        for action_parser in {id(p): p for p in group.choices.values()}.values():
+            for option in action_parser._actions:
+                if option.option_strings and option.dest in shared:
+                    option.default = argparse.SUPPRESS
 
 
 def _invoked_command(argv: Sequence[str] | None) -> str | None:
@@ -82,6 +101,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: never a traceback by default
         if args.debug:
             raise
-        print(f"pipec: internal error: {type(exc).__name__}: {exc}\n"
-              "rerun with --debug for the traceback", file=sys.stderr)
+        print(_failure(exc), file=sys.stderr)
         return 2
+
+
+def _failure(exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        # The environment (a permission, a full disk) rather than a bug in pipec.
+        return f"pipec: cannot access `{exc.filename}`: {exc.strerror or exc}"
+    return (f"pipec: internal error: {type(exc).__name__}: {exc}\n"
+            "rerun with --debug for the traceback")

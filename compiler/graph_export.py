@@ -9,7 +9,8 @@ from typing import Any
 from pipec.manifest import build_manifest
 from pipec.model import Program
 
-GRAPH_SCHEMA_ID = "pipec-graph-v1"
+# The `$id` of docs/graph.schema.json, which the json output validates against.
+GRAPH_SCHEMA_ID = "urn:pipec:schema:graph:1"
 
 
 def graph_json(program: Program) -> dict[str, Any]:

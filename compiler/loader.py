@@ -74,7 +74,8 @@ class Loader:
         return loaded
 
     def closure(self, path: Path) -> tuple[list[LoadedFile], list[Diagnostic]]:
-        """The file and everything it imports, depth first; P002 for missing or cyclic."""
+        """The file and everything it imports, depth first; P002 for a missing,
+        unreadable or cyclic import."""
         order: list[LoadedFile] = []
         diagnostics: list[Diagnostic] = []
         self._visit(self.load(path), [], set(), order, diagnostics)
@@ -89,7 +90,15 @@ class Loader:
                 diagnostics.append(problem)
                 continue
             if target not in done:
-                self._visit(self.load(target), stack, done, order, diagnostics)
+                try:
+                    imported = self.load(target)
+                except OSError as exc:  # there, but unreadable (permissions)
+                    diagnostics.append(error(
+                        "P002", f"cannot read imported file `{stmt.path.value}`: "
+                        f"{exc.strerror or exc}", stmt.path.span,
+                        "check the file's permissions"))
+                    continue
+                self._visit(imported, stack, done, order, diagnostics)
         stack.pop()
         if loaded.path not in done:
             done.add(loaded.path)

@@ -42,6 +42,17 @@ def report_missing(missing: list[str]) -> None:
         print(f"pipec: cannot read `{argument}`: no such file or directory", file=sys.stderr)
 
 
+def usable(arguments: list[str]) -> tuple[list[Path], bool]:
+    """`expand`, reporting what named nothing; the files, and whether to go on (exit 2
+    otherwise: a missing argument, or no `.pipe` file under any of them)."""
+    files, missing = expand(arguments)
+    report_missing(missing)
+    if not missing and not files:
+        named = ", ".join(f"`{a}`" for a in arguments)
+        print(f"pipec: no .pipe files found in {named}", file=sys.stderr)
+    return files, bool(files) and not missing
+
+
 def readable(path: Path) -> bool:
     try:
         with path.open("rb"):

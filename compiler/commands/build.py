@@ -2,8 +2,9 @@
 program (or what the target can express of it) has an error, 2 usage error.
 
 Writes the target's files and `lineage.json` into DIR (default `build/<target>/`) all
-at once or not at all. Diagnostics only `build` can make (BUDGET001, REPRO005, the
-backends' BUILD codes) are reported with the checker's."""
+at once or not at all; DIR may be a symlink to a folder, but not the current folder or
+one holding FILE (`_output` says why). Diagnostics only `build` can make (BUDGET001,
+REPRO005, the backends' BUILD codes) are reported with the checker's."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 from pipec.commands._files import readable
+from pipec.commands._output import output_problem, write_output
 
 BUILTIN_TARGETS = ("airflow", "argo", "local")
 
@@ -38,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"pipec: cannot read `{args.file}`", file=sys.stderr)
         return 2
     output = Path(args.output) if args.output else Path("build") / args.target
+    problem = output_problem(output, [path])
+    if problem is not None:
+        print(f"pipec: {problem}", file=sys.stderr)
+        return 2
     return build(path, args.target, output, args.airflow_operator)
 
 
@@ -50,8 +56,7 @@ def build(path: Path, target: str, output: Path, airflow_operator: str = "bash")
     if not result.ok:
         print(f"pipec: nothing written to `{output}`", file=sys.stderr)
         return 1
-    from pipec.atomic import write_tree
-
-    write_tree(output, {name: text.encode("utf-8") for name, text in result.files.items()})
+    if not write_output(output, {n: text.encode("utf-8") for n, text in result.files.items()}):
+        return 2
     print(f"wrote {', '.join(sorted(result.files))} to `{output}`", file=sys.stderr)
     return 0

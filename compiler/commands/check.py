@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipec.commands._files import expand, readable, report_missing
+from pipec.commands._files import readable, usable
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,9 +23,12 @@ def run(args: argparse.Namespace) -> int:
     from pipec.diagnostics import Severity
     from pipec.loader import Loader
 
-    files, missing = expand(args.files)
-    report_missing(missing)
-    if missing or not files:
+    unknown = unknown_codes(args)
+    if unknown:
+        print(f"pipec: {unknown}", file=sys.stderr)
+        return 2
+    files, go_on = usable(args.files)
+    if not go_on:
         return 2
     loader = Loader()  # shared: each imported file is parsed once for all inputs
     diagnostics, sources = [], {}
@@ -48,8 +51,32 @@ def _strict(args: argparse.Namespace, files: list) -> bool:
     return args.strict or any(load_config(path).strict for path in files)
 
 
+def unknown_codes(args: argparse.Namespace) -> str | None:
+    """A `--select`/`--ignore` entry that names no code: a typo there would silently
+    check nothing (or ignore nothing), so it is a usage error. Entries are codes or
+    prefixes (`LEAK`), as in `[tool.pipec]`."""
+    import difflib
+
+    from pipec.rules import load_all
+
+    codes = sorted(load_all())
+    prefixes = sorted({code.rstrip("0123456789") for code in codes})
+    for option in ("select", "ignore"):
+        given = getattr(args, option, None)
+        for entry in given.split(",") if given else ():
+            if not entry:
+                return f"--{option}: an empty entry in `{given}`"
+            if any(code.startswith(entry) for code in codes):
+                continue
+            close = difflib.get_close_matches(entry.strip().upper(), codes + prefixes, n=1)
+            hint = f"; did you mean `{close[0]}`?" if close else "; `pipec explain` lists them"
+            return f"--{option}: unknown code `{entry}`{hint}"
+    return None
+
+
 def emit(diagnostics: list, sources: dict[str, str], output_format: str) -> None:
     if output_format == "text":
+        sources = _with_undecodable(diagnostics, sources)
         if sys.stdout.isatty():
             from pipec.render.text import print_rich
 
@@ -62,3 +89,22 @@ def emit(diagnostics: list, sources: dict[str, str], output_format: str) -> None
     from pipec.render import renderer
 
     sys.stdout.write(renderer(output_format)(diagnostics, sources))
+
+
+def _with_undecodable(diagnostics: list, sources: dict[str, str]) -> dict[str, str]:
+    """A file that is not valid UTF-8 has no text (P001 at its first bad byte); for the
+    source line and caret it is read again with bad bytes as U+FFFD, the decoding the
+    parser counted the P001 column in, so the caret lands on the bad byte."""
+    from pathlib import Path
+
+    missing = {d.span.file for d in diagnostics
+               if d.code == "P001" and not sources.get(d.span.file)}
+    if not missing:
+        return sources
+    filled = dict(sources)
+    for name in missing:
+        try:
+            filled[name] = Path(name).read_bytes().decode("utf-8", errors="replace")
+        except (OSError, ValueError):
+            continue
+    return filled

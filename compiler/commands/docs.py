@@ -3,7 +3,8 @@
 Writes `manifest.json` (docs/manifest.schema.json), `index.html` (one self-contained
 page), `index.md` and one `<pipeline>.md` per pipeline, atomically. Refuses (exit 1,
 nothing written) when any file has errors, like `pipec build`; warnings are shown in
-the pages as open diagnostics. Exit 2 for arguments that name nothing readable."""
+the pages as open diagnostics. Exit 2 for arguments that name nothing readable, or an
+output folder pipec cannot own (the current folder, one holding the inputs: `_output`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipec.commands._files import expand, readable, report_missing
+from pipec.commands._files import readable, usable
+from pipec.commands._output import output_problem, write_output
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -21,18 +23,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipec.atomic import write_tree
     from pipec.check import compile
     from pipec.commands.check import emit
     from pipec.config import options_for
     from pipec.docsite import build_docs_manifest, site_files
     from pipec.loader import Loader
 
-    files, missing = expand(args.files)
-    report_missing(missing)
-    if missing or not files:
+    files, go_on = usable(args.files)
+    if not go_on:
         return 2
     if not all(readable(path) for path in files):
+        return 2
+    output = Path(args.output)
+    problem = output_problem(output, files)
+    if problem is not None:
+        print(f"pipec: {problem}", file=sys.stderr)
         return 2
     loader = Loader()  # shared: teams.pipe is parsed once for every pipeline importing it
     programs = [compile(path, loader=loader, options=options_for(path)) for path in files]
@@ -41,20 +46,10 @@ def run(args: argparse.Namespace) -> int:
         emit(broken, {f.display: f.text for f in loader.files.values()}, "text")
         print("pipec docs: fix the errors above; nothing was written", file=sys.stderr)
         return 1
-    output = Path(args.output)
     written = site_files(build_docs_manifest(programs))
-    write_tree(output, written)
-    _publishable(output)
+    if not write_output(output, written):
+        return 2
     pages = sum(1 for name in written if name != "manifest.json")
     print(f"wrote {output / 'manifest.json'} and {pages} pages to {output}")
     return 0
 
-
-def _publishable(folder: Path) -> None:
-    """write_tree builds in a private temporary folder (mode 0700); a docs site is meant
-    to be served or opened by others, so give it the mode a plain mkdir would."""
-    import os
-
-    umask = os.umask(0)
-    os.umask(umask)
-    folder.chmod(0o777 & ~umask)

@@ -1,6 +1,6 @@
 """`pipec fmt [--check] FILE...`: 0 nothing to change (or rewritten), 1 with --check when
-a file would change or a file does not parse, 2 unreadable. A file that does not parse
-is left untouched and its diagnostics printed."""
+a file would change or a file does not parse, 2 unreadable or unwritable. A file that does
+not parse is left untouched and its diagnostics printed. A symlink is followed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipec.commands._files import expand, readable, report_missing
+from pipec.commands._files import readable, usable
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -19,9 +19,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    files, missing = expand(args.files)
-    report_missing(missing)
-    if missing or not files:
+    files, go_on = usable(args.files)
+    if not go_on:
         return 2
     status = 0
     for path in files:
@@ -51,7 +50,11 @@ def _format_file(path: Path, args: argparse.Namespace) -> int:
         if args.diff:
             _print_diff(result.text, formatted, display_path(path))
         return 1
-    write_text(path, formatted)
+    try:
+        write_text(path, formatted)  # through a symlink: the link stays, its target changes
+    except OSError as exc:
+        print(f"pipec: cannot write `{path}`: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(f"reformatted {display_path(path)}", file=sys.stderr)
     return 0
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pipec.commands._files import readable
 from pipec.commands._runtime import EXIT_CODES
 
 
@@ -30,12 +31,18 @@ def run(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"pipec: cannot read `{args.file}`: no such file", file=sys.stderr)
         return 2
+    if not readable(path):
+        return 2
     program, manifest = _compile(path)
     if manifest is None:
         return 1
+    if program.pipeline is None:  # a teams-only or empty file: there is nothing to run
+        print(f"pipec: no pipeline in `{args.file}`: nothing to run", file=sys.stderr)
+        return 2
     try:
         until = resolve_stage(manifest, args.until) if args.until else None
         from_stage = resolve_stage(manifest, args.from_stage) if args.from_stage else None
+        _check_range(manifest, from_stage, until)
     except ValueError as exc:
         print(f"pipec: {exc}", file=sys.stderr)
         return 2
@@ -45,6 +52,17 @@ def run(args: argparse.Namespace) -> int:
 
     print_report(result)
     return EXIT_CODES.get(result.status, 2)
+
+
+def _check_range(manifest: dict[str, Any], from_stage: str | None, until: str | None) -> None:
+    """`--from` must be `--until` or upstream of it: the runner runs `until` and its
+    ancestors, starting at `from`; any other pair would run nothing and succeed."""
+    from pipec.stdlib.runtime.runner import ancestors
+
+    if from_stage is None or until is None or from_stage in ancestors(manifest, until):
+        return
+    raise ValueError(f"`--from {from_stage}` is not upstream of `--until {until}`: "
+                     "nothing would run")
 
 
 def _compile(path: Path) -> tuple[Any, dict[str, Any] | None]:
