@@ -106,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _failure(exc: Exception) -> str:
+    from pipec.config import ConfigError
+
+    if isinstance(exc, ConfigError):
+        return f"pipec: {exc}"
     if isinstance(exc, OSError) and exc.filename is not None:
         # The environment (a permission, a full disk) rather than a bug in pipec.
         return f"pipec: cannot access `{exc.filename}`: {exc.strerror or exc}"

@@ -63,24 +63,119 @@ def load_config(start: Path) -> Config:
     return _parse(pyproject) if pyproject else Config()
 
 
+class ConfigError(ValueError):
+    """A `pyproject.toml` whose `[tool.pipec]` table pipec cannot use. Reported as a usage
+    error: a typo there (`GATE005 = "eror"`, `selct = [...]`) would otherwise quietly
+    check something other than what the project asked for."""
+
+
+SETTINGS = ("select", "ignore", "strict", "allowed_model_modules", "argo_max_bytes",
+            "airflow_max_tasks", "severity")
+
+
 @functools.cache
 def _parse(pyproject: Path) -> Config:
     try:
         table: dict[str, Any] = tomllib.loads(pyproject.read_text("utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return Config(root=pyproject.parent)
-    section = table.get("tool", {}).get("pipec", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"`{pyproject}` is not valid TOML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read `{pyproject}`: {exc}") from exc
+    tool = table.get("tool", {})
+    section = tool.get("pipec", {}) if isinstance(tool, dict) else {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"`{pyproject}`: `[tool.pipec]` must be a table")
+    try:
+        return _config(pyproject.parent, section)
+    except ConfigError as exc:
+        raise ConfigError(f"`{pyproject}` [tool.pipec]: {exc}") from None
+
+
+def _config(root: Path, section: dict[str, Any]) -> Config:
+    for key in section:
+        if key not in SETTINGS:
+            raise ConfigError(f"unknown setting `{key}`{_did_you_mean(key, SETTINGS)}")
     select = section.get("select")
     return Config(
-        root=pyproject.parent,
-        select=tuple(select) if select is not None else None,
-        ignore=tuple(section.get("ignore", ())),
-        severity={str(k): str(v) for k, v in section.get("severity", {}).items()},
-        strict=bool(section.get("strict", False)),
-        allowed_model_modules=tuple(section.get("allowed_model_modules", ("sklearn",))),
-        argo_max_bytes=int(section.get("argo_max_bytes", 1_000_000)),
-        airflow_max_tasks=int(section.get("airflow_max_tasks", 5_000)),
+        root=root,
+        select=_codes(section, "select") if select is not None else None,
+        ignore=_codes(section, "ignore"),
+        severity=_severities(section.get("severity", {})),
+        strict=_typed(section, "strict", bool, False),
+        allowed_model_modules=_strings(section, "allowed_model_modules", ("sklearn",)),
+        argo_max_bytes=_positive(section, "argo_max_bytes", 1_000_000),
+        airflow_max_tasks=_positive(section, "airflow_max_tasks", 5_000),
     )
+
+
+def _did_you_mean(word: str, choices: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean `{close[0]}`?" if close else ""
+
+
+def _typed(section: dict[str, Any], key: str, kind: type, default: Any) -> Any:
+    value = section.get(key, default)
+    # bool is an int in Python; `argo_max_bytes = true` is still a mistake.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"`{key}` must be {'true or false' if kind is bool else 'a number'}")
+    return value
+
+
+def _positive(section: dict[str, Any], key: str, default: int) -> int:
+    value = _typed(section, key, int, default)
+    if value <= 0:
+        raise ConfigError(f"`{key}` must be a positive number, not {value}")
+    return value
+
+
+def _strings(section: dict[str, Any], key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = section.get(key, default)
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"`{key}` must be a list of strings")
+    return tuple(value)
+
+
+def _codes(section: dict[str, Any], key: str) -> tuple[str, ...]:
+    entries = _strings(section, key, ())
+    for entry in entries:
+        problem = unknown_code(entry)
+        if problem:
+            raise ConfigError(f"`{key}`: {problem}")
+    return entries
+
+
+def _severities(table: Any) -> dict[str, str]:
+    from pipec.policy import SEVERITY_WORDS
+    from pipec.rules import load_all
+
+    if not isinstance(table, dict):
+        raise ConfigError("`severity` must be a table of CODE = \"error\" | \"warning\" | "
+                          "\"note\" | \"off\"")
+    codes = load_all()
+    for code, level in table.items():
+        if code not in codes:
+            raise ConfigError(f"`severity`: unknown code `{code}`{_did_you_mean(code, codes)}")
+        if not isinstance(level, str) or level.strip().lower() not in SEVERITY_WORDS:
+            raise ConfigError(f"`severity.{code}`: `{level}` is not one of error, warning, "
+                              f"note, off{_did_you_mean(str(level), SEVERITY_WORDS)}")
+    return {str(k): str(v) for k, v in table.items()}
+
+
+def unknown_code(entry: str) -> str | None:
+    """Why a select/ignore entry (a code or a prefix such as `LEAK`) names no rule, or
+    None when it names some."""
+    from pipec.rules import load_all
+
+    codes = sorted(load_all())
+    if not entry:
+        return "an empty entry"
+    if any(code.startswith(entry) for code in codes):
+        return None
+    prefixes = sorted({code.rstrip("0123456789") for code in codes})
+    hint = _did_you_mean(entry.strip().upper(), codes + prefixes) or "; `pipec explain` lists them"
+    return f"unknown code `{entry}`{hint}"
 
 
 def expand_codes(patterns: tuple[str, ...] | list[str]) -> set[str]:

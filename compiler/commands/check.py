@@ -55,22 +55,15 @@ def unknown_codes(args: argparse.Namespace) -> str | None:
     """A `--select`/`--ignore` entry that names no code: a typo there would silently
     check nothing (or ignore nothing), so it is a usage error. Entries are codes or
     prefixes (`LEAK`), as in `[tool.pipec]`."""
-    import difflib
+    from pipec.config import unknown_code
 
-    from pipec.rules import load_all
-
-    codes = sorted(load_all())
-    prefixes = sorted({code.rstrip("0123456789") for code in codes})
     for option in ("select", "ignore"):
         given = getattr(args, option, None)
         for entry in given.split(",") if given else ():
-            if not entry:
-                return f"--{option}: an empty entry in `{given}`"
-            if any(code.startswith(entry) for code in codes):
-                continue
-            close = difflib.get_close_matches(entry.strip().upper(), codes + prefixes, n=1)
-            hint = f"; did you mean `{close[0]}`?" if close else "; `pipec explain` lists them"
-            return f"--{option}: unknown code `{entry}`{hint}"
+            problem = unknown_code(entry)
+            if problem:
+                where = "" if entry else f" in `{given}`"
+                return f"--{option}: {problem}{where}"
     return None
 
 

@@ -1,0 +1,40 @@
+"""A `[tool.pipec]` table pipec cannot use is a usage error (exit 2) naming the file and
+the setting: a typo there would otherwise quietly check something else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pipec.cli import main
+
+PROGRAM = 'team ml { contact "#ml"; role ml }\n'
+
+
+@pytest.mark.parametrize("table, message", [
+    ('[tool.pipec.severity]\nGATE005 = "eror"\n',
+     '`severity.GATE005`: `eror` is not one of error, warning, note, off; did you mean `error`?'),
+    ('[tool.pipec.severity]\nGATE500 = "error"\n', "`severity`: unknown code `GATE500`"),
+    ('[tool.pipec]\nselct = ["LEAK"]\n', "unknown setting `selct`; did you mean `select`?"),
+    ('[tool.pipec]\nselect = ["LEEK"]\n', "`select`: unknown code `LEEK`; did you mean `LEAK`?"),
+    ('[tool.pipec]\nignore = "GATE007"\n', "`ignore` must be a list of strings"),
+    ('[tool.pipec]\nstrict = "yes"\n', "`strict` must be true or false"),
+    ('[tool.pipec]\nargo_max_bytes = 0\n', "`argo_max_bytes` must be a positive number"),
+    ('[tool.pipec\nselect = 1\n', "is not valid TOML"),
+])
+def test_a_bad_table_is_a_usage_error(tmp_path: Path, capsys, table: str, message: str):
+    (tmp_path / "pyproject.toml").write_text(table, encoding="utf-8")
+    program = tmp_path / "teams.pipe"
+    program.write_text(PROGRAM, encoding="utf-8")
+    assert main(["check", str(program)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "pyproject.toml" in err and "internal error" not in err
+
+
+def test_a_good_table_still_applies(tmp_path: Path, capsys):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pipec]\nselect = ["OWN", "LEAK002"]\nstrict = true\nargo_max_bytes = 5000\n'
+        '[tool.pipec.severity]\nGATE005 = "Warn"\n', encoding="utf-8")
+    program = tmp_path / "teams.pipe"
+    program.write_text(PROGRAM, encoding="utf-8")
+    assert main(["check", str(program)]) == 0
