@@ -4,13 +4,27 @@ Layout: two-space indentation, one statement per line, a blank line between
 top-level declarations and around stage blocks, teams on one line
 (`team risk { contact "#risk"; role risk }`) unless a comment sits inside them.
 Literals keep their spelling (`20%` stays `20%`). A standalone comment stays above the
-statement that follows it (a blank line after it is kept); a comment at the end of a
-line stays at the end of that statement's line.
+statement that follows it (a blank line after it is kept). A comment at the end of a
+line stays with the first statement that starts on that line: at the end of its line,
+or of its header line when it is a block (so a one-line block that fmt expands keeps
+its comment on `validate ev {`). A map or list with a comment inside it is laid out one
+entry per line, so the comment stays with its entry.
+
+fmt never changes what `pipec check` reports: a suppression comment covers the whole
+statement it is on or above (see `pipec.suppress`), and fmt keeps each comment on or
+above the statements it was on or above. Where a suppression sits on a line shared by
+several statements, fmt keeps them on that line (`owner ml; on_failure warn  # pipec:
+ignore[...]`): split apart, one comment could not cover them all.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
+
 from pipec import nodes as n
+from pipec.suppress import parse as parse_suppression
+from pipec.suppress import stands_alone
 
 INDENT = "  "
 
@@ -26,15 +40,11 @@ class _Formatter:
         self.comments = sorted(module.comments, key=lambda c: (c.span.line, c.span.col))
         self.used: set[int] = set()
         self.out: list[str] = []
+        self.alone = {i for i, c in enumerate(self.comments) if stands_alone(c, self.source_lines)}
+        self.suppressing = _suppressed_lines(self.comments, self.source_lines, self.alone)
 
     def run(self) -> str:
-        previous: n.Stmt | None = None
-        for item in self.module.items:
-            if previous is not None and not (isinstance(previous, n.Import)
-                                             and isinstance(item, n.Import)):
-                self.out.append("")
-            self._statement(item, 0, None)
-            previous = item
+        self._body(self.module.items, 0, len(self.source_lines) + 1, _separate_top)
         self._leading(len(self.source_lines) + 1, 0)
         while self.out and self.out[-1] == "":
             self.out.pop()
@@ -46,7 +56,7 @@ class _Formatter:
         for index, comment in enumerate(self.comments):
             if index in self.used or comment.span.line >= before_line:
                 continue
-            if not comment.standalone:
+            if index not in self.alone:
                 continue
             self.used.add(index)
             self.out.append(INDENT * depth + comment.text)
@@ -59,24 +69,33 @@ class _Formatter:
             and not self.source_lines[following].strip()
 
     def _trailing(self, first_line: int, last_line: int) -> list[n.Comment]:
-        """End-of-line comments on the statement's lines."""
+        """End-of-line comments on these lines not yet written (the first node written
+        that starts on a line takes its comment)."""
         found = []
         for index, comment in enumerate(self.comments):
-            if index in self.used or comment.standalone:
+            if index in self.used or index in self.alone:
                 continue
             if first_line <= comment.span.line <= last_line:
                 self.used.add(index)
                 found.append(comment)
         return found
 
+    def _inside(self, first_line: int, last_line: int) -> bool:
+        """Whether a comment not yet written sits on these lines."""
+        return any(first_line <= c.span.line <= last_line
+                   for index, c in enumerate(self.comments) if index not in self.used)
+
     def _emit(self, code: str, comments: list[n.Comment]) -> None:
         """A line of code and its end-of-line comments. An aligned comment keeps its
-        column (as gofmt keeps aligned comments); otherwise two spaces separate it."""
+        column (as gofmt keeps aligned comments) when its line keeps its code; otherwise
+        (a one-line block expanded, say) two spaces separate it."""
         if not comments:
             self.out.append(code)
             return
         column = comments[0].span.col - 1
-        padding = column - len(code) if column - len(code) >= 2 else 2
+        written = self.source_lines[comments[0].span.line - 1][:column]
+        aligned = _squeezed(written) == _squeezed(code) and column - len(code) >= 2
+        padding = column - len(code) if aligned else 2
         self.out.append(code + " " * padding + " ".join(c.text for c in comments))
 
     def _has_inner_comments(self, block: n.Block) -> bool:
@@ -86,71 +105,187 @@ class _Formatter:
             return False
         return any(block.span.line <= c.span.line < block.span.end_line for c in self.comments)
 
-    @staticmethod
-    def _until(stmt: n.Node, next_line: int | None) -> int:
-        """The last line whose end-of-line comment belongs to `stmt`: not one shared with
-        the next statement (the comment belongs to whatever ends the line)."""
-        last = stmt.span.end_line
-        return last - 1 if next_line is not None and next_line == last else last
-
     # ------------------------------------------------------------ statements
-    def _statement(self, stmt: n.Stmt, depth: int, next_line: int | None) -> None:
+    def _body(self, body: Sequence[n.Stmt], depth: int, closing_line: int,
+              separate: Callable[[n.Stmt, n.Stmt], bool]) -> None:
+        previous: n.Stmt | None = None
+        index = 0
+        while index < len(body):
+            group = self._group(body, index)
+            if previous is not None and separate(previous, group[0]):
+                self.out.append("")
+            next_line = _next_line(body, index + len(group) - 1, closing_line)
+            if len(group) > 1:
+                self._inline(group, depth, next_line)
+            else:
+                self._statement(group[0], depth, next_line)
+            previous = group[-1]
+            index += len(group)
+
+    def _group(self, body: Sequence[n.Stmt], index: int) -> Sequence[n.Stmt]:
+        """The statements written on one line from `body[index]`: several only where a
+        suppression not yet written (not taken by the block whose header shares the
+        line) covers that line, and no other comment sits inside them."""
+        line = body[index].span.line
+        end = index + 1
+        while end < len(body) and body[end].span.line == line:
+            end += 1
+        pending = [i for i in self.suppressing.get(line, ()) if i not in self.used]
+        if end - index == 1 or not pending:
+            return body[index:index + 1]
+        last = max(stmt.span.end_line for stmt in body[index:end])
+        if any(line < c.span.line <= last for c in self.comments):
+            return body[index:index + 1]
+        return body[index:end]
+
+    def _inline(self, group: Sequence[n.Stmt], depth: int, next_line: int) -> None:
+        self._leading(group[0].span.line, depth)
+        first, last = group[0].span.line, max(stmt.span.end_line for stmt in group)
+        self._emit(INDENT * depth + "; ".join(render_inline(stmt) for stmt in group),
+                   self._trailing(first, _until(first, last, next_line)))
+
+    def _statement(self, stmt: n.Stmt, depth: int, next_line: int) -> None:
         self._leading(stmt.span.line, depth)
         if isinstance(stmt, n.Block):
             self._block(stmt, depth, next_line)
         elif isinstance(stmt, n.Schema):
             self._schema(stmt, depth, next_line)
         else:
-            self._emit(INDENT * depth + render_statement(stmt),
-                       self._trailing(stmt.span.line, self._until(stmt, next_line)))
+            until = _until(stmt.span.line, stmt.span.end_line, next_line)
+            spread = _listing(stmt)
+            if spread is not None and self._spread(spread[1]):
+                self._entries(INDENT * depth + spread[0], spread[1], depth, until)
+            else:
+                self._emit(INDENT * depth + render_statement(stmt),
+                           self._trailing(stmt.span.line, until))
 
-    def _block(self, block: n.Block, depth: int, next_line: int | None) -> None:
+    def _spread(self, listing: n.Node) -> bool:
+        """A map or list with a comment inside is laid out one entry per line."""
+        return self._inside(listing.span.line, listing.span.end_line - 1)
+
+    def _entries(self, head: str, listing: n.Node, depth: int, until: int) -> None:
+        opening, closing = ("{", "}") if isinstance(listing, n.MapValue) else ("[", "]")
+        self._emit(head + opening, self._trailing(listing.span.line, listing.span.line))
+        entries = _entries_of(listing)
+        for index, (entry, key, inner) in enumerate(entries):
+            self._leading(entry.span.line, depth + 1)
+            entry_until = _until(entry.span.line, entry.span.end_line, _next_line(
+                [e for e, _, _ in entries], index, listing.span.end_line))
+            if isinstance(inner, n.MapValue | n.ListValue) and self._spread(inner):
+                self._entries(INDENT * (depth + 1) + key, inner, depth + 1, entry_until)
+            else:
+                text = inner if isinstance(inner, str) else render_value(inner)
+                self._emit(INDENT * (depth + 1) + key + text,
+                           self._trailing(entry.span.line, entry_until))
+        self._leading(listing.span.end_line, depth + 1)
+        self._emit(INDENT * depth + closing, self._trailing(listing.span.end_line, until))
+
+    def _block(self, block: n.Block, depth: int, next_line: int) -> None:
         header = INDENT * depth + render_header(block)
         if block.kind == "team" and not self._has_inner_comments(block):
-            inner = "; ".join(render_statement(s) for s in block.body)
-            line = f"{header} {{ {inner} }}" if inner else f"{header} {{}}"
-            self._emit(line, self._trailing(block.span.line, self._until(block, next_line)))
+            until = _until(block.span.line, block.span.end_line, next_line)
+            self._emit(render_inline(block, header), self._trailing(block.span.line, until))
             return
-        self._header(header + " {", block.span.line, block.body)
-        previous: n.Stmt | None = None
-        for index, stmt in enumerate(block.body):
-            if _separate(previous, stmt):
-                self.out.append("")
-            self._statement(stmt, depth + 1, _next_line(block.body, index, block.span.end_line))
-            previous = stmt
+        self._header(header + " {", block.span.line)
+        self._body(block.body, depth + 1, block.span.end_line, _separate)
         self._close(block, depth, next_line)
 
-    def _header(self, text: str, line: int, body: tuple[n.Node, ...]) -> None:
-        shares_line = bool(body) and body[0].span.line == line
-        self._emit(text, [] if shares_line else self._trailing(line, line))
+    def _header(self, text: str, line: int) -> None:
+        self._emit(text, self._trailing(line, line))
 
-    def _close(self, node: n.Node, depth: int, next_line: int | None) -> None:
+    def _close(self, node: n.Node, depth: int, next_line: int) -> None:
         self._leading(node.span.end_line, depth + 1)
-        self._emit(INDENT * depth + "}",
-                   self._trailing(node.span.end_line, self._until(node, next_line)))
+        until = _until(node.span.line, node.span.end_line, next_line)
+        self._emit(INDENT * depth + "}", self._trailing(node.span.end_line, until))
 
-    def _schema(self, schema: n.Schema, depth: int, next_line: int | None) -> None:
-        self._header(INDENT * depth + "schema {", schema.span.line, schema.columns)
+    def _schema(self, schema: n.Schema, depth: int, next_line: int) -> None:
+        self._header(INDENT * depth + "schema {", schema.span.line)
         for index, column in enumerate(schema.columns):
             self._leading(column.span.line, depth + 1)
-            until = self._until(column, _next_line(schema.columns, index, schema.span.end_line))
+            until = _until(column.span.line, column.span.end_line,
+                           _next_line(schema.columns, index, schema.span.end_line))
             self._emit(INDENT * (depth + 1) + render_column(column),
                        self._trailing(column.span.line, until))
         self._close(schema, depth, next_line)
 
 
-def _next_line(siblings: tuple[n.Node, ...], index: int, closing_line: int) -> int:
+def _listing(stmt: n.Stmt) -> tuple[str, n.Node] | None:
+    """A statement that may wrap lines: the text before its map or list, and the node
+    spanning that map or list (`params {`, `holdout [`, `features [`, `columns [`)."""
+    if isinstance(stmt, n.TrainFeatures | n.Columns):
+        return f"{_KEYWORDS[type(stmt)]} ", stmt
+    value = stmt.value if isinstance(stmt, n.Setting | n.LabelWhen) else None
+    if isinstance(value, n.MapValue | n.ListValue):
+        text = render_statement(stmt)
+        return text[:len(text) - len(render_value(value))], value
+    return None
+
+
+_KEYWORDS: dict[type, str] = {n.TrainFeatures: "features", n.Columns: "columns"}
+
+
+def _entries_of(listing: n.Node) -> list[tuple[n.Node, str, n.Value | str]]:
+    """Each entry of a map or list: its node, the text before its value, its value."""
+    if isinstance(listing, n.MapValue):
+        return [(pair, f"{pair.key_text}: ", pair.value) for pair in listing.pairs]
+    if isinstance(listing, n.ListValue):
+        return [(item, "", item) for item in listing.items]
+    if isinstance(listing, n.TrainFeatures):
+        return [(ref, "", ref.text) for ref in listing.refs]
+    assert isinstance(listing, n.Columns)
+    return [(column, "", column.name) for column in listing.columns]
+
+
+def _suppressed_lines(comments: Sequence[n.Comment], lines: list[str],
+                      alone: set[int]) -> dict[int, list[int]]:
+    """Line -> the suppression comments (by index) on it or directly above it."""
+    standalone = {c.span.line for index, c in enumerate(comments) if index in alone}
+    found: dict[int, list[int]] = {}
+    for index, comment in enumerate(comments):
+        suppression = parse_suppression(comment, lines, standalone)
+        if suppression is not None and suppression.line > 0:
+            found.setdefault(suppression.line, []).append(index)
+    return found
+
+
+def _squeezed(code: str) -> str:
+    return re.sub(r"\s+", "", code)
+
+
+def _until(first_line: int, last_line: int, next_line: int) -> int:
+    """The last line whose end-of-line comment a node spanning these lines takes: not
+    its last one when the next statement starts there (the comment goes with the
+    statement that starts on its line)."""
+    return last_line - 1 if next_line == last_line != first_line else last_line
+
+
+def _next_line(siblings: Sequence[n.Node], index: int, closing_line: int) -> int:
     return siblings[index + 1].span.line if index + 1 < len(siblings) else closing_line
 
 
-def _separate(previous: n.Stmt | None, current: n.Stmt) -> bool:
+def _separate(previous: n.Stmt, current: n.Stmt) -> bool:
     """A blank line around every nested block."""
-    if previous is None:
-        return False
     return isinstance(previous, n.Block) or isinstance(current, n.Block)
 
 
+def _separate_top(previous: n.Stmt, current: n.Stmt) -> bool:
+    """A blank line between top-level declarations, not between imports."""
+    return not (isinstance(previous, n.Import) and isinstance(current, n.Import))
+
+
 # ------------------------------------------------------------------ rendering
+
+
+def render_inline(stmt: n.Stmt, header: str | None = None) -> str:
+    """A statement on one line, a block with its body (`team risk { role risk }`)."""
+    if isinstance(stmt, n.Block):
+        inner = "; ".join(render_inline(s) for s in stmt.body)
+        header = render_header(stmt) if header is None else header
+        return f"{header} {{ {inner} }}" if inner else f"{header} {{}}"
+    if isinstance(stmt, n.Schema):
+        columns = ", ".join(render_column(c) for c in stmt.columns)
+        return f"schema {{ {columns} }}" if columns else "schema {}"
+    return render_statement(stmt)
 
 
 def render_header(block: n.Block) -> str:

@@ -1,10 +1,15 @@
 """Suppression comments: `# pipec: ignore[CODE] reason` or `ignore[A, B] reason`.
 
-A suppression covers the line it is written on, or, written on a line of its own, the
-statement directly below it (other comment lines may come between; a blank line may
-not). Diagnostics about a block that lacks something point at the block's header, so
-a comment above the header suppresses those. A suppression without a reason, or one
-that suppresses nothing, is SUP001.
+A suppression covers the statements starting on the line it is written on (and that
+whole line), or, written on a line of its own, those starting on the line directly below
+it (other comment lines may come between; a blank line may not). It covers each as a
+whole: a multi-line statement (`params {` and its entries) from its first line to its
+last, and a block with its body, so a comment above a block's header (or at the end of
+that line) covers the block's own diagnostics (about a statement it lacks: they point
+at the header) and those inside it. A comment on any line of a multi-line statement
+without a body (an entry of its map) covers that statement too. This is what lets
+`pipec fmt` expand a one-line block without changing what a comment on its line
+suppresses. A suppression without a reason, or one that suppresses nothing, is SUP001.
 """
 
 from __future__ import annotations
@@ -27,24 +32,78 @@ class Suppression:
     comment: n.Comment
     codes: tuple[str, ...]
     reason: str
-    line: int  # the line of the statement it covers
+    line: int  # the line of the statement it covers (-1: none follows it)
+    first: int = -1  # the lines it covers, first to last (-1: none)
+    last: int = -1
     used: set[str] = field(default_factory=set)
+
+    def covers(self, line: int) -> bool:
+        return self.first <= line <= self.last and self.first > 0
+
+    def where(self) -> str:
+        if self.first == self.last:
+            return f"on line {self.first}"
+        return f"on lines {self.first}-{self.last}"
+
+
+def stands_alone(comment: n.Comment, lines: list[str]) -> bool:
+    """A comment on a line of its own: nothing but blanks (or a stray `;`) before it."""
+    return comment.standalone or not lines[comment.span.line - 1][:comment.span.col - 1].strip(
+        " \t\f;")
 
 
 def parse(comment: n.Comment, lines: list[str], standalone: set[int]) -> Suppression | None:
+    """`standalone`: the lines holding a comment of their own (`stands_alone`)."""
     match = PATTERN.search(comment.text)
     if match is None:
         return None
     codes = tuple(c.strip().upper() for c in match.group("codes").split(",") if c.strip())
     reason = match.group("reason").strip().lstrip(":-–— ").strip()
     line = comment.span.line
-    if comment.standalone:
+    if line in standalone:
         line += 1
         while line in standalone:
             line += 1
         if line > len(lines) or not lines[line - 1].strip():
             line = -1  # nothing directly below: it can cover nothing
     return Suppression(comment, codes, reason, line)
+
+
+@dataclass
+class StatementLines:
+    """Where a module's statements are, by line: for each first line, the last line of
+    the longest statement starting there; and each multi-line statement without a body."""
+
+    starts: dict[int, int] = field(default_factory=dict)
+    leaves: list[tuple[int, int]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, module: n.Module) -> StatementLines:
+        found = cls()
+        pending: list[n.Stmt] = list(module.items)
+        while pending:
+            stmt = pending.pop()
+            first, last = stmt.span.line, stmt.span.end_line
+            found.starts[first] = max(last, found.starts.get(first, first))
+            if isinstance(stmt, n.Block):
+                pending.extend(stmt.body)
+            elif last > first and not isinstance(stmt, n.Schema):
+                found.leaves.append((first, last))
+        return found
+
+    def cover(self, suppression: Suppression) -> None:
+        """The lines `suppression` covers: its own line or the one below it, the whole of
+        the statements starting there, and the whole of a multi-line statement without a
+        body that holds the comment or that line."""
+        written = suppression.comment.span.line
+        spans = [(first, last) for first, last in self.leaves
+                 if first <= written <= last or first <= suppression.line <= last]
+        if suppression.line > 0:
+            spans.append((suppression.line, self.starts.get(suppression.line,
+                                                             suppression.line)))
+        if spans:
+            suppression.first = min(first for first, _ in spans)
+            suppression.last = max(last for _, last in spans)
 
 
 def collect(program: Program) -> dict[str, list[Suppression]]:
@@ -54,9 +113,13 @@ def collect(program: Program) -> dict[str, list[Suppression]]:
         if loaded.module is None:
             continue
         lines = loaded.text.replace("\r\n", "\n").split("\n")
-        standalone = {c.span.line for c in loaded.module.comments if c.standalone}
+        standalone = {c.span.line for c in loaded.module.comments if stands_alone(c, lines)}
         parsed = [parse(c, lines, standalone) for c in loaded.module.comments]
         found[loaded.display] = [s for s in parsed if s is not None]
+        if found[loaded.display]:
+            statements = StatementLines.of(loaded.module)
+            for suppression in found[loaded.display]:
+                statements.cover(suppression)
     return found
 
 
@@ -84,7 +147,7 @@ def _matching(suppressions: list[Suppression] | tuple[()],
     if diagnostic.code in UNSUPPRESSIBLE or diagnostic.code == "SUP001":
         return None
     for suppression in suppressions:
-        if suppression.line == diagnostic.span.line and diagnostic.code in suppression.codes:
+        if diagnostic.code in suppression.codes and suppression.covers(diagnostic.span.line):
             return suppression
     return None
 
@@ -114,8 +177,8 @@ def _problems(suppression: Suppression, active: Callable[[str], bool]) -> list[D
                                  "fix the file instead, and remove the suppression"))
         elif active(code) and rules[code].phase in ("check", "model"):
             found.append(warning("SUP001", f"the suppression of {code} suppresses nothing: "
-                                 f"no {code} is reported on line {suppression.line}"
-                                 if suppression.line > 0 else
+                                 f"no {code} is reported {suppression.where()}"
+                                 if suppression.first > 0 else
                                  f"the suppression of {code} suppresses nothing: no statement "
                                  "follows it directly", span,
                                  "remove it (or move it onto the offending statement's line "

@@ -8,9 +8,12 @@ DOC = '''
 ## What it does
 Checks the suppression comments, `# pipec: ignore[CODE] reason` (also
 `ignore[A, B] reason`), written on the offending statement's line or on a line of
-their own directly above it (above the block header for a diagnostic about a missing
-statement). Reports one that gives no reason, names no code or an unknown one, or
-suppresses nothing (the code is not reported there).
+their own directly above it. A suppression covers the whole statement it is on or
+above: a multi-line statement (`params {` and its entries) from its first line to its
+last, and a block with everything inside it (a diagnostic about a statement the block
+lacks points at its header). So one above `pipeline p {` covers the whole pipeline:
+put it on the innermost statement instead. Reports one that gives no reason, names no
+code or an unknown one, or suppresses nothing (the code is not reported there).
 
 ## Why is this bad?
 A suppression is an exception to a safety rule. Without a reason, reviewers cannot

@@ -42,10 +42,10 @@ def test_suppression_above_a_block_header() -> None:
         "  # pipec: ignore[GATE005, GATE007] scores are ranked, never read as probabilities\n"
         "  evaluate m {")
     diagnostics = compile(text).diagnostics
-    # GATE007 is not reported there, so that half of the list suppresses nothing.
+    # GATE007 is not reported in the block, so that half of the list suppresses nothing.
     assert [(d.code, d.message) for d in diagnostics] == [
         ("SUP001", "the suppression of GATE007 suppresses nothing: no GATE007 is reported "
-                   "on line 33")]
+                   "on lines 33-35")]
 
 
 def test_blank_line_breaks_a_suppression() -> None:
