@@ -299,12 +299,14 @@ def _inputs(program: Program, stage: Stage) -> list[tuple[str, str]]:
     if kind == "validate":
         return [(f"source.{name}", "Dataset")]
     if kind in ("label", "features"):
-        source = _reads(block) or program.base_source
-        if source is None:
-            return []
-        reader = program.source_reader(source)
+        # A label or view reads its own source and the base rows it labels or
+        # featurises, so it runs after both are validated (the local runner follows
+        # the manifest's order; Airflow and Argo the edges).
+        sources = dict.fromkeys(s for s in (_reads(block) or program.base_source,
+                                            program.base_source) if s)
+        readers = [program.source_reader(source) for source in sources]
         return [(reader, PRODUCES[program.stages[reader].kind] if reader in program.stages
-                 else "Dataset")]
+                 else "Dataset") for reader in readers]
     if kind == "train":
         return [("split", "TrainSet")]
     if kind == "evaluate":

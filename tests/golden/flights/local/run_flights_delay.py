@@ -64,6 +64,8 @@ EDGES = [
     ('train.delay_gbm', 'evaluate.delay_gbm'),
     ('train.delay_gbm', 'register.delay_gbm'),
     ('validate.flights', 'features.origin_delays'),
+    ('validate.flights', 'features.planes'),
+    ('validate.flights', 'features.weather'),
     ('validate.flights', 'join'),
     ('validate.flights', 'label.late'),
     ('validate.planes', 'features.planes'),

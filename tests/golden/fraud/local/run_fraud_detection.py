@@ -32,9 +32,9 @@ STAGES = [
     ('source.chargebacks', 'data_platform', 0, None, False),
     ('source.transactions', 'data_platform', 0, None, False),
     ('validate.chargebacks', 'data_platform', 0, None, False),
-    ('label.is_fraud', 'fraud_product', 0, None, False),
     ('validate.transactions', 'data_platform', 0, None, False),
     ('features.account_risk', 'ml_fraud', 0, None, False),
+    ('label.is_fraud', 'fraud_product', 0, None, False),
     ('join', 'ml_fraud', 0, None, False),
     ('split', 'ml_fraud', 0, None, False),
     ('train.fraud_gbm', 'ml_fraud', 2, 7200, False),
@@ -61,6 +61,7 @@ EDGES = [
     ('validate.chargebacks', 'label.is_fraud'),
     ('validate.transactions', 'features.account_risk'),
     ('validate.transactions', 'join'),
+    ('validate.transactions', 'label.is_fraud'),
 ]
 
 
