@@ -38,7 +38,9 @@ def gate_line(gate: dict[str, Any]) -> str:
 def evaluate_model(model: Any, model_bytes: int, spec: dict[str, Any],
                    train_spec: dict[str, Any], test: Any,
                    champion: tuple[Any, dict[str, Any]] | None) -> dict[str, Any]:
-    task, threshold = spec["task"], float(spec.get("threshold") or 0.5)
+    # `threshold 0` is a threshold (every score is positive), not "unset".
+    task = spec["task"]
+    threshold = 0.5 if spec.get("threshold") is None else float(spec["threshold"])
     data = frame(test, train_spec["features"])
     y, p = observed(model, data, target(test, train_spec["label"], task), task)
     report: dict[str, Any] = {
@@ -103,7 +105,8 @@ def slice_metrics(gates: list[dict[str, Any]], test: Any, y: np.ndarray, p: np.n
     table = M.metrics_for(task)
     out: dict[str, Any] = {}
     for gate in (g for g in gates if g["kind"] == "slice"):
-        column, metric, minimum = gate["column"], gate["metric"], int(gate.get("min") or 100)
+        column, metric = gate["column"], gate["metric"]
+        minimum = 100 if gate.get("min") is None else int(gate["min"])  # `min 0`: gate all
         values = np.asarray(test.column(column).to_pylist(), dtype=object)
         per_value = {}
         for value in sorted({v for v in values if v is not None}, key=str):

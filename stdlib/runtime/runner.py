@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .alerts import alert_for
-from .errors import ManifestError, RunStopped
+from .errors import ManifestError, NotBlessed, RunStopped
 from .records import write_run_record
 from .stage import StageResult, run_stage
 from .store import RunIndex
@@ -31,6 +31,16 @@ class RunResult:
     status: str  # succeeded | blocked | failed
     stages: list[StageResult] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
+
+
+def _unblessed(manifest: dict[str, Any], results: list[StageResult]) -> NotBlessed | None:
+    """The first evaluation whose blocking gates failed, as the register stage would
+    have refused it."""
+    kinds = {s["id"]: s["kind"] for s in manifest["stages"]}
+    for result in results:
+        if kinds.get(result.stage_id) == "evaluate" and result.report.get("blessed") is False:
+            return NotBlessed(result.stage_id, result.report)
+    return None
 
 
 def ancestors(manifest: dict[str, Any], stage_id: str) -> set[str]:
@@ -98,6 +108,10 @@ def run_pipeline(
             cpu[stage["id"]] = round(time.process_time() - cpu_start, 3)
         results.append(result)
         notify(stage["id"], result.status)
+    if status == "succeeded" and (unblessed := _unblessed(manifest, results)) is not None:
+        # A pipeline without a register stage (or run `--until` evaluate) has no stage
+        # that refuses the model, but a blocking gate failed all the same: exit 1.
+        status, blocked = "blocked", unblessed
     report = run_report(results, status, error, blocked) | {"run_id": run_id}
     alerts = [r.report["alert"] for r in results if r.report.get("alert")] + \
         ([failed_alert] if failed_alert else [])

@@ -117,6 +117,15 @@ def test_unblessed_model_is_refused(tmp_path: Path) -> None:
         (tmp_path / "registry" / "objects").iterdir())
 
 
+def test_a_failed_blocking_gate_exits_1_without_a_register_stage(tmp_path: Path) -> None:
+    """interfaces.md: 1 when a blocking gate failed, whether or not a register stage
+    follows to refuse the model."""
+    path = write_project(tmp_path, min_auc=0.999)
+    result = pipec("run", str(path), "--until", "evaluate.model")
+    assert result.returncode == 1, result.stdout
+    assert "not blessed" in result.stdout
+
+
 def test_approval_waits_then_promotes(tmp_path: Path) -> None:
     path = write_project(tmp_path, approval=True)
     waiting = pipec("run", str(path))

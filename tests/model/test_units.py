@@ -201,3 +201,28 @@ def test_multiclass_metrics_match_scikit_learn() -> None:
         skm.f1_score(y, p.argmax(1), average="macro"))
     assert M.value(table["balanced_accuracy"], y, p, 0.5) == pytest.approx(
         skm.balanced_accuracy_score(y, p.argmax(1)))
+
+
+def _evaluation(spec_extra: dict, gates: list[dict]) -> dict:
+    import pyarrow as pa
+    from pipec.stdlib.runtime.evaluation import evaluate_model
+
+    x = np.arange(40.0).reshape(20, 2)
+    test = pa.table({"a": x[:, 0], "b": x[:, 1], "y": np.arange(20) % 2,
+                     "group": ["g1", "g2"] * 10})
+    spec = {"task": "binary", "gates": gates} | spec_extra
+    return evaluate_model(small_model(), 1000, spec, {"features": ["a", "b"], "label": "y"},
+                          test, None)
+
+
+def test_threshold_zero_is_a_threshold_not_the_default() -> None:
+    report = _evaluation({"threshold": 0}, [])
+    assert report["threshold"] == 0.0
+    assert report["metrics"]["recall"]["value"] == 1.0  # every score is >= 0
+
+
+def test_slice_min_zero_gates_every_slice() -> None:
+    gate = {"kind": "slice", "column": "group", "metric": "roc_auc", "op": ">=", "value": 0.0,
+            "min": 0, "blocking": True, "line": "slice group min 0: roc_auc >= 0"}
+    slices = _evaluation({}, [gate])["slices"]["group"]["roc_auc"]
+    assert all(entry["gated"] for entry in slices.values())
