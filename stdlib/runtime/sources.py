@@ -75,13 +75,13 @@ def load_source(
     time_col = stage.get("time")
     if time_col and time_col not in present:
         raise SourceError(f"source {stage['name']!r}: time column {time_col!r} is missing")
-    type_errors = _type_errors(con, declared)
     _create_typed(
         con,
         declared,
         [c for c in con.table("__raw").columns if c not in {d["name"] for d in stage["schema"]}],
     )
     snapshot = resolve_snapshot(con, "__typed", time_col, stage.get("snapshot"))
+    type_errors = _type_errors(con, declared, _before_snapshot(declared, time_col, snapshot))
     null_time = _apply_snapshot(con, table, time_col, snapshot)
     rows = con.execute(f"SELECT count(*) FROM {ident(table)}").fetchall()[0][0]
     return LoadedSource(snapshot, rows, null_time, missing, type_errors)
@@ -118,15 +118,27 @@ def _require_file(stage: dict[str, Any], path: str) -> None:
                           f"(looked for {path})")
 
 
+def _before_snapshot(declared: list[dict[str, Any]], time_col: str | None,
+                     snapshot: date | None) -> str:
+    """SQL over `__raw`: the row is not known to be after the snapshot. Rows after it are
+    never read, so their values cannot fail the type check; a row whose time does not
+    parse is kept, since its time column is itself a type error to report."""
+    if time_col is None or snapshot is None:
+        return "TRUE"
+    kind = next((c["type"] for c in declared if c["name"] == time_col), None)
+    time = _cast(ident(time_col), kind) if kind else ident(time_col)
+    return f"NOT coalesce({sql_us(time)} >= {to_us(snapshot_end(snapshot))}, FALSE)"
+
+
 def _type_errors(
-    con: duckdb.DuckDBPyConnection, declared: list[dict[str, Any]]
+    con: duckdb.DuckDBPyConnection, declared: list[dict[str, Any]], where: str = "TRUE"
 ) -> list[dict[str, Any]]:
     """Per declared column whose non-NULL values do not all cast to the declared type:
-    the rows that fail, with samples. One scan counts every column; samples are fetched
-    only for a column that failed."""
+    the rows (of those `where` keeps) that fail, with samples. One scan counts every
+    column; samples are fetched only for a column that failed."""
     if not declared:
         return []
-    bad = {c["name"]: _uncastable(c) for c in declared}
+    bad = {c["name"]: f"({_uncastable(c)}) AND ({where})" for c in declared}
     counts = con.execute(
         "SELECT " + ", ".join(f"count(*) FILTER (WHERE {b})" for b in bad.values()) + " FROM __raw"
     ).fetchall()[0]
@@ -148,18 +160,31 @@ def _type_errors(
     return errors
 
 
+def _cast(col: str, kind: str) -> str:
+    """SQL: `col` as the declared type, NULL where it is not exactly that type.
+
+    - timestamp: through TIMESTAMPTZ, so a text value with a UTC offset
+      (`2024-02-29T22:00:00-05:00`) becomes its UTC instant (03:00 the next day) rather
+      than keeping its wall clock; one without an offset is read as UTC, as before.
+    - int: only a whole number; `2.5` or `"1.5"` is a type error, not a rounded 2.
+    """
+    if kind == "timestamp":
+        return f"TRY_CAST(TRY_CAST({col} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    if kind == "int":
+        whole = f"TRY_CAST({col} AS BIGINT)"
+        return f"CASE WHEN TRY_CAST({col} AS DOUBLE) = {whole} THEN {whole} END"
+    return f"TRY_CAST({col} AS {SQL_TYPES[kind]})"
+
+
 def _uncastable(column: dict[str, Any]) -> str:
     col = ident(column["name"])
-    return f"{col} IS NOT NULL AND TRY_CAST({col} AS {SQL_TYPES[column['type']]}) IS NULL"
+    return f"{col} IS NOT NULL AND {_cast(col, column['type'])} IS NULL"
 
 
 def _create_typed(
     con: duckdb.DuckDBPyConnection, declared: list[dict[str, Any]], extra: list[str]
 ) -> None:
-    casts = [
-        f"TRY_CAST({ident(c['name'])} AS {SQL_TYPES[c['type']]}) AS {ident(c['name'])}"
-        for c in declared
-    ]
+    casts = [f"{_cast(ident(c['name']), c['type'])} AS {ident(c['name'])}" for c in declared]
     cols = ", ".join(casts + [ident(c) for c in extra]) or "*"
     con.execute(f"CREATE OR REPLACE TEMP TABLE __typed AS SELECT {cols} FROM __raw")
 

@@ -88,3 +88,36 @@ def test_a_missing_file_is_named_plainly(tmp_path: Path) -> None:
     stage = source("t", "data/nothing.parquet", "id", "at", SCHEMA)
     with pytest.raises(SourceError, match=r"`data/nothing.parquet` does not exist \(looked for "):
         _load(tmp_path, stage)
+
+
+def test_csv_offsets_become_utc_instants(tmp_path: Path) -> None:
+    """22:00 at UTC-5 on the snapshot date is 03:00 UTC the next day: after the snapshot."""
+    (tmp_path / "t.csv").write_text("id,at,amount,n\n"
+                                    "a,2026-03-02T22:00:00-05:00,1.0,1\n"
+                                    "b,2026-03-02T18:00:00-05:00,1.0,1\n"
+                                    "c,2026-03-02T23:00:00,1.0,1\n")
+    loaded, rows = _load(
+        tmp_path, source("t", "t.csv", "id", "at", SCHEMA, fmt="csv", snapshot="2026-03-02"))
+    assert [(r["id"], r["at"].hour) for r in rows] == [("b", 23), ("c", 23)]
+
+
+def test_rows_after_the_snapshot_are_not_type_checked(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("id,at,amount,n\n"
+                                    "a,2026-03-01T10:00:00Z,1.0,1\n"
+                                    "b,2026-03-05T10:00:00Z,notanumber,1\n"
+                                    "c,not-a-time,2.0,1\n")
+    loaded, rows = _load(
+        tmp_path, source("t", "t.csv", "id", "at", SCHEMA, fmt="csv", snapshot="2026-03-02"))
+    errors = {e["column"]: e["values"] for e in loaded.type_errors}
+    assert errors == {"at": ["not-a-time"]}  # b is after the snapshot; c's time is unknown
+    assert [r["id"] for r in rows] == ["a"]
+
+
+def test_an_int_column_takes_whole_numbers_only(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"id": ["a", "b", "c"],
+                             "at": [datetime(2026, 1, 1, tzinfo=UTC)] * 3,
+                             "n": [2.0, 2.5, None]}), tmp_path / "p.parquet")
+    loaded, rows = _load(tmp_path, source("p", "p.parquet", "id", "at", SCHEMA))
+    errors = {e["column"]: e for e in loaded.type_errors}
+    assert errors["n"]["rows"] == 1 and errors["n"]["values"] == ["2.5"]
+    assert [r["n"] for r in rows] == [2, None, None]
