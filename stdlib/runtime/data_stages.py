@@ -7,12 +7,13 @@ name the upstream stages whose outputs a runner reads; the stage cache key cover
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from .context import StageContext, StageOutput
 from .dates import snapshot_end, to_us
+from .errors import RunStopped
 from .paths import resolve_path
 from .store import file_sha256
 
@@ -210,7 +211,9 @@ def run_split(ctx: StageContext) -> StageOutput:
     columns = set(con.table("examples").columns)
     identity = [c["name"] for c in base["schema"] if c["name"] in columns]
     on = ctx.stage.get("on") or _default_on(ctx.stage["by"], join)
-    expr = side_sql(ctx.stage, date.fromisoformat(snapshot) if snapshot else None, on, identity)
+    resolved = date.fromisoformat(snapshot) if snapshot else None
+    _check_gap(ctx, join, resolved)
+    expr = side_sql(ctx.stage, resolved, on, identity)
     sides = split_tables(con, "examples", expr)
     outputs = {
         side: ctx.store.put_table(t) for side, t in sides.items() if side != "valid" or t.num_rows
@@ -221,6 +224,27 @@ def run_split(ctx: StageContext) -> StageOutput:
     )
     report["snapshot"] = snapshot
     return StageOutput(outputs, report)
+
+
+def _check_gap(ctx: StageContext, join: dict[str, Any], snapshot: date | None) -> None:
+    """LEAK002 again, on the resolved dates: with `snapshot latest` and `test from
+    snapshot - D`, the checker cannot know where the test period starts (language.md:
+    such a rule is checked again by `run`). Training must end the label's maturity
+    before the test period starts, or its last labels were computed from test-period
+    events."""
+    from .splits import time_bounds
+
+    if ctx.stage["by"] != "time" or not join.get("label"):
+        return
+    maturity = timedelta(seconds=int(ctx.stage_def(join["label"]).get("maturity_s") or 0))
+    before, start, _until = time_bounds(ctx.stage, snapshot)
+    if before + maturity > start:
+        report = {"train_before": str(before), "test_from": str(start),
+                  "label_maturity_s": int(maturity.total_seconds()), "snapshot": str(snapshot)}
+        raise RunStopped(ctx.stage["id"], report, (
+            f"{ctx.stage['id']}: LEAK002 on the resolved dates (snapshot {snapshot}): training "
+            f"ends {before} and its labels mature {maturity} later, after the test period "
+            f"starts at {start}; widen the gap or move `test from`"))
 
 
 def _default_on(by: str, join: dict[str, Any]) -> str | None:

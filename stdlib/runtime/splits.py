@@ -108,9 +108,9 @@ def holdout_sql(on: str, values: list[Any]) -> str:
     return "(" + " OR ".join(terms) + ")" if terms else "FALSE"
 
 
-def _time_side(
-    split: dict[str, Any], snapshot: date | None, on: str, row_u: str, valid: float
-) -> str:
+def time_bounds(split: dict[str, Any], snapshot: date | None) -> tuple[Any, Any, Any]:
+    """(train before, test from, test until or None) of a time split, as instants, with
+    `snapshot - D` resolved against the base source's snapshot."""
     before = parse_date_object(split.get("train_before"), snapshot)
     start = parse_date_object(split.get("test_from"), snapshot)
     if start is None:
@@ -120,7 +120,13 @@ def _time_side(
     if before is None:
         # `test from D` alone: train ends where the gap before the test period begins.
         before = start - timedelta(seconds=int(split.get("gap_s") or 0))
-    until = parse_date_object(split.get("test_until"), snapshot)
+    return before, start, parse_date_object(split.get("test_until"), snapshot)
+
+
+def _time_side(
+    split: dict[str, Any], snapshot: date | None, on: str, row_u: str, valid: float
+) -> str:
+    before, start, until = time_bounds(split, snapshot)
     t = sql_us(ident(on))
     train = f"{t} < {to_us(before)}"
     test = f"{t} >= {to_us(start)}" + (f" AND {t} < {to_us(until)}" if until else "")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import hypothesis.strategies as st
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from pipec.stdlib.runtime.splits import SIDE, assign_sides, stable_fraction
 
@@ -133,3 +135,26 @@ def test_market_holdout_is_test() -> None:
         "test",
         "train",
     ]
+
+
+def _gap_check(split: dict, maturity_s: int, snapshot: str) -> None:
+    from pipec.stdlib.runtime.context import StageContext
+    from pipec.stdlib.runtime.data_stages import _check_gap
+
+    stages = [{"id": "label.y", "kind": "label", "maturity_s": maturity_s},
+              {"id": "split", "kind": "split", "by": "time"} | split]
+    ctx = StageContext({"stages": stages}, Path("."), stages[1], "run", None, None)
+    _check_gap(ctx, {"label": "label.y"}, date.fromisoformat(snapshot))
+
+
+def test_leak002_is_checked_again_on_the_resolved_snapshot() -> None:
+    """`snapshot latest` + `test from snapshot - 40d`: only the run knows the dates."""
+    from pipec.stdlib.runtime.errors import RunStopped
+
+    split = {"train_before": {"date": "2024-03-01"},
+             "test_from": {"snapshot_minus_s": 40 * 86_400}}
+    with pytest.raises(RunStopped, match="LEAK002 on the resolved dates"):
+        _gap_check(split, 86_400, "2024-04-09")  # test from 2024-02-29, before training ends
+    _gap_check(split, 86_400, "2024-04-12")  # test from 2024-03-03: a day to spare
+    with pytest.raises(RunStopped):
+        _gap_check(split, 3 * 86_400, "2024-04-12")  # labels mature 3 days later
