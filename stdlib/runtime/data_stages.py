@@ -72,6 +72,8 @@ def run_validate(ctx: StageContext) -> StageOutput:
         default_severity=ctx.stage.get("on_failure") or "block",
         baseline=lambda stat, col: ctx.index.baseline(stage_id, stat, col, ctx.run_id),
         record=lambda stat, col, v: ctx.index.record_baseline(ctx.run_id, stage_id, stat, col, v),
+        null_time=(ctx.source_def(ctx.stage["source"]).get("time") or "",
+                   int(meta.get("null_time_rows") or 0)),
     )
     entries = run_checks(con, ctx.stage["checks"], checks)
     report = {

@@ -65,6 +65,10 @@ class CheckContext:
     default_severity: str
     baseline: Callable[[str, str], tuple[bool, float | None]]
     record: Callable[[str, str, float | None], None]
+    # (time column, rows the source left out because their time was NULL): a row with
+    # no time cannot be placed before or after anything, so it is not in the dataset,
+    # but `require TIME` must still count it.
+    null_time: tuple[str, int] | None = None
 
 
 Entry = dict[str, Any]
@@ -265,17 +269,17 @@ def check_require(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finis
     # count(*) - count(c): the NULLs of c, from the same scan.
     nulls = {c: scan.add(f"count(*) - count({ident(c)})") for c in check["columns"]}
 
+    time_col, dropped = ctx.null_time or ("", 0)
+    dropped = dropped if time_col in check["columns"] else 0
+
     def finish() -> list[Entry]:
-        n = rows()
-        return [
-            {
-                "check": name,
-                "passed": n == 0,
-                "rows_failing": n,
-                "values": [],
-                "detail": {"columns_with_nulls": [c for c in check["columns"] if nulls[c]()]},
-            }
-        ]
+        n = rows() + dropped
+        detail: dict[str, Any] = {"columns_with_nulls": [
+            c for c in check["columns"] if nulls[c]() or (c == time_col and dropped)]}
+        if dropped:
+            detail["rows_without_time"] = dropped  # left out of the dataset by the source
+        return [{"check": name, "passed": n == 0, "rows_failing": n, "values": [],
+                 "detail": detail}]
 
     return finish
 

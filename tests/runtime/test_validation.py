@@ -43,8 +43,18 @@ def _run(checks: list[dict[str, Any]], baseline: tuple = (False, None), **ctx: A
         default_severity="block",
         baseline=lambda s, c: baseline,
         record=lambda s, c, v: recorded.append((s, c, v)),
+        null_time=ctx.get("null_time"),
     )
     return run_checks(con, checks, context)
+
+
+def test_require_time_counts_the_rows_left_out_for_no_time() -> None:
+    """The source leaves rows with no time out of the dataset; `require at` counts them."""
+    (entry,) = _run([{"kind": "require", "columns": ["at"]}], null_time=("at", 3))
+    assert (entry["passed"], entry["rows_failing"]) == (False, 3)
+    assert entry["detail"] == {"columns_with_nulls": ["at"], "rows_without_time": 3}
+    (other,) = _run([{"kind": "require", "columns": ["x"]}], null_time=("at", 3))
+    assert other["rows_failing"] == 1  # only x's own NULL
 
 
 def test_schema_type_and_constraints() -> None:
