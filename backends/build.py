@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
+from typing import Any
 
 from pipec.backends.base import BuildOptions, pipeline_span
 from pipec.backends.registry import get_backend
@@ -20,6 +21,7 @@ class BuildResult:
     files: dict[str, str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    resolved: dict[str, Any] = field(default_factory=dict)  # source -> date (`--resolve`)
 
     @property
     def ok(self) -> bool:
@@ -27,21 +29,32 @@ class BuildResult:
 
 
 def build_files(path: Path, target: str, output: Path, *,
-                airflow_operator: str = "bash") -> BuildResult:
+                airflow_operator: str = "bash", resolve: bool = False) -> BuildResult:
+    """`resolve`: read each `snapshot latest` source's data first and check the rules
+    with the dates they resolve to (raises `ResolveError` when the data cannot be read)."""
     from pipec.perf import gc_paused
 
     with gc_paused():  # see pipec.perf: builds of large programs stay linear
-        return _build_files(path, target, output, airflow_operator)
+        return _build_files(path, target, output, airflow_operator, resolve)
 
 
-def _build_files(path: Path, target: str, output: Path, airflow_operator: str) -> BuildResult:
+def _build_files(path: Path, target: str, output: Path, airflow_operator: str,
+                 resolve: bool = False) -> BuildResult:
     from pipec.check import compile
     from pipec.config import load_config, options_for
 
     check_options = options_for(path)
     program = compile(path, options=check_options)
+    resolved = {}
+    if resolve and program.ok:
+        from pipec.backends.resolve import resolve_snapshots
+
+        resolved = resolve_snapshots(program, path.parent)
+        if resolved:
+            check_options.resolved_snapshots = resolved
+            program = compile(path, options=check_options)
     result = BuildResult(diagnostics=list(program.diagnostics),
-                         sources={f.display: f.text for f in program.files})
+                         sources={f.display: f.text for f in program.files}, resolved=resolved)
     if not program.ok:
         return result
     if program.pipeline is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,8 @@ class CheckOptions:
     strict: bool = False
     # Imports must stay inside this folder (P002); None: anywhere. The CLI sets it.
     root: Path | None = None
+    # Source name -> the date its `snapshot latest` resolves to (`build --resolve`).
+    resolved_snapshots: dict[str, dt.date] = field(default_factory=dict)
 
 
 def compile(source_or_path: str | Path, *, loader: Loader | None = None,
@@ -38,6 +41,8 @@ def compile(source_or_path: str | Path, *, loader: Loader | None = None,
             loader.root = options.root  # per file: one loader may serve several projects
         path = _as_path(source_or_path, loader)
         program = build_program(path, loader)
+        if options is not None:
+            program.resolved_snapshots = dict(options.resolved_snapshots)
         if program.module is not None:
             from pipec.rules import run_rules
 

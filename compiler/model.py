@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +60,9 @@ class Program:
     graph: nx.DiGraph = field(default_factory=nx.DiGraph)
     base_source: str | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # `snapshot latest` of a source, resolved from its data (`pipec build --resolve`):
+    # rules that need the date (LEAK002, LEAK007, ...) then check with it.
+    resolved_snapshots: dict[str, dt.date] = field(default_factory=dict)
     _kind_index: dict[str, list[n.Block]] = field(default_factory=dict, repr=False)
     _kind_index_size: int = field(default=-1, repr=False)
 

@@ -26,6 +26,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="output folder (default: build/<target>/)")
     parser.add_argument("--airflow-operator", choices=("bash", "kubernetes"), default="bash",
                         help="how Airflow tasks run a stage (default: bash)")
+    parser.add_argument("--resolve", action="store_true",
+                        help="read the data of every `snapshot latest` source and check the "
+                             "rules with the dates they resolve to")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,14 +47,23 @@ def run(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"pipec: {problem}", file=sys.stderr)
         return 2
-    return build(path, args.target, output, args.airflow_operator)
+    return build(path, args.target, output, args.airflow_operator, args.resolve)
 
 
-def build(path: Path, target: str, output: Path, airflow_operator: str = "bash") -> int:
+def build(path: Path, target: str, output: Path, airflow_operator: str = "bash",
+          resolve: bool = False) -> int:
     from pipec.backends.build import build_files
+    from pipec.backends.resolve import ResolveError
     from pipec.commands.check import emit
 
-    result = build_files(path, target, output, airflow_operator=airflow_operator)
+    try:
+        result = build_files(path, target, output, airflow_operator=airflow_operator,
+                             resolve=resolve)
+    except ResolveError as exc:
+        print(f"pipec: --resolve: {exc}", file=sys.stderr)
+        return 2
+    for source, day in sorted(result.resolved.items()):
+        print(f"snapshot latest of source `{source}` resolves to {day}", file=sys.stderr)
     emit(result.diagnostics, result.sources, "text")
     if not result.ok:
         print(f"pipec: nothing written to `{output}`", file=sys.stderr)

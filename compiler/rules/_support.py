@@ -177,7 +177,8 @@ def snapshot_date(program: Program, source: str | None) -> dt.datetime | None | 
         return ""
     if isinstance(setting.value, n.Date):
         return _midnight(setting.value.value)
-    return None
+    resolved = program.resolved_snapshots.get(source or "")
+    return _midnight(resolved) if resolved else None
 
 
 def _midnight(day: dt.date) -> dt.datetime:

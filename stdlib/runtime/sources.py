@@ -87,6 +87,21 @@ def load_source(
     return LoadedSource(snapshot, rows, null_time, missing, type_errors)
 
 
+def newest_date(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
+                base_dir: Path) -> date | None:
+    """What `snapshot latest` resolves to: the UTC date of the newest time value, with
+    the time column typed as `load_source` types it (None: no time, or no rows)."""
+    time_col = stage.get("time")
+    if not time_col:
+        return None
+    _create_raw(con, stage, base_dir)
+    if time_col not in con.table("__raw").columns:
+        raise SourceError(f"source {stage['name']!r}: time column {time_col!r} is missing")
+    kind = next((c["type"] for c in stage["schema"] if c["name"] == time_col), None)
+    time = _cast(ident(time_col), kind) if kind else ident(time_col)
+    return con.execute(f"SELECT max(CAST({time} AS TIMESTAMP))::DATE FROM __raw").fetchall()[0][0]
+
+
 def _create_raw(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], base_dir: Path) -> None:
     fmt = stage["format"]
     if fmt == "sql":
