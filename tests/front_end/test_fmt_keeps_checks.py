@@ -16,25 +16,13 @@ from pipec.fmt import format_module
 from pipec.loader import Loader
 from pipec.parser import parse_text, strip_comment
 from support.pipe_strategies import NAMES, values
+from support.programs import SMALL_PIPELINE
 
 FIXTURES = REPO / "tests" / "fixtures" / "rules"
 FILES = sorted(FIXTURES.glob("*.pipe")) + sorted(EXAMPLES.rglob("*.pipe")) \
     + sorted((REPO / "stdlib").rglob("*.pipe"))
 
-BASE = """\
-team ml { contact "#ml"; role ml }
-pipeline p {
-  owner ml; on_failure block; predicts iid
-  source ev { from csv "ev.csv"; snapshot 2026-06-01; entity id; time at
-    schema { id: string, at: timestamp, amount: float, late: bool, kind: category } }
-  validate ev { require id }
-  label late { column late }
-  features h version 1 { from ev; entity id; time at; point_in_time; feature a7 = mean(amount) over 7d }
-  split by time on at { train before 2026-03-01; test from 2026-04-01 }
-  train m { model "sklearn.linear_model.LogisticRegression"; seed 1 }
-  evaluate m { primary roc_auc >= 0.7; calibration ece <= 0.05; slice kind: roc_auc >= 0.6 }
-}
-"""  # noqa: E501 (the program as the audit wrote it)
+BASE = SMALL_PIPELINE
 VALIDATE = "  validate ev { require id }\n"
 TRAIN = '  train m { model "sklearn.linear_model.LogisticRegression"; seed 1 }\n'
 URL = '"postgresql://bob:hunter2@db/x"'

@@ -5,21 +5,9 @@ from __future__ import annotations
 
 import pytest
 from pipec.check import compile
+from support.programs import SMALL_PIPELINE
 
-BASE = """\
-team ml { contact "#ml"; role ml }
-pipeline p {
-  owner ml; on_failure block; predicts iid
-  source ev { from csv "ev.csv"; snapshot 2026-06-01; entity id; time at
-    schema { id: string, at: timestamp, amount: float, late: bool, kind: category } }
-  validate ev { require id }
-  label late { column late }
-  features h version 1 { from ev; entity id; time at; point_in_time; feature a7 = mean(amount) over 7d }
-  split by time on at { train before 2026-03-01; test from 2026-04-01 }
-  train m { model "sklearn.linear_model.LogisticRegression"; seed 1 }
-  evaluate m { primary roc_auc >= 0.7; calibration ece <= 0.05; slice kind: roc_auc >= 0.6 }
-}
-"""  # noqa: E501
+BASE = SMALL_PIPELINE
 SPLIT = "split by time on at { train before 2026-03-01; test from 2026-04-01 }"
 VIEW = "features h version 1 { from ev; entity id;"
 MATURE_30D = ("label late { column late }", "label late { column late; known_after 30d }")
