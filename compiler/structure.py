@@ -7,8 +7,8 @@
   each other: a label that defines no value or mixes the windowed and column forms, a
   feature view without `entity`, a split that cannot assign rows (a time split with
   neither `train before` nor `test from`, a group or market split without `on`, a
-  market split without `holdout`, a test period that ends before it starts, a `test`
-  share that leaves no rows to train on).
+  market split without `holdout`, a test period that ends before it starts). Shares that
+  leave no rows to train on are `value_ranges`'.
 
 A diagnostic about a missing statement points at the header of the block that lacks it
 (language.md "Lexical shape").
@@ -178,7 +178,6 @@ def _split_shape(program: Program, split: n.Split) -> Iterator[Diagnostic]:
             yield _p001("a market split with no `holdout` values has an empty test set",
                         holdout.span if holdout else split.header,
                         "list the held-out markets, e.g. `holdout [fr, de]`")
-    yield from _test_share(split)
 
 
 def _split_key(program: Program, split: n.Split) -> Iterator[Diagnostic]:
@@ -213,15 +212,6 @@ def _time_dates(program: Program, split: n.Split) -> Iterator[Diagnostic]:
             yield _p001(f"the test period ends ({test.until.text}) before it starts "
                         f"({test.start.text}): the test set is empty", test.until.span,
                         f"end the test period after {test.start.text}, or drop `until`")
-
-
-def _test_share(split: n.Split) -> Iterator[Diagnostic]:
-    test = split.setting("test")
-    if test is not None and isinstance(test.value, n.Percent | n.Float | n.Int) \
-            and float(test.value.value) == 1.0:
-        yield _p001(f"a test share of `{test.value.text}` puts every row in the test set "
-                    "and leaves none to train on", test.value.span,
-                    "write a share below 100%, e.g. `test 20%`")
 
 
 def _text(value: n.Value | n.Ident) -> str:

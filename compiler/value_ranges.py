@@ -85,18 +85,24 @@ def _share(value: n.Value | n.Ident, low: float, high: float, low_ok: bool,
 
 
 def _split_shares(block: n.Block) -> Iterator[Diagnostic]:
-    """`test` and `valid` together must leave rows to train on."""
+    """`test` (and `valid`, if given) must leave rows to train on."""
     test, valid = block.setting("test"), block.setting("valid")
-    if test is None or valid is None:
+    if test is None:
         return
-    shares = _number(test.value), _number(valid.value)
-    if None in shares or not all(0 < s < 1 for s in shares):  # type: ignore[operator]
+    given = [s.value for s in (test, valid) if s is not None]
+    shares = [_number(v) for v in given]
+    if None in shares or not all(0 < s <= 1 for s in shares):  # type: ignore[operator]
         return  # each is reported on its own
-    if sum(shares) >= 1:  # type: ignore[arg-type]
-        assert isinstance(valid.value, n.Value)
-        yield _p001(valid.value, f"test `{_text(test.value)}` and valid "
-                    f"`{_text(valid.value)}` leave no rows to train on",
-                    "make the two shares add up to less than 100%")
+    if sum(shares) < 1:  # type: ignore[arg-type]
+        return
+    last = given[-1]
+    assert isinstance(last, n.Value)
+    if valid is None:
+        yield _p001(last, f"a test share of `{last.text}` puts every row in the test set and "
+                    "leaves none to train on", "write a share below 100%, e.g. `test 20%`")
+    else:
+        yield _p001(last, f"test `{_text(test.value)}` and valid `{last.text}` leave no rows "
+                    "to train on", "make the two shares add up to less than 100%")
 
 
 def _number(value: n.Value | n.Ident) -> float | None:
