@@ -68,18 +68,8 @@ def load_source(
     con: duckdb.DuckDBPyConnection, stage: dict[str, Any], base_dir: Path, table: str
 ) -> LoadedSource:
     """Create table `table` holding the typed, snapshotted, sorted rows of `stage`."""
-    _create_raw(con, stage, base_dir)
-    present = set(con.table("__raw").columns)
-    declared = [c for c in stage["schema"] if c["name"] in present]
-    missing = [c["name"] for c in stage["schema"] if c["name"] not in present]
+    declared, missing = _read_typed(con, stage, base_dir)
     time_col = stage.get("time")
-    if time_col and time_col not in present:
-        raise SourceError(f"source {stage['name']!r}: time column {time_col!r} is missing")
-    _create_typed(
-        con,
-        declared,
-        [c for c in con.table("__raw").columns if c not in {d["name"] for d in stage["schema"]}],
-    )
     snapshot = resolve_snapshot(con, "__typed", time_col, stage.get("snapshot"))
     type_errors = _type_errors(con, declared, _before_snapshot(declared, time_col, snapshot))
     null_time = _apply_snapshot(con, table, time_col, snapshot)
@@ -89,17 +79,26 @@ def load_source(
 
 def newest_date(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
                 base_dir: Path) -> date | None:
-    """What `snapshot latest` resolves to: the UTC date of the newest time value, with
-    the time column typed as `load_source` types it (None: no time, or no rows)."""
-    time_col = stage.get("time")
-    if not time_col:
-        return None
+    """What `snapshot latest` resolves to, read as `load_source` reads it (None: no time,
+    or no rows): `pipec build --resolve` checks the rules with it."""
+    _read_typed(con, stage, base_dir)
+    return resolve_snapshot(con, "__typed", stage.get("time"), "latest")
+
+
+def _read_typed(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
+                base_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Temp tables `__raw` (as read) and `__typed` (declared columns cast); returns the
+    declared columns present and the names of those missing."""
     _create_raw(con, stage, base_dir)
-    if time_col not in con.table("__raw").columns:
+    present = set(con.table("__raw").columns)
+    declared = [c for c in stage["schema"] if c["name"] in present]
+    missing = [c["name"] for c in stage["schema"] if c["name"] not in present]
+    time_col = stage.get("time")
+    if time_col and time_col not in present:
         raise SourceError(f"source {stage['name']!r}: time column {time_col!r} is missing")
-    kind = next((c["type"] for c in stage["schema"] if c["name"] == time_col), None)
-    time = _cast(ident(time_col), kind) if kind else ident(time_col)
-    return con.execute(f"SELECT max(CAST({time} AS TIMESTAMP))::DATE FROM __raw").fetchall()[0][0]
+    names = {d["name"] for d in stage["schema"]}
+    _create_typed(con, declared, [c for c in con.table("__raw").columns if c not in names])
+    return declared, missing
 
 
 def _create_raw(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], base_dir: Path) -> None:
