@@ -42,6 +42,15 @@ SQL_TYPES: dict[str, str] = {
     "timestamp": "TIMESTAMP",
 }
 _SAMPLE = 5
+_INTEGERS = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT",
+                       "UTINYINT", "USMALLINT", "UINTEGER"})
+# Declared type -> types read from a file whose every value converts to it (no value
+# can be a type error), so the value is cast without a check.
+_CONVERTS_EXACTLY: dict[str, frozenset[str]] = {
+    "int": _INTEGERS,
+    "float": _INTEGERS | {"FLOAT"},
+    "timestamp": frozenset({"DATE"}),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +97,13 @@ def newest_date(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
 def _read_typed(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
                 base_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
     """Temp tables `__raw` (as read) and `__typed` (declared columns cast); returns the
-    declared columns present and the names of those missing."""
+    declared columns present, each with its type as read (`raw`), and the names of
+    those missing."""
     _create_raw(con, stage, base_dir)
-    present = set(con.table("__raw").columns)
-    declared = [c for c in stage["schema"] if c["name"] in present]
+    raw = con.table("__raw")
+    raw_types = {name: str(kind) for name, kind in zip(raw.columns, raw.dtypes, strict=True)}
+    present = set(raw_types)
+    declared = [c | {"raw": raw_types[c["name"]]} for c in stage["schema"] if c["name"] in present]
     missing = [c["name"] for c in stage["schema"] if c["name"] not in present]
     time_col = stage.get("time")
     if time_col and time_col not in present:
@@ -139,8 +151,8 @@ def _before_snapshot(declared: list[dict[str, Any]], time_col: str | None,
     parse is kept, since its time column is itself a type error to report."""
     if time_col is None or snapshot is None:
         return "TRUE"
-    kind = next((c["type"] for c in declared if c["name"] == time_col), None)
-    time = _cast(ident(time_col), kind) if kind else ident(time_col)
+    column = next((c for c in declared if c["name"] == time_col), None)
+    time = _cast(ident(time_col), column["type"], column["raw"]) if column else ident(time_col)
     return f"NOT coalesce({sql_us(time)} >= {to_us(snapshot_end(snapshot))}, FALSE)"
 
 
@@ -149,21 +161,25 @@ def _type_errors(
 ) -> list[dict[str, Any]]:
     """Per declared column whose non-NULL values do not all cast to the declared type:
     the rows (of those `where` keeps) that fail, with samples. One scan counts every
-    column; samples are fetched only for a column that failed."""
-    if not declared:
+    column that can fail (`where` evaluated once per row, not once per column); samples
+    are fetched only for a column that failed."""
+    bad = {c["name"]: b for c in declared if (b := _uncastable(c)) is not None}
+    if not bad:
         return []
-    bad = {c["name"]: f"({_uncastable(c)}) AND ({where})" for c in declared}
-    counts = con.execute(
-        "SELECT " + ", ".join(f"count(*) FILTER (WHERE {b})" for b in bad.values()) + " FROM __raw"
+    failing = con.execute(
+        "SELECT " + ", ".join(f"count(*) FILTER (WHERE {b})" for b in bad.values())
+        + f" FROM __raw WHERE {where}"
     ).fetchall()[0]
+    counts = dict(zip(bad, failing, strict=True))
     errors = []
-    for column, count in zip(declared, counts, strict=True):
+    for column in declared:
+        count = counts.get(column["name"], 0)
         if not count:
             continue
         col = ident(column["name"])
         samples = con.execute(
-            f"SELECT DISTINCT CAST({col} AS VARCHAR) AS v FROM __raw WHERE {bad[column['name']]} "
-            f"ORDER BY v LIMIT {_SAMPLE}"
+            f"SELECT DISTINCT CAST({col} AS VARCHAR) AS v FROM __raw "
+            f"WHERE ({where}) AND ({bad[column['name']]}) ORDER BY v LIMIT {_SAMPLE}"
         ).fetchall()
         errors.append({
             "column": column["name"],
@@ -174,31 +190,46 @@ def _type_errors(
     return errors
 
 
-def _cast(col: str, kind: str) -> str:
-    """SQL: `col` as the declared type, NULL where it is not exactly that type.
+def _cast(col: str, kind: str, raw: str | None = None) -> str:
+    """SQL: `col` (read as type `raw`) as the declared type, NULL where it is not
+    exactly that type.
+
+    - read as the declared type already, or as one whose every value converts (an
+      INTEGER column declared `int`): no TRY_CAST, which costs a time-zone conversion
+      per timestamp and cannot fail here.
 
     - timestamp: through TIMESTAMPTZ, so a text value with a UTC offset
       (`2024-02-29T22:00:00-05:00`) becomes its UTC instant (03:00 the next day) rather
       than keeping its wall clock; one without an offset is read as UTC, as before.
     - int: only a whole number; `2.5` or `"1.5"` is a type error, not a rounded 2.
     """
+    target = SQL_TYPES[kind]
+    if raw == target:
+        return col
+    if raw in _CONVERTS_EXACTLY.get(kind, ()):
+        return f"CAST({col} AS {target})"
     if kind == "timestamp":
         return f"TRY_CAST(TRY_CAST({col} AS TIMESTAMPTZ) AS TIMESTAMP)"
     if kind == "int":
         whole = f"TRY_CAST({col} AS BIGINT)"
         return f"CASE WHEN TRY_CAST({col} AS DOUBLE) = {whole} THEN {whole} END"
-    return f"TRY_CAST({col} AS {SQL_TYPES[kind]})"
+    return f"TRY_CAST({col} AS {target})"
 
 
-def _uncastable(column: dict[str, Any]) -> str:
+def _uncastable(column: dict[str, Any]) -> str | None:
+    """SQL: this row's value is not of the column's declared type (None: none can fail)."""
+    kind, raw = column["type"], column["raw"]
+    if raw == SQL_TYPES[kind] or raw in _CONVERTS_EXACTLY.get(kind, ()):
+        return None
     col = ident(column["name"])
-    return f"{col} IS NOT NULL AND {_cast(col, column['type'])} IS NULL"
+    return f"{col} IS NOT NULL AND {_cast(col, kind, raw)} IS NULL"
 
 
 def _create_typed(
     con: duckdb.DuckDBPyConnection, declared: list[dict[str, Any]], extra: list[str]
 ) -> None:
-    casts = [f"{_cast(ident(c['name']), c['type'])} AS {ident(c['name'])}" for c in declared]
+    casts = [f"{_cast(ident(c['name']), c['type'], c['raw'])} AS {ident(c['name'])}"
+             for c in declared]
     cols = ", ".join(casts + [ident(c) for c in extra]) or "*"
     con.execute(f"CREATE OR REPLACE TEMP TABLE __typed AS SELECT {cols} FROM __raw")
 

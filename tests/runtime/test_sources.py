@@ -121,3 +121,50 @@ def test_an_int_column_takes_whole_numbers_only(tmp_path: Path) -> None:
     errors = {e["column"]: e for e in loaded.type_errors}
     assert errors["n"]["rows"] == 1 and errors["n"]["values"] == ["2.5"]
     assert [r["n"] for r in rows] == [2, None, None]
+
+
+# A column read as its declared type (or as one that always converts) skips the checked
+# TRY_CAST. Oracle: the quick cast gives what the checked cast gives, on extreme values.
+_SAMPLES = {
+    "TINYINT": "[-128, 0, 127, NULL]",
+    "SMALLINT": "[-32768, 32767]",
+    "INTEGER": "[-2147483648, 2147483647]",
+    "BIGINT": "[-9223372036854775808, 9223372036854775807]",
+    "UTINYINT": "[0, 255]",
+    "USMALLINT": "[0, 65535]",
+    "UINTEGER": "[0, 4294967295]",
+    "FLOAT": "[-3.4e38, 1.5, 'inf', 'nan']",
+    "DOUBLE": "[-1.7e308, 0.1, '-inf']",
+    "DATE": "['0001-01-01', '2026-02-28', '9999-12-31']",
+    "TIMESTAMP": "['0001-01-01 00:00:00', '2026-03-02 23:59:59.999999']",
+    "BOOLEAN": "[true, false, NULL]",
+    "VARCHAR": "['', 'é', NULL]",
+}
+
+
+@pytest.mark.parametrize("kind", ["int", "float", "timestamp", "date", "bool", "string"])
+def test_quick_casts_agree_with_checked_casts(kind: str) -> None:
+    from pipec.stdlib.runtime.sources import SQL_TYPES, _cast, _uncastable
+
+    con = connect()
+    quick = [raw for raw in _SAMPLES
+             if _uncastable({"name": "v", "type": kind, "raw": raw}) is None]
+    assert SQL_TYPES[kind] in quick
+    for raw in quick:
+        values = f"SELECT unnest(CAST({_SAMPLES[raw]} AS {raw}[])) AS v"
+        got = con.execute(f"SELECT {_cast('v', kind, raw)}, {_cast('v', kind)} "
+                          f"FROM ({values})").fetchall()
+        assert all(str(fast) == str(checked) for fast, checked in got), (raw, got)
+
+
+def test_typed_parquet_columns_load_without_type_errors(tmp_path: Path) -> None:
+    pq.write_table(pa.table({
+        "id": ["a", "b"],
+        "at": pa.array([datetime(2026, 1, 1, 5), datetime(2026, 1, 2, 6)], pa.timestamp("us")),
+        "amount": pa.array([1, 2], pa.int32()),
+        "n": pa.array([3, None], pa.int16()),
+    }), tmp_path / "p.parquet")
+    loaded, rows = _load(tmp_path, source("p", "p.parquet", "id", "at", SCHEMA,
+                                          snapshot="2026-01-01"))
+    assert loaded.type_errors == []
+    assert rows == [{"id": "a", "at": datetime(2026, 1, 1, 5), "amount": 1.0, "n": 3}]
