@@ -37,9 +37,14 @@ def dump(manifest: dict[str, Any]) -> str:
     return json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
+# Page names the site itself uses: a pipeline called `index` must not overwrite the
+# index page with its own `<slug>.md`, so it is numbered as a repeat would be.
+RESERVED_SLUGS = ("index",)
+
+
 def _slugs(names: list[str]) -> list[str]:
     """One anchor-safe, file-safe name per pipeline; a repeated name gets `-2`, `-3`."""
-    seen: dict[str, int] = {}
+    seen: dict[str, int] = dict.fromkeys(RESERVED_SLUGS, 1)
     slugs = []
     for name in names:
         base = slugify(name)

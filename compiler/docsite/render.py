@@ -40,8 +40,13 @@ def render_site(manifest: dict[str, Any]) -> dict[str, str]:
 
 
 def _tidy(text: str) -> str:
-    """One trailing newline, no trailing spaces: stable bytes whatever the template does."""
-    return "\n".join(line.rstrip() for line in text.strip("\n").splitlines()) + "\n"
+    """One trailing newline, no trailing spaces: stable bytes whatever the template does.
+
+    Splits on `\\n` only and strips only spaces and tabs: `splitlines` and `rstrip` also
+    act on characters a user string may hold (U+2028, U+0085, form feed), which would
+    end a Markdown table row or a Mermaid label in the middle of a value."""
+    lines = text.strip("\n").split("\n")
+    return "\n".join(line.rstrip(" \t") for line in lines) + "\n"
 
 
 @cache

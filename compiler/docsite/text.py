@@ -13,6 +13,11 @@ UNDECLARED = "#eeeeee"
 
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_.-]")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}<>|#!~])")
+# What opens a block when a value starts a line (a description is its own paragraph):
+# a list item (`- `, `+ `, `1. `, `1) `), a rule or setext underline (`---`, `===`).
+# It matches just before the character that needs a backslash.
+_BLOCK_MARKER = re.compile(r"^(?:\d{1,9}(?=[.)](?:[ \t\n]|$))|(?=[-+](?:[ \t\n]|$))"
+                           r"|(?=[-=][-= \t]*(?:\n|$)))")
 
 
 def stage_anchor(slug: str, stage_id: str) -> str:
@@ -45,8 +50,17 @@ def md_text(value: Any) -> Raw:
         return value
     text = "" if value is None else str(value)
     text = text.replace("&", "&amp;").replace("\r\n", "\n").replace("\r", "\n")
-    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = _block_safe(_MD_SPECIAL.sub(r"\\\1", text))
     return Raw(text.replace("\n", "<br>"))
+
+
+def _block_safe(text: str) -> str:
+    """`text` as inline content even at the start of a line: leading blanks become
+    entities (four spaces would start a code block) and a block marker is escaped."""
+    body = text.lstrip(" \t")
+    lead = "".join("&#9;" if ch == "\t" else "&#32;" for ch in text[: len(text) - len(body)])
+    body = _BLOCK_MARKER.sub(lambda m: m.group(0) + "\\", body, count=1)
+    return lead + body
 
 
 def md_code(value: Any) -> Raw:
