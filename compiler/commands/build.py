@@ -9,6 +9,7 @@ REPRO005, the backends' BUILD codes) are reported with the checker's."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from pipec.commands._files import readable
 from pipec.commands._output import output_problem, write_output
 
 BUILTIN_TARGETS = ("airflow", "argo", "local")
+MANIFEST = "lineage.json"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +70,26 @@ def build(path: Path, target: str, output: Path, airflow_operator: str = "bash",
     if not result.ok:
         print(f"pipec: nothing written to `{output}`", file=sys.stderr)
         return 1
+    other = other_pipeline(output, result.files.get(MANIFEST, ""))
+    if other is not None:
+        print(f"pipec: refusing to write into `{output}`: it holds the build of pipeline "
+              f"`{other}`, and one folder has one `{MANIFEST}`, which every task of both "
+              "pipelines would read; build each pipeline into a folder of its own (Airflow "
+              "reads `dags/` subfolders too), or remove the old build first", file=sys.stderr)
+        return 2
     if not write_output(output, {n: text.encode("utf-8") for n, text in result.files.items()}):
         return 2
     print(f"wrote {', '.join(sorted(result.files))} to `{output}`", file=sys.stderr)
     return 0
+
+
+def other_pipeline(output: Path, manifest: str) -> str | None:
+    """The name of the pipeline whose build `output` holds, when it is not the one in
+    `manifest` (None: no build there, the same pipeline, or an unreadable old manifest,
+    which the new build replaces)."""
+    try:
+        old = json.loads((output / MANIFEST).read_text("utf-8"))["pipeline"]["name"]
+        new = json.loads(manifest)["pipeline"]["name"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    return old if isinstance(old, str) and old != new else None
