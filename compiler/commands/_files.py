@@ -26,7 +26,12 @@ def expand(arguments: list[str]) -> tuple[list[Path], list[str]]:
                 missing.append(argument)
         else:
             missing.append(argument)
-    return list(dict.fromkeys(files)), missing
+    # One file named two ways (`x.pipe`, `/abs/x.pipe`, a link) is worked on once, under
+    # the first name given: otherwise its diagnostics or its docs page would appear twice.
+    unique: dict[Path, Path] = {}
+    for file in files:
+        unique.setdefault(file.resolve(), file)
+    return list(unique.values()), missing
 
 
 def _walk(root: Path) -> list[Path]:

@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
         program = compile(path, loader=loader, options=options_for(path, args))
         diagnostics.extend(program.diagnostics)
         sources.update({f.display: f.text for f in loader.files.values()})
+    # A file imported by several of the files (or named as well) reports each problem once.
+    diagnostics = list(dict.fromkeys(diagnostics))
     emit(diagnostics, sources, args.format)
     worst = {d.severity for d in diagnostics}
     if Severity.ERROR in worst or (Severity.WARNING in worst and _strict(args, files)):

@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     loader = Loader()  # shared: teams.pipe is parsed once for every pipeline importing it
     programs = [compile(path, loader=loader, options=options_for(path)) for path in files]
-    broken = [d for p in programs if not p.ok for d in p.diagnostics]
+    # dict.fromkeys: a file imported by several of them reports its errors once
+    broken = list(dict.fromkeys(d for p in programs if not p.ok for d in p.diagnostics))
     if broken:
         emit(broken, {f.display: f.text for f in loader.files.values()}, "text")
         print("pipec docs: fix the errors above; nothing was written", file=sys.stderr)

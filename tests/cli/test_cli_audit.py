@@ -298,3 +298,23 @@ def test_readme_docs_tour_line_works(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(REPO)
     assert main(words) == 0, capsys.readouterr()
     assert (tmp_path / "site" / "index.html").is_file()
+
+
+# ------------------------------------------------- one file named two ways, checked once
+
+
+def test_a_file_named_two_ways_is_checked_once(fraud: Path, capsys) -> None:
+    fraud.write_text(fraud.read_text().replace("owner ml_fraud", "owner nobody", 1))
+    assert main(["check", "fraud.pipe", str(fraud), "./fraud.pipe"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("error[OWN002]") == 1 and "--> fraud.pipe:" in out
+
+
+@pytest.mark.parametrize("command", [["check"], ["docs", "-o", "site"]])
+def test_an_imported_file_also_named_reports_its_errors_once(fraud: Path, command: list[str],
+                                                             capsys) -> None:
+    teams = fraud.parent / "teams.pipe"
+    teams.write_text(teams.read_text() + '\nteam broken { contact "#x"; role wizard }\n')
+    assert main([command[0], ".", *command[1:]]) == 1
+    captured = capsys.readouterr()
+    assert (captured.out + captured.err).count("error[P001]") == 1
