@@ -5,6 +5,7 @@ from __future__ import annotations
 from pipec.backends.airflow.lower import diagnostics, lower_dag
 from pipec.backends.airflow.model import AirflowDag
 from pipec.backends.base import BuildOptions, Lowered, pipeline_span
+from pipec.backends.kube import diagnostics as pod_diagnostics
 from pipec.backends.plan import plan_of
 from pipec.backends.pyrender import render
 from pipec.diagnostics import Diagnostic
@@ -21,7 +22,10 @@ class AirflowBackend:
         plan = plan_of(program, options.manifest)
         model = lower_dag(plan, options)
         span = pipeline_span(program)
-        return Lowered(model, span, diagnostics(plan, model, span, _resources_span(program)))
+        found = diagnostics(plan, model, span, _resources_span(program))
+        if options.airflow_operator == "kubernetes":
+            found += pod_diagnostics(program, plan, "the KubernetesPodOperator")
+        return Lowered(model, span, found)
 
     def emit(self, lowered: Lowered) -> dict[str, str]:
         dag: AirflowDag = lowered.model

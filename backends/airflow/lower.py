@@ -11,6 +11,7 @@ from pipec.backends.airflow.model import (
     TaskDefaults,
 )
 from pipec.backends.base import BuildOptions
+from pipec.backends.kube import requirements
 from pipec.backends.naming import AIRFLOW_MAX_ID, dns_label, task_id
 from pipec.backends.plan import RETRY_DELAY_S, Plan, StagePlan, most_common
 from pipec.backends.triggers import trigger_assets
@@ -44,12 +45,13 @@ def lower_dag(plan: Plan, options: BuildOptions) -> AirflowDag:
 
 def _stage_task(stage: StagePlan, upstream: tuple[str, ...],
                 retries: int | None = None) -> StageTask:
+    pod = requirements(stage.resources)
     return StageTask(
         task_id=task_id(stage.id), stage_id=stage.id, owner=stage.owner or DEFAULT_OWNER,
         retries=stage.retries if retries is None else retries, timeout_s=stage.timeout_s,
         doc_md=stage.description,
         pod_name=dns_label(stage.id),
-        resources={str(k): str(v) for k, v in sorted(stage.resources.items())},
+        resources=pod.get("requests", {}), limits=pod.get("limits", {}),
         upstream=upstream,
     )
 
@@ -102,12 +104,19 @@ def tags(plan: Plan) -> tuple[str, ...]:
 def diagnostics(plan: Plan, model: AirflowDag, span: Span,
                 resources_span: Span | None = None) -> list[Diagnostic]:
     """What Airflow cannot carry: ids over its length limit; `resources` on Bash (at the
-    first `resources` setting when there is one, else at the pipeline)."""
+    first `resources` setting when there is one, else at the pipeline); a pod without
+    an image."""
     found = [error("BUILD001", f"the Airflow id `{name}` is {len(name)} characters, over "
                    f"Airflow's {AIRFLOW_MAX_ID}", span, "shorten the stage or pipeline name")
              for name in (model.dag_id, *(t.task_id for t in model.tasks))
              if len(name) > AIRFLOW_MAX_ID]
-    if model.operator == "bash" and any(t.resources for t in model.stage_tasks):
+    if model.operator == "kubernetes" and not model.image:
+        # KubernetesPodOperator would create a pod with no image, which Kubernetes
+        # refuses when the first stage starts (Argo refuses the build the same way).
+        found.append(error("BUILD001", "the KubernetesPodOperator runs every stage in a "
+                           "container, but the pipeline declares no `image`", span,
+                           "add `image \"REGISTRY/NAME@sha256:DIGEST\"` to the pipeline"))
+    if model.operator == "bash" and any(s.resources for s in plan.stages):
         found.append(Diagnostic(
             "BUILD002", Severity.NOTE, "`resources` is not applied by Airflow's "
             "BashOperator: the stage runs on the worker as it is", resources_span or span,

@@ -27,7 +27,8 @@ class StageTask:
     timeout_s: float | None
     doc_md: str | None
     pod_name: str
-    resources: dict[str, str]
+    resources: dict[str, str]  # pod requests
+    limits: dict[str, str]  # pod limits (`gpu`: Kubernetes takes it only as a limit)
     upstream: tuple[str, ...]  # task ids
 
     is_approval = False
@@ -51,6 +52,8 @@ class StageTask:
             found["doc_md"] = self.doc_md
         if operator == "kubernetes" and self.resources:
             found["resources"] = self.resources
+        if operator == "kubernetes" and self.limits:
+            found["limits"] = self.limits
         return found
 
 

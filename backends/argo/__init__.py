@@ -18,11 +18,14 @@ class ArgoBackend:
     name = "argo"
 
     def lower(self, program: Program, options: BuildOptions) -> Lowered:
+        from pipec.backends.kube import diagnostics
         from pipec.backends.plan import plan_of
 
-        model = lower_workflow(plan_of(program, options.manifest), options)
+        plan = plan_of(program, options.manifest)
+        model = lower_workflow(plan, options)
         span = pipeline_span(program)
-        return Lowered(model, span, _diagnostics(model, span))
+        found = _diagnostics(model, span) + diagnostics(program, plan, "Argo")
+        return Lowered(model, span, found)
 
     def emit(self, lowered: Lowered) -> dict[str, str]:
         wf: ArgoWorkflow = lowered.model

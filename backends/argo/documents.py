@@ -7,6 +7,7 @@ from typing import Any
 from pipec.backends.argo.lower import APPROVAL_TEMPLATE, DAG_TEMPLATE, PREFIX
 from pipec.backends.argo.model import ArgoWorkflow, DagGroup, DagTask, Sensor, StageTemplate
 from pipec.backends.argo.yamldump import Flow
+from pipec.backends.kube import requirements
 
 API_VERSION = "argoproj.io/v1alpha1"
 
@@ -96,7 +97,7 @@ def _container(wf: ArgoWorkflow, shape: StageTemplate) -> dict[str, Any]:
                  "--stage", "{{inputs.parameters.stage}}"],
     }
     if shape.resources:
-        container["resources"] = {"requests": dict(shape.resources)}
+        container["resources"] = requirements(shape.resources)
     return container
 
 
@@ -115,11 +116,17 @@ def _sensor(wf: ArgoWorkflow, sensor: Sensor) -> dict[str, Any]:
             "spec": {"dependencies": dependencies, "triggers": [{"template": trigger}]}}
 
 
+# Argo Events' data filter comparators: its equality is `=`; an unknown comparator
+# (`==`) matches no event, so the drift trigger would never fire.
+COMPARATORS = {"==": "="}
+
+
 def _dependency(sensor: Sensor, name: str, event_name: str) -> dict[str, Any]:
     dependency: dict[str, Any] = {"name": name, "eventSourceName": sensor.event_source,
                                   "eventName": event_name}
     if sensor.drift is not None:  # the monitor posts {"value": <measured drift>}
+        op = sensor.drift["op"]
         dependency["filters"] = {"data": [{
-            "path": "body.value", "type": "number", "comparator": sensor.drift["op"],
+            "path": "body.value", "type": "number", "comparator": COMPARATORS.get(op, op),
             "value": [str(sensor.drift["value"])]}]}
     return dependency

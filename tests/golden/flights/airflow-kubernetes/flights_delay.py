@@ -104,13 +104,14 @@ class StageOperator(KubernetesPodOperator):
 def stage_task(task_id, stage_id, pod_name, overrides):
     settings = _settings(overrides)
     resources = settings.pop("resources", None)
+    limits = settings.pop("limits", None)
     return StageOperator(
         task_id=task_id,
         name=literal(pod_name),
         image=literal(IMAGE),
         cmds=literal(["pipec"]),
         arguments=literal(["stage", "run", "--manifest", MANIFEST, "--stage", stage_id]),
-        container_resources=k8s.V1ResourceRequirements(requests=resources),
+        container_resources=k8s.V1ResourceRequirements(requests=resources, limits=limits),
         **settings,
     )
 

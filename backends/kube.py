@@ -1,0 +1,92 @@
+"""A train stage's `resources { ... }` as Kubernetes resource requirements, shared by
+the targets that run stages in pods (Argo, Airflow's KubernetesPodOperator).
+
+`cpu`, `memory` and `ephemeral-storage` are requests. `gpu` is the extended resource
+`nvidia.com/gpu`; it, other extended resources (`"example.com/fpga"`) and huge pages
+are limits, because Kubernetes refuses a request for them without a limit (and a limit
+alone requests the same amount). Values must be Kubernetes quantities (`4`, `0.5`,
+`"500m"`, `"16Gi"`; a size literal such as `2GiB` is already a number of bytes): any
+other value would pass the build and be refused by the API server only when the
+stage's pod is created, hours into a run, so it is a BUILD001 error. A key that names
+no Kubernetes resource cannot be requested at all: it is left out, with a BUILD002 note.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pipec.backends.base import pipeline_span
+from pipec.backends.plan import Plan
+from pipec.diagnostics import Diagnostic, Severity, error
+from pipec.model import Program
+from pipec.nodes import Span
+
+GPU = "nvidia.com/gpu"
+REQUESTS = frozenset({"cpu", "memory", "ephemeral-storage"})
+# k8s.io/apimachinery/pkg/api/resource: a decimal with an optional binary, decimal or
+# exponent suffix (the sign is left out: no resource takes a negative amount).
+_QUANTITY = re.compile(r"\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+                       r"(?:[KMGTPE]i|[numkMGTPE]|[eE][+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))?")
+# Names without a domain that Kubernetes knows besides REQUESTS; others need a domain.
+_HUGEPAGES = re.compile(r"hugepages-[A-Za-z0-9.]+")
+_QUALIFIED = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+
+
+def quantity(value: Any) -> str | None:
+    """`value` as a Kubernetes quantity, or None when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    text = str(value)
+    return text if _QUANTITY.fullmatch(text) else None
+
+
+def resource_name(key: str) -> str | None:
+    """The Kubernetes resource name for a `resources` key, or None when there is none."""
+    if key == "gpu":
+        return GPU
+    if key in REQUESTS or _HUGEPAGES.fullmatch(key) or _QUALIFIED.fullmatch(key):
+        return key
+    return None
+
+
+def requirements(resources: dict[str, Any] | tuple[tuple[str, Any], ...]
+                 ) -> dict[str, dict[str, str]]:
+    """`{"requests": {...}, "limits": {...}}` (each only when not empty), keys sorted;
+    keys that name no Kubernetes resource and values that are no quantity left out."""
+    found: dict[str, dict[str, str]] = {"requests": {}, "limits": {}}
+    for key, value in sorted(dict(resources).items()):
+        name, amount = resource_name(str(key)), quantity(value)
+        if name is not None and amount is not None:
+            found["requests" if name in REQUESTS else "limits"][name] = amount
+    return {part: entries for part, entries in found.items() if entries}
+
+
+def diagnostics(program: Program, plan: Plan, target: str) -> list[Diagnostic]:
+    """At each train stage's `resources`: BUILD001 for a value Kubernetes would refuse,
+    BUILD002 for a key that names no resource (left out)."""
+    found = []
+    for stage in plan.stages:
+        span = _resources_span(program, stage.id)
+        for key, value in sorted(stage.resources.items()):
+            if resource_name(str(key)) is None:
+                found.append(Diagnostic(
+                    "BUILD002", Severity.NOTE, f"`{key}` in `resources` is not a Kubernetes "
+                    f"resource name: {target} does not request it for the stage's pod", span,
+                    "use `cpu`, `memory`, `gpu`, or a resource name such as "
+                    "\"ephemeral-storage\" or \"example.com/fpga\""))
+            elif quantity(value) is None:
+                shown = json.dumps(value, ensure_ascii=False, default=str)
+                found.append(error(
+                    "BUILD001", f"`{key}: {shown}` in `resources` is not a Kubernetes "
+                    f"quantity: {target} would ask for a pod that Kubernetes refuses", span,
+                    "write a number, a size such as 16GiB, or a quantity such as "
+                    "\"500m\" or \"16Gi\""))
+    return found
+
+
+def _resources_span(program: Program, stage_id: str) -> Span:
+    stage = program.stages.get(stage_id)
+    setting = stage.block.setting("resources") if stage and stage.block else None
+    return setting.span if setting is not None else pipeline_span(program)
