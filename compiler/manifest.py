@@ -85,6 +85,9 @@ def _retrain(retrain: n.Retrain | None) -> dict[str, Any]:
 
 
 # -------------------------------------------------------------------- stages
+# `on_failure retry` with no `retries` on the stage or the pipeline: retry this often
+# rather than not at all (what the policy asks for, bounded).
+RETRY_POLICY_RETRIES = 2
 
 
 def stage_entry(program: Program, stage: Stage) -> dict[str, Any]:
@@ -100,16 +103,20 @@ def stage_entry(program: Program, stage: Stage) -> dict[str, Any]:
 
 
 def _runtime_policy(program: Program, stage: Stage) -> dict[str, Any]:
-    block = stage.block
+    # A stage the program implies (the join, an approval) has no block of its own: it
+    # takes the pipeline's defaults, as a declared stage without settings does.
+    block = stage.block or program.pipeline
     if block is None:
         return {"on_failure": "block", "retries": 0, "timeout_s": None}
+    on_failure = program.failure_policy(block) or "block"
     retries = program.effective(block, "retries")
     timeout = program.effective(block, "timeout")
     policy = {
-        "on_failure": program.failure_policy(block) or "block",
-        "retries": int(retries.value.py) if retries is not None else 0,
+        "on_failure": on_failure,
+        "retries": int(retries.value.py) if retries is not None else (
+            RETRY_POLICY_RETRIES if on_failure == "retry" else 0),
         "timeout_s": _seconds(timeout),
-        "description": _py(block.setting("description")),
+        "description": _py(stage.block.setting("description")) if stage.block else None,
     }
     message = program.failure_alert(block)
     if policy["on_failure"] == "alert" and message is not None:

@@ -10,9 +10,11 @@ document("BUILD001", "error", "the target cannot carry the program as written", 
 ## What it does
 Reported by `pipec build` when the chosen orchestrator cannot express something the
 program says: an Airflow id longer than 250 characters, an Argo build without an
-`image` (Argo runs every stage in a container), an image containing `{{` (Argo would
-read it as a template), two stage names that map to the same Kubernetes name, or a
-file without a pipeline.
+`image` (Argo, or Airflow's KubernetesPodOperator: every stage runs in a container),
+an image containing `{{` (Argo would read it as a template), two stage names that map
+to the same Kubernetes name, a `resources` value that is not a Kubernetes quantity
+(`memory: "16GB"`: the pod would be refused when the stage starts), or a file without
+a pipeline.
 
 ## Why is this bad?
 The orchestrator would reject the output at submission, or run something other than
@@ -45,7 +47,8 @@ document("BUILD002", "note", "a setting the target ignores", '''
 ## What it does
 Reported by `pipec build` when the target accepts the program but ignores one of its
 settings: `resources` on a train stage built for Airflow's BashOperator, which runs on
-the worker as it is.
+the worker as it is, or a `resources` key that names no Kubernetes resource (`gpus`),
+which a pod cannot request (`gpu` becomes `nvidia.com/gpu`).
 
 ## Why is this bad?
 The stage would run without the CPU or memory the file asks for; the note says which

@@ -39,7 +39,7 @@ STAGES = [
     ('features.planes', 'data_platform', 1, 1800, False),
     ('validate.weather', 'data_platform', 1, 1800, False),
     ('features.weather', 'data_platform', 1, 1800, False),
-    ('join', 'ml_flights', 0, None, False),
+    ('join', 'ml_flights', 1, 1800, False),
     ('split', 'ml_flights', 1, 1800, False),
     ('train.delay_gbm', 'ml_flights', 1, 1800, False),
     ('evaluate.delay_gbm', 'ml_flights', 1, 1800, False),
