@@ -14,6 +14,10 @@ from collections.abc import Iterator
 from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
 
+# Resources measured in bytes, and the least a stage could run in (a bare number below
+# it is a unit left out, not a request).
+BYTE_RESOURCES = frozenset({"memory", "ephemeral-storage"})
+MIN_BYTES = 2**20
 SEED_MAX = 2**32 - 1  # scikit-learn's random_state and numpy's legacy seeding
 # keyword -> (lowest, highest, inclusive at the low end, what it is)
 SHARES = {
@@ -48,6 +52,22 @@ def _settings(block: n.Block) -> Iterator[Diagnostic]:
     for keyword, (low, high, low_ok, what) in SHARES.items():
         for setting in block.settings(keyword):
             yield from _share(setting.value, low, high, low_ok, what)
+    for setting in block.settings("resources"):
+        yield from _byte_amounts(setting.value)
+
+
+def _byte_amounts(value: n.Value | n.Ident) -> Iterator[Diagnostic]:
+    """A bare number for memory is bytes to Kubernetes: `memory: 16` asks for 16 bytes,
+    which no stage runs in; the user meant 16 GiB (or MiB)."""
+    if not isinstance(value, n.MapValue):
+        return
+    for pair in value.pairs:
+        amount = pair.value
+        if pair.key in BYTE_RESOURCES and isinstance(amount, n.Int | n.Float) and \
+                0 <= amount.value < MIN_BYTES:
+            yield _p001(amount, f"`{pair.key}: {amount.value}` is {amount.value} bytes: "
+                        "no stage runs in that", f"write a size, e.g. `{pair.key}: "
+                        f"{amount.value}GiB`, or a quantity such as \"{amount.value}Gi\"")
 
 
 def _statements(block: n.Block) -> Iterator[Diagnostic]:

@@ -26,6 +26,9 @@ def _p001(text: str) -> list[str]:
     ("features f {\n    feature n = count() over 0s\n  }", "3:30 a window of no time"),
     ("label l {\n    window 0d\n  }", "3:12 a label window of no time"),
     ("validate s {\n    drift mean(x) within 0.5x of baseline\n  }", "3:26 a drift factor"),
+    ("train m {\n    resources { cpu: 2, memory: 16 }\n  }", "3:33 `memory: 16` is 16 bytes"),
+    ("train m {\n    resources { \"ephemeral-storage\": 0.5 }\n  }",
+     "3:38 `ephemeral-storage: 0.5` is 0.5 bytes"),
 ])
 def test_out_of_range_values_are_p001_at_the_value(body: str, found: str) -> None:
     messages = _p001(f"pipeline p {{\n  {body}\n}}\n")
@@ -40,6 +43,8 @@ def test_out_of_range_values_are_p001_at_the_value(body: str, found: str) -> Non
     "features f {\n    entity e\n    feature n = count() over 1s\n  }",
     "label l {\n    window 1d\n  }",
     "validate s {\n    drift mean(x) within 1x of baseline\n  }",
+    "train m {\n    resources { cpu: 2, memory: 16GiB }\n  }",
+    'train m {\n    resources { memory: "16Gi", gpu: 1 }\n  }',
 ])
 def test_values_in_range_are_not(body: str) -> None:
     assert _p001(f"pipeline p {{\n  {body}\n}}\n") == []
