@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -36,11 +37,13 @@ def write_text(path: Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
-def write_tree(target: Path, files: dict[str, bytes]) -> None:
+def write_tree(target: Path, files: dict[str, bytes], remove: Iterable[str] = ()) -> None:
     """Write a whole output folder or nothing: build it beside the target, then swap.
 
-    Files already in `target` that are not part of `files` are kept. A new folder gets
-    the mode a plain `mkdir` would give it; an existing one keeps its own.
+    Files already in `target` that are not part of `files` are kept, except the file
+    names (directly in `target`) listed in `remove`: what an earlier run wrote that this
+    one no longer does. A new folder
+    gets the mode a plain `mkdir` would give it; an existing one keeps its own.
     """
     target = followed(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -48,6 +51,9 @@ def write_tree(target: Path, files: dict[str, bytes]) -> None:
     try:
         if target.exists():
             shutil.copytree(target, staging, dirs_exist_ok=True, symlinks=True)
+            for name in sorted(set(remove) - set(files)):
+                if Path(name).name == name and name not in ("", ".", ".."):  # in the folder
+                    (staging / name).unlink(missing_ok=True)
         else:  # mkdtemp's folders are private (0700); an output folder is not
             staging.chmod(0o777 & ~current_umask())
         for relative, data in sorted(files.items()):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from pipec.atomic import write_tree
@@ -37,10 +38,10 @@ def output_problem(output: Path, sources: list[Path]) -> str | None:
             "folder as a whole; name a folder of its own, e.g. `-o build/out`")
 
 
-def write_output(output: Path, files: dict[str, bytes]) -> bool:
+def write_output(output: Path, files: dict[str, bytes], remove: Iterable[str] = ()) -> bool:
     """write_tree with an environment error (permission, disk full) as a message."""
     try:
-        write_tree(output, files)
+        write_tree(output, files, remove)
     except OSError as exc:
         print(f"pipec: cannot write `{output}`: {exc.strerror or exc}; nothing was written",
               file=sys.stderr)

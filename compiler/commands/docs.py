@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from pipec.check import compile
     from pipec.commands.check import emit
     from pipec.config import options_for
-    from pipec.docsite import build_docs_manifest, site_files
+    from pipec.docsite import build_docs_manifest, previous_pages, site_files
     from pipec.loader import Loader
 
     files, go_on = usable(args.files)
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         print("pipec docs: fix the errors above; nothing was written", file=sys.stderr)
         return 1
     written = site_files(build_docs_manifest(programs))
-    if not write_output(output, written):
+    if not write_output(output, written, remove=previous_pages(output)):
         return 2
     pages = sum(1 for name in written if name != "manifest.json")
     print(f"wrote {output / 'manifest.json'} and {pages} pages to {output}")

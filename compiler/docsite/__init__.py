@@ -4,12 +4,15 @@ HTML page. The pages depend on the manifest only."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from pipec.docsite.manifest import SCHEMA_VERSION, build_docs_manifest, dump
 from pipec.docsite.render import render_site
 
-__all__ = ["SCHEMA_VERSION", "build_docs_manifest", "dump", "render_site", "site_files"]
+__all__ = ["SCHEMA_VERSION", "build_docs_manifest", "dump", "previous_pages", "render_site",
+           "site_files"]
 
 
 def site_files(manifest: dict[str, Any]) -> dict[str, bytes]:
@@ -17,3 +20,18 @@ def site_files(manifest: dict[str, Any]) -> dict[str, bytes]:
     files = {"manifest.json": dump(manifest)}
     files.update(render_site(manifest))
     return {name: text.encode("utf-8") for name, text in sorted(files.items())}
+
+
+def previous_pages(folder: Path) -> set[str]:
+    """The pipeline pages an earlier `pipec docs` wrote into `folder`, as its manifest
+    lists them: a page of a pipeline since renamed or removed is stale, and goes. Files
+    the manifest does not name are the user's and stay; no readable pipec manifest,
+    nothing goes."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+        if manifest["generator"]["name"] != "pipec":
+            return set()
+        slugs = [p["slug"] for p in manifest["pipelines"]]
+    except (OSError, ValueError, TypeError, KeyError):
+        return set()
+    return {f"{slug}.md" for slug in slugs if isinstance(slug, str) and "/" not in slug}
