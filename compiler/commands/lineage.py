@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pipec.commands.registry import _version
     from pipec.stdlib.runtime.errors import PipecRuntimeError
-    from pipec.stdlib.runtime.records import RunRecords
     from pipec.stdlib.runtime.registry import Registry
     from pipec.stdlib.runtime.serialize import ModelIntegrityError
 
@@ -29,19 +29,21 @@ def run(args: argparse.Namespace) -> int:
     if not (folder / "registry.sqlite").is_file():
         print(f"pipec: no registry at `{folder}`", file=sys.stderr)
         return 2
-    registry = Registry(folder)
     try:
-        entry = _version(registry, args.model)
-        approval = registry.approval(entry.model, entry.version)
-        _verify(registry, entry)
+        registry = Registry(folder)
+        try:
+            entry = _version(registry, args.model)
+            approval = registry.approval(entry.model, entry.version)
+            registry.verify(entry)
+        finally:
+            registry.close()
+        record = _record(Path(args.project), entry.run_id)
     except (PipecRuntimeError, ModelIntegrityError, ValueError) as exc:
         print(f"pipec: {exc}", file=sys.stderr)
         return 2
-    finally:
-        registry.close()
-    records = RunRecords(Path(args.project))
-    record = records.get(entry.run_id) if entry.run_id else None
-    records.close()
+    except sqlite3.DatabaseError as exc:  # a damaged registry or run store
+        print(f"pipec: cannot read the registry or the run records ({exc})", file=sys.stderr)
+        return 2
     if record is None:
         print(f"pipec: the record of run {entry.run_id} is not in `{args.project}`",
               file=sys.stderr)
@@ -54,20 +56,35 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verify(registry: Any, entry: Any) -> None:
-    """Lineage of a model whose bytes changed would describe another model: refuse it."""
-    from pipec.stdlib.runtime.serialize import ModelIntegrityError, sha256
+def _record(project: Path, run_id: str | None) -> dict[str, Any] | None:
+    """The run's record; a project without a run store has none (and gets no empty
+    `.pipec/` from a read-only command)."""
+    from pipec.stdlib.runtime.records import RunRecords
 
-    path = registry.object_path(entry.sha256)
-    if not path.is_file() or sha256(path.read_bytes()) != entry.sha256:
-        raise ModelIntegrityError(f"{entry.model} v{entry.version}: the model file is missing "
-                                  "or its bytes no longer match the recorded hash")
+    if not run_id or not (project / ".pipec").is_dir():
+        return None
+    records = RunRecords(project)
+    try:
+        return records.get(run_id)
+    finally:
+        records.close()
+
+
+def _produced(entries: dict[str, Any], key: str, value: Any, name: str) -> dict[str, Any]:
+    """The stage entry that produced this version: a run may train and evaluate several
+    models, and the first one is not necessarily the one asked about."""
+    for entry in entries.values():
+        if value is not None and entry.get(key) == value:
+            return entry
+    return entries.get(name, {})
 
 
 def answer(entry: dict[str, Any], record: dict[str, Any],
            approval: dict[str, Any] | None) -> dict[str, Any]:
-    model = next(iter(record.get("models", {}).values()), {})
-    evaluation = next(iter(record.get("evaluations", {}).values()), {})
+    model = _produced(record.get("models", {}), "model_sha256", entry["sha256"],
+                      entry["model"])
+    evaluation = _produced(record.get("evaluations", {}), "report_sha256",
+                           entry["report_sha256"], entry["model"])
     return {
         "1. which data snapshot": {
             name: {"snapshot": d.get("snapshot") or d.get("snapshot_declared"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import sqlite3
 import sys
 from typing import Any
 
@@ -36,16 +37,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pipec.stdlib.runtime.errors import PipecRuntimeError
     from pipec.stdlib.runtime.registry import Registry
+    from pipec.stdlib.runtime.serialize import ModelIntegrityError
 
     folder = registry_dir(args)
     if not (folder / "registry.sqlite").is_file():
         print(f"pipec: no registry at `{folder}`", file=sys.stderr)
         return 2
-    registry = Registry(folder)
+    try:
+        registry = Registry(folder)
+    except PipecRuntimeError as exc:
+        print(f"pipec: {exc}", file=sys.stderr)
+        return 2
     try:
         return ACTIONS[args.action](registry, args)
-    except (PipecRuntimeError, ValueError) as exc:
+    except (PipecRuntimeError, ModelIntegrityError, ValueError) as exc:
         print(f"pipec: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:  # damage found past the header, mid-query
+        print(f"pipec: the registry `{folder}` cannot be read ({exc})", file=sys.stderr)
         return 2
     finally:
         registry.close()
@@ -82,28 +91,48 @@ def _show(registry: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _named(registry: Any, ref: str, action: str) -> Any:
+    """The version a state change applies to, always named: with a bare MODEL, a
+    concurrent run's new version could be the one approved or promoted."""
+    name, version = parse_model_ref(ref)
+    if version is None:
+        raise ValueError(f"`registry {action}` needs a version, as in `{name}@3` "
+                         "(`pipec registry list` shows them)")
+    return registry.get(name, version)
+
+
+def _done(args: argparse.Namespace, text: str, shown: dict[str, Any]) -> int:
+    """What a state change did: a line, or with `--format json` the JSON it accepted."""
+    print(json.dumps(shown, indent=2, sort_keys=True) if args.format == "json" else text)
+    return 0
+
+
 def _approve(registry: Any, args: argparse.Namespace) -> int:
-    entry = _version(registry, args.model)
+    entry = _named(registry, args.model, "approve")
     approver = args.approver or getpass.getuser()
     registry.approve(entry.model, entry.version, approver=approver, team=args.by)
-    print(f"{entry.model}@{entry.version} approved by {approver} ({args.by}) for report "
-          f"{entry.report_sha256[:12]}; run the pipeline again to promote it")
-    return 0
+    return _done(args, f"{entry.model}@{entry.version} approved by {approver} ({args.by}) "
+                       f"for report {entry.report_sha256[:12]}; run the pipeline again to "
+                       "promote it",
+                 {"model": entry.model, "version": entry.version, "approver": approver,
+                  "team": args.by, "report_sha256": entry.report_sha256})
 
 
 def _promote(registry: Any, args: argparse.Namespace) -> int:
-    entry = _version(registry, args.model)
+    entry = _named(registry, args.model, "promote")
     done = registry.promote(entry.model, entry.version, actor=getpass.getuser(),
                             reason="promoted by hand")
-    print(f"{done.model}@{done.version} is production")
-    return 0
+    return _done(args, f"{done.model}@{done.version} is production", done.as_json())
 
 
 def _rollback(registry: Any, args: argparse.Namespace) -> int:
-    name, _ = parse_model_ref(args.model)
+    name, version = parse_model_ref(args.model)
+    if version is not None:  # ignoring it would restore a version the user did not name
+        raise ValueError(f"rollback restores the previous production version and takes "
+                         f"`{name}`, not `{args.model}`; to make v{version} production: "
+                         f"`pipec registry promote {name}@{version}`")
     done = registry.rollback(name, actor=getpass.getuser())
-    print(f"{done.model}@{done.version} is production again")
-    return 0
+    return _done(args, f"{done.model}@{done.version} is production again", done.as_json())
 
 
 ACTIONS = {"list": _list, "show": _show, "approve": _approve, "promote": _promote,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,16 +29,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pipec.stdlib.runtime.errors import PipecRuntimeError
     from pipec.stdlib.runtime.records import RunRecords
 
     if not (Path(args.project) / ".pipec").is_dir():
         print(f"pipec: no runs in `{args.project}` (no .pipec folder)", file=sys.stderr)
         return 2
-    records = RunRecords(Path(args.project))
     try:
-        return ACTIONS[args.action](records, args)
-    finally:
-        records.close()
+        records = RunRecords(Path(args.project))
+        try:
+            return ACTIONS[args.action](records, args)
+        finally:
+            records.close()
+    except PipecRuntimeError as exc:
+        print(f"pipec: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:  # a damaged run store: say so, not "internal error"
+        print(f"pipec: the run store `{Path(args.project) / '.pipec'}` cannot be read ({exc})",
+              file=sys.stderr)
+        return 2
 
 
 def _list(records: Any, args: argparse.Namespace) -> int:
@@ -74,16 +84,19 @@ def _diff(records: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-IGNORED = {"run_id", "stages", "report", "environment"}
+# Run ids and stage timings differ between any two runs. The environment (image,
+# package versions) and the report (validation results, why a run stopped) are not
+# ignored: they are what a user diffs two runs to find.
+IGNORED = {"run_id", "stages", "report.run_id", "report.stages"}
 
 
 def diff(first: dict[str, Any], second: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Leaf paths whose values differ (stage timings and run ids are expected to)."""
+    """Leaf paths whose values differ."""
     changes: dict[str, Any] = {}
     for key in sorted(set(first) | set(second)):
-        if not prefix and key in IGNORED:
-            continue
         path = f"{prefix}.{key}" if prefix else key
+        if path in IGNORED:
+            continue
         a, b = first.get(key), second.get(key)
         if isinstance(a, dict) and isinstance(b, dict):
             changes.update(diff(a, b, path))

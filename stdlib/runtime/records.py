@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .errors import PipecRuntimeError
 from .store import STORE_DIR, ArtifactStore, RunIndex, connect_wal
 
 PACKAGES = ("pipec", "scikit-learn", "numpy", "pandas", "duckdb", "pyarrow", "skops", "scipy")
@@ -128,6 +129,10 @@ def _add_stage(record: dict[str, Any], stage: dict[str, Any], report: dict[str, 
         record.setdefault(kind, {})[name] = report or None
 
 
+class AmbiguousRun(PipecRuntimeError):
+    """A run id prefix that several runs share."""
+
+
 class RunRecords:
     """The append-only table of run records beside the run index."""
 
@@ -149,10 +154,21 @@ class RunRecords:
         return sha
 
     def get(self, run_id: str) -> dict[str, Any] | None:
-        row = self.db.execute("SELECT record_json FROM run_records WHERE run_id=? OR "
-                              "run_id LIKE ? ORDER BY created_at DESC",
-                              (run_id, f"{run_id}%")).fetchone()
-        return json.loads(row[0]) if row else None
+        """The record of a run id or of a unique prefix of one. A prefix matching several
+        runs is refused rather than answered with one of them; `substr`, not LIKE, so
+        `%` and `_` are not wildcards and case matters."""
+        exact = self.db.execute("SELECT record_json FROM run_records WHERE run_id=?",
+                                (run_id,)).fetchone()
+        if exact is not None or not run_id:
+            return json.loads(exact[0]) if exact else None
+        rows = self.db.execute("SELECT run_id, record_json FROM run_records "
+                               "WHERE substr(run_id, 1, ?) = ? ORDER BY created_at DESC",
+                               (len(run_id), run_id)).fetchall()
+        if len(rows) > 1:
+            shown = ", ".join(r[0] for r in rows[:5]) + (", …" if len(rows) > 5 else "")
+            raise AmbiguousRun(f"`{run_id}` is the start of {len(rows)} run ids ({shown}): "
+                               "give more of it")
+        return json.loads(rows[0][1]) if rows else None
 
     def list(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT run_id, pipeline, status, record_sha256, created_at "

@@ -27,6 +27,7 @@ from typing import Any
 
 from .errors import PipecRuntimeError
 from .serialize import ModelIntegrityError, loads
+from .serialize import sha256 as digest
 from .store import connect_wal, immediate_transaction, remove_stale_temps
 
 SCHEMA = """
@@ -80,9 +81,15 @@ class Registry:
         self.objects = self.root / "objects"
         self.objects.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(self.objects, ".*.tmp")  # what a crashed `_store` left behind
-        self.db = connect_wal(self.root / "registry.sqlite", synchronous="FULL", schema=SCHEMA)
-        with self._tx() as cur:
-            cur.execute("INSERT OR IGNORE INTO meta VALUES ('instance', ?)", (uuid.uuid4().hex,))
+        path = self.root / "registry.sqlite"
+        try:
+            self.db = connect_wal(path, synchronous="FULL", schema=SCHEMA)
+            with self._tx() as cur:
+                cur.execute("INSERT OR IGNORE INTO meta VALUES ('instance', ?)",
+                            (uuid.uuid4().hex,))
+        except sqlite3.DatabaseError as exc:  # a damaged file: say which, not "internal error"
+            raise RegistryError(f"the registry `{path}` cannot be read ({exc}): it is "
+                                "damaged or not a pipec registry") from exc
 
     def close(self) -> None:
         self.db.close()
@@ -101,7 +108,8 @@ class Registry:
 
     def _store(self, sha256: str, data: bytes) -> None:
         path = self.object_path(sha256)
-        if path.is_file() and path.stat().st_size == len(data):
+        # Same size is not same bytes: an altered file is rewritten from the good bytes.
+        if path.is_file() and digest(path.read_bytes()) == sha256:
             return
         temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         with open(temp, "wb") as handle:
@@ -109,6 +117,18 @@ class Registry:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
+
+    def verify(self, entry: Version) -> None:
+        """Refuse a version whose model file is missing or no longer hashes to its
+        recorded sha256: it must never become (or describe) production."""
+        path = self.object_path(entry.sha256)
+        if not path.is_file():
+            raise ModelIntegrityError(f"{entry.model} v{entry.version}: model file "
+                                      f"{path.name} is missing")
+        if digest(path.read_bytes()) != entry.sha256:
+            raise ModelIntegrityError(f"{entry.model} v{entry.version}: the model file was "
+                                      "altered or corrupted (its bytes no longer match the "
+                                      "recorded hash)")
 
     def load(self, model: str, version: int) -> Any:
         """The model object, after checking its bytes against the recorded hash."""
@@ -226,7 +246,9 @@ class Registry:
     def promote(self, model: str, version: int, *, actor: str, reason: str) -> Version:
         """Make a version production; one whose pipeline says `approval by TEAM` only once
         that team's approval of its current evaluation report is recorded."""
-        team = self.missing_approval(self.get(model, version))
+        entry = self.get(model, version)
+        self.verify(entry)
+        team = self.missing_approval(entry)
         if team is not None:
             raise RegistryError(f"{model} v{version} waits for approval by {team}: "
                                 f"`pipec registry approve {model}@{version} --by {team}` first")
@@ -254,6 +276,7 @@ class Registry:
                 "AND version != ? ORDER BY seq DESC", (model, current[0])).fetchone()
             if previous is None:
                 raise RegistryError(f"model {model!r} has no previous production version")
+            self.verify(self.get(model, previous[0]))
             self._archive_production(cur, model, actor, "rolled back")
             cur.execute("UPDATE versions SET state='production' WHERE model=? AND version=?",
                         (model, previous[0]))
@@ -274,8 +297,6 @@ class Registry:
         """Problems found: a row whose model file is missing or altered, or a model with
         several production versions. Empty when the registry is consistent."""
         problems = []
-        from .serialize import sha256 as digest
-
         for entry in self.versions():
             path = self.object_path(entry.sha256)
             if not path.is_file():
@@ -297,4 +318,9 @@ def _log(cur: sqlite3.Cursor, model: str, version: int, from_state: str | None, 
 
 
 def _version(row: tuple[Any, ...]) -> Version:
-    return Version(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), row[7])
+    try:
+        info = json.loads(row[6])
+    except (TypeError, ValueError) as exc:  # edited by hand: name the row, not the parser
+        raise RegistryError(f"{row[0]} v{row[1]}: its registry entry is damaged "
+                            "(`info` is not JSON)") from exc
+    return Version(row[0], row[1], row[2], row[3], row[4], row[5], info, row[7])

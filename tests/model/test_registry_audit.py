@@ -1,0 +1,230 @@
+"""The registry, lineage and run records as a user meets them: answers about the version
+asked for, a tampered model never promoted, a damaged file named clearly (exit 2), and
+run ids and diffs that say what really happened."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pipec.cli import main
+from pipec.commands.runs import diff
+from pipec.stdlib.runtime import serialize
+from pipec.stdlib.runtime.records import AmbiguousRun, RunRecords
+from pipec.stdlib.runtime.registry import Registry
+
+IMAGE = "example.com/train@sha256:" + "ab" * 32
+
+
+def _record(run_id: str, **changes: Any) -> dict[str, Any]:
+    """A run that trained and evaluated two models, `a` and `b`, as one pipeline may."""
+    record: dict[str, Any] = {
+        "run_id": run_id, "pipeline": "p", "status": "succeeded", "stages": [],
+        "code": {"declared": "abc", "commit": "abc", "dirty": None},
+        "environment": {"image": IMAGE, "python": "3.11", "packages": {}},
+        "data": {"events": {"snapshot": "2026-03-31", "content_hash": "d" * 64}},
+        "models": {name: {"model": "sklearn.linear_model.LogisticRegression",
+                          "params": {"C": c}, "seed": seed,
+                          "model_sha256": serialize.sha256(name.encode())}
+                   for name, c, seed in (("a", 1.0, 1), ("b", 0.1, 7))},
+        "evaluations": {name: {"blessed": True, "report_sha256": f"report-{name}",
+                               "gates": [{"line": f"primary roc_auc >= {gate}",
+                                          "passed": True, "observed": 0.9}]}
+                        for name, gate in (("a", 0.6), ("b", 0.7))},
+        "report": {"run_id": run_id, "stages": []},
+    }
+    return record | changes
+
+
+def _register(registry: Registry, name: str, data: bytes, run_id: str = "run1") -> None:
+    registry.register(name, data, serialize.sha256(data), run_id=run_id,
+                      report_sha256=f"report-{name}", info={}, actor="ml")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """Models `a` and `b` registered from one run, and that run's record."""
+    registry = Registry(tmp_path / "registry")
+    try:
+        for name in ("a", "b"):
+            _register(registry, name, name.encode())
+    finally:
+        registry.close()
+    records = RunRecords(tmp_path)
+    try:
+        records.write(_record("run1"))
+    finally:
+        records.close()
+    return tmp_path
+
+
+def _pipec(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_lineage_answers_about_the_model_asked_for(project: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _pipec(capsys, "lineage", "b@1", "--project", str(project),
+                          "--format", "json")
+    assert code == 0
+    answers = json.loads(out)
+    assert answers["4. which parameters"]["params"] == {"C": 0.1}
+    assert answers["4. which parameters"]["seed"] == 7
+    gates = answers["7. which gates and approvals"]
+    assert gates["gates"] == ["pass primary roc_auc >= 0.7 (0.9)"]
+    assert gates["evaluation_report"] == "report-b"
+
+
+def test_lineage_without_a_run_store_creates_none(project: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code, _, err = _pipec(capsys, "lineage", "a@1", "--project", str(elsewhere),
+                          "--registry", str(project / "registry"))
+    assert code == 2 and "the record of run run1 is not in" in err
+    assert not (elsewhere / ".pipec").exists()
+
+
+def _flip(path: Path) -> None:
+    raw = bytearray(path.read_bytes())
+    raw[0] ^= 1
+    path.write_bytes(bytes(raw))
+
+
+def test_a_tampered_model_is_never_promoted_or_restored(tmp_path: Path) -> None:
+    registry = Registry(tmp_path)
+    try:
+        _register(registry, "m", b"first")
+        _register(registry, "m", b"second")
+        registry.promote("m", 1, actor="a", reason="first")
+        registry.promote("m", 2, actor="a", reason="second")
+        _flip(registry.object_path(serialize.sha256(b"first")))
+        with pytest.raises(serialize.ModelIntegrityError, match="m v1: the model file"):
+            registry.rollback("m", actor="a")
+        with pytest.raises(serialize.ModelIntegrityError, match="m v1: the model file"):
+            registry.promote("m", 1, actor="a", reason="by hand")
+        assert registry.production("m").version == 2  # type: ignore[union-attr]
+        # Registering the good bytes again repairs the file, even at the same size.
+        _register(registry, "m", b"first")
+        assert registry.integrity() == []
+        assert registry.rollback("m", actor="a").version == 1
+    finally:
+        registry.close()
+
+
+def test_cli_refuses_a_tampered_promotion(project: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    _flip(project / "registry" / "objects" / f"{serialize.sha256(b'a')}.skops")
+    code, _, err = _pipec(capsys, "registry", "promote", "a@1", "--project", str(project))
+    assert code == 2 and err.startswith("pipec: a v1: the model file was altered")
+
+
+def test_rollback_refuses_a_version_it_would_ignore(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    registry = Registry(tmp_path / "registry")
+    try:
+        for data in (b"v1", b"v2", b"v3"):
+            _register(registry, "m", data)
+            registry.promote("m", registry.versions("m")[-1].version, actor="a", reason="up")
+    finally:
+        registry.close()
+    code, _, err = _pipec(capsys, "registry", "rollback", "m@1", "--project", str(tmp_path))
+    assert code == 2 and "pipec registry promote m@1" in err
+    code, out, _ = _pipec(capsys, "registry", "show", "m", "--project", str(tmp_path))
+    assert json.loads(out)["version"] == 3  # nothing changed
+
+
+@pytest.mark.parametrize("command", [["registry", "list"], ["registry", "rollback", "a"],
+                                     ["lineage", "a"]])
+def test_a_damaged_registry_is_named_not_an_internal_error(
+        project: Path, capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    database = project / "registry" / "registry.sqlite"
+    for leftover in database.parent.glob("registry.sqlite-*"):
+        leftover.unlink()
+    database.write_bytes(b"not a database at all" * 200)
+    code, _, err = _pipec(capsys, *command, "--project", str(project))
+    assert code == 2 and "internal error" not in err
+    assert "cannot be read" in err and "registry.sqlite" in err
+
+
+def test_a_hand_edited_entry_is_named(project: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    con = sqlite3.connect(project / "registry" / "registry.sqlite")
+    with con:
+        con.execute("UPDATE versions SET info = 'not json' WHERE model = 'a'")
+    con.close()
+    code, _, err = _pipec(capsys, "registry", "show", "a@1", "--project", str(project))
+    assert code == 2 and "a v1: its registry entry is damaged" in err
+
+
+def test_run_id_prefixes_are_unique_and_literal(tmp_path: Path) -> None:
+    records = RunRecords(tmp_path)
+    try:
+        for run_id in ("abc1", "abc2", "xyz9"):
+            records.write(_record(run_id))
+        assert records.get("abc1")["run_id"] == "abc1"  # type: ignore[index]
+        assert records.get("xy")["run_id"] == "xyz9"  # type: ignore[index]
+        with pytest.raises(AmbiguousRun, match="`abc` is the start of 2 run ids"):
+            records.get("abc")
+        for pattern in ("", "%", "_bc1", "ABC1"):
+            assert records.get(pattern) is None
+    finally:
+        records.close()
+
+
+def test_cli_names_an_ambiguous_run(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    records = RunRecords(project)
+    try:
+        records.write(_record("run2"))
+    finally:
+        records.close()
+    code, _, err = _pipec(capsys, "runs", "show", "run", "--project", str(project))
+    assert code == 2 and "is the start of 2 run ids" in err
+
+
+def test_a_damaged_run_store_is_named(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    index = project / ".pipec" / "index.sqlite"
+    for leftover in index.parent.glob("index.sqlite-*"):
+        leftover.unlink()
+    index.write_bytes(b"garbage" * 1000)
+    code, _, err = _pipec(capsys, "runs", "list", "--project", str(project))
+    assert code == 2 and "internal error" not in err and "cannot be read" in err
+
+
+def test_runs_diff_shows_the_image_and_why_a_run_stopped() -> None:
+    first = _record("run1")
+    second = _record("run2", environment=first["environment"] | {"image": "other"},
+                     status="blocked",
+                     report={"run_id": "run2", "stages": [{"duration_s": 1.0}],
+                             "reason": "validate.events: 3 rows"})
+    changes = diff(first, second)
+    assert changes["environment.image"] == (IMAGE, "other")
+    assert changes["report.reason"] == (None, "validate.events: 3 rows")
+    assert not any(path.startswith(("run_id", "report.run_id", "report.stages"))
+                   for path in changes)
+
+
+@pytest.mark.parametrize("action", [["approve", "a", "--by", "risk"], ["promote", "a"]])
+def test_a_state_change_names_its_version(project: Path, capsys: pytest.CaptureFixture[str],
+                                          action: list[str]) -> None:
+    code, _, err = _pipec(capsys, "registry", *action, "--project", str(project))
+    assert code == 2 and f"`registry {action[0]}` needs a version, as in `a@3`" in err
+    code, out, _ = _pipec(capsys, "registry", "show", "a@1", "--project", str(project))
+    assert json.loads(out)["state"] == "candidate" and json.loads(out)["approval"] is None
+
+
+def test_state_changes_answer_in_json_when_asked(project: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _pipec(capsys, "registry", "approve", "a@1", "--by", "risk", "--approver",
+                          "ana", "--project", str(project), "--format", "json")
+    assert code == 0 and json.loads(out) == {
+        "model": "a", "version": 1, "approver": "ana", "team": "risk",
+        "report_sha256": "report-a"}
+    code, out, _ = _pipec(capsys, "registry", "promote", "a@1", "--project", str(project),
+                          "--format", "json")
+    assert code == 0 and json.loads(out)["state"] == "production"
