@@ -16,12 +16,24 @@ from pipec.commands._files import readable
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE")
-    parser.add_argument("--max-examples", type=int, default=25, metavar="N",
+    parser.add_argument("--max-examples", type=_positive, default=25, metavar="N",
                         help="examples per property (default 25)")
     parser.add_argument("--seed", type=int, default=None,
                         help="explore with this seed instead of the fixed default")
     parser.add_argument("--no-cross-process", action="store_true",
                         help="skip the check in child interpreters (saves a few seconds)")
+
+
+def _positive(text: str) -> int:
+    """At least one example: hypothesis refuses zero, and that must be a usage error
+    (exit 2), not an internal one."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
 
 
 def run(args: argparse.Namespace) -> int:

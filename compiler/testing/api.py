@@ -24,7 +24,9 @@ def resolve_path(path: str | Path, caller_depth: int = 2) -> Path:
     return beside if beside.exists() else path
 
 
-def load_split(target: Program | SplitSpec | str | Path, caller_depth: int = 3) -> SplitSpec:
+def load_split(target: Program | SplitSpec | str | Path, caller_depth: int = 2) -> SplitSpec:
+    """The split of a program, a `.pipe` file (a relative path as in `resolve_path`, from
+    the frame `caller_depth` above `resolve_path`: 2 is whoever calls this) or a spec."""
     if isinstance(target, SplitSpec):
         return target
     if isinstance(target, str | Path):
@@ -49,7 +51,7 @@ def assert_split_properties(target: Program | SplitSpec | str | Path, *,
     from pipec.testing.properties import Options, properties_for
 
     try:
-        spec = load_split(target)
+        spec = load_split(target, caller_depth=3)  # the test that called us
     except SpecError as exc:
         raise AssertionError(str(exc)) from None
     options = Options(max_examples=max_examples, seed=seed, **extra)

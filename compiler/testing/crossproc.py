@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,18 @@ def reproducible_across_processes(spec: SplitSpec, impl: Impl | None = None,
     snapshot = spec.snapshot or DEFAULT_SNAPSHOT
     if options.tick is not None:
         options.tick()
+    try:
+        _compare(spec, impl, ref, tables, snapshot)
+    except Counterexample as exc:
+        # Outside hypothesis nothing turns a raising split into a property failure: without
+        # this, `pipec test` stops with an internal error and pytest with an error.
+        func = reproducible_across_processes
+        raise SplitPropertyFailure(func.__name__, statement(func), exc.message,
+                                   exc.rows) from None
+
+
+def _compare(spec: SplitSpec, impl: Impl, ref: tuple[str, str], tables: list[pa.Table],
+             snapshot: date) -> None:
     runs = [_child(spec, ref, tables, seed) for seed in HASH_SEEDS]
     for i, table in enumerate(tables):
         mine = sides(spec, impl, table, snapshot)

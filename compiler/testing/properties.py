@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, Verbosity, given
 from hypothesis import seed as hseed
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
+from pipec.testing.report import cell
 from pipec.testing.spec import HASHED, SplitSpec, time_bounds
 from pipec.testing.strategies import (
     DEFAULT_SNAPSHOT,
@@ -378,7 +379,7 @@ def keys_one_side(spec: SplitSpec, impl: Impl | None = None,
             if len(found) > 1:
                 names = ", ".join(sorted(_side(s) for s in found))
                 same = {r[ROW] for r in rows if repr(_norm(r[spec.on])) == key}
-                raise Counterexample(f"{spec.on} = {row[spec.on]!r} is on {names}",
+                raise Counterexample(f"{spec.on} = {cell(row[spec.on])} is on {names}",
                                      _rows(spec, case.table, same, side=got))
 
     _run(keys_one_side, split_cases(spec, max_rows=options.max_rows), check, options)
@@ -401,7 +402,7 @@ def holdout_is_test(spec: SplitSpec, impl: Impl | None = None,
             side = got.get(row[ROW])
             if held != (side == "test") or (not held and side not in ("train", "valid")):
                 want = "`test` (it is held out)" if held else "`train` or `valid`"
-                raise Counterexample(f"row {row[ROW]} ({spec.on} = {row[spec.on]!r}) is on "
+                raise Counterexample(f"row {row[ROW]} ({spec.on} = {cell(row[spec.on])}) is on "
                                      f"{_side(side)} but belongs on {want}",
                                      _rows(spec, case.table, {row[ROW]}, side=got))
 

@@ -98,14 +98,19 @@ def resolve_date(obj: dict[str, Any] | None, snapshot: date | None) -> datetime 
 
 
 def time_bounds(spec: SplitSpec, snapshot: date | None) -> TimeBounds:
-    """`test from` defaults to `train before + gap` (language.md, "Splits")."""
+    """`test from` defaults to `train before + gap` (language.md, "Splits"), and
+    `train before` to `test from - gap`: with `test from` alone, training still ends
+    where the gap before the test period begins (the runtime's documented reading)."""
     split = spec.split
+    gap = timedelta(seconds=float(split.get("gap_s") or 0))
     before = resolve_date(split.get("train_before"), snapshot)
     start = resolve_date(split.get("test_from"), snapshot)
     if start is None:
         if before is None:
             raise SpecError("a time split needs `train before` or `test from`")
-        start = before + timedelta(seconds=float(split.get("gap_s") or 0))
+        start = before + gap
+    if before is None:
+        before = start - gap
     return TimeBounds(before, start, resolve_date(split.get("test_until"), snapshot))
 
 

@@ -272,11 +272,21 @@ def coerce(column: Column, value: Any) -> Any:
     """A holdout value as a value of the column's type (`holdout [3]` on a string column
     is the string "3")."""
     converters = {"int": int, "float": float, "bool": bool,
-                  "date": lambda v: date.fromisoformat(str(v))}
+                  "date": lambda v: date.fromisoformat(str(v)),
+                  "timestamp": _instant}
     try:
         return converters.get(column.type, str)(value)
     except (TypeError, ValueError):
         return value
+
+
+def _instant(value: Any) -> datetime:
+    """A holdout date or timestamp on a timestamp column: a date means 00:00 UTC."""
+    text = str(value).replace("Z", "+00:00")
+    if "T" not in text and " " not in text:
+        return midnight(date.fromisoformat(text))
+    instant = datetime.fromisoformat(text)
+    return instant.astimezone(UTC) if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
 # ------------------------------------------------------------------ bulk
@@ -302,8 +312,16 @@ def bulk_table(spec: SplitSpec, n_keys: int, seed: int, *, rows_per_key: int = 3
 
 
 def _bulk_key(column: Column, seed: int, i: int) -> Any:
+    """The `i`-th distinct key of the column's own type (a text key in a date column
+    cannot even be built into a table)."""
     if column.type in ("int", "float"):
         return seed * 10_000_000 + i
+    if column.type == "date":
+        return date.fromordinal(1 + seed % 2_000_000 + i)
+    if column.type == "timestamp":
+        return from_us((seed % 100_000) * DAY_US + i * 1_000_000)
+    if column.type == "bool":
+        return i % 2 == 0  # two groups at most
     return f"k{seed}-{i}"
 
 

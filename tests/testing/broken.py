@@ -58,3 +58,9 @@ def salted_hash_entity_split(table: pa.Table, split: dict[str, Any], snapshot: d
     share = _test_share(split)
     return _with_sides(table, ["test" if hash((salt, str(k))) % 10_000 < share * 10_000
                                else "train" for k in _keys(table, split, on)])
+
+
+def raising_split(table: pa.Table, split: dict[str, Any], snapshot: date | None, *,
+                  on: str | None = None, identity: list[str] | None = None) -> pa.Table:
+    """Raises on every input, in this process and in a child one."""
+    raise ValueError("boom")
