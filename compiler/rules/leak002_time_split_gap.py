@@ -18,7 +18,9 @@ end of training (`train before`) plus the label's maturity (`window` + the label
 source's `lag`, or `known_after`; 0 when neither is given). Reports the split when that
 is after the test start (`test from`): with no maturity, when training simply ends after
 the test period starts and the two overlap. Also reports it when a declared `gap` is
-shorter than the maturity. Dates relative to `snapshot` are compared symbolically.
+shorter than the maturity, and when `test from` stands alone (training then ends at
+`test from` minus the gap, which defaults to none) while labels take time to mature.
+Dates relative to `snapshot` are compared symbolically.
 
 ## Why is this bad?
 A label is an event in a window after the example. When training ends less than one
@@ -92,6 +94,15 @@ def check(program: Program) -> Iterator[Diagnostic]:
                 "or later", split.test.start.span,
                 f"or move `train before` to {split.start.plus(-maturity)} or earlier")
     gap = split.gap
+    if split.test is not None and split.before is None and gap is None and maturity > 0:
+        # Training then runs up to `test from` minus the gap, which defaults to none.
+        yield error(
+            "LEAK002",
+            f"with `test from` alone, training runs up to the test start, but labels mature "
+            f"after {format_duration(maturity)}: the last training labels are seen "
+            f"{format_duration(maturity)} into the test period; set `gap "
+            f"{format_duration(maturity)}` or more", split.test.start.span,
+            "or add a `train before` that ends one maturity before `test from`")
     if gap is not None and isinstance(gap.value, n.Duration) and gap.value.seconds < maturity:
         yield error(
             "LEAK002",

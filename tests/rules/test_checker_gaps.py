@@ -120,6 +120,10 @@ FIRES = [
     ("role-prefix", [("role ml }", "role mll }")], "P001", 1, "found `mll`"),
     ("risk-prefix", [("predicts iid", "predicts iid; risk higher")], "P001", 3,
      "found `higher`"),
+    # 19: `test from` alone trains up to the test start (minus a gap, none by default)
+    ("leak002-test-from-alone", [MATURE_30D, (SPLIT, "split by time on at { test from "
+                                                     "2026-04-01 }")],
+     "LEAK002", 9, "with `test from` alone"),
 ]
 
 
@@ -134,6 +138,9 @@ CLEAN = [
     # 2: `train before` alone is a legal time split: `test from` defaults to before + gap
     ("train-before-alone", [(SPLIT, "split by time on at { train before 2026-03-01 }")]),
     ("entity-split-default-on", [(SPLIT, "split by entity { test 20%; seed 1 }")]),
+    ("test-from-alone-with-gap", [MATURE_30D, (SPLIT, "split by time on at { test from "
+                                                      "2026-04-01; gap 30d }")]),
+    ("test-from-alone-no-maturity", [(SPLIT, "split by time on at { test from 2026-04-01 }")]),
     # 8: distinct and null_rate take any column
     ("drift-distinct-category", [("require id }", "require id; drift distinct(kind) within 2x "
                                                   "of baseline; drift null_rate(kind) within "
