@@ -185,6 +185,12 @@ def _aggregate_types(view: n.Block,
 
 def _split_type(program: Program) -> Iterator[Diagnostic]:
     split = program.split
+    if split is not None and split.by == "market" and split.on is not None and \
+            _type_of(base_schema(program), split.on) == "timestamp":
+        # A held-out value is an exact market; an instant written as a date matches no row.
+        yield error("T003", f"a market split on `{split.on.name}`, a timestamp",
+                    split.on.span, "hold out markets of a category, string, number or date "
+                    "column; to test on a period, `split by time`")
     if split is None or split.by != "time":
         return
     column = split.on

@@ -120,6 +120,9 @@ FIRES = [
     ("role-prefix", [("role ml }", "role mll }")], "P001", 1, "found `mll`"),
     ("risk-prefix", [("predicts iid", "predicts iid; risk higher")], "P001", 3,
      "found `higher`"),
+    # 20: a market split holds out exact values, which a timestamp column never equals
+    ("market-on-timestamp", [(SPLIT, "split by market on at { holdout [2026-01-01] }")],
+     "T003", 9, "a market split on `at`, a timestamp"),
     # 19: `test from` alone trains up to the test start (minus a gap, none by default)
     ("leak002-test-from-alone", [MATURE_30D, (SPLIT, "split by time on at { test from "
                                                      "2026-04-01 }")],
