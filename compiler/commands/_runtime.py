@@ -23,8 +23,10 @@ def registry_dir(args: argparse.Namespace) -> Path:
 
 
 def parse_model_ref(ref: str) -> tuple[str, int | None]:
-    """`MODEL` or `MODEL@VERSION`."""
-    name, _, version = ref.partition("@")
-    if version and not version.isdigit():
+    """`MODEL` or `MODEL@VERSION` (ASCII digits: `int` would also take `٣` or `³`)."""
+    name, at, version = ref.partition("@")
+    if not name:
+        raise ValueError(f"`{ref}`: name the model, as in `MODEL@3`")
+    if at and not (version.isascii() and version.isdigit()):
         raise ValueError(f"`{ref}`: a version is a whole number, as in `{name}@3`")
     return name, int(version) if version else None

@@ -228,3 +228,15 @@ def test_state_changes_answer_in_json_when_asked(project: Path,
     code, out, _ = _pipec(capsys, "registry", "promote", "a@1", "--project", str(project),
                           "--format", "json")
     assert code == 0 and json.loads(out)["state"] == "production"
+
+
+@pytest.mark.parametrize(("ref", "says"), [
+    ("a@", "a version is a whole number"), ("@1", "name the model"),
+    ("a@\u0663", "a version is a whole number"), ("a@+1", "a version is a whole number"),
+])
+def test_a_malformed_model_reference_is_a_usage_error(ref: str, says: str) -> None:
+    from pipec.commands._runtime import parse_model_ref
+
+    with pytest.raises(ValueError, match=says):
+        parse_model_ref(ref)
+    assert parse_model_ref("a@12") == ("a", 12) and parse_model_ref("a") == ("a", None)
