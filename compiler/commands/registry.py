@@ -27,7 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     approve.add_argument("--approver", default=None, help="who approves (default: $USER)")
     promote = sub.add_parser("promote", help="make a version the production one")
     promote.add_argument("model", help="MODEL@VERSION")
-    rollback = sub.add_parser("rollback", help="restore the previous production version")
+    rollback = sub.add_parser("rollback", help="restore the previous production version (or "
+                              "the one its register stage pins with `rollback VERSION`)")
     rollback.add_argument("model", help="MODEL")
     for action in (listing, show, approve, promote, rollback):
         add_project_options(action)
@@ -128,7 +129,8 @@ def _promote(registry: Any, args: argparse.Namespace) -> int:
 def _rollback(registry: Any, args: argparse.Namespace) -> int:
     name, version = parse_model_ref(args.model)
     if version is not None:  # ignoring it would restore a version the user did not name
-        raise ValueError(f"rollback restores the previous production version and takes "
+        raise ValueError(f"rollback restores the version the production one names (the "
+                         f"previous one, or its `rollback VERSION`) and takes "
                          f"`{name}`, not `{args.model}`; to make v{version} production: "
                          f"`pipec registry promote {name}@{version}`")
     done = registry.rollback(name, actor=getpass.getuser())

@@ -137,7 +137,9 @@ def run_register(ctx: StageContext) -> StageOutput:
                   "label": train_spec["label"], "task": train_spec["task"],
                   "dag_hash": ctx.manifest.get("dag_hash"), "pipeline":
                   ctx.manifest["pipeline"]["name"],
-                  "metrics": {k: v["value"] for k, v in evaluation["metrics"].items()}}
+                  "metrics": {k: v["value"] for k, v in evaluation["metrics"].items()},
+                  # what `pipec registry rollback` restores: `previous` or a pinned VERSION
+                  "rollback": spec.get("rollback") or "previous"}
             | _approval_by(ctx, spec["id"]))
     finally:
         registry.close()

@@ -265,24 +265,41 @@ class Registry:
         return self.get(model, version)
 
     def rollback(self, model: str, *, actor: str) -> Version:
-        """Restore the version that was production before the current one."""
+        """Restore the version the production one was registered to roll back to: the
+        one its register stage pins (`rollback VERSION`), else (`rollback previous`) the
+        version that was production before it."""
         with self._tx() as cur:
             current = cur.execute("SELECT version FROM versions WHERE model=? AND "
                                   "state='production'", (model,)).fetchone()
             if current is None:
                 raise RegistryError(f"model {model!r} has no production version to roll back")
-            previous = cur.execute(
-                "SELECT version FROM transitions WHERE model=? AND from_state='production' "
-                "AND version != ? ORDER BY seq DESC", (model, current[0])).fetchone()
-            if previous is None:
-                raise RegistryError(f"model {model!r} has no previous production version")
-            self.verify(self.get(model, previous[0]))
+            target = self._rollback_target(cur, model, current[0])
+            self.verify(self.get(model, target))
             self._archive_production(cur, model, actor, "rolled back")
             cur.execute("UPDATE versions SET state='production' WHERE model=? AND version=?",
-                        (model, previous[0]))
-            _log(cur, model, previous[0], "archived", "production", actor,
+                        (model, target))
+            _log(cur, model, target, "archived", "production", actor,
                  f"rollback from v{current[0]}")
-        return self.get(model, previous[0])
+        return self.get(model, target)
+
+    def _rollback_target(self, cur: sqlite3.Cursor, model: str, current: int) -> int:
+        pinned = self.get(model, current).info.get("rollback")
+        if isinstance(pinned, int) and not isinstance(pinned, bool):
+            if pinned == current:
+                raise RegistryError(f"{model} v{current} is production and its register stage "
+                                    f"pins `rollback {pinned}` to itself: nothing to restore")
+            try:
+                self.get(model, pinned)
+            except RegistryError:
+                raise RegistryError(f"{model} v{current} pins `rollback {pinned}`, but the "
+                                    f"registry has no version {pinned} of {model!r}") from None
+            return pinned
+        previous = cur.execute(
+            "SELECT version FROM transitions WHERE model=? AND from_state='production' "
+            "AND version != ? ORDER BY seq DESC", (model, current)).fetchone()
+        if previous is None:
+            raise RegistryError(f"model {model!r} has no previous production version")
+        return int(previous[0])
 
     def _archive_production(self, cur: sqlite3.Cursor, model: str, actor: str,
                             reason: str) -> None:

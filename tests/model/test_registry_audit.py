@@ -14,7 +14,7 @@ from pipec.cli import main
 from pipec.commands.runs import diff
 from pipec.stdlib.runtime import serialize
 from pipec.stdlib.runtime.records import AmbiguousRun, RunRecords
-from pipec.stdlib.runtime.registry import Registry
+from pipec.stdlib.runtime.registry import Registry, RegistryError
 
 IMAGE = "example.com/train@sha256:" + "ab" * 32
 
@@ -240,3 +240,25 @@ def test_a_malformed_model_reference_is_a_usage_error(ref: str, says: str) -> No
     with pytest.raises(ValueError, match=says):
         parse_model_ref(ref)
     assert parse_model_ref("a@12") == ("a", 12) and parse_model_ref("a") == ("a", None)
+
+
+def test_rollback_restores_the_pinned_version(tmp_path: Path) -> None:
+    """`rollback VERSION` on the register stage: the registry records it with the
+    version, and a rollback from that version restores the pinned one, not the last."""
+    registry = Registry(tmp_path)
+    try:
+        for i, data in enumerate((b"v1", b"v2", b"v3"), 1):
+            registry.register("m", data, serialize.sha256(data), run_id=f"r{i}",
+                              report_sha256=f"rep{i}", actor="ml",
+                              info={"rollback": 1 if i == 3 else "previous"})
+            registry.promote("m", i, actor="a", reason="deployed")
+        assert registry.rollback("m", actor="a").version == 1  # v3 pins v1, skipping v2
+        registry.promote("m", 2, actor="a", reason="again")
+        assert registry.rollback("m", actor="a").version == 1  # v2: the previous (v1)
+        registry.register("m", b"v4", serialize.sha256(b"v4"), run_id="r4", actor="ml",
+                          report_sha256="rep4", info={"rollback": 9})
+        registry.promote("m", 4, actor="a", reason="deployed")
+        with pytest.raises(RegistryError, match=r"pins `rollback 9`, but the registry has no"):
+            registry.rollback("m", actor="a")
+    finally:
+        registry.close()
