@@ -1,4 +1,4 @@
-"""`pipec docs` into a folder that holds an earlier site."""
+"""`pipec docs` into a folder that holds an earlier site, and small wording checks."""
 
 from __future__ import annotations
 
@@ -29,3 +29,10 @@ def test_a_manifest_not_written_by_pipec_removes_nothing(tmp_path: Path) -> None
     (site / "keep.md").write_text("mine\n")
     assert main(["docs", str(EXAMPLES / "fraud" / "fraud.pipe"), "-o", str(site)]) == 0
     assert (site / "keep.md").read_text() == "mine\n"
+
+
+def test_one_retry_is_singular_in_markdown_as_in_html(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    assert main(["docs", str(EXAMPLES / "flights" / "flights.pipe"), "-o", str(site)]) == 0
+    page = (site / "flights_delay.md").read_text()
+    assert "1 retry, timeout 30m" in page and "1 retries" not in page
