@@ -1,9 +1,11 @@
-"""`pipec explain CODE [--format json]`: a rule's page."""
+"""`pipec explain CODE [--format json]`: a rule's page; an unknown code is a usage error
+(exit 2) naming the code it most likely meant."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 
@@ -22,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     entry = rules.get(args.code.upper())
     if entry is None:
-        print(f"pipec: no rule `{args.code}`; `pipec explain` lists them", file=sys.stderr)
+        print(f"pipec: no rule `{args.code}`;{_did_you_mean(args.code, list(rules))} "
+              "`pipec explain` lists them", file=sys.stderr)
         return 2
     if args.format == "json":
         print(json.dumps({"code": entry.code, "severity": entry.severity.value,
@@ -32,3 +35,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"# {entry.code}: {entry.summary} ({entry.severity.value})\n")
         print(entry.doc)
     return 0
+
+
+def _did_you_mean(code: str, codes: list[str]) -> str:
+    """The code meant by a mistyped one: the same number with its zeros dropped
+    (`leak2`, `GATE01` are LEAK002, GATE001), else the nearest spelling (`BUIDL001`)."""
+    import difflib
+
+    typed = re.fullmatch(r"([A-Za-z]+)0*(\d{1,3})", code.strip())
+    padded = f"{typed[1].upper()}{int(typed[2]):03d}" if typed else ""
+    close = [padded] if padded in codes else difflib.get_close_matches(code.upper(), codes, n=1)
+    return f" did you mean `{close[0]}`?" if close else ""

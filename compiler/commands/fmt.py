@@ -43,12 +43,15 @@ def _format_file(path: Path, args: argparse.Namespace) -> int:
         emit(result.diagnostics, {display_path(path): result.text}, "text")
         return 1
     formatted = format_module(result.module, result.text)
-    if formatted == result.text:
+    # Compared with the file as it is, BOM included: the parser drops a BOM, and fmt
+    # never writes one, so a BOM is a change like CRLF, whatever else changes.
+    before = data.decode("utf-8")
+    if formatted == before:
         return 0
     if args.check or args.diff:
         print(f"would reformat {display_path(path)}", file=sys.stderr)
         if args.diff:
-            _print_diff(result.text, formatted, display_path(path))
+            _print_diff(before, formatted, display_path(path))
         return 1
     try:
         write_text(path, formatted)  # through a symlink: the link stays, its target changes

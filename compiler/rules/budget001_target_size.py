@@ -25,7 +25,13 @@ crawl, long after the file was checked and merged.
 Built for Argo with `argo_max_bytes = 2000` under `[tool.pipec]`, this pipeline's
 workflow (a few kilobytes) is over the limit:
 ```pipe
+team ml { contact "#ml"; role ml }
+
 pipeline p {
+  owner ml
+  on_failure block
+  image "example.com/train@sha256:4b1c0f9e2d7a8c6b5a49382716f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d"
+
   source events {
     from csv "events.csv"
     schema { id: string }
@@ -37,7 +43,13 @@ pipeline p {
 Keep the limit at what the orchestrator accepts, and split a pipeline whose stages
 outgrow it into several files:
 ```pipe
+team ml { contact "#ml"; role ml }
+
 pipeline p {
+  owner ml
+  on_failure block
+  image "example.com/train@sha256:4b1c0f9e2d7a8c6b5a49382716f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d"
+
   source events {
     from csv "events.csv"
     schema { id: string }

@@ -23,7 +23,12 @@ what the file says. A target's limit is a diagnostic, never a crash.
 ## Example
 Built with `--target argo`, this pipeline has no image to run its stages in:
 ```pipe
+team ml { contact "#ml"; role ml }
+
 pipeline p {
+  owner ml
+  on_failure block
+
   source events {
     from csv "events.csv"
     schema { id: string }
@@ -33,8 +38,13 @@ pipeline p {
 
 ## Use instead
 ```pipe
+team ml { contact "#ml"; role ml }
+
 pipeline p {
+  owner ml
+  on_failure block
   image "example.com/train@sha256:4b1c0f9e2d7a8c6b5a49382716f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d"
+
   source events {
     from csv "events.csv"
     schema { id: string }
@@ -57,9 +67,36 @@ option would honour it.
 ## Example
 Built with `--target airflow` (the BashOperator default):
 ```pipe
+team ml { contact "#ml"; role ml }
+
 pipeline p {
+  owner ml
+  on_failure block
+  predicts iid
+
+  source events {
+    from csv "events.csv"
+    schema { id: string; x: float; y: bool }
+  }
+
+  validate events {
+    require id, x, y
+  }
+
+  label y {
+    column y
+    known_after 0d
+  }
+
+  split by random {
+    test 20%
+    seed 7
+  }
+
   train m {
     model "sklearn.linear_model.LogisticRegression"
+    task binary
+    seed 7
     resources { cpu: 4 }
   }
 }
@@ -69,9 +106,37 @@ pipeline p {
 Build with `--airflow-operator kubernetes`, or for Argo, where resources are requested
 for the stage's pod:
 ```pipe
+team ml { contact "#ml"; role ml }
+
 pipeline p {
+  owner ml
+  on_failure block
+  predicts iid
+  image "example.com/train@sha256:4b1c0f9e2d7a8c6b5a49382716f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d"
+
+  source events {
+    from csv "events.csv"
+    schema { id: string; x: float; y: bool }
+  }
+
+  validate events {
+    require id, x, y
+  }
+
+  label y {
+    column y
+    known_after 0d
+  }
+
+  split by random {
+    test 20%
+    seed 7
+  }
+
   train m {
     model "sklearn.linear_model.LogisticRegression"
+    task binary
+    seed 7
     resources { cpu: 4 }
   }
 }
