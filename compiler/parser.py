@@ -44,18 +44,26 @@ def decode(data: bytes, file: str) -> tuple[str | None, list[Diagnostic]]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        line_start = data.rfind(b"\n", 0, exc.start) + 1
-        col = len(data[line_start:exc.start].decode("utf-8", errors="replace")) + 1
+        before = data[:exc.start].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        line = before.count(b"\n") + 1
+        col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", errors="replace")) + 1
         span = n.Span(file, line, col, line, col + 1)
         return None, [error("P001", f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
                             span, "save the file as UTF-8")]
     return text.removeprefix("\ufeff"), []
 
 
+def normalize_newlines(text: str) -> str:
+    """CRLF (Windows) and a lone CR (classic Mac OS) as LF. Every line number counts
+    lines this way; left alone, a lone CR would end no line, and a comment on the first
+    line would swallow the whole file, which then checked clean."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def parse_text(text: str, file: str) -> ParseResult:
     diagnostics: list[Diagnostic] = []
-    current = text.replace("\r\n", "\n")
+    text = normalize_newlines(text)
+    current = text
     too_deep = _nesting_problem(current, file)
     if too_deep is not None:
         return ParseResult(None, [too_deep], text)

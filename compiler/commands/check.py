@@ -92,6 +92,8 @@ def _with_undecodable(diagnostics: list, sources: dict[str, str]) -> dict[str, s
     parser counted the P001 column in, so the caret lands on the bad byte."""
     from pathlib import Path
 
+    from pipec.parser import normalize_newlines
+
     missing = {d.span.file for d in diagnostics
                if d.code == "P001" and not sources.get(d.span.file)}
     if not missing:
@@ -99,7 +101,8 @@ def _with_undecodable(diagnostics: list, sources: dict[str, str]) -> dict[str, s
     filled = dict(sources)
     for name in missing:
         try:
-            filled[name] = Path(name).read_bytes().decode("utf-8", errors="replace")
+            text = Path(name).read_bytes().decode("utf-8", errors="replace")
+            filled[name] = normalize_newlines(text)  # the lines the P001 was counted in
         except (OSError, ValueError):
             continue
     return filled

@@ -126,3 +126,27 @@ def test_spans_are_one_based_code_points() -> None:
     assert (contact.span.line, contact.span.col) == (1, 10)
     assert contact.value.span.end_col == 10 + len('contact "üü"')
     assert "é" in text
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n"])
+def test_cr_and_crlf_line_ends_parse_like_lf(newline: str, tmp_path: Path, capsys) -> None:
+    """A lone CR (classic Mac OS) ended no line: a comment on the first line swallowed
+    the whole file, and the reference program checked clean whatever it held."""
+    from pipec.check import compile
+    from pipec.cli import main
+
+    text = (EXAMPLES / "fraud" / "fraud.pipe").read_text()
+    broken = text.replace("owner ml_fraud", "owner nobody", 1)
+    for folder, ends in (("moved", newline), ("lf", "\n")):
+        (tmp_path / folder).mkdir()
+        for name in ("fraud.pipe", "teams.pipe"):
+            source = broken if name == "fraud.pipe" else (EXAMPLES / "fraud" / name).read_text()
+            (tmp_path / folder / name).write_bytes(source.replace("\n", ends).encode())
+    moved = compile(tmp_path / "moved" / "fraud.pipe")
+    expected = compile(tmp_path / "lf" / "fraud.pipe")
+    assert [(d.code, d.span.line, d.span.col) for d in moved.diagnostics] == \
+        [(d.code, d.span.line, d.span.col) for d in expected.diagnostics]
+    assert [d.code for d in moved.diagnostics] == ["OWN002"]
+    (tmp_path / "bad.pipe").write_bytes(b"pipeline p {\r  owner \xff\r}\r")
+    assert main(["check", str(tmp_path / "bad.pipe")]) == 1
+    assert "2 |   owner" in capsys.readouterr().out
