@@ -2,7 +2,8 @@
 
 Each runner reads its inputs through the context (this run's upstream outputs), does its
 work in a fresh in-memory DuckDB, and returns artifact ids plus a report. `reads_*`
-name the upstream stages whose outputs a runner reads; the stage cache key covers them.
+name the upstream stages whose outputs or definitions a runner reads; the stage cache
+key covers them.
 """
 
 from __future__ import annotations
@@ -95,13 +96,58 @@ def run_validate(ctx: StageContext) -> StageOutput:
     )
 
 
+def validate_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
+    """On a cache hit: does the cached report still hold? Records this run's baselines.
+
+    A drift check compares with the newest blessed run's value, which a later run can
+    move without changing any input in the cache key: the hit holds only while every
+    drift verdict against today's baseline is the cached one. The values are recorded
+    for this run as a run would, so that blessing this run makes them the baseline.
+    """
+    drifts = _measured_drifts(ctx, report)
+    if not all(_verdict_holds(ctx, check, entry) for check, entry in drifts):
+        return False
+    for check, entry in drifts:
+        ctx.index.record_baseline(ctx.run_id, ctx.stage["id"], check["stat"], check["column"],
+                                  entry["detail"]["current"])
+    return True
+
+
+def _measured_drifts(
+    ctx: StageContext, report: dict[str, Any]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(check, cached report entry) of each drift check that measured a value."""
+    checks = [c for c in ctx.stage["checks"] if c["kind"] == "drift"]
+    if not checks:
+        return []
+    from .validation import drift_name
+
+    entries = {e["check"]: e for e in report.get("checks") or []}
+    pairs = [(check, entries.get(drift_name(check)) or {}) for check in checks]
+    # A check on a missing column fails whatever the baseline: nothing to re-check.
+    return [(check, entry) for check, entry in pairs if "current" in (entry.get("detail") or {})]
+
+
+def _verdict_holds(ctx: StageContext, check: dict[str, Any], entry: dict[str, Any]) -> bool:
+    from .validation import within_factor
+
+    found, baseline = ctx.index.baseline(ctx.stage["id"], check["stat"], check["column"],
+                                         ctx.run_id)
+    current = entry["detail"]["current"]
+    return (not found or within_factor(current, baseline, float(check["factor"]))) \
+        == entry["passed"]
+
+
 # label ----------------------------------------------------------------------------------
 def _label_source(ctx: StageContext) -> str:
     return ctx.stage["source"] if ctx.stage["mode"] == "window" else ctx.base_source()
 
 
 def reads_label(ctx: StageContext) -> list[str]:
-    return sorted({ctx.dataset_stage(ctx.base_source()), ctx.dataset_stage(_label_source(ctx))})
+    # The source stages too: their `entity` and `time` decide the labels, and a validate
+    # stage's definition does not cover them.
+    sources = {ctx.base_source(), _label_source(ctx)}
+    return sorted({ctx.dataset_stage(s) for s in sources} | {f"source.{s}" for s in sources})
 
 
 def run_label(ctx: StageContext) -> StageOutput:
@@ -141,7 +187,10 @@ def _data_end_us(con: Any, table: str, source: dict[str, Any], snapshot: str | N
 
 # features -------------------------------------------------------------------------------
 def reads_features(ctx: StageContext) -> list[str]:
-    return sorted({ctx.dataset_stage(ctx.base_source()), ctx.dataset_stage(ctx.stage["source"])})
+    # The base source stage too: its `time` is the spine's point in time.
+    base = ctx.base_source()
+    return sorted({ctx.dataset_stage(base), ctx.dataset_stage(ctx.stage["source"]),
+                   f"source.{base}"})
 
 
 def run_features(ctx: StageContext) -> StageOutput:
@@ -198,8 +247,10 @@ def run_join(ctx: StageContext) -> StageOutput:
 
 # split ----------------------------------------------------------------------------------
 def reads_split(ctx: StageContext) -> list[str]:
+    # The label too: its maturity decides the LEAK002 check on the resolved dates.
     join = ctx.stage_def("join")
-    return sorted({"join", ctx.dataset_stage(join["base"])})
+    label = [join["label"]] if join.get("label") else []
+    return sorted({"join", ctx.dataset_stage(join["base"]), *label})
 
 
 def run_split(ctx: StageContext) -> StageOutput:

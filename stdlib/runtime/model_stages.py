@@ -104,6 +104,20 @@ def _champion(ctx: StageContext, model_stage: str,
         registry.close()
 
 
+def evaluate_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
+    """On a cache hit, a blessed evaluation blesses this run too, as running it would:
+    this run's data then becomes the drift baseline."""
+    if report.get("blessed"):
+        ctx.index.mark_blessed(ctx.run_id)
+    return True
+
+
+def train_salt(ctx: StageContext) -> Any:
+    """The allowed model modules come from the project's settings, not the manifest: a
+    narrower list must refuse a model that a cached result would let through."""
+    return sorted(_allowed(ctx))
+
+
 def evaluate_salt(ctx: StageContext) -> Any:
     """The champion the candidate is compared with is outside the store."""
     register = _register_stage(ctx, ctx.stage["model"])

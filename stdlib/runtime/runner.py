@@ -20,7 +20,7 @@ from .alerts import alert_for
 from .errors import ManifestError, NotBlessed, RunStopped
 from .records import write_run_record
 from .stage import StageResult, run_stage
-from .store import RunIndex
+from .store import ArtifactStore, RunIndex
 
 Progress = Callable[[str, str], None]  # (stage id, status)
 
@@ -87,7 +87,7 @@ def run_pipeline(
         if reusing and stage["id"] == from_stage:
             reusing = False
         if reusing:
-            if (reused := _reuse(index, run_id, stage)) is not None:
+            if (reused := _reuse(index, ArtifactStore(project), run_id, stage)) is not None:
                 results.append(reused)
                 notify(stage["id"], reused.status)
             continue
@@ -138,16 +138,20 @@ def reuse_missing_upstream(manifest: dict[str, Any], project: Path, run_id: str,
         for stage in manifest["stages"]:
             if stage["id"] == stage_id or stage["id"] not in ancestors(manifest, stage_id):
                 continue
-            if index.execution(run_id, stage["id"]) is None and _reuse(index, run_id, stage):
+            if index.execution(run_id, stage["id"]) is None and \
+                    _reuse(index, ArtifactStore(project), run_id, stage):
                 reused.append(stage["id"])
         return reused
     finally:
         index.close()
 
 
-def _reuse(index: RunIndex, run_id: str, stage: dict[str, Any]) -> StageResult | None:
+def _reuse(index: RunIndex, store: ArtifactStore, run_id: str,
+           stage: dict[str, Any]) -> StageResult | None:
     previous = index.latest_success(stage["id"])
-    if previous is None:
+    # Outputs altered in the store are never handed on: the stage is left without an
+    # execution, and the stage that reads it stops on the missing upstream.
+    if previous is None or not all(store.intact(a) for a in previous.outputs.values()):
         return None
     index.start_stage(run_id, stage["id"], previous.cache_key)
     index.finish_stage(run_id, stage["id"], "reused", previous.outputs, previous.report)

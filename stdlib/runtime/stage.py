@@ -51,6 +51,9 @@ class StageRunner:
     reads: Callable[[StageContext], list[str]] = _manifest_inputs
     cacheable: bool = True
     salt: Callable[[StageContext], Any] | None = None
+    # Called with a cache hit's report: False when the report no longer holds (the
+    # stage runs instead); also re-applies what the stage records in the index.
+    on_hit: Callable[[StageContext, dict[str, Any]], bool] | None = None
 
     def __call__(self, ctx: StageContext) -> StageOutput:
         return self.run(ctx)
@@ -58,13 +61,13 @@ class StageRunner:
 
 STAGE_RUNNERS: dict[str, StageRunner] = {
     "source": StageRunner(ds.run_source, lambda ctx: [], salt=ds.source_salt),
-    "validate": StageRunner(ds.run_validate, ds.reads_validate),
+    "validate": StageRunner(ds.run_validate, ds.reads_validate, on_hit=ds.validate_hit),
     "label": StageRunner(ds.run_label, ds.reads_label),
     "features": StageRunner(ds.run_features, ds.reads_features),
     "join": StageRunner(ds.run_join, ds.reads_join),
     "split": StageRunner(ds.run_split, ds.reads_split),
-    "train": StageRunner(ms.run_train),
-    "evaluate": StageRunner(ms.run_evaluate, salt=ms.evaluate_salt),
+    "train": StageRunner(ms.run_train, salt=ms.train_salt),
+    "evaluate": StageRunner(ms.run_evaluate, salt=ms.evaluate_salt, on_hit=ms.evaluate_hit),
     "register": StageRunner(ms.run_register, salt=ms.registry_salt),
     "approval": StageRunner(ms.run_approval, salt=ms.registry_salt),
     "deploy": StageRunner(ms.run_deploy, salt=ms.registry_salt),
@@ -151,7 +154,7 @@ def _run(ctx: StageContext) -> StageResult:
         raise ManifestError(f"stage {stage['id']!r} has no definition_hash")
     ctx.index.start_run(ctx.run_id, ctx.manifest.get("dag_hash"))
     key = cache_key(ctx, runner)
-    hit = _cached(ctx, key)
+    hit = _cached(ctx, key, runner)
     if hit is not None:
         return hit
     started = ctx.index.start_stage(ctx.run_id, stage["id"], key)
@@ -173,12 +176,15 @@ def _run(ctx: StageContext) -> StageResult:
     )
 
 
-def _cached(ctx: StageContext, key: str | None) -> StageResult | None:
-    """A cache hit whose artifacts are all still in the store, recorded for this run."""
+def _cached(ctx: StageContext, key: str | None, runner: StageRunner) -> StageResult | None:
+    """A cache hit whose artifacts are all intact in the store and whose report still
+    holds, recorded for this run; otherwise the stage runs (and rewrites its objects)."""
     if key is None or (hit := ctx.index.cache_get(key)) is None:
         return None
     outputs, report = hit
-    if not all(ctx.store.has(a) for a in outputs.values()):
+    if not all(ctx.store.intact(a) for a in outputs.values()):
+        return None
+    if runner.on_hit is not None and not runner.on_hit(ctx, report):
         return None
     status = "skipped (cached)"
     ctx.index.start_stage(ctx.run_id, ctx.stage["id"], key)

@@ -131,6 +131,12 @@ class ArtifactStore:
     def has(self, artifact_id: str) -> bool:
         return self._object_path(artifact_id).is_file()
 
+    def intact(self, artifact_id: str) -> bool:
+        """Present, and its bytes still hash to its id: an object altered in place (by
+        hand, or a disk error) must never be reused as if it were the original."""
+        path = self._object_path(artifact_id)
+        return path.is_file() and file_sha256(path) == artifact_id
+
     @contextmanager
     def _staged(self) -> Iterator[tuple[Any, Path]]:
         # fsync before the rename: after a crash, an object is either whole or absent.

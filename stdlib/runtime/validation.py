@@ -382,9 +382,15 @@ def check_freshness(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Fin
     return finish
 
 
+def drift_name(check: dict[str, Any]) -> str:
+    """The report's name of a drift check (a cached report is matched to it by name)."""
+    factor = float(check["factor"])
+    return f"drift {check['stat']}({check['column']}) within {factor:g}x of baseline"
+
+
 def check_drift(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish:
     stat, col, factor = check["stat"], check["column"], float(check["factor"])
-    name = f"drift {stat}({col}) within {factor:g}x of baseline"
+    name = drift_name(check)
     if absent := _absent(scan, [col]):
         return _named(name, absent)
     current_of = scan.add(DRIFT_STATS[stat].format(c=ident(col)))

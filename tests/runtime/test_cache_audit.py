@@ -1,0 +1,189 @@
+"""The per-stage cache never hands back a result its inputs no longer give: state outside
+the cache key (drift baselines, project settings, a source's definition read through
+its validate stage) and artifacts altered in the store make the stage run again."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pipec
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+from model.project import events, program, write_project
+from pipec.manifest import build_manifest
+from pipec.stdlib.runtime import run_pipeline
+from pipec.stdlib.runtime.stage import STAGE_RUNNERS, cache_key, make_context
+from pipec.stdlib.runtime.store import ArtifactStore, RunIndex
+
+DRIFT = "    unique user, at\n    drift mean(noise) within 3x of baseline\n"
+
+
+def _manifest(path: Path) -> dict[str, Any]:
+    return build_manifest(pipec.compile(path))
+
+
+def _run(path: Path, **kwargs: Any) -> Any:
+    return run_pipeline(_manifest(path), path.parent, path.parent, **kwargs)
+
+
+def _status(result: Any) -> dict[str, str]:
+    return {s.stage_id: s.status for s in result.stages}
+
+
+def _outputs(result: Any, stage_id: str) -> dict[str, str]:
+    return next(s.outputs for s in result.stages if s.stage_id == stage_id)
+
+
+# drift baselines -------------------------------------------------------------------------
+def _noisy_project(folder: Path) -> Path:
+    """The spend project with a column that only a drift check reads."""
+    path = write_project(folder)
+    text = path.read_text().replace("      spend_next: float after_event\n",
+                                    "      spend_next: float after_event\n"
+                                    "      noise: float after_event\n")
+    path.write_text(text.replace("    unique user, at\n", DRIFT))
+    return path
+
+
+def _write_noise(folder: Path, scale: float) -> None:
+    table = events()
+    noise = pc.multiply(table.column("amount"), scale)
+    pq.write_table(table.append_column("noise", noise), folder / "data" / "events.parquet")
+
+
+def _bless(folder: Path, run_id: str) -> None:
+    index = RunIndex(folder)
+    index.mark_blessed(run_id)
+    index.close()
+
+
+def test_a_moved_drift_baseline_reruns_a_cached_validate(tmp_path: Path) -> None:
+    path = _noisy_project(tmp_path)
+    for scale in (1.0, 2.5, 6.0):  # each within 3x of the one before, each blessed
+        _write_noise(tmp_path, scale)
+        result = _run(path, until="validate.events")
+        assert result.status == "succeeded"
+        _bless(tmp_path, result.run_id)
+    _write_noise(tmp_path, 1.0)  # the first run's bytes, 6x off today's baseline
+    result = _run(path, until="validate.events")
+    assert result.status == "blocked", _status(result)
+    assert result.report["blocked_by"] == "validate.events"
+
+
+def test_an_unmoved_baseline_keeps_the_second_run_cached(tmp_path: Path) -> None:
+    path = _noisy_project(tmp_path)
+    _write_noise(tmp_path, 1.0)
+    _run(path, until="validate.events")
+    again = _run(path, until="validate.events")
+    assert set(_status(again).values()) == {"skipped (cached)"}
+
+
+def test_a_cached_blessed_run_becomes_the_drift_baseline(tmp_path: Path) -> None:
+    path = _noisy_project(tmp_path)
+    for scale in (1.0, 2.5, 1.0):  # the third run is the first one again, all cached
+        _write_noise(tmp_path, scale)
+        result = _run(path)
+        assert result.status == "succeeded", result.report
+    assert _status(result)["evaluate.model"] == "skipped (cached)"
+    _write_noise(tmp_path, 6.0)  # 2.4x the second run's data, but 6x the newest blessed
+    result = _run(path, until="validate.events")
+    assert result.status == "blocked", result.report["validation"]
+
+
+# definitions read through another stage ---------------------------------------------------
+def test_the_base_source_time_reaches_features_and_labels(tmp_path: Path) -> None:
+    path = write_project(tmp_path)
+    table = pq.read_table(tmp_path / "data" / "events.parquet")
+    # A second time column, 12h earlier: the snapshot keeps the same rows.
+    earlier = pc.subtract(table.column("at"), pa.scalar(dt.timedelta(hours=12)))
+    pq.write_table(table.append_column("booked", earlier), tmp_path / "data" / "events.parquet")
+    path.write_text(path.read_text().replace("      at: timestamp\n",
+                                             "      at: timestamp\n      booked: timestamp\n"))
+    _run(path, until="join")
+    path.write_text(path.read_text().replace("    time at\n    freshness",
+                                             "    time booked\n    freshness"))
+    changed = _run(path, until="join")
+    fresh_project = tmp_path / "fresh"
+    fresh_project.mkdir()
+    fresh = run_pipeline(_manifest(path), tmp_path, fresh_project, until="join")
+    for stage_id, output in (("features.history", "features"), ("join", "examples")):
+        assert _outputs(changed, stage_id)[output] == _outputs(fresh, stage_id)[output]
+    assert _status(changed)["label.big_spender"] == "ran"
+
+
+def _key(manifest: dict[str, Any], project: Path, run_id: str, stage_id: str) -> str | None:
+    ctx = make_context(manifest, project, stage_id, project, run_id)
+    try:
+        return cache_key(ctx, STAGE_RUNNERS[ctx.stage["kind"]])
+    finally:
+        ctx.index.close()
+
+
+def test_the_split_key_covers_the_label_maturity(tmp_path: Path) -> None:
+    """The split checks LEAK002 with the label's maturity: a longer maturity that leaves
+    the labels as they were must still check it again."""
+    path = write_project(tmp_path)
+    manifest = _manifest(path)
+    result = run_pipeline(manifest, tmp_path, tmp_path, until="split")
+    before = _key(manifest, tmp_path, result.run_id, "split")
+    changed = copy.deepcopy(manifest)
+    label = next(s for s in changed["stages"] if s["id"] == "label.big_spender")
+    label["maturity_s"], label["definition_hash"] = 2 * 86_400, "longer maturity"
+    assert _key(changed, tmp_path, result.run_id, "split") != before
+
+
+# project settings -------------------------------------------------------------------------
+def test_a_narrower_allow_list_refuses_a_cached_model(tmp_path: Path) -> None:
+    path = write_project(tmp_path)
+    wide = _run(path, until="train.model", options={"allowed_model_modules": ["sklearn"]})
+    assert wide.status == "succeeded"
+    narrow = _run(path, until="train.model",
+                  options={"allowed_model_modules": ["sklearn.ensemble"]})
+    assert narrow.status == "failed" and "not from an allowed module" in narrow.report["error"]
+
+
+# the store --------------------------------------------------------------------------------
+def _tamper_train_side(folder: Path, result: Any) -> str:
+    """Overwrite the split's `train` object with the bytes of its `test` object."""
+    store = ArtifactStore(folder)
+    sides = _outputs(result, "split")
+    store.get_path(sides["train"]).write_bytes(store.get_path(sides["test"]).read_bytes())
+    return sides["train"]
+
+
+def test_a_tampered_cached_artifact_is_rebuilt_not_used(tmp_path: Path) -> None:
+    path = write_project(tmp_path)
+    first = _run(path, until="train.model")
+    train_id = _tamper_train_side(tmp_path, first)
+    path.write_text(program(c=0.5))  # train runs again, reading the split's output
+    second = _run(path, until="train.model")
+    assert _status(second)["split"] == "ran"
+    assert ArtifactStore(tmp_path).intact(train_id)
+    rows = [next(s.report["rows"] for s in r.stages if s.stage_id == "train.model")
+            for r in (first, second)]
+    assert rows[0] == rows[1]  # trained on the train side, not on the test rows
+
+
+def test_a_tampered_artifact_is_not_reused_by_from(tmp_path: Path) -> None:
+    path = write_project(tmp_path)
+    first = _run(path, until="train.model")
+    _tamper_train_side(tmp_path, first)
+    result = _run(path, from_stage="train.model", until="train.model")
+    assert result.status == "failed" and "MissingUpstream" in result.report["error"]
+
+
+@pytest.mark.parametrize("stage_id", ["label.big_spender", "features.history"])
+def test_data_stage_keys_cover_the_base_source_definition(tmp_path: Path, stage_id: str) -> None:
+    path = write_project(tmp_path)
+    manifest = _manifest(path)
+    result = run_pipeline(manifest, tmp_path, tmp_path, until="join")
+    before = _key(manifest, tmp_path, result.run_id, stage_id)
+    changed = copy.deepcopy(manifest)
+    source = next(s for s in changed["stages"] if s["id"] == "source.events")
+    source["time"], source["definition_hash"] = "booked", "another time column"
+    assert _key(changed, tmp_path, result.run_id, stage_id) != before
