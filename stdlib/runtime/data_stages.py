@@ -120,7 +120,7 @@ def _measured_drifts(
     checks = [c for c in ctx.stage["checks"] if c["kind"] == "drift"]
     if not checks:
         return []
-    from .validation import drift_name
+    from .drift import drift_name
 
     entries = {e["check"]: e for e in report.get("checks") or []}
     pairs = [(check, entries.get(drift_name(check)) or {}) for check in checks]
@@ -129,7 +129,7 @@ def _measured_drifts(
 
 
 def _verdict_holds(ctx: StageContext, check: dict[str, Any], entry: dict[str, Any]) -> bool:
-    from .validation import within_factor
+    from .drift import within_factor
 
     found, baseline = ctx.index.baseline(ctx.stage["id"], check["stat"], check["column"],
                                          ctx.run_id)

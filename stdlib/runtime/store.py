@@ -53,6 +53,22 @@ _PARQUET_OPTIONS: dict[str, Any] = {
 STALE_TEMP_S = 86_400
 
 
+# An object's modification time is set, when it is committed, to a time derived from its
+# id (whole seconds in the year 2000, which every file system keeps). Writing to the
+# object, or copying another object's bytes over it, moves that time, so `intact` trusts
+# a sealed object after one `stat` and hashes any other.
+_SEAL_BASE = 946_684_800  # 2000-01-01T00:00:00Z
+
+
+def _seal_time(artifact_id: str) -> int:
+    return _SEAL_BASE + int(artifact_id[:6], 16) % 31_536_000
+
+
+def _seal(path: Path, artifact_id: str) -> None:
+    seal = _seal_time(artifact_id)
+    os.utime(path, (seal, seal))
+
+
 def remove_stale_temps(folder: Path, pattern: str, now: float | None = None) -> int:
     """Delete files in `folder` matching `pattern` not modified for STALE_TEMP_S; return
     how many. Errors (a file another process removed first) are ignored."""
@@ -133,9 +149,21 @@ class ArtifactStore:
 
     def intact(self, artifact_id: str) -> bool:
         """Present, and its bytes still hash to its id: an object altered in place (by
-        hand, or a disk error) must never be reused as if it were the original."""
+        hand, or a disk error) must never be reused as if it were the original.
+
+        One `stat` when the object still carries its seal (see `_seal`); otherwise the
+        bytes are hashed, and sealed again when they match. A fully cached run then
+        costs no re-reading of the store, however large it is."""
         path = self._object_path(artifact_id)
-        return path.is_file() and file_sha256(path) == artifact_id
+        try:
+            if int(path.stat().st_mtime) == _seal_time(artifact_id):
+                return True
+        except FileNotFoundError:
+            return False
+        if file_sha256(path) != artifact_id:
+            return False
+        _seal(path, artifact_id)
+        return True
 
     @contextmanager
     def _staged(self) -> Iterator[tuple[Any, Path]]:
@@ -155,6 +183,7 @@ class ArtifactStore:
         final = self._object_path(artifact_id)
         final.parent.mkdir(exist_ok=True)
         os.replace(staged, final)
+        _seal(final, artifact_id)  # after the rename: a sealed temp file would look stale
         _fsync_dir(final.parent)
         return artifact_id
 

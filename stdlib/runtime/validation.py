@@ -36,6 +36,7 @@ import duckdb
 
 from .dates import snapshot_end, sql_us, to_us
 from .db import ident, literal, partitioned_aggregation
+from .drift import drift_name, within_factor
 from .errors import ValidationBlocked
 
 _SAMPLE = 5
@@ -382,12 +383,6 @@ def check_freshness(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Fin
     return finish
 
 
-def drift_name(check: dict[str, Any]) -> str:
-    """The report's name of a drift check (a cached report is matched to it by name)."""
-    factor = float(check["factor"])
-    return f"drift {check['stat']}({check['column']}) within {factor:g}x of baseline"
-
-
 def check_drift(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish:
     stat, col, factor = check["stat"], check["column"], float(check["factor"])
     name = drift_name(check)
@@ -422,18 +417,6 @@ def check_drift(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish:
         ]
 
     return finish
-
-
-def within_factor(current: float | None, baseline: float | None, factor: float) -> bool:
-    """Equal, or same sign and non-zero with a ratio (either way) of at most `factor`."""
-    if current == baseline:
-        return True
-    if current is None or baseline is None or current == 0 or baseline == 0:
-        return False
-    if (current > 0) != (baseline > 0):
-        return False
-    ratio = current / baseline
-    return max(ratio, 1 / ratio) <= factor
 
 
 def _compare(left: float, op: str, right: float) -> bool:

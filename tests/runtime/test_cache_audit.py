@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +188,25 @@ def test_data_stage_keys_cover_the_base_source_definition(tmp_path: Path, stage_
     source = next(s for s in changed["stages"] if s["id"] == "source.events")
     source["time"], source["definition_hash"] = "booked", "another time column"
     assert _key(changed, tmp_path, result.run_id, stage_id) != before
+
+
+def test_a_sealed_object_is_trusted_after_one_stat(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fully cached run must not re-read the whole store to check it."""
+    import shutil
+
+    from pipec.stdlib.runtime import store as store_module
+
+    store = ArtifactStore(tmp_path)
+    first, second = store.put_bytes(b"first"), store.put_bytes(b"second")
+    hashed: list[Path] = []
+    real = store_module.file_sha256
+    monkeypatch.setattr(store_module, "file_sha256", lambda p: hashed.append(p) or real(p))
+    assert store.intact(first) and hashed == []  # sealed at commit: no hashing
+    path = store.get_path(first)
+    os.utime(path, None)  # touched, same bytes: hashed once, then sealed again
+    assert store.intact(first) and len(hashed) == 1
+    assert store.intact(first) and len(hashed) == 1
+    # Another object's bytes copied over with its (sealed) time: the seal is per id.
+    shutil.copy2(store.get_path(second), path)
+    assert not store.intact(first)

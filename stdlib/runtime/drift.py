@@ -1,0 +1,25 @@
+"""Drift verdicts, apart from the validation scan: a cached validate stage re-checks its
+drift verdicts against today's baseline (`data_stages.validate_hit`) without loading
+DuckDB and pyarrow, which would double the time of a fully cached run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def drift_name(check: dict[str, Any]) -> str:
+    """The report's name of a drift check (a cached report is matched to it by name)."""
+    factor = float(check["factor"])
+    return f"drift {check['stat']}({check['column']}) within {factor:g}x of baseline"
+
+
+def within_factor(current: float | None, baseline: float | None, factor: float) -> bool:
+    """Equal, or same sign and non-zero with a ratio (either way) of at most `factor`."""
+    if current == baseline:
+        return True
+    if current is None or baseline is None or current == 0 or baseline == 0:
+        return False
+    if (current > 0) != (baseline > 0):
+        return False
+    ratio = current / baseline
+    return max(ratio, 1 / ratio) <= factor
