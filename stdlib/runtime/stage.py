@@ -7,7 +7,7 @@ its cache key, and either reuses a cached result or runs it and stores its outpu
         stage definition_hash,
         definition_hash of every stage it reads,
         the artifact ids of everything it reads (except `report` outputs),
-        the runtime code version })
+        the runtime code version and its libraries' versions })
 
 A runner may add a `salt`: state outside the store that its result depends on (the
 bytes of a source's files, the registry a register stage writes to). A `sql` source,
@@ -85,12 +85,26 @@ class StageResult:
     duration_s: float = 0.0
 
 
+# The libraries whose versions decide what a stage computes and the bytes it stores:
+# upgrading one must not reuse results the old one made.
+LIBRARIES = ("duckdb", "numpy", "pyarrow", "scikit-learn", "skops")
+
+
 @cache
 def code_version() -> str:
-    """sha256 over this package's sources: editing the runtime invalidates the cache."""
+    """sha256 over this package's sources and the versions of LIBRARIES: editing the
+    runtime or upgrading one of them invalidates the cache. Once per process."""
+    from importlib.metadata import PackageNotFoundError, version
+
     digest = hashlib.sha256(RUNTIME_VERSION.encode())
     for path in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for library in LIBRARIES:
+        try:
+            installed = version(library)
+        except PackageNotFoundError:
+            installed = "absent"
+        digest.update(f"{library}=={installed}\0".encode())
     return digest.hexdigest()
 
 

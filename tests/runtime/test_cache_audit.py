@@ -210,3 +210,24 @@ def test_a_sealed_object_is_trusted_after_one_stat(tmp_path: Path,
     # Another object's bytes copied over with its (sealed) time: the seal is per id.
     shutil.copy2(store.get_path(second), path)
     assert not store.intact(first)
+
+
+def test_a_library_upgrade_changes_every_cache_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model or table made by the old scikit-learn (or duckdb, pyarrow...) is not
+    reused after an upgrade."""
+    import importlib.metadata
+
+    from pipec.stdlib.runtime.stage import code_version
+
+    code_version.cache_clear()
+    before = code_version()
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version",
+                        lambda name: "99.0" if name == "scikit-learn" else real(name))
+    code_version.cache_clear()
+    try:
+        assert code_version() != before
+    finally:
+        monkeypatch.undo()
+        code_version.cache_clear()
+    assert code_version() == before
