@@ -7,6 +7,7 @@ import getpass
 import json
 import sqlite3
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 from pipec.commands._runtime import add_project_options, parse_model_ref, registry_dir
@@ -88,8 +89,42 @@ def _show(registry: Any, args: argparse.Namespace) -> int:
         "approval": registry.approval(entry.model, entry.version),
         "transitions": [t for t in registry.transitions(entry.model)
                         if t["version"] == entry.version]}
-    print(json.dumps(shown, indent=2, sort_keys=True))
+    print(json.dumps(shown, indent=2, sort_keys=True) if args.format == "json"
+          else _show_text(shown))
     return 0
+
+
+def _show_text(shown: dict[str, Any]) -> str:
+    """`registry show` for a person: the version, what it was trained on and scored, who
+    approved it, and its history; `--format json` has every field."""
+    info = shown["info"]
+    metrics = ", ".join(f"{k} {v:g}" for k, v in sorted((info.get("metrics") or {}).items())
+                        if isinstance(v, int | float))
+    features = info.get("features") or []
+    lines = [f"{shown['model']}@{shown['version']}  {shown['state']}",
+             f"  sha256      {shown['sha256']}",
+             f"  registered  {_when(shown['created_at'])} by run {shown['run_id']}",
+             f"  report      sha256 {shown['report_sha256']}",
+             f"  pipeline    {info.get('pipeline')} (dag_hash {str(info.get('dag_hash'))[:12]})",
+             f"  label       {info.get('label')} ({info.get('task')})",
+             f"  features    {len(features)}: {', '.join(features)}",
+             f"  metrics     {metrics or '-'}",
+             f"  approval    {_approval_text(info.get('approval_by'), shown['approval'])}",
+             f"  rollback    {info.get('rollback', 'previous')}",
+             "  history"]
+    lines += [f"    {_when(t['at'])}  {t['from_state'] or '-'} -> {t['to_state']}  "
+              f"{t['actor']}: {t['reason']}" for t in shown["transitions"]]
+    return "\n".join(lines)
+
+
+def _approval_text(required: str | None, approval: dict[str, Any] | None) -> str:
+    if approval is not None:
+        return f"approved by {approval['approver']} ({approval['team']})"
+    return f"waiting for team {required}" if required else "none required"
+
+
+def _when(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _named(registry: Any, ref: str, action: str) -> Any:

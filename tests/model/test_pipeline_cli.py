@@ -71,7 +71,8 @@ def test_changing_a_param_reruns_only_train_and_after(project: Path, tmp_path: P
 def test_rollback_restores_previous_production(project: Path) -> None:
     rolled = pipec("registry", "rollback", "model", "--project", str(project))
     assert rolled.returncode == 0 and "model@1 is production again" in rolled.stdout
-    shown = json.loads(pipec("registry", "show", "model@2", "--project", str(project)).stdout)
+    shown = json.loads(pipec("registry", "show", "model@2", "--format", "json",
+                             "--project", str(project)).stdout)
     assert shown["state"] == "archived"
     assert [t["to_state"] for t in shown["transitions"]] == ["candidate", "production",
                                                              "archived"]

@@ -135,7 +135,8 @@ def test_rollback_refuses_a_version_it_would_ignore(tmp_path: Path,
         registry.close()
     code, _, err = _pipec(capsys, "registry", "rollback", "m@1", "--project", str(tmp_path))
     assert code == 2 and "pipec registry promote m@1" in err
-    code, out, _ = _pipec(capsys, "registry", "show", "m", "--project", str(tmp_path))
+    code, out, _ = _pipec(capsys, "registry", "show", "m", "--format", "json",
+                          "--project", str(tmp_path))
     assert json.loads(out)["version"] == 3  # nothing changed
 
 
@@ -214,7 +215,8 @@ def test_a_state_change_names_its_version(project: Path, capsys: pytest.CaptureF
                                           action: list[str]) -> None:
     code, _, err = _pipec(capsys, "registry", *action, "--project", str(project))
     assert code == 2 and f"`registry {action[0]}` needs a version, as in `a@3`" in err
-    code, out, _ = _pipec(capsys, "registry", "show", "a@1", "--project", str(project))
+    code, out, _ = _pipec(capsys, "registry", "show", "a@1", "--format", "json",
+                          "--project", str(project))
     assert json.loads(out)["state"] == "candidate" and json.loads(out)["approval"] is None
 
 
@@ -262,3 +264,10 @@ def test_rollback_restores_the_pinned_version(tmp_path: Path) -> None:
             registry.rollback("m", actor="a")
     finally:
         registry.close()
+
+
+def test_show_is_text_unless_json_is_asked_for(project: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _pipec(capsys, "registry", "show", "a@1", "--project", str(project))
+    assert code == 0 and out.startswith("a@1  ") and "  history\n" in out
+    assert "approval    none required" in out
