@@ -43,6 +43,10 @@ def _workflow_spec(wf: ArgoWorkflow) -> dict[str, Any]:
         "entrypoint": DAG_TEMPLATE,
         "arguments": {"parameters": [{"name": "manifest", "value": wf.manifest_name}]},
         "workflowMetadata": {"labels": dict(wf.labels)},
+        # One run of a pipeline at a time, whatever started it (cron, sensor, by hand),
+        # as Airflow's max_active_runs=1: a second run queues instead of racing the
+        # first one's registry writes.
+        "synchronization": {"mutexes": [{"name": wf.name}]},
         "templates": templates,
     }
 

@@ -153,3 +153,13 @@ def test_no_fan_out_below_the_threshold_leaves_tasks_alone():
     tasks = (_t("validate-a"), *views)
     assert fan_outs(tasks) == (tasks, ())
 
+
+
+def test_one_run_of_a_pipeline_at_a_time_whatever_starts_it(programs, tmp_path):
+    """Airflow's max_active_runs=1, in Argo: every workflow spec holds a mutex named
+    after the pipeline, so a sensor or manual run queues behind a running one."""
+    for name in ("fraud_manual", "fraud_scheduled", "fraud_continuous"):
+        document = _documents(programs[name], tmp_path / name)[0]
+        spec = document["spec"].get("workflowSpec", document["spec"])
+        assert spec["synchronization"] == {"mutexes": [{"name": document["metadata"].get(
+            "name") or document["metadata"]["generateName"].rstrip("-")}]}, name
