@@ -7,7 +7,9 @@ error, 3 registered and waiting for approval."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +52,20 @@ def run(args: argparse.Namespace) -> int:
     result = _execute(manifest, path, args, from_stage, until)
     from pipec.commands.run_report import print_report
 
-    print_report(result)
+    _heard(print_report, result)
     return EXIT_CODES.get(result.status, 2)
+
+
+def _heard(write: Callable[..., None], *args: Any) -> None:
+    """Print, or, when the reader of stdout has left (`pipec run | head`), go on
+    without one: a run stopped half-way by its output would leave a registered model
+    with no run record (and the run's exit code would be lost)."""
+    try:
+        write(*args)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # what is still buffered goes nowhere
+        os.close(devnull)
 
 
 def _check_range(manifest: dict[str, Any], from_stage: str | None, until: str | None) -> None:
@@ -100,4 +114,5 @@ def _execute(manifest: dict[str, Any], path: Path, args: argparse.Namespace,
     planned = [s["id"] for s in manifest["stages"]]
     with stage_progress(planned) as progress:
         return run_pipeline(manifest, folder, project, from_stage=from_stage, until=until,
-                            progress=progress, options=options)
+                            progress=lambda *status: _heard(progress, *status),
+                            options=options)

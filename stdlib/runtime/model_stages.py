@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import serialize
 from .context import StageContext, StageOutput
-from .errors import AwaitingApproval, ManifestError, NotBlessed
+from .errors import AwaitingApproval, ManifestError, NotBlessed, PipecRuntimeError
 from .registry import Registry
 
 if TYPE_CHECKING:  # numpy, pyarrow and scikit-learn load only when a model stage runs
@@ -160,6 +160,27 @@ def run_register(ctx: StageContext) -> StageOutput:
     report = {"model": version.model, "version": version.version, "sha256": version.sha256,
               "state": version.state, "registry": spec["registry"]["path"]}
     return StageOutput({"registration": ctx.store.put_json(report)}, report)
+
+
+def register_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
+    """A cached registration holds while the version names a run that left a record.
+    A run killed after registering (or whose record write failed) leaves the version
+    pointing at no record, so its lineage cannot be answered; registering again (the
+    same bytes: the same version) points it at this run, whose record will exist."""
+    from .records import RunRecords
+
+    registry = _registry(ctx, ctx.stage)
+    try:
+        run_id = registry.get(report["model"], report["version"]).run_id
+    except PipecRuntimeError:  # the version is gone from the registry: register again
+        return False
+    finally:
+        registry.close()
+    records = RunRecords(ctx.store.root.parent)
+    try:
+        return run_id is not None and records.get(run_id) is not None
+    finally:
+        records.close()
 
 
 def _approval_by(ctx: StageContext, register_id: str) -> dict[str, str]:

@@ -68,7 +68,7 @@ STAGE_RUNNERS: dict[str, StageRunner] = {
     "split": StageRunner(ds.run_split, ds.reads_split),
     "train": StageRunner(ms.run_train, salt=ms.train_salt),
     "evaluate": StageRunner(ms.run_evaluate, salt=ms.evaluate_salt, on_hit=ms.evaluate_hit),
-    "register": StageRunner(ms.run_register, salt=ms.registry_salt),
+    "register": StageRunner(ms.run_register, salt=ms.registry_salt, on_hit=ms.register_hit),
     "approval": StageRunner(ms.run_approval, salt=ms.registry_salt),
     "deploy": StageRunner(ms.run_deploy, salt=ms.registry_salt),
 }

@@ -231,3 +231,58 @@ def test_a_library_upgrade_changes_every_cache_key(monkeypatch: pytest.MonkeyPat
         monkeypatch.undo()
         code_version.cache_clear()
     assert code_version() == before
+
+
+# a run that left no record ---------------------------------------------------------------
+def test_a_registration_whose_run_left_no_record_is_made_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed after `register` (here: its record write fails): the cached registration
+    would keep pointing the version at a run with no record, and its lineage would be
+    unanswerable for good."""
+    from pipec.stdlib.runtime import runner
+    from pipec.stdlib.runtime.records import RunRecords
+    from pipec.stdlib.runtime.registry import Registry
+
+    path = write_project(tmp_path)
+    with monkeypatch.context() as patched:
+        patched.setattr(runner, "write_run_record", _killed)
+        with pytest.raises(KeyboardInterrupt):
+            _run(path)
+    second = _run(path)
+    assert _status(second)["register.model"] == "ran"
+    registry = Registry(tmp_path / "registry")
+    try:
+        (version,) = registry.versions("model")
+    finally:
+        registry.close()
+    records = RunRecords(tmp_path)
+    try:
+        assert version.run_id == second.run_id and records.get(second.run_id) is not None
+    finally:
+        records.close()
+    assert _status(_run(path))["register.model"] == "skipped (cached)"
+
+
+def test_a_closed_stdout_does_not_stop_a_run(tmp_path: Path) -> None:
+    """`pipec run FILE | head -1`: the run finishes, records itself and exits with its
+    own status, although nobody reads what it prints."""
+    import subprocess
+    import sys
+
+    from pipec.stdlib.runtime.records import RunRecords
+
+    path = write_project(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "pipec", "run", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader leaves before the first line
+    assert proc.wait(timeout=300) == 0
+    records = RunRecords(tmp_path)
+    try:
+        assert [r["status"] for r in records.list()] == ["succeeded"]
+    finally:
+        records.close()
+
+
+def _killed(*_args: Any, **_kwargs: Any) -> None:
+    raise KeyboardInterrupt  # the run stops after its last stage, before its record
