@@ -29,5 +29,8 @@ def run(args: argparse.Namespace) -> int:
     if not program.ok:
         emit(program.diagnostics, {f.display: f.text for f in program.files}, "text")
         return 1
+    if program.pipeline is None:  # a teams-only file: an empty graph would look like a bug
+        print(f"pipec: no pipeline in `{args.file}`: nothing to draw", file=sys.stderr)
+        return 2
     sys.stdout.write(RENDERERS[args.format](program))
     return 0

@@ -257,7 +257,8 @@ def test_run_from_after_until_is_a_usage_error(fraud: Path, capsys) -> None:
 
 
 def _graph_examples() -> list[Path]:
-    return sorted(EXAMPLES.glob("*/*.pipe"))
+    """Every example that declares a pipeline (a teams-only file has no graph)."""
+    return sorted(p for p in EXAMPLES.glob("*/*.pipe") if "\npipeline " in p.read_text())
 
 
 @pytest.mark.parametrize("example", _graph_examples(), ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -318,3 +319,8 @@ def test_an_imported_file_also_named_reports_its_errors_once(fraud: Path, comman
     assert main([command[0], ".", *command[1:]]) == 1
     captured = capsys.readouterr()
     assert (captured.out + captured.err).count("error[P001]") == 1
+
+
+def test_graph_of_a_file_without_a_pipeline_is_a_usage_error(capsys) -> None:
+    assert main(["graph", str(EXAMPLES / "fraud" / "teams.pipe")]) == 2
+    assert "no pipeline in" in capsys.readouterr().err
