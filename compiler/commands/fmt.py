@@ -53,6 +53,11 @@ def _format_file(path: Path, args: argparse.Namespace) -> int:
         if args.diff:
             _print_diff(before, formatted, display_path(path))
         return 1
+    if not path.stat().st_mode & 0o222:
+        # A rename replaces a read-only file as easily as any other (and root may write
+        # anything): honour the mode the user set, as an editor would.
+        print(f"pipec: `{path}` is read-only; not reformatted", file=sys.stderr)
+        return 2
     try:
         write_text(path, formatted)  # through a symlink: the link stays, its target changes
     except OSError as exc:

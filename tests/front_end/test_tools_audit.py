@@ -39,3 +39,17 @@ def test_explain_suggests_nothing_for_a_code_far_from_all(
         capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explain", "NOPE999"]) == 2
     assert "did you mean" not in capsys.readouterr().err
+
+
+def test_fmt_leaves_a_read_only_file_alone(tmp_path: Path, capsys) -> None:
+    from pipec.cli import main
+
+    path = tmp_path / "p.pipe"
+    path.write_text("team ml {contact \"#ml\"; role ml}\n")
+    path.chmod(0o444)
+    try:
+        assert main(["fmt", str(path)]) == 2
+        assert "is read-only; not reformatted" in capsys.readouterr().err
+        assert path.read_text() == "team ml {contact \"#ml\"; role ml}\n"
+    finally:
+        path.chmod(0o644)
