@@ -66,8 +66,37 @@ def _show(records: Any, args: argparse.Namespace) -> int:
     if record is None:
         print(f"pipec: no run `{args.run}`", file=sys.stderr)
         return 2
-    print(json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False))
+    print(json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False)
+          if args.format == "json" else _record_text(record))
     return 0
+
+
+def _record_text(record: dict[str, Any]) -> str:
+    """`runs show` for a person: what ran on which data and code, and what came of it;
+    `--format json` has the whole record."""
+    code = record.get("code") or {}
+    lines = [f"run {record['run_id']}  {record['pipeline']}  {record['status']}",
+             f"  dag_hash  {record.get('dag_hash')}",
+             f"  code      {code.get('commit') or code.get('declared')}"
+             + (f" ({code['note']})" if code.get("note") else ""),
+             f"  image     {(record.get('environment') or {}).get('image')}"]
+    lines += [f"  data      {name}: {d.get('rows')} rows, snapshot {d.get('snapshot') or 'none'}, "
+              f"sha256 {str(d.get('content_hash'))[:12]}"
+              for name, d in sorted((record.get("data") or {}).items())]
+    lines += [f"  model     {name}: {m.get('model')} seed {m.get('seed')}, "
+              f"sha256 {str(m.get('model_sha256'))[:12]}"
+              for name, m in sorted((record.get("models") or {}).items())]
+    for name, evaluation in sorted((record.get("evaluations") or {}).items()):
+        failed = [g["line"] for g in evaluation.get("gates") or [] if not g.get("passed")]
+        verdict = "blessed" if evaluation.get("blessed") else "not blessed"
+        lines.append(f"  evaluate  {name}: {verdict}"
+                     + (f" (failed: {'; '.join(failed)})" if failed else ""))
+    lines += [f"  {kind:<9} {name}: v{e.get('version')} {e.get('state')}"
+              for kind in ("register", "deploy")
+              for name, e in sorted((record.get(kind) or {}).items())]
+    lines.append("  stages")
+    lines += [f"    {s['stage_id']}: {s['status']}" for s in record.get("stages") or []]
+    return "\n".join(lines)
 
 
 def _diff(records: Any, args: argparse.Namespace) -> int:

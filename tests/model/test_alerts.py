@@ -43,7 +43,8 @@ def test_alerts_reach_the_manifest_the_output_and_the_record(tmp_path: Path) -> 
     listed = subprocess.run([sys.executable, "-m", "pipec", "runs", "--format", "json"],
                             capture_output=True, text=True, cwd=tmp_path)
     record = json.loads(subprocess.run(
-        [sys.executable, "-m", "pipec", "runs", "show", json.loads(listed.stdout)[0]["run_id"]],
+        [sys.executable, "-m", "pipec", "runs", "show", json.loads(listed.stdout)[0]["run_id"],
+         "--format", "json"],
         capture_output=True, text=True, cwd=tmp_path).stdout)
     alerts = record["report"]["alerts"] if "report" in record else record["alerts"]
     assert [a["stage"] for a in alerts] == ["validate.events", "train.model"]

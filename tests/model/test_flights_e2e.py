@@ -87,7 +87,8 @@ def test_second_run_skips_every_stage(local_run: Path) -> None:
 
 
 def auc_of(folder: Path, run_id: str) -> float:
-    record = json.loads(pipec("runs", "show", run_id, "--project", str(folder)).stdout)
+    record = json.loads(pipec("runs", "show", run_id, "--format", "json",
+                              "--project", str(folder)).stdout)
     [evaluation] = record["evaluations"].values()
     return evaluation["metrics"]["roc_auc"]["value"]
 

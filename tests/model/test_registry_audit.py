@@ -271,3 +271,13 @@ def test_show_is_text_unless_json_is_asked_for(project: Path,
     code, out, _ = _pipec(capsys, "registry", "show", "a@1", "--project", str(project))
     assert code == 0 and out.startswith("a@1  ") and "  history\n" in out
     assert "approval    none required" in out
+
+
+def test_runs_show_is_text_unless_json_is_asked_for(project: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _pipec(capsys, "runs", "show", "run1", "--project", str(project))
+    assert code == 0 and out.startswith("run run1  p  succeeded") and "\n  stages" in out
+    assert "  model     a: sklearn.linear_model.LogisticRegression seed 1" in out
+    code, out, _ = _pipec(capsys, "runs", "show", "run1", "--format", "json",
+                          "--project", str(project))
+    assert json.loads(out)["run_id"] == "run1"
