@@ -30,3 +30,14 @@ def parse_model_ref(ref: str) -> tuple[str, int | None]:
     if at and not (version.isascii() and version.isdigit()):
         raise ValueError(f"`{ref}`: a version is a whole number, as in `{name}@3`")
     return name, int(version) if version else None
+
+
+def no_registry(args: argparse.Namespace, folder: Path) -> str:
+    """Why there is no registry to read, and where it more likely is: the register
+    stage's `registry local "DIR"` is relative to the `.pipe` file, which `--project`
+    (the run store's folder) need not be."""
+    if args.registry:
+        return f"no registry at `{folder}`"
+    return (f"no registry at `{folder}`: a register stage's `registry local \"DIR\"` is "
+            "relative to its .pipe file; run this from that file's folder, or pass "
+            "`--registry DIR`")

@@ -10,7 +10,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipec.commands._runtime import add_project_options, parse_model_ref, registry_dir
+from pipec.commands._runtime import (
+    add_project_options,
+    no_registry,
+    parse_model_ref,
+    registry_dir,
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     folder = registry_dir(args)
     if not (folder / "registry.sqlite").is_file():
-        print(f"pipec: no registry at `{folder}`", file=sys.stderr)
+        print(f"pipec: {no_registry(args, folder)}", file=sys.stderr)
         return 2
     try:
         registry = Registry(folder)

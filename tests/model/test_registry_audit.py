@@ -281,3 +281,10 @@ def test_runs_show_is_text_unless_json_is_asked_for(project: Path,
     code, out, _ = _pipec(capsys, "runs", "show", "run1", "--format", "json",
                           "--project", str(project))
     assert json.loads(out)["run_id"] == "run1"
+
+
+def test_a_missing_registry_says_where_to_look(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    for command in (["lineage", "m@1"], ["registry", "list"]):
+        code, _, err = _pipec(capsys, *command, "--project", str(tmp_path))
+        assert code == 2 and "relative to its .pipe file" in err and "--registry DIR" in err
