@@ -121,14 +121,21 @@ class Registry:
     def verify(self, entry: Version) -> None:
         """Refuse a version whose model file is missing or no longer hashes to its
         recorded sha256: it must never become (or describe) production."""
-        path = self.object_path(entry.sha256)
-        if not path.is_file():
+        problem = self._file_problem(entry)
+        if problem == "missing":
             raise ModelIntegrityError(f"{entry.model} v{entry.version}: model file "
-                                      f"{path.name} is missing")
-        if digest(path.read_bytes()) != entry.sha256:
+                                      f"{self.object_path(entry.sha256).name} is missing")
+        if problem == "altered":
             raise ModelIntegrityError(f"{entry.model} v{entry.version}: the model file was "
                                       "altered or corrupted (its bytes no longer match the "
                                       "recorded hash)")
+
+    def _file_problem(self, entry: Version) -> str | None:
+        """"missing", "altered" (bytes that no longer hash to the version's sha256) or None."""
+        path = self.object_path(entry.sha256)
+        if not path.is_file():
+            return "missing"
+        return "altered" if digest(path.read_bytes()) != entry.sha256 else None
 
     def load(self, model: str, version: int) -> Any:
         """The model object, after checking its bytes against the recorded hash."""
@@ -315,10 +322,10 @@ class Registry:
         several production versions. Empty when the registry is consistent."""
         problems = []
         for entry in self.versions():
-            path = self.object_path(entry.sha256)
-            if not path.is_file():
+            problem = self._file_problem(entry)
+            if problem == "missing":
                 problems.append(f"{entry.model} v{entry.version}: model file missing")
-            elif digest(path.read_bytes()) != entry.sha256:
+            elif problem == "altered":
                 problems.append(f"{entry.model} v{entry.version}: model bytes altered")
         for model, count in self.db.execute("SELECT model, count(*) FROM versions WHERE "
                                             "state='production' GROUP BY model"):

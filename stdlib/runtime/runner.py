@@ -83,11 +83,12 @@ def run_pipeline(
     status, error, blocked = "succeeded", None, None
     failed_alert: dict[str, Any] | None = None
     reusing = from_stage is not None
+    store = ArtifactStore(project)
     for stage in planned_stages(manifest, until):
         if reusing and stage["id"] == from_stage:
             reusing = False
         if reusing:
-            if (reused := _reuse(index, ArtifactStore(project), run_id, stage)) is not None:
+            if (reused := _reuse(index, store, run_id, stage)) is not None:
                 results.append(reused)
                 notify(stage["id"], reused.status)
             continue
@@ -131,15 +132,14 @@ def reuse_missing_upstream(manifest: dict[str, Any], project: Path, run_id: str,
                            stage_id: str) -> list[str]:
     """Before one stage runs on its own, give every ancestor that has no execution in
     this run its latest outputs ("reused"), so the stage finds its inputs."""
-    index = RunIndex(project)
+    index, store = RunIndex(project), ArtifactStore(project)
     try:
         index.start_run(run_id, manifest.get("dag_hash"))
         reused = []
+        needed = ancestors(manifest, stage_id) - {stage_id}
         for stage in manifest["stages"]:
-            if stage["id"] == stage_id or stage["id"] not in ancestors(manifest, stage_id):
-                continue
-            if index.execution(run_id, stage["id"]) is None and \
-                    _reuse(index, ArtifactStore(project), run_id, stage):
+            if stage["id"] in needed and index.execution(run_id, stage["id"]) is None and \
+                    _reuse(index, store, run_id, stage):
                 reused.append(stage["id"])
         return reused
     finally:

@@ -109,7 +109,7 @@ def _read_typed(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
     if time_col and time_col not in present:
         raise SourceError(f"source {stage['name']!r}: time column {time_col!r} is missing")
     names = {d["name"] for d in stage["schema"]}
-    _create_typed(con, declared, [c for c in con.table("__raw").columns if c not in names])
+    _create_typed(con, declared, [c for c in raw_types if c not in names])
     return declared, missing
 
 
@@ -197,7 +197,6 @@ def _cast(col: str, kind: str, raw: str | None = None) -> str:
     - read as the declared type already, or as one whose every value converts (an
       INTEGER column declared `int`): no TRY_CAST, which costs a time-zone conversion
       per timestamp and cannot fail here.
-
     - timestamp: through TIMESTAMPTZ, so a text value with a UTC offset
       (`2024-02-29T22:00:00-05:00`) becomes its UTC instant (03:00 the next day) rather
       than keeping its wall clock; one without an offset is read as UTC, as before.
@@ -206,7 +205,7 @@ def _cast(col: str, kind: str, raw: str | None = None) -> str:
     target = SQL_TYPES[kind]
     if raw == target:
         return col
-    if raw in _CONVERTS_EXACTLY.get(kind, ()):
+    if _always_converts(kind, raw):
         return f"CAST({col} AS {target})"
     if kind == "timestamp":
         return f"TRY_CAST(TRY_CAST({col} AS TIMESTAMPTZ) AS TIMESTAMP)"
@@ -216,10 +215,15 @@ def _cast(col: str, kind: str, raw: str | None = None) -> str:
     return f"TRY_CAST({col} AS {target})"
 
 
+def _always_converts(kind: str, raw: str | None) -> bool:
+    """Every value of a column read as `raw` is a value of the declared type."""
+    return raw == SQL_TYPES[kind] or raw in _CONVERTS_EXACTLY.get(kind, ())
+
+
 def _uncastable(column: dict[str, Any]) -> str | None:
     """SQL: this row's value is not of the column's declared type (None: none can fail)."""
     kind, raw = column["type"], column["raw"]
-    if raw == SQL_TYPES[kind] or raw in _CONVERTS_EXACTLY.get(kind, ()):
+    if _always_converts(kind, raw):
         return None
     col = ident(column["name"])
     return f"{col} IS NOT NULL AND {_cast(col, kind, raw)} IS NULL"

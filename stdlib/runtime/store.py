@@ -144,9 +144,6 @@ class ArtifactStore:
 
         return pq.read_table(self.get_path(artifact_id))
 
-    def has(self, artifact_id: str) -> bool:
-        return self._object_path(artifact_id).is_file()
-
     def intact(self, artifact_id: str) -> bool:
         """Present, and its bytes still hash to its id: an object altered in place (by
         hand, or a disk error) must never be reused as if it were the original.
