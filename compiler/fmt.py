@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from pipec import nodes as n
+from pipec.parser import normalize_newlines
 from pipec.suppress import parse as parse_suppression
 from pipec.suppress import stands_alone
 
@@ -36,7 +37,7 @@ def format_module(module: n.Module, text: str) -> str:
 class _Formatter:
     def __init__(self, module: n.Module, text: str):
         self.module = module
-        self.source_lines = text.replace("\r\n", "\n").split("\n")
+        self.source_lines = normalize_newlines(text).split("\n")
         self.comments = sorted(module.comments, key=lambda c: (c.span.line, c.span.col))
         self.used: set[int] = set()
         self.out: list[str] = []

@@ -234,7 +234,7 @@ def strip_comment(line: str) -> str:
 
 def scan_comments(text: str, file: str) -> tuple[n.Comment, ...]:
     comments = []
-    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # text: newlines normalized
         col = comment_column(line)
         if col is None:
             continue

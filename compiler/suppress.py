@@ -112,7 +112,7 @@ def collect(program: Program) -> dict[str, list[Suppression]]:
     for loaded in program.files:
         if loaded.module is None:
             continue
-        lines = loaded.text.replace("\r\n", "\n").split("\n")
+        lines = loaded.text.split("\n")  # the parser normalized its newlines
         standalone = {c.span.line for c in loaded.module.comments if stands_alone(c, lines)}
         parsed = [parse(c, lines, standalone) for c in loaded.module.comments]
         found[loaded.display] = [s for s in parsed if s is not None]
