@@ -17,7 +17,6 @@ from pipec.commands._files import readable
 from pipec.commands._output import output_problem, write_output
 
 BUILTIN_TARGETS = ("airflow", "argo", "local")
-MANIFEST = "lineage.json"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
 def build(path: Path, target: str, output: Path, airflow_operator: str = "bash",
           resolve: bool = False) -> int:
+    from pipec.backends.base import BuildOptions
     from pipec.backends.build import build_files
     from pipec.backends.resolve import ResolveError
     from pipec.commands.check import emit
@@ -70,10 +70,11 @@ def build(path: Path, target: str, output: Path, airflow_operator: str = "bash",
     if not result.ok:
         print(f"pipec: nothing written to `{output}`", file=sys.stderr)
         return 1
-    other = other_pipeline(output, result.files.get(MANIFEST, ""))
+    manifest = BuildOptions.manifest_name
+    other = other_pipeline(output / manifest, result.files.get(manifest, ""))
     if other is not None:
         print(f"pipec: refusing to write into `{output}`: it holds the build of pipeline "
-              f"`{other}`, and one folder has one `{MANIFEST}`, which every task of both "
+              f"`{other}`, and one folder has one `{manifest}`, which every task of both "
               "pipelines would read; build each pipeline into a folder of its own (Airflow "
               "reads `dags/` subfolders too), or remove the old build first", file=sys.stderr)
         return 2
@@ -83,12 +84,12 @@ def build(path: Path, target: str, output: Path, airflow_operator: str = "bash",
     return 0
 
 
-def other_pipeline(output: Path, manifest: str) -> str | None:
-    """The name of the pipeline whose build `output` holds, when it is not the one in
+def other_pipeline(existing: Path, manifest: str) -> str | None:
+    """The name of the pipeline whose manifest `existing` is, when it is not the one in
     `manifest` (None: no build there, the same pipeline, or an unreadable old manifest,
     which the new build replaces)."""
     try:
-        old = json.loads((output / MANIFEST).read_text("utf-8"))["pipeline"]["name"]
+        old = json.loads(existing.read_text("utf-8"))["pipeline"]["name"]
         new = json.loads(manifest)["pipeline"]["name"]
     except (OSError, ValueError, TypeError, KeyError):
         return None
