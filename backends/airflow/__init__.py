@@ -22,7 +22,7 @@ class AirflowBackend:
         plan = plan_of(program, options.manifest)
         model = lower_dag(plan, options)
         span = pipeline_span(program)
-        found = diagnostics(plan, model, span, _resources_span(program))
+        found = diagnostics(plan, model, span, _resources_span(program), _image_span(program))
         if options.airflow_operator == "kubernetes":
             found += pod_diagnostics(program, plan, "the KubernetesPodOperator")
         return Lowered(model, span, found)
@@ -50,3 +50,11 @@ def _resources_span(program: Program) -> Span | None:
             return setting.span
     return None
 
+
+
+def _image_span(program: Program) -> Span | None:
+    """The pipeline's `image` setting: what the Bash BUILD002 note points at."""
+    if program.pipeline is None:
+        return None
+    setting = program.pipeline.setting("image")
+    return setting.span if setting is not None else None

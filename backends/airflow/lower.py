@@ -102,10 +102,11 @@ def tags(plan: Plan) -> tuple[str, ...]:
 
 
 def diagnostics(plan: Plan, model: AirflowDag, span: Span,
-                resources_span: Span | None = None) -> list[Diagnostic]:
-    """What Airflow cannot carry: ids over its length limit; `resources` on Bash (at the
-    first `resources` setting when there is one, else at the pipeline); a pod without
-    an image."""
+                resources_span: Span | None = None,
+                image_span: Span | None = None) -> list[Diagnostic]:
+    """What Airflow cannot carry: ids over its length limit; `resources` or `image` on
+    Bash (at the setting when there is one, else at the pipeline); a pod without an
+    image."""
     found = [error("BUILD001", f"the Airflow id `{name}` is {len(name)} characters, over "
                    f"Airflow's {AIRFLOW_MAX_ID}", span, "shorten the stage or pipeline name")
              for name in (model.dag_id, *(t.task_id for t in model.tasks))
@@ -121,4 +122,12 @@ def diagnostics(plan: Plan, model: AirflowDag, span: Span,
             "BUILD002", Severity.NOTE, "`resources` is not applied by Airflow's "
             "BashOperator: the stage runs on the worker as it is", resources_span or span,
             "build with `--airflow-operator kubernetes` to request them for the pod"))
+    if model.operator == "bash" and plan.image:
+        # The pinned image is the reproducibility contract (REPRO002); on Bash the stage
+        # runs in whatever environment the worker has, so say so rather than pretend.
+        found.append(Diagnostic(
+            "BUILD002", Severity.NOTE, "the pipeline's `image` is not used by Airflow's "
+            "BashOperator: stages run in the worker's own Python environment",
+            image_span or span,
+            "build with `--airflow-operator kubernetes` to run every stage in the image"))
     return found

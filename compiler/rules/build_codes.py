@@ -56,13 +56,15 @@ pipeline p {
 document("BUILD002", "note", "a setting the target ignores", '''
 ## What it does
 Reported by `pipec build` when the target accepts the program but ignores one of its
-settings: `resources` on a train stage built for Airflow's BashOperator, which runs on
-the worker as it is, or a `resources` key that names no Kubernetes resource (`gpus`),
-which a pod cannot request (`gpu` becomes `nvidia.com/gpu`).
+settings: `resources` on a train stage or the pipeline's `image` built for Airflow's
+BashOperator, which runs every stage on the worker as it is, or a `resources` key that
+names no Kubernetes resource (`gpus`), which a pod cannot request (`gpu` becomes
+`nvidia.com/gpu`).
 
 ## Why is this bad?
-The stage would run without the CPU or memory the file asks for; the note says which
-option would honour it.
+The stage would run without the CPU or memory the file asks for, or in the worker's
+own Python environment instead of the pinned image; the note says which option would
+honour it.
 
 ## Example
 Built with `--target airflow` (the BashOperator default):

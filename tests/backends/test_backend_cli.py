@@ -88,4 +88,19 @@ def test_build002_points_at_the_resources_setting(tmp_path, capsys):
     out = capsys.readouterr().out
     line = next(i for i, text in enumerate(path.read_text("utf-8").splitlines(), 1)
                 if text.strip().startswith("resources"))
-    assert f"flights.pipe:{line}:5" in out.split("BUILD002", 1)[1].split("help", 1)[0]
+    note = out.split("`resources` is not applied", 1)[1].split("help", 1)[0]
+    assert f"flights.pipe:{line}:5" in note
+
+
+def test_bash_operator_says_the_image_is_not_used(tmp_path, capsys):
+    path = EXAMPLES / "flights" / "flights.pipe"
+    line = next(i for i, text in enumerate(path.read_text("utf-8").splitlines(), 1)
+                if text.strip().startswith("image"))
+    assert main(["build", str(path), "--target", "airflow", "-o", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "`image` is not used by Airflow's BashOperator" in out
+    assert f"flights.pipe:{line}:3" in out
+    # In a pod the image is used, so the note is not given.
+    assert main(["build", str(path), "--target", "airflow", "--airflow-operator",
+                 "kubernetes", "-o", str(tmp_path / "k")]) == 0
+    assert "`image` is not used" not in capsys.readouterr().out
