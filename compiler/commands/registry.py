@@ -36,6 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     rollback = sub.add_parser("rollback", help="restore the previous production version (or "
                               "the one its register stage pins with `rollback VERSION`)")
     rollback.add_argument("model", help="MODEL")
+    for action in (promote, rollback):
+        # Kept in the version's history: the audit trail says why, not only who and when.
+        action.add_argument("--reason", default=None, help="why (recorded in the history)")
     for action in (listing, show, approve, promote, rollback):
         add_project_options(action)
         action.add_argument("--format", choices=("text", "json"), default="text")
@@ -148,6 +151,11 @@ def _done(args: argparse.Namespace, text: str, shown: dict[str, Any]) -> int:
     return 0
 
 
+def _why(args: argparse.Namespace) -> str | None:
+    """`--reason` as one line (a history row is one line in `registry show`)."""
+    return " ".join((args.reason or "").split()) or None
+
+
 def _approve(registry: Any, args: argparse.Namespace) -> int:
     entry = _named(registry, args.model, "approve")
     approver = args.approver or getpass.getuser()
@@ -161,8 +169,9 @@ def _approve(registry: Any, args: argparse.Namespace) -> int:
 
 def _promote(registry: Any, args: argparse.Namespace) -> int:
     entry = _named(registry, args.model, "promote")
+    why = _why(args)
     done = registry.promote(entry.model, entry.version, actor=getpass.getuser(),
-                            reason="promoted by hand")
+                            reason=f"promoted by hand: {why}" if why else "promoted by hand")
     return _done(args, f"{done.model}@{done.version} is production", done.as_json())
 
 
@@ -173,7 +182,7 @@ def _rollback(registry: Any, args: argparse.Namespace) -> int:
                          f"previous one, or its `rollback VERSION`) and takes "
                          f"`{name}`, not `{args.model}`; to make v{version} production: "
                          f"`pipec registry promote {name}@{version}`")
-    done = registry.rollback(name, actor=getpass.getuser())
+    done = registry.rollback(name, actor=getpass.getuser(), reason=_why(args))
     return _done(args, f"{done.model}@{done.version} is production again", done.as_json())
 
 

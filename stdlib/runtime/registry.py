@@ -271,10 +271,10 @@ class Registry:
                 _log(cur, model, version, row[0], "production", actor, reason)
         return self.get(model, version)
 
-    def rollback(self, model: str, *, actor: str) -> Version:
+    def rollback(self, model: str, *, actor: str, reason: str | None = None) -> Version:
         """Restore the version the production one was registered to roll back to: the
         one its register stage pins (`rollback VERSION`), else (`rollback previous`) the
-        version that was production before it."""
+        version that was production before it. `reason` (why) joins both history rows."""
         with self._tx() as cur:
             current = cur.execute("SELECT version FROM versions WHERE model=? AND "
                                   "state='production'", (model,)).fetchone()
@@ -282,11 +282,12 @@ class Registry:
                 raise RegistryError(f"model {model!r} has no production version to roll back")
             target = self._rollback_target(cur, model, current[0])
             self.verify(self.get(model, target))
-            self._archive_production(cur, model, actor, "rolled back")
+            why = f": {reason}" if reason else ""
+            self._archive_production(cur, model, actor, f"rolled back{why}")
             cur.execute("UPDATE versions SET state='production' WHERE model=? AND version=?",
                         (model, target))
             _log(cur, model, target, "archived", "production", actor,
-                 f"rollback from v{current[0]}")
+                 f"rollback from v{current[0]}{why}")
         return self.get(model, target)
 
     def _rollback_target(self, cur: sqlite3.Cursor, model: str, current: int) -> int:

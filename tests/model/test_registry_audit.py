@@ -266,6 +266,26 @@ def test_rollback_restores_the_pinned_version(tmp_path: Path) -> None:
         registry.close()
 
 
+def test_promote_and_rollback_record_the_reason_given(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    registry = Registry(project / "registry")
+    try:
+        _register(registry, "a", b"a2")
+    finally:
+        registry.close()
+    for command in (["promote", "a@1"], ["promote", "a@2", "--reason", "fixes\nthe drift"],
+                    ["rollback", "a", "--reason", "p99 latency doubled"]):
+        assert _pipec(capsys, "registry", *command, "--project", str(project))[0] == 0
+    code, out, _ = _pipec(capsys, "registry", "show", "a@1", "--project", str(project),
+                          "--format", "json")
+    reasons = [t["reason"] for t in json.loads(out)["transitions"]]
+    assert reasons == ["registered (blessed)", "promoted by hand",
+                       "replaced by v2", "rollback from v2: p99 latency doubled"]
+    code, out, _ = _pipec(capsys, "registry", "show", "a@2", "--project", str(project))
+    assert "promoted by hand: fixes the drift" in out
+    assert "rolled back: p99 latency doubled" in out
+
+
 def test_show_is_text_unless_json_is_asked_for(project: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _pipec(capsys, "registry", "show", "a@1", "--project", str(project))
