@@ -33,7 +33,7 @@ by dense integer codes first (`_coded`): keys are only compared, and integers so
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
@@ -61,6 +61,8 @@ class ViewSpec:
     lag_us: int
     aggregates: tuple[Aggregate, ...]
     columns: tuple[str, ...]
+    # Columns whose sums cannot be exact (see `inexact_sums`): summed as DOUBLE.
+    float_sums: frozenset[str] = frozenset()
 
     @classmethod
     def from_stage(cls, stage: dict[str, Any], base: dict[str, Any]) -> ViewSpec:
@@ -86,6 +88,8 @@ def feature_column(view: str, feature: str) -> str:
 
 # 38 digits, 9 after the point: exact for sums of values up to ~1e29.
 EXACT = "DECIMAL(38, 9)"
+# A column whose |values| times their count reach this may overflow EXACT in a frame.
+_EXACT_LIMIT = 1e28
 
 
 # Row-level aggregates over a frame; `{v}` is the (aliased) value column.
@@ -96,6 +100,8 @@ _ROW_LEVEL = {
     # add the rows in, so the same data would give features (and a model hash) that
     # differ in the last bits from one run to the next.
     "sum": f"sum(CAST({{v}} AS {EXACT}))",
+    # Infinities and sums past EXACT's range (`inexact_sums`): no exact type holds them.
+    "fsum": "sum({v})",
     "min": "min({v})",
     "max": "max({v})",
 }
@@ -132,7 +138,7 @@ def _window_aggregates(
             # An empty frame sums no partials: NULL, where a row-level count gives 0.
             expr = f"coalesce(CAST(sum({p}) OVER {w} AS BIGINT), 0)"
         else:
-            expr = f"{kind}({p}) OVER {w}"
+            expr = f"{'sum' if kind == 'fsum' else kind}({p}) OVER {w}"
         return inner.setdefault(expr, f"__a{len(inner)}")
 
     outer = []
@@ -142,7 +148,7 @@ def _window_aggregates(
         if a.agg == "count":
             expr = win("count", value, w) if a.column else win("rows", value, w)
         elif a.agg in ("sum", "mean"):
-            expr = win("sum", value, w)
+            expr = win("fsum" if a.column in view.float_sums else "sum", value, w)
             if a.agg == "mean":
                 expr = f"{expr} / nullif({win('count', value, w)}, 0)"
             expr = f"CAST({expr} AS DOUBLE)"
@@ -402,6 +408,24 @@ def _coded(
     return coded_spine, coded_source
 
 
+def inexact_sums(con: duckdb.DuckDBPyConnection, view: ViewSpec, source: str) -> frozenset[str]:
+    """The summed columns of `source` that EXACT cannot sum: an infinity, or values so
+    large that a frame's sum could overflow (|v| max times the count). Their sums and
+    means are DOUBLE (an infinity stays an infinity) instead of stopping the stage;
+    every other column keeps its exact, order-independent sum. One scan, plan only."""
+    summed = sorted({a.column for a in view.aggregates
+                     if a.column and a.agg in ("sum", "mean")})
+    if not summed:
+        return frozenset()
+    bounds = ", ".join(
+        f"coalesce(max(abs(TRY_CAST({ident(c)} AS DOUBLE))) * count({ident(c)}), 0)"
+        for c in summed
+    )
+    values = con.execute(f"SELECT {bounds} FROM {ident(source)}").fetchall()[0]
+    # NaN > limit is true in DuckDB's ordering, and an infinity is > limit.
+    return frozenset(c for c, v in zip(summed, values, strict=True) if not v < _EXACT_LIMIT)
+
+
 def build_features(
     con: duckdb.DuckDBPyConnection, view: ViewSpec, spine: str, source: str, out: str
 ) -> None:
@@ -414,6 +438,7 @@ def build_features(
     grouped = bool(view.aggregates) and groupable(view) and times_repeat(
         con, spine, view.key, view.spine_time
     )
+    view = replace(view, float_sums=inexact_sums(con, view, source))
     spine, source = _coded(con, view, spine, source, out)
     if view.aggregates:
         same = source == spine and view.time == view.spine_time

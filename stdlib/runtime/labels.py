@@ -3,11 +3,16 @@
 - `window W` from source S: true when S has an event for the same entity in (t, t + W].
   One ASOF join finds, for each base row, S's first event strictly after t; the label is
   whether that event is at or before t + W. That is O(n log n) whatever the event density.
+  A base row with a NULL entity has no "same entity": its label is NULL (unknown, left
+  out of training and evaluation), never false.
 - `column COL`: the base row's COL. `when COL op V`: the comparison (NULL when COL is NULL:
   an unknown value is not "false").
 - Censoring: a row is censored when t + M > the end of the label source's snapshot
-  (`DATE + 1d`), M being the manifest's `maturity_s` (window + lag, or known_after). A row
-  with no time cannot be placed and is censored too. Censored rows keep a NULL label; the
+  (`DATE + 1d`), M being the manifest's `maturity_s` (window + lag, or known_after). A
+  windowed label is also censored when t + W >= that end: the snapshot holds events
+  strictly before it, so with lag 0 an event at exactly t + W = end (daily data at
+  midnight) could not be seen and the row would be labelled false. A row with no time
+  cannot be placed and is censored too. Censored rows keep a NULL label; the
   join stage drops and counts them. A label source without a snapshot censors against
   the end of its newest time value's date, the same bound `snapshot latest` would give.
 
@@ -42,6 +47,9 @@ class WindowSpec:
 
 def window_label_sql(spine: str, events: str, spec: WindowSpec) -> str:
     """SELECT __row_id, label, censored for a windowed label."""
+    # The events of (t, t + W] must lie inside the snapshot, which ends before end_us.
+    censored = (f"coalesce(s.__t + {spec.maturity_us} > {spec.end_us} "
+                f"OR s.__t + {spec.window_us} >= {spec.end_us}, TRUE)")
     return f"""
     WITH s AS (
         SELECT __row_id, {ident(spec.spine_key)} AS __key, {sql_us(ident(spec.spine_time))} AS __t
@@ -52,9 +60,9 @@ def window_label_sql(spine: str, events: str, spec: WindowSpec) -> str:
         WHERE {ident(spec.event_key)} IS NOT NULL AND {ident(spec.event_time)} IS NOT NULL
     )
     SELECT s.__row_id,
-           CASE WHEN {_censored("s.__t", spec.maturity_us, spec.end_us)} THEN NULL
+           CASE WHEN {censored} OR s.__key IS NULL THEN NULL
                 ELSE coalesce(e.__k <= s.__t + {spec.window_us}, FALSE) END AS label,
-           {_censored("s.__t", spec.maturity_us, spec.end_us)} AS censored
+           {censored} AS censored
     FROM s ASOF LEFT JOIN e ON s.__key = e.__key AND s.__t < e.__k
     """
 

@@ -9,6 +9,10 @@
 Casting uses TRY_CAST: a value that does not fit its declared type becomes NULL in the
 dataset and is counted in the type report that the validate stage turns into its
 `type` check (a block policy then stops the run; a warn policy keeps the NULLs).
+A float NaN (parquet NaN, CSV `NaN`) is a missing value, as in pandas: it becomes NULL
+(not a type error), so `require`, `completeness`, `range`, labels and features all see
+it as missing. Left as NaN it would pass `range x >= 0` (SQL orders NaN above every
+number), make `when x > 15` true and stop every feature sum (no DECIMAL holds NaN).
 Declared columns that are absent are not invented; the `schema` check reports them.
 Undeclared columns are kept after the declared ones.
 
@@ -109,7 +113,7 @@ def _read_typed(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
     if time_col and time_col not in present:
         raise SourceError(f"source {stage['name']!r}: time column {time_col!r} is missing")
     names = {d["name"] for d in stage["schema"]}
-    _create_typed(con, declared, [c for c in raw_types if c not in names])
+    _create_typed(con, declared, {c: k for c, k in raw_types.items() if c not in names})
     return declared, missing
 
 
@@ -225,16 +229,38 @@ def _uncastable(column: dict[str, Any]) -> str | None:
     kind, raw = column["type"], column["raw"]
     if _always_converts(kind, raw):
         return None
-    col = ident(column["name"])
+    col = _read_value(column)
     return f"{col} IS NOT NULL AND {_cast(col, kind, raw)} IS NULL"
 
 
+def _read_value(column: dict[str, Any]) -> str:
+    """SQL of a declared column's value as read, a float NaN being a missing value."""
+    col = ident(column["name"])
+    return _missing_nan(col) if column["raw"] in _FLOATS else col
+
+
+_FLOATS = frozenset({"FLOAT", "DOUBLE"})
+
+
+def _missing_nan(expr: str) -> str:
+    """A float expression with NaN as NULL (DuckDB compares NaN equal to NaN)."""
+    return f"nullif({expr}, 'NaN'::DOUBLE)"
+
+
 def _create_typed(
-    con: duckdb.DuckDBPyConnection, declared: list[dict[str, Any]], extra: list[str]
+    con: duckdb.DuckDBPyConnection, declared: list[dict[str, Any]], extra: dict[str, str]
 ) -> None:
-    casts = [f"{_cast(ident(c['name']), c['type'], c['raw'])} AS {ident(c['name'])}"
-             for c in declared]
-    cols = ", ".join(casts + [ident(c) for c in extra]) or "*"
+    """`__typed`: the declared columns cast, then the undeclared ones (name -> type as
+    read) as they are; in both, a float NaN is NULL."""
+    casts = []
+    for c in declared:
+        value = _cast(_read_value(c), c["type"], c["raw"])
+        if c["type"] == "float" and c["raw"] not in _FLOATS:  # text `NaN` cast to a float
+            value = _missing_nan(value)
+        casts.append(f"{value} AS {ident(c['name'])}")
+    kept = [_missing_nan(ident(c)) + f" AS {ident(c)}" if kind in _FLOATS else ident(c)
+            for c, kind in extra.items()]
+    cols = ", ".join(casts + kept) or "*"
     con.execute(f"CREATE OR REPLACE TEMP TABLE __typed AS SELECT {cols} FROM __raw")
 
 

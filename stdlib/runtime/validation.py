@@ -27,6 +27,7 @@ Readings of the language where it is terse:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -40,6 +41,7 @@ from .drift import drift_name, within_factor
 from .errors import ValidationBlocked
 
 _SAMPLE = 5
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T")
 OPS = {">=", "<=", ">", "<", "==", "!="}
 DRIFT_STATS: dict[str, str] = {
     "mean": "avg({c})",
@@ -181,11 +183,19 @@ def _named(name: str, finish: Finish) -> Finish:
 
 
 def sql_value(value: Any) -> str:
-    """A manifest literal as SQL."""
+    """A manifest literal as SQL.
+
+    A timestamp (`2026-01-03T12:00:00Z`) is a TIMESTAMPTZ: as a bare string DuckDB would
+    cast it to the column's type, and against a `date` column drop its time of day
+    (`d >= 2026-01-02T12:00:00Z` would hold for d = 2026-01-02). A date column is then
+    compared as 00:00 UTC of its day (the session zone is UTC).
+    """
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, str) and _TIMESTAMP.match(value):
+        return f"CAST({literal(value)} AS TIMESTAMPTZ)"
     return literal(str(value))
 
 

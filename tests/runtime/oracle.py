@@ -19,16 +19,19 @@ class Row:
     cat: str | None = None
 
 
-def window_label(base: list[Row], events: list[Row], window: int) -> list[bool]:
-    """True when the same key has an event in (t, t + W]."""
+def window_label(base: list[Row], events: list[Row], window: int) -> list[bool | None]:
+    """True when the same key has an event in (t, t + W]; unknown (None) with no key."""
     return [
-        any(e.key == b.key and b.key is not None and b.t < e.t <= b.t + window for e in events)
+        None if b.key is None else any(e.key == b.key and b.t < e.t <= b.t + window
+                                       for e in events)
         for b in base
     ]
 
 
-def censored(base: list[Row], maturity: int, end: int) -> list[bool]:
-    return [b.t + maturity > end for b in base]
+def censored(base: list[Row], maturity: int, end: int, window: int | None = None) -> list[bool]:
+    """t + M > end; for a windowed label also t + W >= end (the snapshot holds events
+    strictly before `end`, so an event at t + W = end could not be seen)."""
+    return [b.t + maturity > end or (window is not None and b.t + window >= end) for b in base]
 
 
 def _visible(rows: list[Row], key: str | None, t: int, lag: int) -> list[Row]:

@@ -122,7 +122,7 @@ def duck_labels(case: dict[str, Any], sql_fn: Any = L.window_label_sql) -> list[
 def ref_labels(case: dict[str, Any]) -> list[tuple]:
     spec_m = case["window"] + case["lag"] + case["maturity_extra"]
     labels = oracle.window_label(case["base"], case["src"], case["window"])
-    cens = oracle.censored(case["base"], spec_m, case["end"])
+    cens = oracle.censored(case["base"], spec_m, case["end"], case["window"])
     return [(None if c else lab, c) for lab, c in zip(labels, cens, strict=True)]
 
 
