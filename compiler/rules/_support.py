@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 
 from pipec import nodes as n
+from pipec.diagnostics import Diagnostic
 from pipec.literals import format_duration
 from pipec.model import Program
 
@@ -47,6 +48,46 @@ def checks_of(program: Program, validate: n.Block) -> Iterator[n.Stmt]:
         yield from (s for s in program.check_sets[set_name].body if isinstance(s, n.Check))
 
 
+def lines_by_use(table: dict[str, n.Block], block: n.Block,
+                 kind: type[n.Stmt]) -> Iterator[tuple[n.Stmt, n.Use | None]]:
+    """A stage's lines of one kind (checks, gates), each with the stage's own `use` line
+    that brings it in from a set (transitively), or None for the stage's own lines."""
+    yield from ((s, None) for s in block.body if isinstance(s, kind))
+    seen: set[str] = set()
+    for use in block.all(n.Use):
+        pending = [use.set_name.name]
+        while pending:
+            name = pending.pop(0)
+            if name in seen or name not in table:
+                continue
+            seen.add(name)
+            yield from ((s, use) for s in table[name].body if isinstance(s, kind))
+            pending.extend(u.set_name.name for u in table[name].all(n.Use))
+
+
+def at_use(diagnostics: Iterable[Diagnostic], use: n.Use | None) -> Iterator[Diagnostic]:
+    """Diagnostics about a set's line that only the using stage makes wrong (a column its
+    source lacks, a metric its task does not have) point at the stage's `use` line: the
+    set may be shared, or be in a file the user cannot edit or annotate with a
+    suppression. The message keeps where the line is."""
+    for diagnostic in diagnostics:
+        if use is None:
+            yield diagnostic
+        else:
+            yield replace(diagnostic, span=use.set_name.span,
+                          message=f"{diagnostic.message} (a line of `use "
+                          f"{use.set_name.name}`, at {diagnostic.span})")
+
+
+def uses_unknown_set(table: dict[str, n.Block], block: n.Block) -> bool:
+    """True when a block `use`s (transitively) a set that is not declared (T001, or P002
+    for a failed import): what it lacks cannot be known, so rules about a missing line
+    stay silent rather than echo that."""
+    names = [u.set_name.name for u in block.all(n.Use)]
+    names += [u.set_name.name for name in used_sets(table, block) for u in table[name].all(n.Use)]
+    return any(name not in table for name in names)
+
+
 def used_sets(table: dict[str, n.Block], block: n.Block) -> list[str]:
     """Names of the sets a block uses, transitively, each once, cycles ignored."""
     order: list[str] = []
@@ -66,6 +107,12 @@ def feature_views(program: Program) -> list[n.Block]:
 
 def view_entity(view: n.Block) -> n.Ident | None:
     return ident_value(view, "entity")
+
+
+def of_trained_models(program: Program, kind: str) -> list[n.Block]:
+    """The `register`/`deploy`/`evaluate` stages whose `train NAME` is declared. One that
+    names no train stage is T001 (or T004); gate rules about it would only echo that."""
+    return [b for b in program.blocks(kind) if f"train.{b.name.name}" in program.stages]
 
 
 def deploys(program: Program) -> bool:
@@ -232,11 +279,12 @@ def time_split(program: Program) -> TimeSplit | None:
     before = split.first(n.TrainBefore)
     test = split.first(n.TestFrom)
     gap = split.setting("gap")
-    gap_seconds = gap.value.seconds if gap and isinstance(gap.value, n.Duration) else None
+    # An absent gap is none (the runtime's `from` defaults to `before + gap`, gap 0).
+    gap_seconds = gap.value.seconds if gap and isinstance(gap.value, n.Duration) else 0.0
     before_at = moment(program, before.date) if before else None
     if test is not None:
         start = moment(program, test.start)
-    elif before_at is not None and gap_seconds is not None:
+    elif before_at is not None:
         start = before_at.plus(gap_seconds)
     else:
         start = None

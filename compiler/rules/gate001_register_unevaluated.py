@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
+from pipec.rules._support import of_trained_models
 
 DOC = '''
 ## What it does
@@ -49,7 +50,7 @@ pipeline p {
 
 @rule("GATE001", "error", "a register stage with no evaluate stage upstream", DOC)
 def check(program: Program) -> Iterator[Diagnostic]:
-    for register in program.blocks("register"):
+    for register in of_trained_models(program, "register"):
         upstream = program.upstream(register.id)
         if any(program.stages[s].kind == "evaluate" for s in upstream if s in program.stages):
             continue

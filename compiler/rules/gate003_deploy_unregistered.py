@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
+from pipec.rules._support import of_trained_models
 
 DOC = '''
 ## What it does
@@ -48,7 +49,7 @@ pipeline p {
 
 @rule("GATE003", "error", "a deploy stage with no register stage upstream", DOC)
 def check(program: Program) -> Iterator[Diagnostic]:
-    for deploy in program.blocks("deploy"):
+    for deploy in of_trained_models(program, "deploy"):
         upstream = program.upstream(deploy.id)
         if any(program.stages[s].kind == "register" for s in upstream if s in program.stages):
             continue

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pipec.diagnostics import Diagnostic, warning
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import gates_of, is_classification
+from pipec.rules._support import gates_of, is_classification, uses_unknown_set
 
 DOC = '''
 ## What it does
@@ -54,7 +54,8 @@ def check(program: Program) -> Iterator[Diagnostic]:
     if not is_classification(program):
         return
     for evaluate in program.blocks("evaluate"):
-        if any(g.kind == "calibration" for g in gates_of(program, evaluate)):
+        if any(g.kind == "calibration" for g in gates_of(program, evaluate)) \
+                or uses_unknown_set(program.gate_sets, evaluate):
             continue
         yield warning("GATE005", f"`{evaluate.id}` gates a {program.task()} classifier "
                       "without checking its calibration", evaluate.header,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import gates_of
+from pipec.rules._support import gates_of, of_trained_models, uses_unknown_set
 
 DOC = '''
 ## What it does
@@ -60,11 +60,12 @@ pipeline p {
 
 @rule("GATE006", "error", "a deployed model with no latency or no size gate", DOC)
 def check(program: Program) -> Iterator[Diagnostic]:
-    for deploy in program.blocks("deploy"):
+    for deploy in of_trained_models(program, "deploy"):
         evaluate = program.block("evaluate", deploy.name.name)
         kinds = {g.kind for g in gates_of(program, evaluate)} if evaluate else set()
         missing = [k for k in ("latency", "size") if k not in kinds]
-        if not missing:
+        if not missing or (evaluate is not None
+                           and uses_unknown_set(program.gate_sets, evaluate)):
             continue
         lines = {"latency": "`latency p99 <= 50ms`", "size": "`size <= 100MB`"}
         anchor = evaluate.header if evaluate is not None else deploy.header

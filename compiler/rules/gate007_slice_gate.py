@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pipec.diagnostics import Diagnostic, warning
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import base_schema, gates_of
+from pipec.rules._support import base_schema, gates_of, uses_unknown_set
 
 DOC = '''
 ## What it does
@@ -70,7 +70,8 @@ def check(program: Program) -> Iterator[Diagnostic]:
     if not categories:
         return
     for evaluate in program.blocks("evaluate"):
-        if any(g.kind == "slice" for g in gates_of(program, evaluate)):
+        if any(g.kind == "slice" for g in gates_of(program, evaluate)) \
+                or uses_unknown_set(program.gate_sets, evaluate):
             continue
         names = ", ".join(f"`{c}`" for c in categories)
         yield warning("GATE007", f"`{evaluate.id}` has no slice gate, but the base source "

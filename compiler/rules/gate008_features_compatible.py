@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pipec.diagnostics import Diagnostic, warning
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import gates_of
+from pipec.rules._support import gates_of, uses_unknown_set
 
 DOC = '''
 ## What it does
@@ -65,7 +65,8 @@ def check(program: Program) -> Iterator[Diagnostic]:
         evaluate = program.block("evaluate", deploy.name.name)
         if evaluate is None:
             continue  # GATE001/GATE003 report the missing gate itself
-        if any(g.kind == "features_compatible" for g in gates_of(program, evaluate)):
+        if any(g.kind == "features_compatible" for g in gates_of(program, evaluate)) \
+                or uses_unknown_set(program.gate_sets, evaluate):
             continue
         yield warning("GATE008", f"`{evaluate.id}` gates a deployed model without checking "
                       "that serving provides the features it was trained on",

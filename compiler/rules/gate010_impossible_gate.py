@@ -124,5 +124,8 @@ def _interval(low: float, high: float) -> str:
 def _line(gate: n.Gate) -> str:
     metric = f" {gate.metric.name}" if gate.metric is not None else ""
     kind = "compare champion" if gate.kind == "compare_champion" else gate.kind
+    if gate.kind == "slice" and gate.column is not None:  # as written: `slice COL: METRIC`
+        rows = f" min {gate.min_rows.value}" if gate.min_rows is not None else ""
+        kind = f"slice {gate.column.name}{rows}:"
     assert gate.value is not None
     return f"{kind}{metric} {gate.op} {gate.value.text}"

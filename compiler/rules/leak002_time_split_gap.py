@@ -18,8 +18,9 @@ end of training (`train before`) plus the label's maturity (`window` + the label
 source's `lag`, or `known_after`; 0 when neither is given). Reports the split when that
 is after the test start (`test from`): with no maturity, when training simply ends after
 the test period starts and the two overlap. Also reports it when a declared `gap` is
-shorter than the maturity, and when `test from` stands alone (training then ends at
-`test from` minus the gap, which defaults to none) while labels take time to mature.
+shorter than the maturity, and when `test from` or `train before` stands alone with no
+`gap` (the other end is then the same date: the gap defaults to none) while labels take
+time to mature.
 Dates relative to `snapshot` are compared symbolically.
 
 ## Why is this bad?
@@ -103,6 +104,15 @@ def check(program: Program) -> Iterator[Diagnostic]:
             f"{format_duration(maturity)} into the test period; set `gap "
             f"{format_duration(maturity)}` or more", split.test.start.span,
             "or add a `train before` that ends one maturity before `test from`")
+    if split.test is None and split.before is not None and gap is None and maturity > 0:
+        # The test period then starts at `train before` plus the gap, which defaults to none.
+        yield error(
+            "LEAK002",
+            f"with `train before` alone, the test period starts where training ends, but "
+            f"labels mature after {format_duration(maturity)}: the last training labels are "
+            f"seen {format_duration(maturity)} into the test period; set `gap "
+            f"{format_duration(maturity)}` or more", split.before.date.span,
+            "or add a `test from` one maturity after `train before`")
     if gap is not None and isinstance(gap.value, n.Duration) and gap.value.seconds < maturity:
         yield error(
             "LEAK002",

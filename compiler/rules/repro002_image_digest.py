@@ -47,13 +47,15 @@ pipeline p {
 ```
 '''
 
-DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+# The whole string is one image reference, `NAME[:TAG]@sha256:<64 hex>`: a digest after
+# a space (`"t:latest # @sha256:..."`) or with no name in front pins nothing.
+DIGEST = re.compile(r"[^\s@]+@sha256:[0-9a-f]{64}")
 
 
 def pinned(program: Program) -> bool:
     image = program.pipeline_setting("image")
     return image is not None and isinstance(image.value, n.Str) \
-        and DIGEST.search(image.value.value) is not None
+        and DIGEST.fullmatch(image.value.value) is not None
 
 
 @rule("REPRO002", "error", "a registering pipeline without an image pinned by digest", DOC)

@@ -7,15 +7,17 @@ from collections.abc import Iterator
 
 from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
+from pipec.loader import LoadedFile, stdlib_root
 from pipec.model import Program
 from pipec.rules import rule
 
 DOC = '''
 ## What it does
-Scans the whole file, comments included, for text that looks like a credential: a
-password in a URI (`postgres://user:secret@host`), a token or key in a URI's query
-string, a cloud access key (AWS `AKIA...`, Google `AIza...`), a GitHub or Slack token,
-or a private key block. An image digest (`@sha256:` and 64 hex digits) never is one.
+Scans the whole file and the files it imports, comments included, for text that looks
+like a credential: a password in a URI (`postgres://user:secret@host`), a token or key
+in a URI's query string, a cloud access key (AWS `AKIA...`, Google `AIza...`, an Azure
+`AccountKey=`), a GitHub or Slack token, or a private key block. An image digest
+(`@sha256:` and 64 hex digits) never is one.
 
 ## Why is this bad?
 Pipeline files are committed, reviewed, rendered into orchestrator objects and logs.
@@ -54,6 +56,9 @@ PATTERNS = (
         r"sig|signature|X-Amz-Signature|X-Amz-Credential)=[^&\s\"]+", re.IGNORECASE)),
     ("an AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
     ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}")),
+    # Azure connection strings: a storage account key, a Service Bus / Event Hubs key.
+    ("an Azure access key", re.compile(r"\b(?:AccountKey|SharedAccessKey)=[A-Za-z0-9+/]{20,}"
+                                       r"={0,2}", re.IGNORECASE)),
     ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}")),
     # Fine-grained personal access tokens: `github_pat_` + 22 + `_` + 59 characters.
     ("a GitHub token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,}")),
@@ -67,15 +72,21 @@ DIGEST = re.compile(r"@sha256:[0-9a-fA-F]{64}")
 def check(program: Program) -> Iterator[Diagnostic]:
     if program.module is None:
         return
-    main = next((f for f in program.files if f.path == program.path.resolve()), None)
-    if main is None:
-        return
-    for number, line in enumerate(main.text.replace("\r\n", "\n").split("\n"), start=1):
+    # The file and those it imports: an imported team's `contact` is built into the
+    # manifest like the file's own text. The bundled standard library holds none.
+    std = stdlib_root().resolve()
+    for loaded in program.files:
+        if loaded.module is not None and not loaded.path.resolve().is_relative_to(std):
+            yield from _scan(loaded)
+
+
+def _scan(loaded: LoadedFile) -> Iterator[Diagnostic]:
+    for number, line in enumerate(loaded.text.replace("\r\n", "\n").split("\n"), start=1):
         # Blank digests (same length) so columns stay right and they never match.
         scanned = DIGEST.sub(lambda m: " " * len(m.group()), line)
         for what, pattern in PATTERNS:
             for match in pattern.finditer(scanned):
-                span = n.Span(main.display, number, match.start() + 1, number,
+                span = n.Span(loaded.display, number, match.start() + 1, number,
                               match.end() + 1)
                 yield error("SEC001", f"this looks like {what}: secrets must not be written "
                             "in pipeline files", span,

@@ -9,7 +9,7 @@ from pipec.analyze import declared_kinds
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import base_schema, checks_of, gates_of, ident_value, reads_source
+from pipec.rules._support import at_use, base_schema, ident_value, lines_by_use, reads_source
 
 DOC = '''
 ## What it does
@@ -54,9 +54,9 @@ def check(program: Program) -> Iterator[Diagnostic]:
             yield from _missing(ident_value(block, keyword), schema, f"source `{block.name.name}`")
     for block in program.blocks("validate"):
         schema = program.schema(block.name.name)
-        for check_line in checks_of(program, block):
+        for check_line, use in lines_by_use(program.check_sets, block, n.Check):
             for column in _check_columns(check_line):
-                yield from _missing(column, schema, f"source `{block.name.name}`")
+                yield from at_use(_missing(column, schema, f"source `{block.name.name}`"), use)
     yield from _label_columns(program)
     yield from _feature_columns(program)
     yield from _split_and_gates(program)
@@ -113,8 +113,9 @@ def _split_and_gates(program: Program) -> Iterator[Diagnostic]:
     if retrain is not None:  # `retrain triggered on drift(COL) > V` watches a base column
         yield from _missing(retrain.column, schema, where)
     for evaluate in program.blocks("evaluate"):
-        for gate in gates_of(program, evaluate):
-            yield from _missing(gate.column, schema, where)
+        for gate, use in lines_by_use(program.gate_sets, evaluate, n.Gate):
+            assert isinstance(gate, n.Gate)
+            yield from at_use(_missing(gate.column, schema, where), use)
     for train in program.blocks("train"):
         yield from _train_features(program, train, schema, where)
 

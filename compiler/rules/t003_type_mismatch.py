@@ -11,9 +11,10 @@ from pipec.rules import rule
 from pipec.rules._support import (
     NUMERIC_TYPES,
     TEMPORAL_TYPES,
+    at_use,
     base_schema,
-    checks_of,
     ident_value,
+    lines_by_use,
     reads_source,
 )
 
@@ -71,8 +72,10 @@ def check(program: Program) -> Iterator[Diagnostic]:
         yield from _source_types(program, block)
     for block in program.blocks("validate"):
         schema = program.schema(block.name.name) or {}
-        for line in checks_of(program, block):
-            yield from _check_types(line, schema)
+        for line, use in lines_by_use(program.check_sets, block, n.Check):
+            if isinstance(line, n.Drift):
+                yield from _drift_stat(line)  # wrong wherever it is used: reported there
+            yield from at_use(_check_types(line, schema), use)
     for view in program.blocks("features"):
         source = reads_source(view) or program.base_source
         schema = program.schema(source) if source else None
@@ -140,13 +143,17 @@ def _check_types(line: n.Stmt, schema: dict[str, n.ColumnDef]) -> Iterator[Diagn
                         "freshness needs a date or timestamp column")
 
 
-def _drift_type(line: n.Drift, col_type: str | None) -> Iterator[Diagnostic]:
+def _drift_stat(line: n.Drift) -> Iterator[Diagnostic]:
     stat = line.stat.name
     if stat not in NUMERIC_DRIFT_STATS | ANY_DRIFT_STATS:
         known = ", ".join(sorted(NUMERIC_DRIFT_STATS | ANY_DRIFT_STATS))
         yield error("T003", f"`{stat}` is not a drift statistic", line.stat.span,
                     f"use one of: {known}")
-    elif col_type is not None and col_type not in NUMERIC_TYPES \
+
+
+def _drift_type(line: n.Drift, col_type: str | None) -> Iterator[Diagnostic]:
+    stat = line.stat.name
+    if col_type is not None and col_type not in NUMERIC_TYPES \
             and stat in NUMERIC_DRIFT_STATS:
         yield error("T003", f"`{stat}({line.column.name})` of a {col_type}", line.span,
                     "use count, distinct or null_rate for a non-numeric column")

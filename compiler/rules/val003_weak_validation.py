@@ -8,7 +8,7 @@ from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, warning
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import checks_of
+from pipec.rules._support import checks_of, uses_unknown_set
 
 DOC = '''
 ## What it does
@@ -54,7 +54,8 @@ BASIC = (n.Require, n.Completeness, n.Unique, n.FreshnessCheck)
       "freshness checks", DOC)
 def check(program: Program) -> Iterator[Diagnostic]:
     for validate in program.blocks("validate"):
-        if any(isinstance(line, BASIC) for line in checks_of(program, validate)):
+        if any(isinstance(line, BASIC) for line in checks_of(program, validate)) \
+                or uses_unknown_set(program.check_sets, validate):
             continue
         yield warning("VAL003", f"`{validate.id}` checks none of: required columns, "
                       "completeness, uniqueness, freshness", validate.header,

@@ -3,6 +3,8 @@ diagnostic it must (or must not) produce, with the line it points at."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pipec.check import compile
 from support.programs import SMALL_PIPELINE
@@ -11,6 +13,13 @@ BASE = SMALL_PIPELINE
 SPLIT = "split by time on at { train before 2026-03-01; test from 2026-04-01 }"
 VIEW = "features h version 1 { from ev; entity id;"
 MATURE_30D = ("label late { column late }", "label late { column late; known_after 30d }")
+DIGEST = "@sha256:" + "4b1c0f9e" * 8
+REGISTER = ("slice kind: roc_auc >= 0.6 }",
+            'slice kind: roc_auc >= 0.6 }\n  register m { registry local "r/"; rollback previous }')
+
+
+def image(reference: str) -> tuple[str, str]:
+    return "predicts iid", f'predicts iid; image "{reference}"'
 
 
 def edit(*pairs: tuple[str, str]) -> str:
@@ -116,6 +125,13 @@ FIRES = [
     ("github-pat", [('"#ml"', '"github_pat_11ABCDEFG0123456789abcd_0123456789abcdefghij'
                               'ABCDEFGHIJ0123456789abcdefghijklmnopq"')], "SEC001", 1,
      "GitHub token"),
+    # audit 8: an Azure connection string's account key is a cloud access key
+    ("azure-account-key", [('"ev.csv"', '"DefaultEndpointsProtocol=https;AccountName=a;'
+                                        'AccountKey=' + "Zm9vYmFy" * 11 + '==;"')],
+     "SEC001", 4, "an Azure access key"),
+    # audit 9: a primary metric that only warns gates nothing
+    ("gate002-warn-primary", [("primary roc_auc >= 0.7;", "primary roc_auc >= 0.7 warn;")],
+     "GATE002", 11, "ends with `warn`: it never blocks"),
     # 18: a keyword value with extra letters names the whole word
     ("role-prefix", [("role ml }", "role mll }")], "P001", 1, "found `mll`"),
     ("risk-prefix", [("predicts iid", "predicts iid; risk higher")], "P001", 3,
@@ -127,6 +143,30 @@ FIRES = [
     ("leak002-test-from-alone", [MATURE_30D, (SPLIT, "split by time on at { test from "
                                                      "2026-04-01 }")],
      "LEAK002", 9, "with `test from` alone"),
+    # audit 2: `train before` alone starts the test period at train end (no gap by default)
+    ("leak002-train-before-alone", [MATURE_30D, (SPLIT, "split by time on at { train before "
+                                                        "2026-03-01 }")],
+     "LEAK002", 9, "with `train before` alone"),
+    # audit 3: a digest pins only when the whole string is one image reference
+    ("repro002-digest-in-a-comment", [REGISTER, image(f"r/t:latest # {DIGEST}")],
+     "REPRO002", 3, "not pinned"),
+    ("repro002-digest-without-name", [REGISTER, image(DIGEST)], "REPRO002", 3, "not pinned"),
+    # audit 4: a slice gate is quoted with its column, as written
+    ("gate010-slice-quoted-whole", [("slice kind: roc_auc >= 0.6", "slice kind min 50: "
+                                                                    "roc_auc >= 80")],
+     "GATE010", 11, "`slice kind min 50: roc_auc >= 80` can never pass"),
+    # audit 6: a set's line wrong only for the stage that uses it points at its `use` (the
+    # set may be shared, or in a file the user cannot edit or annotate)
+    ("t002-check-set-column", [('role ml }', 'role ml }\nchecks s { require nosuch }'),
+                               ("require id }", "require id; use s }")],
+     "T002", 7, "column `nosuch` is not in the schema of source `ev` (a line of `use s`, at "),
+    ("t003-check-set-type", [('role ml }', 'role ml }\nchecks s { range kind >= 0 }'),
+                             ("require id }", "require id; use s }")],
+     "T003", 7, "`range` on `kind`, a category (a line of `use s`"),
+    ("t005-gate-set-metric", [('role ml }', 'role ml }\ngates g { guardrail rmse <= 3 }'),
+                              ("slice kind: roc_auc >= 0.6 }", "slice kind: roc_auc >= 0.6; "
+                                                               "use g }")],
+     "T005", 12, "`rmse` is a regression metric, but the task is binary (a line of `use g`"),
 ]
 
 
@@ -140,6 +180,11 @@ def test_fires(pairs: list[tuple[str, str]], code: str, line: int, message: str)
 CLEAN = [
     # 2: `train before` alone is a legal time split: `test from` defaults to before + gap
     ("train-before-alone", [(SPLIT, "split by time on at { train before 2026-03-01 }")]),
+    ("gate002-set-warns-stage-blocks", [("role ml }", "role ml }\ngates g { primary roc_auc "
+                                                      ">= 0.6 warn }"),
+                                        ("primary roc_auc >= 0.7;", "use g; primary roc_auc "
+                                                                    ">= 0.7;")]),
+    ("repro002-tag-and-digest", [REGISTER, image(f"r.example.com/t:v3{DIGEST}")]),
     ("entity-split-default-on", [(SPLIT, "split by entity { test 20%; seed 1 }")]),
     ("test-from-alone-with-gap", [MATURE_30D, (SPLIT, "split by time on at { test from "
                                                       "2026-04-01; gap 30d }")]),
@@ -187,3 +232,37 @@ def test_roles_keyword_with_extra_letters() -> None:
     assert diagnostic.code == "P001" and "`roles` is not a keyword here" in diagnostic.message
     assert (diagnostic.span.col, diagnostic.span.end_col) == (26, 31)
     assert diagnostic.help == "did you mean `role`?"
+
+
+def test_misnamed_register_and_deploy_are_t001_alone() -> None:
+    """audit 5: a register or deploy that names no train stage is T001; GATE001, GATE003
+    and GATE006 would only echo it (GATE006 saying the latency and size gates, which the
+    evaluate stage has, are missing)."""
+    text = edit(("slice kind: roc_auc >= 0.6 }",
+                 "slice kind: roc_auc >= 0.6; latency p99 <= 20ms; size <= 50MB }\n"
+                 '  register mm { registry local "r/"; rollback previous }\n'
+                 "  deploy mm { canary 5% for 1h }"),
+                image("r/t" + DIGEST))
+    assert sorted((c, ln) for c, ln, _ in found(text)) == [("T001", 12), ("T001", 13)]
+
+
+def test_sec001_scans_imported_files(tmp_path: Path) -> None:
+    """audit 7: an imported team's contact is built into the manifest like the file's own
+    text, so a credential there is SEC001 when the importing file is checked."""
+    (tmp_path / "teams.pipe").write_text(
+        'team ml { contact "https://ml:hunter22@hooks.example.com/x"; role ml }\n')
+    main = tmp_path / "p.pipe"
+    main.write_text(BASE.replace('team ml { contact "#ml"; role ml }', 'import "teams.pipe"'))
+    found = [(d.code, Path(d.span.file).name, d.span.line, d.span.col)
+             for d in compile(main).diagnostics]
+    assert found == [("SEC001", "teams.pipe", 1, 20)]
+
+
+def test_unknown_set_is_not_missing_lines() -> None:
+    """audit 10: an evaluate or validate stage that uses an undeclared set (a typo, or a
+    failed import) is T001; what the set would bring is unknown, so GATE002, GATE005,
+    GATE007 and VAL003 do not report its lines as missing."""
+    text = edit(("require id }", "use std_checks }"),
+                ("primary roc_auc >= 0.7; calibration ece <= 0.05; slice kind: roc_auc >= 0.6",
+                 "use std_gates"))
+    assert sorted((c, ln) for c, ln, _ in found(text)) == [("T001", 6), ("T001", 11)]
