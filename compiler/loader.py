@@ -70,7 +70,9 @@ class Loader:
         if result.module is not None:
             for stmt in result.module.imports:
                 target = resolve_import(path, stmt.path.value)
-                loaded.imports[target] = stmt
+                # A file imported twice (`a.pipe`, `./a.pipe`) is one import; a problem
+                # with it is reported once, at the first statement naming it.
+                loaded.imports.setdefault(target, stmt)
         return loaded
 
     def closure(self, path: Path) -> tuple[list[LoadedFile], list[Diagnostic]]:
@@ -110,6 +112,10 @@ class Loader:
             cycle = " -> ".join(display_path(p) for p in stack[stack.index(target):] + [target])
             return error("P002", f"import cycle: {cycle}", stmt.span,
                          "move the shared declarations into a file that imports neither")
+        if target.is_dir():
+            return error("P002", f"import `{stmt.path.value}` names a folder, not a .pipe "
+                         "file", stmt.path.span,
+                         "import each file: `import \"folder/teams.pipe\"`")
         if not target.is_file():
             return error("P002", f"imported file `{stmt.path.value}` not found "
                          f"(looked for {display_path(target)})", stmt.path.span,

@@ -23,6 +23,9 @@ from pipec.diagnostics import Diagnostic, warning
 from pipec.model import Program
 
 PATTERN = re.compile(r"#\s*pipec:\s*ignore\[(?P<codes>[^\]]*)\](?P<reason>.*)$")
+# What a suppression was meant to be (`# pipec: ignore[VAL002` unclosed, `# pipec: ignore
+# VAL002`, `# PIPEC: IGNORE[...]`) but PATTERN does not read: SUP001, never silence.
+ATTEMPT = re.compile(r"#\s*pipec\s*:\s*ignore", re.IGNORECASE)
 # Text that cannot be understood is never suppressed (the comment may not even exist).
 UNSUPPRESSIBLE = frozenset({"P001", "P002"})
 
@@ -139,7 +142,19 @@ def apply_suppressions(program: Program, diagnostics: list[Diagnostic],
     main = program.display if program.module is not None else None
     for suppression in table.get(main, []) if main else []:
         kept.extend(_problems(suppression, active))
+    if program.module is not None:
+        kept.extend(_unread(program.module.comments))
     return kept
+
+
+def _unread(comments: tuple[n.Comment, ...]) -> list[Diagnostic]:
+    """SUP001 for each comment that tries to be a suppression and is not one."""
+    return [warning("SUP001", "this comment is not a suppression pipec understands, so it "
+                    "suppresses nothing", comment.span,
+                    "write `# pipec: ignore[CODE] reason` (lowercase `pipec: ignore`, codes in "
+                    "square brackets)")
+            for comment in comments
+            if ATTEMPT.search(comment.text) and not PATTERN.search(comment.text)]
 
 
 def _matching(suppressions: list[Suppression] | tuple[()],

@@ -39,9 +39,14 @@ TOKEN_WORDS = {
     "$END": "the end of the file",
 }
 
-# Kinds that say the same thing; the first present wins the wording.
-_PREFERENCE = ["DURATION", "DATE", "TIMESTAMP", "SIZE", "PERCENT", "MULTIPLIER",
-               "FLOAT", "INT", "STRING"]
+# A kind whose wording another covers: a number such as `0.85` covers a whole number,
+# a date such as `2026-03-01` a timestamp. Only the dropped kind's wording is lost:
+# a share still reads "a number ... or a percentage ...", a range bound "a date ...,
+# a number ... or a percentage ...".
+_COVERED_BY = {"INT": "FLOAT", "TIMESTAMP": "DATE"}
+# Where any literal value goes (a map value), one word for them all.
+_ANY_VALUE = {"STRING", "INT", "FLOAT", "PERCENT", "DURATION", "SIZE", "MULTIPLIER"}
+ANY_VALUE_WORDS = 'a value such as `42`, `0.05`, `"text"`, `30d` or `50MB`'
 _MAX_CHOICES = 8
 
 
@@ -49,8 +54,8 @@ def describe_expected(expected: set[str], parser: Lark) -> str:
     words = _words(expected, parser)
     if not words:
         return "something else"
-    if len(words) == 1:
-        return words[0]
+    if len(words) <= 2:
+        return " or ".join(words)
     if len(words) > _MAX_CHOICES:
         shown = ", ".join(words[:_MAX_CHOICES])
         return f"one of {shown}, ..."
@@ -61,11 +66,12 @@ def _words(expected: set[str], parser: Lark) -> list[str]:
     names = set(expected)
     if "_NL" in names:
         names.discard("SEMICOLON")
-    # A number where a share or a float is asked: show the most telling kind only.
-    numeric = [kind for kind in _PREFERENCE if kind in names]
-    if numeric:
-        names -= set(numeric[1:])
-    keywords, described = [], []
+    described = []
+    if names >= _ANY_VALUE:
+        names -= _ANY_VALUE | {"DATE", "TIMESTAMP"}
+        described.append(ANY_VALUE_WORDS)
+    names -= {kind for kind, wider in _COVERED_BY.items() if wider in names}
+    keywords = []
     for name in sorted(names):
         if name in TOKEN_WORDS:
             described.append(TOKEN_WORDS[name])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import glob
+import os
 import sys
 from pathlib import Path
 
@@ -35,16 +37,34 @@ def expand(arguments: list[str]) -> tuple[list[Path], list[str]]:
 
 
 def _walk(root: Path) -> list[Path]:
+    """The `.pipe` files below `root`, sorted. Skipped folders are not entered at all (a
+    `node_modules` can be huge); linked folders are not followed (a link loop), and a
+    folder that cannot be listed or vanishes meanwhile is passed over, as `rglob` would
+    pass over an unreadable one."""
     found = []
-    for path in sorted(root.rglob("*.pipe")):
-        if not SKIP_DIRS.intersection(path.parts) and path.is_file():
-            found.append(path)
-    return found
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [d for d in subfolders if d not in SKIP_DIRS]
+        found.extend(Path(folder, name) for name in names if name.endswith(".pipe"))
+    return sorted(path for path in found if path.is_file())
 
 
 def report_missing(missing: list[str]) -> None:
     for argument in missing:
-        print(f"pipec: cannot read `{argument}`: no such file or directory", file=sys.stderr)
+        print(f"pipec: cannot read `{argument}`: {_why_missing(Path(argument))}",
+              file=sys.stderr)
+
+
+def _why_missing(path: Path) -> str:
+    if path.is_symlink():
+        try:
+            path.stat()
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "a symbolic link loop"
+        return "a symbolic link to nothing"
+    if path.exists():
+        return "not a regular file or a folder"
+    return "no such file or directory"
 
 
 def usable(arguments: list[str]) -> tuple[list[Path], bool]:

@@ -2,14 +2,23 @@
 `::error file=F,line=L,col=C,endLine=L2,endColumn=C2,title=CODE::message`.
 
 Escaping follows the runner's rules: in the message `%`, CR and LF are percent-encoded;
-in properties `:` and `,` are too.
+in properties `:` and `,` are too. Other control characters from a file (an ESC that
+would colour or rewrite the Actions log, a NUL) are shown as their Unicode pictures,
+as in the text format.
 """
 
 from __future__ import annotations
 
 from pipec.diagnostics import Diagnostic, Severity
+from pipec.render.text import PICTURES
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
+# The text format's pictures, but for CR, which is percent-encoded with LF instead.
+_PICTURES = {c: picture for c, picture in PICTURES.items() if c != 0x0D}
+
+
+def visible(text: str) -> str:
+    return text.translate(_PICTURES)
 
 
 def escape_data(text: str) -> str:
@@ -27,7 +36,8 @@ def annotation(diagnostic: Diagnostic) -> str:
         "endLine": span.end_line, "endColumn": span.end_col, "title": diagnostic.code,
     }
     props = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items())
-    message = diagnostic.message + (f"\nhelp: {diagnostic.help}" if diagnostic.help else "")
+    message = visible(diagnostic.message) + (
+        f"\nhelp: {visible(diagnostic.help)}" if diagnostic.help else "")
     return f"::{COMMANDS[diagnostic.severity]} {props}::{escape_data(message)}"
 
 

@@ -3,17 +3,30 @@ the help line, in the style of rustc and ruff."""
 
 from __future__ import annotations
 
+import functools
+
 from pipec.diagnostics import Diagnostic, Severity
 
 COLOURS = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.NOTE: "cyan"}
 # Control characters from a file (an ESC starting a terminal escape sequence, a CR) are
 # shown as their Unicode pictures, one for one so that carets stay aligned.
-_VISIBLE = {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)} | {0x7F: 0x2421} \
+PICTURES = {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)} | {0x7F: 0x2421} \
     | {c: 0xFFFD for c in range(0x80, 0xA0)}
+# A message, help or path is one line: a newline or tab in it (a quoted user string)
+# would otherwise break the layout or start what looks like another diagnostic.
+_ONE_LINE = PICTURES | {0x09: 0x2409, 0x0A: 0x240A}
+# Source lines longer than this are shown as a window around the span: a minified or
+# generated file would otherwise print its whole line once per diagnostic.
+MAX_SHOWN = 120
+_ELLIPSIS = "…"
 
 
 def _visible(text: str) -> str:
-    return text.translate(_VISIBLE)
+    return text.translate(PICTURES)
+
+
+def _one_line(text: str) -> str:
+    return text.translate(_ONE_LINE)
 
 
 visible = _visible  # for other terminal output that carries user text (run alerts)
@@ -26,26 +39,47 @@ def render_plain(diagnostics: list[Diagnostic], sources: dict[str, str]) -> str:
 
 def _render_one(diagnostic: Diagnostic, sources: dict[str, str]) -> str:
     span = diagnostic.span
-    lines = [f"{diagnostic.severity.value}[{diagnostic.code}]: {_visible(diagnostic.message)}",
-             f"  --> {_visible(span.file)}:{span.line}:{span.col}"]
+    lines = [f"{diagnostic.severity.value}[{diagnostic.code}]: {_one_line(diagnostic.message)}",
+             f"  --> {_one_line(span.file)}:{span.line}:{span.col}"]
     source_line = _line(sources.get(span.file), span.line)
     if source_line is not None:
         gutter = " " * len(str(span.line))
-        expanded = _visible(source_line.expandtabs(1))
-        end = span.end_col if span.end_line == span.line else len(expanded) + 1
-        width = max(1, min(end, len(expanded) + 1) - span.col)
-        lines += [f"{gutter} |", f"{span.line} | {expanded}",
-                  f"{gutter} | {' ' * (span.col - 1)}{'^' * width}"]
+        end = span.end_col if span.end_line == span.line else len(source_line) + 1
+        width = max(1, min(end, len(source_line) + 1) - span.col)
+        shown, offset, width = _window(source_line, span.col - 1, width)
+        shown = _visible(shown.expandtabs(1))  # both one for one: the caret stays put
+        lines += [f"{gutter} |", f"{span.line} | {shown}",
+                  f"{gutter} | {' ' * offset}{'^' * width}"]
     if diagnostic.help:
-        lines.append(f"  = help: {_visible(diagnostic.help)}")
+        lines.append(f"  = help: {_one_line(diagnostic.help)}")
     return "\n".join(lines) + "\n\n"
+
+
+def _window(line: str, start: int, width: int) -> tuple[str, int, int]:
+    """At most MAX_SHOWN characters of `line` around the caret (0-based `start`, `width`
+    characters), an ellipsis marking each cut; the shown text and the caret's offset
+    and width in it."""
+    if len(line) <= MAX_SHOWN:
+        return line, start, width
+    first = max(0, min(start - MAX_SHOWN // 4, len(line) - MAX_SHOWN))
+    last = first + MAX_SHOWN
+    head = _ELLIPSIS if first > 0 else ""
+    tail = _ELLIPSIS if last < len(line) else ""
+    width = max(1, min(width, last - start + len(tail)))
+    return head + line[first:last] + tail, start - first + len(head), width
 
 
 def _line(text: str | None, number: int) -> str | None:
     if text is None:
         return None
-    lines = text.split("\n")
+    lines = _lines(text)
     return lines[number - 1].rstrip("\r") if 0 < number <= len(lines) else None
+
+
+@functools.lru_cache(maxsize=16)
+def _lines(text: str) -> list[str]:
+    """A file's lines, split once for all its diagnostics (a str caches its hash)."""
+    return text.split("\n")
 
 
 def summary(diagnostics: list[Diagnostic]) -> str:
