@@ -1,7 +1,7 @@
 """Numbers the grammar accepts but no run could use (P001, "a value of the wrong kind
 for its keyword"): a share outside 0..100%, negative retries, a zero timeout or window,
-a seed scikit-learn refuses, a canary of nothing, shares of a split that leave no train
-set.
+a seed scikit-learn refuses, a canary of nothing or for no time, a freshness of no time,
+shares of a split that leave no train set.
 
 These would otherwise fail at run time on the orchestrator, or worse, run: a 120% test
 share puts every row in test and trains on nothing.
@@ -54,6 +54,11 @@ def _settings(block: n.Block) -> Iterator[Diagnostic]:
             yield from _share(setting.value, low, high, low_ok, what)
     for setting in block.settings("resources"):
         yield from _byte_amounts(setting.value)
+    for setting in block.settings("freshness"):  # a source's
+        if isinstance(setting.value, n.Duration) and setting.value.seconds <= 0:
+            yield _p001(setting.value, "a source's freshness is how often it is updated, "
+                        "and no source is updated in no time", "write its update cadence, "
+                        "e.g. `freshness 1d`")
 
 
 def _byte_amounts(value: n.Value | n.Ident) -> Iterator[Diagnostic]:
@@ -89,6 +94,15 @@ def _statements(block: n.Block) -> Iterator[Diagnostic]:
         yield from _share(check.value, 0.0, 1.0, True, "a completeness share")
     for canary in block.all(n.Canary):
         yield from _share(canary.share, 0.0, 1.0, False, "a canary share")
+        if canary.duration.seconds <= 0:
+            yield _p001(canary.duration, "a canary of no time watches nothing: the model "
+                        "would go to everyone at once", "give the canary time, e.g. "
+                        "`for 1h`")
+    for check in block.all(n.FreshnessCheck):
+        if check.within.seconds <= 0:
+            yield _p001(check.within, "freshness within no time fails on any data: the "
+                        "newest row is never as new as the snapshot's end",
+                        "write the delay you accept, e.g. `within 2d`")
 
 
 def _share(value: n.Value | n.Ident, low: float, high: float, low_ok: bool,
