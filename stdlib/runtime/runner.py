@@ -62,6 +62,17 @@ def planned_stages(manifest: dict[str, Any], until: str | None) -> list[dict[str
     return [s for s in manifest["stages"] if wanted is None or s["id"] in wanted]
 
 
+@dataclass(slots=True)
+class _Outcome:
+    """How the stage loop ended: what ran, and why it stopped if it did."""
+    results: list[StageResult] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # stage id -> CPU seconds
+    status: str = "succeeded"
+    error: str | None = None
+    blocked: RunStopped | None = None
+    failed_alert: dict[str, Any] | None = None
+
+
 def run_pipeline(
     manifest: dict[str, Any],
     manifest_dir: Path,
@@ -78,10 +89,31 @@ def run_pipeline(
     notify = progress or (lambda _sid, _status: None)
     index = RunIndex(project)
     index.start_run(run_id, manifest.get("dag_hash"))
-    results: list[StageResult] = []
-    cpu: dict[str, float] = {}
-    status, error, blocked = "succeeded", None, None
-    failed_alert: dict[str, Any] | None = None
+    outcome = _run_stages(manifest, manifest_dir, project, run_id, index,
+                          from_stage, until, notify, options)
+    if outcome.status == "succeeded" and \
+            (unblessed := _unblessed(manifest, outcome.results)) is not None:
+        # A pipeline without a register stage (or run `--until` evaluate) has no stage
+        # that refuses the model, but a blocking gate failed all the same: exit 1.
+        outcome.status, outcome.blocked = "blocked", unblessed
+    report = _final_report(outcome, run_id)
+    base_dir = (Path(manifest_dir) / manifest.get("base_dir", ".")).resolve()
+    # The record before the index says the run ended: a crash in between leaves a run
+    # still `running`, never a succeeded run without its record.
+    record_sha256 = write_run_record(manifest, base_dir, project, run_id, outcome.status,
+                                     report, outcome.cpu)
+    index.finish_run(run_id, outcome.status, report)
+    index.close()
+    report["record_sha256"] = record_sha256
+    return RunResult(run_id, outcome.status, outcome.results, report)
+
+
+def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
+                index: RunIndex, from_stage: str | None, until: str | None,
+                notify: Progress, options: dict[str, Any] | None) -> _Outcome:
+    """Each planned stage in order (those before `from_stage` reused), until one stops
+    the run (blocked, waiting) or fails."""
+    outcome = _Outcome()
     reusing = from_stage is not None
     store = ArtifactStore(project)
     for stage in planned_stages(manifest, until):
@@ -89,7 +121,7 @@ def run_pipeline(
             reusing = False
         if reusing:
             if (reused := _reuse(index, store, run_id, stage)) is not None:
-                results.append(reused)
+                outcome.results.append(reused)
                 notify(stage["id"], reused.status)
             continue
         notify(stage["id"], "running")
@@ -97,35 +129,30 @@ def run_pipeline(
         try:
             result = run_stage(manifest, manifest_dir, stage["id"], project, run_id, options)
         except RunStopped as exc:
-            status, blocked = exc.status, exc
+            outcome.status, outcome.blocked = exc.status, exc
             notify(stage["id"], exc.status)
             break
         except Exception as exc:  # a stage's own failure ends the run, recorded, not raised
-            status, error = "failed", f"{stage['id']}: {type(exc).__name__}: {exc}"
-            failed_alert = alert_for(stage, f"{type(exc).__name__}: {exc}")
+            outcome.status = "failed"
+            outcome.error = f"{stage['id']}: {type(exc).__name__}: {exc}"
+            outcome.failed_alert = alert_for(stage, f"{type(exc).__name__}: {exc}")
             notify(stage["id"], "failed")
             break
         finally:
-            cpu[stage["id"]] = round(time.process_time() - cpu_start, 3)
-        results.append(result)
+            outcome.cpu[stage["id"]] = round(time.process_time() - cpu_start, 3)
+        outcome.results.append(result)
         notify(stage["id"], result.status)
-    if status == "succeeded" and (unblessed := _unblessed(manifest, results)) is not None:
-        # A pipeline without a register stage (or run `--until` evaluate) has no stage
-        # that refuses the model, but a blocking gate failed all the same: exit 1.
-        status, blocked = "blocked", unblessed
-    report = run_report(results, status, error, blocked) | {"run_id": run_id}
-    alerts = [r.report["alert"] for r in results if r.report.get("alert")] + \
-        ([failed_alert] if failed_alert else [])
+    return outcome
+
+
+def _final_report(outcome: _Outcome, run_id: str) -> dict[str, Any]:
+    report = run_report(outcome.results, outcome.status, outcome.error, outcome.blocked) | {
+        "run_id": run_id}
+    alerts = [r.report["alert"] for r in outcome.results if r.report.get("alert")] + \
+        ([outcome.failed_alert] if outcome.failed_alert else [])
     if alerts:
         report["alerts"] = alerts
-    base_dir = (Path(manifest_dir) / manifest.get("base_dir", ".")).resolve()
-    # The record before the index says the run ended: a crash in between leaves a run
-    # still `running`, never a succeeded run without its record.
-    record_sha256 = write_run_record(manifest, base_dir, project, run_id, status, report, cpu)
-    index.finish_run(run_id, status, report)
-    index.close()
-    report["record_sha256"] = record_sha256
-    return RunResult(run_id, status, results, report)
+    return report
 
 
 def reuse_missing_upstream(manifest: dict[str, Any], project: Path, run_id: str,
