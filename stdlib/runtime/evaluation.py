@@ -45,16 +45,24 @@ def evaluate_model(model: Any, model_bytes: int, spec: dict[str, Any],
     y, p = observed(model, data, target(test, train_spec["label"], task), task)
     report: dict[str, Any] = {
         "task": task, "threshold": threshold, "test_rows": len(y),
+        "non_finite_scores": _non_finite_rows(p),
         "metrics": M.all_metrics(task, y, p, threshold),
         "size_bytes": model_bytes,
         "latency_s": measure_latency(model, data),
         "features": feature_compatibility(train_spec, data, champion),
     }
     report["slices"] = slice_metrics(spec["gates"], test, y, p, task, threshold)
-    report["champion"] = champion_metrics(champion, spec, test, task, threshold)
+    report["champion"] = champion_metrics(champion, spec, test, task, threshold,
+                                          train_spec["label"])
     report["gates"] = [judge(g, report) for g in spec["gates"]]
     report["blessed"] = all(g["passed"] for g in report["gates"] if g["blocking"])
     return report
+
+
+def _non_finite_rows(p: np.ndarray) -> int:
+    """Test rows whose score (any class probability, for multiclass) is NaN or infinite."""
+    bad = ~np.isfinite(p)
+    return int((bad.any(axis=1) if bad.ndim > 1 else bad).sum())
 
 
 def observed(model: Any, data: Any, labels: np.ndarray,
@@ -65,7 +73,7 @@ def observed(model: Any, data: Any, labels: np.ndarray,
     if task != "multiclass":
         return labels, p
     index = {label: i for i, label in enumerate(model.classes_.tolist())}
-    return np.array([index.get(label, -1) for label in labels.tolist()]), p
+    return np.array([index.get(label, -1) for label in labels.tolist()], dtype=int), p
 
 
 def measure_latency(model: Any, data: Any) -> dict[str, float]:
@@ -101,12 +109,15 @@ def _timed_predictions(model: Any, data: Any) -> dict[str, float]:
 def slice_metrics(gates: list[dict[str, Any]], test: Any, y: np.ndarray, p: np.ndarray,
                   task: str, threshold: float) -> dict[str, Any]:
     """Per slice value: rows, the gated metric with its interval, and whether it is gated
-    (a slice with fewer than `min` rows is reported, not gated)."""
+    (a slice with fewer than `min` rows is reported, not gated; with several gates on
+    one column and metric, gated by at least one of them)."""
     table = M.metrics_for(task)
-    out: dict[str, Any] = {}
+    smallest: dict[tuple[str, str], int] = {}
     for gate in (g for g in gates if g["kind"] == "slice"):
-        column, metric = gate["column"], gate["metric"]
-        minimum = 100 if gate.get("min") is None else int(gate["min"])  # `min 0`: gate all
+        key = (gate["column"], gate["metric"])
+        smallest[key] = min(smallest.get(key, _min_rows(gate)), _min_rows(gate))
+    out: dict[str, Any] = {}
+    for (column, metric), minimum in smallest.items():
         values = np.asarray(test.column(column).to_pylist(), dtype=object)
         per_value = {}
         for value in sorted({v for v in values if v is not None}, key=str):
@@ -119,18 +130,32 @@ def slice_metrics(gates: list[dict[str, Any]], test: Any, y: np.ndarray, p: np.n
     return out
 
 
+def _min_rows(gate: dict[str, Any]) -> int:
+    return 100 if gate.get("min") is None else int(gate["min"])  # `min 0`: gate every slice
+
+
 def champion_metrics(champion: tuple[Any, dict[str, Any]] | None, spec: dict[str, Any],
-                     test: Any, task: str, threshold: float) -> dict[str, Any] | None:
-    """The production model re-scored on this test set (None: there is no champion)."""
+                     test: Any, task: str, threshold: float,
+                     label: str) -> dict[str, Any] | None:
+    """The production model re-scored on this test set (None: there is no champion).
+
+    "The same test set" includes its labels: the champion is judged against the
+    candidate's label column, whatever the label was called when it was trained."""
     if champion is None:
         return None
     model, info = champion
+    if info.get("task") not in (None, task):
+        return {"version": info.get("version"),
+                "error": f"it is a {info['task']} model, the candidate a {task} one"}
     missing = sorted(set(info.get("features", [])) - set(test.column_names))
     if missing:
         return {"version": info.get("version"), "error": f"missing features {missing}"}
-    data = frame(test, info["features"])
-    y, p = observed(model, data, target(test, info.get("label") or spec.get("label"), task),
-                    task)
+    try:
+        y, p = observed(model, frame(test, info["features"]), target(test, label, task), task)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        # e.g. a feature that changed kind since the champion was trained: the
+        # comparison fails with the reason, the run goes on to report every other gate.
+        return {"version": info.get("version"), "error": f"{type(exc).__name__}: {exc}"}
     wanted = {g["metric"] for g in spec["gates"] if g["kind"] == "compare_champion"}
     return {"version": info.get("version"), "sha256": info.get("sha256"),
             "metrics": M.all_metrics(task, y, p, threshold, wanted)}
@@ -182,8 +207,14 @@ def _observe(gate: dict[str, Any], report: dict[str, Any]) -> tuple[Any, bool, s
     else:
         observed = (report["metrics"].get(gate["metric"]) or {}).get("value")
     if observed is None:
-        return None, False, f"{gate.get('metric') or kind} could not be computed"
+        return None, False, f"{gate.get('metric') or kind} could not be computed" \
+            + _non_finite(report)
     return observed, bool(OPS[gate["op"]](observed, gate["value"])), ""
+
+
+def _non_finite(report: dict[str, Any]) -> str:
+    count = report.get("non_finite_scores") or 0
+    return f": the model gave {count} NaN or infinite scores" if count else ""
 
 
 def _compare(gate: dict[str, Any], report: dict[str, Any]) -> tuple[Any, bool, str]:
@@ -193,21 +224,26 @@ def _compare(gate: dict[str, Any], report: dict[str, Any]) -> tuple[Any, bool, s
     if "error" in champion:
         return None, False, f"champion v{champion['version']} cannot be scored: " \
                             f"{champion['error']}"
-    ours = report["metrics"][gate["metric"]]["value"]
-    theirs = champion["metrics"][gate["metric"]]["value"]
+    ours = (report["metrics"].get(gate["metric"]) or {}).get("value")
+    theirs = (champion["metrics"].get(gate["metric"]) or {}).get("value")
     if ours is None or theirs is None:
-        return None, False, "metric could not be computed"
+        side = "candidate" if ours is None else f"champion v{champion['version']}"
+        return None, False, f"{gate['metric']} of the {side} could not be computed" + \
+            (_non_finite(report) if ours is None else "")
     delta = round(ours - theirs, 6)
     return delta, bool(OPS[gate["op"]](delta, gate["value"])), \
         f"candidate {ours} vs champion v{champion['version']} {theirs}"
 
 
 def _slice(gate: dict[str, Any], report: dict[str, Any]) -> tuple[Any, bool, str]:
+    """Each gate judges the slices with at least its own `min` rows: another gate on the
+    same column and metric with a different `min` does not change which ones."""
     per_value = report["slices"][gate["column"]][gate["metric"]]
+    minimum = _min_rows(gate)
     failing, gated, observed = [], 0, {}
     for value, entry in per_value.items():
         observed[value] = entry[gate["metric"]]["value"]
-        if not entry["gated"]:
+        if entry["rows"] < minimum:
             continue
         gated += 1
         metric = entry[gate["metric"]]["value"]
@@ -215,5 +251,5 @@ def _slice(gate: dict[str, Any], report: dict[str, Any]) -> tuple[Any, bool, str
             failing.append(f"{value}={metric}")
     skipped = len(per_value) - gated
     note = (f"failing: {', '.join(failing)}; " if failing else "") + \
-        f"{gated} slices gated, {skipped} below {gate['min']} rows reported only"
+        f"{gated} slices gated, {skipped} below {minimum} rows reported only"
     return observed, not failing, note

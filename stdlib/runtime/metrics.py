@@ -1,13 +1,21 @@
 """Evaluation metrics with bootstrap 95% intervals, in numpy.
 
 Binary metrics take the positive-class probability; threshold metrics (accuracy,
-precision, recall, f1, balanced accuracy) cut it at the evaluate stage's `threshold`.
-Intervals come from a fixed-seed bootstrap, so the same predictions always give the
-same report.
+precision, recall, f1, balanced accuracy) cut it at the evaluate stage's `threshold`
+(a score at or above it is positive). Intervals come from a fixed-seed bootstrap, so
+the same predictions always give the same report.
+
+A metric that is undefined on its data (roc_auc on a test set of one class, binary
+precision when nothing is predicted positive, r2 of a constant target) is None, and a
+gate on it fails. Scores that are NaN or infinite make every metric None: a model that
+emits them is not ranked or calibrated on the finite rest. Macro averages (multiclass
+precision, recall, f1) follow scikit-learn: over the classes that are true or
+predicted, a class's undefined ratio counting 0. ECE uses ECE_BINS equal-width bins.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
@@ -120,8 +128,12 @@ def _mean(values: np.ndarray, w: np.ndarray) -> np.ndarray:
     return _safe_div(w @ values, w.sum(1))
 
 
+# scikit-learn's clip: a hard 0 or 1 costs -log(eps), as in `sklearn.metrics.log_loss`.
+EPS = np.finfo(float).eps
+
+
 def log_loss(y: np.ndarray, p: np.ndarray, _t: float, w: np.ndarray) -> np.ndarray:
-    clipped = np.clip(p, 1e-15, 1 - 1e-15)
+    clipped = np.clip(p, EPS, 1 - EPS)
     return _mean(-(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)), w)
 
 
@@ -130,8 +142,10 @@ def brier(y: np.ndarray, p: np.ndarray, _t: float, w: np.ndarray) -> np.ndarray:
 
 
 def ece(y: np.ndarray, p: np.ndarray, _t: float, w: np.ndarray) -> np.ndarray:
-    """Expected calibration error over equal-width probability bins."""
-    bins = np.minimum((p * ECE_BINS).astype(int), ECE_BINS - 1)
+    """Expected calibration error over ECE_BINS equal-width probability bins
+    ([0, 0.1), ..., [0.9, 1.0]): the example-weighted mean of |mean score - positive
+    rate| per bin."""
+    bins = np.clip(np.floor(p * ECE_BINS), 0, ECE_BINS - 1).astype(int)
     onehot = np.zeros((len(p), ECE_BINS))
     onehot[np.arange(len(p)), bins] = 1.0
     confidence = w @ (onehot * p[:, None])
@@ -152,12 +166,18 @@ def mae(y: np.ndarray, p: np.ndarray, _t: float, w: np.ndarray) -> np.ndarray:
 
 
 def median_ae(y: np.ndarray, p: np.ndarray, _t: float, w: np.ndarray) -> np.ndarray:
+    """The weighted median of |y - p|; with an even count, the mean of the two middle
+    errors (as numpy and scikit-learn take it)."""
     errors = np.abs(y - p)
+    if not len(errors):
+        return np.full(w.shape[0], np.nan)
     order = np.argsort(errors, kind="mergesort")
     cumulative = np.cumsum(w[:, order], axis=1)
     half = cumulative[:, -1:] / 2
-    index = np.minimum((cumulative < half).sum(1), len(errors) - 1)
-    return errors[order][index]
+    last = len(errors) - 1
+    lower = np.minimum((cumulative < half).sum(1), last)
+    upper = np.minimum((cumulative <= half).sum(1), last)
+    return (errors[order][lower] + errors[order][upper]) / 2
 
 
 def r2(y: np.ndarray, p: np.ndarray, _t: float, w: np.ndarray) -> np.ndarray:
@@ -186,7 +206,8 @@ REGRESSION: dict[str, Metric] = {
 def _one_vs_rest(metric: Metric) -> Metric:
     def macro(y: np.ndarray, p: np.ndarray, t: float, w: np.ndarray) -> np.ndarray:
         per_class = [metric((y == c).astype(int), p[:, c], t, w) for c in range(p.shape[1])]
-        with np.errstate(invalid="ignore"):
+        with warnings.catch_warnings():  # no class defined: NaN, not a warning
+            warnings.simplefilter("ignore", RuntimeWarning)
             return np.nanmean(np.vstack(per_class), axis=0)
 
     return macro
@@ -200,17 +221,28 @@ def mc_accuracy(y: np.ndarray, p: np.ndarray, _t: float, w: np.ndarray) -> np.nd
     return _mean((p.argmax(1) == y).astype(float), w)
 
 
+def _true_classes(y: np.ndarray, classes: int) -> list[int]:
+    """The model's classes, and -1 when the test set has a class it never saw (a class
+    it cannot predict: its recall is 0, not left out of a macro average)."""
+    return list(range(classes)) + ([-1] if (y < 0).any() else [])
+
+
 def mc_balanced_accuracy(y: np.ndarray, p: np.ndarray, _t: float,
                          w: np.ndarray) -> np.ndarray:
+    """Mean recall over the classes present in each (weighted) sample."""
     predicted = p.argmax(1)
     recalls = [_safe_div(w[:, (y == c) & (predicted == c)].sum(1), w[:, y == c].sum(1))
-               for c in range(p.shape[1]) if (y == c).any()]
-    return np.mean(np.vstack(recalls), axis=0)
+               for c in _true_classes(y, p.shape[1]) if (y == c).any()]
+    if not recalls:  # an empty test set
+        return np.full(w.shape[0], np.nan)
+    with warnings.catch_warnings():  # no class present in a sample: NaN, not a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(np.vstack(recalls), axis=0)
 
 
 def mc_log_loss(y: np.ndarray, p: np.ndarray, _t: float, w: np.ndarray) -> np.ndarray:
     chosen = np.where(y >= 0, p[np.arange(len(y)), np.maximum(y, 0)], 0.0)
-    return _mean(-np.log(np.clip(chosen, 1e-15, 1.0)), w)
+    return _mean(-np.log(np.clip(chosen, EPS, 1 - EPS)), w)
 
 
 def mc_brier(y: np.ndarray, p: np.ndarray, _t: float, w: np.ndarray) -> np.ndarray:
@@ -226,13 +258,24 @@ def mc_ece(y: np.ndarray, p: np.ndarray, t: float, w: np.ndarray) -> np.ndarray:
     return ece(correct, confidence, t, w)
 
 
-def _argmax_binary(metric: Metric) -> Metric:
+def _macro(ratio: Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, ...]]
+           ) -> Metric:
+    """A macro average of a per-class ratio of the argmax predictions, as scikit-learn's
+    `average="macro"`: over the classes that are true or predicted in the (weighted)
+    sample, an undefined ratio (a class never predicted has no precision) counting 0.
+    Dropping such a class instead would reward a model that always predicts one class."""
     def macro(y: np.ndarray, p: np.ndarray, _t: float, w: np.ndarray) -> np.ndarray:
         predicted = p.argmax(1)
-        per_class = [metric((y == c).astype(int), (predicted == c).astype(float), 0.5, w)
-                     for c in range(p.shape[1])]
-        with np.errstate(invalid="ignore"):
-            return np.nanmean(np.vstack(per_class), axis=0)
+        values, present = [], []
+        for c in _true_classes(y, p.shape[1]):
+            actual, chosen = y == c, predicted == c
+            tp, fp, fn = (w[:, m].sum(1) for m in (actual & chosen, ~actual & chosen,
+                                                    actual & ~chosen))
+            num, den = ratio(tp, fp, fn)
+            values.append(np.nan_to_num(_safe_div(num, den)))
+            present.append(tp + fp + fn > 0)
+        counted = np.vstack(present)
+        return _safe_div((np.vstack(values) * counted).sum(0), counted.sum(0))
 
     return macro
 
@@ -240,8 +283,10 @@ def _argmax_binary(metric: Metric) -> Metric:
 MULTICLASS: dict[str, Metric] = {
     "roc_auc": _one_vs_rest(roc_auc), "pr_auc": _one_vs_rest(average_precision),
     "average_precision": _one_vs_rest(average_precision), "accuracy": mc_accuracy,
-    "balanced_accuracy": mc_balanced_accuracy, "precision": _argmax_binary(precision),
-    "recall": _argmax_binary(recall), "f1": _argmax_binary(f1), "log_loss": mc_log_loss,
+    "balanced_accuracy": mc_balanced_accuracy,
+    "precision": _macro(lambda tp, fp, fn: (tp, tp + fp)),
+    "recall": _macro(lambda tp, fp, fn: (tp, tp + fn)),
+    "f1": _macro(lambda tp, fp, fn: (2 * tp, 2 * tp + fp + fn)), "log_loss": mc_log_loss,
     "brier": mc_brier, "ece": mc_ece,
 }
 
@@ -288,6 +333,8 @@ def with_interval(metric: Metric, y: np.ndarray, p: np.ndarray, threshold: float
                   samples: int = BOOTSTRAP_SAMPLES,
                   weights: Iterable[np.ndarray] | None = None) -> dict[str, float | None]:
     """The metric and its percentile-bootstrap 95% interval."""
+    if not finite(p):
+        return dict(UNDEFINED)
     plain = value(metric, y, p, threshold)
     if len(y) < 2:
         return {"value": _clean(plain), "low": None, "high": None}
@@ -300,8 +347,18 @@ def with_interval(metric: Metric, y: np.ndarray, p: np.ndarray, threshold: float
     return {"value": _clean(plain), "low": _clean(low), "high": _clean(high)}
 
 
+UNDEFINED: dict[str, float | None] = {"value": None, "low": None, "high": None}
+
+
+def finite(p: np.ndarray) -> bool:
+    """Every score is a number: NaN or infinite scores leave every metric undefined."""
+    return bool(np.isfinite(p).all())
+
+
 def _clean(value: float) -> float | None:
-    return None if value is None or np.isnan(value) else round(float(value), 6)
+    """Rounded to 6 decimals (the report's precision, and the gates'); NaN and infinity
+    (an overflowed rmse) are None: JSON cannot carry them and no gate passes on them."""
+    return None if value is None or not np.isfinite(value) else round(float(value), 6)
 
 
 def all_metrics(task: str, y: np.ndarray, p: np.ndarray, threshold: float,
@@ -309,6 +366,8 @@ def all_metrics(task: str, y: np.ndarray, p: np.ndarray, threshold: float,
                 samples: int = BOOTSTRAP_SAMPLES) -> dict[str, dict[str, float | None]]:
     table = metrics_for(task)
     chosen = sorted(names & table.keys()) if names is not None else sorted(table)
+    if not finite(p):
+        return {name: dict(UNDEFINED) for name in chosen}
     weights = bootstrap_weights(len(y), samples) if len(y) >= 2 else None
     # Aliases (pr_auc, average_precision) share one function: compute it once.
     results: dict[Metric, dict[str, float | None]] = {}

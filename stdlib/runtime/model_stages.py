@@ -25,9 +25,9 @@ def _allowed(ctx: StageContext) -> tuple[str, ...]:
 
 
 def labelled(table: pa.Table, label: str) -> tuple[pa.Table, int]:
+    """Rows whose label is known; an unknown label (a cancelled flight) is not a negative."""
     import pyarrow.compute as pc
 
-    """Rows whose label is known; an unknown label (a cancelled flight) is not a negative."""
     known = table.filter(pc.is_valid(table.column(label)))
     return known, table.num_rows - known.num_rows
 

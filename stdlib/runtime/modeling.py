@@ -96,14 +96,33 @@ def build_model(spec: dict[str, Any], data: Any, allowed: tuple[str, ...]) -> An
 def _estimator(spec: dict[str, Any], allowed: tuple[str, ...]) -> Any:
     cls = estimator_class(spec["model"], allowed)
     params = dict(spec.get("params") or {})
-    estimator = cls()
-    known = estimator.get_params()
-    unknown = sorted(set(params) - set(known))
+    known = _parameters(cls, spec["model"])
+    unknown = sorted(set(params) - known)
     if unknown:
         raise ModelLoadError(f"`{spec['model']}` has no parameter(s) {', '.join(unknown)}")
-    if "random_state" in known and spec.get("seed") is not None:
-        params.setdefault("random_state", int(spec["seed"]))
-    return cls(**params)
+    seed = spec.get("seed")
+    if "random_state" in known and seed is not None:
+        if params.get("random_state", seed) != seed:
+            raise ModelLoadError(f"params random_state {params['random_state']} contradicts "
+                                 f"seed {seed}; drop one (`seed` sets random_state)")
+        params["random_state"] = int(seed)
+    try:
+        return cls(**params)
+    except TypeError as exc:  # a required argument (StackingClassifier's estimators)
+        raise ModelLoadError(f"cannot build `{spec['model']}` from its params: {exc}") from exc
+
+
+def _parameters(cls: type, path: str) -> set[str]:
+    """The estimator's parameter names (`get_params` of a default instance, which also
+    lists the `**kwargs` parameters of wrappers such as xgboost's); from the constructor's
+    signature when it has a required argument."""
+    if not callable(getattr(cls, "get_params", None)):
+        raise ModelLoadError(f"`{path}` is not a scikit-learn style estimator (no get_params)")
+    try:
+        return set(cls().get_params())
+    except TypeError:  # a required argument: StackingClassifier's `estimators`
+        names = getattr(cls, "_get_param_names", None)
+        return set(names()) if callable(names) else set()
 
 
 def _allows_nan(estimator: Any) -> bool:
@@ -141,9 +160,23 @@ def fit(spec: dict[str, Any], train: pa.Table, allowed: tuple[str, ...]) -> Any:
 
 def scores(model: Any, data: Any, task: str) -> np.ndarray:
     """Probabilities of the positive class (binary), class probabilities
-    (multiclass) or predictions (regression)."""
+    (multiclass) or predictions (regression). An empty test set has no scores (rather
+    than scikit-learn's "Found array with 0 sample(s)"): its metrics are undefined."""
+    if len(data) == 0:
+        width = len(getattr(model, "classes_", ())) if task == "multiclass" else 0
+        return np.zeros((0, width)) if task == "multiclass" else np.zeros(0)
     if task == "binary":
-        return model.predict_proba(data)[:, 1]
+        return positive_probability(model, model.predict_proba(data))
     if task == "multiclass":
         return model.predict_proba(data)
     return model.predict(data)
+
+
+def positive_probability(model: Any, proba: np.ndarray) -> np.ndarray:
+    """The column of class 1 (labels are 0/1). A model fitted on one class has a single
+    column: 0 for every row when it never saw a positive, 1 when it saw only positives,
+    so its metrics say what it is (a constant model) instead of an IndexError."""
+    classes = list(getattr(model, "classes_", [0, 1]))
+    if 1 in classes:
+        return proba[:, classes.index(1)]
+    return np.zeros(len(proba))
