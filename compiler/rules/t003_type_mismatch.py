@@ -26,7 +26,9 @@ or timestamp for a date or timestamp column); `drift` takes the statistics `mean
 `median`, `std`, `min`, `max`, `sum` of a number, and `count`, `distinct`, `null_rate`
 of any column; the aggregates `sum`, `mean`, `min`, `max` need numbers (`min`/`max`
 also take dates); a time split, a source's `time` and a feature view's `time` need a
-date or timestamp column; a schema constraint needs a number or a date like its column.
+date or timestamp column; a schema constraint needs a number or a date like its column;
+a train stage's `task binary` needs a bool or 0/1 int label column (a string's positive
+class is unknowable: `when COL == "VALUE"` says it), and `task regression` a number.
 
 ## Why is this bad?
 The data runtime would fail or, worse, compare strings lexically (`"9" > "10"`).
@@ -82,6 +84,36 @@ def check(program: Program) -> Iterator[Diagnostic]:
         yield from _aggregate_types(view, schema)
         yield from _view_time(view, schema)
     yield from _split_type(program)
+    yield from _label_for_task(program)
+
+
+# The label column types each declared `task` can learn from (a windowed or `when` label
+# is a bool). Binary labels are read as 0/1: a string's positive class is unknowable.
+TASK_LABEL_TYPES = {"binary": frozenset({"bool", "int"}), "regression": NUMERIC_TYPES}
+
+
+def _label_for_task(program: Program) -> Iterator[Diagnostic]:
+    for train in program.blocks("train"):
+        task = train.setting("task")
+        allowed = TASK_LABEL_TYPES.get(str(task.value.py)) if task is not None else None
+        for label in program.labels() if allowed is not None else ():
+            column = program.label_column(label)
+            if label.first(n.LabelWhen) is not None or column is None:
+                continue  # a window or a comparison: a bool
+            schema = base_schema(program) or {}
+            col_type = schema[column].type if column in schema else None
+            if col_type is not None and col_type not in allowed:
+                assert task is not None
+                yield error("T003", f"`task {task.value.py}` on the label `{label.name.name}`, "
+                            f"a {col_type} column `{column}`", task.span,
+                            _LABEL_HELP.get(str(task.value.py), ""))
+
+
+_LABEL_HELP = {
+    "binary": "a binary label is a bool or a 0/1 int; for a string, say which value is "
+              "positive: `when COLUMN == \"VALUE\"`",
+    "regression": "regression learns a number: use `task multiclass` for classes",
+}
 
 
 def _type_of(schema: dict[str, n.ColumnDef] | None, column: n.Ident | None) -> str | None:

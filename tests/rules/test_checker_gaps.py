@@ -167,6 +167,16 @@ FIRES = [
                               ("slice kind: roc_auc >= 0.6 }", "slice kind: roc_auc >= 0.6; "
                                                                "use g }")],
      "T005", 12, "`rmse` is a regression metric, but the task is binary (a line of `use g`"),
+    # a declared task the label column cannot be learned as (the runtime read it as 0/1)
+    ("t003-binary-string-label", [("label late { column late }", "label late { column id }"),
+                                  ('LogisticRegression"; seed 1', 'LogisticRegression"; seed '
+                                                                  '1; task binary')],
+     "T003", 10, "`task binary` on the label `late`, a string column `id`"),
+    ("t003-regression-category-label", [("label late { column late }",
+                                         "label late { column kind }"),
+                                        ('LogisticRegression"; seed 1',
+                                         'LogisticRegression"; seed 1; task regression')],
+     "T003", 10, "`task regression` on the label `late`, a category column `kind`"),
 ]
 
 
@@ -178,6 +188,11 @@ def test_fires(pairs: list[tuple[str, str]], code: str, line: int, message: str)
 
 
 CLEAN = [
+    ("binary-bool-label", [('LogisticRegression"; seed 1', 'LogisticRegression"; seed 1; '
+                                                          'task binary')]),
+    ("binary-when-label", [("label late { column late }", 'label late { when kind == "a" }'),
+                           ('LogisticRegression"; seed 1', 'LogisticRegression"; seed 1; '
+                                                           'task binary')]),
     # 2: `train before` alone is a legal time split: `test from` defaults to before + gap
     ("train-before-alone", [(SPLIT, "split by time on at { train before 2026-03-01 }")]),
     ("gate002-set-warns-stage-blocks", [("role ml }", "role ml }\ngates g { primary roc_auc "
