@@ -9,7 +9,7 @@ from pathlib import Path
 from pipec import cron
 from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
-from pipec.loader import LoadedFile, Loader
+from pipec.loader import LoadedFile, Loader, imports_failed
 from pipec.model import PRODUCES, Program, Stage
 from pipec.structure import structure_diagnostics
 from pipec.value_ranges import value_diagnostics
@@ -150,6 +150,9 @@ def _kind_word(kind: str) -> str:
 
 
 def _resolve_references(program: Program) -> None:
+    # A set from a failed import (P002) or one that did not parse (P001) is unknowable:
+    # a `use` of it is no mistake of this file, and the real error is reported there.
+    sets_known = not imports_failed(program.files, program.path, program.diagnostics)
     for stage in list(program.stages.values()):
         block = stage.block
         assert block is not None
@@ -162,14 +165,14 @@ def _resolve_references(program: Program) -> None:
             if setting is not None and isinstance(setting.value, n.Ident):
                 _report(program, reference_problem(program, setting.value, target,
                                                    f"`{keyword}` in {_describe(block)}"))
-        for use in block.all(n.Use):
+        for use in block.all(n.Use) if sets_known else ():
             wanted_set = "gates" if block.kind == "evaluate" else "checks"
             _report(program, reference_problem(program, use.set_name, wanted_set,
                                                f"`use` in {_describe(block)}"))
-    for top in program.check_sets.values():
+    for top in program.check_sets.values() if sets_known else ():
         for use in top.all(n.Use):
             _report(program, reference_problem(program, use.set_name, "checks", "`use`"))
-    for top in program.gate_sets.values():
+    for top in program.gate_sets.values() if sets_known else ():
         for use in top.all(n.Use):
             _report(program, reference_problem(program, use.set_name, "gates", "`use`"))
     assert program.pipeline is not None

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,14 +50,75 @@ def find_pyproject(start: Path) -> Path | None:
 
 
 def project_root(path: Path) -> Path:
-    """The folder imports must stay inside: the nearest one (from the file's folder up)
-    holding a `pyproject.toml` or a `.git`, else the file's own folder."""
+    """The folder imports must stay inside (P002): the nearest one (from the file's
+    folder up) holding a `pyproject.toml` or a `.git`. Without one, the highest folder
+    above the file that is still the user's own, stopping below the first shared one
+    (`_shared`): a tree of pipelines without a marker can `import "../teams.pipe"`,
+    while a file in `/tmp/job/` cannot reach a sibling `/tmp/other/`, nor a file in
+    `~/pipes/` the rest of the home folder."""
     here = path.resolve()
     start = here if here.is_dir() else here.parent
     for folder in [start, *start.parents]:
         if (folder / "pyproject.toml").is_file() or (folder / ".git").exists():
             return folder
-    return start
+    root = start
+    for folder in start.parents:
+        if _shared(folder):
+            break
+        root = folder
+    return root
+
+
+def _shared(folder: Path) -> bool:
+    """A folder holding more than one project's (or user's) files: the filesystem root
+    and its top-level folders (`/home`, `/srv`, `/tmp`; `C:\\Users`), the home folder and
+    those above it, and a folder anyone may write to (`/var/tmp`)."""
+    if len(folder.parts) <= 2:
+        return True
+    try:
+        home = Path.home().resolve()
+    except (OSError, RuntimeError):  # no home folder (no HOME, unknown user)
+        home = None
+    if home is not None and (folder == home or folder in home.parents):
+        return True
+    try:
+        return bool(folder.stat().st_mode & stat.S_IWOTH)
+    except OSError:
+        return True
+
+
+def repository_root(path: Path) -> Path:
+    """What code scanning places files against: the nearest folder with a `.git` above
+    `path` (a `pyproject.toml` may be in a subfolder of the repository), else its project
+    root."""
+    for folder in path.parents:
+        if (folder / ".git").exists():
+            return folder
+    return project_root(path)
+
+
+def repository_name(display: str) -> str | None:
+    """A diagnostic's file (its display name) relative to its repository root, `/`
+    separated, whatever the working directory; None for the standard library and
+    in-memory sources, which are in no repository."""
+    return _repository_name(display, os.getcwd())
+
+
+@functools.lru_cache(maxsize=4096)
+def _repository_name(display: str, cwd: str) -> str | None:
+    """`cwd` keys the cache: a relative display name is relative to it."""
+    from pipec.loader import source_file
+
+    path = source_file(display)
+    if path is None:
+        return None
+    root = repository_root(path)
+    for candidate in (path, path.resolve()):  # the root may be resolved (a symlinked /tmp)
+        try:
+            return candidate.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return None
 
 
 def load_config(start: Path) -> Config:

@@ -5,6 +5,8 @@ files (`pipec check dir/`), parsing each imported file once."""
 from __future__ import annotations
 
 import os
+import posixpath
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -14,6 +16,12 @@ from pipec.diagnostics import Diagnostic, error
 from pipec.parser import ParseResult, parse_bytes
 
 STD_PREFIX = "std/"
+# What the project root is (`pipec.config.project_root`), for the P002 that leaves it.
+ROOT_HELP = ("keep shared .pipe files inside the project: the nearest folder above the file "
+             "with a `pyproject.toml` or `.git`, or, with neither, the highest folder above "
+             "it that is not shared (not a top-level folder such as /tmp, the home folder, "
+             "or one anyone may write to); add a `.git` or `pyproject.toml` where the "
+             "project starts")
 
 
 def stdlib_root() -> Path:
@@ -21,13 +29,55 @@ def stdlib_root() -> Path:
 
 
 def display_path(path: Path) -> str:
-    """Paths in diagnostics: relative to the working directory when below it."""
-    if not path.is_absolute():
-        return str(path)
+    """A file named on the command line, as diagnostics show it: a file of the bundled
+    standard library as it is imported (`std/checks/events.pipe`), never by where pipec
+    is installed; another one relative to the working directory when below it, else as
+    given. A file of the user's own `std/` folder is `./std/...`: `std/...` always means
+    the standard library (the SARIF and GitHub renderers rely on that)."""
+    in_std = _std_name(path)
+    if in_std is not None:
+        return in_std
+    shown = path
+    if path.is_absolute():
+        try:
+            shown = path.relative_to(Path.cwd())
+        except ValueError:
+            return str(path)
+    return _not_std(str(shown))
+
+
+def import_display(importer: str, written: str, target: Path) -> str:
+    """An imported file (`target`) as diagnostics show it: named the way the user names
+    it, from the importing file's own name and the import's path (`../x.pipe` importing
+    `teams.pipe` is `../teams.pipe`), so that no machine path the user never typed
+    appears; a file of the standard library is `std/...`."""
+    in_std = _std_name(target)
+    if in_std is not None:
+        return in_std
+    if importer.startswith(STD_PREFIX):  # from the standard library to a file outside it
+        return display_path(target)
+    folder = posixpath.dirname(importer.replace(os.sep, "/"))
+    return _not_std(posixpath.normpath(posixpath.join(folder, written)))
+
+
+def _std_name(path: Path) -> str | None:
     try:
-        return str(path.relative_to(Path.cwd()))
+        inside = _resolve(path).relative_to(_resolve(stdlib_root()))
     except ValueError:
-        return str(path)
+        return None
+    return STD_PREFIX + inside.as_posix()
+
+
+def _not_std(name: str) -> str:
+    return f"./{name}" if name.replace(os.sep, "/").startswith(STD_PREFIX) else name
+
+
+def source_file(display: str) -> Path | None:
+    """The file on this machine that a display name stands for, or None for a file of the
+    standard library (not the user's) or an in-memory source (`<string>`)."""
+    if display.startswith(STD_PREFIX) or display.startswith("<"):
+        return None
+    return Path(os.path.abspath(display))  # symlinks kept: the name the user gave
 
 
 @dataclass
@@ -48,10 +98,11 @@ class Loader:
     root: Path | None = None
     files: dict[Path, LoadedFile] = field(default_factory=dict)
 
-    def load(self, path: Path) -> LoadedFile:
+    def load(self, path: Path, display: str | None = None) -> LoadedFile:
+        """`display`: the name to show (an import's); by default `display_path(path)`."""
         resolved = _resolve(path)
         if resolved not in self.files:
-            self.files[resolved] = self._read(resolved, display_path(path))
+            self.files[resolved] = self._read(resolved, display or display_path(path))
         return self.files[resolved]
 
     def load_source(self, text: str, display: str, path: Path) -> LoadedFile:
@@ -87,13 +138,14 @@ class Loader:
                order: list[LoadedFile], diagnostics: list[Diagnostic]) -> None:
         stack.append(loaded.path)
         for target, stmt in loaded.imports.items():
-            problem = self._import_problem(target, stmt, stack)
+            problem = self._import_problem(loaded, target, stmt, stack)
             if problem is not None:
                 diagnostics.append(problem)
                 continue
             if target not in done:
                 try:
-                    imported = self.load(target)
+                    imported = self.load(target, import_display(loaded.display,
+                                                                stmt.path.value, target))
                 except OSError as exc:  # there, but unreadable (permissions)
                     diagnostics.append(error(
                         "P002", f"cannot read imported file `{stmt.path.value}`: "
@@ -106,10 +158,11 @@ class Loader:
             done.add(loaded.path)
             order.append(loaded)
 
-    def _import_problem(self, target: Path, stmt: n.Import,
+    def _import_problem(self, importer: LoadedFile, target: Path, stmt: n.Import,
                         stack: list[Path]) -> Diagnostic | None:
         if target in stack:
-            cycle = " -> ".join(display_path(p) for p in stack[stack.index(target):] + [target])
+            cycle = " -> ".join(self.files[p].display
+                                for p in stack[stack.index(target):] + [target])
             return error("P002", f"import cycle: {cycle}", stmt.span,
                          "move the shared declarations into a file that imports neither")
         if target.is_dir():
@@ -117,15 +170,25 @@ class Loader:
                          "file", stmt.path.span,
                          "import each file: `import \"folder/teams.pipe\"`")
         if not target.is_file():
+            looked = import_display(importer.display, stmt.path.value, target)
             return error("P002", f"imported file `{stmt.path.value}` not found "
-                         f"(looked for {display_path(target)})", stmt.path.span,
+                         f"(looked for {looked})", stmt.path.span,
                          "paths are relative to the importing file; `std/...` names the "
                          "standard library")
         if self.root is not None and not _is_within(target, self.root) \
                 and not _is_within(target, stdlib_root()):
             return error("P002", f"import `{stmt.path.value}` reaches outside the project "
-                         f"root", stmt.path.span, "keep shared .pipe files inside the project")
+                         f"root", stmt.path.span, ROOT_HELP)
         return None
+
+
+def imports_failed(files: Iterable[LoadedFile], main: Path,
+                   diagnostics: Iterable[Diagnostic]) -> bool:
+    """True when an import failed (P002) or an imported file did not parse (P001: it has
+    no module): the teams and sets it would bring are unknowable, so a reference to one
+    that is not declared is no mistake of the importing file, only an echo."""
+    return any(d.code == "P002" for d in diagnostics) or any(
+        f.module is None for f in files if f.path != main)
 
 
 def resolve_import(importer: Path, written: str) -> Path:

@@ -5,6 +5,10 @@ Escaping follows the runner's rules: in the message `%`, CR and LF are percent-e
 in properties `:` and `,` are too. Other control characters from a file (an ESC that
 would colour or rewrite the Actions log, a NUL) are shown as their Unicode pictures,
 as in the text format.
+
+`file=` is relative to the repository root (the nearest folder with a `.git` above the
+file, else its project root), which is where GitHub places annotations, whatever folder
+pipec ran in; a file of the standard library stays `std/...`.
 """
 
 from __future__ import annotations
@@ -30,9 +34,11 @@ def escape_property(text: str) -> str:
 
 
 def annotation(diagnostic: Diagnostic) -> str:
+    from pipec.config import repository_name
+
     span = diagnostic.span
     properties = {
-        "file": span.file, "line": span.line, "col": span.col,
+        "file": repository_name(span.file) or span.file, "line": span.line, "col": span.col,
         "endLine": span.end_line, "endColumn": span.end_col, "title": diagnostic.code,
     }
     props = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items())

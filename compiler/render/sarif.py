@@ -5,6 +5,12 @@ exclusive, as in pipec's spans. Each rule's `helpUri` is a `urn:pipec:rule:CODE`
 the schema wants an absolute URI, and pipec has no documentation host, so the full
 page travels in the rule's `help` (text and Markdown) instead, which is what viewers
 display.
+
+Artifact URIs are relative to the repository root (`%SRCROOT%`: the nearest folder with
+a `.git` above the file, else its project root), whatever folder pipec ran in, which is
+how code scanning places them; a file of the bundled standard library is relative to
+`PIPEC_STDLIB`. Neither base is given as a machine path: `originalUriBaseIds` only
+describes them.
 """
 
 from __future__ import annotations
@@ -17,6 +23,14 @@ from pipec import __version__
 from pipec.diagnostics import Diagnostic, Severity
 
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
+SRCROOT = "%SRCROOT%"
+STDLIB = "PIPEC_STDLIB"
+BASES = {
+    SRCROOT: {"description": {"text": "The root of the repository: the nearest folder with "
+                              "a .git above the checked files, else their project root."}},
+    STDLIB: {"description": {"text": "The standard library bundled with pipec, imported as "
+                             "`std/...`."}},
+}
 
 
 def render(diagnostics: list[Diagnostic], sources: dict[str, str]) -> str:
@@ -36,6 +50,7 @@ def sarif_log(diagnostics: list[Diagnostic]) -> dict[str, object]:
         "runs": [{
             "tool": {"driver": {"name": "pipec", "version": __version__,
                                 "semanticVersion": __version__, "rules": descriptors}},
+            "originalUriBaseIds": BASES,
             "columnKind": "unicodeCodePoints",
             "results": [_result(d, index[d.code]) for d in diagnostics],
         }],
@@ -80,11 +95,24 @@ def _result(diagnostic: Diagnostic, rule_index: int) -> dict[str, object]:
         "level": LEVELS[diagnostic.severity],
         "message": {"text": text},
         "locations": [{"physicalLocation": {
-            "artifactLocation": {"uri": artifact_uri(span.file)},
+            "artifactLocation": artifact_location(span.file),
             "region": {"startLine": span.line, "startColumn": span.col,
                        "endLine": end_line, "endColumn": end_col},
         }}],
     }
+
+
+def artifact_location(file: str) -> dict[str, str]:
+    """A diagnostic's file (its display name) as an artifact location."""
+    from pipec.config import repository_name
+    from pipec.loader import STD_PREFIX
+
+    if file.startswith(STD_PREFIX):
+        return {"uri": quote(file[len(STD_PREFIX):]), "uriBaseId": STDLIB}
+    in_repository = repository_name(file)
+    if in_repository is not None:
+        return {"uri": quote(in_repository), "uriBaseId": SRCROOT}
+    return {"uri": artifact_uri(file)}
 
 
 def artifact_uri(file: str) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pipec import nodes as n
 from pipec.diagnostics import Diagnostic
 from pipec.literals import format_duration
+from pipec.loader import imports_failed
 from pipec.model import Program
 
 CLASSIFICATION_METRICS = frozenset({
@@ -149,8 +150,9 @@ def team_roles(program: Program, team: str) -> set[str]:
 
 
 def imports_broken(program: Program) -> bool:
-    """True when an import failed: declarations it would bring are unknowable."""
-    return any(d.code == "P002" for d in program.diagnostics)
+    """True when an import failed (P002) or an imported file did not parse (P001):
+    declarations it would bring are unknowable."""
+    return imports_failed(program.files, program.path, program.diagnostics)
 
 
 def risk_high(program: Program) -> bool:

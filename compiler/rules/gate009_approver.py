@@ -69,10 +69,18 @@ def _approval(program: Program, evaluate: n.Block,
     train = program.stages.get(f"train.{evaluate.name.name}")
     if train is not None and train.owner == team:
         yield error("GATE009", f"`{team}` owns `{train.id}` and approves it: a team cannot "
-                    "approve its own model", approval.team.span,
-                    "name another team as the approver (risk or product)")
+                    "approve its own model", approval.team.span, _another_approver(program))
     elif risk_high(program) and not imports_broken(program) and team in program.teams \
             and "risk" not in team_roles(program, team):
         yield error("GATE009", f"the approver `{team}` of a `risk high` model does not have "
                     "the risk role", approval.team.span,
                     "name a team with `role risk` as the approver")
+
+
+def _another_approver(program: Program) -> str:
+    """Who may approve instead: in a `risk high` pipeline only a risk team (the rule's
+    second check would report any other)."""
+    if risk_high(program):
+        return ("name another team, one with `role risk`, as the approver: a `risk high` "
+                "model needs the risk function's sign-off")
+    return "name another team as the approver (risk or product)"

@@ -1,4 +1,5 @@
-"""SUP001: a suppression without a reason, or one that suppresses nothing.
+"""SUP001: a suppression without a reason, one that suppresses nothing, or a comment that
+looks like a suppression but is not one pipec understands.
 
 Produced by the suppression pass (`pipec.suppress`), after the rules have run."""
 
@@ -13,12 +14,16 @@ above: a multi-line statement (`params {` and its entries) from its first line t
 last, and a block with everything inside it (a diagnostic about a statement the block
 lacks points at its header). So one above `pipeline p {` covers the whole pipeline:
 put it on the innermost statement instead. Reports one that gives no reason, names no
-code or an unknown one, or suppresses nothing (the code is not reported there).
+code or an unknown one, or suppresses nothing (the code is not reported there). Also
+reports a comment that looks like a suppression but is not one pipec understands (it
+suppresses nothing): an unclosed bracket (`# pipec: ignore[VAL002`), codes without
+brackets (`# pipec: ignore VAL002`) or another spelling (`# PIPEC: IGNORE[VAL002]`).
 
 ## Why is this bad?
 A suppression is an exception to a safety rule. Without a reason, reviewers cannot
 tell a considered decision from a silenced alarm; one that suppresses nothing is stale
-and would silently hide the next real problem on that line.
+and would silently hide the next real problem on that line. A misspelt suppression
+misleads: a reader takes the problem as accepted on purpose, while pipec never read it.
 
 ## Example
 ```pipe
@@ -40,5 +45,5 @@ pipeline p {
 ```
 '''
 
-document("SUP001", "warning", "a suppression without a reason, or one that suppresses nothing",
-         DOC, phase="suppress")
+document("SUP001", "warning", "a suppression without a reason, one that suppresses nothing, "
+         "or a comment that is not one pipec understands", DOC, phase="suppress")

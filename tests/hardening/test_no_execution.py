@@ -100,18 +100,19 @@ TEAM = 'team t { contact "#t"; role ml }\n'
 
 @pytest.mark.parametrize("marker", ["pyproject.toml", ".git", None])
 def test_imports_outside_the_project_root_are_p002(tmp_path: Path, marker: str | None) -> None:
-    """The root is the nearest folder with a pyproject.toml or a .git, else the file's
-    folder; an import inside it is fine, one above it is P002."""
+    """The root is the nearest folder with a pyproject.toml or a .git, else the highest
+    folder above the file below a shared one (here tmp_path, writable by anyone like
+    /tmp); an import inside it is fine, one above it is P002."""
     _write(tmp_path / "outside.pipe", TEAM)
     project = tmp_path / "project"
     if marker == "pyproject.toml":
         _write(project / "pyproject.toml", "")
     elif marker == ".git":
         (project / ".git").mkdir(parents=True)
+    else:
+        tmp_path.chmod(0o1777)
     _write(project / "shared" / "teams.pipe", TEAM.replace("team t", "team u"))
-    folder = project / "pipes" if marker else project
-    main = _write(folder / "main.pipe",
-                  'import "../outside.pipe"\n' if not marker else
+    main = _write(project / "pipes" / "main.pipe",
                   'import "../../outside.pipe"\nimport "../shared/teams.pipe"\n'
                   'import "std/gates/binary.pipe"\n')
     done = pipec("check", str(main), "--format", "json", cwd=tmp_path)

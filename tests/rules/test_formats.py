@@ -51,7 +51,8 @@ def test_sarif_validates(capsys: pytest.CaptureFixture[str],
     assert rules[first["ruleIndex"]]["id"] == "LEAK002"
     assert first["level"] == "error"
     assert first["locations"][0]["physicalLocation"] == {
-        "artifactLocation": {"uri": "tests/fixtures/rules/LEAK002.pipe"},
+        "artifactLocation": {"uri": "tests/fixtures/rules/LEAK002.pipe",
+                             "uriBaseId": "%SRCROOT%"},
         "region": {"startLine": 26, "startColumn": 5, "endLine": 26, "endColumn": 12}}
     assert results[2]["level"] == "warning"
 
