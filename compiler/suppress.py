@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, warning
+from pipec.loader import imports_failed
 from pipec.model import Program
 
 PATTERN = re.compile(r"#\s*pipec:\s*ignore\[(?P<codes>[^\]]*)\](?P<reason>.*)$")
@@ -140,8 +141,11 @@ def apply_suppressions(program: Program, diagnostics: list[Diagnostic],
         else:
             match.used.add(diagnostic.code)
     main = program.display if program.module is not None else None
+    # While an import is broken, rules about what it would declare stay quiet, so an
+    # unused suppression of one proves nothing.
+    quiet = imports_failed(program.files, program.path, program.diagnostics)
     for suppression in table.get(main, []) if main else []:
-        kept.extend(_problems(suppression, active))
+        kept.extend(_problems(suppression, lambda code: not quiet and active(code)))
     if program.module is not None:
         kept.extend(_unread(program.module.comments))
     return kept

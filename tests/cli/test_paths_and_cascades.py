@@ -99,6 +99,16 @@ def test_a_syntax_error_in_an_imported_file_is_reported_there_alone(
         ("P001", "../shared/teams.pipe", line)]
 
 
+def test_a_suppression_of_a_rule_quiet_for_a_broken_import_is_not_called_unused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("teams.pipe").write_text(TEAMS + "team risk {\n", "utf-8")
+    Path("p.pipe").write_text(PIPELINE.replace(
+        "pipeline p {", "# pipec: ignore[OWN003] co-owners agreed elsewhere\npipeline p {"),
+        "utf-8")
+    assert [d["code"] for d in _json(["p.pipe"], capsys)] == ["P001"]
+
+
 def test_a_missing_import_is_reported_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                             capsys) -> None:
     monkeypatch.chdir(tmp_path)
