@@ -1,8 +1,9 @@
 """Text -> typed AST, with every syntax error reported (not just the first).
 
 The grammar is loaded once (LALR, contextual lexer, positions, cached). After a
-syntax error the offending statement is blanked out (keeping line numbers) and the
-text is parsed again, so one file yields one P001 per broken statement.
+syntax error the offending statement is blanked out (keeping line numbers; see
+`pipec.recovery`) and the text is parsed again, so one file yields one P001 per broken
+statement; `pipec.syntax_errors` words what was expected.
 """
 
 from __future__ import annotations
@@ -12,10 +13,19 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from lark import Lark, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark import Lark, UnexpectedInput, UnexpectedToken
 from pipec import nodes as n
+from pipec.comments import brace_delta, scan_comments
 from pipec.diagnostics import Diagnostic, error
-from pipec.syntax_errors import describe_expected, describe_prefix, previous_word, split_word
+from pipec.recovery import at_end, blank_statement, error_pos, expected_terminals
+from pipec.syntax_errors import (
+    describe_expected,
+    describe_prefix,
+    lexical_problem,
+    previous_word,
+    quote,
+    split_word,
+)
 from pipec.transform import ToAst
 
 MAX_SYNTAX_ERRORS = 25
@@ -23,6 +33,7 @@ MAX_SYNTAX_ERRORS = 25
 # fmt, the manifest, the backends) walks values recursively and would overflow the stack.
 MAX_NESTING = 64
 _NESTING_TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|[\[\]{}()]')
+_UNICODE_WORD = re.compile(r"\w+")
 
 
 @functools.cache
@@ -73,8 +84,12 @@ def parse_text(text: str, file: str) -> ParseResult:
             tree = grammar().parse(current)
             break
         except UnexpectedInput as exc:
-            diagnostics.append(_syntax_diagnostic(exc, current, file))
-            repaired = _blank_statement(current, exc)
+            diagnostic = _syntax_diagnostic(exc, current, file)
+            # Blanking a statement that stops at a bracket it did not open can leave the
+            # parser stuck at the same place: one report per place.
+            if not any(d.span == diagnostic.span for d in diagnostics):
+                diagnostics.append(diagnostic)
+            repaired = blank_statement(current, exc)
             if repaired is None or repaired == current:
                 break
             current = repaired
@@ -117,20 +132,17 @@ def _nesting_problem(text: str, file: str) -> Diagnostic | None:
 
 
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic:
-    lines = text.split("\n")
-    if _at_end(exc):
-        return _unclosed_block(lines, file)
-    if isinstance(exc, UnexpectedToken):
-        line, col = exc.line, exc.column
-        found = _found_text(exc.token.type, str(exc.token))
-        expected = exc.accepts or exc.expected
-    else:
-        assert isinstance(exc, UnexpectedCharacters)
-        line, col = exc.line, exc.column
-        found = f"`{text[exc.pos_in_stream]}`" if exc.pos_in_stream < len(text) else "nothing"
-        expected = exc.allowed
-    source_line = lines[line - 1] if line <= len(lines) else ""
-    what = describe_expected(set(expected or ()), grammar())
+    if at_end(exc):
+        return _unclosed_block(text.split("\n"), file)
+    line, col = exc.line, exc.column
+    source_line = _line_at(text, error_pos(exc))
+    expected = expected_terminals(exc)
+    problem = lexical_problem(source_line, col - 1, expected, _kind_before(exc))
+    if problem is not None:
+        span = n.Span(file, line, problem.start + 1, line, problem.end + 1)
+        return error("P001", problem.message, span, problem.help)
+    what = describe_expected(expected, grammar())
+    found = _offending_text(exc, source_line, col)
     whole = split_word(source_line, col)
     if whole is not None:  # `role mll`: report `mll`, not the `l` after a role `ml`
         start, word = whole
@@ -138,21 +150,51 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
         described = describe_prefix(prefix, grammar())
         if described is None:  # `roles ml`: a keyword and more
             span = n.Span(file, line, start, line, start + len(word))
-            return error("P001", f"`{word}` is not a keyword here", span,
-                         f"did you mean `{prefix}`?")
-        what, col, found = described, start, f"`{word}`"
-    width = max(1, len(found.strip("`"))) if found.startswith("`") else 1
-    span = n.Span(file, line, col, line, col + width)
+            return error("P001", f"{quote(word)} is not a keyword here", span,
+                         f"did you mean {quote(prefix)}?")
+        what, col, found = described, start, word
+    span = n.Span(file, line, col, line, col + max(1, len(found or "")))
     after = previous_word(source_line, col)
-    message = f"expected {what}" + (f" after `{after}`" if after else "") + f", found {found}"
+    message = (f"expected {what}" + (f" after {quote(after)}" if after else "")
+               + f", found {_found_words(exc, found)}")
     return error("P001", message, span)
 
 
-def _at_end(exc: UnexpectedInput) -> bool:
-    if isinstance(exc, UnexpectedEOF):
-        return True
-    token = getattr(exc, "token", None)
-    return token is not None and token.type == "$END"
+def _line_at(text: str, pos: int) -> str:
+    end = text.find("\n", pos)
+    return text[text.rfind("\n", 0, pos) + 1:end if end >= 0 else len(text)]
+
+
+def _kind_before(exc: UnexpectedInput) -> str | None:
+    """The kind of the token that ends where the error starts (`caf` of `café`)."""
+    history = getattr(exc, "token_history", None) or ()
+    last = history[-1] if history else None
+    if last is None or last.end_pos is None or last.end_pos != error_pos(exc):
+        return None
+    return last.type
+
+
+def _offending_text(exc: UnexpectedInput, source_line: str, col: int) -> str | None:
+    """The text the parser stopped at (the whole word, `ownér`, not the `own` the lexer
+    matched), or None at the end of a line or file."""
+    if isinstance(exc, UnexpectedToken):
+        if exc.token.type in ("_NL", "$END"):
+            return None
+        value = str(exc.token)
+    elif col - 1 < len(source_line):
+        value = source_line[col - 1]
+    else:
+        return None
+    word = _UNICODE_WORD.match(source_line, col - 1)
+    return word.group() if word is not None and len(word.group()) > len(value) else value
+
+
+def _found_words(exc: UnexpectedInput, found: str | None) -> str:
+    if found is not None:
+        return quote(found)
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
+        return "the end of the file"
+    return "the end of the line"
 
 
 def _unclosed_block(lines: list[str], file: str) -> Diagnostic:
@@ -169,76 +211,3 @@ def _unclosed_block(lines: list[str], file: str) -> Diagnostic:
     return error("P001", "unexpected end of the file", end)
 
 
-def _found_text(kind: str, value: str) -> str:
-    if kind in ("_NL", "$END"):
-        return "the end of the line" if kind == "_NL" else "the end of the file"
-    return f"`{value}`"
-
-
-def _blank_statement(text: str, exc: UnexpectedInput) -> str | None:
-    """Blank the line of the error (and a block it opens) so parsing can go on."""
-    if _at_end(exc) or getattr(exc, "line", -1) < 1:
-        return None
-    lines = text.split("\n")
-    index = exc.line - 1
-    depth = brace_delta(lines[index])
-    if depth < 0:
-        lines[index] = "}" * -depth
-        return "\n".join(lines)
-    lines[index] = ""
-    while depth > 0 and index + 1 < len(lines):
-        index += 1
-        depth += brace_delta(lines[index])
-        lines[index] = "}" * -depth if depth < 0 else ""
-    return "\n".join(lines)
-
-
-def brace_delta(line: str) -> int:
-    """`{` minus `}` outside strings and comments."""
-    code = strip_comment(line)
-    in_string, escaped, delta = False, False, 0
-    for char in code:
-        if in_string:
-            escaped = char == "\\" and not escaped
-            if char == '"' and not escaped:
-                in_string = False
-            continue
-        if char == '"':
-            in_string = True
-        delta += {"{": 1, "}": -1}.get(char, 0)
-    return delta
-
-
-def comment_column(line: str) -> int | None:
-    """0-based index of the `#` starting a comment, ignoring `#` inside strings."""
-    in_string, escaped = False, False
-    for index, char in enumerate(line):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char == "#":
-            return index
-    return None
-
-
-def strip_comment(line: str) -> str:
-    col = comment_column(line)
-    return line if col is None else line[:col]
-
-
-def scan_comments(text: str, file: str) -> tuple[n.Comment, ...]:
-    comments = []
-    for number, line in enumerate(text.split("\n"), start=1):  # text: newlines normalized
-        col = comment_column(line)
-        if col is None:
-            continue
-        body = line[col:].rstrip()
-        span = n.Span(file, number, col + 1, number, col + 1 + len(body))
-        comments.append(n.Comment(text=body, standalone=not line[:col].strip(), span=span))
-    return tuple(comments)

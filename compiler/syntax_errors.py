@@ -4,6 +4,8 @@ never a dump of Lark terminal names."""
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 
 from lark import Lark
 from lark.lexer import PatternStr
@@ -130,4 +132,114 @@ def describe_prefix(prefix: str, parser: Lark) -> str | None:
         if terminal.name in TOKEN_WORDS and terminal.name not in ("NAME", "KEY") \
                 and re.fullmatch(terminal.pattern.to_regexp(), prefix):
             return TOKEN_WORDS[terminal.name]
+    return None
+
+
+MAX_QUOTED = 40
+
+
+def quote(text: str) -> str:
+    """`text` in backticks, cut to about MAX_QUOTED characters: a 100k-character token
+    must not become a 100k-character message."""
+    if len(text) > MAX_QUOTED:
+        text = text[:MAX_QUOTED - 1] + "…"
+    return f"`{text}`"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A lexical mistake worded for a person; `start` and `end` index the source line."""
+
+    message: str
+    start: int
+    end: int
+    help: str | None = None
+
+
+# The units of the DURATION and SIZE terminals in grammar/pipe.lark (a test keeps them in step).
+DURATION_UNITS = ("ms", "s", "m", "h", "d")
+SIZE_UNITS = ("B", "KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB")
+_UNIT_WORDS = {
+    "DURATION": ("duration", "a whole number", DURATION_UNITS, "`30d` or `1h30m`"),
+    "SIZE": ("size", "a number", SIZE_UNITS, "`50MB` or `1.5GiB`"),
+}
+_UNICODE_WORD = re.compile(r"\w+")
+_VALID = {"NAME": re.compile(r"[a-z_][a-z0-9_]*"), "KEY": re.compile(r"[A-Za-z_][A-Za-z0-9_]*")}
+_RULE = {
+    "NAME": ("name",
+             "names are lowercase ASCII letters, digits and `_`, not starting with a digit"),
+    "KEY": ("key", "keys are ASCII letters, digits and `_`, not starting with a digit"),
+}
+_STRING_SHAPE = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)")
+_GOOD_ESCAPE = re.compile(r'\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})')
+_WITH_UNIT = re.compile(r"-?\d+(?:\.\d+)?[^\W\d]\w*")
+
+
+def lexical_problem(line: str, index: int, expected: set[str],
+                    before: str | None) -> Problem | None:
+    """What is wrong with the token at `index` of `line`, when the trouble is its shape
+    (an open string, a name with a capital or an accent, a duration in weeks) rather
+    than its place. `before` is the kind of the token just before, if it ends at `index`."""
+    if index >= len(line):
+        return None
+    if line[index] == '"':
+        return string_problem(line, index)
+    return word_problem(line, index, expected, before) or unit_problem(line, index, expected)
+
+
+def string_problem(line: str, index: int) -> Problem | None:
+    shape = _STRING_SHAPE.match(line, index)
+    if shape is None:
+        return Problem("this string is not closed (a string ends on the same line)",
+                       index, index + 1, 'add the closing `"`')
+    for escape in _ESCAPE.finditer(line, index, shape.end()):
+        if not _GOOD_ESCAPE.fullmatch(escape.group()):
+            return Problem(f"{quote(escape.group())} is not an escape a string may hold",
+                           escape.start(), escape.end(),
+                           'use `\\"`, `\\\\`, `\\/`, `\\b`, `\\f`, `\\n`, `\\r`, `\\t` '
+                           "or `\\u` and four hex digits")
+    return None
+
+
+def word_problem(line: str, index: int, expected: set[str],
+                 before: str | None) -> Problem | None:
+    """A name or map key with a character the language does not allow in one."""
+    start = index
+    while start > 0 and _UNICODE_WORD.match(line[start - 1]):
+        start -= 1
+    word = _UNICODE_WORD.match(line, start)
+    if word is None or word.group()[0].isdigit():
+        return None
+    if start == index:
+        kind = "NAME" if "NAME" in expected else "KEY" if "KEY" in expected else None
+    else:  # `café`: `caf` lexed as a name, then `é` stopped the lexer
+        kind = before if before in _VALID else None
+    if kind is None or _VALID[kind].fullmatch(word.group()):
+        return None
+    noun, rule = _RULE[kind]
+    return Problem(f"{quote(word.group())} is not a valid {noun}: {rule}",
+                   start, word.end(), _ascii_help(word.group(), kind))
+
+
+def _ascii_help(word: str, kind: str) -> str | None:
+    """`café` -> "write it as `cafe`"; a map key may also be quoted as a string."""
+    plain = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()
+    plain = plain.lower() if kind == "NAME" else plain
+    hints = [f"write it as {quote(plain)}"] if _VALID[kind].fullmatch(plain) else []
+    if kind == "KEY":
+        hints.append("quote it: " + quote(f'"{word}"'))
+    return " or ".join(hints) or None
+
+
+def unit_problem(line: str, index: int, expected: set[str]) -> Problem | None:
+    """`4w` where a duration goes, `50mb` where a size goes: name the units there are."""
+    literal = _WITH_UNIT.match(line, index)
+    if literal is None or expected >= {"DURATION", "SIZE"}:
+        return None  # any value may go here: "expected a value ..., found `4w`" says enough
+    for kind, (noun, shape, units, example) in _UNIT_WORDS.items():
+        if kind in expected:
+            listed = ", ".join(f"`{unit}`" for unit in units[:-1]) + f" or `{units[-1]}`"
+            return Problem(f"{quote(literal.group())} is not a {noun}: a {noun} is {shape} "
+                           f"with a unit ({listed}), such as {example}", index, literal.end())
     return None

@@ -11,10 +11,11 @@ from conftest import EXAMPLES, REPO
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pipec.check import compile
+from pipec.comments import strip_comment
 from pipec.diagnostics import Diagnostic
 from pipec.fmt import format_module
 from pipec.loader import Loader
-from pipec.parser import parse_text, strip_comment
+from pipec.parser import parse_text
 from support.pipe_strategies import NAMES, values
 from support.programs import SMALL_PIPELINE
 
