@@ -4,6 +4,7 @@ the help line, in the style of rustc and ruff."""
 from __future__ import annotations
 
 import functools
+import unicodedata
 
 from pipec.diagnostics import Diagnostic, Severity
 
@@ -48,11 +49,18 @@ def _render_one(diagnostic: Diagnostic, sources: dict[str, str]) -> str:
         width = max(1, min(end, len(source_line) + 1) - span.col)
         shown, offset, width = _window(source_line, span.col - 1, width)
         shown = _visible(shown.expandtabs(1))  # both one for one: the caret stays put
-        lines += [f"{gutter} |", f"{span.line} | {shown}",
-                  f"{gutter} | {' ' * offset}{'^' * width}"]
+        caret = " " * _cells(shown[:offset]) + "^" * max(1, _cells(shown[offset:offset + width]))
+        lines += [f"{gutter} |", f"{span.line} | {shown}", f"{gutter} | {caret}"]
     if diagnostic.help:
         lines.append(f"  = help: {_one_line(diagnostic.help)}")
     return "\n".join(lines) + "\n\n"
+
+
+def _cells(text: str) -> int:
+    """Terminal columns `text` takes: a wide character (CJK, most emoji) takes two, so
+    the caret under a line holding one stays under the offending text. The column
+    reported in `-->` stays a count of code points, as the formats promise."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _window(line: str, start: int, width: int) -> tuple[str, int, int]:

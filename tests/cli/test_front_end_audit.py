@@ -174,3 +174,14 @@ def test_github_annotations_of_a_file_with_control_characters(
     assert main(["check", "--format", "github", "c.pipe"]) == 1
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x00" not in out and "found `␀`" in out
+
+
+def test_the_caret_stays_under_the_text_after_wide_characters() -> None:
+    line = 'description "日本🚀"; retries x'
+    col = line.index("x") + 1
+    diagnostic = error("P001", "m", Span("a.pipe", 1, col, 1, col + 1))
+    out = render_plain([diagnostic], {"a.pipe": line}).split("\n")
+    assert f"a.pipe:1:{col}" in out[1]  # the reported column counts code points
+    shown, caret = out[3], out[4]
+    # Each of 日, 本 and 🚀 takes two terminal columns, so the caret moves three more.
+    assert caret.index("^") == shown.index("x") + 3
