@@ -199,9 +199,14 @@ def _choose_base_source(program: Program) -> None:
         return
     label_sources = {_reads(b) for b in program.blocks("label")}
     candidates = [s for s in sources if s not in label_sources]
+    feature_sources = {_reads(b) for b in program.blocks("features")}
+    if len(candidates) > 1 and any(s and s not in sources
+                                   for s in label_sources | feature_sources):
+        # A label or view `from` an undeclared name (T001/T004) may have meant one of them:
+        # the base is unknowable, and a guess would echo that error as column errors.
+        return
     why = "every source feeds a label"
     if len(candidates) > 1:
-        feature_sources = {_reads(b) for b in program.blocks("features")}
         unread = [s for s in candidates if s not in feature_sources]
         why = f"{_names(candidates)} feed no label, but a feature view reads each of them"
         candidates = unread

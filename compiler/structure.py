@@ -7,8 +7,11 @@
   each other: a label that defines no value or mixes the windowed and column forms, a
   feature view without `entity`, a split that cannot assign rows (a time split with
   neither `train before` nor `test from`, a group or market split without `on`, a
-  market split without `holdout`, a test period that ends before it starts). Shares that
-  leave no rows to train on are `value_ranges`'.
+  market split without `holdout`, a test period that ends before it starts, a backfill
+  range that is not dates or ends before it starts), or that needs a column its sources
+  do not declare (a windowed label needs the entity and time of the base and of the
+  event source; a maturing label, an as-of view and a windowed aggregate need times).
+  Shares that leave no rows to train on are `value_ranges`'.
 
 A diagnostic about a missing statement points at the header of the block that lacks it
 (language.md "Lexical shape").
@@ -21,7 +24,7 @@ from collections.abc import Iterator
 from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
-from pipec.rules._support import moment
+from pipec.rules._support import ident_value, moment, moment_of_value, reads_source
 
 SINGLE_SETTINGS = frozenset({
     "owner", "retries", "timeout", "snapshot", "entity", "time", "lag", "window", "model",
@@ -53,7 +56,10 @@ def structure_diagnostics(program: Program) -> Iterator[Diagnostic]:
         if block.kind == "source":
             yield from _schema_columns(block)
         elif block.kind == "label":
-            yield from _label_shape(block)
+            shape = list(_label_shape(block))
+            yield from shape
+            if not shape:
+                yield from _label_needs(program, block)
         elif block.kind == "features":
             yield from _view_shape(program, block)
         elif isinstance(block, n.Split):
@@ -164,6 +170,66 @@ def _view_shape(program: Program, view: n.Block) -> Iterator[Diagnostic]:
         yield _p001(f"feature view `{view.name.name}` has no `entity`: its rows join the "
                     "base rows on the entity column, so it needs one", view.header,
                     f"add `entity COL`, the column of `{reads}` to aggregate by")
+    yield from _view_needs(program, view)
+    for backfill in view.all(n.Backfill):
+        yield from _backfill_range(backfill)
+
+
+def _missing(program: Program, source: str | None, keyword: str,
+             why: str) -> Iterator[Diagnostic]:
+    """P001 at a source's header when it lacks `entity` or `time` that `why` needs."""
+    block = program.block("source", source) if source else None
+    if block is not None and block.setting(keyword) is None:
+        what = "the base source" if source == program.base_source else "source"
+        yield _p001(f"{why}, but {what} `{source}` declares no `{keyword}`", block.header,
+                    f"add `{keyword} COL` to source `{source}`")
+
+
+def _label_needs(program: Program, label: n.Block) -> Iterator[Diagnostic]:
+    """A windowed label matches each example's entity and time with its events'
+    (`(t, t + W]`); a label with `known_after` is censored by each example's time."""
+    name, base = label.name.name, program.base_source
+    if label.setting("window") is not None:
+        why = f"label `{name}` looks for an event of the same entity in the window after " \
+            "each example"
+        for source in dict.fromkeys((base, reads_source(label))):
+            for keyword in ("entity", "time"):
+                yield from _missing(program, source, keyword, why)
+        return
+    known_after = label.setting("known_after")
+    if known_after is not None and isinstance(known_after.value, n.Duration) \
+            and known_after.value.seconds > 0:
+        yield from _missing(program, base, "time", f"label `{name}` is known "
+                            f"{known_after.value.text} after each example's time")
+
+
+def _view_needs(program: Program, view: n.Block) -> Iterator[Diagnostic]:
+    """Windowed aggregates run along the view's time; a view with a time is joined as of
+    each example's time (the base source's)."""
+    name, source = view.name.name, reads_source(view) or program.base_source
+    own = ident_value(view, "time")
+    time = own.name if own else program.source_word(source, "time") if source else None
+    aggregate = view.first(n.FeatureDef)
+    if aggregate is not None and time is None and program.block("source", source or ""):
+        yield _p001(f"feature view `{name}` aggregates over a window (`{aggregate.name.name}` "
+                    f"over {aggregate.window.text}) but its rows have no `time`: a window "
+                    "is a span of the rows' times",
+                    view.header, f"add `time COL` to the view or to source `{source}`")
+    if time is not None:
+        yield from _missing(program, program.base_source, "time",
+                            f"feature view `{name}` is joined as of each example's time")
+
+
+def _backfill_range(backfill: n.Backfill) -> Iterator[Diagnostic]:
+    value = backfill.range
+    low, high = moment_of_value(value.low), moment_of_value(value.high)
+    if low is None or high is None:
+        yield _p001(f"a backfill range is dates or timestamps, not `{value.text}`", value.span,
+                    "write `backfill 2026-01-01..2026-03-01`")
+    elif high.seconds_after(low) <= 0:
+        yield _p001(f"the backfill range ends ({value.high.text}) before it starts "
+                    f"({value.low.text}): it backfills nothing", value.high.span,
+                    f"end the backfill after {value.low.text}")
 
 
 def _split_shape(program: Program, split: n.Split) -> Iterator[Diagnostic]:

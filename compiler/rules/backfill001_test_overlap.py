@@ -8,7 +8,7 @@ from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import moment_of_value, time_split
+from pipec.rules._support import Moment, TimeSplit, moment_of_value, time_split
 
 DOC = '''
 ## What it does
@@ -92,5 +92,13 @@ def check(program: Program) -> Iterator[Diagnostic]:
             yield error("BACKFILL001", f"the backfill {backfill.range.text} of "
                         f"`{view.name.name}` overlaps the test period ({period}): the model "
                         "would be evaluated on rewritten features", backfill.range.span,
-                        f"end the backfill at {split.start} (`backfill {backfill.range.low.text}"
-                        f"..{split.start}`), or move the test period after it")
+                        _fix(backfill.range, low, split))
+
+
+def _fix(value: n.RangeValue, low: Moment, split: TimeSplit) -> str:
+    assert split.start is not None
+    if split.start.seconds_after(low) > 0:
+        return (f"end the backfill at {split.start} (`backfill {value.low.text}..{split.start}`), "
+                "or move the test period after it")
+    after = f" or from {split.until} on" if split.until is not None else ""
+    return f"backfill only dates before {split.start}{after}, or move the test period"

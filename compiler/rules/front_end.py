@@ -25,8 +25,13 @@ a feature view without `entity` (a view without `from` reads the base source); a
 split with neither `train before` nor `test from` (`train before` alone is fine: the
 test period starts at `train before + gap`); a group or market split without `on`, a
 time or entity split without `on` whose base source declares no `time`/`entity`; a
-market split without `holdout` values; `test from A until B` with B not after A; and a
-`test` share of 100%.
+market split without `holdout` values; `test from A until B` with B not after A; a
+`test` share of 100%; and a `backfill` range that is not dates or ends before it starts.
+So are statements a stage needs from its sources, at the header of the source that
+lacks them: a windowed label needs the `entity` and `time` of the base source and of
+the source of its events; a label with `known_after`, and a feature view with a time,
+need the base source's `time`; a windowed aggregate needs the view's `time` (its own or
+its source's).
 
 A keyword value with extra letters (`role mll`, `risk higher`) is reported as the whole
 word, with what was expected there.

@@ -9,7 +9,7 @@ from pipec.diagnostics import Diagnostic, error
 from pipec.literals import format_duration
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import plain_feature_refs, reads_source
+from pipec.rules._support import ident_value, plain_feature_refs, reads_source
 
 DOC = '''
 ## What it does
@@ -17,7 +17,8 @@ Reports target leakage: a train stage that lists a label (or the base-source col
 label reads) among its `features`; a feature view that aggregates the label's column
 without `point_in_time`, or whose rows become visible (its source's `lag`) before the
 label matures; a feature view that reads a windowed label's source without
-`point_in_time`.
+`point_in_time`, or as of another `time` than the events' own (a chargeback counted by
+the purchase it is about, though reported after the example).
 
 ## Why is this bad?
 The model is given the answer. It scores perfectly in evaluation and is useless in
@@ -91,17 +92,36 @@ def _view(program: Program, view: n.Block) -> Iterator[Diagnostic]:
     pit = view.flag("point_in_time") is not None
     source = reads_source(view) or program.base_source
     for label in program.labels():
-        if not pit and source is not None and reads_source(label) == source:
-            setting = view.setting("from")
-            yield error("LEAK004", f"feature view `{view.name.name}` reads `{source}`, the "
-                        f"source of label `{label.name.name}`, without `point_in_time`: its "
-                        "features would count the events that define the label",
-                        setting.span if setting else view.header,
-                        "add `point_in_time` so only events before each example are seen")
+        if source is not None and reads_source(label) == source:
+            yield from _reads_label_events(program, view, label, source, pit)
         column = program.label_column(label)
         if column is None or source != program.base_source:
             continue
         yield from _aggregates_label(program, view, label, column, pit)
+
+
+def _reads_label_events(program: Program, view: n.Block, label: n.Block, source: str,
+                        pit: bool) -> Iterator[Diagnostic]:
+    """A view over a windowed label's events sees only those before each example when it
+    is point-in-time along the events' own `time`: along another column (the purchase a
+    chargeback is about), events reported after the example, the label's, are counted."""
+    own_time = ident_value(view, "time")
+    event_time = program.source_word(source, "time")
+    if not pit:
+        setting = view.setting("from")
+        yield error("LEAK004", f"feature view `{view.name.name}` reads `{source}`, the "
+                    f"source of label `{label.name.name}`, without `point_in_time`: its "
+                    "features would count the events that define the label",
+                    setting.span if setting else view.header,
+                    "add `point_in_time` so only events before each example are seen")
+    elif own_time is not None and event_time is not None and own_time.name != event_time:
+        yield error("LEAK004", f"feature view `{view.name.name}` reads `{source}`, the "
+                    f"source of label `{label.name.name}`, as of `{own_time.name}`, while the "
+                    f"label's events are timed by `{event_time}`: an event at `{event_time}` "
+                    "after an example (its label) would be counted when its "
+                    f"`{own_time.name}` is before it", own_time.span,
+                    f"remove `time {own_time.name}` so the view reads `{source}` as of "
+                    f"`{event_time}`")
 
 
 def _aggregates_label(program: Program, view: n.Block, label: n.Block, column: str,
@@ -111,7 +131,7 @@ def _aggregates_label(program: Program, view: n.Block, label: n.Block, column: s
     lag = program.source_seconds(source, "lag") if source else 0.0
     # `feature X = AGG(COL)` aggregates earlier rows' labels; `columns [COL]` copies the
     # latest visible row's: both leak when a row is visible before its label is known.
-    uses = [(f"feature `{f.name.name}` aggregates", f.span, "aggregate another column",
+    uses = [(f"feature `{f.name.name}` aggregates", f.column.span, "aggregate another column",
              "drop the feature")
             for f in view.all(n.FeatureDef) if f.column is not None and f.column.name == column]
     uses += [(f"`columns` of feature view `{view.name.name}` copies", c.span,

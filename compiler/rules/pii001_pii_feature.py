@@ -8,12 +8,13 @@ from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import base_schema, ident_value, marked_inputs
+from pipec.rules._support import base_schema, ident_value, marked_inputs, reads_source
 
 DOC = '''
 ## What it does
 Reports a schema column marked `pii` that a train stage lists in its `features`, that
-a feature view copies with `columns [...]`, or that the split uses as its key (`on`).
+a feature view copies with `columns [...]` or aggregates (`feature n = distinct(email)
+over 30d`), or that the split uses as its key (`on`).
 Slice gates on a `pii` column are allowed: fairness gates need them.
 
 ## Why is this bad?
@@ -63,7 +64,25 @@ def check(program: Program) -> Iterator[Diagnostic]:
         fix = (f"remove `{column.name}` from the feature list" if where == "list" else
                f"drop `{column.name}` from `columns`")
         yield _feature(column.name, column.span, fix)
+    yield from _aggregates(program)
     yield from _split_key(program, base_schema(program) or {})
+
+
+def _aggregates(program: Program) -> Iterator[Diagnostic]:
+    """`feature X = AGG(COL)` of a pii column: a per-entity min, max or mean of it is
+    the personal value itself, and any aggregate is derived from it (only `after_event`
+    columns may be aggregated: the concern there is time, not whose data it is)."""
+    for view in program.blocks("features"):
+        source = reads_source(view) or program.base_source
+        schema = (program.schema(source) if source else None) or {}
+        for feature in view.all(n.FeatureDef):
+            column = feature.column
+            if column is not None and column.name in schema and schema[column.name].pii:
+                yield error("PII001", f"`{column.name}` is marked `pii`: feature "
+                            f"`{view.name.name}.{feature.name.name}` aggregates it, so personal "
+                            "data would be a model input", column.span,
+                            f"drop the feature or aggregate another column (a slice gate on "
+                            f"`{column.name}` is allowed)")
 
 
 def _feature(column: str, span: n.Span, fix: str) -> Diagnostic:

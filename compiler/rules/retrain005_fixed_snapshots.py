@@ -55,7 +55,9 @@ def check(program: Program) -> Iterator[Diagnostic]:
         if snapshot is None or not isinstance(snapshot.value, n.Date):
             return
     names = ", ".join(f"`{s.name.name}`" for s in sources)
-    yield warning("RETRAIN005", f"the pipeline retrains ({retrain.mode}) but every source "
+    how = {"new_snapshot": "triggered on new_snapshot", "drift": "triggered on drift"}.get(
+        retrain.mode, retrain.mode)
+    yield warning("RETRAIN005", f"the pipeline retrains ({how}) but every source "
                   f"({names}) has a fixed snapshot date: each retrain sees the same data",
                   retrain.span,
                   "use `snapshot latest` on the sources that grow, or `retrain manual`")

@@ -18,6 +18,16 @@ REGISTER = ("slice kind: roc_auc >= 0.6 }",
             'slice kind: roc_auc >= 0.6 }\n  register m { registry local "r/"; rollback previous }')
 
 
+# A windowed label over a second, validated source `cb` (declared on line 6).
+CB_SOURCE = ('source cb { from csv "cb.csv"; snapshot 2026-06-01; entity id; time at; '
+             "schema { id: string, at: timestamp } }")
+WINDOWED = ("validate ev { require id }\n  label late { column late }",
+            f"validate ev {{ require id }}; validate cb {{ require id }}; {CB_SOURCE}\n"
+            "  label late { from cb; window 20d }")
+VIEW_LINE = ("features h version 1 { from ev; entity id; time at; point_in_time; "
+             "feature a7 = mean(amount) over 7d }")
+
+
 def image(reference: str) -> tuple[str, str]:
     return "predicts iid", f'predicts iid; image "{reference}"'
 
@@ -177,6 +187,36 @@ FIRES = [
                                         ('LogisticRegression"; seed 1',
                                          'LogisticRegression"; seed 1; task regression')],
      "T003", 10, "`task regression` on the label `late`, a category column `kind`"),
+    # audit 2-1: statements a stage needs from its sources (the runtime crashed on None)
+    ("windowed-label-events-without-time", [WINDOWED, (CB_SOURCE, CB_SOURCE.replace(
+        "; time at", ""))], "P001", 6, "but source `cb` declares no `time`"),
+    ("windowed-label-base-without-entity", [WINDOWED, ("entity id; time at\n", "time at\n")],
+     "P001", 4, "but the base source `ev` declares no `entity`"),
+    ("known-after-base-without-time", [MATURE_30D, ("entity id; time at\n", "entity id\n")],
+     "P001", 4, "label `late` is known 30d after each example's time"),
+    ("view-as-of-base-without-time", [("entity id; time at\n", "entity id\n")], "P001", 4,
+     "feature view `h` is joined as of each example's time"),
+    ("aggregate-without-time", [("entity id; time at\n", "entity id\n"),
+                                ("time at; point_in_time", "point_in_time")], "P001", 8,
+     "aggregates over a window (`a7` over 7d) but its rows have no `time`"),
+    # audit 2-2: backfill ranges that backfill nothing
+    ("backfill-numbers", [("over 7d }", "over 7d; backfill 1..5 validated }")], "P001", 8,
+     "a backfill range is dates or timestamps, not `1..5`"),
+    ("backfill-reversed", [("over 7d }", "over 7d; backfill 2026-02-01..2026-01-01 validated }")],
+     "P001", 8, "ends (2026-01-01) before it starts (2026-02-01)"),
+    # audit 2-3: a view over the label's events, as of another column than their time
+    ("leak004-label-events-other-time", [WINDOWED, (CB_SOURCE, CB_SOURCE.replace(
+        "at: timestamp }", "at: timestamp, txn_at: timestamp }")), (VIEW_LINE, VIEW_LINE.replace(
+            "from ev", "from cb").replace("time at", "time txn_at").replace("mean(amount)",
+                                                                            "count()"))],
+     "LEAK004", 8, "as of `txn_at`, while the label's events are timed by `at`"),
+    # audit 2-4: an aggregate of a pii column is personal data as an input
+    ("pii-aggregate", [("amount: float,", "amount: float pii,")], "PII001", 8,
+     "feature `h.a7` aggregates it"),
+    # audit 2-5: the retraining mode in words
+    ("retrain005-triggered", [("predicts iid", "predicts iid; retrain triggered on "
+                                               "new_snapshot")],
+     "RETRAIN005", 3, "retrains (triggered on new_snapshot)"),
 ]
 
 
@@ -212,6 +252,12 @@ CLEAN = [
     ("date-bounds", [("require id }", "require id; range at >= 2020-01-01 }"),
                      ("at: timestamp", "at: timestamp >= 2020-01-01T00:00:00Z")]),
     # 12: one day before the censoring cut-off still has labels
+    # audit 2-3: a view over the label's events as of their own time sees only earlier ones
+    ("label-events-as-of-their-time", [WINDOWED, (VIEW_LINE, VIEW_LINE.replace(
+        "from ev", "from cb").replace("mean(amount)", "count()"))]),
+    # audit 2-6: a backfill ending where the test period starts does not overlap it
+    ("backfill-ends-at-test-start", [("over 7d }", "over 7d; backfill 2026-01-01..2026-04-01 "
+                                                   "validated }")]),
     ("leak007-last-labelled-day", [MATURE_30D, ("train before 2026-03-01",
                                                 "train before 2026-02-01"),
                                    ("test from 2026-04-01", "test from 2026-05-02")]),
@@ -281,3 +327,28 @@ def test_unknown_set_is_not_missing_lines() -> None:
                 ("primary roc_auc >= 0.7; calibration ece <= 0.05; slice kind: roc_auc >= 0.6",
                  "use std_gates"))
     assert sorted((c, ln) for c, ln, _ in found(text)) == [("T001", 6), ("T001", 11)]
+
+
+def test_label_from_unknown_source_does_not_guess_the_base() -> None:
+    """audit 2-7: with a label `from` an undeclared name, either of two sources could be
+    the base; a guess (the one no view reads) turned the T001 into column errors."""
+    text = edit(WINDOWED, ("from cb; window", "from cbx; window"))
+    assert [(c, ln) for c, ln, _ in found(text)] == [("T001", 7)]
+
+
+def test_backfill_inside_the_test_period_is_told_where_to_go() -> None:
+    """audit 2-8: a backfill starting inside the test period cannot `end at` its start."""
+    text = edit(("test from 2026-04-01", "test from 2026-04-01 until 2026-05-01"),
+                ("over 7d }", "over 7d; backfill 2026-04-10..2026-04-20 validated }"))
+    (diagnostic,) = [d for d in compile(text).diagnostics if d.code == "BACKFILL001"]
+    assert diagnostic.help == ("backfill only dates before 2026-04-01 or from 2026-05-01 on, "
+                               "or move the test period")
+
+
+def test_leak004_points_at_the_aggregated_label_column() -> None:
+    """audit 2-9: the caret is on the label column inside `mean(...)`, not the whole line."""
+    text = edit(MATURE_30D, ("train before 2026-03-01", "train before 2026-01-01"),
+                ("mean(amount)", "mean(late)"))
+    (diagnostic,) = [d for d in compile(text).diagnostics if d.code == "LEAK004"]
+    line = text.splitlines()[diagnostic.span.line - 1]
+    assert line[diagnostic.span.col - 1:diagnostic.span.end_col - 1] == "late"
