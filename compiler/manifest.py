@@ -6,6 +6,7 @@ runtime never re-reads a `.pipe` file. Same program, same bytes.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from typing import Any
@@ -97,9 +98,25 @@ def stage_entry(program: Program, stage: Stage) -> dict[str, Any]:
     }
     entry.update(_runtime_policy(program, stage))
     entry.update(KIND_FIELDS[stage.kind](program, stage))
-    own = {k: v for k, v in entry.items() if k not in ("inputs", "definition_hash")}
-    entry["definition_hash"] = sha256_json(own)
+    entry["definition_hash"] = sha256_json(definition_fields(entry))
     return entry
+
+
+# Who owns a stage, what it says about itself (a label's `definition` is prose) and how
+# an orchestrator runs it, not what it computes or records: editing them keeps
+# `definition_hash`, so a cached result stays cached, while `dag_hash` (over whole
+# entries) and the run's records show the edit. `uses` names the sets whose lines
+# `checks` holds. A validate stage's policy decides its verdict: there it is hashed.
+METADATA_FIELDS = ("owner", "owners", "description", "definition", "uses")
+ORCHESTRATION_FIELDS = ("on_failure", "alert", "retries", "timeout_s")
+
+
+def definition_fields(entry: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a stage entry that `definition_hash` covers."""
+    skipped = {"inputs", "definition_hash", *METADATA_FIELDS}
+    if entry["kind"] != "validate":
+        skipped.update(ORCHESTRATION_FIELDS)
+    return {key: value for key, value in entry.items() if key not in skipped}
 
 
 def _runtime_policy(program: Program, stage: Stage) -> dict[str, Any]:
@@ -257,8 +274,11 @@ def _split(program: Program, stage: Stage) -> dict[str, Any]:
 def _date(expr: n.Value) -> dict[str, Any]:
     if isinstance(expr, n.SnapshotRelative):
         return {"snapshot_minus_s": expr.minus.seconds if expr.minus else 0}
-    if isinstance(expr, n.Timestamp):
-        return {"timestamp": expr.text}
+    if isinstance(expr, n.Timestamp):  # one spelling per instant: a date at 00:00 UTC
+        utc = expr.value.astimezone(dt.UTC)
+        if utc.time() == dt.time(0):
+            return {"date": utc.date().isoformat()}
+        return {"timestamp": utc.isoformat().removesuffix("+00:00") + "Z"}
     return {"date": expr.py}
 
 
@@ -274,6 +294,10 @@ def _train(program: Program, stage: Stage) -> dict[str, Any]:
         "seed": _py(block.setting("seed")),
         "resources": _py(block.setting("resources")) or {},
         "distributed": _py(block.setting("distributed")),
+        # What the model's lineage names as its environment and code: a new image or
+        # commit trains (and registers) the model again.
+        "image": program.pipeline_word("image"),
+        "code_commit": program.pipeline_word("code_commit"),
     }
 
 

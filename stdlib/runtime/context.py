@@ -16,13 +16,26 @@ if TYPE_CHECKING:  # DuckDB is imported by the runners that use it, not here
 USABLE = ("ran", "skipped (cached)", "reused")
 
 
-
 def manifest_stage(manifest: dict[str, Any], stage_id: str) -> dict[str, Any]:
     """The manifest's entry for `stage_id`."""
     for stage in manifest["stages"]:
         if stage["id"] == stage_id:
             return stage
     raise ManifestError(f"the manifest has no stage {stage_id!r}")
+
+
+def upstream_ids(manifest: dict[str, Any], stage_id: str) -> list[str]:
+    """Every stage `stage_id` depends on, directly or through others (by `inputs`)."""
+    inputs = {s["id"]: s.get("inputs") or [] for s in manifest["stages"]}
+    found: set[str] = set()
+    pending = list(inputs.get(stage_id, []))
+    while pending:
+        sid = pending.pop()
+        if sid not in found:
+            found.add(sid)
+            pending.extend(inputs.get(sid, []))
+    return sorted(found)
+
 
 @dataclass(frozen=True, slots=True)
 class StageOutput:

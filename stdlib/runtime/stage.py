@@ -6,8 +6,13 @@ its cache key, and either reuses a cached result or runs it and stores its outpu
     cache_key = sha256(canonical JSON of {
         stage definition_hash,
         definition_hash of every stage it reads,
+        definition_hash of every stage upstream of it, however far,
         the artifact ids of everything it reads (except `report` outputs),
         the runtime code version and its libraries' versions })
+
+Upstream definitions count even when an edit leaves the data as it was (a new feature
+`version`, a tightened check): an edited stage re-runs with everything downstream of
+it, and nothing else, so a cached result never carries a lineage it was not made with.
 
 A runner may add a `salt`: state outside the store that its result depends on (the
 bytes of a source's files, the registry a register stage writes to). A `sql` source,
@@ -30,7 +35,7 @@ from typing import Any
 
 from . import data_stages as ds
 from . import model_stages as ms
-from .context import StageContext, StageOutput
+from .context import StageContext, StageOutput, upstream_ids
 from .errors import ManifestError, RunStopped, StageNotAvailable
 from .store import ArtifactStore, RunIndex, canonical_json
 
@@ -113,6 +118,7 @@ def cache_key(ctx: StageContext, runner: StageRunner) -> str | None:
     if not runner.cacheable or salt is NOT_CACHEABLE:
         return None
     reads = runner.reads(ctx)
+    by_id = {stage["id"]: stage for stage in ctx.manifest["stages"]}
     payload = {
         "salt": salt,
         "stage": ctx.stage["definition_hash"],
@@ -123,6 +129,8 @@ def cache_key(ctx: StageContext, runner: StageRunner) -> str | None:
             }
             for sid in reads
         },
+        "upstream": {sid: (by_id.get(sid) or ctx.stage_def(sid)).get("definition_hash")
+                     for sid in upstream_ids(ctx.manifest, ctx.stage["id"])},
         "code": code_version(),
     }
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
