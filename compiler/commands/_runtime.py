@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 # interfaces.md: 0 registered (and promoted where no approval is needed), 1 a blocking
 # check or gate failed, 2 usage or environment error, 3 waiting for approval.
@@ -41,3 +42,27 @@ def no_registry(args: argparse.Namespace, folder: Path) -> str:
     return (f"no registry at `{folder}`: a register stage's `registry local \"DIR\"` is "
             "relative to its .pipe file; run this from that file's folder, or pass "
             "`--registry DIR`")
+
+
+def resolve_stage(manifest: dict[str, Any], written: str) -> str:
+    """A stage on the command line: its id (`train.delay_gbm`, `split`), or a kind
+    (`train`) or a name (`big_spender`) that only one stage has. A miss suggests the
+    closest stage, as `git` does for a mistyped command."""
+    from difflib import get_close_matches
+
+    stages = manifest["stages"]
+    ids = [s["id"] for s in stages]
+    if written in ids:
+        return written
+    for key in ("kind", "name"):
+        found = [s["id"] for s in stages if s.get(key) == written]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise ValueError(f"`{written}` names several stages: {', '.join(found)}; "
+                             "give the stage id")
+    words = {word: s["id"] for s in reversed(stages)
+             for word in (s["id"], s["kind"], s.get("name") or s["id"])}
+    close = get_close_matches(written, list(words), n=1, cutoff=0.6)
+    hint = f"did you mean `{words[close[0]]}`? " if close else ""
+    raise ValueError(f"no stage `{written}`; {hint}the stages are: {', '.join(ids)}")

@@ -107,6 +107,8 @@ def answer(entry: dict[str, Any], record: dict[str, Any],
             "gates": [f"{'pass' if g['passed'] else 'FAIL'} {g['line']} ({g['observed']})"
                       for g in evaluation.get("gates", [])],
             "evaluation_report": evaluation.get("report_sha256"),
+            # `approval: null` alone cannot tell "none needed" from "still waiting".
+            "approval_required_by": (entry.get("info") or {}).get("approval_by"),
             "approval": approval},
         "model": {"sha256": entry["sha256"], "state": entry["state"], "run_id": entry["run_id"],
                   "environment": record["environment"]},

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipec.commands._files import readable
-from pipec.commands._runtime import EXIT_CODES
+from pipec.commands._runtime import EXIT_CODES, resolve_stage
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +27,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pipec.commands.check import emit
-    from pipec.commands.stage_names import resolve_stage
 
     path = Path(args.file)
     if not path.is_file():

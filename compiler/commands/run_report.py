@@ -7,6 +7,7 @@ from typing import Any
 
 from pipec.render.text import visible
 from pipec.stdlib.runtime.alerts import alert_line
+from pipec.stdlib.runtime.drift import drift_summary
 
 
 def print_report(result: Any) -> None:
@@ -19,7 +20,7 @@ def print_report(result: Any) -> None:
 
 def report_lines(status: str, report: dict[str, Any], stages: dict[str, Any]) -> list[str]:
     lines = ["", f"run {_run_id(report, stages)}: {status}"]
-    lines += _validation(report.get("validation") or {})
+    lines += _validation(report.get("validation") or {}, stages)
     if "examples" in report:
         lines.append(f"examples: {report['examples']:,} ({report.get('censored') or 0:,} "
                      "censored: label not yet mature at the snapshot)")
@@ -41,7 +42,7 @@ def _run_id(report: dict[str, Any], stages: dict[str, Any]) -> str:
     return report.get("run_id") or "(local)"
 
 
-def _validation(validation: dict[str, Any]) -> list[str]:
+def _validation(validation: dict[str, Any], stages: dict[str, Any]) -> list[str]:
     lines = []
     for stage_id, entry in sorted(validation.items()):
         checks = entry.get("checks", [])
@@ -49,12 +50,34 @@ def _validation(validation: dict[str, Any]) -> list[str]:
         verdict = "passed" if not failed else f"{len(failed)} failed"
         lines.append(f"{stage_id}: {len(checks)} checks on {entry.get('rows', 0):,} rows, "
                      f"{verdict}")
+        # Under `on_failure warn|alert` no check stops the run, whatever its severity.
+        policy = entry.get("policy", "block")
         for check in failed:
-            values = ", ".join(str(v) for v in check.get("values", [])[:5])
-            lines.append(f"  ✗ {check['check']}: {check['rows_failing']:,} rows"
-                         + (f" (e.g. {values})" if values else "")
-                         + f" [{check.get('severity', 'block')}]")
+            severity = check.get("severity", "block") if policy == "block" else policy
+            lines.append(f"  ✗ {check['check']}: {_failure(check)} [{severity}]")
+        # A first baseline is news once: a cached report still says it was recorded.
+        ran = getattr(stages.get(stage_id), "status", None) == "ran"
+        lines += [f"  drift {check['check'].split()[1]}: {drift_summary(check['detail'])}"
+                  for check in checks if ran and check.get("kind") == "drift"
+                  and check["passed"] and (check.get("detail") or {}).get("recorded")]
     return lines
+
+
+def _failure(check: dict[str, Any]) -> str:
+    """What failed: a drift statistic's move, a share, the newest value's age, else the
+    rows that fail and some of their values."""
+    detail = check.get("detail") or {}
+    if check.get("kind") == "drift":
+        return drift_summary(detail)
+    if check.get("kind") == "completeness" and "observed" in detail:
+        return f"{detail['observed']:.4%} present ({check['rows_failing']:,} rows missing)"
+    if check.get("kind") == "freshness":
+        if "age_s" in detail:
+            return f"newest {detail['newest']}, {detail['age_s'] / 86400:.1f} days before the " \
+                "end of the snapshot"
+        return detail.get("reason", "not measured")
+    values = ", ".join(str(v) for v in check.get("values", [])[:5])
+    return f"{check['rows_failing']:,} rows" + (f" (e.g. {values})" if values else "")
 
 
 def _model_lines(stage: Any) -> list[str]:
@@ -69,7 +92,11 @@ def _model_lines(stage: Any) -> list[str]:
             lines.append(f"  {mark} {gate['line']}: {observed}{note}")
         return lines
     if stage.kind == "register" and report:
-        return [f"{stage.stage_id}: {report['model']} v{report['version']} {report['state']} "
+        # The same model bytes are the same version: registering them again finds the
+        # version in whatever state it is now (archived after a newer one took over).
+        state = report["state"] if report["state"] == "candidate" else \
+            f"already registered ({report['state']})"
+        return [f"{stage.stage_id}: {report['model']} v{report['version']} {state} "
                 f"(sha256 {report['sha256'][:12]})"]
     if stage.kind in ("deploy", "approval") and report:
         return [f"{stage.stage_id}: {report['model']} v{report['version']} "

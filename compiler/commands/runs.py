@@ -80,23 +80,45 @@ def _record_text(record: dict[str, Any]) -> str:
              f"  code      {code.get('commit') or code.get('declared')}"
              + (f" ({code['note']})" if code.get("note") else ""),
              f"  image     {(record.get('environment') or {}).get('image')}"]
+    # A stage that did not run in this run (it failed, or one before it stopped the
+    # run) leaves its fields None: say so rather than print "None rows" or "not blessed".
     lines += [f"  data      {name}: {d.get('rows')} rows, snapshot {d.get('snapshot') or 'none'}, "
-              f"sha256 {str(d.get('content_hash'))[:12]}"
+              f"sha256 {d['content_hash'][:12]}" if d.get("content_hash") else
+              f"  data      {name}: not read in this run"
               for name, d in sorted((record.get("data") or {}).items())]
     lines += [f"  model     {name}: {m.get('model')} seed {m.get('seed')}, "
-              f"sha256 {str(m.get('model_sha256'))[:12]}"
+              + (f"sha256 {m['model_sha256'][:12]}" if m.get("model_sha256") else "not trained")
               for name, m in sorted((record.get("models") or {}).items())]
     for name, evaluation in sorted((record.get("evaluations") or {}).items()):
         failed = [g["line"] for g in evaluation.get("gates") or [] if not g.get("passed")]
-        verdict = "blessed" if evaluation.get("blessed") else "not blessed"
+        verdict = {True: "blessed", False: "not blessed"}.get(evaluation.get("blessed"),
+                                                             "not evaluated")
         lines.append(f"  evaluate  {name}: {verdict}"
                      + (f" (failed: {'; '.join(failed)})" if failed else ""))
-    lines += [f"  {kind:<9} {name}: v{e.get('version')} {e.get('state')}"
-              for kind in ("register", "deploy")
-              for name, e in sorted((record.get(kind) or {}).items())]
+    lines += _registry_lines(record)
+    report = record.get("report") or {}
+    lines += [f"  {label:<9} {report[key]}" for key, label in
+              (("reason", "stopped"), ("error", "failed")) if report.get(key)]
     lines.append("  stages")
     lines += [f"    {s['stage_id']}: {s['status']}" for s in record.get("stages") or []]
     return "\n".join(lines)
+
+
+def _registry_lines(record: dict[str, Any]) -> list[str]:
+    """What the register, approval and deploy stages did; one that did not run records
+    None, one that stopped records why (a refused model has no version)."""
+    lines = []
+    for kind in ("register", "approval", "deploy"):
+        for name, entry in sorted((record.get(kind) or {}).items()):
+            if not entry or entry.get("version") is None:
+                continue
+            if kind == "approval":
+                state = (f"approved by {entry['approved_by']}" if entry.get("approved_by")
+                         else f"waiting for approval by {entry.get('approver')}")
+            else:
+                state = entry.get("state")
+            lines.append(f"  {kind:<9} {name}: v{entry['version']} {state}")
+    return lines
 
 
 def _diff(records: Any, args: argparse.Namespace) -> int:
@@ -126,12 +148,30 @@ def diff(first: dict[str, Any], second: dict[str, Any], prefix: str = "") -> dic
         path = f"{prefix}.{key}" if prefix else key
         if path in IGNORED:
             continue
-        a, b = first.get(key), second.get(key)
+        a, b = _keyed(first.get(key)), _keyed(second.get(key))
         if isinstance(a, dict) and isinstance(b, dict):
             changes.update(diff(a, b, path))
         elif a != b:
             changes[path] = (a, b)
     return changes
+
+
+def _keyed(value: Any) -> Any:
+    """A list of validation checks or gates as a map by their line, so that a diff names
+    the check whose result moved (`...checks.drift mean(amount) ....passed`) rather than
+    printing both whole lists."""
+    if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
+        return value
+    for name in ("check", "line"):
+        keys = [v.get(name) for v in value]
+        if all(isinstance(k, str) for k in keys):
+            # A name can repeat (a schema's constraints): the second is `NAME #2`.
+            seen: dict[str, int] = {}
+            for i, key in enumerate(keys):
+                seen[key] = seen.get(key, 0) + 1
+                keys[i] = key if seen[key] == 1 else f"{key} #{seen[key]}"
+            return dict(zip(keys, value, strict=True))
+    return value
 
 
 ACTIONS = {"list": _list, "show": _show, "diff": _diff}

@@ -23,3 +23,21 @@ def within_factor(current: float | None, baseline: float | None, factor: float) 
         return False
     ratio = current / baseline
     return max(ratio, 1 / ratio) <= factor
+
+
+def drift_summary(detail: dict[str, Any]) -> str:
+    """How far a drift statistic moved, for the run's output: `177.78 against a baseline
+    of 59.259 (3x)`; on a first run, that the value became the baseline."""
+    current, baseline = detail.get("current"), detail.get("baseline")
+    if baseline is None:
+        return f"{_number(current)} recorded as the baseline" if detail.get("recorded") \
+            else f"{_number(current)}, no baseline"
+    moved = ""
+    if current and baseline and (current > 0) == (baseline > 0):
+        ratio = current / baseline
+        moved = f" ({ratio:.3g}x)" if ratio >= 1 else f" (1/{1 / ratio:.3g}x)"
+    return f"{_number(current)} against a baseline of {_number(baseline)}{moved}"
+
+
+def _number(value: float | None) -> str:
+    return "no value" if value is None else f"{value:.6g}"

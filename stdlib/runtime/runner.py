@@ -116,13 +116,20 @@ def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run
     outcome = _Outcome()
     reusing = from_stage is not None
     store = ArtifactStore(project)
-    for stage in planned_stages(manifest, until):
+    planned = planned_stages(manifest, until)
+    unreusable: list[str] = []
+    for stage in planned:
         if reusing and stage["id"] == from_stage:
             reusing = False
+            if (error := _nothing_to_reuse(manifest, planned, from_stage, unreusable)):
+                outcome.status, outcome.error = "failed", error
+                break
         if reusing:
             if (reused := _reuse(index, store, run_id, stage)) is not None:
                 outcome.results.append(reused)
                 notify(stage["id"], reused.status)
+            else:
+                unreusable.append(stage["id"])
             continue
         notify(stage["id"], "running")
         cpu_start = time.process_time()
@@ -143,6 +150,22 @@ def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run
         outcome.results.append(result)
         notify(stage["id"], result.status)
     return outcome
+
+
+def _nothing_to_reuse(manifest: dict[str, Any], planned: list[dict[str, Any]],
+                      from_stage: str, unreusable: list[str]) -> str | None:
+    """Why `--from` cannot start: a stage before it that a stage to run needs has no
+    intact outputs from an earlier run (it never succeeded, or its objects are gone).
+    Said before anything runs, rather than as a missing upstream half-way."""
+    start = [s["id"] for s in planned].index(from_stage)
+    needed = set().union(*(ancestors(manifest, s["id"]) for s in planned[start:]))
+    missing = [sid for sid in unreusable if sid in needed]
+    if not missing:
+        return None
+    return (f"`--from {from_stage}` reuses the outputs of earlier runs, but "
+            f"{', '.join(missing)} {'has' if len(missing) == 1 else 'have'} none (no "
+            f"success yet, or the store lost them): run `pipec run` without "
+            f"`--from`, or `--from {missing[0]}`")
 
 
 def _final_report(outcome: _Outcome, run_id: str) -> dict[str, Any]:
