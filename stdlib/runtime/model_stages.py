@@ -218,6 +218,11 @@ def run_approval(ctx: StageContext) -> StageOutput:
         approval = registry.approval(entry["model"], entry["version"], ctx.stage["approver"])
         waiting = {"model": entry["model"], "version": entry["version"],
                    "approver": ctx.stage["approver"]}
+        if approval is None and _serving(registry, entry):
+            # Already production (approved when it was promoted): a re-run that
+            # re-evaluated it has nothing new to approve.
+            report = waiting | {"already_production": True}
+            return StageOutput({"approval": ctx.store.put_json(report)}, report)
         if approval is None:
             raise AwaitingApproval(ctx.stage["id"], waiting)
         report = waiting | {"approved_by": approval["approver"], "team": approval["team"]}
@@ -227,6 +232,10 @@ def run_approval(ctx: StageContext) -> StageOutput:
     finally:
         registry.close()
     return StageOutput({"approval": ctx.store.put_json(report)}, report)
+
+
+def _serving(registry: Any, entry: dict[str, Any]) -> bool:
+    return registry.get(entry["model"], entry["version"]).state == "production"
 
 
 def _has_deploy(ctx: StageContext) -> bool:

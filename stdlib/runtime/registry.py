@@ -216,15 +216,17 @@ class Registry:
     def register(self, model: str, data: bytes, sha256: str, *, run_id: str,
                  report_sha256: str, info: dict[str, Any], actor: str) -> Version:
         """Record a blessed model as a candidate; registering the same bytes again
-        returns the existing version."""
+        returns the existing version, bound to this run: its report, and its info (an
+        edited `rollback` or `approval by` applies from now on)."""
         self._store(sha256, data)
         with self._tx() as cur:
             existing = cur.execute("SELECT version FROM versions WHERE model=? AND sha256=?",
                                    (model, sha256)).fetchone()
             if existing is not None:
-                cur.execute("UPDATE versions SET report_sha256=?, run_id=? "
+                cur.execute("UPDATE versions SET report_sha256=?, run_id=?, info=? "
                             "WHERE model=? AND version=?",
-                            (report_sha256, run_id, model, existing[0]))
+                            (report_sha256, run_id, json.dumps(info, sort_keys=True), model,
+                             existing[0]))
                 version = existing[0]
             else:
                 version = (cur.execute("SELECT coalesce(max(version), 0) FROM versions "
@@ -255,6 +257,10 @@ class Registry:
         that team's approval of its current evaluation report is recorded."""
         entry = self.get(model, version)
         self.verify(entry)
+        if entry.state == "production":
+            # Nothing to promote: a re-run that re-evaluated it (a new report, since
+            # latency is measured anew) must not send a serving version back for approval.
+            return entry
         team = self.missing_approval(entry)
         if team is not None:
             raise RegistryError(f"{model} v{version} waits for approval by {team}: "

@@ -308,3 +308,28 @@ def test_a_missing_registry_says_where_to_look(tmp_path: Path,
     for command in (["lineage", "m@1"], ["registry", "list"]):
         code, _, err = _pipec(capsys, *command, "--project", str(tmp_path))
         assert code == 2 and "relative to its .pipe file" in err and "--registry DIR" in err
+
+
+def test_a_production_version_is_not_sent_back_for_approval(tmp_path: Path) -> None:
+    """Re-registering its bytes (a re-run re-evaluates: latency is measured anew, so the
+    report hash changes) binds the version to the new report, but a version already in
+    production has nothing left to approve: promoting it again is a no-op."""
+    registry = Registry(tmp_path / "registry")
+    try:
+        info = {"approval_by": "risk"}
+        registry.register("m", b"m", serialize.sha256(b"m"), run_id="run1",
+                          report_sha256="rep1", info=info, actor="ml")
+        registry.approve("m", 1, approver="ana", team="risk")
+        registry.promote("m", 1, actor="ana", reason="approved")
+        again = registry.register("m", b"m", serialize.sha256(b"m"), run_id="run2",
+                                  report_sha256="rep2", info=info, actor="ml")
+        assert (again.version, again.report_sha256, again.run_id) == (1, "rep2", "run2")
+        # What the register stage now says (here: a pinned rollback) applies from now on.
+        pinned = registry.register("m", b"m", serialize.sha256(b"m"), run_id="run3",
+                                   report_sha256="rep3", info=info | {"rollback": 7},
+                                   actor="ml")
+        assert pinned.info["rollback"] == 7
+        assert registry.promote("m", 1, actor="ml", reason="deployed").state == "production"
+        assert len([t for t in registry.transitions("m") if t["to_state"] == "production"]) == 1
+    finally:
+        registry.close()
