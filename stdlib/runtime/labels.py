@@ -68,11 +68,13 @@ def window_label_sql(spine: str, events: str, spec: WindowSpec) -> str:
 
 
 def column_label_sql(
-    spine: str, time_col: str, value_sql: str, maturity_us: int, end_us: int
+    spine: str, time_col: str | None, value_sql: str, maturity_us: int, end_us: int
 ) -> str:
-    """SELECT __row_id, label, censored for a label read from the base row."""
-    t = sql_us(ident(time_col))
-    cens = _censored(t, maturity_us, end_us)
+    """SELECT __row_id, label, censored for a label read from the base row. A base
+    without a `time` (a static table, `predicts iid`) has nothing to censor: the checker
+    refuses a maturity there (P001), so its labels are known at once."""
+    cens = "FALSE" if time_col is None else \
+        _censored(sql_us(ident(time_col)), maturity_us, end_us)
     return f"""
     SELECT __row_id, CASE WHEN {cens} THEN NULL ELSE {value_sql} END AS label,
            {cens} AS censored

@@ -135,7 +135,10 @@ def _create_raw(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], base_dir:
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE __raw AS {body}")
     except duckdb.Error as exc:
-        raise SourceError(f"source {stage['name']!r}: cannot read: {exc}") from exc
+        # The first paragraph says what is wrong; the rest quotes our own wrapping SQL
+        # (`CREATE ... TABLE __raw AS`) with a caret, which no user wrote.
+        why = str(exc).split("\n\n", 1)[0]
+        raise SourceError(f"source {stage['name']!r}: cannot read: {why}") from exc
 
 
 def _require_file(stage: dict[str, Any], path: str) -> None:

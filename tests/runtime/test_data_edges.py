@@ -167,3 +167,15 @@ def test_range_of_a_date_column_against_a_timestamp_keeps_the_time_of_day() -> N
         {"kind": "range", "column": "d", "in": ["2026-01-01", "2026-01-02"]},
     ]
     assert [e["passed"] for e in run_checks(con, checks, ctx)] == [False, True, True, True]
+
+
+def test_a_column_label_of_a_base_without_time_is_never_censored() -> None:
+    """A static base (`predicts iid`, no `time`) with a `column` label: the labels are
+    read as they are (this crashed on the missing time column)."""
+    con = connect()
+    con.execute("CREATE TABLE spine AS SELECT * FROM (VALUES (0, TRUE), (1, FALSE), "
+                "(2, NULL)) AS t(__row_id, y)")
+    label = {"mode": "column", "column": "y", "maturity_s": 0}
+    L.build_labels(con, label, {"entity": "id", "time": None}, "spine", None, 0, "labels")
+    rows = con.execute("SELECT __row_id, label, censored FROM labels ORDER BY 1").fetchall()
+    assert rows == [(0, True, False), (1, False, False), (2, None, False)]

@@ -168,3 +168,10 @@ def test_typed_parquet_columns_load_without_type_errors(tmp_path: Path) -> None:
                                           snapshot="2026-01-01"))
     assert loaded.type_errors == []
     assert rows == [{"id": "a", "at": datetime(2026, 1, 1, 5), "amount": 1.0, "n": 3}]
+
+
+def test_a_corrupt_file_says_why_without_the_internal_sql(tmp_path: Path) -> None:
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 not a parquet file")
+    with pytest.raises(SourceError, match="cannot read") as caught:
+        _load(tmp_path, source("b", "bad.parquet", "id", "at", SCHEMA))
+    assert "\n" not in str(caught.value) and "__raw" not in str(caught.value)
