@@ -219,7 +219,7 @@ def _features(program: Program, stage: Stage) -> dict[str, Any]:
     assert isinstance(block, n.Features)
     # A view without `from` reads the base source (language.md "Features").
     source = _ident_name(block, "from") or program.base_source
-    backfill = block.first(n.Backfill)
+    backfill = block.first(n.Backfill)  # one per view: a second is P003 (structure.py)
     return {
         "version": block.version.value if block.version else None,
         "source": source, "entity": _ident_name(block, "entity"),

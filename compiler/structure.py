@@ -1,7 +1,7 @@
 """Declarations that parse but cannot run, or say one thing twice.
 
 - P003: a single-valued statement given twice in one block (`owner`, `primary`,
-  `registry`, `approval by`, `canary`...), a schema column declared twice, two features
+  `registry`, `approval by`, `canary`, `backfill`...), a schema column declared twice, two features
   of one name in a view. Which one wins would be an accident of file order.
 - P001: a stage without the statement that defines it, or with two that contradict
   each other: a label that defines no value or mixes the windowed and column forms, a
@@ -38,6 +38,13 @@ SINGLE_STATEMENTS: dict[type, str] = {
     n.Canary: "`canary`", n.Approval: "`approval by`", n.TrainBefore: "`train before`",
     n.TestFrom: "`test from`", n.Retrain: "`retrain`", n.ExamplesFrom: "`examples from`",
     n.OnFailure: "`on_failure`", n.LabelWhen: "`when`", n.TrainFeatures: "`features [...]`",
+    n.Backfill: "`backfill`",
+}
+# A view version records one backfill (language.md: `backfill RANGE [validated]`, the
+# marker saying the view was validated again after it); the manifest carries that one.
+TWICE_FIX: dict[type, str] = {
+    n.Backfill: "keep one: a feature view records one backfill (write one range that "
+                "covers both)",
 }
 # A gate line of these kinds appears once per evaluate stage (or gate set).
 SINGLE_GATES = frozenset({"primary", "features_compatible"})
@@ -78,8 +85,10 @@ def describe(block: n.Block) -> str:
 
 
 def _twice(what: str, block: n.Block, first: n.Node, again: n.Node) -> Diagnostic:
+    fix = TWICE_FIX.get(type(again), "keep one of them: which one would win is an accident "
+                        "of order")
     return error("P003", f"{what} is given twice in {describe(block)} (first at {first.span})",
-                 again.span, "keep one of them: which one would win is an accident of order")
+                 again.span, fix)
 
 
 def _repeated(block: n.Block) -> Iterator[Diagnostic]:

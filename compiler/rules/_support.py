@@ -116,6 +116,13 @@ def of_trained_models(program: Program, kind: str) -> list[n.Block]:
     return [b for b in program.blocks(kind) if f"train.{b.name.name}" in program.stages]
 
 
+def misnamed(program: Program, kind: str) -> list[n.Block]:
+    """The `kind` stages that name no train stage (T001, or T004). Such a stage was meant
+    for some model: a rule that finds a model without one stays silent while one exists,
+    rather than echo the name error as a missing stage or its missing gates."""
+    return [b for b in program.blocks(kind) if f"train.{b.name.name}" not in program.stages]
+
+
 def deploys(program: Program) -> bool:
     return bool(program.blocks("deploy"))
 

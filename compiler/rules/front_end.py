@@ -86,7 +86,7 @@ document("P003", "error", "two declarations of the same kind and name", '''
 Reports two declarations of the same kind and name in one pipeline (two `source x`,
 two splits), two teams of one name, a single-valued statement given twice in a block
 or in the pipeline (`owner`, `primary`, `approval by`, `registry`, `canary`,
-`train before`...), a column declared twice in one schema, or two features of one name
+`train before`, `backfill`...), a column declared twice in one schema, or two features of one name
 in a feature view.
 
 ## Why is this bad?

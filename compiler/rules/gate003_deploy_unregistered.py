@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import of_trained_models
+from pipec.rules._support import misnamed, of_trained_models
 
 DOC = '''
 ## What it does
 Reports a deploy stage that has no register stage upstream of it in the stage DAG
-(`deploy M` consumes the model registered by `register M`).
+(`deploy M` consumes the model registered by `register M`). While a register stage
+names no train stage (T001 or T004), it stays silent: the name error is the one
+mistake to report.
 
 ## Why is this bad?
 A deployment that does not come from the registry has no lineage, no approval record
@@ -51,9 +53,10 @@ pipeline p {
 def check(program: Program) -> Iterator[Diagnostic]:
     for deploy in of_trained_models(program, "deploy"):
         upstream = program.upstream(deploy.id)
-        if any(program.stages[s].kind == "register" for s in upstream if s in program.stages):
+        if any(program.stages[s].kind == "register" for s in upstream if s in program.stages) \
+                or misnamed(program, "register"):
             continue
         yield error("GATE003", f"`{deploy.id}` has no register stage upstream: the deployed "
                     "model would have no registry entry to trace or roll back to",
                     deploy.header, f"add `register {deploy.name.name} {{ registry local "
-                    "\"registry/\"; rollback previous }}`")
+                    "\"registry/\"; rollback previous }`")

@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import gates_of, of_trained_models, uses_unknown_set
+from pipec.rules._support import gates_of, misnamed, of_trained_models, uses_unknown_set
 
 DOC = '''
 ## What it does
 In a pipeline that deploys, requires the evaluate stage of each deployed model to
 gate its serving cost: a `latency p50|p99 op DURATION` gate and a `size op SIZE` gate.
+A deployed model without an evaluate stage is not reported while an evaluate stage
+names no train stage (T001 or T004): its gates may be the ones meant for this model.
 
 ## Why is this bad?
 A more accurate model that takes 300 ms per prediction or weighs 4 GB breaks the
@@ -64,8 +66,10 @@ def check(program: Program) -> Iterator[Diagnostic]:
         evaluate = program.block("evaluate", deploy.name.name)
         kinds = {g.kind for g in gates_of(program, evaluate)} if evaluate else set()
         missing = [k for k in ("latency", "size") if k not in kinds]
-        if not missing or (evaluate is not None
-                           and uses_unknown_set(program.gate_sets, evaluate)):
+        # An unknown set may hold the gates; a misnamed evaluate stage may be this one.
+        unknowable = uses_unknown_set(program.gate_sets, evaluate) if evaluate is not None \
+            else bool(misnamed(program, "evaluate"))
+        if not missing or unknowable:
             continue
         lines = {"latency": "`latency p99 <= 50ms`", "size": "`size <= 100MB`"}
         anchor = evaluate.header if evaluate is not None else deploy.header

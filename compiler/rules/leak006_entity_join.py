@@ -1,24 +1,29 @@
 """LEAK006: a feature view whose `entity` column is missing from the base source or of
-another type there."""
+another type there, or a windowed label whose event source's entity has another type
+than the base source's."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import base_schema, reads_source, view_entity
+from pipec.rules._support import base_schema, ident_value, reads_source, view_entity
 
 DOC = '''
 ## What it does
 Checks the join key of every feature view: the base source must have a column named
-like the view's `entity`, of the same type as in the view's source.
+like the view's `entity`, of the same type as in the view's source. Checks the join key
+of a windowed label (`label L { from S; window W }`) too: the `entity` column of `S` must
+have the type of the base source's `entity` column (their names may differ).
 
 ## Why is this bad?
 The view is joined to the examples on that column. If the base source lacks it, the
 join cannot happen; if the types differ (`int` against `string`), the join matches
-nothing or matches by accident, and every feature silently becomes missing.
+nothing or matches by accident, and every feature silently becomes missing. A windowed
+label that matches no event is false for every example.
 
 ## Example
 ```pipe
@@ -62,12 +67,17 @@ pipeline p {
 '''
 
 
-@rule("LEAK006", "error", "a feature view's entity is not a base-source column of its type",
-      DOC)
+@rule("LEAK006", "error", "a feature view's or windowed label's join key does not match "
+      "the base source's", DOC)
 def check(program: Program) -> Iterator[Diagnostic]:
     base = base_schema(program)
     if base is None:
         return
+    yield from _views(program, base)
+    yield from _labels(program, base)
+
+
+def _views(program: Program, base: dict[str, n.ColumnDef]) -> Iterator[Diagnostic]:
     for view in program.blocks("features"):
         entity = view_entity(view)
         source = reads_source(view) or program.base_source
@@ -82,7 +92,31 @@ def check(program: Program) -> Iterator[Diagnostic]:
                         "the base source's schema")
         elif entity.name in own and own[entity.name].type != base[entity.name].type:
             yield error("LEAK006", f"feature view `{view.name.name}` joins on `{entity.name}`, "
-                        f"a {own[entity.name].type} in `{source}` but a "
-                        f"{base[entity.name].type} in the base source "
+                        f"{_a(own[entity.name].type)} in `{source}` but "
+                        f"{_a(base[entity.name].type)} in the base source "
                         f"`{program.base_source}`", entity.span,
                         "declare the column with the same type in both schemas")
+
+
+def _labels(program: Program, base: dict[str, n.ColumnDef]) -> Iterator[Diagnostic]:
+    """A windowed label matches each example's `entity` with its events' `entity`
+    (language.md "Labels"); the two columns may have different names."""
+    base_name = program.base_source
+    key = program.source_word(base_name, "entity") if base_name else None
+    for label in program.labels():
+        origin = ident_value(label, "from")
+        if origin is None or label.setting("window") is None or key not in base:
+            continue
+        event_key = program.source_word(origin.name, "entity")
+        events = program.schema(origin.name) or {}
+        if event_key not in events or events[event_key].type == base[key].type:
+            continue
+        yield error("LEAK006", f"label `{label.name.name}` matches the base source's "
+                    f"`{key}`, {_a(base[key].type)} in `{base_name}`, with the events' "
+                    f"`{event_key}`, {_a(events[event_key].type)} in `{origin.name}`: no event "
+                    "would match, and every label would be false", origin.span,
+                    "declare both entity columns with the same type")
+
+
+def _a(type_name: str) -> str:
+    return f"an {type_name}" if type_name[0] in "aeiou" else f"a {type_name}"

@@ -12,7 +12,9 @@ from pipec.rules import rule
 DOC = '''
 ## What it does
 For `retrain continuous`, requires a gradual rollout (`canary PCT for DUR` on a deploy
-stage) and a way back (`rollback previous|VERSION` on a register stage).
+stage) and a way back (`rollback previous|VERSION` on a register stage). A pipeline
+without a deploy stage (or a register stage) has no place for them: the message says
+so and names the stage to add.
 
 ## Why is this bad?
 Continuous retraining ships models nobody looked at. A canary limits the damage of a
@@ -58,17 +60,20 @@ def check(program: Program) -> Iterator[Diagnostic]:
     retrain = program.retrain()
     if retrain is None or retrain.mode != "continuous":
         return
-    has_canary = any(d.first(n.Canary) for d in program.blocks("deploy"))
-    has_rollback = any(r.setting("rollback") for r in program.blocks("register"))
-    missing = [what for what, present in (("a canary", has_canary),
-                                          ("a rollback", has_rollback)) if not present]
-    if not missing:
-        return
-    fixes = []
-    if not has_canary:
-        fixes.append("`canary 5% for 1h` on the deploy stage")
-    if not has_rollback:
-        fixes.append("`rollback previous` on the register stage")
-    yield error("RETRAIN002", "`retrain continuous` ships models without review, but there is "
-                f"no {' and no '.join(m.removeprefix('a ') for m in missing)}", retrain.span,
-                "add " + " and ".join(fixes))
+    trains = program.blocks("train")
+    model = trains[0].name.name if len(trains) == 1 else "MODEL"
+    missing, fixes = [], []
+    deploys, registers = program.blocks("deploy"), program.blocks("register")
+    if not any(d.first(n.Canary) for d in deploys):
+        missing.append("canary" if deploys else "deploy stage, so no canary")
+        fixes.append("`canary 5% for 1h` on the deploy stage" if deploys else
+                     f"a deploy stage with a canary (`deploy {model} {{ canary 5% for 1h }}`)")
+    if not any(r.setting("rollback") for r in registers):
+        missing.append("rollback" if registers else "register stage, so no rollback")
+        fixes.append("`rollback previous` on the register stage" if registers else
+                     f"a register stage with a rollback (`register {model} {{ registry local "
+                     '"registry/"; rollback previous }`)')
+    if missing:
+        yield error("RETRAIN002", "`retrain continuous` ships models without review, but "
+                    f"there is no {' and no '.join(missing)}", retrain.span,
+                    "add " + " and ".join(fixes))

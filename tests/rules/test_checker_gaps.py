@@ -217,6 +217,24 @@ FIRES = [
     ("retrain005-triggered", [("predicts iid", "predicts iid; retrain triggered on "
                                                "new_snapshot")],
      "RETRAIN005", 3, "retrains (triggered on new_snapshot)"),
+    # audit 3-1: a view records one backfill; a second was silently left out of the manifest
+    ("backfill-twice", [("over 7d }", "over 7d; backfill 2026-01-01..2026-01-15 validated; "
+                                      "backfill 2026-02-01..2026-02-15 validated }")],
+     "P003", 8, "`backfill` is given twice in features `h`"),
+    # audit 3-3: continuous retraining with no deploy stage to hold a canary
+    ("retrain002-without-deploy", [("predicts iid", "predicts iid; retrain continuous")],
+     "RETRAIN002", 3, "no deploy stage, so no canary and no register stage, so no rollback"),
+    # audit 3-4: a windowed label joins the base's entity to its events' entity
+    ("leak006-windowed-label-key-type", [WINDOWED, (CB_SOURCE, CB_SOURCE.replace(
+        "id: string", "id: int"))], "LEAK006", 7,
+     "label `late` matches the base source's `id`, a string in `ev`, with the events' `id`, "
+     "an int in `cb`"),
+    # audit 3-5: each label is censored by its own source's snapshot
+    ("leak007-label-snapshots-differ", [WINDOWED, (CB_SOURCE, CB_SOURCE.replace(
+        "2026-06-01", "2026-04-15")), ("label late { from cb", "label paid { column late }\n"
+                                                              "  label late { from cb")],
+     "LEAK007", 10, "the labels of `late` mature after 20d and the rows of `cb`'s snapshot "
+     "end before 2026-04-16"),
 ]
 
 
@@ -258,6 +276,11 @@ CLEAN = [
     # audit 2-6: a backfill ending where the test period starts does not overlap it
     ("backfill-ends-at-test-start", [("over 7d }", "over 7d; backfill 2026-01-01..2026-04-01 "
                                                    "validated }")]),
+    # audit 3-4: the label's events may name their entity column otherwise
+    ("windowed-label-key-other-name", [WINDOWED, ("validate cb { require id }",
+                                                  "validate cb { require acct }"),
+                                       (CB_SOURCE, CB_SOURCE.replace("entity id", "entity acct")
+                                        .replace("id: string", "acct: string"))]),
     ("leak007-last-labelled-day", [MATURE_30D, ("train before 2026-03-01",
                                                 "train before 2026-02-01"),
                                    ("test from 2026-04-01", "test from 2026-05-02")]),
@@ -300,7 +323,8 @@ def test_misnamed_register_and_deploy_are_t001_alone() -> None:
     and GATE006 would only echo it (GATE006 saying the latency and size gates, which the
     evaluate stage has, are missing)."""
     text = edit(("slice kind: roc_auc >= 0.6 }",
-                 "slice kind: roc_auc >= 0.6; latency p99 <= 20ms; size <= 50MB }\n"
+                 "slice kind: roc_auc >= 0.6; latency p99 <= 20ms; size <= 50MB; "
+                         "features compatible }\n"
                  '  register mm { registry local "r/"; rollback previous }\n'
                  "  deploy mm { canary 5% for 1h }"),
                 image("r/t" + DIGEST))
@@ -352,3 +376,35 @@ def test_leak004_points_at_the_aggregated_label_column() -> None:
     (diagnostic,) = [d for d in compile(text).diagnostics if d.code == "LEAK004"]
     line = text.splitlines()[diagnostic.span.line - 1]
     assert line[diagnostic.span.col - 1:diagnostic.span.end_col - 1] == "late"
+
+
+MISNAMED_MODEL_STAGES = ("slice kind: roc_auc >= 0.6 }",
+                         "slice kind: roc_auc >= 0.6; latency p99 <= 20ms; size <= 50MB; "
+                         "features compatible }\n"
+                         '  register m { registry local "r/"; rollback previous }\n'
+                         "  deploy m { canary 5% for 1h }")
+
+
+def test_misnamed_evaluate_is_t004_alone() -> None:
+    """audit 3-2: an evaluate stage that names a source is T004; GATE001 (no evaluate
+    upstream of the register) and GATE006 (no latency and no size gate, which it has)
+    would only echo it."""
+    text = edit(("evaluate m {", "evaluate ev {"), MISNAMED_MODEL_STAGES,
+                image("r/t" + DIGEST))
+    assert [(c, ln) for c, ln, _ in found(text)] == [("T004", 11)]
+
+
+def test_misnamed_register_is_t004_alone() -> None:
+    """audit 3-2: likewise GATE003 (no register upstream of the deploy)."""
+    text = edit(MISNAMED_MODEL_STAGES, ("register m {", "register ev {"),
+                image("r/t" + DIGEST))
+    assert [(c, ln) for c, ln, _ in found(text)] == [("T004", 12)]
+
+
+def test_retrain002_without_deploy_names_the_stage_to_add() -> None:
+    """audit 3-3: with no deploy (or register) stage, the fix is not "on the deploy stage"."""
+    text = edit(("predicts iid", "predicts iid; retrain continuous"))
+    (diagnostic,) = [d for d in compile(text).diagnostics if d.code == "RETRAIN002"]
+    assert diagnostic.help == ("add a deploy stage with a canary (`deploy m { canary 5% for "
+                               "1h }`) and a register stage with a rollback (`register m { "
+                               'registry local "registry/"; rollback previous }`)')
