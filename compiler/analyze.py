@@ -78,9 +78,19 @@ def _collect_pipeline(program: Program, module: n.Module) -> None:
 
 def _collect_stages(program: Program) -> None:
     assert program.pipeline is not None
+    first_label: n.Block | None = None
     for stmt in program.pipeline.body:
         if not isinstance(stmt, n.Block):
             continue
+        if stmt.kind == "label" and first_label is not None and stmt.id != first_label.id:
+            # The examples table carries one target, the one train learns and evaluate
+            # scores: a second label would be computed and silently never used.
+            program.diagnostics.append(error(
+                "P003", f"a pipeline has one label; `{stmt.name.name}` is a second one "
+                f"(first `{first_label.name.name}` at {first_label.header})", stmt.header,
+                "keep the label the model learns; a second target needs its own pipeline"))
+            continue
+        first_label = first_label or (stmt if stmt.kind == "label" else None)
         if stmt.id in program.stages:
             first = program.stages[stmt.id].span
             what = "split" if stmt.kind == "split" else f"{stmt.kind} `{stmt.name.name}`"

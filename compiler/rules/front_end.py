@@ -84,13 +84,14 @@ team ml { contact "#ml"; role ml }
 document("P003", "error", "two declarations of the same kind and name", '''
 ## What it does
 Reports two declarations of the same kind and name in one pipeline (two `source x`,
-two splits), two teams of one name, a single-valued statement given twice in a block
-or in the pipeline (`owner`, `primary`, `approval by`, `registry`, `canary`,
-`train before`, `backfill`...), a column declared twice in one schema, or two features of one name
-in a feature view.
+two splits), a second label (of any name: a pipeline has one), two teams of one name,
+a single-valued statement given twice in a block or in the pipeline (`owner`,
+`primary`, `approval by`, `registry`, `canary`, `train before`, `backfill`...), a
+column declared twice in one schema, or two features of one name in a feature view.
 
 ## Why is this bad?
-Which one wins would be an accident of file order; lineage needs one stage per id.
+Which one wins would be an accident of file order; lineage needs one stage per id. The
+examples table carries one target: a second label would be computed and never used.
 
 ## Example
 ```pipe

@@ -177,6 +177,10 @@ FIRES = [
                               ("slice kind: roc_auc >= 0.6 }", "slice kind: roc_auc >= 0.6; "
                                                                "use g }")],
      "T005", 12, "`rmse` is a regression metric, but the task is binary (a line of `use g`"),
+    # a pipeline has one label: the join and train use one target
+    ("second-label", [("label late { column late }", "label late { column late }\n"
+                                                     "  label big { when amount > 9 }")],
+     "P003", 8, "a pipeline has one label; `big` is a second one (first `late`"),
     # a declared task the label column cannot be learned as (the runtime read it as 0/1)
     ("t003-binary-string-label", [("label late { column late }", "label late { column id }"),
                                   ('LogisticRegression"; seed 1', 'LogisticRegression"; seed '
@@ -229,12 +233,6 @@ FIRES = [
         "id: string", "id: int"))], "LEAK006", 7,
      "label `late` matches the base source's `id`, a string in `ev`, with the events' `id`, "
      "an int in `cb`"),
-    # audit 3-5: each label is censored by its own source's snapshot
-    ("leak007-label-snapshots-differ", [WINDOWED, (CB_SOURCE, CB_SOURCE.replace(
-        "2026-06-01", "2026-04-15")), ("label late { from cb", "label paid { column late }\n"
-                                                              "  label late { from cb")],
-     "LEAK007", 10, "the labels of `late` mature after 20d and the rows of `cb`'s snapshot "
-     "end before 2026-04-16"),
 ]
 
 
