@@ -56,6 +56,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         if invoked is None or invoked == name or invoked in aliases:
             importlib.import_module(f"pipec.commands.{module}").configure(command)
             _share_options_with_actions(command)
+            _debug_after_actions(command)
     return parser
 
 
@@ -75,6 +76,18 @@ def _share_options_with_actions(command: argparse.ArgumentParser) -> None:
             for option in action_parser._actions:
                 if option.option_strings and option.dest in shared:
                     option.default = argparse.SUPPRESS
+
+
+def _debug_after_actions(command: argparse.ArgumentParser) -> None:
+    """`pipec stage run ... --debug` as well as `pipec --debug stage run ...`: every
+    action word (`stage run`, `runs show`) takes `--debug` too."""
+    for group in command._actions:
+        if isinstance(group, argparse._SubParsersAction):
+            for action_parser in {id(p): p for p in group.choices.values()}.values():
+                if "--debug" not in action_parser._option_string_actions:
+                    action_parser.add_argument("--debug", action="store_true",
+                                               default=argparse.SUPPRESS,
+                                               help="show tracebacks")
 
 
 def _invoked_command(argv: Sequence[str] | None) -> str | None:

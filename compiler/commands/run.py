@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     _warn_dirty(program, path, emit)
     result = _execute(manifest, path, args, from_stage, until)
+    if result.traceback and getattr(args, "debug", False):  # the failure is recorded too
+        print(result.traceback, end="", file=sys.stderr)
     from pipec.commands.run_report import print_report
 
     _heard(print_report, result)

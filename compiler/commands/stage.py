@@ -2,90 +2,149 @@
 every generated task calls. Stages of the same run share a run id: `--run-id`, else
 PIPEC_RUN_ID, else the orchestrator's run id (Airflow's AIRFLOW_CTX_DAG_RUN_ID, Argo's
 PIPEC_WORKFLOW_UID), else a new one. Upstream stages that did not run under that id
-reuse their latest outputs. Exit: 0 done, 1 blocked, 2 failed, 3 waiting for approval."""
+reuse their latest outputs. The stage that ends the run (it stops it, fails with no
+retry left, or is the last of the manifest's stages to succeed) writes the run's record,
+as `pipec run` does. Exit: 0 done, 1 blocked, 2 failed (or a usage or environment
+error), 3 waiting for approval."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import sys
+import traceback
 import uuid
 from pathlib import Path
 from typing import Any
 
-from pipec.commands._runtime import EXIT_CODES
+from pipec.commands._runtime import EXIT_CODES, resolve_stage
 
-RUN_ID_VARIABLES = ("PIPEC_RUN_ID", "AIRFLOW_CTX_DAG_RUN_ID", "PIPEC_WORKFLOW_UID")
+# What a run id the user chose may hold: it names the run in `pipec runs show RUN`.
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+-]{0,119}")
+# Run ids the orchestrator chose (Airflow's `manual__2026-04-01T00:00:00+00:00`): kept,
+# their odd characters replaced.
+ORCHESTRATOR_RUN_IDS = ("AIRFLOW_CTX_DAG_RUN_ID", "PIPEC_WORKFLOW_UID")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
     run_parser = sub.add_parser("run", help="run one stage")
     run_parser.add_argument("--manifest", required=True, help="the build's lineage.json")
-    run_parser.add_argument("--stage", required=True, help="a stage id")
+    run_parser.add_argument("--stage", required=True,
+                            help="a stage id, or a kind or name only one stage has")
     run_parser.add_argument("--run-id", help="the run this stage belongs to")
     run_parser.add_argument("--project", help="run store folder (default: the .pipe folder)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipec.commands.stage_names import resolve_stage
     from pipec.render.text import visible
 
     manifest_path = Path(args.manifest)
     try:
-        manifest = json.loads(manifest_path.read_text("utf-8"))
+        manifest = _load_manifest(manifest_path)
         stage_id = resolve_stage(manifest, args.stage)
-    except (OSError, ValueError) as exc:
-        print(f"pipec: {exc}", file=sys.stderr)
+        run_id = _run_id(args.run_id)
+    except ValueError as exc:
+        print(visible(f"pipec: {exc}"), file=sys.stderr)
         return 2
     manifest_dir = manifest_path.resolve().parent
     base_dir = (manifest_dir / manifest.get("base_dir", ".")).resolve()
     project = Path(args.project or os.environ.get("PIPEC_PROJECT") or base_dir).resolve()
-    run_id = args.run_id or _run_id_from_environment()
-    status, message = _run_one(manifest, manifest_dir, base_dir, project, stage_id, run_id)
-    print(visible(f"{stage_id}: {message}"))  # an error may quote data or a file name
+    status = _run_one(manifest, manifest_dir, base_dir, project, stage_id, run_id,
+                      getattr(args, "debug", False))
     return EXIT_CODES.get(status, 2)
 
 
-def _run_id_from_environment() -> str:
-    for name in RUN_ID_VARIABLES:
+def _load_manifest(path: Path) -> dict[str, Any]:
+    """The build's lineage.json, or a ValueError saying why it is not one."""
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"no manifest `{path}`: give the lineage.json `pipec build` "
+                         "wrote") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read the manifest `{path}`: {exc.strerror or exc}") from None
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise ValueError(f"`{path}` is not a lineage manifest ({exc})") from None
+    stages = manifest.get("stages") if isinstance(manifest, dict) else None
+    if not isinstance(stages, list) or not stages or not isinstance(
+            manifest.get("pipeline"), dict) or not all(
+            isinstance(s, dict) and isinstance(s.get("id"), str) and "kind" in s
+            for s in stages):
+        raise ValueError(f"`{path}` is not a lineage manifest (no pipeline and stages): "
+                         "give the lineage.json `pipec build` wrote")
+    return manifest
+
+
+def _run_id(written: str | None) -> str:
+    """`--run-id`, else PIPEC_RUN_ID (both the user's: an odd one is refused), else the
+    orchestrator's run id (made safe), else a new one."""
+    if written is not None:
+        return _checked(written, "--run-id")
+    if os.environ.get("PIPEC_RUN_ID"):
+        return _checked(os.environ["PIPEC_RUN_ID"], "PIPEC_RUN_ID")
+    for name in ORCHESTRATOR_RUN_IDS:
         if os.environ.get(name):
             return _safe(os.environ[name])
     return uuid.uuid4().hex[:16]
 
 
+def _checked(run_id: str, origin: str) -> str:
+    if not RUN_ID.fullmatch(run_id):
+        raise ValueError(f"{origin} {run_id!r} is not a run id: use at most 120 letters, "
+                         "digits and `.` `_` `:` `+` `-`, starting with a letter or digit")
+    return run_id
+
+
 def _safe(run_id: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_.:+" else "_" for ch in run_id)[:120]
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.:+") else "_"
+                   for ch in run_id)[:120]
 
 
 def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, project: Path,
-             stage_id: str, run_id: str) -> tuple[str, str]:
+             stage_id: str, run_id: str, debug: bool) -> str:
+    """Run the stage, say how it ended (and the run, when it ended the run): the status."""
     from pipec.config import load_config
     from pipec.render.text import visible
     from pipec.stdlib.runtime.alerts import alert_for, alert_line
     from pipec.stdlib.runtime.context import manifest_stage
     from pipec.stdlib.runtime.errors import RunStopped
-    from pipec.stdlib.runtime.records import write_run_record
-    from pipec.stdlib.runtime.runner import reuse_missing_upstream
+    from pipec.stdlib.runtime.runner import end_stage_run, reuse_missing_upstream
     from pipec.stdlib.runtime.stage import run_stage
 
-    reuse_missing_upstream(manifest, project, run_id, stage_id)
     options = {"allowed_model_modules": list(load_config(base_dir).allowed_model_modules)}
-    status, report = "succeeded", {}
-    alert = None
+    reuse_missing_upstream(manifest, project, run_id, stage_id)
+    stopped, error, alert = None, None, None
     try:
         result = run_stage(manifest, manifest_dir, stage_id, project, run_id, options)
-        message, alert = result.status, result.report.get("alert")
+        status, message, alert = "succeeded", f"{stage_id}: {result.status}", \
+            result.report.get("alert")
     except RunStopped as exc:
-        status, message, report = exc.status, str(exc), {"reason": str(exc)}
+        status, message, stopped = exc.status, _stopped_message(stage_id, exc), exc
     except Exception as exc:  # recorded in the index by run_stage; reported, not raised
-        status, message, report = "failed", f"{type(exc).__name__}: {exc}", {"error": str(exc)}
-        alert = alert_for(manifest_stage(manifest, stage_id), message)
+        if debug:
+            traceback.print_exc()
+        status = "failed"
+        message = error = f"{stage_id}: {type(exc).__name__}: {exc}"
+        alert = alert_for(manifest_stage(manifest, stage_id), f"{type(exc).__name__}: {exc}")
+    print(visible(message))  # an error may quote data or a file name
     if alert is not None:  # into the task's log, where the orchestrator's alerting looks
         print(visible(alert_line(alert)), file=sys.stderr)
-    # A failure is not the end of a run: the orchestrator may retry the task.
-    if status in ("blocked", "waiting") or (status == "succeeded"
-                                            and stage_id == manifest["stages"][-1]["id"]):
-        write_run_record(manifest, base_dir, project, run_id, status, report)
-    return status, message
+    ended = end_stage_run(manifest, manifest_dir, project, run_id, stage_id, stopped=stopped,
+                          error=error, failed_alert=alert if error else None)
+    if ended is None:
+        return status
+    if "record_sha256" in ended.report:
+        print(visible(f"run {run_id}: {ended.status}, record "
+                      f"{ended.report['record_sha256'][:12]}"))
+    return ended.status
+
+
+def _stopped_message(stage_id: str, stopped: Exception) -> str:
+    """Why the stage stopped the run; said once by stage id (the runtime's messages
+    begin with the id of the stage that stopped it)."""
+    message = str(stopped)
+    said_by = getattr(stopped, "stage_id", stage_id)
+    return message if message.startswith(f"{said_by}: ") else f"{stage_id}: {message}"

@@ -1,8 +1,10 @@
 """Run records: one immutable record per run, answering the reproducibility contract.
 
-A record is written once, when a run ends (the local runner), or when the last stage of
-a manifest ends (stage-by-stage orchestrators). It is stored twice: as a content-
-addressed JSON artifact, and as a row of `run_records`, which triggers make append-only.
+A record is written once, when a run ends: by the local runner, or, under a stage-by-
+stage orchestrator, by the stage that ends the run (it stopped it, failed with no retry
+left, or was the last of the manifest's stages to succeed: `runner.end_stage_run`). It
+is stored twice: as a content-addressed JSON artifact, and as a row of `run_records`,
+which triggers make append-only.
 """
 
 from __future__ import annotations
@@ -62,7 +64,9 @@ def _git(folder: Path, *args: str) -> str:
 
 def write_run_record(manifest: dict[str, Any], base_dir: Path, project: Path, run_id: str,
                      status: str, report: dict[str, Any],
-                     cpu: dict[str, float] | None = None) -> str:
+                     cpu: dict[str, float] | None = None) -> str | None:
+    """The new record's sha256, or None when the run already had a record (two stages
+    ending one run at once): the first record stands."""
     index = RunIndex(project)
     try:
         executions = executions_of(index, run_id, manifest, cpu)
@@ -144,14 +148,25 @@ class RunRecords:
     def close(self) -> None:
         self.db.close()
 
-    def write(self, record: dict[str, Any]) -> str:
-        """Store a record once; a second record for the same run is refused."""
+    def write(self, record: dict[str, Any]) -> str | None:
+        """Store a record once: its sha256, or None when the run already has a record
+        (a second record for the same run is refused; the first stands)."""
         text = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
         sha = self.store.put_bytes(text.encode("utf-8"))
-        self.db.execute("INSERT OR IGNORE INTO run_records VALUES (?,?,?,?,?,?)",
-                        (record["run_id"], record["pipeline"], record["status"], sha, text,
-                         time.time()))
-        return sha
+        inserted = self.db.execute("INSERT OR IGNORE INTO run_records VALUES (?,?,?,?,?,?)",
+                                   (record["run_id"], record["pipeline"], record["status"],
+                                    sha, text, time.time())).rowcount
+        return sha if inserted else None
+
+    @staticmethod
+    def exists(project: Path, run_id: str) -> bool:
+        """Whether this very run id (not a prefix) has its record."""
+        records = RunRecords(project)
+        try:
+            return records.db.execute("SELECT 1 FROM run_records WHERE run_id=?",
+                                      (run_id,)).fetchone() is not None
+        finally:
+            records.close()
 
     def get(self, run_id: str) -> dict[str, Any] | None:
         """The record of a run id or of a unique prefix of one. A prefix matching several

@@ -14,15 +14,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from traceback import format_exc
 from typing import Any
 
 from .alerts import alert_for
 from .errors import ManifestError, NotBlessed, RunStopped
-from .records import write_run_record
+from .records import RunRecords, write_run_record
 from .stage import StageResult, run_stage
 from .store import ArtifactStore, RunIndex
 
 Progress = Callable[[str, str], None]  # (stage id, status)
+SUCCEEDED = ("ran", "skipped (cached)", "reused")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,8 @@ class RunResult:
     status: str  # succeeded | blocked | failed
     stages: list[StageResult] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
+    # The failed stage's traceback, for `--debug`: the run records the failure, not this.
+    traceback: str | None = None
 
 
 def _unblessed(manifest: dict[str, Any], results: list[StageResult]) -> NotBlessed | None:
@@ -71,6 +75,7 @@ class _Outcome:
     error: str | None = None
     blocked: RunStopped | None = None
     failed_alert: dict[str, Any] | None = None
+    traceback: str | None = None
 
 
 def run_pipeline(
@@ -91,6 +96,15 @@ def run_pipeline(
     index.start_run(run_id, manifest.get("dag_hash"))
     outcome = _run_stages(manifest, manifest_dir, project, run_id, index,
                           from_stage, until, notify, options)
+    try:
+        return _end_run(manifest, manifest_dir, project, run_id, outcome, index)
+    finally:
+        index.close()
+
+
+def _end_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
+             outcome: _Outcome, index: RunIndex) -> RunResult:
+    """Write the run's record, then mark it ended in the index."""
     if outcome.status == "succeeded" and \
             (unblessed := _unblessed(manifest, outcome.results)) is not None:
         # A pipeline without a register stage (or run `--until` evaluate) has no stage
@@ -102,10 +116,64 @@ def run_pipeline(
     # still `running`, never a succeeded run without its record.
     record_sha256 = write_run_record(manifest, base_dir, project, run_id, outcome.status,
                                      report, outcome.cpu)
-    index.finish_run(run_id, outcome.status, report)
-    index.close()
-    report["record_sha256"] = record_sha256
-    return RunResult(run_id, outcome.status, outcome.results, report)
+    if record_sha256 is not None:  # else another stage ended the run first: it stands
+        index.finish_run(run_id, outcome.status, report)
+        report["record_sha256"] = record_sha256
+    return RunResult(run_id, outcome.status, outcome.results, report, outcome.traceback)
+
+
+def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
+                  stage_id: str, *, stopped: RunStopped | None = None,
+                  error: str | None = None,
+                  failed_alert: dict[str, Any] | None = None) -> RunResult | None:
+    """After one stage of a run that an orchestrator drives stage by stage (`pipec stage
+    run`): when this stage ended the run, its record and its end in the index, as
+    `run_pipeline` writes them; None while the run goes on.
+
+    The run ends at a stage that stops it (blocked, waiting), at a failure no retry
+    follows (its `retries` are used up), or once every stage of the manifest has
+    succeeded in it: parallel branches finish in any order, so the manifest's last stage
+    need not be the last to end, and a record never claims success for a stage that has
+    not run. Two stages ending together both write: the first record stays (immutable).
+    """
+    index = RunIndex(project)
+    try:
+        if RunRecords.exists(project, run_id):
+            return None  # ended before (a retry cleared by hand): its record stands
+        outcome = _Outcome(results=_succeeded(manifest, index, run_id))
+        if stopped is not None:
+            outcome.status, outcome.blocked = stopped.status, stopped
+        elif error is not None:
+            if _retry_follows(manifest, index, run_id, stage_id):
+                return None
+            outcome.status, outcome.error, outcome.failed_alert = "failed", error, failed_alert
+        elif len(outcome.results) < len(manifest["stages"]):
+            return None
+        return _end_run(manifest, manifest_dir, project, run_id, outcome, index)
+    finally:
+        index.close()
+
+
+def _succeeded(manifest: dict[str, Any], index: RunIndex, run_id: str) -> list[StageResult]:
+    """The stages that succeeded in this run so far (ran, cached or reused), in order."""
+    found = []
+    for stage in manifest["stages"]:
+        execution = index.execution(run_id, stage["id"])
+        if execution is not None and execution.status in SUCCEEDED:
+            found.append(StageResult(stage["id"], stage["kind"], execution.status,
+                                     execution.cache_key, execution.outputs, execution.report,
+                                     execution.duration_s or 0.0))
+    return found
+
+
+def _retry_follows(manifest: dict[str, Any], index: RunIndex, run_id: str,
+                   stage_id: str) -> bool:
+    """Whether the orchestrator will run the failed stage again: it retries a stage its
+    `retries` times (the attempt is counted by `run_stage`)."""
+    stage = next(s for s in manifest["stages"] if s["id"] == stage_id)
+    execution = index.execution(run_id, stage_id)
+    attempt = int((execution.report if execution else {}).get("attempt") or 1)
+    return attempt <= int(stage.get("retries") or 0)
 
 
 def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
@@ -140,7 +208,7 @@ def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run
             notify(stage["id"], exc.status)
             break
         except Exception as exc:  # a stage's own failure ends the run, recorded, not raised
-            outcome.status = "failed"
+            outcome.status, outcome.traceback = "failed", format_exc()
             outcome.error = f"{stage['id']}: {type(exc).__name__}: {exc}"
             outcome.failed_alert = alert_for(stage, f"{type(exc).__name__}: {exc}")
             notify(stage["id"], "failed")

@@ -37,7 +37,7 @@ from . import data_stages as ds
 from . import model_stages as ms
 from .context import StageContext, StageOutput, upstream_ids
 from .errors import ManifestError, RunStopped, StageNotAvailable
-from .store import ArtifactStore, RunIndex, canonical_json
+from .store import ArtifactStore, Execution, RunIndex, canonical_json
 
 RUNTIME_VERSION = "0.1.0"
 NOT_CACHEABLE = ds.NOT_CACHEABLE
@@ -168,28 +168,47 @@ def run_stage(
 
 
 def _run(ctx: StageContext) -> StageResult:
+    """The stage, recorded in the index however it ends: a failure records its error and
+    which attempt of the stage in this run it was (`pipec stage run` writes the run's
+    record when no retry follows, see `runner.end_stage_run`)."""
+    stage = ctx.stage
+    ctx.index.start_run(ctx.run_id, ctx.manifest.get("dag_hash"))
+    attempt = _attempt(ctx.index.execution(ctx.run_id, stage["id"]))
+    # Started before anything can fail (the cache key reads files), so that every
+    # failure has its execution; running it, or a cache hit, starts it again.
+    ctx.index.start_stage(ctx.run_id, stage["id"], None)
+    try:
+        return _execute(ctx)
+    except RunStopped as exc:
+        ctx.index.finish_stage(ctx.run_id, stage["id"], exc.status, {}, exc.report)
+        raise
+    except Exception as exc:
+        ctx.index.finish_stage(ctx.run_id, stage["id"], "failed", {},
+                               {"error": f"{type(exc).__name__}: {exc}", "attempt": attempt})
+        raise
+
+
+def _attempt(previous: Execution | None) -> int:
+    """1, or one more than the attempt of this stage that failed (or died: a timeout
+    leaves it `running`) earlier in the same run: the orchestrator retried it."""
+    if previous is None or previous.status not in ("failed", "running"):
+        return 1
+    return int(previous.report.get("attempt") or 1) + 1
+
+
+def _execute(ctx: StageContext) -> StageResult:
     stage = ctx.stage
     runner = STAGE_RUNNERS.get(stage["kind"])
     if runner is None:
         raise StageNotAvailable(stage["kind"], stage["id"])
     if "definition_hash" not in stage:
         raise ManifestError(f"stage {stage['id']!r} has no definition_hash")
-    ctx.index.start_run(ctx.run_id, ctx.manifest.get("dag_hash"))
     key = cache_key(ctx, runner)
     hit = _cached(ctx, key, runner)
     if hit is not None:
         return hit
     started = ctx.index.start_stage(ctx.run_id, stage["id"], key)
-    try:
-        out = runner(ctx)
-    except RunStopped as exc:
-        ctx.index.finish_stage(ctx.run_id, stage["id"], exc.status, {}, exc.report)
-        raise
-    except Exception as exc:
-        ctx.index.finish_stage(
-            ctx.run_id, stage["id"], "failed", {}, {"error": f"{type(exc).__name__}: {exc}"}
-        )
-        raise
+    out = runner(ctx)
     ctx.index.finish_stage(ctx.run_id, stage["id"], "ran", out.outputs, out.report)
     if key is not None:
         ctx.index.cache_put(key, stage["id"], ctx.run_id, out.outputs, out.report)

@@ -1,0 +1,208 @@
+"""`pipec stage run`, the command every orchestrator task runs: stage names as `pipec
+run` takes them, messages that name the stage once, the record of a run that ends at a
+failure, a block, a wait or its last stage, `--debug`, and bad arguments said plainly."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from model.project import events, write_project
+from pipec.cli import main
+from pipec.stdlib.runtime.records import RunRecords
+from pipec.stdlib.runtime.store import RunIndex
+
+
+def _pipec(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _build(path: Path) -> Path:
+    """The local script's folder; its lineage.json is the manifest every stage reads."""
+    assert main(["build", str(path), "--target", "local", "-o", str(path.parent / "build")]) == 0
+    return path.parent / "build"
+
+
+def _script(build: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PIPEC_RUN_ID"}
+    return subprocess.run([sys.executable, str(build / "run_spend.py"), "--retry-delay", "0",
+                           *args], capture_output=True, text=True, env=env, timeout=600)
+
+
+def _record(project: Path, run_id: str) -> dict | None:
+    records = RunRecords(project)
+    try:
+        return records.get(run_id)
+    finally:
+        records.close()
+
+
+def _index_status(project: Path, run_id: str) -> str | None:
+    index = RunIndex(project)
+    try:
+        return index.run_status(run_id)
+    finally:
+        index.close()
+
+
+def _stage(capsys: pytest.CaptureFixture[str], build: Path, stage: str,
+           *args: str) -> tuple[int, str, str]:
+    return _pipec(capsys, "stage", "run", "--manifest", str(build / "lineage.json"),
+                  "--stage", stage, *args)
+
+
+def _negative_amount(folder: Path) -> None:
+    """One row breaks the blocking `range amount >= 0`: the validate stage blocks."""
+    table = events()
+    amount = table.column("amount").to_pylist()
+    amount[0] = -1.0
+    table = table.set_column(table.schema.get_field_index("amount"), "amount",
+                             pa.array(amount))
+    pq.write_table(table, folder / "data" / "events.parquet")
+
+
+def test_a_stage_is_named_as_pipec_run_names_it(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    build = _build(write_project(tmp_path))
+    code, out, err = _stage(capsys, build, "evnts", "--run-id", "r1")
+    assert code == 2 and "did you mean `source.events`?" in err
+    for written, found in (("source", "source.events"), ("validate", "validate.events"),
+                           ("big_spender", "label.big_spender")):  # kinds, then a name
+        code, out, err = _stage(capsys, build, written, "--run-id", "r1")
+        assert code == 0, err
+        assert out.splitlines()[0] == f"{found}: ran"
+
+
+def test_a_failed_local_run_has_its_record(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(tmp_path)
+    (tmp_path / "data" / "events.parquet").write_bytes(b"not parquet")
+    script = _script(_build(tmp_path / "spend.pipe"), "--run-id", "f1")
+    assert script.returncode == 2, script.stdout + script.stderr
+    assert "run f1: failed, record" in script.stdout
+    assert _index_status(tmp_path, "f1") == "failed"
+    code, out, err = _pipec(capsys, "runs", "show", "f1", "--project", str(tmp_path))
+    assert code == 0, err
+    assert "spend  failed" in out and "failed    source.events: SourceError" in out
+    assert "    source.events: failed" in out
+
+
+def test_a_blocked_local_run_has_its_record(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(tmp_path)
+    _negative_amount(tmp_path)
+    script = _script(_build(tmp_path / "spend.pipe"), "--run-id", "b1")
+    assert script.returncode == 1, script.stdout + script.stderr
+    assert "validate.events: blocking validation failed: range amount >= 0" in script.stdout
+    assert "validate.events: validate.events:" not in script.stdout
+    assert _index_status(tmp_path, "b1") == "blocked"
+    record = _record(tmp_path, "b1")
+    assert record is not None and record["status"] == "blocked"
+    assert record["report"]["blocked_by"] == "validate.events"
+    assert [(s["stage_id"], s["status"]) for s in record["stages"]] == [
+        ("source.events", "ran"), ("validate.events", "blocked")]
+
+
+def test_a_waiting_local_run_has_its_record(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(tmp_path, approval=True)
+    script = _script(_build(tmp_path / "spend.pipe"), "--run-id", "w1")
+    assert script.returncode == 3, script.stdout + script.stderr
+    assert "\napproval.model: model v1 waits for approval by risk" in script.stdout
+    assert "approval.model: approval.model:" not in script.stdout
+    assert _index_status(tmp_path, "w1") == "waiting"
+    code, out, err = _pipec(capsys, "runs", "show", "w1", "--project", str(tmp_path))
+    assert code == 0, err
+    assert "spend  waiting" in out and "approval  model: v1 waiting for approval by risk" in out
+    assert "    approval.model: waiting" in out and "deploy.model" not in out
+
+
+def test_a_failure_with_retries_left_ends_nothing(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The orchestrator runs a failed stage again while it has retries: only the last
+    attempt's failure ends the run (a record is immutable; an earlier one would stand
+    for a run a retry went on with)."""
+    path = write_project(tmp_path)
+    path.write_text(path.read_text("utf-8").replace("  retrain manual\n",
+                                                    "  retrain manual\n  retries 1\n"), "utf-8")
+    (tmp_path / "data" / "events.parquet").write_bytes(b"not parquet")
+    build = _build(path)
+    code, out, _ = _stage(capsys, build, "source.events", "--run-id", "r1")
+    assert code == 2 and "run r1" not in out
+    assert _record(tmp_path, "r1") is None and _index_status(tmp_path, "r1") == "running"
+    code, out, _ = _stage(capsys, build, "source.events", "--run-id", "r1")
+    assert code == 2 and "run r1: failed, record" in out
+    record = _record(tmp_path, "r1")
+    assert record is not None and record["status"] == "failed"
+    assert _index_status(tmp_path, "r1") == "failed"
+
+
+def test_no_success_is_recorded_while_a_parallel_branch_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two models train in parallel branches; the manifest's last stage (evaluate.other)
+    ends first. The run succeeds, with its record, only once every stage has."""
+    path = write_project(tmp_path)
+    text = path.read_text("utf-8")
+    branch = ('  train other {\n    model "sklearn.linear_model.LogisticRegression"\n'
+              "    params { C: 0.5, max_iter: 300 }\n    seed 2\n  }\n\n"
+              "  evaluate other {\n    primary roc_auc >= 0.5\n  }\n\n")
+    path.write_text(text.replace("  register model {", branch + "  register model {"), "utf-8")
+    build = _build(path)
+    order = [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
+    assert order[-1] == "evaluate.other"
+    first = [*order[:order.index("train.model")], "train.other", "evaluate.other"]
+    for stage in first + [s for s in order if s not in first]:
+        assert _record(tmp_path, "p1") is None, f"a record before {stage} ran"
+        code, out, err = _stage(capsys, build, stage, "--run-id", "p1")
+        assert code == 0, out + err
+    assert "run p1: succeeded, record" in out
+    record = _record(tmp_path, "p1")
+    assert record is not None and record["status"] == "succeeded"
+    assert {s["stage_id"] for s in record["stages"]} == set(order)
+    assert _index_status(tmp_path, "p1") == "succeeded"
+
+
+def test_debug_shows_a_failed_stage_s_traceback(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(tmp_path)
+    (tmp_path / "data" / "events.parquet").write_bytes(b"not parquet")
+    pipe = str(tmp_path / "spend.pipe")
+    code, _, err = _pipec(capsys, "run", pipe)
+    assert code == 2 and "Traceback" not in err
+    code, _, err = _pipec(capsys, "--debug", "run", pipe)
+    assert code == 2
+    assert "Traceback (most recent call last)" in err and "SourceError: source 'events'" in err
+    code, out, _ = _pipec(capsys, "runs", "list", "--project", str(tmp_path), "--format",
+                          "json")
+    assert [r["status"] for r in json.loads(out)] == ["failed", "failed"]  # recorded too
+    build = _build(tmp_path / "spend.pipe")
+    code, _, err = _stage(capsys, build, "source.events", "--run-id", "d1", "--debug")
+    assert code == 2 and "Traceback (most recent call last)" in err
+
+
+@pytest.mark.parametrize("manifest, stage, run_id, message", [
+    ("missing.json", "source.events", "r1", "no manifest `"),
+    ("spend.pipe", "source.events", "r1", "is not a lineage manifest ("),
+    ("empty.json", "source.events", "r1", "is not a lineage manifest (no pipeline and "),
+    ("build", "source.events", "r1", "cannot read the manifest `"),
+    ("build/lineage.json", "nowhere", "r1", "no stage `nowhere`"),
+    ("build/lineage.json", "source.events", "a/b c", "--run-id 'a/b c' is not a run id"),
+    ("build/lineage.json", "source.events", "", "--run-id '' is not a run id"),
+])
+def test_bad_arguments_are_said_plainly(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                        manifest: str, stage: str, run_id: str,
+                                        message: str) -> None:
+    _build(write_project(tmp_path))
+    (tmp_path / "empty.json").write_text("{}", "utf-8")
+    code, out, err = _pipec(capsys, "stage", "run", "--manifest", str(tmp_path / manifest),
+                            "--stage", stage, "--run-id", run_id)
+    assert code == 2 and message in err, err
+    assert "Traceback" not in err and "internal error" not in err and out == ""
