@@ -149,17 +149,11 @@ def training_threads(spec: dict[str, Any]) -> int:
 
 
 def fit(spec: dict[str, Any], train: pa.Table, allowed: tuple[str, ...]) -> Any:
-    """Fit with `training_threads` for native thread pools (OpenMP, BLAS) and as joblib's
-    default `n_jobs`: an estimator left at `n_jobs=None` (a random forest) then uses the
-    cores the stage asks for, while its stored parameters, and so the model's bytes,
-    stay what the file says."""
-    from joblib import parallel_config
     from threadpoolctl import threadpool_limits
 
     data = frame(train, spec["features"])
     model = build_model(spec, data, allowed)
-    threads = training_threads(spec)
-    with threadpool_limits(limits=threads), parallel_config(n_jobs=threads):
+    with threadpool_limits(limits=training_threads(spec)):
         model.fit(data, target(train, spec["label"], spec["task"]))
     return model
 
