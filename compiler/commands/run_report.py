@@ -99,6 +99,8 @@ def _model_lines(stage: Any) -> list[str]:
         return [f"{stage.stage_id}: {report['model']} v{report['version']} {state} "
                 f"(sha256 {report['sha256'][:12]})"]
     if stage.kind in ("deploy", "approval") and report:
-        return [f"{stage.stage_id}: {report['model']} v{report['version']} "
-                f"{report.get('state', 'approved')}"]
+        state = report.get("state") or ("already in production: nothing to approve"
+                                        if report.get("already_production") else
+                                        f"approved by {report.get('approved_by')}")
+        return [f"{stage.stage_id}: {report['model']} v{report['version']} {state}"]
     return []

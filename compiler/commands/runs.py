@@ -82,7 +82,7 @@ def _record_text(record: dict[str, Any]) -> str:
              f"  image     {(record.get('environment') or {}).get('image')}"]
     # A stage that did not run in this run (it failed, or one before it stopped the
     # run) leaves its fields None: say so rather than print "None rows" or "not blessed".
-    lines += [f"  data      {name}: {d.get('rows')} rows, snapshot {d.get('snapshot') or 'none'}, "
+    lines += [f"  data      {name}: {d.get('rows')} rows, snapshot {_snapshot(d)}, "
               f"sha256 {d['content_hash'][:12]}" if d.get("content_hash") else
               f"  data      {name}: not read in this run"
               for name, d in sorted((record.get("data") or {}).items())]
@@ -175,3 +175,10 @@ def _keyed(value: Any) -> Any:
 
 
 ACTIONS = {"list": _list, "show": _show, "diff": _diff}
+
+
+def _snapshot(data: dict[str, Any]) -> str:
+    """The snapshot a source was read at: the one it resolved to, else the date it
+    declares (a table without a time column is not filtered, but declares one)."""
+    declared = data.get("snapshot_declared")
+    return str(data.get("snapshot") or (declared if declared != "latest" else None) or "none")

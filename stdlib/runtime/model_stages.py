@@ -171,11 +171,15 @@ def register_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
 
     registry = _registry(ctx, ctx.stage)
     try:
-        run_id = registry.get(report["model"], report["version"]).run_id
+        version = registry.get(report["model"], report["version"])
     except PipecRuntimeError:  # the version is gone from the registry: register again
         return False
     finally:
         registry.close()
+    run_id = version.run_id
+    # This run reports the version as it is now (promoted, archived since), not as it
+    # was when the cached registration was made; the stored artifact stays as it was.
+    report["state"] = version.state
     records = RunRecords(ctx.store.root.parent)
     try:
         return run_id is not None and records.get(run_id) is not None

@@ -201,11 +201,27 @@ def test_a_re_evaluated_production_model_is_not_sent_back_for_approval(
     assert main(["registry", "approve", "model@1", "--by", "risk", "--project",
                  str(tmp_path)]) == 0
     assert main(["run", str(pipe)]) == 0
+    capsys.readouterr()
+    assert main(["run", str(pipe)]) == 0  # fully cached
+    # A cached registration reports the version as it is now, not as it was then.
+    assert "register.model: model v1 already registered (production)" in \
+        capsys.readouterr().out
     text = pipe.read_text("utf-8")
     assert "guardrail recall >= 0.01 warn" in text
     pipe.write_text(text.replace("recall >= 0.01 warn", "recall >= 0.02 warn"), "utf-8")
+    capsys.readouterr()
     assert main(["run", str(pipe)]) == 0
+    out = capsys.readouterr().out
+    assert "approval.model: model v1 already in production: nothing to approve" in out
     capsys.readouterr()
     code, out, _ = _pipec(capsys, "registry", "list", "--project", str(tmp_path),
                           "--format", "json")
     assert [(v["version"], v["state"]) for v in json.loads(out)] == [(1, "production")]
+
+
+def test_runs_show_gives_a_static_tables_declared_snapshot() -> None:
+    from pipec.commands.runs import _snapshot
+
+    assert _snapshot({"snapshot": None, "snapshot_declared": "2013-12-31"}) == "2013-12-31"
+    assert _snapshot({"snapshot": "2013-12-30", "snapshot_declared": "latest"}) == "2013-12-30"
+    assert _snapshot({"snapshot": None, "snapshot_declared": "latest"}) == "none"
