@@ -98,11 +98,6 @@ def most_common(values: list[Any], empty: Any) -> Any:
     return min(counts, key=lambda value: (-counts[value], repr(value)))
 
 
-def stage_command(manifest_path: str, stage_id: str) -> list[str]:
-    """The one runtime entry point every target calls, as an argument vector."""
-    return ["pipec", "stage", "run", "--manifest", manifest_path, "--stage", stage_id]
-
-
 def lineage_summary(plan: Plan) -> dict[str, Any]:
     """The lineage that generated code carries as documentation: short and plain JSON.
     It grows with sources, models, teams and approvals, never with every stage: stages

@@ -44,11 +44,3 @@ def warning(code: str, message: str, span: Span, help: str | None = None) -> Dia
 
 def has_errors(diagnostics: list[Diagnostic]) -> bool:
     return any(d.severity is Severity.ERROR for d in diagnostics)
-
-
-class PipecError(Exception):
-    """A user-facing failure that carries diagnostics instead of a traceback."""
-
-    def __init__(self, diagnostics: list[Diagnostic]):
-        super().__init__("; ".join(d.message for d in diagnostics))
-        self.diagnostics = diagnostics

@@ -53,10 +53,6 @@ def decode_string(text: str) -> str:
     return value
 
 
-def encode_string(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
 def parse_date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 

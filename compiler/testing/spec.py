@@ -114,12 +114,6 @@ def time_bounds(spec: SplitSpec, snapshot: date | None) -> TimeBounds:
     return TimeBounds(before, start, resolve_date(split.get("test_until"), snapshot))
 
 
-def needs_snapshot(spec: SplitSpec) -> bool:
-    keys = ("train_before", "test_from", "test_until")
-    return any(isinstance(spec.split.get(k), dict) and "snapshot_minus_s" in spec.split[k]
-               for k in keys)
-
-
 # ------------------------------------------------------------------ loading
 
 

@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import sqlite3
 import tempfile
 import time
@@ -463,8 +462,3 @@ def _execution(row: tuple[Any, ...] | None) -> Execution | None:
         row[0], row[1], row[2], row[3], json.loads(row[4] or "{}"), json.loads(row[5] or "{}"),
         row[6] if len(row) > 6 else None,
     )
-
-
-def remove_store(project: Path) -> None:
-    """Delete a project's store (tests and `pipec clean`)."""
-    shutil.rmtree(Path(project) / STORE_DIR, ignore_errors=True)
