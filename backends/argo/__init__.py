@@ -73,6 +73,9 @@ def _diagnostics(wf: ArgoWorkflow, span: Span) -> list[Diagnostic]:
         found.append(error("BUILD001", "the `image` contains `{{`, which Argo would read as "
                            "a template expression", span, "use a plain image reference"))
     names = [t.name for t in wf.tasks] + [t.name for g in wf.groups for t in g.tasks]
+    if not names:  # Argo's validation: "templates.pipeline must have at least one task"
+        found.append(error("BUILD001", "the pipeline has no stages, and Argo refuses a DAG "
+                           "with no tasks", span, "declare the pipeline's stages"))
     if len(set(names)) != len(names):  # only on a 40-bit hash collision (naming.py)
         found.append(error("BUILD001", "two stages map to the same Argo task name", span,
                            "rename one of the stages"))

@@ -13,8 +13,8 @@ program says: an Airflow id longer than 250 characters, an Argo build without an
 `image` (Argo, or Airflow's KubernetesPodOperator: every stage runs in a container),
 an image containing `{{` (Argo would read it as a template), two stage names that map
 to the same Kubernetes name, a `resources` value that is not a Kubernetes quantity
-(`memory: "16GB"`: the pod would be refused when the stage starts), or a file without
-a pipeline.
+(`memory: "16GB"`: the pod would be refused when the stage starts), a pipeline without
+stages built for Argo (a DAG with no tasks), or a file without a pipeline.
 
 ## Why is this bad?
 The orchestrator would reject the output at submission, or run something other than

@@ -99,3 +99,14 @@ def test_kubernetes_pods_need_an_image(tmp_path):
     result = build_files(path, "airflow", tmp_path / "k8s", airflow_operator="kubernetes")
     (refused,) = [d for d in result.diagnostics if d.severity == "error"]
     assert refused.code == "BUILD001" and "no `image`" in refused.message
+
+
+def test_a_pipeline_without_stages_is_refused_for_argo(tmp_path):
+    """Argo refuses a DAG template with no tasks ("must have at least one task")."""
+    path = tmp_path / "empty.pipe"
+    path.write_text('team ml { contact "#ml"; role ml }\npipeline empty {\n  owner ml\n'
+                    '  on_failure block\n  predicts iid\n  image "r.example.com/x@sha256:'
+                    + "ab" * 32 + '"\n}\n', "utf-8")
+    result = build_files(path, "argo", tmp_path / "argo")
+    (refused,) = [d for d in result.diagnostics if d.severity == "error"]
+    assert refused.code == "BUILD001" and "no stages" in refused.message
