@@ -20,7 +20,32 @@ def add_project_options(parser: argparse.ArgumentParser) -> None:
 
 
 def registry_dir(args: argparse.Namespace) -> Path:
-    return Path(args.registry) if args.registry else Path(args.project) / "registry"
+    """`--registry`, else `PROJECT/registry`, else the registry the project's recorded
+    runs registered to (a register stage's folder is relative to its .pipe file, which
+    the run store need not sit beside)."""
+    if args.registry:
+        return Path(args.registry)
+    default = Path(args.project) / "registry"
+    if (default / "registry.sqlite").is_file():
+        return default
+    recorded = [Path(r) for r in _recorded_registries(Path(args.project))
+                if (Path(r) / "registry.sqlite").is_file()]
+    if len(recorded) == 1:
+        return recorded[0]
+    return default  # none, or several to choose from: `no_registry` says what to do
+
+
+def _recorded_registries(project: Path) -> list[str]:
+    from pipec.stdlib.runtime.records import RunRecords
+    from pipec.stdlib.runtime.store import STORE_DIR
+
+    if not (project / STORE_DIR / "index.sqlite").is_file():
+        return []  # no run store: create none just to look
+    records = RunRecords(project)
+    try:
+        return records.registries()
+    finally:
+        records.close()
 
 
 def parse_model_ref(ref: str) -> tuple[str, int | None]:
@@ -39,6 +64,11 @@ def no_registry(args: argparse.Namespace, folder: Path) -> str:
     (the run store's folder) need not be."""
     if args.registry:
         return f"no registry at `{folder}`"
+    recorded = [r for r in _recorded_registries(Path(args.project))
+                if (Path(r) / "registry.sqlite").is_file()]
+    if len(recorded) > 1:
+        return (f"the runs in `{args.project}` registered to {len(recorded)} registries "
+                f"({', '.join(recorded)}): pass `--registry DIR`")
     return (f"no registry at `{folder}`: a register stage's `registry local \"DIR\"` is "
             "relative to its .pipe file; run this from that file's folder, or pass "
             "`--registry DIR`")

@@ -97,6 +97,13 @@ def build_record(manifest: dict[str, Any], base_dir: Path, run_id: str, status: 
     for stage in manifest["stages"]:
         entry = by_id.get(stage["id"], {})
         _add_stage(record, stage, entry.get("report") or {}, entry.get("outputs") or {})
+    registries = sorted({str((base_dir / s["registry"]["path"]).resolve())
+                         for s in manifest["stages"]
+                         if s["kind"] == "register" and (s.get("registry") or {}).get("path")})
+    if registries:
+        # Where this run's models were registered: `pipec lineage` and `pipec registry`
+        # find them from the run store alone (`--project`), wherever the .pipe file is.
+        record["registries"] = registries
     return record
 
 
@@ -184,6 +191,14 @@ class RunRecords:
             raise AmbiguousRun(f"`{run_id}` is the start of {len(rows)} run ids ({shown}): "
                                "give more of it")
         return json.loads(rows[0][1]) if rows else None
+
+    def registries(self) -> list[str]:
+        """The registry folders the recorded runs registered to, the most recent first."""
+        found: list[str] = []
+        for (text,) in self.db.execute("SELECT record_json FROM run_records "
+                                       "ORDER BY created_at DESC"):
+            found += [r for r in json.loads(text).get("registries") or [] if r not in found]
+        return found
 
     def list(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT run_id, pipeline, status, record_sha256, created_at "

@@ -333,3 +333,23 @@ def test_a_production_version_is_not_sent_back_for_approval(tmp_path: Path) -> N
         assert len([t for t in registry.transitions("m") if t["to_state"] == "production"]) == 1
     finally:
         registry.close()
+
+
+def test_the_registry_is_found_from_the_run_store_alone(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`pipec run FILE --project STORE` keeps the registry beside FILE (its `registry
+    local "registry/"`): `lineage` and `registry` with `--project STORE` find it through
+    the run records, and say what to pass when there is nothing to find."""
+    from model.project import write_project
+
+    write_project(tmp_path / "code")
+    store = tmp_path / "store"
+    assert main(["run", str(tmp_path / "code" / "spend.pipe"), "--project", str(store)]) == 0
+    capsys.readouterr()
+    code, out, err = _pipec(capsys, "registry", "list", "--project", str(store))
+    assert code == 0 and out.startswith("model@1"), err
+    code, out, err = _pipec(capsys, "lineage", "model@1", "--project", str(store))
+    assert code == 0, err
+    code, _, err = _pipec(capsys, "registry", "list", "--project", str(tmp_path / "none"))
+    assert code == 2 and "--registry DIR" in err
+    assert not (tmp_path / "none").exists()  # looking created no run store
