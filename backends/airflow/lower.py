@@ -31,7 +31,10 @@ def lower_dag(plan: Plan, options: BuildOptions) -> AirflowDag:
         needs = tuple(upstream.get(stage.id, ()))
         if stage.is_approval:
             human = _approval(stage, needs)
-            tasks += [human, _stage_task(stage, (human.task_id,), retries=0)]
+            # The stage keeps its `retries`: the runtime reads them from the manifest to
+            # tell a failure's last attempt (which writes the run record); a blocked or
+            # waiting stage is not retried anyway (StageOperator).
+            tasks += [human, _stage_task(stage, (human.task_id,))]
         else:
             tasks.append(_stage_task(stage, needs))
     return AirflowDag(
@@ -43,12 +46,11 @@ def lower_dag(plan: Plan, options: BuildOptions) -> AirflowDag:
     )
 
 
-def _stage_task(stage: StagePlan, upstream: tuple[str, ...],
-                retries: int | None = None) -> StageTask:
+def _stage_task(stage: StagePlan, upstream: tuple[str, ...]) -> StageTask:
     pod = requirements(stage.resources)
     return StageTask(
         task_id=task_id(stage.id), stage_id=stage.id, owner=stage.owner or DEFAULT_OWNER,
-        retries=stage.retries if retries is None else retries, timeout_s=stage.timeout_s,
+        retries=stage.retries, timeout_s=stage.timeout_s,
         doc_md=stage.description,
         pod_name=dns_label(stage.id),
         resources=pod.get("requests", {}), limits=pod.get("limits", {}),
