@@ -161,8 +161,9 @@ def _approve(registry: Any, args: argparse.Namespace) -> int:
     approver = args.approver or getpass.getuser()
     registry.approve(entry.model, entry.version, approver=approver, team=args.by)
     return _done(args, f"{entry.model}@{entry.version} approved by {approver} ({args.by}) "
-                       f"for report {entry.report_sha256[:12]}; run the pipeline again to "
-                       "promote it",
+                       f"for report {entry.report_sha256[:12]}; to promote it, run the "
+                       "pipeline again (`pipec run`) or, in Airflow or Argo, resume the "
+                       "run's approval step",
                  {"model": entry.model, "version": entry.version, "approver": approver,
                   "team": args.by, "report_sha256": entry.report_sha256})
 
