@@ -62,6 +62,12 @@ class ValidationBlocked(RunStopped):
                          f"{stage_id}: blocking validation failed: {', '.join(failed)}")
 
 
+class TrainingRefused(RunStopped):
+    """The train set cannot make a model (no labelled row, one class for an estimator
+    that needs two, values the estimator refuses): a data problem that blocks the run
+    (exit 1) like a failed check, not an environment error."""
+
+
 class NotBlessed(RunStopped):
     """The evaluation did not bless the model: the register stage refuses it."""
 

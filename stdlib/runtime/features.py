@@ -102,6 +102,8 @@ _ROW_LEVEL = {
     "sum": f"sum(CAST({{v}} AS {EXACT}))",
     # Infinities and sums past EXACT's range (`inexact_sums`): no exact type holds them.
     "fsum": "sum({v})",
+    # The same sum scaled by 2**-512, for a mean whose DOUBLE sum overflows (`_mean`).
+    "ssum": f"sum({{v}} * {2.0 ** -512!r})",
     "min": "min({v})",
     "max": "max({v})",
 }
@@ -138,7 +140,7 @@ def _window_aggregates(
             # An empty frame sums no partials: NULL, where a row-level count gives 0.
             expr = f"coalesce(CAST(sum({p}) OVER {w} AS BIGINT), 0)"
         else:
-            expr = f"{'sum' if kind == 'fsum' else kind}({p}) OVER {w}"
+            expr = f"{'sum' if kind in ('fsum', 'ssum') else kind}({p}) OVER {w}"
         return inner.setdefault(expr, f"__a{len(inner)}")
 
     outer = []
@@ -147,6 +149,9 @@ def _window_aggregates(
         value = alias.get(a.column or "", "NULL")
         if a.agg == "count":
             expr = win("count", value, w) if a.column else win("rows", value, w)
+        elif a.agg == "mean" and a.column in view.float_sums:
+            expr = _mean(win("fsum", value, w), win("ssum", value, w),
+                         win("count", value, w))
         elif a.agg in ("sum", "mean"):
             expr = win("fsum" if a.column in view.float_sums else "sum", value, w)
             if a.agg == "mean":
@@ -160,6 +165,15 @@ def _window_aggregates(
         outer,
         [f"{e} AS {n}" for e, n in partials.items()],
     )
+
+
+def _mean(total: str, scaled: str, count: str) -> str:
+    """A DOUBLE mean that stays finite when the values are (1e308 and 1.7e308 average
+    1.35e308): where the plain sum overflows, the sum of the values scaled by 2**-512
+    cannot, and scaling by a power of two loses nothing but underflowing tiny values."""
+    return (f"CAST(CASE WHEN isinf(CAST({total} AS DOUBLE)) AND NOT isinf({scaled}) "
+            f"THEN {scaled} / nullif({count}, 0) * {2.0 ** 512!r} "
+            f"ELSE {total} / nullif({count}, 0) END AS DOUBLE)")
 
 
 def groupable(view: ViewSpec) -> bool:

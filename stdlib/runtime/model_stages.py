@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from . import serialize
 from .context import StageContext, StageOutput
-from .errors import AwaitingApproval, ManifestError, NotBlessed, PipecRuntimeError
+from .errors import (
+    AwaitingApproval,
+    ManifestError,
+    NotBlessed,
+    PipecRuntimeError,
+    TrainingRefused,
+)
 from .registry import Registry
 
 if TYPE_CHECKING:  # numpy, pyarrow and scikit-learn load only when a model stage runs
@@ -40,12 +46,12 @@ def load_model(ctx: StageContext, artifact_id: str) -> tuple[Any, int]:
 # train ----------------------------------------------------------------------------------
 def run_train(ctx: StageContext) -> StageOutput:
     from .evaluation import _kind
-    from .modeling import fit, frame
+    from .modeling import frame, infinite_values
 
     spec = ctx.stage
     train, unlabelled = labelled(ctx.store.get_table(ctx.outputs_of("split")["train"]),
                                  spec["label"])
-    model = fit(spec, train, _allowed(ctx))
+    model = _fit_or_stop(ctx, train, unlabelled)
     data = serialize.dumps(model)
     model_id = ctx.store.put_bytes(data)
     kinds = {c: _kind(s) for c, s in frame(train.slice(0, 1000), spec["features"]).items()}
@@ -53,7 +59,42 @@ def run_train(ctx: StageContext) -> StageOutput:
               "model_sha256": model_id, "size_bytes": len(data), "features": spec["features"],
               "feature_kinds": kinds, "params": spec.get("params") or {},
               "seed": spec.get("seed")}
+    if infinite := infinite_values(train, spec["features"]):
+        report["infinite_values_as_missing"] = infinite
     return StageOutput({"model": model_id, "info": ctx.store.put_json(report)}, report)
+
+
+def _fit_or_stop(ctx: StageContext, train: pa.Table, unlabelled: int) -> Any:
+    from .modeling import fit
+
+    spec = ctx.stage
+    report = {"rows": train.num_rows, "unlabelled_dropped": unlabelled}
+    if train.num_rows == 0:
+        raise TrainingRefused(spec["id"], report, (
+            f"{spec['id']}: the train set has no labelled rows ({unlabelled} unlabelled): "
+            "nothing to fit; see the split's sizes"))
+    classes = _classes(train, spec)
+    try:
+        return fit(spec, train, _allowed(ctx))
+    except ValueError as exc:  # the data's: one class, features whose median overflows
+        if type(exc).__name__ == "InvalidParameterError":  # a `params` value: the file's
+            raise
+        one_class = classes is not None and len(classes) == 1
+        if one_class:
+            report["classes"] = classes
+        why = f" (every labelled row has the label {classes[0]!r})" if one_class else ""
+        raise TrainingRefused(spec["id"], report, (
+            f"{spec['id']}: `{spec['model']}` cannot fit the train set{why}: "
+            f"{' '.join(str(exc).split())}")) from exc
+
+
+def _classes(train: pa.Table, spec: dict[str, Any]) -> list[Any] | None:
+    """The distinct labels of a classification train set (None for a regression)."""
+    import pyarrow.compute as pc
+
+    if spec.get("task") == "regression":
+        return None
+    return sorted(pc.unique(train.column(spec["label"])).to_pylist(), key=str)
 
 
 # evaluate -------------------------------------------------------------------------------

@@ -44,7 +44,10 @@ def estimator_class(path: str, allowed: tuple[str, ...] = DEFAULT_ALLOWED) -> ty
 
 
 def frame(table: pa.Table, features: list[str]) -> Any:
-    """The feature columns as pandas, strings as `category` (sorted vocabulary)."""
+    """The feature columns as pandas, strings as `category` (sorted vocabulary).
+
+    An infinite float (a source value, or a sum past 1.8e308) is missing, as NaN is:
+    no estimator takes it, and one such row must not stop the train or evaluate stage."""
     data = table.select(features).to_pandas()
     for column in features:
         series = data[column]
@@ -54,7 +57,23 @@ def frame(table: pa.Table, features: list[str]) -> Any:
             data[column] = series.astype("int64") // 10**9
         elif series.dtype == bool:
             data[column] = series.astype(float)
+        elif series.dtype.kind == "f":
+            data[column] = series.where(np.isfinite(series))
     return data
+
+
+def infinite_values(table: pa.Table, features: list[str]) -> dict[str, int]:
+    """Per float feature, the rows whose value is infinite (which `frame` makes missing)."""
+    import pyarrow.compute as pc
+
+    found = {}
+    for column in features:
+        values = table.column(column)
+        if pa.types.is_floating(values.type):
+            count = pc.sum(pc.is_inf(values)).as_py() or 0
+            if count:
+                found[column] = int(count)
+    return found
 
 
 def target(table: pa.Table, label: str, task: str) -> np.ndarray:
@@ -78,13 +97,21 @@ def build_model(spec: dict[str, Any], data: Any, allowed: tuple[str, ...]) -> An
     estimator = _estimator(spec, allowed)
     categorical = categorical_columns(data)
     numeric = [c for c in data.columns if c not in categorical]
-    encode = ColumnTransformer(
-        [("categorical", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                                        encoded_missing_value=np.nan, dtype=float), categorical),
-         ("numeric", "passthrough", numeric)],
-        verbose_feature_names_out=False)
+    takes_nan = _allows_nan(estimator)
+    # A numeric feature with no value at all (every amount NULL) stops a NaN-taking
+    # estimator (HistGradientBoosting finds no bin thresholds: "window shape cannot be
+    # larger than input array shape"); it carries nothing, so it is a constant 0.
+    empty = [c for c in numeric if takes_nan and len(data) and data[c].isna().all()]
+    transformers = [
+        ("categorical", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
+                                       encoded_missing_value=np.nan, dtype=float), categorical),
+        ("numeric", "passthrough", [c for c in numeric if c not in empty])]
+    if empty:
+        transformers.append(("empty", SimpleImputer(strategy="constant", fill_value=0.0,
+                                                    keep_empty_features=True), empty))
+    encode = ColumnTransformer(transformers, verbose_feature_names_out=False)
     steps: list[tuple[str, Any]] = [("encode", encode)]
-    if not _allows_nan(estimator):
+    if not takes_nan:
         steps.append(("impute", SimpleImputer(strategy="median", keep_empty_features=True)))
     if "categorical_features" in estimator.get_params():
         mask = [True] * len(categorical) + [False] * len(numeric)

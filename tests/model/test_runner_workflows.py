@@ -225,3 +225,57 @@ def test_runs_show_gives_a_static_tables_declared_snapshot() -> None:
     assert _snapshot({"snapshot": None, "snapshot_declared": "2013-12-31"}) == "2013-12-31"
     assert _snapshot({"snapshot": "2013-12-30", "snapshot_declared": "latest"}) == "2013-12-30"
     assert _snapshot({"snapshot": None, "snapshot_declared": "latest"}) == "none"
+
+
+def _run_on(tmp_path: Path, table: object, text: str | None = None) -> tuple[int, str]:
+    import pyarrow.parquet as pq
+
+    path = write_project(tmp_path)
+    pq.write_table(table, tmp_path / "data" / "events.parquet")
+    if text is not None:
+        path.write_text(text, "utf-8")
+    return main(["run", str(path)]), path.read_text("utf-8")
+
+
+@pytest.mark.parametrize("case", ["no rows", "one class"])
+def test_a_train_set_that_cannot_make_a_model_blocks(
+        case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No labelled train row, or one class for LogisticRegression: exit 1 with the
+    reason, as a failed check (it was exit 2, "train.model: ValueError: Found array with
+    0 sample(s)", as if the environment were broken)."""
+    from model.project import events
+
+    table = events(rows=300)
+    if case == "no rows":
+        table = table.slice(0, 0)
+    else:
+        import pyarrow as pa
+
+        table = table.set_column(4, "spend_next", pa.array([1.0] * 300))
+    code, _ = _run_on(tmp_path, table)
+    out = capsys.readouterr().out
+    assert code == 1, out
+    reason = {"no rows": "train.model: the train set has no labelled rows",
+              "one class": "train.model: `sklearn.linear_model.LogisticRegression` cannot "
+                           "fit the train set (every labelled row has the label False): "
+                           "This solver needs samples of at least 2 classes"}[case]
+    assert reason in out and "ValueError" not in out
+
+
+def test_features_near_the_double_limit_train_a_model(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Finite amounts of 1e308: the train stage failed on "Input X contains infinity"
+    (exit 2, as an environment error). The 7-day mean is finite now, but the imputer's
+    median of two such values still overflows: the run blocks at train, with the
+    estimator's reason (exit 1)."""
+    import pyarrow as pa
+    from model.project import events
+
+    table = events(rows=300)
+    big = [1e308 if i % 3 else 1.7e308 for i in range(300)]
+    table = table.set_column(2, "amount", pa.array(big))
+    code, _ = _run_on(tmp_path, table)
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "stopped: train.model: `sklearn.linear_model.LogisticRegression` cannot fit " \
+        "the train set: Input X contains infinity" in out and "failed:" not in out

@@ -226,3 +226,28 @@ def test_slice_min_zero_gates_every_slice() -> None:
             "min": 0, "blocking": True, "line": "slice group min 0: roc_auc >= 0"}
     slices = _evaluation({}, [gate])["slices"]["group"]["roc_auc"]
     assert all(entry["gated"] for entry in slices.values())
+
+
+def test_a_feature_with_no_value_trains_a_nan_taking_model() -> None:
+    """Every `amount` NULL: HistGradientBoosting stopped on "window shape cannot be larger
+    than input array shape" (no bin thresholds); the column is a constant instead."""
+    import pyarrow as pa
+    from pipec.stdlib.runtime.modeling import fit, frame, scores
+
+    rng = np.random.default_rng(0)
+    table = pa.table({"a": pa.array([None] * 100, pa.float64()), "x": rng.normal(size=100),
+                      "c": pa.array([None] * 100, pa.string()), "y": np.arange(100) % 2 == 0})
+    spec = {"model": "sklearn.ensemble.HistGradientBoostingClassifier", "task": "binary",
+            "params": {"max_iter": 5}, "features": ["a", "x", "c"], "label": "y", "seed": 1}
+    model = fit(spec, table, ("sklearn",))
+    assert scores(model, frame(table, spec["features"]), "binary").shape == (100,)
+
+
+def test_an_infinite_feature_is_missing_to_the_model() -> None:
+    import pyarrow as pa
+    from pipec.stdlib.runtime.modeling import frame, infinite_values
+
+    table = pa.table({"a": [1.0, float("inf"), -float("inf"), None], "b": [1, 2, 3, 4]})
+    data = frame(table, ["a", "b"])
+    assert data["a"].isna().tolist() == [False, True, True, True]
+    assert infinite_values(table, ["a", "b"]) == {"a": 2}

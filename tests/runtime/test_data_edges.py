@@ -152,6 +152,16 @@ def test_sums_beyond_the_exact_decimal_do_not_fail() -> None:
         assert _sums([1.5, 2.5], grouped) == [(0, 4.0, 2.0, 2)]
 
 
+def test_mean_of_finite_values_near_the_double_limit_is_finite() -> None:
+    """The mean of 1e308 and 1.7e308 was inf (their DOUBLE sum overflows), which then
+    stopped the train stage; the sum of the two is inf, honestly."""
+    inf = float("inf")
+    for grouped in (False, True):
+        assert _sums([1e308, 1.7e308], grouped) == [(0, inf, 1.35e308, 2)]
+        assert _sums([-1e308, -1.7e308, None], grouped) == [(0, -inf, -1.35e308, 3)]
+        assert _sums([1.0, inf, 2.0], grouped) == [(0, inf, inf, 3)]
+
+
 def test_range_of_a_date_column_against_a_timestamp_keeps_the_time_of_day() -> None:
     """`range d >= 2026-01-02T12:00:00Z`: d = 2026-01-02 means 00:00 UTC, before the bound.
     DuckDB cast the bare string to DATE and passed it."""
