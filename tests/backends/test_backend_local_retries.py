@@ -44,3 +44,20 @@ def test_the_run_stops_with_the_stage_status(programs, tmp_path):
     script = _script(programs, tmp_path)
     script.run_stage = lambda stage_id, timeout_s: 1
     assert script.main(["--retry-delay", "0"]) == 1
+
+
+def test_the_run_id_goes_to_each_stage_not_into_the_environment(programs, tmp_path,
+                                                                monkeypatch):
+    """Set in this process's environment, the id leaked into everything started after it
+    (an Airflow run then took this run's id instead of its own)."""
+    import os
+
+    monkeypatch.delenv("PIPEC_RUN_ID", raising=False)
+    script = _script(programs, tmp_path)
+    argvs = []
+    monkeypatch.setattr(script.subprocess, "run",
+                        lambda argv, **_: argvs.append(argv) or types.SimpleNamespace(
+                            returncode=0))
+    assert script.main(["--run-id", "r1", "--retry-delay", "0"]) == 0
+    assert argvs and all(argv[-2:] == ["--run-id", "r1"] for argv in argvs)
+    assert "PIPEC_RUN_ID" not in os.environ

@@ -75,9 +75,13 @@ EDGES = [
 ]
 
 
+# The run's id, set once by `main`: every stage runs under it.
+RUN_ID = None
+
+
 def run_stage(stage_id, timeout_s):
     argv = [sys.executable, "-m", "pipec", "stage", "run", "--manifest", MANIFEST,
-            "--stage", stage_id]
+            "--stage", stage_id] + (["--run-id", RUN_ID] if RUN_ID else [])
     try:
         return subprocess.run(argv, timeout=timeout_s, check=False).returncode
     except subprocess.TimeoutExpired:
@@ -98,18 +102,20 @@ def run_with_retries(stage_id, retries, timeout_s, retry_delay_s):
 
 
 def main(argv=None):
+    global RUN_ID
     parser = argparse.ArgumentParser(description=f"run the pipeline {PIPELINE}")
     parser.add_argument("--retry-delay", type=float, default=RETRY_DELAY_S,
                         help="seconds between retries of a failed stage")
     parser.add_argument("--run-id", default=os.environ.get("PIPEC_RUN_ID"),
                         help="the run's id (default: PIPEC_RUN_ID, else a new one)")
     args = parser.parse_args(argv)
-    # One run id for every stage (`pipec stage run` reads PIPEC_RUN_ID): the run's record
+    # One run id for every stage (`--run-id` of `pipec stage run`): the run's record
     # then says what each stage did, the registry names a run that has a record, and a
     # blessed run's data becomes the drift baseline. Without it each stage would be a run
-    # of its own, every stage but the last "reused" in the only record written.
-    os.environ["PIPEC_RUN_ID"] = args.run_id or uuid.uuid4().hex[:16]
-    print(f"run {os.environ['PIPEC_RUN_ID']}", file=sys.stderr)
+    # of its own, every stage but the last "reused" in the only record written. Passed
+    # as an argument, not set in this process's environment, which a caller may share.
+    RUN_ID = args.run_id or uuid.uuid4().hex[:16]
+    print(f"run {RUN_ID}", file=sys.stderr)
     for stage_id, _owner, retries, timeout_s, _approval in STAGES:
         status = run_with_retries(stage_id, retries, timeout_s, args.retry_delay)
         if status != 0:
