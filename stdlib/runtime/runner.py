@@ -18,13 +18,13 @@ from traceback import format_exc
 from typing import Any
 
 from .alerts import alert_for
+from .context import USABLE
 from .errors import ManifestError, NotBlessed, RunStopped
 from .records import RunRecords, write_run_record
 from .stage import StageResult, run_stage
 from .store import ArtifactStore, RunIndex
 
 Progress = Callable[[str, str], None]  # (stage id, status)
-SUCCEEDED = ("ran", "skipped (cached)", "reused")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +159,7 @@ def _succeeded(manifest: dict[str, Any], index: RunIndex, run_id: str) -> list[S
     found = []
     for stage in manifest["stages"]:
         execution = index.execution(run_id, stage["id"])
-        if execution is not None and execution.status in SUCCEEDED:
+        if execution is not None and execution.status in USABLE:
             found.append(StageResult(stage["id"], stage["kind"], execution.status,
                                      execution.cache_key, execution.outputs, execution.report,
                                      execution.duration_s or 0.0))

@@ -195,13 +195,20 @@ def run_answering(dags: Path, home: Path, option: str, project: Path,
     return Answered(returncode, log.read_text())
 
 
-@pytest.mark.slow
-def test_approval_at_the_hitl_step_promotes_the_model(tmp_path: Path) -> None:
+def answered_at_the_hitl_step(tmp_path: Path, option: str, *,
+                              approve: bool) -> tuple[Path, Answered]:
+    """The approval project's DAG run, its HITL step answered with `option` (after a
+    registry approval by risk when `approve`): its DAG folder and the run's outcome."""
     needs_airflow()
     dags = built(tmp_path / "project", approval=True)
     (tmp_path / "home").mkdir()
-    result = run_answering(dags, tmp_path / "home", "Approve", tmp_path / "project",
-                           approve=True)
+    return dags, run_answering(dags, tmp_path / "home", option, tmp_path / "project",
+                               approve=approve)
+
+
+@pytest.mark.slow
+def test_approval_at_the_hitl_step_promotes_the_model(tmp_path: Path) -> None:
+    dags, result = answered_at_the_hitl_step(tmp_path, "Approve", approve=True)
     assert result.returncode == 0, result.output[-5000:]
     assert PARKED in result.output
     record = the_run(tmp_path / "project", result.output)
@@ -221,11 +228,7 @@ def test_approval_at_the_hitl_step_promotes_the_model(tmp_path: Path) -> None:
                    "ends the run: no run record, and `pipec lineage` of the candidate "
                    "fails (needs a runtime way to record a rejection)")
 def test_reject_at_the_hitl_step_records_the_run(tmp_path: Path) -> None:
-    needs_airflow()
-    dags = built(tmp_path / "project", approval=True)
-    (tmp_path / "home").mkdir()
-    result = run_answering(dags, tmp_path / "home", "Reject", tmp_path / "project",
-                           approve=False)
+    dags, result = answered_at_the_hitl_step(tmp_path, "Reject", approve=False)
     assert result.returncode == 0, result.output[-5000:]  # Reject skips, the run succeeds
     assert stage_runs(result.output, "approval.model") == 0
     [model] = pipec_json("registry", "list", "--project", str(tmp_path / "project"))
