@@ -6,6 +6,7 @@ from pipec.backends.airflow.docs import dag_doc_md
 from pipec.backends.airflow.model import (
     AirflowDag,
     ApprovalTask,
+    RejectionTask,
     Schedule,
     StageTask,
     TaskDefaults,
@@ -27,6 +28,7 @@ def lower_dag(plan: Plan, options: BuildOptions) -> AirflowDag:
     for source, target in plan.edges:  # sorted
         upstream.setdefault(target, []).append(task_id(source))
     tasks: list[StageTask | ApprovalTask] = []
+    rejections: list[RejectionTask] = []
     for stage in plan.stages:
         needs = tuple(upstream.get(stage.id, ()))
         if stage.is_approval:
@@ -34,7 +36,9 @@ def lower_dag(plan: Plan, options: BuildOptions) -> AirflowDag:
             # The stage keeps its `retries`: the runtime reads them from the manifest to
             # tell a failure's last attempt (which writes the run record); a blocked or
             # waiting stage is not retried anyway (StageOperator).
-            tasks += [human, _stage_task(stage, (human.task_id,))]
+            stage_task = _stage_task(stage, (human.task_id,))
+            tasks += [human, stage_task]
+            rejections.append(_rejection(stage, human, stage_task))
         else:
             tasks.append(_stage_task(stage, needs))
     return AirflowDag(
@@ -43,6 +47,7 @@ def lower_dag(plan: Plan, options: BuildOptions) -> AirflowDag:
         schedule=schedule(plan), tags=tags(plan),
         doc_md=dag_doc_md(plan, options.manifest_name), pipec_version=plan.pipec_version,
         defaults=_defaults([t for t in tasks if isinstance(t, StageTask)]), tasks=tuple(tasks),
+        rejections=tuple(rejections),
     )
 
 
@@ -73,9 +78,18 @@ def _approval(stage: StagePlan, upstream: tuple[str, ...]) -> ApprovalTask:
               f"its version). Team `{stage.owner}` records the approval with "
               f"`pipec registry approve {name}@VERSION --by {stage.owner}`, which binds it "
               "to the evaluation report, then approves here; the next task checks the "
-              "registry before promotion and deploy. Rejecting skips them."),
+              "registry before promotion and deploy. Rejecting skips them and ends the run "
+              "blocked, with its record."),
         upstream=upstream,
     )
+
+
+def _rejection(stage: StagePlan, human: ApprovalTask, stage_task: StageTask) -> RejectionTask:
+    """The task that records a Reject at `human`. Its id ends in `-rejected`, which no
+    stage's task id can (naming.py)."""
+    return RejectionTask(task_id=f"{stage_task.task_id}-rejected", stage_id=stage.id,
+                         human_task_id=human.task_id, after=stage_task.task_id,
+                         pod_name=dns_label(f"{stage.id}-rejected"))
 
 
 def _defaults(tasks: list[StageTask]) -> TaskDefaults:
@@ -111,7 +125,8 @@ def diagnostics(plan: Plan, model: AirflowDag, span: Span,
     image."""
     found = [error("BUILD001", f"the Airflow id `{name}` is {len(name)} characters, over "
                    f"Airflow's {AIRFLOW_MAX_ID}", span, "shorten the stage or pipeline name")
-             for name in (model.dag_id, *(t.task_id for t in model.tasks))
+             for name in (model.dag_id, *(t.task_id for t in model.tasks),
+                          *(t.task_id for t in model.rejections))
              if len(name) > AIRFLOW_MAX_ID]
     if model.operator == "kubernetes" and not model.image:
         # KubernetesPodOperator would create a pod with no image, which Kubernetes

@@ -80,6 +80,26 @@ class ApprovalTask:
 
 
 @dataclass(frozen=True)
+class RejectionTask:
+    """Records a Reject at an approval's human step. The HITL ApprovalOperator skips the
+    approval stage's task on Reject, so nothing after it would run; this task follows
+    that stage's task with trigger rule `all_skipped` and runs `pipec stage run
+    --rejected-by REVIEWER`, which ends the run blocked, with its record."""
+
+    task_id: str
+    stage_id: str  # the approval stage
+    human_task_id: str  # its human step, whose result names the reviewer
+    after: str  # the approval stage's task id
+    pod_name: str
+
+    def row(self, operator: str) -> tuple[Any, ...]:
+        """The task's entry in the DAG file's `REJECTIONS` table (keyed by task id)."""
+        if operator == "kubernetes":
+            return (self.stage_id, self.human_task_id, self.after, self.pod_name)
+        return (self.stage_id, self.human_task_id, self.after)
+
+
+@dataclass(frozen=True)
 class Schedule:
     """`none` (manual), `cron`, or `assets` (any of `assets` updated triggers a run)."""
 
@@ -102,6 +122,7 @@ class AirflowDag:
     pipec_version: str
     defaults: TaskDefaults
     tasks: tuple[StageTask | ApprovalTask, ...]  # every task, in topological order
+    rejections: tuple[RejectionTask, ...] = ()  # one per approval, after its stage's task
 
     @property
     def stage_tasks(self) -> tuple[StageTask, ...]:

@@ -90,6 +90,13 @@ def answer(entry: dict[str, Any], record: dict[str, Any],
                       entry["model"])
     evaluation = _produced(record.get("evaluations", {}), "report_sha256",
                            entry["report_sha256"], entry["model"])
+    approvals = {"approval_required_by": (entry.get("info") or {}).get("approval_by"),
+                 "approval": approval}
+    # A reviewer's Reject at the orchestrator's human step, recorded by that run.
+    rejection = _produced(record.get("approval") or {}, "version", entry["version"],
+                          entry["model"]).get("rejected_by")
+    if rejection:
+        approvals["rejected_by"] = rejection
     return {
         "1. which data snapshot": {
             name: {"snapshot": d.get("snapshot") or d.get("snapshot_declared"),
@@ -108,8 +115,7 @@ def answer(entry: dict[str, Any], record: dict[str, Any],
                       for g in evaluation.get("gates", [])],
             "evaluation_report": evaluation.get("report_sha256"),
             # `approval: null` alone cannot tell "none needed" from "still waiting".
-            "approval_required_by": (entry.get("info") or {}).get("approval_by"),
-            "approval": approval},
+            **approvals},
         "model": {"sha256": entry["sha256"], "state": entry["state"], "run_id": entry["run_id"],
                   "environment": record["environment"]},
     }

@@ -112,13 +112,17 @@ def _registry_lines(record: dict[str, Any]) -> list[str]:
         for name, entry in sorted((record.get(kind) or {}).items()):
             if not entry or entry.get("version") is None:
                 continue
-            if kind == "approval":
-                state = (f"approved by {entry['approved_by']}" if entry.get("approved_by")
-                         else f"waiting for approval by {entry.get('approver')}")
-            else:
-                state = entry.get("state")
+            state = _approval_state(entry) if kind == "approval" else entry.get("state")
             lines.append(f"  {kind:<9} {name}: v{entry['version']} {state}")
     return lines
+
+
+def _approval_state(entry: dict[str, Any]) -> str:
+    if entry.get("approved_by"):
+        return f"approved by {entry['approved_by']}"
+    if entry.get("rejected_by"):
+        return f"rejected by {entry['rejected_by']} (approval by {entry.get('approver')})"
+    return f"waiting for approval by {entry.get('approver')}"
 
 
 def _diff(records: Any, args: argparse.Namespace) -> int:

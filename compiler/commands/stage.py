@@ -5,7 +5,13 @@ PIPEC_WORKFLOW_UID), else a new one. Upstream stages that did not run under that
 reuse their latest outputs. The stage that ends the run (it stops it, fails with no
 retry left, or is the last of the manifest's stages to succeed) writes the run's record,
 as `pipec run` does. Exit: 0 done, 1 blocked, 2 failed (or a usage or environment
-error), 3 waiting for approval."""
+error), 3 waiting for approval.
+
+`--rejected-by REVIEWER` (an approval stage only) records instead that the reviewer
+rejected the candidate at the orchestrator's human step (Airflow's HITL Reject skips
+the approval stage, and a task after it calls this): the run ends blocked there, with
+its record, and the exit is 0 once that is recorded: the rejection is an answer, not a
+failure of the task."""
 
 from __future__ import annotations
 
@@ -36,6 +42,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                             help="a stage id, or a kind or name only one stage has")
     run_parser.add_argument("--run-id", help="the run this stage belongs to")
     run_parser.add_argument("--project", help="run store folder (default: the .pipe folder)")
+    run_parser.add_argument("--rejected-by", metavar="REVIEWER",
+                            help="record that REVIEWER rejected the candidate at the "
+                            "orchestrator's human step (an approval stage only)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         manifest = _load_manifest(manifest_path)
         stage_id = resolve_stage(manifest, args.stage)
         run_id = _run_id(args.run_id)
+        rejected_by = _rejected_by(manifest, stage_id, getattr(args, "rejected_by", None))
     except ValueError as exc:
         print(visible(f"pipec: {exc}"), file=sys.stderr)
         return 2
@@ -53,8 +63,22 @@ def run(args: argparse.Namespace) -> int:
     base_dir = (manifest_dir / manifest.get("base_dir", ".")).resolve()
     project = Path(args.project or os.environ.get("PIPEC_PROJECT") or base_dir).resolve()
     status = _run_one(manifest, manifest_dir, base_dir, project, stage_id, run_id,
-                      getattr(args, "debug", False))
+                      getattr(args, "debug", False), rejected_by)
+    if rejected_by is not None and status == "blocked":
+        return 0  # the rejection is recorded
     return EXIT_CODES.get(status, 2)
+
+
+def _rejected_by(manifest: dict[str, Any], stage_id: str, reviewer: str | None) -> str | None:
+    """The reviewer of `--rejected-by`, checked: an approval stage's only. Empty (the
+    orchestrator could not say who) reads "a reviewer"."""
+    if reviewer is None:
+        return None
+    kind = next(s["kind"] for s in manifest["stages"] if s["id"] == stage_id)
+    if kind != "approval":
+        raise ValueError(f"--rejected-by: stage {stage_id!r} is a {kind} stage; only an "
+                         "approval stage's candidate can be rejected")
+    return reviewer.strip() or "a reviewer"
 
 
 def _load_manifest(path: Path) -> dict[str, Any]:
@@ -104,21 +128,26 @@ def _safe(run_id: str) -> str:
 
 
 def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, project: Path,
-             stage_id: str, run_id: str, debug: bool) -> str:
-    """Run the stage, say how it ended (and the run, when it ended the run): the status."""
+             stage_id: str, run_id: str, debug: bool, rejected_by: str | None = None) -> str:
+    """Run the stage (or record its rejection), say how it ended (and the run, when it
+    ended the run): the status."""
     from pipec.config import load_config
     from pipec.render.text import visible
     from pipec.stdlib.runtime.alerts import alert_for, alert_line
     from pipec.stdlib.runtime.context import manifest_stage
     from pipec.stdlib.runtime.errors import RunStopped
     from pipec.stdlib.runtime.runner import end_stage_run, reuse_missing_upstream
-    from pipec.stdlib.runtime.stage import run_stage
+    from pipec.stdlib.runtime.stage import reject_stage, run_stage
 
     options = {"allowed_model_modules": list(load_config(base_dir).allowed_model_modules)}
     reuse_missing_upstream(manifest, project, run_id, stage_id)
     stopped, error, alert = None, None, None
     try:
-        result = run_stage(manifest, manifest_dir, stage_id, project, run_id, options)
+        if rejected_by is not None:
+            result = reject_stage(manifest, manifest_dir, stage_id, project, run_id,
+                                  rejected_by)
+        else:
+            result = run_stage(manifest, manifest_dir, stage_id, project, run_id, options)
         status, message, alert = "succeeded", f"{stage_id}: {result.status}", \
             result.report.get("alert")
     except RunStopped as exc:

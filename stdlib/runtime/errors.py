@@ -77,6 +77,18 @@ class NotBlessed(RunStopped):
                          f"{stage_id}: the model is not blessed; failed gates: {', '.join(failed)}")
 
 
+class ApprovalRejected(RunStopped):
+    """The reviewer rejected the candidate at the orchestrator's human step (Airflow's
+    HITL Reject): the run ends blocked at the approval stage; the version stays a
+    candidate, never promoted by this run."""
+
+    def __init__(self, stage_id: str, report: dict[str, Any]) -> None:
+        super().__init__(stage_id, report,
+                         f"{stage_id}: {report['model']} v{report['version']} was rejected "
+                         f"by {report['rejected_by']} at the approval step; it stays a "
+                         "candidate")
+
+
 class AwaitingApproval(RunStopped):
     """A registered candidate waits for a human approval before promotion."""
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from . import serialize
 from .context import StageContext, StageOutput
 from .errors import (
+    ApprovalRejected,
     AwaitingApproval,
     ManifestError,
     NotBlessed,
@@ -277,6 +278,16 @@ def run_approval(ctx: StageContext) -> StageOutput:
     finally:
         registry.close()
     return StageOutput({"approval": ctx.store.put_json(report)}, report)
+
+
+def reject_approval(ctx: StageContext, reviewer: str) -> StageOutput:
+    """The approval stage when the reviewer rejected the candidate at the orchestrator's
+    human step: nothing to check in the registry, the run stops here (blocked), and the
+    record says who rejected which version."""
+    _register, entry = _registration(ctx)
+    raise ApprovalRejected(ctx.stage["id"], {
+        "model": entry["model"], "version": entry["version"],
+        "approver": ctx.stage["approver"], "rejected_by": reviewer})
 
 
 def _serving(registry: Any, entry: dict[str, Any]) -> bool:

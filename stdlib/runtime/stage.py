@@ -162,12 +162,27 @@ def run_stage(
     """
     ctx = make_context(manifest, manifest_dir, stage_id, project, run_id, options)
     try:
-        return _run(ctx)
+        return _run(ctx, _execute)
     finally:
         ctx.index.close()
 
 
-def _run(ctx: StageContext) -> StageResult:
+def reject_stage(manifest: dict[str, Any], manifest_dir: Path, stage_id: str, project: Path,
+                 run_id: str, reviewer: str) -> StageResult:
+    """Record that the reviewer rejected the candidate at the human step before approval
+    stage `stage_id` (an orchestrator's approval step): the stage ends blocked, never
+    from the cache, and raises ApprovalRejected like any stage that stops the run."""
+    ctx = make_context(manifest, manifest_dir, stage_id, project, run_id)
+    try:
+        if ctx.stage["kind"] != "approval":
+            raise ValueError(f"stage {stage_id!r} is a {ctx.stage['kind']} stage: only an "
+                             "approval stage can be rejected")
+        return _run(ctx, lambda c: ms.reject_approval(c, reviewer))
+    finally:
+        ctx.index.close()
+
+
+def _run(ctx: StageContext, execute: Callable[[StageContext], Any]) -> StageResult:
     """The stage, recorded in the index however it ends: a failure records its error and
     which attempt of the stage in this run it was (`pipec stage run` writes the run's
     record when no retry follows, see `runner.end_stage_run`)."""
@@ -178,7 +193,7 @@ def _run(ctx: StageContext) -> StageResult:
     # failure has its execution; running it, or a cache hit, starts it again.
     ctx.index.start_stage(ctx.run_id, stage["id"], None)
     try:
-        return _execute(ctx)
+        return execute(ctx)
     except RunStopped as exc:
         ctx.index.finish_stage(ctx.run_id, stage["id"], exc.status, {}, exc.report)
         raise

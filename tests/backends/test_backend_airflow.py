@@ -26,13 +26,20 @@ def human(stage_id: str) -> str:
     return task_id(stage_id) + "-human"
 
 
+def rejected(stage_id: str) -> str:
+    """The task id of the task that records a Reject at an approval's human step."""
+    return task_id(stage_id) + "-rejected"
+
+
 def expected_upstreams(plan) -> dict[str, list[str]]:
-    """The pipec DAG, with each approval stage after its human step."""
+    """The pipec DAG, with each approval stage after its human step, and the task that
+    records a Reject after the approval stage."""
     expected = {}
     for s in plan.stages:
         inputs = sorted(task_id(i) for i in s.inputs)
         if s.is_approval:
             expected[human(s.id)] = inputs
+            expected[rejected(s.id)] = [task_id(s.id)]
             inputs = [human(s.id)]
         expected[task_id(s.id)] = inputs
     return expected
@@ -55,8 +62,13 @@ def test_owner_retries_and_timeouts_per_task(dagbags, plans, operator):
             if stage.is_approval:
                 step = tasks[human(stage.id)]
                 assert step["owner"] == stage.owner
-                assert step["operator"] == "ApprovalOperator"
-                assert step["operator_module"] == "airflow.providers.standard.operators.hitl"
+                assert step["operator"] == "HumanApproval"
+                assert "airflow.providers.standard.operators.hitl.ApprovalOperator" in \
+                    step["bases"]
+                recorder = tasks[rejected(stage.id)]
+                assert recorder["owner"] == stage.owner
+                assert recorder["operator"] == "StageOperator"
+                assert recorder["attrs"]["trigger_rule"] == "all_skipped"
             # Every stage task keeps the manifest's retries: the runtime tells a failure's
             # last attempt by them. A waiting approval (exit 3) is not retried anyway.
             assert task["retries"] == stage.retries
@@ -73,6 +85,28 @@ def test_bash_tasks_run_their_stage_through_the_runtime(dagbags, plans):
             command = tasks[task_id(stage.id)]["attrs"]["bash_command"]
             assert "pipec stage run --manifest" in command
             assert f"lineage.json --stage {stage.id}" in command
+
+
+REVIEWER = "{{ ti.xcom_pull(task_ids='%s', key='responded_by') or '' }}"
+
+
+def test_a_reject_is_recorded_with_the_reviewer_from_the_environment(dagbags, plans):
+    """The reviewer's name (Airflow renders it from the human step's XCom) reaches
+    `--rejected-by` through an environment variable: never through a shell or a template
+    that holds user text."""
+    approvals = [(name, s) for name, plan in plans.items() for s in plan.stages
+                 if s.is_approval]
+    assert approvals
+    for name, stage in approvals:
+        bash = dagbags["bash"]["dags"][name]["tasks"][rejected(stage.id)]["attrs"]
+        assert f"--stage {stage.id} --rejected-by \"$PIPEC_REJECTED_BY\"')" in \
+            bash["bash_command"]  # LiteralValue(value='...'): never templated
+        assert bash["env"] == {"PIPEC_REJECTED_BY": REVIEWER % human(stage.id)}
+        assert bash["append_env"] is True
+        pod = dagbags["kubernetes"]["dags"][name]["tasks"][rejected(stage.id)]["attrs"]
+        assert f"'--stage', '{stage.id}', '--rejected-by', '$(PIPEC_REJECTED_BY)']" in \
+            pod["arguments"]
+        assert REVIEWER % human(stage.id) in str(pod["env_vars"])
 
 
 def test_kubernetes_tasks_use_the_pipeline_image(dagbags, plans):

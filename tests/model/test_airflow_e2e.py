@@ -9,7 +9,8 @@ end to end (slow: about 25 s per DAG run; skipped without the Airflow venv):
   AWAITING_INPUT, which `dags test` waits on until someone answers); the team records
   the approval with `pipec registry approve`, the HITL task is answered as the HITL REST
   route answers it, and the model is promoted;
-- a HITL Reject skips promotion and deploy, and (xfail, a runtime gap) leaves no record.
+- a HITL Reject skips promotion and deploy; the task after the approval stage records
+  the rejection (the run ends blocked, naming the reviewer).
 
 Plus one fast check: the approval stage's task keeps the manifest's `retries`.
 """
@@ -223,17 +224,23 @@ def test_approval_at_the_hitl_step_promotes_the_model(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=ValueError,  # `runs list` is empty
-                   reason="a HITL Reject skips every pipec stage after it, so no stage "
-                   "ends the run: no run record, and `pipec lineage` of the candidate "
-                   "fails (needs a runtime way to record a rejection)")
 def test_reject_at_the_hitl_step_records_the_run(tmp_path: Path) -> None:
+    """A Reject skips the approval stage (and deploy); the task after it records the
+    rejection: the run ends blocked there, naming the reviewer, and the DAG run succeeds
+    (the rejection is an answer, not a failure)."""
     dags, result = answered_at_the_hitl_step(tmp_path, "Reject", approve=False)
-    assert result.returncode == 0, result.output[-5000:]  # Reject skips, the run succeeds
+    assert result.returncode == 0, result.output[-5000:]
     assert stage_runs(result.output, "approval.model") == 0
+    assert result.output.count("--rejected-by") >= 1
     [model] = pipec_json("registry", "list", "--project", str(tmp_path / "project"))
     assert model["state"] == "candidate"
-    assert the_run(tmp_path / "project", result.output)["status"] != "succeeded"
+    record = the_run(tmp_path / "project", result.output)
+    assert record["status"] == "blocked"
+    assert record["report"]["blocked_by"] == "approval.model"
+    assert "rejected by risk-reviewer" in record["report"]["reason"]
+    assert [s["stage_id"] for s in record["stages"]][-1] == "approval.model"
+    lineage = pipec_json("lineage", "model@1", "--project", str(tmp_path / "project"))
+    assert lineage[QUESTIONS[-1]]["rejected_by"] == "risk-reviewer"
 
 
 def test_the_approval_stage_keeps_the_manifest_retries(tmp_path: Path) -> None:

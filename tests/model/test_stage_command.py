@@ -125,6 +125,49 @@ def test_a_waiting_local_run_has_its_record(tmp_path: Path,
     assert "    approval.model: waiting" in out and "deploy.model" not in out
 
 
+def test_a_rejection_at_the_human_step_ends_the_run_blocked(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Airflow's HITL Reject skips the approval stage; the task after it records the
+    rejection: the run ends blocked at the approval stage, saying who rejected which
+    version, and the version stays a candidate. The task itself succeeds (exit 0)."""
+    write_project(tmp_path, approval=True)
+    build = _build(tmp_path / "spend.pipe")
+    order = [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
+    for stage in order[:order.index("approval.model")]:
+        code, out, err = _stage(capsys, build, stage, "--run-id", "x1")
+        assert code == 0, out + err
+    code, out, err = _stage(capsys, build, "approval.model", "--run-id", "x1",
+                            "--rejected-by", "risk-reviewer")
+    assert code == 0, out + err
+    assert "approval.model: model v1 was rejected by risk-reviewer at the approval step" in out
+    assert "run x1: blocked, record" in out
+    record = _record(tmp_path, "x1")
+    assert record is not None and record["status"] == "blocked"
+    assert record["report"]["blocked_by"] == "approval.model"
+    assert "rejected by risk-reviewer" in record["report"]["reason"]
+    assert record["stages"][-1]["stage_id"] == "approval.model"
+    assert record["stages"][-1]["status"] == "blocked"
+    code, out, err = _pipec(capsys, "registry", "list", "--project", str(tmp_path),
+                            "--format", "json")
+    assert code == 0, err
+    assert [v["state"] for v in json.loads(out)] == ["candidate"]
+    code, out, err = _pipec(capsys, "lineage", "model@1", "--project", str(tmp_path),
+                            "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["7. which gates and approvals"]["rejected_by"] == "risk-reviewer"
+    code, out, err = _pipec(capsys, "runs", "show", "x1", "--project", str(tmp_path))
+    assert "approval  model: v1 rejected by risk-reviewer (approval by risk)" in out
+
+
+def test_only_an_approval_stage_can_be_rejected(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(tmp_path, approval=True)
+    code, out, err = _stage(capsys, _build(tmp_path / "spend.pipe"), "train.model",
+                            "--rejected-by", "someone")
+    assert code == 2 and out == ""
+    assert "--rejected-by: stage 'train.model' is a train stage" in err
+
+
 def test_a_failure_with_retries_left_ends_nothing(tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     """The orchestrator runs a failed stage again while it has retries: only the last

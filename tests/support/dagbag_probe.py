@@ -106,6 +106,8 @@ def _jsonable(value):
 _EXTRA_ATTRS = (
     "bash_command",
     "env",
+    "append_env",
+    "env_vars",
     "cwd",
     "subject",
     "body",
@@ -140,6 +142,8 @@ def _describe_task(task) -> dict:
         "execution_timeout_s": _seconds(task.execution_timeout),
         "operator": type(task).__name__,
         "operator_module": type(task).__module__,
+        # module.name of every class it derives from (a DAG file's own subclasses)
+        "bases": [f"{c.__module__}.{c.__name__}" for c in type(task).__mro__[1:]],
     }
     extra = {}
     for attr in _EXTRA_ATTRS:

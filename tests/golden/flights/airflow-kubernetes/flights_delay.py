@@ -101,7 +101,7 @@ class StageOperator(KubernetesPodOperator):
                 "(see the log above); a retry would stop it again") from stopped
 
 
-def stage_task(task_id, stage_id, pod_name, overrides):
+def stage_task(task_id, stage_id, pod_name, overrides, more_args=(), **operator_args):
     settings = _settings(overrides)
     resources = settings.pop("resources", None)
     limits = settings.pop("limits", None)
@@ -110,14 +110,27 @@ def stage_task(task_id, stage_id, pod_name, overrides):
         name=literal(pod_name),
         image=literal(IMAGE),
         cmds=literal(["pipec"]),
-        arguments=literal(["stage", "run", "--manifest", MANIFEST, "--stage", stage_id]),
+        arguments=literal(["stage", "run", "--manifest", MANIFEST, "--stage", stage_id,
+                           *more_args]),
         container_resources=k8s.V1ResourceRequirements(requests=resources, limits=limits),
         **settings,
+        **operator_args,
     )
 
 
+class HumanApproval(ApprovalOperator):
+    """Airflow's ApprovalOperator that keeps who answered (XCom `responded_by`): a Reject
+    skips the tasks after it without pushing the operator's result, and the task that
+    records the rejection names the reviewer."""
+
+    def execute_complete(self, context, event):
+        user = event.get("responded_by_user") or {}
+        context["ti"].xcom_push(key="responded_by", value=user.get("name") or user.get("id"))
+        return super().execute_complete(context, event)
+
+
 def approval_task(task_id, stage_id, owner, subject, body):
-    return ApprovalOperator(
+    return HumanApproval(
         task_id=task_id,
         subject=literal(subject),
         body=literal(body),

@@ -103,16 +103,28 @@ class StageOperator(BashOperator):
 COMMAND = shlex.join(["pipec", "stage", "run", "--manifest", MANIFEST, "--stage"]) + " "
 
 
-def stage_task(task_id, stage_id, overrides):
+def stage_task(task_id, stage_id, overrides, more_args="", **operator_args):
     return StageOperator(
         task_id=task_id,
-        bash_command=literal(COMMAND + shlex.quote(stage_id)),
+        bash_command=literal(COMMAND + shlex.quote(stage_id) + more_args),
         **_settings(overrides),
+        **operator_args,
     )
 
 
+class HumanApproval(ApprovalOperator):
+    """Airflow's ApprovalOperator that keeps who answered (XCom `responded_by`): a Reject
+    skips the tasks after it without pushing the operator's result, and the task that
+    records the rejection names the reviewer."""
+
+    def execute_complete(self, context, event):
+        user = event.get("responded_by_user") or {}
+        context["ti"].xcom_push(key="responded_by", value=user.get("name") or user.get("id"))
+        return super().execute_complete(context, event)
+
+
 def approval_task(task_id, stage_id, owner, subject, body):
-    return ApprovalOperator(
+    return HumanApproval(
         task_id=task_id,
         subject=literal(subject),
         body=literal(body),

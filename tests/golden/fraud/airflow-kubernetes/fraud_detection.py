@@ -60,7 +60,13 @@ OVERRIDES = {
 
 # task id -> the human approval between register and deploy
 APPROVALS = {
-    'approval__fraud_gbm-human': {'owner': 'risk', 'subject': 'Approve register.fraud_gbm for promotion', 'body': '`register.fraud_gbm` registered a blessed candidate (`pipec registry list` shows its version). Team `risk` records the approval with `pipec registry approve fraud_gbm@VERSION --by risk`, which binds it to the evaluation report, then approves here; the next task checks the registry before promotion and deploy. Rejecting skips them.'},
+    'approval__fraud_gbm-human': {'owner': 'risk', 'subject': 'Approve register.fraud_gbm for promotion', 'body': '`register.fraud_gbm` registered a blessed candidate (`pipec registry list` shows its version). Team `risk` records the approval with `pipec registry approve fraud_gbm@VERSION --by risk`, which binds it to the evaluation report, then approves here; the next task checks the registry before promotion and deploy. Rejecting skips them and ends the run blocked, with its record.'},
+}
+
+# task id -> (approval stage id, its human step's task id, the stage's task id, pod
+# name): the task that records a Reject at the human step (see `rejection_task`)
+REJECTIONS = {
+    'approval__fraud_gbm-rejected': ('approval.fraud_gbm', 'approval__fraud_gbm-human', 'approval__fraud_gbm', 'approval-fraud-gbm-rejected--a1181cde8f'),
 }
 
 SCHEDULE = '0 3 * * *'
@@ -101,7 +107,7 @@ class StageOperator(KubernetesPodOperator):
                 "(see the log above); a retry would stop it again") from stopped
 
 
-def stage_task(task_id, stage_id, pod_name, overrides):
+def stage_task(task_id, stage_id, pod_name, overrides, more_args=(), **operator_args):
     settings = _settings(overrides)
     resources = settings.pop("resources", None)
     limits = settings.pop("limits", None)
@@ -110,14 +116,42 @@ def stage_task(task_id, stage_id, pod_name, overrides):
         name=literal(pod_name),
         image=literal(IMAGE),
         cmds=literal(["pipec"]),
-        arguments=literal(["stage", "run", "--manifest", MANIFEST, "--stage", stage_id]),
+        arguments=literal(["stage", "run", "--manifest", MANIFEST, "--stage", stage_id,
+                           *more_args]),
         container_resources=k8s.V1ResourceRequirements(requests=resources, limits=limits),
         **settings,
+        **operator_args,
     )
 
 
+# Who answered a human step (`HumanApproval`); Airflow renders this for the task.
+REVIEWER = "{{ ti.xcom_pull(task_ids=%r, key='responded_by') or '' }}"
+
+
+def rejection_task(task_id, stage_id, human_task_id, pod_name, overrides):
+    """Runs only when the human step rejected: a Reject skips the approval stage's task,
+    hence `all_skipped`. `pipec stage run --rejected-by` ends the run blocked, with its
+    record. The reviewer's name comes through the environment, never through a shell."""
+    settings = dict(overrides, doc_md=f"Records a Reject at `{human_task_id}`.")
+    return stage_task(task_id, stage_id, pod_name, settings,
+                      ("--rejected-by", "$(PIPEC_REJECTED_BY)"),
+                      env_vars={"PIPEC_REJECTED_BY": REVIEWER % human_task_id},
+                      trigger_rule="all_skipped")
+
+
+class HumanApproval(ApprovalOperator):
+    """Airflow's ApprovalOperator that keeps who answered (XCom `responded_by`): a Reject
+    skips the tasks after it without pushing the operator's result, and the task that
+    records the rejection names the reviewer."""
+
+    def execute_complete(self, context, event):
+        user = event.get("responded_by_user") or {}
+        context["ti"].xcom_push(key="responded_by", value=user.get("name") or user.get("id"))
+        return super().execute_complete(context, event)
+
+
 def approval_task(task_id, stage_id, owner, subject, body):
-    return ApprovalOperator(
+    return HumanApproval(
         task_id=task_id,
         subject=literal(subject),
         body=literal(body),
@@ -152,3 +186,7 @@ with DAG(
         if upstream:
             task.set_upstream([tasks[name] for name in upstream])
         tasks[task_id] = task
+    for task_id, (stage_id, human_task_id, after, pod_name) in REJECTIONS.items():
+        task = rejection_task(task_id, stage_id, human_task_id, pod_name,
+                              OVERRIDES.get(after, ()))
+        task.set_upstream(tasks[after])

@@ -59,7 +59,13 @@ OVERRIDES = {
 
 # task id -> the human approval between register and deploy
 APPROVALS = {
-    'approval__fraud_gbm-human': {'owner': 'risk', 'subject': 'Approve register.fraud_gbm for promotion', 'body': '`register.fraud_gbm` registered a blessed candidate (`pipec registry list` shows its version). Team `risk` records the approval with `pipec registry approve fraud_gbm@VERSION --by risk`, which binds it to the evaluation report, then approves here; the next task checks the registry before promotion and deploy. Rejecting skips them.'},
+    'approval__fraud_gbm-human': {'owner': 'risk', 'subject': 'Approve register.fraud_gbm for promotion', 'body': '`register.fraud_gbm` registered a blessed candidate (`pipec registry list` shows its version). Team `risk` records the approval with `pipec registry approve fraud_gbm@VERSION --by risk`, which binds it to the evaluation report, then approves here; the next task checks the registry before promotion and deploy. Rejecting skips them and ends the run blocked, with its record.'},
+}
+
+# task id -> (approval stage id, its human step's task id, the stage's task id): the task
+# that records a Reject at the human step (see `rejection_task`)
+REJECTIONS = {
+    'approval__fraud_gbm-rejected': ('approval.fraud_gbm', 'approval__fraud_gbm-human', 'approval__fraud_gbm'),
 }
 
 SCHEDULE = '0 3 * * *'
@@ -103,16 +109,42 @@ class StageOperator(BashOperator):
 COMMAND = shlex.join(["pipec", "stage", "run", "--manifest", MANIFEST, "--stage"]) + " "
 
 
-def stage_task(task_id, stage_id, overrides):
+def stage_task(task_id, stage_id, overrides, more_args="", **operator_args):
     return StageOperator(
         task_id=task_id,
-        bash_command=literal(COMMAND + shlex.quote(stage_id)),
+        bash_command=literal(COMMAND + shlex.quote(stage_id) + more_args),
         **_settings(overrides),
+        **operator_args,
     )
 
 
+# Who answered a human step (`HumanApproval`); Airflow renders this for the task.
+REVIEWER = "{{ ti.xcom_pull(task_ids=%r, key='responded_by') or '' }}"
+
+
+def rejection_task(task_id, stage_id, human_task_id, overrides):
+    """Runs only when the human step rejected: a Reject skips the approval stage's task,
+    hence `all_skipped`. `pipec stage run --rejected-by` ends the run blocked, with its
+    record. The reviewer's name comes through the environment, never through a shell."""
+    settings = dict(overrides, doc_md=f"Records a Reject at `{human_task_id}`.")
+    return stage_task(task_id, stage_id, settings, ' --rejected-by "$PIPEC_REJECTED_BY"',
+                      env={"PIPEC_REJECTED_BY": REVIEWER % human_task_id}, append_env=True,
+                      trigger_rule="all_skipped")
+
+
+class HumanApproval(ApprovalOperator):
+    """Airflow's ApprovalOperator that keeps who answered (XCom `responded_by`): a Reject
+    skips the tasks after it without pushing the operator's result, and the task that
+    records the rejection names the reviewer."""
+
+    def execute_complete(self, context, event):
+        user = event.get("responded_by_user") or {}
+        context["ti"].xcom_push(key="responded_by", value=user.get("name") or user.get("id"))
+        return super().execute_complete(context, event)
+
+
 def approval_task(task_id, stage_id, owner, subject, body):
-    return ApprovalOperator(
+    return HumanApproval(
         task_id=task_id,
         subject=literal(subject),
         body=literal(body),
@@ -147,3 +179,6 @@ with DAG(
         if upstream:
             task.set_upstream([tasks[name] for name in upstream])
         tasks[task_id] = task
+    for task_id, (stage_id, human_task_id, after) in REJECTIONS.items():
+        task = rejection_task(task_id, stage_id, human_task_id, OVERRIDES.get(after, ()))
+        task.set_upstream(tasks[after])
