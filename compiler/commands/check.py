@@ -27,20 +27,26 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         print(f"pipec: {unknown}", file=sys.stderr)
         return 2
-    files, go_on = usable(args.files)
-    if not go_on:
+    # An argument that names nothing readable is said on stderr and makes the exit 2,
+    # but the other files are still checked: one deleted or unreadable file in a
+    # pre-commit run must not hide the findings in all the others.
+    files, all_usable = usable(args.files)
+    if not files:
         return 2
     loader = Loader()  # shared: each imported file is parsed once for all inputs
     diagnostics, sources = [], {}
     for path in files:
         if not readable(path):
-            return 2
+            all_usable = False
+            continue
         program = compile(path, loader=loader, options=options_for(path, args))
         diagnostics.extend(program.diagnostics)
         sources.update({f.display: f.text for f in loader.files.values()})
     # A file imported by several of the files (or named as well) reports each problem once.
     diagnostics = list(dict.fromkeys(diagnostics))
     emit(diagnostics, sources, args.format)
+    if not all_usable:
+        return 2
     worst = {d.severity for d in diagnostics}
     if Severity.ERROR in worst or (Severity.WARNING in worst and _strict(args, files)):
         return 1

@@ -3,6 +3,7 @@ odd paths and imports, malformed suppressions, syntax errors worded for people."
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -103,6 +104,19 @@ def test_arguments_that_are_not_files_say_why(tmp_path: Path, monkeypatch: pytes
     assert "`dangling.pipe`: a symbolic link to nothing" in err
     assert "`missing.pipe`: no such file or directory" in err
     assert "`/dev/null`: not a regular file or a folder" in err
+
+
+def test_an_unreadable_argument_does_not_hide_the_other_files_findings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """pre-commit passes every staged file: one that cannot be read makes the exit 2,
+    and the others are checked all the same."""
+    monkeypatch.chdir(tmp_path)
+    os.symlink("nowhere.pipe", "dangling.pipe")
+    Path("broken.pipe").write_text("pipeline x {\n", encoding="utf-8")
+    assert main(["check", "dangling.pipe", "broken.pipe", "--format", "json"]) == 2
+    out, err = capsys.readouterr()
+    assert "`dangling.pipe`: a symbolic link to nothing" in err
+    assert [d["code"] for d in json.loads(out)] == ["P001"]
 
 
 def test_a_folder_walk_skips_tool_folders_and_linked_loops(tmp_path: Path, monkeypatch:
