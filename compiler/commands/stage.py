@@ -19,13 +19,19 @@ import argparse
 import json
 import os
 import re
+import signal
 import sys
 import traceback
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipec.commands._runtime import EXIT_CODES, resolve_stage
+
+if TYPE_CHECKING:
+    from pipec.stdlib.runtime.errors import RunStopped
 
 # What a run id the user chose may hold: it names the run in `pipec runs show RUN`.
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+-]{0,119}")
@@ -132,32 +138,48 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
     """Run the stage (or record its rejection), say how it ended (and the run, when it
     ended the run): the status."""
     from pipec.config import load_config
-    from pipec.render.text import visible
-    from pipec.stdlib.runtime.alerts import alert_for, alert_line
+    from pipec.stdlib.runtime.alerts import alert_for
     from pipec.stdlib.runtime.context import manifest_stage
-    from pipec.stdlib.runtime.errors import RunStopped
-    from pipec.stdlib.runtime.runner import end_stage_run, reuse_missing_upstream
+    from pipec.stdlib.runtime.errors import RunStopped, Terminated
+    from pipec.stdlib.runtime.runner import reuse_missing_upstream
     from pipec.stdlib.runtime.stage import reject_stage, run_stage
 
     options = {"allowed_model_modules": list(load_config(base_dir).allowed_model_modules)}
     reuse_missing_upstream(manifest, project, run_id, stage_id)
     stopped, error, alert = None, None, None
-    try:
-        if rejected_by is not None:
-            result = reject_stage(manifest, manifest_dir, stage_id, project, run_id,
-                                  rejected_by)
-        else:
-            result = run_stage(manifest, manifest_dir, stage_id, project, run_id, options)
-        status, message, alert = "succeeded", f"{stage_id}: {result.status}", \
-            result.report.get("alert")
-    except RunStopped as exc:
-        status, message, stopped = exc.status, _stopped_message(stage_id, exc), exc
-    except Exception as exc:  # recorded in the index by run_stage; reported, not raised
-        if debug:
-            traceback.print_exc()
-        status = "failed"
-        message = error = f"{stage_id}: {type(exc).__name__}: {exc}"
-        alert = alert_for(manifest_stage(manifest, stage_id), f"{type(exc).__name__}: {exc}")
+    with _sigterm_stops_the_stage() as stage_running:
+        try:
+            if rejected_by is not None:
+                result = reject_stage(manifest, manifest_dir, stage_id, project, run_id,
+                                      rejected_by)
+            else:
+                result = run_stage(manifest, manifest_dir, stage_id, project, run_id, options)
+            status, message, alert = "succeeded", f"{stage_id}: {result.status}", \
+                result.report.get("alert")
+        except RunStopped as exc:
+            status, message, stopped = exc.status, _stopped_message(stage_id, exc), exc
+        except (Exception, Terminated) as exc:  # recorded in the index by run_stage
+            if debug:
+                traceback.print_exc()
+            status = "failed"
+            message = error = f"{stage_id}: {type(exc).__name__}: {exc}"
+            alert = alert_for(manifest_stage(manifest, stage_id),
+                              f"{type(exc).__name__}: {exc}")
+        finally:
+            stage_running.clear()  # from here on, a SIGTERM waits for the record
+        return _end(manifest, manifest_dir, project, run_id, stage_id, status, message,
+                    stopped, error, alert)
+
+
+def _end(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
+         stage_id: str, status: str, message: str, stopped: RunStopped | None,
+         error: str | None,
+         alert: dict[str, Any] | None) -> str:
+    """Say how the stage ended; write the run's record when it ended the run."""
+    from pipec.render.text import visible
+    from pipec.stdlib.runtime.alerts import alert_line
+    from pipec.stdlib.runtime.runner import end_stage_run
+
     print(visible(message))  # an error may quote data or a file name
     if alert is not None:  # into the task's log, where the orchestrator's alerting looks
         print(visible(alert_line(alert)), file=sys.stderr)
@@ -169,6 +191,42 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
         print(visible(f"run {run_id}: {ended.status}, record "
                       f"{ended.report['record_sha256'][:12]}"))
     return ended.status
+
+
+@contextmanager
+def _sigterm_stops_the_stage() -> Iterator[set[str]]:
+    """While the yielded set is not empty, SIGTERM (an orchestrator's timeout or cancel:
+    Airflow's `on_kill`, Kubernetes before its SIGKILL, the local script) raises
+    Terminated in the stage, which is recorded as failed, with the run's record when no
+    retry follows. Once the set is cleared, a SIGTERM is held off until the record is
+    written (the orchestrator's SIGKILL still ends it). Python runs the handler between
+    bytecodes: a long call into native code (a DuckDB query, a model fit) finishes first."""
+    from pipec.stdlib.runtime.errors import Terminated
+
+    running = {"stage"}
+    pending: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        if not running:
+            pending.append(signum)
+            return
+        running.clear()
+        raise Terminated(f"stopped by {signal.Signals(signum).name} (the orchestrator's "
+                         "timeout, or a cancel)")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (called in-process): no handler to install
+        yield running
+        return
+    try:
+        yield running
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if pending and callable(previous):
+        previous(pending[0], None)
+    elif pending and previous == signal.SIG_DFL:
+        os.kill(os.getpid(), signal.SIGTERM)  # the record is written: now stop
 
 
 def _stopped_message(stage_id: str, stopped: Exception) -> str:

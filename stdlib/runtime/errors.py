@@ -13,6 +13,13 @@ class PipecRuntimeError(Exception):
     """Base class of every error the runtime raises on purpose."""
 
 
+class Terminated(BaseException):
+    """The process was told to stop (SIGTERM: an orchestrator's timeout or a cancel)
+    while a stage ran. A BaseException, like KeyboardInterrupt, so that no `except
+    Exception` in stage code swallows it; the stage is recorded as failed, and the run's
+    record is written when no retry follows."""
+
+
 class ArtifactMissing(PipecRuntimeError):
     """An artifact id is not (or no longer) in the store."""
 

@@ -36,7 +36,7 @@ from typing import Any
 from . import data_stages as ds
 from . import model_stages as ms
 from .context import StageContext, StageOutput, upstream_ids
-from .errors import ManifestError, RunStopped, StageNotAvailable
+from .errors import ManifestError, RunStopped, StageNotAvailable, Terminated
 from .store import ArtifactStore, Execution, RunIndex, canonical_json
 
 RUNTIME_VERSION = "0.1.0"
@@ -197,7 +197,7 @@ def _run(ctx: StageContext, execute: Callable[[StageContext], Any]) -> StageResu
     except RunStopped as exc:
         ctx.index.finish_stage(ctx.run_id, stage["id"], exc.status, {}, exc.report)
         raise
-    except Exception as exc:
+    except (Exception, Terminated) as exc:
         ctx.index.finish_stage(ctx.run_id, stage["id"], "failed", {},
                                {"error": f"{type(exc).__name__}: {exc}", "attempt": attempt})
         raise

@@ -4,6 +4,7 @@ run` would answer the same way again (and `pipec run` never retries either)."""
 
 from __future__ import annotations
 
+import subprocess
 import types
 
 import pytest
@@ -55,9 +56,47 @@ def test_the_run_id_goes_to_each_stage_not_into_the_environment(programs, tmp_pa
     monkeypatch.delenv("PIPEC_RUN_ID", raising=False)
     script = _script(programs, tmp_path)
     argvs = []
-    monkeypatch.setattr(script.subprocess, "run",
-                        lambda argv, **_: argvs.append(argv) or types.SimpleNamespace(
-                            returncode=0))
+    monkeypatch.setattr(script.subprocess, "Popen",
+                        lambda argv, **_: argvs.append(argv) or FakeStage([0]))
     assert script.main(["--run-id", "r1", "--retry-delay", "0"]) == 0
     assert argvs and all(argv[-2:] == ["--run-id", "r1"] for argv in argvs)
     assert "PIPEC_RUN_ID" not in os.environ
+
+
+class FakeStage:
+    """A stage process whose successive `wait`s return these statuses, or time out
+    (None)."""
+
+    def __init__(self, waits):
+        self.waits, self.signals = list(waits), []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        return False
+
+    def wait(self, timeout=None):
+        status = self.waits.pop(0)
+        if status is None:
+            raise subprocess.TimeoutExpired("pipec", timeout)
+        return status
+
+    def terminate(self):
+        self.signals.append("SIGTERM")
+
+    def kill(self):
+        self.signals.append("SIGKILL")
+
+
+@pytest.mark.parametrize("waits, signals", [
+    ([None, -15], ["SIGTERM"]),  # stopped within the grace period: it recorded its failure
+    ([None, None, -9], ["SIGTERM", "SIGKILL"]),  # ignored SIGTERM: killed after the grace
+])
+def test_a_timed_out_stage_gets_sigterm_before_sigkill(programs, tmp_path, monkeypatch,
+                                                       waits, signals):
+    script = _script(programs, tmp_path)
+    stage = FakeStage(waits)
+    monkeypatch.setattr(script.subprocess, "Popen", lambda argv, **_: stage)
+    assert script.run_stage("train.fraud_gbm", 5) == script.FAILED
+    assert stage.signals == signals

@@ -28,6 +28,9 @@ RETRY_DELAY_S = 300
 SCHEDULE = {'kind': 'scheduled', 'cron': '0 3 * * *'}
 # `pipec stage run`'s exit status
 BLOCKED, FAILED, WAITING_FOR_APPROVAL = 1, 2, 3
+# How long a timed-out stage has to record its failure before it is killed (Kubernetes'
+# default grace period).
+STOP_GRACE_S = 30
 
 # (stage id, owner, retries, timeout in seconds or None, is a human approval)
 STAGES = [
@@ -74,11 +77,24 @@ RUN_ID = None
 def run_stage(stage_id, timeout_s):
     argv = [sys.executable, "-m", "pipec", "stage", "run", "--manifest", MANIFEST,
             "--stage", stage_id] + (["--run-id", RUN_ID] if RUN_ID else [])
+    with subprocess.Popen(argv) as stage:
+        try:
+            return stage.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            print(f"{stage_id}: timed out after {timeout_s} s", file=sys.stderr)
+            stop(stage)
+            return FAILED
+
+
+def stop(stage):
+    """SIGTERM first, as Kubernetes does: the stage records its failure (and the run's
+    record when no retry follows); SIGKILL once STOP_GRACE_S have passed."""
+    stage.terminate()
     try:
-        return subprocess.run(argv, timeout=timeout_s, check=False).returncode
+        stage.wait(timeout=STOP_GRACE_S)
     except subprocess.TimeoutExpired:
-        print(f"{stage_id}: timed out after {timeout_s} s", file=sys.stderr)
-        return FAILED
+        stage.kill()
+        stage.wait()
 
 
 def run_with_retries(stage_id, retries, timeout_s, retry_delay_s):
