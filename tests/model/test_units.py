@@ -158,6 +158,30 @@ def test_weighted_bootstrap_equals_resampling() -> None:
         assert metric(y, p, 0.4, weights)[0] == pytest.approx(resampled, rel=1e-9), name
 
 
+@pytest.mark.parametrize("ties", ["none", "few", "many"])
+@pytest.mark.parametrize("name, reference", [
+    ("roc_auc", skm.roc_auc_score), ("average_precision", skm.average_precision_score)])
+def test_ranking_metrics_on_weight_rows_match_resampled_scikit_learn(
+        ties: str, name: str, reference: object) -> None:
+    """Several bootstrap rows at once, scores sorted or not, with no tied scores, a few
+    (read per tie group) and many (summed per group): each row gives what scikit-learn
+    gives on the resample it counts."""
+    rng = np.random.default_rng(11)
+    n = 400
+    y = rng.integers(0, 2, n)
+    p = rng.random(n) * 0.7 + y * 0.2
+    if ties == "few":
+        p[::37], p[1] = p[5], p[2]
+    elif ties == "many":
+        p = np.round(p, 1)
+    draws = rng.integers(0, n, (3, n))
+    w = np.vstack([np.bincount(d, minlength=n) for d in draws]).astype(float)
+    want = [reference(y[d], p[d]) for d in draws]
+    assert M.BINARY[name](y, p, 0.5, w) == pytest.approx(want, rel=1e-9)
+    order = np.argsort(p, kind="mergesort")
+    assert M.BINARY[name](y[order], p[order], 0.5, w[:, order]) == pytest.approx(want, rel=1e-9)
+
+
 def test_bootstrap_interval_brackets_the_value_and_is_repeatable() -> None:
     rng = np.random.default_rng(5)
     y = rng.integers(0, 2, 1000)
