@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipec.backends.argo.lower import APPROVAL_TEMPLATE, DAG_TEMPLATE, PREFIX
+from pipec.backends.argo.lower import (
+    APPROVAL_TEMPLATE,
+    DAG_TEMPLATE,
+    DECISION,
+    PREFIX,
+    REJECT,
+    REJECT_TEMPLATE,
+    REVIEWER,
+)
 from pipec.backends.argo.model import ArgoWorkflow, DagGroup, DagTask, Sensor, StageTemplate
 from pipec.backends.argo.yamldump import Flow
 from pipec.backends.kube import requirements
@@ -37,7 +45,7 @@ def _cron_spec(wf: ArgoWorkflow) -> dict[str, Any]:
 def _workflow_spec(wf: ArgoWorkflow) -> dict[str, Any]:
     templates = [_dag_template(wf)] + [_group_template(g) for g in wf.groups]
     if any(t.template == APPROVAL_TEMPLATE for t in wf.tasks):
-        templates.append({"name": APPROVAL_TEMPLATE, "suspend": {}})
+        templates += [_approval_template(), _rejection_template(wf)]
     templates += [_stage_template(wf, shape) for shape in wf.templates]
     return {
         "entrypoint": DAG_TEMPLATE,
@@ -52,23 +60,61 @@ def _workflow_spec(wf: ArgoWorkflow) -> dict[str, Any]:
 
 
 def _dag_template(wf: ArgoWorkflow) -> dict[str, Any]:
-    return {"name": DAG_TEMPLATE, "dag": {"tasks": [_task(t) for t in wf.tasks]}}
+    skippable = {t.name for t in wf.tasks if t.when is not None}
+    return {"name": DAG_TEMPLATE, "dag": {"tasks": [_task(t, skippable) for t in wf.tasks]}}
 
 
 def _group_template(group: DagGroup) -> dict[str, Any]:
-    return {"name": group.name, "dag": {"tasks": [_task(t) for t in group.tasks]}}
+    return {"name": group.name, "dag": {"tasks": [_task(t, set()) for t in group.tasks]}}
 
 
-def _task(task: DagTask) -> dict[str, Any]:
+def _task(task: DagTask, skippable: set[str]) -> dict[str, Any]:
     """One line per task (a YAML flow mapping). `depends: "a && b"` runs the task when
-    each of a and b succeeded (or was skipped), as `dependencies: [a, b]` would."""
+    each of a and b succeeded (or was skipped), as `dependencies: [a, b]` would; after a
+    task that a `when` may skip (the approval stage, on a rejection) it must have
+    succeeded: `a.Succeeded`, else the task is omitted."""
     entry: dict[str, Any] = Flow(name=task.name, template=task.template)
     if task.dependencies:
-        entry["depends"] = " && ".join(task.dependencies)
+        entry["depends"] = " && ".join(f"{d}.Succeeded" if d in skippable else d
+                                       for d in task.dependencies)
+    if task.when is not None:
+        entry["when"] = task.when
     if task.parameters:
         entry["arguments"] = {"parameters": [{"name": k, "value": v}
                                              for k, v in task.parameters]}
     return entry
+
+
+def _approval_template() -> dict[str, Any]:
+    """The human step: a `suspend` whose resume may set the decision and the reviewer
+    (Argo's intermediate parameters: the UI's resume form, or `argo node set
+    --output-parameter`); a plain resume takes the defaults, `approve` and no name."""
+    inputs = [{"name": DECISION, "default": "approve", "enum": ["approve", REJECT],
+               "description": "approve: the approval stage checks the registry and the "
+               "run goes on; reject: the run ends blocked, recorded"},
+              {"name": REVIEWER, "default": "",
+               "description": "who decides (recorded with a rejection)"}]
+    outputs = [{"name": p["name"], "valueFrom": {"supplied": {}, "default": p["default"]}}
+               for p in inputs]
+    return {"name": APPROVAL_TEMPLATE, "inputs": {"parameters": inputs},
+            "outputs": {"parameters": outputs}, "suspend": {}}
+
+
+def _rejection_template(wf: ArgoWorkflow) -> dict[str, Any]:
+    """`pipec stage run --rejected-by REVIEWER` for the approval stage the human step
+    rejected: the run's record says blocked there, and by whom. The reviewer is one
+    argument of its own, never read by a shell."""
+    return {
+        "name": REJECT_TEMPLATE,
+        "inputs": {"parameters": [{"name": n} for n in ("stage", "owner", "retries",
+                                                          REVIEWER)]},
+        "metadata": {"labels": {PREFIX + "owner": "{{inputs.parameters.owner}}"},
+                     "annotations": {PREFIX + "stage": "{{inputs.parameters.stage}}"}},
+        "retryStrategy": _retry_strategy(wf),
+        "container": {"image": wf.image, "command": ["pipec"],
+                      "args": [*_stage_args(), "--rejected-by",
+                               f"{{{{inputs.parameters.{REVIEWER}}}}}"]},
+    }
 
 
 # `pipec stage run` exits 1 when a blocking check or gate stopped the stage and 3 when it
@@ -84,9 +130,7 @@ def _stage_template(wf: ArgoWorkflow, shape: StageTemplate) -> dict[str, Any]:
         "inputs": {"parameters": parameters},
         "metadata": {"labels": {PREFIX + "owner": "{{inputs.parameters.owner}}"},
                      "annotations": {PREFIX + "stage": "{{inputs.parameters.stage}}"}},
-        "retryStrategy": {"limit": "{{inputs.parameters.retries}}", "retryPolicy": "Always",
-                          "expression": RETRY_WHEN,
-                          "backoff": {"duration": f"{wf.retry_delay_s}s"}},
+        "retryStrategy": _retry_strategy(wf),
     }
     if shape.timed:
         template["activeDeadlineSeconds"] = "{{inputs.parameters.timeout}}"
@@ -94,12 +138,18 @@ def _stage_template(wf: ArgoWorkflow, shape: StageTemplate) -> dict[str, Any]:
     return template
 
 
+def _retry_strategy(wf: ArgoWorkflow) -> dict[str, Any]:
+    return {"limit": "{{inputs.parameters.retries}}", "retryPolicy": "Always",
+            "expression": RETRY_WHEN, "backoff": {"duration": f"{wf.retry_delay_s}s"}}
+
+
+def _stage_args() -> list[str]:
+    return ["stage", "run", "--manifest", "{{workflow.parameters.manifest}}",
+            "--stage", "{{inputs.parameters.stage}}"]
+
+
 def _container(wf: ArgoWorkflow, shape: StageTemplate) -> dict[str, Any]:
-    container: dict[str, Any] = {
-        "image": wf.image, "command": ["pipec"],
-        "args": ["stage", "run", "--manifest", "{{workflow.parameters.manifest}}",
-                 "--stage", "{{inputs.parameters.stage}}"],
-    }
+    container: dict[str, Any] = {"image": wf.image, "command": ["pipec"], "args": _stage_args()}
     if shape.resources:
         container["resources"] = requirements(shape.resources)
     return container

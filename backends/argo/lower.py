@@ -23,7 +23,12 @@ from pipec.backends.triggers import drift_condition, trigger_keys
 NAME_MAX = 52  # CronWorkflow names; Workflows get a 5-character suffix after it
 PREFIX = "pipec.dev/"
 APPROVAL_TEMPLATE = "approval"
+REJECT_TEMPLATE = "record-rejection"
 HUMAN_SUFFIX = "--human"
+REJECTED_SUFFIX = "--rejected"
+# The human step's outputs, chosen when the workflow is resumed (Argo's intermediate
+# parameters): a plain `argo resume` gives the defaults, `approve` and no reviewer.
+DECISION, REVIEWER, REJECT = "decision", "reviewer", "reject"
 DAG_TEMPLATE = "pipeline"
 # This many sibling stages with the same inputs and the same dependents (a wide fan-out:
 # feature views over one source) become one nested DAG.
@@ -87,19 +92,28 @@ def _with_defaults(shape: StageTemplate, stages: list[dict[str, str]]) -> StageT
 def _tasks(stage: StagePlan, template: StageTemplate) -> tuple[DagTask, ...]:
     """The stage's DAG task; an approval stage is preceded by the human's `suspend` step,
     `NAME--human` (a stage's task name never holds `--` unless it ends in a hash, which
-    `human` is not: naming.py). The stage after it checks the registry for the
-    approval, as `pipec run` does, so resuming without recording it stops there."""
+    `human` and `rejected` are not: naming.py). Resumed with decision `approve` (the
+    default), the approval stage runs and checks the registry for the approval, as
+    `pipec run` does, so resuming without recording it stops there; with `reject`, it is
+    skipped and `NAME--rejected` records the rejection instead."""
     dependencies = tuple(sorted(dns_label(i) for i in stage.inputs))
-    prefix: tuple[DagTask, ...] = ()
-    if stage.is_approval:
-        human = dns_label(stage.id, DNS_LABEL_MAX - len(HUMAN_SUFFIX)) + HUMAN_SUFFIX
-        prefix = (DagTask(human, stage.id, APPROVAL_TEMPLATE, dependencies, ()),)
-        dependencies = (human,)
     defaults = dict(template.defaults)
     parameters = tuple((k, v) for k, v in _parameters(stage, template).items()
                        if defaults.get(k) != v)
-    return (*prefix, DagTask(dns_label(stage.id), stage.id, template.name, dependencies,
-                             parameters))
+    task = DagTask(dns_label(stage.id), stage.id, template.name, dependencies, parameters)
+    if not stage.is_approval:
+        return (task,)
+    human = dns_label(stage.id, DNS_LABEL_MAX - len(HUMAN_SUFFIX)) + HUMAN_SUFFIX
+    decision = f"{{{{tasks.{human}.outputs.parameters.{DECISION}}}}}"
+    rejected = DagTask(
+        dns_label(stage.id, DNS_LABEL_MAX - len(REJECTED_SUFFIX)) + REJECTED_SUFFIX,
+        stage.id, REJECT_TEMPLATE, (human,),
+        (("stage", stage.id), ("owner", label_value(stage.owner or "")),
+         ("retries", str(stage.retries)),
+         (REVIEWER, f"{{{{tasks.{human}.outputs.parameters.{REVIEWER}}}}}")),
+        when=f"{decision} == {REJECT}")
+    return (DagTask(human, stage.id, APPROVAL_TEMPLATE, dependencies, ()),
+            replace(task, dependencies=(human,), when=f"{decision} != {REJECT}"), rejected)
 
 
 def fan_outs(tasks: tuple[DagTask, ...]) -> tuple[tuple[DagTask, ...], tuple[DagGroup, ...]]:
@@ -118,7 +132,7 @@ def fan_outs(tasks: tuple[DagTask, ...]) -> tuple[tuple[DagTask, ...], tuple[Dag
             dependents.setdefault(name, []).append(task.name)
     siblings: dict[tuple[tuple[str, ...], tuple[str, ...]], list[DagTask]] = {}
     for task in tasks:
-        if task.template != APPROVAL_TEMPLATE:
+        if task.template not in (APPROVAL_TEMPLATE, REJECT_TEMPLATE) and task.when is None:
             key = (task.dependencies, tuple(sorted(dependents[task.name])))
             siblings.setdefault(key, []).append(task)
     group_of: dict[str, str] = {}

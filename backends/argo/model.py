@@ -25,6 +25,10 @@ class DagTask:
     template: str
     dependencies: tuple[str, ...]
     parameters: tuple[tuple[str, str], ...]
+    # Run only when this holds (Argo's `when`), else skipped: the approval stage and the
+    # task that records a rejection, on the human step's decision. A task after one of
+    # them needs it to have succeeded, not merely finished (skipped counts as done).
+    when: str | None = None
 
 
 @dataclass(frozen=True)

@@ -87,8 +87,10 @@ def airflow_edges(constants: dict[str, object]) -> list[tuple[str, str]]:
 
 
 def argo_dependencies(task: dict) -> list[str]:
-    """The task names an Argo DAG task waits for (`depends: "a && b"`)."""
-    return task["depends"].split(" && ") if "depends" in task else []
+    """The task names an Argo DAG task waits for (`depends: "a && b.Succeeded"`)."""
+    if "depends" not in task:
+        return []
+    return [term.removesuffix(".Succeeded") for term in task["depends"].split(" && ")]
 
 
 def argo_stage_tasks(spec: dict) -> list[dict]:

@@ -69,11 +69,41 @@ def test_approval_is_a_suspend_step(programs, tmp_path):
     templates = {t["name"]: t for t in spec["templates"]}
     tasks = {t["name"]: t for t in templates["pipeline"]["dag"]["tasks"]}
     # The human resumes the suspend step; the approval stage after it checks the registry.
-    assert templates[tasks["approval-fraud-gbm--human"]["template"]]["suspend"] == {}
+    human = templates[tasks["approval-fraud-gbm--human"]["template"]]
+    assert human["suspend"] == {}
     assert argo_dependencies(tasks["approval-fraud-gbm--human"]) == ["register-fraud-gbm"]
     assert argo_dependencies(tasks["approval-fraud-gbm"]) == ["approval-fraud-gbm--human"]
     assert "container" in templates[tasks["approval-fraud-gbm"]["template"]]
-    assert argo_dependencies(tasks["deploy-fraud-gbm"]) == ["approval-fraud-gbm"]
+    # Deploy needs the approval stage to have succeeded: skipped (rejected) is not enough.
+    assert tasks["deploy-fraud-gbm"]["depends"] == "approval-fraud-gbm.Succeeded"
+
+
+def test_a_rejection_at_the_suspend_step_is_recorded(programs, tmp_path):
+    """Resumed with decision `reject` (a plain resume gives the default, `approve`), the
+    approval stage is skipped and the next task records the rejection by the reviewer,
+    which reaches `--rejected-by` as one argument."""
+    (document,) = _documents(programs["fraud_detection"], tmp_path)
+    templates = {t["name"]: t for t in document["spec"]["workflowSpec"]["templates"]}
+    tasks = {t["name"]: t for t in templates["pipeline"]["dag"]["tasks"]}
+    human = templates["approval"]
+    assert {p["name"]: p["default"] for p in human["inputs"]["parameters"]} == \
+        {"decision": "approve", "reviewer": ""}
+    assert human["inputs"]["parameters"][0]["enum"] == ["approve", "reject"]
+    assert {p["name"]: p["valueFrom"] for p in human["outputs"]["parameters"]} == {
+        "decision": {"supplied": {}, "default": "approve"},
+        "reviewer": {"supplied": {}, "default": ""}}
+    decision = "{{tasks.approval-fraud-gbm--human.outputs.parameters.decision}}"
+    assert tasks["approval-fraud-gbm"]["when"] == f"{decision} != reject"
+    rejected = tasks["approval-fraud-gbm--rejected"]
+    assert rejected["when"] == f"{decision} == reject"
+    assert argo_dependencies(rejected) == ["approval-fraud-gbm--human"]
+    arguments = {p["name"]: p["value"] for p in rejected["arguments"]["parameters"]}
+    assert arguments["stage"] == "approval.fraud_gbm"
+    assert arguments["reviewer"] == \
+        "{{tasks.approval-fraud-gbm--human.outputs.parameters.reviewer}}"
+    args = templates[rejected["template"]]["container"]["args"]
+    assert args[-2:] == ["--rejected-by", "{{inputs.parameters.reviewer}}"]
+    assert args[:-2] == templates["stage"]["container"]["args"]
 
 
 def test_only_failures_are_retried(programs, tmp_path):
@@ -103,7 +133,8 @@ def test_names_labels_and_resources(programs, tmp_path):
 def test_templates_are_shared(programs, tmp_path):
     (document,) = _documents(programs["fraud_detection"], tmp_path)
     templates = document["spec"]["workflowSpec"]["templates"]
-    assert len(templates) == 4  # the DAG, the approval, two stage shapes
+    # the DAG, the human step, the rejection's record, two stage shapes
+    assert len(templates) == 5
 
 
 def _t(name: str, *needs: str) -> DagTask:

@@ -39,7 +39,9 @@ def _argo(path, tmp_path) -> dict:
     documents = list(yaml.safe_load_all(text))
     workflow = documents[0]
     spec = workflow["spec"].get("workflowSpec", workflow["spec"])
-    tasks = argo_stage_tasks(spec)
+    # The task that records a rejection runs the approval stage's entry point in place
+    # of it; like Airflow's `-rejected` task, it is no stage of its own.
+    tasks = [t for t in argo_stage_tasks(spec) if t["template"] != "record-rejection"]
     templates = {t["name"]: t for t in spec["templates"]}
     stage_of = {t["name"]: _param(t, "stage", templates) for t in tasks}
     human = {t["name"]: t["name"].removesuffix("--human") for t in tasks
