@@ -8,10 +8,10 @@ as `pipec run` does. Exit: 0 done, 1 blocked, 2 failed (or a usage or environmen
 error), 3 waiting for approval.
 
 `--rejected-by REVIEWER` (an approval stage only) records instead that the reviewer
-rejected the candidate at the orchestrator's human step (Airflow's HITL Reject skips
-the approval stage, and a task after it calls this): the run ends blocked there, with
-its record, and the exit is 0 once that is recorded: the rejection is an answer, not a
-failure of the task."""
+rejected the candidate at the orchestrator's human step (Airflow's HITL Reject, or Argo's
+suspend step resumed with decision `reject`, skips the approval stage, and a task after
+it calls this): the run ends blocked there, with its record, and the exit is 0 once
+that is recorded: the rejection is an answer, not a failure of the task."""
 
 from __future__ import annotations
 
@@ -215,7 +215,8 @@ def _sigterm_stops_the_stage() -> Iterator[set[str]]:
                          "timeout, or a cancel)")
 
     try:
-        previous = signal.signal(signal.SIGTERM, stop)
+        # None: a handler installed outside Python, which cannot be put back; the default
+        previous = signal.signal(signal.SIGTERM, stop) or signal.SIG_DFL
     except ValueError:  # not the main thread (called in-process): no handler to install
         yield running
         return
