@@ -78,10 +78,10 @@ def _record(project: Path, run_id: str | None) -> dict[str, Any] | None:
 def _produced(entries: dict[str, Any], key: str, value: Any, name: str) -> dict[str, Any]:
     """The stage entry that produced this version: a run may train and evaluate several
     models, and the first one is not necessarily the one asked about."""
-    for entry in entries.values():
-        if value is not None and entry.get(key) == value:
+    for entry in entries.values():  # a stage that did not run in that run records None
+        if value is not None and entry and entry.get(key) == value:
             return entry
-    return entries.get(name, {})
+    return entries.get(name) or {}
 
 
 def answer(entry: dict[str, Any], record: dict[str, Any],

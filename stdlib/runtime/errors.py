@@ -64,7 +64,10 @@ class ValidationBlocked(RunStopped):
     """
 
     def __init__(self, stage_id: str, report: dict[str, Any]) -> None:
-        failed = [c["check"] for c in report.get("checks", []) if not c["passed"]]
+        # A schema constraint and a validate rule may be the same check (`amount: float
+        # >= 0` and `range amount >= 0`): named once.
+        failed = list(dict.fromkeys(c["check"] for c in report.get("checks", [])
+                                    if not c["passed"]))
         super().__init__(stage_id, report,
                          f"{stage_id}: blocking validation failed: {', '.join(failed)}")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from pipec.cli import main
+from pipec.commands.lineage import answer
 from pipec.commands.runs import diff
 from pipec.stdlib.runtime import serialize
 from pipec.stdlib.runtime.records import AmbiguousRun, RunRecords
@@ -78,6 +79,18 @@ def test_lineage_answers_about_the_model_asked_for(project: Path,
     gates = answers["7. which gates and approvals"]
     assert gates["gates"] == ["pass primary roc_auc >= 0.7 (0.9)"]
     assert gates["evaluation_report"] == "report-b"
+
+
+def test_lineage_of_a_run_that_stopped_before_its_approval_stage() -> None:
+    """`pipec run --until register` records the approval and deploy it did not run as
+    None: lineage reads them as no approval (it crashed on them)."""
+    record = _record("run1", approval={"b": None}, deploy={"b": None})
+    entry = {"model": "b", "version": 1, "sha256": serialize.sha256(b"b"),
+             "report_sha256": "report-b", "state": "candidate", "run_id": "run1",
+             "info": {"approval_by": "risk"}}
+    gates = answer(entry, record, None)["7. which gates and approvals"]
+    assert gates["approval"] is None and gates["approval_required_by"] == "risk"
+    assert "rejected_by" not in gates
 
 
 def test_lineage_without_a_run_store_creates_none(project: Path, tmp_path: Path,

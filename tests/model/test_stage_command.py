@@ -103,7 +103,8 @@ def test_a_blocked_local_run_has_its_record(tmp_path: Path,
     _negative_amount(tmp_path)
     script = _script(_build(tmp_path / "spend.pipe"), "--run-id", "b1")
     assert script.returncode == 1, script.stdout + script.stderr
-    assert "validate.events: blocking validation failed: range amount >= 0" in script.stdout
+    # The schema's `amount: float >= 0` and the rule `range amount >= 0`: named once.
+    assert "validate.events: blocking validation failed: range amount >= 0\n" in script.stdout
     assert "validate.events: validate.events:" not in script.stdout
     assert _index_status(tmp_path, "b1") == "blocked"
     record = _record(tmp_path, "b1")
