@@ -101,19 +101,26 @@ def _tasks(stage: StagePlan, template: StageTemplate) -> tuple[DagTask, ...]:
     parameters = tuple((k, v) for k, v in _parameters(stage, template).items()
                        if defaults.get(k) != v)
     task = DagTask(dns_label(stage.id), stage.id, template.name, dependencies, parameters)
-    if not stage.is_approval:
-        return (task,)
+    return _approval_tasks(stage, task) if stage.is_approval else (task,)
+
+
+def _approval_tasks(stage: StagePlan, task: DagTask) -> tuple[DagTask, ...]:
+    """The human step, the approval stage after it (unless rejected), and the task that
+    records a rejection (only then)."""
     human = dns_label(stage.id, DNS_LABEL_MAX - len(HUMAN_SUFFIX)) + HUMAN_SUFFIX
-    decision = f"{{{{tasks.{human}.outputs.parameters.{DECISION}}}}}"
+
+    def chosen(name: str) -> str:
+        return f"{{{{tasks.{human}.outputs.parameters.{name}}}}}"
+
     rejected = DagTask(
         dns_label(stage.id, DNS_LABEL_MAX - len(REJECTED_SUFFIX)) + REJECTED_SUFFIX,
         stage.id, REJECT_TEMPLATE, (human,),
         (("stage", stage.id), ("owner", label_value(stage.owner or "")),
-         ("retries", str(stage.retries)),
-         (REVIEWER, f"{{{{tasks.{human}.outputs.parameters.{REVIEWER}}}}}")),
-        when=f"{decision} == {REJECT}")
-    return (DagTask(human, stage.id, APPROVAL_TEMPLATE, dependencies, ()),
-            replace(task, dependencies=(human,), when=f"{decision} != {REJECT}"), rejected)
+         ("retries", str(stage.retries)), (REVIEWER, chosen(REVIEWER))),
+        when=f"{chosen(DECISION)} == {REJECT}")
+    return (DagTask(human, stage.id, APPROVAL_TEMPLATE, task.dependencies, ()),
+            replace(task, dependencies=(human,), when=f"{chosen(DECISION)} != {REJECT}"),
+            rejected)
 
 
 def fan_outs(tasks: tuple[DagTask, ...]) -> tuple[tuple[DagTask, ...], tuple[DagGroup, ...]]:
