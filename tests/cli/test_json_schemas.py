@@ -16,11 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from conftest import REPO
-from model.project import events, write_project
+from model.project import negative_amount, write_project
 from pipec.cli import main
 
 DOCS = REPO / "docs"
@@ -131,12 +129,7 @@ def blocked_by_check(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One negative amount breaks the blocking `range amount >= 0`."""
     folder = tmp_path_factory.mktemp("blocked_by_check")
     path = write_project(folder)
-    table = events()
-    amount = table.column("amount").to_pylist()
-    amount[0] = -1.0
-    table = table.set_column(table.schema.get_field_index("amount"), "amount",
-                             pa.array(amount))
-    pq.write_table(table, folder / "data" / "events.parquet")
+    negative_amount(folder)
     _expect(1, "run", str(path))
     return folder
 

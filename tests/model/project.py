@@ -138,6 +138,16 @@ def write_project(folder: Path, **kwargs: object) -> Path:
     return path
 
 
+def negative_amount(folder: Path) -> None:
+    """One row breaks the blocking `range amount >= 0`: the validate stage blocks."""
+    table = events()
+    amount = table.column("amount").to_pylist()
+    amount[0] = -1.0
+    table = table.set_column(table.schema.get_field_index("amount"), "amount",
+                             pa.array(amount))
+    pq.write_table(table, folder / "data" / "events.parquet")
+
+
 def reset(folder: Path) -> None:
     for name in (".pipec", "registry"):
         shutil.rmtree(folder / name, ignore_errors=True)

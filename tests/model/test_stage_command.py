@@ -12,10 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-from model.project import events, write_project
+from model.project import negative_amount, write_project
 from pipec.cli import main
 from pipec.stdlib.runtime.records import RunRecords
 from pipec.stdlib.runtime.store import RunIndex
@@ -61,16 +59,6 @@ def _stage(capsys: pytest.CaptureFixture[str], build: Path, stage: str,
                   "--stage", stage, *args)
 
 
-def _negative_amount(folder: Path) -> None:
-    """One row breaks the blocking `range amount >= 0`: the validate stage blocks."""
-    table = events()
-    amount = table.column("amount").to_pylist()
-    amount[0] = -1.0
-    table = table.set_column(table.schema.get_field_index("amount"), "amount",
-                             pa.array(amount))
-    pq.write_table(table, folder / "data" / "events.parquet")
-
-
 def test_a_stage_is_named_as_pipec_run_names_it(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     build = _build(write_project(tmp_path))
@@ -100,7 +88,7 @@ def test_a_failed_local_run_has_its_record(tmp_path: Path,
 def test_a_blocked_local_run_has_its_record(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     write_project(tmp_path)
-    _negative_amount(tmp_path)
+    negative_amount(tmp_path)
     script = _script(_build(tmp_path / "spend.pipe"), "--run-id", "b1")
     assert script.returncode == 1, script.stdout + script.stderr
     # The schema's `amount: float >= 0` and the rule `range amount >= 0`: named once.
