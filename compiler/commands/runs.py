@@ -80,6 +80,9 @@ def _record_text(record: dict[str, Any]) -> str:
              f"  code      {code.get('commit') or code.get('declared')}"
              + (f" ({code['note']})" if code.get("note") else ""),
              f"  image     {(record.get('environment') or {}).get('image')}"]
+    if continues := record.get("continues"):  # the run went on after it had ended
+        lines.append(f"  continues record {continues['record_sha256'][:12]} "
+                     f"({continues['status']})")
     # A stage that did not run in this run (it failed, or one before it stopped the
     # run) leaves its fields None: say so rather than print "None rows" or "not blessed".
     lines += [f"  data      {name}: {d.get('rows')} rows, snapshot {_snapshot(d)}, "

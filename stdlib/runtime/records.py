@@ -1,10 +1,16 @@
-"""Run records: one immutable record per run, answering the reproducibility contract.
+"""Run records: immutable records of each run, answering the reproducibility contract.
 
-A record is written once, when a run ends: by the local runner, or, under a stage-by-
-stage orchestrator, by the stage that ends the run (it stopped it, failed with no retry
+A record is written when a run ends: by the local runner, or, under a stage-by-stage
+orchestrator, by the stage that ends the run (it stopped it, failed with no retry
 left, or was the last of the manifest's stages to succeed: `runner.end_stage_run`). It
 is stored twice: as a content-addressed JSON artifact, and as a row of `run_records`,
 which triggers make append-only.
+
+An orchestrated run can go on after it ended: the team records the approval it waited
+for and the task is run again, or a failed task is cleared. When it ends again with
+other stage results, a *continuation* record is written (`run_continuations`, append-
+only too), naming the record it continues; the first record stays. A run's record is
+its latest one (`get`, `list`).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .context import USABLE
 from .errors import PipecRuntimeError
 from .store import STORE_DIR, ArtifactStore, RunIndex, connect_wal
 
@@ -30,6 +37,22 @@ CREATE TRIGGER IF NOT EXISTS run_records_immutable BEFORE UPDATE ON run_records
   BEGIN SELECT RAISE(ABORT, 'run records are immutable'); END;
 CREATE TRIGGER IF NOT EXISTS run_records_kept BEFORE DELETE ON run_records
   BEGIN SELECT RAISE(ABORT, 'run records are immutable'); END;
+CREATE TABLE IF NOT EXISTS run_continuations (
+  run_id TEXT NOT NULL, seq INTEGER NOT NULL, status TEXT NOT NULL,
+  record_sha256 TEXT NOT NULL, record_json TEXT NOT NULL, created_at REAL NOT NULL,
+  PRIMARY KEY (run_id, seq));
+CREATE TRIGGER IF NOT EXISTS run_continuations_immutable BEFORE UPDATE ON run_continuations
+  BEGIN SELECT RAISE(ABORT, 'run records are immutable'); END;
+CREATE TRIGGER IF NOT EXISTS run_continuations_kept BEFORE DELETE ON run_continuations
+  BEGIN SELECT RAISE(ABORT, 'run records are immutable'); END;
+"""
+# A run's latest record: its last continuation, else its first record.
+LATEST = """
+SELECT r.run_id, r.pipeline, coalesce(c.status, r.status),
+       coalesce(c.record_sha256, r.record_sha256), coalesce(c.record_json, r.record_json),
+       coalesce(c.created_at, r.created_at)
+FROM run_records r LEFT JOIN run_continuations c ON c.run_id = r.run_id
+  AND c.seq = (SELECT max(seq) FROM run_continuations WHERE run_id = r.run_id)
 """
 
 
@@ -65,8 +88,9 @@ def _git(folder: Path, *args: str) -> str:
 def write_run_record(manifest: dict[str, Any], base_dir: Path, project: Path, run_id: str,
                      status: str, report: dict[str, Any],
                      cpu: dict[str, float] | None = None) -> str | None:
-    """The new record's sha256, or None when the run already had a record (two stages
-    ending one run at once): the first record stands."""
+    """The new record's sha256 (a continuation when the run had ended before with other
+    stage results), or None when the run already has a record of this ending (two
+    stages ending one run at once): that record stands."""
     index = RunIndex(project)
     try:
         executions = executions_of(index, run_id, manifest, cpu)
@@ -140,6 +164,13 @@ def _add_stage(record: dict[str, Any], stage: dict[str, Any], report: dict[str, 
         record.setdefault(kind, {})[name] = report or None
 
 
+def _ending(record: dict[str, Any]) -> tuple[Any, ...]:
+    """How a run ended: its status and each stage's result (a stage run again from the
+    cache succeeded as before)."""
+    return record["status"], [(s["stage_id"], "succeeded" if s["status"] in USABLE
+                               else s["status"]) for s in record["stages"]]
+
+
 class AmbiguousRun(PipecRuntimeError):
     """A run id prefix that several runs share."""
 
@@ -156,14 +187,30 @@ class RunRecords:
         self.db.close()
 
     def write(self, record: dict[str, Any]) -> str | None:
-        """Store a record once: its sha256, or None when the run already has a record
-        (a second record for the same run is refused; the first stands)."""
-        text = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
-        sha = self.store.put_bytes(text.encode("utf-8"))
-        inserted = self.db.execute("INSERT OR IGNORE INTO run_records VALUES (?,?,?,?,?,?)",
-                                   (record["run_id"], record["pipeline"], record["status"],
-                                    sha, text, time.time())).rowcount
+        """Store the record of a run that ended: its sha256. A run that has a record gets
+        a continuation when it ended again with other stage results; None when it ended
+        with the same (two stages ending one run at once): the record stands."""
+        sha, text = self._stored(record)
+        if self.db.execute("INSERT OR IGNORE INTO run_records VALUES (?,?,?,?,?,?)",
+                           (record["run_id"], record["pipeline"], record["status"],
+                            sha, text, time.time())).rowcount:
+            return sha
+        latest = self.db.execute(LATEST + " WHERE r.run_id = ?", (record["run_id"],)).fetchone()
+        previous = json.loads(latest[4])
+        if _ending(previous) == _ending(record):
+            return None
+        record = record | {"continues": {"record_sha256": latest[3], "status": latest[2]}}
+        sha, text = self._stored(record)
+        inserted = self.db.execute(
+            "INSERT OR IGNORE INTO run_continuations SELECT ?, coalesce(max(seq), 0) + 1, "
+            "?, ?, ?, ? FROM run_continuations WHERE run_id = ?",
+            (record["run_id"], record["status"], sha, text, time.time(),
+             record["run_id"])).rowcount
         return sha if inserted else None
+
+    def _stored(self, record: dict[str, Any]) -> tuple[str, str]:
+        text = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
+        return self.store.put_bytes(text.encode("utf-8")), text
 
     @staticmethod
     def exists(project: Path, run_id: str) -> bool:
@@ -179,18 +226,16 @@ class RunRecords:
         """The record of a run id or of a unique prefix of one. A prefix matching several
         runs is refused rather than answered with one of them; `substr`, not LIKE, so
         `%` and `_` are not wildcards and case matters."""
-        exact = self.db.execute("SELECT record_json FROM run_records WHERE run_id=?",
-                                (run_id,)).fetchone()
+        exact = self.db.execute(LATEST + " WHERE r.run_id = ?", (run_id,)).fetchone()
         if exact is not None or not run_id:
-            return json.loads(exact[0]) if exact else None
-        rows = self.db.execute("SELECT run_id, record_json FROM run_records "
-                               "WHERE substr(run_id, 1, ?) = ? ORDER BY created_at DESC",
-                               (len(run_id), run_id)).fetchall()
+            return json.loads(exact[4]) if exact else None
+        rows = self.db.execute(LATEST + " WHERE substr(r.run_id, 1, ?) = ? "
+                               "ORDER BY r.created_at DESC", (len(run_id), run_id)).fetchall()
         if len(rows) > 1:
             shown = ", ".join(r[0] for r in rows[:5]) + (", …" if len(rows) > 5 else "")
             raise AmbiguousRun(f"`{run_id}` is the start of {len(rows)} run ids ({shown}): "
                                "give more of it")
-        return json.loads(rows[0][1]) if rows else None
+        return json.loads(rows[0][4]) if rows else None
 
     def registries(self) -> list[str]:
         """The registry folders the recorded runs registered to, the most recent first."""
@@ -201,10 +246,11 @@ class RunRecords:
         return found
 
     def list(self, limit: int = 50) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT run_id, pipeline, status, record_sha256, created_at "
-                               "FROM run_records ORDER BY created_at DESC LIMIT ?", (limit,))
+        """The latest runs, newest first (by their first record), each with its latest
+        record's status."""
+        rows = self.db.execute(LATEST + " ORDER BY r.created_at DESC LIMIT ?", (limit,))
         keys = ("run_id", "pipeline", "status", "record_sha256", "created_at")
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        return [dict(zip(keys, (*row[:4], row[5]), strict=True)) for row in rows]
 
 
 def executions_of(index: RunIndex, run_id: str, manifest: dict[str, Any],

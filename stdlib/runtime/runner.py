@@ -20,7 +20,7 @@ from typing import Any
 from .alerts import alert_for
 from .context import USABLE
 from .errors import ManifestError, NotBlessed, RunStopped
-from .records import RunRecords, write_run_record
+from .records import write_run_record
 from .stage import StageResult, run_stage
 from .store import ArtifactStore, RunIndex
 
@@ -135,11 +135,11 @@ def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, r
     succeeded in it: parallel branches finish in any order, so the manifest's last stage
     need not be the last to end, and a record never claims success for a stage that has
     not run. Two stages ending together both write: the first record stays (immutable).
+    A run that ended and went on (its approval recorded and the task run again, a failed
+    task cleared) gets a continuation record when it ends again (`RunRecords.write`).
     """
     index = RunIndex(project)
     try:
-        if RunRecords.exists(project, run_id):
-            return None  # ended before (a retry cleared by hand): its record stands
         outcome = _Outcome(results=_succeeded(manifest, index, run_id))
         if stopped is not None:
             outcome.status, outcome.blocked = stopped.status, stopped

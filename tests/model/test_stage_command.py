@@ -12,7 +12,9 @@ import sys
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
+from conftest import REPO
 from model.project import negative_amount, write_project
 from pipec.cli import main
 from pipec.stdlib.runtime.records import RunRecords
@@ -148,6 +150,47 @@ def test_a_rejection_at_the_human_step_ends_the_run_blocked(
     assert json.loads(out)["7. which gates and approvals"]["rejected_by"] == "risk-reviewer"
     code, out, err = _pipec(capsys, "runs", "show", "x1", "--project", str(tmp_path))
     assert "approval  model: v1 rejected by risk-reviewer (approval by risk)" in out
+
+
+def test_a_run_that_goes_on_after_waiting_gets_a_continuation_record(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The approval stage waits and ends the run (record: waiting). The team approves and
+    the orchestrator runs the task again, then deploy: the run ends again, succeeded, in
+    a continuation record that names the first, which stays. Running the last stage once
+    more changes nothing, so it writes nothing."""
+    write_project(tmp_path, approval=True)
+    build = _build(tmp_path / "spend.pipe")
+    order = [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
+    for stage in order[:order.index("approval.model")]:
+        assert _stage(capsys, build, stage, "--run-id", "c1")[0] == 0
+    code, out, _ = _stage(capsys, build, "approval.model", "--run-id", "c1")
+    assert code == 3 and "run c1: waiting, record" in out
+    waiting = _record(tmp_path, "c1")
+    assert waiting is not None and waiting["status"] == "waiting"
+    assert _pipec(capsys, "registry", "approve", "model@1", "--by", "risk", "--project",
+                  str(tmp_path))[0] == 0
+    assert _stage(capsys, build, "approval.model", "--run-id", "c1")[0] == 0
+    code, out, _ = _stage(capsys, build, "deploy.model", "--run-id", "c1")
+    assert code == 0 and "run c1: succeeded, record" in out
+    record = _record(tmp_path, "c1")
+    assert record is not None and record["status"] == "succeeded"
+    assert record["continues"]["status"] == "waiting"
+    assert record["deploy"]["model"]["state"] == "production"
+    assert _index_status(tmp_path, "c1") == "succeeded"
+    schema = json.loads((REPO / "docs" / "run-record.schema.json").read_text("utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(record)
+    continued = record["continues"]["record_sha256"]
+    first = json.loads((tmp_path / ".pipec" / "objects" / continued[:2]
+                        / continued[2:]).read_text("utf-8"))
+    assert first == waiting
+    code, out, _ = _pipec(capsys, "runs", "list", "--project", str(tmp_path), "--format",
+                          "json")
+    assert [(r["run_id"], r["status"]) for r in json.loads(out)] == [("c1", "succeeded")]
+    code, out, _ = _pipec(capsys, "runs", "show", "c1", "--project", str(tmp_path))
+    assert f"continues record {record['continues']['record_sha256'][:12]} (waiting)" in out
+    code, out, _ = _stage(capsys, build, "deploy.model", "--run-id", "c1")
+    assert code == 0 and "record" not in out
+    assert _record(tmp_path, "c1") == record
 
 
 def test_only_an_approval_stage_can_be_rejected(tmp_path: Path,
