@@ -111,7 +111,8 @@ def answer(entry: dict[str, Any], record: dict[str, Any],
         "6. which code commit": record.get("code"),
         "7. which gates and approvals": {
             "blessed": evaluation.get("blessed"),
-            "gates": [f"{'pass' if g['passed'] else 'FAIL'} {g['line']} ({g['observed']})"
+            "gates": [f"{'pass' if g['passed'] else 'FAIL'} {g['line']} ("
+                      f"{json.dumps(g['observed'], sort_keys=True, default=str)})"
                       for g in evaluation.get("gates", [])],
             "evaluation_report": evaluation.get("report_sha256"),
             # `approval: null` alone cannot tell "none needed" from "still waiting".

@@ -93,6 +93,20 @@ def test_lineage_of_a_run_that_stopped_before_its_approval_stage() -> None:
     assert "rejected_by" not in gates
 
 
+def test_lineage_writes_observed_values_as_json() -> None:
+    """A gate's observed value in lineage is JSON, as the rest of the answer."""
+    gates = [{"line": line, "passed": True, "observed": observed} for line, observed in (
+        ("compare champion roc_auc >= -0.01", None), ("features compatible", True),
+        ("slice origin min 1000: roc_auc >= 0.65", {"JFK": 0.7, "EWR": 0.68}))]
+    record = _record("run1", evaluations={"b": {"blessed": True, "report_sha256": "report-b",
+                                                "gates": gates}})
+    entry = {"model": "b", "version": 1, "sha256": serialize.sha256(b"b"),
+             "report_sha256": "report-b", "state": "candidate", "run_id": "run1", "info": {}}
+    assert answer(entry, record, None)["7. which gates and approvals"]["gates"] == [
+        "pass compare champion roc_auc >= -0.01 (null)", "pass features compatible (true)",
+        'pass slice origin min 1000: roc_auc >= 0.65 ({"EWR": 0.68, "JFK": 0.7})']
+
+
 def test_lineage_without_a_run_store_creates_none(project: Path, tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     elsewhere = tmp_path / "elsewhere"
