@@ -212,16 +212,6 @@ class RunRecords:
         text = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
         return self.store.put_bytes(text.encode("utf-8")), text
 
-    @staticmethod
-    def exists(project: Path, run_id: str) -> bool:
-        """Whether this very run id (not a prefix) has its record."""
-        records = RunRecords(project)
-        try:
-            return records.db.execute("SELECT 1 FROM run_records WHERE run_id=?",
-                                      (run_id,)).fetchone() is not None
-        finally:
-            records.close()
-
     def get(self, run_id: str) -> dict[str, Any] | None:
         """The record of a run id or of a unique prefix of one. A prefix matching several
         runs is refused rather than answered with one of them; `substr`, not LIKE, so
