@@ -189,15 +189,17 @@ class RunRecords:
     def write(self, record: dict[str, Any]) -> str | None:
         """Store the record of a run that ended: its sha256. A run that has a record gets
         a continuation when it ended again with other stage results; None when it ended
-        with the same (two stages ending one run at once): the record stands."""
-        sha, text = self._stored(record)
-        if self.db.execute("INSERT OR IGNORE INTO run_records VALUES (?,?,?,?,?,?)",
-                           (record["run_id"], record["pipeline"], record["status"],
-                            sha, text, time.time())).rowcount:
-            return sha
+        with the same (two stages ending one run at once): the record stands. Only the
+        record kept is stored."""
         latest = self.db.execute(LATEST + " WHERE r.run_id = ?", (record["run_id"],)).fetchone()
-        previous = json.loads(latest[4])
-        if _ending(previous) == _ending(record):
+        if latest is None:
+            sha, text = self._stored(record)
+            inserted = self.db.execute(
+                "INSERT OR IGNORE INTO run_records VALUES (?,?,?,?,?,?)",
+                (record["run_id"], record["pipeline"], record["status"], sha, text,
+                 time.time())).rowcount
+            return sha if inserted else None  # another stage's record came first
+        if _ending(json.loads(latest[4])) == _ending(record):
             return None
         record = record | {"continues": {"record_sha256": latest[3], "status": latest[2]}}
         sha, text = self._stored(record)

@@ -170,13 +170,11 @@ def run_stage(
 def reject_stage(manifest: dict[str, Any], manifest_dir: Path, stage_id: str, project: Path,
                  run_id: str, reviewer: str) -> StageResult:
     """Record that the reviewer rejected the candidate at the human step before approval
-    stage `stage_id` (an orchestrator's approval step): the stage ends blocked, never
-    from the cache, and raises ApprovalRejected like any stage that stops the run."""
+    stage `stage_id` (an orchestrator's approval step; `pipec stage run --rejected-by`
+    refuses any other kind): the stage ends blocked, never from the cache, and raises
+    ApprovalRejected like any stage that stops the run."""
     ctx = make_context(manifest, manifest_dir, stage_id, project, run_id)
     try:
-        if ctx.stage["kind"] != "approval":
-            raise ValueError(f"stage {stage_id!r} is a {ctx.stage['kind']} stage: only an "
-                             "approval stage can be rejected")
         return _run(ctx, lambda c: ms.reject_approval(c, reviewer))
     finally:
         ctx.index.close()
