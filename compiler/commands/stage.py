@@ -78,9 +78,11 @@ def run(args: argparse.Namespace) -> int:
 def _rejected_by(manifest: dict[str, Any], stage_id: str, reviewer: str | None) -> str | None:
     """The reviewer of `--rejected-by`, checked: an approval stage's only. Empty (the
     orchestrator could not say who) reads "a reviewer"."""
+    from pipec.stdlib.runtime.context import manifest_stage
+
     if reviewer is None:
         return None
-    kind = next(s["kind"] for s in manifest["stages"] if s["id"] == stage_id)
+    kind = manifest_stage(manifest, stage_id)["kind"]
     if kind != "approval":
         raise ValueError(f"--rejected-by: stage {stage_id!r} is a {kind} stage; only an "
                          "approval stage's candidate can be rejected")
@@ -173,8 +175,7 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
 
 def _end(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
          stage_id: str, status: str, message: str, stopped: RunStopped | None,
-         error: str | None,
-         alert: dict[str, Any] | None) -> str:
+         error: str | None, alert: dict[str, Any] | None) -> str:
     """Say how the stage ended; write the run's record when it ended the run."""
     from pipec.render.text import visible
     from pipec.stdlib.runtime.alerts import alert_line
