@@ -18,7 +18,7 @@ from traceback import format_exc
 from typing import Any
 
 from .alerts import alert_for
-from .context import USABLE
+from .context import USABLE, manifest_stage
 from .errors import ManifestError, NotBlessed, RunStopped
 from .records import write_run_record
 from .stage import StageResult, run_stage
@@ -170,7 +170,7 @@ def _retry_follows(manifest: dict[str, Any], index: RunIndex, run_id: str,
                    stage_id: str) -> bool:
     """Whether the orchestrator will run the failed stage again: it retries a stage its
     `retries` times (the attempt is counted by `run_stage`)."""
-    stage = next(s for s in manifest["stages"] if s["id"] == stage_id)
+    stage = manifest_stage(manifest, stage_id)
     execution = index.execution(run_id, stage_id)
     attempt = int((execution.report if execution else {}).get("attempt") or 1)
     return attempt <= int(stage.get("retries") or 0)
