@@ -36,7 +36,8 @@ class AirflowBackend:
         from pipec.rules.budget001_target_size import budget001
 
         dag: AirflowDag = lowered.model
-        size = len(dag.tasks)
+        # Every task Airflow loads: the stages, the human steps and their Reject tasks.
+        size = len(dag.tasks) + len(dag.rejections)
         if size <= options.airflow_max_tasks:
             return []
         return [budget001(lowered.span, "airflow", size, options.airflow_max_tasks)]

@@ -13,6 +13,9 @@ from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.nodes import Span
 
+# Kubernetes' limit on the total size of an object's annotations (keys and values).
+ANNOTATIONS_MAX = 256 * 1024
+
 
 class ArgoBackend:
     name = "argo"
@@ -72,6 +75,11 @@ def _diagnostics(wf: ArgoWorkflow, span: Span) -> list[Diagnostic]:
     elif "{{" in wf.image:
         found.append(error("BUILD001", "the `image` contains `{{`, which Argo would read as "
                            "a template expression", span, "use a plain image reference"))
+    annotations = sum(len(k.encode()) + len(v.encode()) for k, v in wf.annotations)
+    if annotations > ANNOTATIONS_MAX:  # a pipeline name or owner hundreds of KiB long
+        found.append(error("BUILD001", f"the workflow's annotations take {annotations:,} "
+                           f"bytes, and Kubernetes refuses more than {ANNOTATIONS_MAX:,}",
+                           span, "shorten the pipeline's name and owner"))
     names = [t.name for t in wf.tasks] + [t.name for g in wf.groups for t in g.tasks]
     if not names:  # Argo's validation: "templates.pipeline must have at least one task"
         found.append(error("BUILD001", "the pipeline has no stages, and Argo refuses a DAG "

@@ -111,9 +111,11 @@ def _rejection_template(wf: ArgoWorkflow) -> dict[str, Any]:
         "metadata": {"labels": {PREFIX + "owner": "{{inputs.parameters.owner}}"},
                      "annotations": {PREFIX + "stage": "{{inputs.parameters.stage}}"}},
         "retryStrategy": _retry_strategy(wf),
+        # `--rejected-by=NAME`, one argument: a name typed as `-bob` is still a value.
         "container": {"image": wf.image, "command": ["pipec"],
-                      "args": [*_stage_args(), "--rejected-by",
-                               f"{{{{inputs.parameters.{REVIEWER}}}}}"]},
+                      "args": [*_stage_args(),
+                               f"--rejected-by={{{{inputs.parameters.{REVIEWER}}}}}"],
+                      "env": _run_env()},
     }
 
 
@@ -148,8 +150,15 @@ def _stage_args() -> list[str]:
             "--stage", "{{inputs.parameters.stage}}"]
 
 
+def _run_env() -> list[dict[str, str]]:
+    """The workflow's uid, which `pipec stage run` takes as the run id: every stage of
+    one workflow (and a retry, or a stage after a resume) belongs to the same run."""
+    return [{"name": "PIPEC_WORKFLOW_UID", "value": "{{workflow.uid}}"}]
+
+
 def _container(wf: ArgoWorkflow, shape: StageTemplate) -> dict[str, Any]:
-    container: dict[str, Any] = {"image": wf.image, "command": ["pipec"], "args": _stage_args()}
+    container: dict[str, Any] = {"image": wf.image, "command": ["pipec"],
+                                 "args": _stage_args(), "env": _run_env()}
     if shape.resources:
         container["resources"] = requirements(shape.resources)
     return container

@@ -186,12 +186,28 @@ def _labels(plan: Plan) -> tuple[tuple[str, str], ...]:
     return tuple(labels.items())
 
 
+# Kubernetes refuses an object whose annotations total more than 256 KiB. A lineage
+# summary longer than this (a long description, long source queries) is cut down to the
+# fields that name the build; the manifest, which `dag_hash` names, holds all of it.
+LINEAGE_ANNOTATION_MAX = 64 * 1024
+# What the cut-down summary keeps: the build's identity, nothing of unbounded length.
+LINEAGE_IDENTITY = ("pipeline", "owner", "risk", "dag_hash", "pipec_version", "stages",
+                    "edges")
+
+
 def _annotations(plan: Plan) -> tuple[tuple[str, str], ...]:
     """The dag hash and the lineage summary (compact JSON, which holds the pipeline's
     name, owner, description, image and commit too); the full lineage is the manifest."""
-    lineage = json.dumps(lineage_summary(plan), sort_keys=True, ensure_ascii=False,
-                         separators=(",", ":"))
+    summary = lineage_summary(plan)
+    lineage = _compact_json(summary)
+    if len(lineage.encode()) > LINEAGE_ANNOTATION_MAX:
+        lineage = _compact_json({**{k: summary[k] for k in LINEAGE_IDENTITY},
+                                 "cut": "too long for an annotation: see the manifest"})
     return ((PREFIX + "dag-hash", plan.dag_hash), (PREFIX + "lineage", lineage))
+
+
+def _compact_json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def _sensor(plan: Plan) -> Sensor | None:

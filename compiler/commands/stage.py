@@ -1,8 +1,9 @@
 """`pipec stage run --manifest lineage.json --stage ID`: run one stage, the entry point
 every generated task calls. Stages of the same run share a run id: `--run-id`, else
-PIPEC_RUN_ID, else the orchestrator's run id (Airflow's AIRFLOW_CTX_DAG_RUN_ID, Argo's
-PIPEC_WORKFLOW_UID), else a new one. Upstream stages that did not run under that id
-reuse their latest outputs. The stage that ends the run (it stops it, fails with no
+PIPEC_RUN_ID, else the orchestrator's run id (AIRFLOW_CTX_DAG_RUN_ID, which Airflow sets
+and the generated DAG passes to its pods; PIPEC_WORKFLOW_UID, which the generated Argo
+workflow sets to its uid), else a new one. Upstream stages that did not run under that
+id reuse their latest outputs. The stage that ends the run (it stops it, fails with no
 retry left, or is the last of the manifest's stages to succeed) writes the run's record,
 as `pipec run` does. Exit: 0 done, 1 blocked, 2 failed (or a usage or environment
 error), 3 waiting for approval.

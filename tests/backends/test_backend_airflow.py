@@ -99,14 +99,26 @@ def test_a_reject_is_recorded_with_the_reviewer_from_the_environment(dagbags, pl
     assert approvals
     for name, stage in approvals:
         bash = dagbags["bash"]["dags"][name]["tasks"][rejected(stage.id)]["attrs"]
-        assert f"--stage {stage.id} --rejected-by \"$PIPEC_REJECTED_BY\"')" in \
+        # One argument `--rejected-by=NAME`: a name like `-bob` is still a value.
+        assert f"--stage {stage.id} --rejected-by=\"$PIPEC_REJECTED_BY\"')" in \
             bash["bash_command"]  # LiteralValue(value='...'): never templated
         assert bash["env"] == {"PIPEC_REJECTED_BY": REVIEWER % human(stage.id)}
         assert bash["append_env"] is True
         pod = dagbags["kubernetes"]["dags"][name]["tasks"][rejected(stage.id)]["attrs"]
-        assert f"'--stage', '{stage.id}', '--rejected-by', '$(PIPEC_REJECTED_BY)']" in \
+        assert f"'--stage', '{stage.id}', '--rejected-by=$(PIPEC_REJECTED_BY)']" in \
             pod["arguments"]
         assert REVIEWER % human(stage.id) in str(pod["env_vars"])
+
+
+def test_kubernetes_pods_run_under_the_dag_run_id(dagbags, plans):
+    """A pod gets none of Airflow's AIRFLOW_CTX_* variables: without the DAG run's id
+    passed in (a templated field), each stage would be a run of its own."""
+    for name in plans:
+        tasks = dagbags["kubernetes"]["dags"][name]["tasks"]
+        for task in tasks.values():
+            if task["operator"] == "StageOperator":
+                assert "'AIRFLOW_CTX_DAG_RUN_ID': '{{ run_id }}'" in str(
+                    task["attrs"]["env_vars"])
 
 
 def test_kubernetes_tasks_use_the_pipeline_image(dagbags, plans):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import yaml
 from pipec.backends.argo.lower import FAN_OUT_MIN, fan_outs
 from pipec.backends.argo.model import DagTask
 from pipec.backends.naming import dns_label
 
 from .backend_argo import ARGO_KINDS, dag_errors, schema_errors
-from .backend_helpers import argo_dependencies, argo_stage_tasks, build
+from .backend_helpers import argo_dependencies, argo_stage_tasks, build, variant
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
@@ -102,8 +104,22 @@ def test_a_rejection_at_the_suspend_step_is_recorded(programs, tmp_path):
     assert arguments["reviewer"] == \
         "{{tasks.approval-fraud-gbm--human.outputs.parameters.reviewer}}"
     args = templates[rejected["template"]]["container"]["args"]
-    assert args[-2:] == ["--rejected-by", "{{inputs.parameters.reviewer}}"]
-    assert args[:-2] == templates["stage"]["container"]["args"]
+    # `--rejected-by=NAME`, one argument: a reviewer typed as `-bob` is still a value.
+    assert args[-1] == "--rejected-by={{inputs.parameters.reviewer}}"
+    assert args[:-1] == templates["stage"]["container"]["args"]
+
+
+def test_every_stage_of_a_workflow_runs_under_its_uid(programs, tmp_path):
+    """`pipec stage run` takes PIPEC_WORKFLOW_UID as the run id; without it each pod
+    would be a run of its own, and the run's record would say every stage but the last
+    was reused."""
+    for name, path in programs.items():
+        for document in _documents(path, tmp_path / name):
+            spec = document["spec"].get("workflowSpec", document["spec"])
+            for template in spec.get("templates", []):
+                if "container" in template:
+                    assert template["container"]["env"] == [
+                        {"name": "PIPEC_WORKFLOW_UID", "value": "{{workflow.uid}}"}], name
 
 
 def test_only_failures_are_retried(programs, tmp_path):
@@ -194,3 +210,18 @@ def test_one_run_of_a_pipeline_at_a_time_whatever_starts_it(programs, tmp_path):
         spec = document["spec"].get("workflowSpec", document["spec"])
         assert spec["synchronization"] == {"mutexes": [{"name": document["metadata"].get(
             "name") or document["metadata"]["generateName"].rstrip("-")}]}, name
+
+
+def test_a_long_lineage_summary_is_cut_to_fit_kubernetes(programs, tmp_path):
+    """Kubernetes refuses annotations over 256 KiB in all; the schema does not know it.
+    A 300,000-character description stays in the manifest, not in the annotation."""
+    path = variant(programs["fraud_detection"], tmp_path / "src", "long", "manual")
+    described = f'  owner ml_fraud\n  description "{"x" * 300_000}"\n'
+    path.write_text(path.read_text("utf-8").replace("  owner ml_fraud\n", described, 1))
+    (document,) = _documents(path, tmp_path / "out")
+    annotations = document["metadata"]["annotations"]
+    assert sum(len(k.encode()) + len(v.encode()) for k, v in annotations.items()) < 256 * 1024
+    lineage = json.loads(annotations["pipec.dev/lineage"])
+    assert lineage["dag_hash"] == annotations["pipec.dev/dag-hash"]
+    assert "cut" in lineage and "description" not in lineage
+    assert schema_errors(document) == []

@@ -101,7 +101,13 @@ class StageOperator(KubernetesPodOperator):
                 "(see the log above); a retry would stop it again") from stopped
 
 
-def stage_task(task_id, stage_id, pod_name, overrides, more_args=(), **operator_args):
+# A pod gets none of Airflow's AIRFLOW_CTX_* variables, so the DAG run's id is passed in
+# the one `pipec stage run` reads: every stage of a DAG run belongs to the same run.
+RUN_ENV = {"AIRFLOW_CTX_DAG_RUN_ID": "{{ run_id }}"}
+
+
+def stage_task(task_id, stage_id, pod_name, overrides, more_args=(), env_vars=None,
+               **operator_args):
     settings = _settings(overrides)
     resources = settings.pop("resources", None)
     limits = settings.pop("limits", None)
@@ -113,6 +119,7 @@ def stage_task(task_id, stage_id, pod_name, overrides, more_args=(), **operator_
         arguments=literal(["stage", "run", "--manifest", MANIFEST, "--stage", stage_id,
                            *more_args]),
         container_resources=k8s.V1ResourceRequirements(requests=resources, limits=limits),
+        env_vars={**RUN_ENV, **(env_vars or {})},
         **settings,
         **operator_args,
     )

@@ -107,7 +107,13 @@ class StageOperator(KubernetesPodOperator):
                 "(see the log above); a retry would stop it again") from stopped
 
 
-def stage_task(task_id, stage_id, pod_name, overrides, more_args=(), **operator_args):
+# A pod gets none of Airflow's AIRFLOW_CTX_* variables, so the DAG run's id is passed in
+# the one `pipec stage run` reads: every stage of a DAG run belongs to the same run.
+RUN_ENV = {"AIRFLOW_CTX_DAG_RUN_ID": "{{ run_id }}"}
+
+
+def stage_task(task_id, stage_id, pod_name, overrides, more_args=(), env_vars=None,
+               **operator_args):
     settings = _settings(overrides)
     resources = settings.pop("resources", None)
     limits = settings.pop("limits", None)
@@ -119,6 +125,7 @@ def stage_task(task_id, stage_id, pod_name, overrides, more_args=(), **operator_
         arguments=literal(["stage", "run", "--manifest", MANIFEST, "--stage", stage_id,
                            *more_args]),
         container_resources=k8s.V1ResourceRequirements(requests=resources, limits=limits),
+        env_vars={**RUN_ENV, **(env_vars or {})},
         **settings,
         **operator_args,
     )
@@ -131,10 +138,11 @@ REVIEWER = "{{ ti.xcom_pull(task_ids=%r, key='responded_by') or '' }}"
 def rejection_task(task_id, stage_id, human_task_id, pod_name, overrides):
     """Runs only when the human step rejected: a Reject skips the approval stage's task,
     hence `all_skipped`. `pipec stage run --rejected-by` ends the run blocked, with its
-    record. The reviewer's name comes through the environment, never through a shell."""
+    record. The reviewer's name comes through the environment, never through a shell,
+    and as `--rejected-by=NAME`, so a name that starts with `-` is still a value."""
     settings = dict(overrides, doc_md=f"Records a Reject at `{human_task_id}`.")
     return stage_task(task_id, stage_id, pod_name, settings,
-                      ("--rejected-by", "$(PIPEC_REJECTED_BY)"),
+                      ("--rejected-by=$(PIPEC_REJECTED_BY)",),
                       env_vars={"PIPEC_REJECTED_BY": REVIEWER % human_task_id},
                       trigger_rule="all_skipped")
 

@@ -125,9 +125,10 @@ REVIEWER = "{{ ti.xcom_pull(task_ids=%r, key='responded_by') or '' }}"
 def rejection_task(task_id, stage_id, human_task_id, overrides):
     """Runs only when the human step rejected: a Reject skips the approval stage's task,
     hence `all_skipped`. `pipec stage run --rejected-by` ends the run blocked, with its
-    record. The reviewer's name comes through the environment, never through a shell."""
+    record. The reviewer's name comes through the environment, never through a shell,
+    and as `--rejected-by=NAME`, so a name that starts with `-` is still a value."""
     settings = dict(overrides, doc_md=f"Records a Reject at `{human_task_id}`.")
-    return stage_task(task_id, stage_id, settings, ' --rejected-by "$PIPEC_REJECTED_BY"',
+    return stage_task(task_id, stage_id, settings, ' --rejected-by="$PIPEC_REJECTED_BY"',
                       env={"PIPEC_REJECTED_BY": REVIEWER % human_task_id}, append_env=True,
                       trigger_rule="all_skipped")
 

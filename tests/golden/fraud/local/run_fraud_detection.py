@@ -4,8 +4,8 @@
 Every stage runs through the runtime entry point, in topological order:
 `python -m pipec stage run --manifest MANIFEST --stage STAGE_ID`, all under one run id
 (`--run-id`, else PIPEC_RUN_ID, else a new one), with the stage's
-timeout, and its retries when it failed or timed out (a blocked check or gate, or a
-pending approval, gives the same answer again, so it is not retried). Exit status, as
+timeout, and its retries when it failed, timed out or was killed (a blocked check or
+gate, or a pending approval, gives the same answer again, so it is not retried). Exit status, as
 `pipec run`: 0 every stage succeeded, 1 a blocking check or gate stopped the run, 2 a
 stage failed (or a usage or environment error), 3 a stage waits for a human approval
 (`pipec registry approve`). The schedule (`SCHEDULE`) is for the orchestrators; this
@@ -28,6 +28,10 @@ RETRY_DELAY_S = 300
 SCHEDULE = {'kind': 'scheduled', 'cron': '0 3 * * *'}
 # `pipec stage run`'s exit status
 BLOCKED, FAILED, WAITING_FOR_APPROVAL = 1, 2, 3
+# The answers a retry would only repeat. Anything else is retried: a failure (2), and a
+# stage killed by a signal (out of memory, SIGKILL: a negative status), as Argo's
+# `retryStrategy` and Airflow's retries do.
+FINAL = (0, BLOCKED, WAITING_FOR_APPROVAL)
 # How long a timed-out stage has to record its failure before it is killed (Kubernetes'
 # default grace period).
 STOP_GRACE_S = 30
@@ -100,7 +104,7 @@ def stop(stage):
 def run_with_retries(stage_id, retries, timeout_s, retry_delay_s):
     status = run_stage(stage_id, timeout_s)
     for attempt in range(retries):
-        if status != FAILED:
+        if status in FINAL:
             break
         print(f"{stage_id}: retry {attempt + 1} of {retries} in {retry_delay_s} s",
               file=sys.stderr)
