@@ -1,5 +1,5 @@
-"""The local target's script retries what a retry can change: a failed or timed-out
-stage, never a blocked check or gate (1) or a pending approval (3), which `pipec stage
+"""The local target's script retries what a retry can change: a failed, timed-out or
+killed stage, never a blocked check or gate (1) or a pending approval (3), which `pipec stage
 run` would answer the same way again (and `pipec run` never retries either)."""
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ def _script(programs, tmp_path) -> types.ModuleType:
     ([2, 2, 2], 3, 2),  # out of retries: the failure stands
     ([1], 1, 1),  # blocked: a check or gate said no, asking again changes nothing
     ([3], 1, 3),  # waiting for a human approval
+    ([-9, 0], 2, 0),  # killed (out of memory, SIGKILL): retried, as the orchestrators do
+    ([-9, -9, -9], 3, -9),  # killed every time: `main` reports it as a failure
 ])
 def test_only_failures_are_retried(programs, tmp_path, statuses, calls, final):
     script = _script(programs, tmp_path)
