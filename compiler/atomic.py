@@ -7,8 +7,10 @@ what gets written. Renaming over the link itself would silently turn it into a c
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -80,11 +82,46 @@ def current_umask() -> int:
 
 
 def _swap(staging: Path, target: Path) -> None:
+    """Put `staging` where `target` is. An existing folder is exchanged with it in one
+    step where the system can (Linux), so a reader (an Airflow scheduler scanning its
+    DAG folder) sees the old folder or the new one, never none; elsewhere it is moved
+    aside first, which leaves a moment with no folder."""
     if not target.exists():
         os.replace(staging, target)
+        return
+    if exchange(staging, target):
+        shutil.rmtree(staging, ignore_errors=True)  # now the old folder
         return
     old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
     old.rmdir()
     os.replace(target, old)
     os.replace(staging, target)
     shutil.rmtree(old, ignore_errors=True)
+
+
+# renameat2's flag and "the current folder" for its folder descriptors (linux/fs.h).
+_RENAME_EXCHANGE, _AT_FDCWD = 2, -100
+# What renameat2 answers where it or its flag is not available: use the fallback.
+_UNSUPPORTED = frozenset({errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP})
+
+
+def exchange(first: Path, second: Path) -> bool:
+    """Swap two existing paths atomically (Linux's renameat2 RENAME_EXCHANGE): True when
+    done, False where the system or the file system cannot; any other error raises."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # a C library older than glibc 2.28
+        return False
+    renameat2.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint)
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second),
+                 _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _UNSUPPORTED:
+        return False
+    raise OSError(code, os.strerror(code), str(second))
