@@ -12,6 +12,11 @@ Airflow: each key is an `Asset` with the URI `x-pipec://PIPELINE/source/NAME` (o
 `/drift/COLUMN`); whatever lands the data (or the monitor) emits an asset event for it,
 e.g. through the REST API. Argo: each key is an Argo Events dependency on the event
 `dns_label(KEY)` of the EventSource `dns_label(PIPELINE)`, which the platform provides.
+
+A drift monitor may report every measurement, `{"value": X}` (Airflow: the asset
+event's `extra`; Argo: the event's body): a run starts only when X crosses the
+threshold. Argo's sensor filters on it; Airflow starts a DAG run on any event, so the
+DAG's first task (a ShortCircuitOperator) ends the run when no event's X crosses it.
 """
 
 from __future__ import annotations

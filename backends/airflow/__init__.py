@@ -36,8 +36,7 @@ class AirflowBackend:
         from pipec.rules.budget001_target_size import budget001
 
         dag: AirflowDag = lowered.model
-        # Every task Airflow loads: the stages, the human steps and their Reject tasks.
-        size = len(dag.tasks) + len(dag.rejections)
+        size = dag.task_count
         if size <= options.airflow_max_tasks:
             return []
         return [budget001(lowered.span, "airflow", size, options.airflow_max_tasks)]

@@ -15,7 +15,7 @@ from pipec.backends.base import BuildOptions
 from pipec.backends.kube import requirements
 from pipec.backends.naming import AIRFLOW_MAX_ID, dns_label, task_id
 from pipec.backends.plan import RETRY_DELAY_S, Plan, StagePlan, most_common
-from pipec.backends.triggers import trigger_assets
+from pipec.backends.triggers import drift_condition, trigger_assets
 from pipec.diagnostics import Diagnostic, Severity, error
 from pipec.nodes import Span
 
@@ -47,7 +47,7 @@ def lower_dag(plan: Plan, options: BuildOptions) -> AirflowDag:
         schedule=schedule(plan), tags=tags(plan),
         doc_md=dag_doc_md(plan, options.manifest_name), pipec_version=plan.pipec_version,
         defaults=_defaults([t for t in tasks if isinstance(t, StageTask)]), tasks=tuple(tasks),
-        rejections=tuple(rejections),
+        rejections=tuple(rejections), drift=drift_condition(plan),
     )
 
 

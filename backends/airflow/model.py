@@ -123,6 +123,14 @@ class AirflowDag:
     defaults: TaskDefaults
     tasks: tuple[StageTask | ApprovalTask, ...]  # every task, in topological order
     rejections: tuple[RejectionTask, ...] = ()  # one per approval, after its stage's task
+    # `retrain triggered on drift(COL) OP V`: {"column", "op", "value"}; the DAG then
+    # starts with DRIFT_GATE, which ends a run whose drift events do not cross V.
+    drift: dict[str, Any] | None = None
+
+    @property
+    def task_count(self) -> int:
+        """Every task Airflow loads: stages, human steps, their Reject tasks, the gate."""
+        return len(self.tasks) + len(self.rejections) + (self.drift is not None)
 
     @property
     def stage_tasks(self) -> tuple[StageTask, ...]:

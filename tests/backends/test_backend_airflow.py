@@ -32,11 +32,13 @@ def rejected(stage_id: str) -> str:
 
 
 def expected_upstreams(plan) -> dict[str, list[str]]:
-    """The pipec DAG, with each approval stage after its human step, and the task that
-    records a Reject after the approval stage."""
-    expected = {}
+    """The pipec DAG, with each approval stage after its human step, the task that
+    records a Reject after the approval stage, and (drift triggers) the drift gate
+    before every first stage."""
+    gate = ["drift-gate"] if plan.retrain.get("on") == "drift" else []
+    expected = dict.fromkeys(gate, [])
     for s in plan.stages:
-        inputs = sorted(task_id(i) for i in s.inputs)
+        inputs = sorted(task_id(i) for i in s.inputs) or gate
         if s.is_approval:
             expected[human(s.id)] = inputs
             expected[rejected(s.id)] = [task_id(s.id)]
@@ -162,6 +164,50 @@ def test_user_values_are_literals(programs, tmp_path):
     assert set(constants) >= {"OWNER", "RETRIES", "TIMEOUT_S", "TASKS", "OVERRIDES",
                               "APPROVALS", "SCHEDULE", "DOC_MD"}
     assert constants["APPROVALS"]["approval__fraud_gbm-human"]["owner"] == "risk"
+
+
+DRIFT_PROBE = """
+import importlib.util, json, sys
+from types import SimpleNamespace
+spec = importlib.util.spec_from_file_location("generated", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+gate = module.dag.get_task(module.DRIFT_GATE)
+answers = [module.drift_crossed(), module.drift_crossed({})]
+for extras in json.loads(sys.argv[2]):
+    events = {"asset": [SimpleNamespace(extra=extra) for extra in extras]}
+    answers.append(module.drift_crossed(events))
+print("RESULT", json.dumps([type(gate).__name__, answers]))
+"""
+
+
+def test_a_drift_event_starts_the_run_only_past_the_threshold(programs, tmp_path):
+    """Airflow starts a run on any asset event; the drift gate (a ShortCircuitOperator,
+    first in the DAG) lets it go on only when an event's measured drift crosses the
+    threshold, as Argo's sensor filters the same events (`drift(amount) > 0.2`)."""
+    import json
+    import subprocess
+
+    from .backend_airflow import SKIP_REASON, airflow_python
+
+    python = airflow_python()
+    if python is None:
+        pytest.skip(SKIP_REASON)
+    files = build(programs["fraud_drift"], "airflow", tmp_path).files
+    (tmp_path / "fraud_drift.py").write_text(files["fraud_drift.py"], encoding="utf-8")
+    probe = tmp_path / "probe.py"
+    probe.write_text(DRIFT_PROBE, encoding="utf-8")
+    cases = [[{"value": 0.05}], [{"value": 0.2}], [{"value": 0.35}], [{"value": "0.3"}],
+             [{}], [{"value": True}], [{"value": "high"}], [{"value": 0.1}, {"value": 0.9}]]
+    done = subprocess.run([str(python), str(probe), str(tmp_path / "fraud_drift.py"),
+                           json.dumps(cases)], capture_output=True, text=True, timeout=300,
+                          env={"AIRFLOW_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    (result,) = [line[7:] for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    operator, answers = json.loads(result)
+    assert operator == "ShortCircuitOperator"
+    # by hand (no events) x2; 0.05, 0.2 (not > 0.2), 0.35, "0.3", none, a bool, text, any
+    assert answers == [True, True, False, False, True, True, False, False, False, True]
 
 
 STOPPED_PROBE = """
