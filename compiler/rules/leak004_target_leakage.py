@@ -86,6 +86,26 @@ def _train_lists(program: Program) -> Iterator[Diagnostic]:
             yield error("LEAK004", f"`{name}` is {targets[name]}: the model would be "
                         "given the answer as an input", ref.span,
                         f"remove `{name}` from the feature list")
+    yield from _label_shadows_a_default_feature(program)
+
+
+def _label_shadows_a_default_feature(program: Program) -> Iterator[Diagnostic]:
+    """A label named like another column of the base source takes that column's place in
+    the examples table; a train stage with no `features` list reads every base column,
+    so it would read the label under the column's name."""
+    base = program.base_source
+    columns = program.schema(base) if base else None
+    defaults = [t.name.name for t in program.blocks("train") if t.first(n.TrainFeatures) is None]
+    if not columns or not defaults:
+        return
+    for label in program.labels():
+        name = label.name.name
+        if name in columns and program.label_column(label) != name:
+            yield error("LEAK004", f"label `{name}` has the name of the base source's column "
+                        f"`{name}`, which the examples table replaces with the label: "
+                        f"train `{defaults[0]}` reads every base column by default, so the "
+                        "model would be given the answer as an input", label.name.span,
+                        "rename the label, or list the train stage's `features`")
 
 
 def _view(program: Program, view: n.Block) -> Iterator[Diagnostic]:

@@ -24,6 +24,9 @@ CB_SOURCE = ('source cb { from csv "cb.csv"; snapshot 2026-06-01; entity id; tim
 WINDOWED = ("validate ev { require id }\n  label late { column late }",
             f"validate ev {{ require id }}; validate cb {{ require id }}; {CB_SOURCE}\n"
             "  label late { from cb; window 20d }")
+# A label that does not read the base source's `late` column must not leave it beside
+# the label's name (LEAK004: the examples table would hold the label under it).
+NO_LATE_COLUMN = ("late: bool, ", "")
 VIEW_LINE = ("features h version 1 { from ev; entity id; time at; point_in_time; "
              "feature a7 = mean(amount) over 7d }")
 
@@ -233,6 +236,11 @@ FIRES = [
         "id: string", "id: int"))], "LEAK006", 7,
      "label `late` matches the base source's `id`, a string in `ev`, with the events' `id`, "
      "an int in `cb`"),
+    # QA: a label named like another base column takes its place in the examples table,
+    # and a train stage with no `features` list reads it as that column
+    ("leak004-label-shadows-a-default-feature",
+     [("label late { column late }", "label amount { column late }")], "LEAK004", 7,
+     "label `amount` has the name of the base source's column `amount`"),
 ]
 
 
@@ -246,7 +254,8 @@ def test_fires(pairs: list[tuple[str, str]], code: str, line: int, message: str)
 CLEAN = [
     ("binary-bool-label", [('LogisticRegression"; seed 1', 'LogisticRegression"; seed 1; '
                                                           'task binary')]),
-    ("binary-when-label", [("label late { column late }", 'label late { when kind == "a" }'),
+    ("binary-when-label", [NO_LATE_COLUMN,
+                           ("label late { column late }", 'label late { when kind == "a" }'),
                            ('LogisticRegression"; seed 1', 'LogisticRegression"; seed 1; '
                                                            'task binary')]),
     # 2: `train before` alone is a legal time split: `test from` defaults to before + gap
@@ -269,19 +278,23 @@ CLEAN = [
                      ("at: timestamp", "at: timestamp >= 2020-01-01T00:00:00Z")]),
     # 12: one day before the censoring cut-off still has labels
     # audit 2-3: a view over the label's events as of their own time sees only earlier ones
-    ("label-events-as-of-their-time", [WINDOWED, (VIEW_LINE, VIEW_LINE.replace(
+    ("label-events-as-of-their-time", [NO_LATE_COLUMN, WINDOWED, (VIEW_LINE, VIEW_LINE.replace(
         "from ev", "from cb").replace("mean(amount)", "count()"))]),
     # audit 2-6: a backfill ending where the test period starts does not overlap it
     ("backfill-ends-at-test-start", [("over 7d }", "over 7d; backfill 2026-01-01..2026-04-01 "
                                                    "validated }")]),
     # audit 3-4: the label's events may name their entity column otherwise
-    ("windowed-label-key-other-name", [WINDOWED, ("validate cb { require id }",
+    ("windowed-label-key-other-name", [NO_LATE_COLUMN, WINDOWED, ("validate cb { require id }",
                                                   "validate cb { require acct }"),
                                        (CB_SOURCE, CB_SOURCE.replace("entity id", "entity acct")
                                         .replace("id: string", "acct: string"))]),
     ("leak007-last-labelled-day", [MATURE_30D, ("train before 2026-03-01",
                                                 "train before 2026-02-01"),
                                    ("test from 2026-04-01", "test from 2026-05-02")]),
+    # QA: with its own `features` list the train stage reads what it lists
+    ("label-named-like-a-column-not-listed", [
+        ("label late { column late }", "label amount { column late }"),
+        ('LogisticRegression"; seed 1 }', 'LogisticRegression"; seed 1; features [kind] }')]),
     # 16: name lists wrap lines
     ("wrapped-lists", [("seed 1 }", "seed 1\n    features [\n      amount,  # spend\n"
                                     "      kind,\n      h.*\n    ]\n  }"),
