@@ -70,7 +70,7 @@ def _build_files(path: Path, target: str, output: Path, airflow_operator: str,
                            argo_max_bytes=config.argo_max_bytes,
                            airflow_max_tasks=config.airflow_max_tasks, manifest=manifest)
     files, found = _lower_and_emit(program, target, options)
-    found += _repro005(program, path.parent)
+    found += _repro005(program, path.parent, output)
     result.diagnostics += _policy(found, check_options)
     result.files = {**files, options.manifest_name: dump_manifest(manifest)}
     return result
@@ -86,10 +86,10 @@ def _lower_and_emit(program: Program, target: str,
     return files, list(lowered.diagnostics) + backend.measure(lowered, files, options)
 
 
-def _repro005(program: Program, repo_dir: Path) -> list[Diagnostic]:
+def _repro005(program: Program, repo_dir: Path, output: Path) -> list[Diagnostic]:
     from pipec.rules.repro005_dirty_tree import repro005
 
-    return repro005(program, repo_dir)
+    return repro005(program, repo_dir, [output])
 
 
 def _policy(diagnostics: list[Diagnostic], options) -> list[Diagnostic]:

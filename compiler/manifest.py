@@ -18,6 +18,9 @@ from pipec.rules._support import checks_of, gates_of, ident_value, used_sets
 
 SCHEMA_VERSION = 1
 
+# Where a register stage with no `registry` keeps its versions (beside the .pipe file).
+DEFAULT_REGISTRY = "registry/"
+
 
 def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -372,7 +375,7 @@ def _register(program: Program, stage: Stage) -> dict[str, Any]:
     return {
         "model": f"train.{stage.name}", "evaluate": f"evaluate.{stage.name}",
         "registry": {"kind": registry.kind, "path": registry.location.value}
-        if registry else {"kind": "local", "path": "registry/"},
+        if registry else {"kind": "local", "path": DEFAULT_REGISTRY},
         "rollback": _py(block.setting("rollback")),
     }
 

@@ -6,20 +6,29 @@ depends on the state of the repository at build time, not on the file.
 
 from __future__ import annotations
 
+import os
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, warning
+from pipec.manifest import DEFAULT_REGISTRY
 from pipec.model import Program
 from pipec.rules import document
+
+# The run store `pipec run` writes beside the .pipe file (the runtime's STORE_DIR, not
+# imported from it: `build` would then load the runtime).
+STORE_DIR = ".pipec"
 
 DOC = '''
 ## What it does
 When the pipeline says `code_commit auto`, `build` and `run` record the commit of the
 working tree. This warns when the tree has uncommitted changes (`git status
 --porcelain` is not empty) or is not a git checkout at all, so the recorded commit
-would not be the code that ran. `check` does not report it.
+would not be the code that ran. What pipec writes itself is not a change: run stores
+(`.pipec/`), the program's local registries and the build's output folder. `check`
+does not report it.
 
 ## Why is this bad?
 The lineage would claim a commit that does not contain the code used to build the
@@ -44,12 +53,14 @@ document("REPRO005", "warning", "code_commit auto on a dirty working tree or out
          phase="build")
 
 
-def repro005(program: Program, repo_dir: Path) -> list[Diagnostic]:
-    """The REPRO005 warnings for building `program` from the checkout at `repo_dir`."""
+def repro005(program: Program, repo_dir: Path, outputs: Iterable[Path] = ()) -> list[Diagnostic]:
+    """The REPRO005 warnings for building `program` from the checkout at `repo_dir`.
+    What pipec itself writes there (run stores, the program's local registries, the
+    build's `outputs`) is not a change to the code."""
     setting = program.pipeline_setting("code_commit")
     if setting is None or not isinstance(setting.value, n.Word) or setting.value.text != "auto":
         return []
-    state = _git_state(repo_dir)
+    state = _git_state(repo_dir, [*_local_registries(program, repo_dir), *outputs])
     if state is None:
         return []
     return [warning("REPRO005", f"`code_commit auto`, but {state}: the recorded commit would "
@@ -57,15 +68,41 @@ def repro005(program: Program, repo_dir: Path) -> list[Diagnostic]:
                     "commit your changes before building, or pin `code_commit \"SHA\"`")]
 
 
-def _git_state(repo_dir: Path) -> str | None:
-    """None when clean; otherwise what is wrong, in words."""
+def _local_registries(program: Program, base_dir: Path) -> list[Path]:
+    """The folders of the program's `registry local` (the default one included)."""
+    found = []
+    for block in program.blocks("register"):
+        registry = block.first(n.Registry)
+        if registry is None or registry.kind == "local":
+            found.append(base_dir / (registry.location.value if registry else DEFAULT_REGISTRY))
+    return found
+
+
+def _excluded(top: Path, owned: list[Path]) -> list[str]:
+    """Pathspecs that leave out every run store and the owned paths inside the checkout
+    (`git status` refuses a path outside it)."""
+    specs = [f":(top,exclude,glob)**/{STORE_DIR}/**"]
+    for path in owned:
+        try:
+            inside = Path(os.path.realpath(path)).relative_to(os.path.realpath(top))
+        except ValueError:
+            continue
+        if inside.parts:
+            specs.append(f":(top,exclude,literal){inside.as_posix()}")
+    return specs
+
+
+def _git_state(repo_dir: Path, owned: list[Path]) -> str | None:
+    """None when clean, apart from run stores and the `owned` paths; otherwise what is
+    wrong, in words."""
     try:
-        inside = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=repo_dir,
-                                capture_output=True, text=True, check=False)
-        if inside.returncode != 0 or inside.stdout.strip() != "true":
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=repo_dir,
+                             capture_output=True, text=True, check=False)
+        if top.returncode != 0 or not top.stdout.strip():
             return f"`{repo_dir.name or repo_dir}` is not a git checkout"
-        status = subprocess.run(["git", "status", "--porcelain"], cwd=repo_dir,
-                                capture_output=True, text=True, check=False)
+        status = subprocess.run(["git", "status", "--porcelain", "--", ":/",
+                                 *_excluded(Path(top.stdout.strip()), owned)],
+                                cwd=repo_dir, capture_output=True, text=True, check=False)
     except OSError:
         return "git is not available to read the commit"
     changed = [line for line in status.stdout.splitlines() if line.strip()]

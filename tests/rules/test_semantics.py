@@ -143,6 +143,30 @@ def test_repro005(tmp_path: Path) -> None:
     assert repro005(compile('pipeline p {\n  code_commit "abc"\n}\n'), tmp_path / "x") == []
 
 
+def test_repro005_ignores_what_pipec_writes(tmp_path: Path) -> None:
+    """A second `pipec run` warned about the first one's run store and registry, and a
+    second build about the first one's output folder: none of them is code."""
+    text = ('pipeline p {\n  code_commit auto\n  register m { registry local "models/" }\n'
+            '  register n { }\n}\n')
+    program = compile(text)
+    project = tmp_path / "project"
+    project.mkdir()
+    _git(tmp_path, "init", "-q")
+    (project / "a.pipe").write_text(text)
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "x")
+    for written in (".pipec/index.sqlite", "models/m/1/model.skops", "registry/n/v.json",
+                    "build/argo/p.yaml", "sub/.pipec/index.sqlite"):
+        (project / written).parent.mkdir(parents=True, exist_ok=True)
+        (project / written).write_text("x")
+    assert repro005(program, project, [project / "build" / "argo"]) == []
+    # Code is still code, wherever it is in the checkout.
+    (tmp_path / "features.py").write_text("x = 1\n")
+    (project / "a.pipe").write_text(text + "# edited\n")
+    (found,) = repro005(program, project, [project / "build" / "argo"])
+    assert "2 uncommitted changes" in found.message
+
+
 def test_many_files_share_one_loader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                      capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "teams.pipe").write_text('team ml { contact "#ml"; role ml }\n')
