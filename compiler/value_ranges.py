@@ -1,7 +1,13 @@
 """Numbers the grammar accepts but no run could use (P001, "a value of the wrong kind
 for its keyword"): a share outside 0..100%, negative retries, a zero timeout or window,
 a seed scikit-learn refuses, a canary of nothing or for no time, a freshness of no time,
-shares of a split that leave no train set.
+shares of a split that leave no train set, an `in A..B` range of a check or schema
+constraint that ends before it starts (no value is in it: every row fails the check).
+A backfill range that does so is `structure`'s, with the rest of the backfill's shape.
+
+Also P003 for a key given twice in one map (`params { max_iter: 1, max_iter: 2 }`): the
+map would silently keep the last. It is found here, on the built program, rather than
+while building the AST, where any error drops the file and stops the analysis.
 
 These would otherwise fail at run time on the orchestrator, or worse, run: a 120% test
 share puts every row in test and trains on nothing.
@@ -13,6 +19,7 @@ from collections.abc import Iterator
 
 from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
+from pipec.rules._support import moment_of_value
 
 # Resources measured in bytes, and the least a stage could run in (a bare number below
 # it is a unit left out, not a request).
@@ -32,6 +39,8 @@ def value_diagnostics(blocks: list[n.Block]) -> Iterator[Diagnostic]:
     for block in blocks:
         yield from _settings(block)
         yield from _statements(block)
+        yield from _empty_ranges(block)
+        yield from _duplicate_keys(block)
         if block.kind == "split":
             yield from _split_shares(block)
 
@@ -103,6 +112,71 @@ def _statements(block: n.Block) -> Iterator[Diagnostic]:
             yield _p001(check.within, "freshness within no time fails on any data: the "
                         "newest row is never as new as the snapshot's end",
                         "write the delay you accept, e.g. `within 2d`")
+
+
+def _empty_ranges(block: n.Block) -> Iterator[Diagnostic]:
+    for value in _checked_ranges(block):
+        if _ends_before_start(value):
+            yield _p001(value, f"the range `{value.text}` ends ({value.high.text}) before it "
+                        f"starts ({value.low.text}): no value is in it, so every row with a "
+                        "value fails",
+                        f"write the low end first: `{value.high.text}..{value.low.text}`")
+
+
+def _checked_ranges(block: n.Block) -> Iterator[n.RangeValue]:
+    """The `in A..B` of range checks and schema constraints."""
+    for check in block.all(n.RangeCheck):
+        if check.range is not None:
+            yield check.range
+    for schema in block.all(n.Schema):
+        for column in schema.columns:
+            if column.constraint is not None and column.constraint.range is not None:
+                yield column.constraint.range
+
+
+def _ends_before_start(value: n.RangeValue) -> bool:
+    """A one-value range (`3..3`) is fine; bounds of two kinds are T003's."""
+    low, high = value.low, value.high
+    if isinstance(low, n.Int | n.Float) and isinstance(high, n.Int | n.Float):
+        return high.value < low.value
+    start, end = moment_of_value(low), moment_of_value(high)
+    return start is not None and end is not None and end.seconds_after(start) < 0
+
+
+def _duplicate_keys(block: n.Block) -> Iterator[Diagnostic]:
+    for setting in block.body:
+        if isinstance(setting, n.Setting) and isinstance(setting.value, n.Value):
+            for mapping in _maps_in(setting.value):
+                yield from _keys_given_twice(setting.keyword, mapping)
+
+
+def _maps_in(value: n.Value) -> Iterator[n.MapValue]:
+    """The maps of a value, nested ones included."""
+    items: tuple[n.Value, ...] = ()
+    if isinstance(value, n.MapValue):
+        yield value
+        items = tuple(pair.value for pair in value.pairs)
+    elif isinstance(value, n.ListValue):
+        items = value.items
+    for item in items:
+        yield from _maps_in(item)
+
+
+def _keys_given_twice(keyword: str, mapping: n.MapValue) -> Iterator[Diagnostic]:
+    """Keys compare decoded: `max_iter` and `"max_iter"` are one key."""
+    seen: dict[str, n.Pair] = {}
+    for pair in mapping.pairs:
+        first = seen.setdefault(pair.key, pair)
+        if first is not pair:
+            yield error("P003", f"the key `{pair.key}` is given twice in `{keyword}` (first "
+                        f"at {first.span})", _key_span(pair),
+                        "keep one of them: the map would silently keep the last")
+
+
+def _key_span(pair: n.Pair) -> n.Span:
+    """A pair starts with its key, which is on one line (a string has no raw newline)."""
+    start = pair.span
+    return n.Span(start.file, start.line, start.col, start.line, start.col + len(pair.key_text))
 
 
 def _share(value: n.Value | n.Ident, low: float, high: float, low_ok: bool,

@@ -15,8 +15,9 @@ names, Sunday as 0, or `@daily`-style presets) and that fires at all: `61 3 * * 
 `0 0 L * *` and `0 0 30 2 *` are P001 here rather than a failed deployment later.
 So are numbers no run could use: a share outside 0-100% (`test`, `valid`, `threshold`,
 `completeness`, `canary`), `test` and `valid` that leave nothing to train on, negative
-`retries`, a zero `timeout` or window, a drift factor below 1x, and a `seed` outside
-0..4,294,967,295.
+`retries`, a zero `timeout` or window, a drift factor below 1x, a `seed` outside
+0..4,294,967,295, and an `in A..B` range of a check or schema constraint that ends
+before it starts (`range amount in 5..1`: no value is in it; `in 3..3` is one value).
 
 So are stages that parse but could not run, at the header of the block (or the
 contradicting statement): a label that defines no value (`from S` + `window W`, or
@@ -87,11 +88,14 @@ Reports two declarations of the same kind and name in one pipeline (two `source 
 two splits), a second label (of any name: a pipeline has one), two teams of one name,
 a single-valued statement given twice in a block or in the pipeline (`owner`,
 `primary`, `approval by`, `registry`, `canary`, `train before`, `backfill`...), a
-column declared twice in one schema, or two features of one name in a feature view.
+column declared twice in one schema, two features of one name in a feature view, or a
+key given twice in one map (`params { max_iter: 200, max_iter: 300 }`; `max_iter` and
+`"max_iter"` are one key).
 
 ## Why is this bad?
-Which one wins would be an accident of file order; lineage needs one stage per id. The
-examples table carries one target: a second label would be computed and never used.
+Which one wins would be an accident of file order (a map silently keeps the last of
+its keys); lineage needs one stage per id. The examples table carries one target: a
+second label would be computed and never used.
 
 ## Example
 ```pipe

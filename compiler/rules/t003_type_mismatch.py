@@ -27,6 +27,9 @@ or timestamp for a date or timestamp column); `drift` takes the statistics `mean
 of any column; the aggregates `sum`, `mean`, `min`, `max` need numbers (`min`/`max`
 also take dates); a time split, a source's `time` and a feature view's `time` need a
 date or timestamp column; a schema constraint needs a number or a date like its column;
+a label's `when COL op VALUE` and a market split's `holdout` values need values of the
+column's kind (a number for a number, a date or timestamp for a date or timestamp, a
+string or bare word for a string or category, `true` or `false` for a bool);
 a train stage's `task binary` needs a bool or 0/1 int label column (a string's positive
 class is unknowable: `when COL == "VALUE"` says it), and `task regression` a number.
 
@@ -84,7 +87,9 @@ def check(program: Program) -> Iterator[Diagnostic]:
         yield from _aggregate_types(view, schema)
         yield from _view_time(view, schema)
     yield from _split_type(program)
+    yield from _holdout_values(program)
     yield from _label_for_task(program)
+    yield from _label_when_value(program)
 
 
 # The label column types each declared `task` can learn from (a windowed or `when` label
@@ -105,7 +110,7 @@ def _label_for_task(program: Program) -> Iterator[Diagnostic]:
             if col_type is not None and col_type not in allowed:
                 assert task is not None
                 yield error("T003", f"`task {task.value.py}` on the label `{label.name.name}`, "
-                            f"a {col_type} column `{column}`", task.span,
+                            f"{_a(col_type)} column `{column}`", task.span,
                             _LABEL_HELP.get(str(task.value.py), ""))
 
 
@@ -114,6 +119,11 @@ _LABEL_HELP = {
               "positive: `when COLUMN == \"VALUE\"`",
     "regression": "regression learns a number: use `task multiclass` for classes",
 }
+
+
+def _a(type_name: str) -> str:
+    """A type name with its article: `a float`, `an int`."""
+    return f"an {type_name}" if type_name.startswith(tuple("aeiou")) else f"a {type_name}"
 
 
 def _type_of(schema: dict[str, n.ColumnDef] | None, column: n.Ident | None) -> str | None:
@@ -127,12 +137,12 @@ def _source_types(program: Program, block: n.Block) -> Iterator[Diagnostic]:
     time = ident_value(block, "time")
     col_type = _type_of(schema, time)
     if time is not None and col_type is not None and col_type not in TEMPORAL_TYPES:
-        yield error("T003", f"the `time` column `{time.name}` is a {col_type}, not a date or "
+        yield error("T003", f"the `time` column `{time.name}` is {_a(col_type)}, not a date or "
                     "timestamp", time.span, "declare it as `timestamp` or `date`")
     for column in (schema or {}).values():
         constraint = column.constraint
         if constraint is not None and column.type not in NUMERIC_TYPES | TEMPORAL_TYPES:
-            yield error("T003", f"a range constraint on `{column.name.name}`, a {column.type}",
+            yield error("T003", f"a range constraint on `{column.name.name}`, {_a(column.type)}",
                         constraint.span, "constraints apply to numbers, dates and timestamps")
         elif constraint is not None:
             yield from _bound_kinds(column.name.name, column.type, _bounds(constraint))
@@ -151,7 +161,7 @@ def _bound_kinds(column: str, col_type: str, bounds: list[n.Value]) -> Iterator[
     for bound in bounds:
         if isinstance(bound, n.Date | n.Timestamp) != temporal:
             want = "a date or timestamp" if temporal else "a number"
-            yield error("T003", f"`{column}` is a {col_type}, but the bound `{bound.text}` is "
+            yield error("T003", f"`{column}` is {_a(col_type)}, but the bound `{bound.text}` is "
                         f"not {want}", bound.span,
                         f"compare `{column}` with {want}, e.g. "
                         + ("`>= 2020-01-01`" if temporal else "`>= 0`"))
@@ -162,7 +172,7 @@ def _check_types(line: n.Stmt, schema: dict[str, n.ColumnDef]) -> Iterator[Diagn
     if isinstance(line, n.RangeCheck):
         col_type = _type_of(schema, line.column)
         if col_type is not None and col_type not in NUMERIC_TYPES | TEMPORAL_TYPES:
-            yield error("T003", f"`range` on `{line.column.name}`, a {col_type}", line.span,
+            yield error("T003", f"`range` on `{line.column.name}`, {_a(col_type)}", line.span,
                         "range checks apply to numbers, dates and timestamps")
         elif col_type is not None:
             yield from _bound_kinds(line.column.name, col_type, _bounds(line))
@@ -171,7 +181,7 @@ def _check_types(line: n.Stmt, schema: dict[str, n.ColumnDef]) -> Iterator[Diagn
     if isinstance(line, n.FreshnessCheck):
         col_type = _type_of(schema, line.column)
         if col_type is not None and col_type not in TEMPORAL_TYPES:
-            yield error("T003", f"`freshness` on `{line.column.name}`, a {col_type}", line.span,
+            yield error("T003", f"`freshness` on `{line.column.name}`, {_a(col_type)}", line.span,
                         "freshness needs a date or timestamp column")
 
 
@@ -187,7 +197,7 @@ def _drift_type(line: n.Drift, col_type: str | None) -> Iterator[Diagnostic]:
     stat = line.stat.name
     if col_type is not None and col_type not in NUMERIC_TYPES \
             and stat in NUMERIC_DRIFT_STATS:
-        yield error("T003", f"`{stat}({line.column.name})` of a {col_type}", line.span,
+        yield error("T003", f"`{stat}({line.column.name})` of {_a(col_type)}", line.span,
                     "use count, distinct or null_rate for a non-numeric column")
 
 
@@ -196,7 +206,7 @@ def _view_time(view: n.Block, schema: dict[str, n.ColumnDef] | None) -> Iterator
     col_type = _type_of(schema, time)
     if time is not None and col_type is not None and col_type not in TEMPORAL_TYPES:
         yield error("T003", f"the `time` column `{time.name}` of feature view "
-                    f"`{view.name.name}` is a {col_type}, not a date or timestamp", time.span,
+                    f"`{view.name.name}` is {_a(col_type)}, not a date or timestamp", time.span,
                     "name the source's date or timestamp column")
 
 
@@ -218,7 +228,7 @@ def _aggregate_types(view: n.Block,
         allowed = NUMERIC_TYPES | (TEMPORAL_TYPES if agg in ORDERED_AGGREGATES else set())
         if agg in NUMERIC_AGGREGATES | ORDERED_AGGREGATES and col_type not in allowed:
             assert feature.column is not None
-            yield error("T003", f"`{agg}({feature.column.name})` of a {col_type}",
+            yield error("T003", f"`{agg}({feature.column.name})` of {_a(col_type)}",
                         feature.span, "use count() or distinct() for non-numeric columns")
 
 
@@ -237,6 +247,80 @@ def _split_type(program: Program) -> Iterator[Diagnostic]:
         column = ident_value(program.block("source", program.base_source), "time")
     col_type = _type_of(base_schema(program), column)
     if column is not None and col_type is not None and col_type not in TEMPORAL_TYPES:
-        yield error("T003", f"a time split on `{column.name}`, a {col_type}",
+        yield error("T003", f"a time split on `{column.name}`, {_a(col_type)}",
                     split.on.span if split.on else split.header,
                     "split by time on a date or timestamp column")
+
+
+# The literals a column of each type can be compared with, how to say so, and an example.
+# The runtime hands them to DuckDB as they are: a string against a number column fails
+# there (`arr_delay > 'late'`), and a held-out market of another kind matches no row.
+_NUMBER = ((n.Int, n.Float, n.Percent), "a number", "15")
+_MOMENT = ((n.Date, n.Timestamp), "a date or timestamp", "2020-01-01")
+_TEXT = ((n.Str, n.Word), "a string", '"JFK"')
+VALUE_FITS: dict[str, tuple[tuple[type, ...], str, str]] = {
+    "int": _NUMBER, "float": _NUMBER, "date": _MOMENT, "timestamp": _MOMENT,
+    "string": _TEXT, "category": _TEXT, "bool": ((n.Bool,), "true or false", "true"),
+}
+VALUE_KINDS: dict[type, str] = {
+    n.Int: "a number", n.Float: "a number", n.Percent: "a percentage", n.Date: "a date",
+    n.Timestamp: "a timestamp", n.Str: "a string", n.Word: "a bare word", n.Bool: "a bool",
+    n.Duration: "a duration", n.Size: "a size", n.Multiplier: "a multiplier",
+    n.ListValue: "a list", n.MapValue: "a map",
+}
+
+
+def _kind_of(value: n.Value) -> str:
+    return VALUE_KINDS.get(type(value), "a value")
+
+
+def _misfit(value: n.Value, col_type: str | None) -> tuple[str, str] | None:
+    """(what the column takes, an example of it) when `value` does not fit `col_type`."""
+    if col_type not in VALUE_FITS:
+        return None  # an unknown column is T002's; a type the schema grammar lacks, no one's
+    kinds, wanted, example = VALUE_FITS[col_type]
+    return None if isinstance(value, kinds) else (wanted, example)
+
+
+def _label_when_value(program: Program) -> Iterator[Diagnostic]:
+    """`when COL op VALUE` compares a base column with a value of the column's kind."""
+    schema = base_schema(program)
+    for label in program.labels():
+        when = label.first(n.LabelWhen)
+        if when is not None:
+            yield from _when_fits(label, when, _type_of(schema, when.column))
+
+
+def _when_fits(label: n.Block, when: n.LabelWhen, col_type: str | None) -> Iterator[Diagnostic]:
+    misfit = _misfit(when.value, col_type)
+    if misfit is None:
+        return
+    wanted, example = misfit
+    column = when.column.name
+    yield error("T003", f"label `{label.name.name}` compares `{column}`, {_a(str(col_type))}, "
+                f"with `{when.value.text}`, {_kind_of(when.value)}", when.value.span,
+                f"compare `{column}` with {wanted}, e.g. `when {column} {when.op} {example}`")
+
+
+def _holdout_values(program: Program) -> Iterator[Diagnostic]:
+    """A market split's held-out values are values of its `on` column: of another kind
+    they match no row, and the test set is empty. The first that does not fit is reported."""
+    split = program.split
+    holdout = split.setting("holdout") if split is not None and split.by == "market" else None
+    if split is None or split.on is None or holdout is None or \
+            not isinstance(holdout.value, n.ListValue):
+        return
+    col_type = _type_of(base_schema(program), split.on)
+    for value in holdout.value.items:
+        # Market codes are often digits (`holdout [75001]` on a string column): the
+        # runtime compares them as text, so a whole number fits a text column here.
+        digits = isinstance(value, n.Int) and col_type in ("string", "category")
+        misfit = None if digits else _misfit(value, col_type)
+        if misfit is not None:
+            wanted, example = misfit
+            yield error("T003", f"the market split holds out `{value.text}`, "
+                        f"{_kind_of(value)}, but `{split.on.name}` is "
+                        f"{_a(str(col_type))}", value.span,
+                        f"hold out values of `{split.on.name}`: {wanted}, e.g. "
+                        f"`holdout [{example}]`")
+            return

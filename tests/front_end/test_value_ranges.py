@@ -32,6 +32,11 @@ def _p001(text: str) -> list[str]:
     ("train m {\n    resources { cpu: 2, memory: 16 }\n  }", "3:33 `memory: 16` is 16 bytes"),
     ("train m {\n    resources { \"ephemeral-storage\": 0.5 }\n  }",
      "3:38 `ephemeral-storage: 0.5` is 0.5 bytes"),
+    ("validate s {\n    range x in 5..1\n  }", "3:16 the range `5..1` ends (1) before it"),
+    ("validate s {\n    range x in 2.5..-1\n  }", "3:16 the range `2.5..-1` ends (-1)"),
+    ("validate s {\n    range at in 2026-01-02..2026-01-01T12:00:00Z\n  }",
+     "3:17 the range `2026-01-02..2026-01-01T12:00:00Z` ends"),
+    ("source s {\n    schema { p: float in 1..0 }\n  }", "3:26 the range `1..0` ends (0)"),
 ])
 def test_out_of_range_values_are_p001_at_the_value(body: str, found: str) -> None:
     messages = _p001(f"pipeline p {{\n  {body}\n}}\n")
@@ -48,6 +53,9 @@ def test_out_of_range_values_are_p001_at_the_value(body: str, found: str) -> Non
     "validate s {\n    drift mean(x) within 1x of baseline\n  }",
     "train m {\n    resources { cpu: 2, memory: 16GiB }\n  }",
     'train m {\n    resources { memory: "16Gi", gpu: 1 }\n  }',
+    "validate s {\n    range x in 3..3\n    range y in -1..2.5\n  }",
+    "validate s {\n    range at in 2026-01-01..2026-01-01T00:00:00Z\n  }",
+    "source s {\n    schema { p: float in 0..1, d: date in 2020-01-01..2030-01-01 }\n  }",
 ])
 def test_values_in_range_are_not(body: str) -> None:
     assert _p001(f"pipeline p {{\n  {body}\n}}\n") == []
