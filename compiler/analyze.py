@@ -35,6 +35,7 @@ def build_program(path: Path, loader: Loader | None = None) -> Program:
     if program.pipeline is not None:
         _collect_stages(program)
         _resolve_references(program)
+        _check_train_inputs(program)
         _choose_base_source(program)
         _check_schedule(program)
         program.diagnostics.extend(structure_diagnostics(program))
@@ -190,6 +191,24 @@ def _resolve_references(program: Program) -> None:
     if examples is not None:
         _report(program, reference_problem(program, examples.source, "source",
                                            "`examples from`"))
+
+
+def _check_train_inputs(program: Program) -> None:
+    """T001 for a train stage with nothing to learn from: it reads the pipeline's split
+    of the examples, which need a label (without them the check passed and the run
+    failed at the train stage)."""
+    for block in program.blocks("train"):
+        where = f"train `{block.name.name}`"
+        if "split" not in program.stages:
+            program.diagnostics.append(error(
+                "T001", f"{where} learns from the pipeline's split, and the pipeline has no "
+                "`split`", block.header,
+                "add one, such as `split by time { train before DATE; test from DATE }`"))
+        if not program.labels():
+            program.diagnostics.append(error(
+                "T001", f"{where} learns a label, and the pipeline declares none",
+                block.header, "add `label NAME { column COL }` (or `when COL > V`, or "
+                "`from SOURCE; window DUR` for events)"))
 
 
 def _report(program: Program, diagnostic: Diagnostic | None) -> None:

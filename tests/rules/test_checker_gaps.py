@@ -35,6 +35,11 @@ def image(reference: str) -> tuple[str, str]:
     return "predicts iid", f'predicts iid; image "{reference}"'
 
 
+def features_list(column: str) -> tuple[str, str]:
+    """The train stage reads only `column` (not the label's, by default a feature too)."""
+    return ('LogisticRegression"; seed 1 }', f'LogisticRegression"; seed 1; features [{column}] }}')
+
+
 def edit(*pairs: tuple[str, str]) -> str:
     text = BASE
     for old, new in pairs:
@@ -236,6 +241,36 @@ FIRES = [
         "id: string", "id: int"))], "LEAK006", 7,
      "label `late` matches the base source's `id`, a string in `ev`, with the events' `id`, "
      "an int in `cb`"),
+    # QA 4: a value compared with a column is of the column's kind (DuckDB failed on it, or
+    # the held-out markets matched no row)
+    ("t003-when-string-on-float", [("label late { column late }",
+                                    'label late { when amount > "big" }')], "T003", 7,
+     'label `late` compares `amount`, a float, with `"big"`, a string'),
+    ("t003-when-number-on-category", [("label late { column late }",
+                                       "label late { when kind > 15 }")], "T003", 7,
+     "label `late` compares `kind`, a category, with `15`, a number"),
+    ("t003-holdout-string-on-float", [(SPLIT, 'split by market on amount { holdout ["JFK"] }')],
+     "T003", 9, 'the market split holds out `"JFK"`, a string, but `amount` is a float'),
+    ("t003-holdout-number-on-category", [(SPLIT, "split by market on kind { holdout [a, 1.5] }")],
+     "T003", 9, "holds out `1.5`, a number, but `kind` is a category"),
+    # QA 4: a type name takes its article ("an int")
+    ("t003-time-column-an-int", [("at: timestamp", "at: int")], "T003", 4,
+     "the `time` column `at` is an int, not a date"),
+    # QA 4: an `in A..B` that ends before it starts holds no value
+    ("empty-range-check", [("require id }", "require id; range amount in 5..1 }")], "P001", 6,
+     "the range `5..1` ends (1) before it starts (5)"),
+    ("empty-range-constraint", [("amount: float", "amount: float in 1..0")], "P001", 5,
+     "the range `1..0` ends (0) before it starts (1)"),
+    ("empty-date-range", [("require id }", "require id; range at in 2026-01-01..2025-01-01 }")],
+     "P001", 6, "ends (2025-01-01) before it starts (2026-01-01)"),
+    ("empty-range-in-check-set", [("role ml }", "role ml }\nchecks s { range amount in 5..1 }"),
+                                  ("require id }", "require id; use s }")], "P001", 2,
+     "the range `5..1` ends (1) before it starts (5)"),
+    # QA 4: a map keeps the last of two equal keys
+    ("params-key-twice", [("seed 1 }", "seed 1; params { max_iter: 200, max_iter: 300 } }")],
+     "P003", 10, "the key `max_iter` is given twice in `params`"),
+    ("params-key-twice-quoted", [("seed 1 }", 'seed 1; params { max_iter: 1, "max_iter": 2 } }')],
+     "P003", 10, "the key `max_iter` is given twice in `params`"),
     # QA: a label named like another base column takes its place in the examples table,
     # and a train stage with no `features` list reads it as that column
     ("leak004-label-shadows-a-default-feature",
@@ -295,6 +330,23 @@ CLEAN = [
     ("label-named-like-a-column-not-listed", [
         ("label late { column late }", "label amount { column late }"),
         ('LogisticRegression"; seed 1 }', 'LogisticRegression"; seed 1; features [kind] }')]),
+    # QA 4: values that fit their column
+    ("when-int-on-float", [("label late { column late }", "label late { when amount > 15 }"),
+                           features_list("kind")]),
+    ("when-date-on-timestamp", [("label late { column late }",
+                                 "label late { when at > 2026-01-01 }"), features_list("kind")]),
+    ("when-word-on-category", [("label late { column late }", "label late { when kind == a }"),
+                               features_list("amount")]),
+    ("when-bool-on-bool", [("label late { column late }", "label late { when late == true }"),
+                           features_list("kind")]),
+    ("holdout-text-on-category", [(SPLIT, 'split by market on kind { holdout [a, "b"] }')]),
+    # market codes written as digits compare as text
+    ("holdout-digits-on-category", [(SPLIT, "split by market on kind { holdout [75001] }")]),
+    ("holdout-int-on-float", [(SPLIT, "split by market on amount { holdout [15, 2.5] }")]),
+    ("one-value-ranges", [("require id }", "require id; range amount in 3..3; range at in "
+                                           "2026-01-01..2026-01-01T00:00:00Z }"),
+                          ("amount: float", "amount: float in 0..0")]),
+    ("params-distinct-keys", [("seed 1 }", "seed 1; params { max_iter: 200, tol: 0.001 } }")]),
     # 16: name lists wrap lines
     ("wrapped-lists", [("seed 1 }", "seed 1\n    features [\n      amount,  # spend\n"
                                     "      kind,\n      h.*\n    ]\n  }"),
@@ -310,7 +362,20 @@ def test_clean(pairs: list[tuple[str, str]]) -> None:
 def test_t007_without_any_source() -> None:
     text = 'team ml { contact "#ml"; role ml }\npipeline p {\n  owner ml\n' \
            '  on_failure block\n  train m { model "x"; seed 1 }\n}\n'
-    assert [(c, ln) for c, ln, _ in found(text)] == [("T007", 2)]
+    # The train stage has nothing to learn from either: no split, no label (T001).
+    assert sorted((c, ln) for c, ln, _ in found(text)) == [("T001", 5), ("T001", 5),
+                                                          ("T007", 2)]
+
+
+def test_a_train_stage_without_a_split_or_a_label_is_t001() -> None:
+    """Both checked clean and then failed at the train stage of the run."""
+    no_split = edit(("  split by time on at { train before 2026-03-01; test from 2026-04-01 }\n",
+                     ""))
+    (message,) = [m for c, ln, m in found(no_split) if c == "T001" and ln == 9]
+    assert message == "train `m` learns from the pipeline's split, and the pipeline has no `split`"
+    no_label = edit(NO_LATE_COLUMN, ("  label late { column late }\n", ""))
+    assert [(c, ln, m) for c, ln, m in found(no_label)] == [
+        ("T001", 9, "train `m` learns a label, and the pipeline declares none")]
 
 
 def test_t007_names_the_feature_views_not_the_labels() -> None:
