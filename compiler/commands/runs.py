@@ -125,6 +125,8 @@ def _approval_state(entry: dict[str, Any]) -> str:
         return f"approved by {entry['approved_by']}"
     if entry.get("rejected_by"):
         return f"rejected by {entry['rejected_by']} (approval by {entry.get('approver')})"
+    if entry.get("already_production"):
+        return "already in production: nothing to approve"
     return f"waiting for approval by {entry.get('approver')}"
 
 

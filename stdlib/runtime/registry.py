@@ -216,18 +216,22 @@ class Registry:
     def register(self, model: str, data: bytes, sha256: str, *, run_id: str,
                  report_sha256: str, info: dict[str, Any], actor: str) -> Version:
         """Record a blessed model as a candidate; registering the same bytes again
-        returns the existing version, bound to this run: its report, and its info (an
-        edited `rollback` or `approval by` applies from now on)."""
+        returns the existing version, with its info from this run (an edited `rollback`
+        or `approval by` applies from now on). A candidate is bound to this run and its
+        report too; a version in production keeps the run and report it was promoted
+        with: its approval is bound to that report, and its lineage to that run."""
         self._store(sha256, data)
         with self._tx() as cur:
-            existing = cur.execute("SELECT version FROM versions WHERE model=? AND sha256=?",
-                                   (model, sha256)).fetchone()
+            existing = cur.execute("SELECT version, state FROM versions WHERE model=? AND "
+                                   "sha256=?", (model, sha256)).fetchone()
             if existing is not None:
-                cur.execute("UPDATE versions SET report_sha256=?, run_id=?, info=? "
-                            "WHERE model=? AND version=?",
-                            (report_sha256, run_id, json.dumps(info, sort_keys=True), model,
-                             existing[0]))
                 version = existing[0]
+                cur.execute("UPDATE versions SET info=? WHERE model=? AND version=?",
+                            (json.dumps(info, sort_keys=True), model, version))
+                if existing[1] != "production":
+                    cur.execute("UPDATE versions SET report_sha256=?, run_id=? "
+                                "WHERE model=? AND version=?",
+                                (report_sha256, run_id, model, version))
             else:
                 version = (cur.execute("SELECT coalesce(max(version), 0) FROM versions "
                                        "WHERE model=?", (model,)).fetchone()[0]) + 1

@@ -237,6 +237,19 @@ def test_runs_diff_shows_the_image_and_why_a_run_stopped() -> None:
                    for path in changes)
 
 
+def test_runs_show_says_a_production_version_had_nothing_to_approve() -> None:
+    """The approval stage of a run that re-registered a serving version recorded
+    `already_production`; `runs show` said it was waiting for an approval."""
+    from pipec.commands.runs import _registry_lines
+
+    record = {"approval": {"m": {"version": 1, "approver": "risk",
+                                 "already_production": True}},
+              "deploy": {"m": {"version": 1, "state": "production"}}}
+    assert _registry_lines(record) == [
+        "  approval  m: v1 already in production: nothing to approve",
+        "  deploy    m: v1 production"]
+
+
 @pytest.mark.parametrize("action", [["approve", "a", "--by", "risk"], ["promote", "a"]])
 def test_a_state_change_names_its_version(project: Path, capsys: pytest.CaptureFixture[str],
                                           action: list[str]) -> None:
@@ -339,8 +352,9 @@ def test_a_missing_registry_says_where_to_look(tmp_path: Path,
 
 def test_a_production_version_is_not_sent_back_for_approval(tmp_path: Path) -> None:
     """Re-registering its bytes (a re-run re-evaluates: latency is measured anew, so the
-    report hash changes) binds the version to the new report, but a version already in
-    production has nothing left to approve: promoting it again is a no-op."""
+    report hash changes) leaves a version already in production bound to the run and the
+    report it was approved and promoted with: its approval stands, its lineage names the
+    run that made it, and promoting it again is a no-op."""
     registry = Registry(tmp_path / "registry")
     try:
         info = {"approval_by": "risk"}
@@ -350,7 +364,8 @@ def test_a_production_version_is_not_sent_back_for_approval(tmp_path: Path) -> N
         registry.promote("m", 1, actor="ana", reason="approved")
         again = registry.register("m", b"m", serialize.sha256(b"m"), run_id="run2",
                                   report_sha256="rep2", info=info, actor="ml")
-        assert (again.version, again.report_sha256, again.run_id) == (1, "rep2", "run2")
+        assert (again.version, again.report_sha256, again.run_id) == (1, "rep1", "run1")
+        assert registry.missing_approval(again) is None
         # What the register stage now says (here: a pinned rollback) applies from now on.
         pinned = registry.register("m", b"m", serialize.sha256(b"m"), run_id="run3",
                                    report_sha256="rep3", info=info | {"rollback": 7},
@@ -358,6 +373,19 @@ def test_a_production_version_is_not_sent_back_for_approval(tmp_path: Path) -> N
         assert pinned.info["rollback"] == 7
         assert registry.promote("m", 1, actor="ml", reason="deployed").state == "production"
         assert len([t for t in registry.transitions("m") if t["to_state"] == "production"]) == 1
+    finally:
+        registry.close()
+
+
+def test_a_candidate_is_bound_to_the_run_that_registered_it_last(tmp_path: Path) -> None:
+    """Before promotion the newest evaluation is the one to approve."""
+    registry = Registry(tmp_path / "registry")
+    try:
+        for run in ("run1", "run2"):
+            version = registry.register("m", b"m", serialize.sha256(b"m"), run_id=run,
+                                        report_sha256=f"rep-{run}", info={}, actor="ml")
+        assert (version.version, version.report_sha256, version.run_id) == \
+            (1, "rep-run2", "run2")
     finally:
         registry.close()
 
