@@ -36,6 +36,7 @@ def build_program(path: Path, loader: Loader | None = None) -> Program:
         _collect_stages(program)
         _resolve_references(program)
         _check_train_inputs(program)
+        _check_feature_columns(program)
         _choose_base_source(program)
         _check_schedule(program)
         program.diagnostics.extend(structure_diagnostics(program))
@@ -209,6 +210,24 @@ def _check_train_inputs(program: Program) -> None:
                 "T001", f"{where} learns a label, and the pipeline declares none",
                 block.header, "add `label NAME { column COL }` (or `when COL > V`, or "
                 "`from SOURCE; window DUR` for events)"))
+
+
+def _check_feature_columns(program: Program) -> None:
+    """P003 for two features that get one examples column, `VIEW__NAME`: view `a_` with
+    feature `b` and view `a` with feature `_b` both make `a___b`, and the examples
+    table would keep one of them while the model read it twice."""
+    seen: dict[str, n.Span] = {}
+    for view in program.blocks("features"):
+        outputs = [f.name for f in view.all(n.FeatureDef)]
+        outputs += [c for listing in view.all(n.Columns) for c in listing.columns]
+        for name in outputs:
+            column = f"{view.name.name}__{name.name}"
+            if column in seen:
+                program.diagnostics.append(error(
+                    "P003", f"`{name.name}` of feature view `{view.name.name}` is the examples "
+                    f"column `{column}`, as is the feature at {seen[column]}", name.span,
+                    "rename the feature or the view so their `VIEW__FEATURE` names differ"))
+            seen.setdefault(column, name.span)
 
 
 def _report(program: Program, diagnostic: Diagnostic | None) -> None:

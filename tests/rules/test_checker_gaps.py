@@ -273,6 +273,12 @@ FIRES = [
      "P003", 10, "the key `max_iter` is given twice in `params`"),
     # QA: a label named like another base column takes its place in the examples table,
     # and a train stage with no `features` list reads it as that column
+    # QA: `VIEW__FEATURE` names that meet: the examples table kept one, read twice
+    ("p003-feature-columns-meet", [("feature a7 = mean(amount) over 7d }",
+                                    "feature _a7 = mean(amount) over 7d }\n  features h_ "
+                                    "version 1 { from ev; entity id; time at; point_in_time; "
+                                    "feature a7 = count() over 7d }")],
+     "P003", 9, "`a7` of feature view `h_` is the examples column `h___a7`"),
     ("leak004-label-shadows-a-default-feature",
      [("label late { column late }", "label amount { column late }")], "LEAK004", 7,
      "label `amount` has the name of the base source's column `amount`"),
