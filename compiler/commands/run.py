@@ -2,12 +2,15 @@
 
 Exit status: 0 registered (and promoted where no approval is needed) or finished, 1 a
 blocking check or gate failed (or the program has errors), 2 usage or environment
-error, 3 registered and waiting for approval."""
+error, 3 registered and waiting for approval; 128 + the signal when SIGINT (130) or
+SIGTERM (143) stopped the run (the stage is recorded as failed, with the run's record)."""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -48,13 +51,38 @@ def run(args: argparse.Namespace) -> int:
         print(f"pipec: {exc}", file=sys.stderr)
         return 2
     _warn_dirty(program, path, emit)
-    result = _execute(manifest, path, args, from_stage, until)
+    try:
+        result = _execute(manifest, path, args, from_stage, until)
+    except (sqlite3.DatabaseError, OSError) as exc:
+        store = Path(args.project or path.parent) / ".pipec"
+        if (problem := _store_problem(exc, store)) is None:
+            raise
+        print(f"pipec: {problem}", file=sys.stderr)
+        return 2
     if result.traceback and getattr(args, "debug", False):  # the failure is recorded too
         print(result.traceback, end="", file=sys.stderr)
     from pipec.commands.run_report import print_report
 
     _heard(print_report, result)
+    if result.stopped_by is not None:
+        return 128 + result.stopped_by  # as a shell reports a process a signal stopped
     return EXIT_CODES.get(result.status, 2)
+
+
+def _store_problem(exc: sqlite3.DatabaseError | OSError, store: Path) -> str | None:
+    """What is wrong with the run store, in the words of `pipec runs`; None when `exc`
+    is not about the store (a file of the pipeline's own: the CLI says which)."""
+    if isinstance(exc, OSError):
+        if not isinstance(exc.filename, str) or not Path(exc.filename).resolve().is_relative_to(
+                store.resolve()):
+            return None
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return f"the run store `{store}` is not writable ({exc.strerror})"
+        return None
+    if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_READONLY", "SQLITE_PERM")) \
+            or "readonly database" in str(exc):
+        return f"the run store `{store}` is not writable ({exc})"
+    return f"the run store `{store}` cannot be read ({exc})"
 
 
 def _heard(write: Callable[..., None], *args: Any) -> None:

@@ -24,8 +24,6 @@ import signal
 import sys
 import traceback
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -143,14 +141,14 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
     from pipec.config import load_config
     from pipec.stdlib.runtime.alerts import alert_for
     from pipec.stdlib.runtime.context import manifest_stage
-    from pipec.stdlib.runtime.errors import RunStopped, Terminated
+    from pipec.stdlib.runtime.errors import RunStopped, Terminated, signals_stop_the_stage
     from pipec.stdlib.runtime.runner import reuse_missing_upstream
     from pipec.stdlib.runtime.stage import reject_stage, run_stage
 
     options = {"allowed_model_modules": list(load_config(base_dir).allowed_model_modules)}
     reuse_missing_upstream(manifest, project, run_id, stage_id)
     stopped, error, alert = None, None, None
-    with _sigterm_stops_the_stage() as stage_running:
+    with signals_stop_the_stage(_SIGTERM_REASON) as stage_running:
         try:
             if rejected_by is not None:
                 result = reject_stage(manifest, manifest_dir, stage_id, project, run_id,
@@ -195,41 +193,10 @@ def _end(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: st
     return ended.status
 
 
-@contextmanager
-def _sigterm_stops_the_stage() -> Iterator[set[str]]:
-    """While the yielded set is not empty, SIGTERM (an orchestrator's timeout or cancel:
-    Airflow's `on_kill`, Kubernetes before its SIGKILL, the local script) raises
-    Terminated in the stage, which is recorded as failed, with the run's record when no
-    retry follows. Once the set is cleared, a SIGTERM is held off until the record is
-    written (the orchestrator's SIGKILL still ends it). Python runs the handler between
-    bytecodes: a long call into native code (a DuckDB query, a model fit) finishes first."""
-    from pipec.stdlib.runtime.errors import Terminated
-
-    running = {"stage"}
-    pending: list[int] = []
-
-    def stop(signum: int, _frame: object) -> None:
-        if not running:
-            pending.append(signum)
-            return
-        running.clear()
-        raise Terminated(f"stopped by {signal.Signals(signum).name} (the orchestrator's "
-                         "timeout, or a cancel)")
-
-    try:
-        # None: a handler installed outside Python, which cannot be put back; the default
-        previous = signal.signal(signal.SIGTERM, stop) or signal.SIG_DFL
-    except ValueError:  # not the main thread (called in-process): no handler to install
-        yield running
-        return
-    try:
-        yield running
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    if pending and callable(previous):
-        previous(pending[0], None)
-    elif pending and previous == signal.SIG_DFL:
-        os.kill(os.getpid(), signal.SIGTERM)  # the record is written: now stop
+# What a stage stopped by the orchestrator records (`signals_stop_the_stage`); SIGINT
+# (Ctrl-C at a terminal) stays Python's: "interrupted", exit 130.
+_SIGTERM_REASON = {signal.SIGTERM: "stopped by SIGTERM (the orchestrator's timeout, or a "
+                                    "cancel)"}
 
 
 def _stopped_message(stage_id: str, stopped: Exception) -> str:

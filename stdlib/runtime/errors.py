@@ -6,6 +6,10 @@ that the CLI and the run record can say *which* stage failed and why.
 
 from __future__ import annotations
 
+import os
+import signal
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -17,11 +21,64 @@ class Terminated(BaseException):
     """The process was told to stop (SIGTERM: an orchestrator's timeout or a cancel)
     while a stage ran. A BaseException, like KeyboardInterrupt, so that no `except
     Exception` in stage code swallows it; the stage is recorded as failed, and the run's
-    record is written when no retry follows."""
+    record is written when no retry follows. `signum`: the signal that stopped it (the
+    exit status of `pipec run` is 128 + signum, as a shell reports it)."""
+
+    def __init__(self, message: str, signum: int = signal.SIGTERM) -> None:
+        super().__init__(message)
+        self.signum = signum
+
+
+@contextmanager
+def signals_stop_the_stage(reasons: Mapping[int, str]) -> Iterator[set[str]]:
+    """While the yielded set is not empty, each signal of `reasons` (SIGTERM: an
+    orchestrator's timeout or cancel, Airflow's `on_kill`, Kubernetes before its SIGKILL;
+    SIGINT: Ctrl-C at `pipec run`) raises Terminated with its reason in the stage, which
+    is recorded as failed, with the run's record when no retry follows. The first one
+    clears the set; once it is cleared, a signal is held off until the record is written
+    (a SIGKILL still ends the process), then delivered to the handler that was there
+    before. Python runs the handler between bytecodes: a long call into native code (a
+    DuckDB query, a model fit) finishes first."""
+    running = {"stage"}
+    pending: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        if not running:
+            pending.append(signum)
+            return
+        running.clear()
+        raise Terminated(reasons[signum], signum)
+
+    try:
+        # None: a handler installed outside Python, which cannot be put back; the default
+        previous = {signum: signal.signal(signum, stop) or signal.SIG_DFL
+                    for signum in reasons}
+    except ValueError:  # not the main thread (called in-process): no handler to install
+        yield running
+        return
+    try:
+        yield running
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if pending:
+        _deliver(pending[0], previous[pending[0]])
+
+
+def _deliver(signum: int, handler: Any) -> None:
+    """A signal held off, now given to the handler that was there before ours."""
+    if callable(handler):
+        handler(signum, None)
+    elif handler == signal.SIG_DFL:
+        os.kill(os.getpid(), signum)  # the record is written: now stop
 
 
 class ArtifactMissing(PipecRuntimeError):
     """An artifact id is not (or no longer) in the store."""
+
+
+class StoreGone(PipecRuntimeError):
+    """The run store's folder was deleted while the run wrote to it."""
 
 
 class SourceError(PipecRuntimeError):

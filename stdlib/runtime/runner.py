@@ -5,10 +5,13 @@
   of their latest successful execution in an earlier run ("reused").
 - A blocking validation failure stops the run before anything downstream; the run
   result carries the validation report (which check failed, on how many rows).
+- Ctrl-C (SIGINT) or SIGTERM while a stage runs ends the run as a failure of that stage
+  does, with its record; the result names the signal (`stopped_by`).
 """
 
 from __future__ import annotations
 
+import signal
 import time
 import uuid
 from collections.abc import Callable
@@ -19,12 +22,15 @@ from typing import Any
 
 from .alerts import alert_for
 from .context import USABLE, manifest_stage
-from .errors import ManifestError, NotBlessed, RunStopped
+from .errors import ManifestError, NotBlessed, RunStopped, Terminated, signals_stop_the_stage
 from .records import write_run_record
 from .stage import StageResult, run_stage
 from .store import ArtifactStore, RunIndex
 
 Progress = Callable[[str, str], None]  # (stage id, status)
+
+# What a stage stopped by a signal at `pipec run` records as its error.
+RUN_SIGNALS = {signal.SIGINT: "interrupted by SIGINT", signal.SIGTERM: "stopped by SIGTERM"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +41,7 @@ class RunResult:
     report: dict[str, Any] = field(default_factory=dict)
     # The failed stage's traceback, for `--debug`: the run records the failure, not this.
     traceback: str | None = None
+    stopped_by: int | None = None  # the signal that stopped the run (SIGINT, SIGTERM)
 
 
 def _unblessed(manifest: dict[str, Any], results: list[StageResult]) -> NotBlessed | None:
@@ -76,6 +83,7 @@ class _Outcome:
     blocked: RunStopped | None = None
     failed_alert: dict[str, Any] | None = None
     traceback: str | None = None
+    stopped_by: int | None = None
 
 
 def run_pipeline(
@@ -89,15 +97,28 @@ def run_pipeline(
     run_id: str | None = None,
     options: dict[str, Any] | None = None,
 ) -> RunResult:
-    """Run a pipeline locally; never raises for a data problem, returns its status."""
+    """Run a pipeline locally; never raises for a data problem, returns its status.
+
+    SIGINT and SIGTERM stop the stage that runs (see `signals_stop_the_stage`); a signal
+    while the record is written waits for it, then is delivered."""
     run_id = run_id or uuid.uuid4().hex[:16]
     notify = progress or (lambda _sid, _status: None)
+    # A signal the caller ignores (`pipec run &` in a script ignores SIGINT) stays ignored.
+    reasons = {signum: reason for signum, reason in RUN_SIGNALS.items()
+               if signal.getsignal(signum) != signal.SIG_IGN}
     index = RunIndex(project)
-    index.start_run(run_id, manifest.get("dag_hash"))
-    outcome = _run_stages(manifest, manifest_dir, project, run_id, index,
-                          from_stage, until, notify, options)
     try:
-        return _end_run(manifest, manifest_dir, project, run_id, outcome, index)
+        with signals_stop_the_stage(reasons) as running:
+            outcome = _Outcome()
+            try:
+                index.start_run(run_id, manifest.get("dag_hash"))
+                _run_stages(manifest, manifest_dir, project, run_id, index,
+                            from_stage, until, notify, options, outcome)
+                running.clear()  # from here on, a signal waits for the record
+            except Terminated as exc:  # between two stages: no stage failed
+                outcome.status, outcome.error, outcome.stopped_by = \
+                    "failed", str(exc), exc.signum
+            return _end_run(manifest, manifest_dir, project, run_id, outcome, index)
     finally:
         index.close()
 
@@ -119,7 +140,8 @@ def _end_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id
     if record_sha256 is not None:  # else another stage ended the run first: it stands
         index.finish_run(run_id, outcome.status, report)
         report["record_sha256"] = record_sha256
-    return RunResult(run_id, outcome.status, outcome.results, report, outcome.traceback)
+    return RunResult(run_id, outcome.status, outcome.results, report, outcome.traceback,
+                     outcome.stopped_by)
 
 
 def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
@@ -178,10 +200,9 @@ def _retry_follows(manifest: dict[str, Any], index: RunIndex, run_id: str,
 
 def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
                 index: RunIndex, from_stage: str | None, until: str | None,
-                notify: Progress, options: dict[str, Any] | None) -> _Outcome:
+                notify: Progress, options: dict[str, Any] | None, outcome: _Outcome) -> None:
     """Each planned stage in order (those before `from_stage` reused), until one stops
-    the run (blocked, waiting) or fails."""
-    outcome = _Outcome()
+    the run (blocked, waiting) or fails (a signal stops it: Terminated), into `outcome`."""
     reusing = from_stage is not None
     store = ArtifactStore(project)
     planned = planned_stages(manifest, until)
@@ -207,8 +228,9 @@ def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run
             outcome.status, outcome.blocked = exc.status, exc
             notify(stage["id"], exc.status)
             break
-        except Exception as exc:  # a stage's own failure ends the run, recorded, not raised
+        except (Exception, Terminated) as exc:  # the failure ends the run, recorded, not raised
             outcome.status, outcome.traceback = "failed", format_exc()
+            outcome.stopped_by = exc.signum if isinstance(exc, Terminated) else None
             outcome.error = f"{stage['id']}: {type(exc).__name__}: {exc}"
             outcome.failed_alert = alert_for(stage, f"{type(exc).__name__}: {exc}")
             notify(stage["id"], "failed")
@@ -217,7 +239,6 @@ def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run
             outcome.cpu[stage["id"]] = round(time.process_time() - cpu_start, 3)
         outcome.results.append(result)
         notify(stage["id"], result.status)
-    return outcome
 
 
 def _nothing_to_reuse(manifest: dict[str, Any], planned: list[dict[str, Any]],

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ArtifactMissing
+from .errors import ArtifactMissing, StoreGone
 
 if TYPE_CHECKING:  # pyarrow loads only when a table is stored or read
     import pyarrow as pa
@@ -164,7 +164,8 @@ class ArtifactStore:
     @contextmanager
     def _staged(self) -> Iterator[tuple[Any, Path]]:
         # fsync before the rename: after a crash, an object is either whole or absent.
-        fd, name = tempfile.mkstemp(dir=self.tmp, prefix="put-")
+        with self._present():
+            fd, name = tempfile.mkstemp(dir=self.tmp, prefix="put-")
         path = Path(name)
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -175,10 +176,22 @@ class ArtifactStore:
             path.unlink(missing_ok=True)
             raise
 
+    @contextmanager
+    def _present(self) -> Iterator[None]:
+        """A missing store folder said as such, not as the temporary file it lacked."""
+        try:
+            yield
+        except FileNotFoundError as exc:
+            if all(folder.is_dir() for folder in (self.root, self.tmp, self.objects)):
+                raise
+            raise StoreGone(f"the run store `{STORE_DIR}/` disappeared during the run") \
+                from exc
+
     def _commit(self, staged: Path, artifact_id: str) -> str:
         final = self._object_path(artifact_id)
-        final.parent.mkdir(exist_ok=True)
-        os.replace(staged, final)
+        with self._present():
+            final.parent.mkdir(exist_ok=True)
+            os.replace(staged, final)
         _seal(final, artifact_id)  # after the rename: a sealed temp file would look stale
         _fsync_dir(final.parent)
         return artifact_id

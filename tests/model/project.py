@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -151,3 +153,45 @@ def negative_amount(folder: Path) -> None:
 def reset(folder: Path) -> None:
     for name in (".pipec", "registry"):
         shutil.rmtree(folder / name, ignore_errors=True)
+
+
+# A model whose fit marks that it began (the file `fitting`) and then sleeps: what a test
+# that stops a stage mid-fit (SIGTERM, Ctrl-C) waits for before it sends the signal.
+SLOW_MODEL = """
+import time
+from pathlib import Path
+
+from sklearn.linear_model import LogisticRegression
+
+
+class SlowLogistic(LogisticRegression):
+    def fit(self, X, y, sample_weight=None):
+        Path("fitting").touch()
+        time.sleep(600)
+        return super().fit(X, y, sample_weight)
+"""
+
+
+def write_slow_project(folder: Path) -> Path:
+    """`write_project` whose train stage fits SLOW_MODEL (run from `folder`)."""
+    path = write_project(folder)
+    path.write_text(path.read_text("utf-8").replace(
+        "sklearn.linear_model.LogisticRegression", "slow_model.SlowLogistic"), "utf-8")
+    (folder / "slow_model.py").write_text(SLOW_MODEL, "utf-8")
+    (folder / "pyproject.toml").write_text(
+        '[tool.pipec]\nallowed_model_modules = ["sklearn", "slow_model"]\n', "utf-8")
+    return path
+
+
+def signal_once_fitting(folder: Path, proc: subprocess.Popen, signum: int) -> tuple[str, str]:
+    """Send `signum` to `proc` once SLOW_MODEL's fit has begun; its (stdout, stderr)."""
+    try:
+        deadline = time.monotonic() + 120
+        while not (folder / "fitting").exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the fit never started"
+            time.sleep(0.1)
+        proc.send_signal(signum)
+        return proc.communicate(timeout=120)
+    finally:
+        proc.kill()

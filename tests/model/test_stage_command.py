@@ -9,13 +9,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import jsonschema
 import pytest
 from conftest import REPO
-from model.project import negative_amount, write_project
+from model.project import negative_amount, signal_once_fitting, write_project, write_slow_project
 from pipec.cli import main
 from pipec.stdlib.runtime.records import RunRecords
 from pipec.stdlib.runtime.store import RunIndex
@@ -202,32 +201,11 @@ def test_only_an_approval_stage_can_be_rejected(tmp_path: Path,
     assert "--rejected-by: stage 'train.model' is a train stage" in err
 
 
-SLOW_MODEL = """
-import time
-from pathlib import Path
-
-from sklearn.linear_model import LogisticRegression
-
-
-class SlowLogistic(LogisticRegression):
-    def fit(self, X, y, sample_weight=None):
-        Path("fitting").touch()
-        time.sleep(600)
-        return super().fit(X, y, sample_weight)
-"""
-
-
 def test_a_stage_stopped_by_sigterm_is_recorded_and_ends_the_run(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An orchestrator's timeout (or a cancel) sends SIGTERM before it kills: the stage is
     recorded as failed, and with no retry left the run's record is written."""
-    path = write_project(tmp_path)
-    path.write_text(path.read_text("utf-8").replace(
-        "sklearn.linear_model.LogisticRegression", "slow_model.SlowLogistic"), "utf-8")
-    (tmp_path / "slow_model.py").write_text(SLOW_MODEL, "utf-8")
-    (tmp_path / "pyproject.toml").write_text(
-        '[tool.pipec]\nallowed_model_modules = ["sklearn", "slow_model"]\n', "utf-8")
-    build = _build(path)
+    build = _build(write_slow_project(tmp_path))
     order = [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
     for stage in order[:order.index("train.model")]:
         code, out, err = _stage(capsys, build, stage, "--run-id", "t1")
@@ -236,16 +214,7 @@ def test_a_stage_stopped_by_sigterm_is_recorded_and_ends_the_run(
         [sys.executable, "-m", "pipec", "stage", "run", "--manifest",
          str(build / "lineage.json"), "--stage", "train.model", "--run-id", "t1"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not (tmp_path / "fitting").exists():
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the fit never started"
-            time.sleep(0.2)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
+    out, err = signal_once_fitting(tmp_path, proc, signal.SIGTERM)
     assert proc.returncode == 2, out + err
     assert "train.model: Terminated: stopped by SIGTERM" in out
     assert "run t1: failed, record" in out

@@ -1,0 +1,114 @@
+"""Ctrl-C (SIGINT) or SIGTERM during `pipec run`: the stage that runs is recorded as
+failed, the run ends with its record (status failed), and the exit status is 128 + the
+signal. A second signal while the record is written waits for it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from model.project import signal_once_fitting, write_slow_project
+from pipec.stdlib.runtime.errors import Terminated, signals_stop_the_stage
+from pipec.stdlib.runtime.records import RunRecords
+from pipec.stdlib.runtime.store import RunIndex
+
+# `pipec run`, with SIGTERM sent to itself when the run's record is about to be written:
+# a second signal, after the first stopped the stage.
+SECOND_SIGNAL = """
+import os, signal, sys
+from pipec.stdlib.runtime import runner
+from pipec.cli import main
+
+write = runner.write_run_record
+
+def write_run_record(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)
+    return write(*args, **kwargs)
+
+runner.write_run_record = write_run_record
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _run_and_signal(folder: Path, command: list[str],
+                    signum: int) -> tuple[int, str, str]:
+    """Start `command`, send `signum` once the model's fit has begun."""
+    proc = subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    out, err = signal_once_fitting(folder, proc, signum)
+    return proc.returncode, out, err
+
+
+def _only_run(folder: Path) -> tuple[str, str | None, str | None]:
+    """The run's id, its status in the index and the train stage's."""
+    index = RunIndex(folder)
+    try:
+        (run_id,) = [row[0] for row in index._con.execute("SELECT run_id FROM runs")]
+        execution = index.execution(run_id, "train.model")
+        return run_id, index.run_status(run_id), execution and execution.status
+    finally:
+        index.close()
+
+
+def _record(folder: Path, run_id: str) -> dict | None:
+    records = RunRecords(folder)
+    try:
+        return records.get(run_id)
+    finally:
+        records.close()
+
+
+@pytest.mark.parametrize(("signum", "code", "reason"), [
+    (signal.SIGINT, 130, "interrupted by SIGINT"),
+    (signal.SIGTERM, 143, "stopped by SIGTERM"),
+])
+def test_a_signal_during_a_stage_ends_the_run_with_its_record(
+        tmp_path: Path, signum: int, code: int, reason: str) -> None:
+    path = write_slow_project(tmp_path)
+    returncode, out, err = _run_and_signal(
+        tmp_path, [sys.executable, "-m", "pipec", "run", str(path)], signum)
+    assert returncode == code, out + err
+    assert f"failed: train.model: Terminated: {reason}" in out
+    assert "Traceback" not in err and "interrupted\n" not in err
+    run_id, status, train = _only_run(tmp_path)
+    assert (status, train) == ("failed", "failed")
+    record = _record(tmp_path, run_id)
+    assert record is not None and record["status"] == "failed"
+    assert reason in record["report"]["error"]
+
+
+def test_a_second_signal_waits_for_the_record(tmp_path: Path) -> None:
+    """The SIGTERM that comes while the record is written is held off until it is
+    written, then stops the process as SIGTERM does."""
+    path = write_slow_project(tmp_path)
+    returncode, out, err = _run_and_signal(
+        tmp_path, [sys.executable, "-c", SECOND_SIGNAL, "run", str(path)], signal.SIGINT)
+    assert returncode == -signal.SIGTERM, out + err
+    run_id, status, _train = _only_run(tmp_path)
+    assert status == "failed"
+    record = _record(tmp_path, run_id)
+    assert record is not None and "interrupted by SIGINT" in record["report"]["error"]
+
+
+def test_a_signal_raises_terminated_only_while_the_stage_runs() -> None:
+    seen: list[int] = []
+    previous = signal.signal(signal.SIGUSR1, lambda signum, _frame: seen.append(signum))
+    try:
+        with pytest.raises(Terminated, match="told to stop") as raised, \
+                signals_stop_the_stage({signal.SIGUSR1: "told to stop"}):
+            os.kill(os.getpid(), signal.SIGUSR1)
+            time.sleep(5)  # interrupted by the handler
+        assert raised.value.signum == signal.SIGUSR1 and seen == []
+        with signals_stop_the_stage({signal.SIGUSR1: "told to stop"}) as running:
+            running.clear()  # the record is being written
+            os.kill(os.getpid(), signal.SIGUSR1)
+            assert seen == []  # held off
+        assert seen == [signal.SIGUSR1]  # then given to the handler that was there before
+        assert signal.getsignal(signal.SIGUSR1) is not None
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
