@@ -217,18 +217,18 @@ class Registry:
                  report_sha256: str, info: dict[str, Any], actor: str) -> Version:
         """Record a blessed model as a candidate; registering the same bytes again
         returns the existing version, with its info from this run (an edited `rollback`
-        or `approval by` applies from now on). A candidate is bound to this run and its
-        report too; a version in production keeps the run and report it was promoted
-        with: its approval is bound to that report, and its lineage to that run."""
+        or `approval by` applies from now on), bound to this run and its report. Except
+        a version in production on an approved report: it keeps that report and the run
+        that made it, or a re-run would take its approval away."""
         self._store(sha256, data)
         with self._tx() as cur:
-            existing = cur.execute("SELECT version, state FROM versions WHERE model=? AND "
-                                   "sha256=?", (model, sha256)).fetchone()
+            existing = cur.execute("SELECT version, state, report_sha256 FROM versions "
+                                   "WHERE model=? AND sha256=?", (model, sha256)).fetchone()
             if existing is not None:
-                version = existing[0]
+                version, state, approved_report = existing
                 cur.execute("UPDATE versions SET info=? WHERE model=? AND version=?",
                             (json.dumps(info, sort_keys=True), model, version))
-                if existing[1] != "production":
+                if state != "production" or not _approved(cur, model, version, approved_report):
                     cur.execute("UPDATE versions SET report_sha256=?, run_id=? "
                                 "WHERE model=? AND version=?",
                                 (report_sha256, run_id, model, version))
@@ -343,6 +343,12 @@ class Registry:
             if count > 1:
                 problems.append(f"{model}: {count} production versions")
         return problems
+
+
+def _approved(cur: sqlite3.Cursor, model: str, version: int, report_sha256: str | None) -> bool:
+    """Whether an approval of this version is bound to this report."""
+    return cur.execute("SELECT 1 FROM approvals WHERE model=? AND version=? AND "
+                       "report_sha256=?", (model, version, report_sha256)).fetchone() is not None
 
 
 def _log(cur: sqlite3.Cursor, model: str, version: int, from_state: str | None, to_state: str,
