@@ -192,9 +192,10 @@ def test_runs_diff_names_the_check_and_gate_that_moved() -> None:
 def test_a_re_evaluated_production_model_is_not_sent_back_for_approval(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Approved and promoted, then evaluated again (a guardrail edited: a new report for
-    the same model bytes): the serving version stays production and the run exits 0.
-    It waited for ever before: the approval stage wanted an approval of the new report,
-    and `registry approve` refuses a version already in production."""
+    the same model bytes): the serving version stays production, keeps the report its
+    approval is bound to, and the run exits 0. It waited for ever before: the approval
+    stage wanted an approval of the new report, and `registry approve` refuses a version
+    already in production."""
     write_project(tmp_path, approval=True)
     pipe = tmp_path / "spend.pipe"
     assert main(["run", str(pipe)]) == 3
@@ -212,7 +213,7 @@ def test_a_re_evaluated_production_model_is_not_sent_back_for_approval(
     capsys.readouterr()
     assert main(["run", str(pipe)]) == 0
     out = capsys.readouterr().out
-    assert "approval.model: model v1 already in production: nothing to approve" in out
+    assert "approval.model: model v1 approved by " in out  # the approval still stands
     capsys.readouterr()
     code, out, _ = _pipec(capsys, "registry", "list", "--project", str(tmp_path),
                           "--format", "json")
