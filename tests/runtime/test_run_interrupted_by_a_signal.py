@@ -37,9 +37,12 @@ sys.exit(main(sys.argv[1:]))
 
 def _run_and_signal(folder: Path, command: list[str],
                     signum: int) -> tuple[int, str, str]:
-    """Start `command`, send `signum` once the model's fit has begun."""
+    """Start `command`, send `signum` once the model's fit has begun. The child takes
+    SIGINT by default even when this process ignores it (a job started in the background
+    ignores SIGINT, and `pipec run` rightly keeps an ignored signal ignored)."""
     proc = subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     out, err = signal_once_fitting(folder, proc, signum)
     return proc.returncode, out, err
 
