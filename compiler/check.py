@@ -25,6 +25,8 @@ class CheckOptions:
     root: Path | None = None
     # Source name -> the date its `snapshot latest` resolves to (`build --resolve`).
     resolved_snapshots: dict[str, dt.date] = field(default_factory=dict)
+    # The modules a model may come from (SEC002); `[tool.pipec] allowed_model_modules`.
+    allowed_model_modules: tuple[str, ...] = ("sklearn",)
 
 
 def compile(source_or_path: str | Path, *, loader: Loader | None = None,
@@ -43,6 +45,7 @@ def compile(source_or_path: str | Path, *, loader: Loader | None = None,
         program = build_program(path, loader)
         if options is not None:
             program.resolved_snapshots = dict(options.resolved_snapshots)
+            program.allowed_model_modules = options.allowed_model_modules
         if program.module is not None:
             from pipec.rules import run_rules
 

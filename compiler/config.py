@@ -263,4 +263,5 @@ def options_for(path: Path, args: argparse.Namespace | None = None) -> CheckOpti
         severity=dict(config.severity),
         strict=bool(getattr(args, "strict", False)) or config.strict,
         root=project_root(path),
+        allowed_model_modules=config.allowed_model_modules,
     )

@@ -63,6 +63,9 @@ class Program:
     # `snapshot latest` of a source, resolved from its data (`pipec build --resolve`):
     # rules that need the date (LEAK002, LEAK007, ...) then check with it.
     resolved_snapshots: dict[str, dt.date] = field(default_factory=dict)
+    # `[tool.pipec] allowed_model_modules`: the modules a train stage's model may come
+    # from (SEC002; the runtime refuses the others).
+    allowed_model_modules: tuple[str, ...] = ("sklearn",)
     _kind_index: dict[str, list[n.Block]] = field(default_factory=dict, repr=False)
     _kind_index_size: int = field(default=-1, repr=False)
 

@@ -368,9 +368,10 @@ def test_clean(pairs: list[tuple[str, str]]) -> None:
 def test_t007_without_any_source() -> None:
     text = 'team ml { contact "#ml"; role ml }\npipeline p {\n  owner ml\n' \
            '  on_failure block\n  train m { model "x"; seed 1 }\n}\n'
-    # The train stage has nothing to learn from either: no split, no label (T001).
-    assert sorted((c, ln) for c, ln, _ in found(text)) == [("T001", 5), ("T001", 5),
-                                                          ("T007", 2)]
+    # The train stage has nothing to learn from either: no split, no label (T001), and
+    # its model `x` is from no module (SEC002).
+    assert sorted((c, ln) for c, ln, _ in found(text)) == [("SEC002", 5), ("T001", 5),
+                                                          ("T001", 5), ("T007", 2)]
 
 
 def test_a_train_stage_without_a_split_or_a_label_is_t001() -> None:

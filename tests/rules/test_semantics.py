@@ -185,3 +185,32 @@ def test_many_files_share_one_loader(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert main(["check", str(tmp_path)]) == 0
     assert sorted(p.name for p in parsed) == ["a.pipe", "b.pipe", "c.pipe", "teams.pipe"]
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("path", ["sklearn.linear_model.LogisticRegression",
+                                  "sklearnx.Model", "xgboost.XGBClassifier", "Model",
+                                  "lab.models.Net"])
+def test_sec002_agrees_with_the_runtime(path: str) -> None:
+    """`check` refuses exactly the models the train stage would (modeling.estimator_class)."""
+    from pipec.rules.sec002_model_module import module_allowed
+    from pipec.stdlib.runtime.modeling import ModelLoadError, estimator_class
+
+    allowed = ("sklearn", "lab.models")
+    try:
+        estimator_class(path, allowed)
+        refused = False
+    except ModelLoadError as exc:
+        refused = "not from an allowed module" in str(exc)
+    assert module_allowed(path, allowed) is not refused
+
+
+def test_sec002_reads_the_projects_allowed_modules(tmp_path: Path) -> None:
+    from pipec.config import options_for
+
+    program = tmp_path / "p.pipe"
+    program.write_text(fixture("SEC002.pipe"))
+    assert "SEC002" in [d.code for d in compile(program, options=options_for(program)).diagnostics]
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pipec]\nallowed_model_modules = ["sklearn", "xgboost"]\n')
+    assert "SEC002" not in [d.code for d in compile(program,
+                                                    options=options_for(program)).diagnostics]
