@@ -24,7 +24,7 @@ from .alerts import alert_for
 from .context import USABLE, manifest_stage
 from .errors import ManifestError, NotBlessed, RunStopped, Terminated, signals_stop_the_stage
 from .records import write_run_record
-from .stage import StageResult, run_stage
+from .stage import StageResult, current_key, run_stage
 from .store import ArtifactStore, RunIndex
 
 Progress = Callable[[str, str], None]  # (stage id, status)
@@ -84,6 +84,8 @@ class _Outcome:
     failed_alert: dict[str, Any] | None = None
     traceback: str | None = None
     stopped_by: int | None = None
+    # Stages `--from` reused although their definition or inputs changed since.
+    stale: list[str] = field(default_factory=list)
 
 
 def run_pipeline(
@@ -217,6 +219,9 @@ def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run
             if (reused := _reuse(index, store, run_id, stage)) is not None:
                 outcome.results.append(reused)
                 notify(stage["id"], reused.status)
+                if current_key(manifest, manifest_dir, stage["id"], project, run_id,
+                               options) not in (None, reused.cache_key):
+                    outcome.stale.append(stage["id"])
             else:
                 unreusable.append(stage["id"])
             continue
@@ -264,6 +269,8 @@ def _final_report(outcome: _Outcome, run_id: str) -> dict[str, Any]:
         ([outcome.failed_alert] if outcome.failed_alert else [])
     if alerts:
         report["alerts"] = alerts
+    if outcome.stale:
+        report["stale"] = outcome.stale
     return report
 
 

@@ -36,7 +36,13 @@ from typing import Any
 from . import data_stages as ds
 from . import model_stages as ms
 from .context import StageContext, StageOutput, upstream_ids
-from .errors import ManifestError, RunStopped, StageNotAvailable, Terminated
+from .errors import (
+    ManifestError,
+    PipecRuntimeError,
+    RunStopped,
+    StageNotAvailable,
+    Terminated,
+)
 from .store import ArtifactStore, Execution, RunIndex, canonical_json
 
 RUNTIME_VERSION = "0.1.0"
@@ -163,6 +169,23 @@ def run_stage(
     ctx = make_context(manifest, manifest_dir, stage_id, project, run_id, options)
     try:
         return _run(ctx, _execute)
+    finally:
+        ctx.index.close()
+
+
+def current_key(manifest: dict[str, Any], manifest_dir: Path, stage_id: str, project: Path,
+                run_id: str, options: dict[str, Any] | None = None) -> str | None:
+    """The cache key the stage would have now in run `run_id` (its definition as the
+    manifest says, the outputs its inputs have in this run, its data), without running
+    it: `pipec run --from` compares it with the key of the outputs it reuses. None when
+    the stage has no key, or it cannot be made now (a data file is gone): a stage that
+    cannot say is not called changed."""
+    ctx = make_context(manifest, manifest_dir, stage_id, project, run_id, options)
+    try:
+        runner = STAGE_RUNNERS.get(ctx.stage["kind"])
+        return cache_key(ctx, runner) if runner is not None else None
+    except (OSError, ValueError, PipecRuntimeError):
+        return None
     finally:
         ctx.index.close()
 

@@ -14,7 +14,7 @@ from pipec.stdlib.runtime import (
     run_stage,
 )
 
-from .manifests import fraud_manifest, stage, write_fraud_data
+from .manifests import DAY, fraud_manifest, stage, write_fraud_data
 
 
 @pytest.fixture()
@@ -132,6 +132,27 @@ def test_from_stage_reuses_earlier_outputs(project: Path) -> None:
     result = run_pipeline(fraud_manifest(), project, project, from_stage="split", until="split")
     status = {s.stage_id: s.status for s in result.stages}
     assert status["join"] == "reused" and status["split"] == "skipped (cached)"
+
+
+def test_from_stage_says_which_reused_outputs_are_stale(project: Path) -> None:
+    """`--from train` after an edit of the split reused the old split without a word,
+    and its record carried the new program's hash."""
+    run_pipeline(fraud_manifest(), project, project, until="split")
+    again = run_pipeline(fraud_manifest(), project, project, from_stage="train.fraud_gbm",
+                         until="train.fraud_gbm")
+    assert "stale" not in again.report
+    earlier = {"by": "time", "on": "decision_at", "test": None, "valid": None, "seed": None,
+               "train_before": {"snapshot_minus_s": 110 * DAY}, "gap_s": 32 * DAY,
+               "test_from": {"snapshot_minus_s": 78 * DAY}, "test_until": None,
+               "holdout": None}
+    edited = run_pipeline(fraud_manifest(split=earlier), project, project,
+                          from_stage="train.fraud_gbm", until="train.fraud_gbm")
+    assert {s.stage_id: s.status for s in edited.stages}["split"] == "reused"
+    assert edited.report["stale"] == ["split"]
+    from pipec.commands.run_report import report_lines
+
+    assert any(line.startswith("warning: --from reused split from an earlier run")
+               for line in report_lines(edited.status, edited.report, {}))
 
 
 def test_column_label_and_random_split(project: Path) -> None:
