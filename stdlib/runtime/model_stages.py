@@ -284,7 +284,14 @@ def reject_approval(ctx: StageContext, reviewer: str) -> StageOutput:
     """The approval stage when the reviewer rejected the candidate at the orchestrator's
     human step: nothing to check in the registry, the run stops here (blocked), and the
     record says who rejected which version."""
-    _register, entry = _registration(ctx)
+    register, entry = _registration(ctx)
+    registry = _registry(ctx, register)
+    try:  # in the version's history too: `registry show` says it was rejected, and by whom
+        registry.record_rejection(entry["model"], entry["version"], actor=reviewer or "?",
+                                  reason=f"rejected at the human step before "
+                                  f"{ctx.stage['id']} (run {ctx.run_id})")
+    finally:
+        registry.close()
     raise ApprovalRejected(ctx.stage["id"], {
         "model": entry["model"], "version": entry["version"],
         "approver": ctx.stage["approver"], "rejected_by": reviewer})

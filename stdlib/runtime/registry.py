@@ -256,6 +256,13 @@ class Registry:
                         " VALUES (?,?,?,?,?,?)",
                         (model, version, entry.report_sha256, approver, team, time.time()))
 
+    def record_rejection(self, model: str, version: int, *, actor: str, reason: str) -> None:
+        """A reviewer's rejection at an orchestrator's human step, in the version's
+        history: its state does not change (it stays what it was, a candidate)."""
+        state = self.get(model, version).state
+        with self._tx() as cur:
+            _log(cur, model, version, state, state, actor, reason)
+
     def promote(self, model: str, version: int, *, actor: str, reason: str) -> Version:
         """Make a version production; one whose pipeline says `approval by TEAM` only once
         that team's approval of its current evaluation report is recorded."""

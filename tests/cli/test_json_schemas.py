@@ -348,7 +348,7 @@ def test_registry_list_validates(case: str, states: list[str],
     ("approvals", "model@1", ["candidate", "production", "archived"], "ana"),
     ("approvals", "model@2", ["candidate", "production"], "bo"),
     ("approvals", "model@3", ["candidate"], None),
-    ("rejected", "model@1", ["candidate"], None),
+    ("rejected", "model@1", ["candidate", "candidate"], None),  # registered, rejected
 ])
 def test_registry_show_validates(case: str, ref: str, history: list[str],
                                  approver: str | None,

@@ -149,6 +149,10 @@ def test_a_rejection_at_the_human_step_ends_the_run_blocked(
     assert json.loads(out)["7. which gates and approvals"]["rejected_by"] == "risk-reviewer"
     code, out, err = _pipec(capsys, "runs", "show", "x1", "--project", str(tmp_path))
     assert "approval  model: v1 rejected by risk-reviewer (approval by risk)" in out
+    code, out, err = _pipec(capsys, "registry", "show", "model@1", "--project", str(tmp_path))
+    assert code == 0, err
+    assert "candidate -> candidate  risk-reviewer: rejected at the human step before " \
+        "approval.model (run x1)" in out
 
 
 def test_a_run_that_goes_on_after_waiting_gets_a_continuation_record(
