@@ -19,6 +19,7 @@ from pipec.comments import brace_delta, scan_comments
 from pipec.diagnostics import Diagnostic, error
 from pipec.recovery import at_end, blank_statement, error_pos, expected_terminals
 from pipec.syntax_errors import (
+    closest_keyword,
     describe_expected,
     describe_prefix,
     lexical_problem,
@@ -157,7 +158,8 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
     after = previous_word(source_line, col)
     message = (f"expected {what}" + (f" after {quote(after)}" if after else "")
                + f", found {_found_words(exc, found)}")
-    return error("P001", message, span)
+    typo = closest_keyword(found, expected, grammar()) if found else None
+    return error("P001", message, span, f"did you mean {quote(typo)}?" if typo else None)
 
 
 def _line_at(text: str, pos: int) -> str:

@@ -84,6 +84,17 @@ def _words(expected: set[str], parser: Lark) -> list[str]:
     return sorted(described) + sorted(keywords)
 
 
+def closest_keyword(word: str, expected: set[str], parser: Lark) -> str | None:
+    """The keyword the parser expected here that `word` most likely misspells (`sourc`,
+    `evalute`), if one is close enough: help for a typo, never a guess at a name."""
+    import difflib
+
+    keywords = [k for k in (_literal(parser, name) for name in expected)
+                if k is not None and k.isidentifier()]
+    close = difflib.get_close_matches(word, keywords, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
 def _literal(parser: Lark, name: str) -> str | None:
     try:
         terminal = parser.get_terminal(name)

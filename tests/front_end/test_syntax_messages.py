@@ -232,3 +232,18 @@ def test_hostile_text_gives_diagnostics_not_tracebacks(text: str) -> None:
         assert diagnostic.span.line >= 1 and diagnostic.span.col >= 1
         assert diagnostic.span.end_col > diagnostic.span.col or \
             diagnostic.span.end_line > diagnostic.span.line
+
+
+@pytest.mark.parametrize(("line", "meant"), [
+    ('sourc s { from csv "s.csv" }', "source"),
+    ("evalute m { primary roc_auc >= 0.7 }", "evaluate"),
+    ("ownr t", "owner"),
+])
+def test_a_misspelled_keyword_gets_a_did_you_mean(line: str, meant: str) -> None:
+    [diagnostic] = errors(in_pipeline(line))
+    assert diagnostic.help == f"did you mean `{meant}`?"
+
+
+def test_a_word_near_no_keyword_gets_no_guess() -> None:
+    [diagnostic] = errors(in_pipeline("zebra t"))
+    assert diagnostic.help is None
