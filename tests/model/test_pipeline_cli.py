@@ -162,5 +162,7 @@ def test_disallowed_model_module_fails_cleanly(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace("sklearn.linear_model.LogisticRegression",
                                              "os.system"))
     result = pipec("run", str(path))
-    assert result.returncode == 2
-    assert "not from an allowed module" in result.stdout and "Traceback" not in result.stderr
+    # Refused by the check (SEC002) before any data is read, as the train stage would.
+    assert result.returncode == 1
+    assert "error[SEC002]" in result.stdout and "not from an allowed module" in result.stdout
+    assert "Traceback" not in result.stderr and "source.events" not in result.stdout
