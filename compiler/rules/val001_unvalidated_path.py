@@ -92,8 +92,10 @@ def check(program: Program) -> Iterator[Diagnostic]:
                         "validate stage: bad data would train the model", source.header,
                         f"add `validate {source.name.name} {{ require ...; on_failure block }}`")
         else:
-            policy = program.failure_policy(validate) or "no policy"
+            policy = program.failure_policy(validate)
+            stated = f"whose policy is {policy}, not block" if policy else \
+                "which has no `on_failure`, and neither has the pipeline"
             yield error("VAL001", f"source `{source.name.name}` reaches {target} through "
-                        f"`{validate.id}`, whose policy is {policy}, not block: bad data "
-                        "would still train the model", validate_policy_span(program, validate),
+                        f"`{validate.id}`, {stated}: bad data would still train the model",
+                        validate_policy_span(program, validate),
                         "set `on_failure block` on the validate stage")

@@ -279,6 +279,9 @@ FIRES = [
                                     "version 1 { from ev; entity id; time at; point_in_time; "
                                     "feature a7 = count() over 7d }")],
      "P003", 9, "`a7` of feature view `h_` is the examples column `h___a7`"),
+    # QA: with no policy anywhere, VAL001 said "whose policy is no policy, not block"
+    ("val001-no-policy-anywhere", [("on_failure block; ", "")], "VAL001", 6,
+     "through `validate.ev`, which has no `on_failure`, and neither has the pipeline"),
     ("leak004-label-shadows-a-default-feature",
      [("label late { column late }", "label amount { column late }")], "LEAK004", 7,
      "label `amount` has the name of the base source's column `amount`"),
