@@ -99,14 +99,16 @@ def write_run_record(manifest: dict[str, Any], base_dir: Path, project: Path, ru
     records = RunRecords(project)
     try:
         return records.write(build_record(manifest, base_dir, run_id, status, executions,
-                                          report))
+                                          report, project))
     finally:
         records.close()
 
 
 def build_record(manifest: dict[str, Any], base_dir: Path, run_id: str, status: str,
-                 executions: list[dict[str, Any]], report: dict[str, Any]) -> dict[str, Any]:
-    """Everything the seven questions need, from the manifest and the stage reports."""
+                 executions: list[dict[str, Any]], report: dict[str, Any],
+                 project: Path | None = None) -> dict[str, Any]:
+    """Everything the seven questions need, from the manifest and the stage reports.
+    `project`: the run store's folder, which registry paths inside it are relative to."""
     by_id = {e["stage_id"]: e for e in executions}
     pipeline = manifest["pipeline"]
     record: dict[str, Any] = {
@@ -121,7 +123,7 @@ def build_record(manifest: dict[str, Any], base_dir: Path, run_id: str, status: 
     for stage in manifest["stages"]:
         entry = by_id.get(stage["id"], {})
         _add_stage(record, stage, entry.get("report") or {}, entry.get("outputs") or {})
-    registries = sorted({str((base_dir / s["registry"]["path"]).resolve())
+    registries = sorted({_portable(base_dir / s["registry"]["path"], project)
                          for s in manifest["stages"]
                          if s["kind"] == "register" and (s.get("registry") or {}).get("path")})
     if registries:
@@ -129,6 +131,16 @@ def build_record(manifest: dict[str, Any], base_dir: Path, run_id: str, status: 
         # find them from the run store alone (`--project`), wherever the .pipe file is.
         record["registries"] = registries
     return record
+
+
+def _portable(registry: Path, project: Path | None) -> str:
+    """A registry folder as a record keeps it: relative to the run store's folder when
+    inside it, so a project moved or cloned elsewhere still finds its registry; else
+    absolute."""
+    resolved = registry.resolve()
+    if project is not None and resolved.is_relative_to(project.resolve()):
+        return resolved.relative_to(project.resolve()).as_posix() or "."
+    return str(resolved)
 
 
 def _add_stage(record: dict[str, Any], stage: dict[str, Any], report: dict[str, Any],
@@ -230,11 +242,13 @@ class RunRecords:
         return json.loads(rows[0][4]) if rows else None
 
     def registries(self) -> list[str]:
-        """The registry folders the recorded runs registered to, the most recent first."""
+        """The registry folders the recorded runs registered to, the most recent first
+        (absolute: a relative one is inside the run store's folder)."""
         found: list[str] = []
         for (text,) in self.db.execute("SELECT record_json FROM run_records "
                                        "ORDER BY created_at DESC"):
-            found += [r for r in json.loads(text).get("registries") or [] if r not in found]
+            found += [folder for r in json.loads(text).get("registries") or []
+                      if (folder := str(self.project / r)) not in found]
         return found
 
     def list(self, limit: int = 50) -> list[dict[str, Any]]:

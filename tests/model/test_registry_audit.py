@@ -390,6 +390,24 @@ def test_a_candidate_is_bound_to_the_run_that_registered_it_last(tmp_path: Path)
         registry.close()
 
 
+def test_a_moved_project_still_finds_its_registry(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A record kept the registry's absolute path: a project moved or cloned elsewhere
+    (a CI checkout) no longer found a registry that is not at `registry/`."""
+    import shutil
+
+    from model.project import write_project
+
+    path = write_project(tmp_path / "here")
+    path.write_text(path.read_text("utf-8").replace('registry local "registry/"',
+                                                    'registry local "models/"'), "utf-8")
+    assert main(["run", str(path)]) == 0
+    shutil.move(tmp_path / "here", tmp_path / "there")
+    capsys.readouterr()
+    code, out, err = _pipec(capsys, "registry", "list", "--project", str(tmp_path / "there"))
+    assert code == 0 and out.startswith("model@1"), err
+
+
 def test_the_registry_is_found_from_the_run_store_alone(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`pipec run FILE --project STORE` keeps the registry beside FILE (its `registry
