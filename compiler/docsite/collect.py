@@ -24,7 +24,14 @@ COMMON = ("id", "kind", "name", "owner", "inputs", "on_failure", "retries", "tim
 
 
 def portable(path: str) -> str:
-    """A file name safe to publish: never an absolute path of the building machine."""
+    """A file name safe to publish, and the same from any working directory: from the
+    repository root (as SARIF names it), `std/...` for the standard library; never an
+    absolute path of the building machine."""
+    from pipec.config import repository_name
+
+    in_repository = repository_name(path)
+    if in_repository is not None:
+        return in_repository
     candidate = Path(path)
     if not candidate.is_absolute():
         return candidate.as_posix()

@@ -67,6 +67,16 @@ def test_same_input_same_bytes(tmp_path: Path, site: Path) -> None:
     assert read_tree(tmp_path / "again") == read_tree(site)
 
 
+def test_same_bytes_from_another_working_directory(tmp_path: Path, site: Path,
+                                                  monkeypatch) -> None:
+    """Files are named from the repository root, not from where `pipec docs` ran."""
+    from pipec.cli import main
+
+    monkeypatch.chdir(REPO / "examples")
+    assert main(["docs", "*/*.pipe", "-o", str(tmp_path / "there")]) == 0
+    assert read_tree(tmp_path / "there") == read_tree(site)
+
+
 def test_no_machine_paths_or_timestamps(site: Path) -> None:
     for name, data in read_tree(site).items():
         text = data.decode("utf-8")
