@@ -102,3 +102,23 @@ def test_a_timed_out_stage_gets_sigterm_before_sigkill(programs, tmp_path, monke
     monkeypatch.setattr(script.subprocess, "Popen", lambda argv, **_: stage)
     assert script.run_stage("train.fraud_gbm", 5) == script.FAILED
     assert stage.signals == signals
+
+
+@pytest.mark.parametrize("argv", [["--retry-delay", "-1"], ["--retry-delay", "nan"],
+                                  ["--retry-delay", "inf"], ["--run-id", "a b"],
+                                  ["--run-id", "../x"], ["--run-id", "x" * 121]])
+def test_bad_arguments_are_a_usage_error_before_any_stage(programs, tmp_path, monkeypatch,
+                                                          argv):
+    """A negative or infinite delay crashed in `time.sleep` (exit 1, "blocked"); an odd
+    run id failed the first stage, which was then retried after the delay."""
+    script = _script(programs, tmp_path)
+    monkeypatch.setattr(script.subprocess, "Popen", lambda *_a, **_k: pytest.fail("ran"))
+    with pytest.raises(SystemExit) as exited:
+        script.main(argv)
+    assert exited.value.code == 2
+
+
+def test_the_run_id_shape_is_the_stage_commands(programs, tmp_path):
+    from pipec.commands.stage import RUN_ID
+
+    assert _script(programs, tmp_path).RUN_ID_SHAPE.pattern == RUN_ID.pattern

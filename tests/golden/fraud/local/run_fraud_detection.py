@@ -15,7 +15,9 @@ script runs once.
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -25,6 +27,9 @@ PIPELINE = 'fraud_detection'
 PIPEC_VERSION = '0.1.0'
 MANIFEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lineage.json')
 RETRY_DELAY_S = 300
+# A run id `pipec stage run` takes: checked before the first stage, so a typo is a usage
+# error at once, not a failed stage retried after RETRY_DELAY_S.
+RUN_ID_SHAPE = re.compile('[A-Za-z0-9][A-Za-z0-9._:+-]{0,119}')
 SCHEDULE = {'kind': 'scheduled', 'cron': '0 3 * * *'}
 # `pipec stage run`'s exit status
 BLOCKED, FAILED, WAITING_FOR_APPROVAL = 1, 2, 3
@@ -113,12 +118,31 @@ def run_with_retries(stage_id, retries, timeout_s, retry_delay_s):
     return status
 
 
+def seconds(text):
+    """`--retry-delay`: a finite number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return value
+
+
+def run_id(text):
+    if not RUN_ID_SHAPE.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a run id: use at most 120 letters, digits and `.` `_` `:` `+` "
+            "`-`, starting with a letter or digit")
+    return text
+
+
 def main(argv=None):
     global RUN_ID
     parser = argparse.ArgumentParser(description=f"run the pipeline {PIPELINE}")
-    parser.add_argument("--retry-delay", type=float, default=RETRY_DELAY_S,
+    parser.add_argument("--retry-delay", type=seconds, default=RETRY_DELAY_S,
                         help="seconds between retries of a failed stage")
-    parser.add_argument("--run-id", default=os.environ.get("PIPEC_RUN_ID"),
+    parser.add_argument("--run-id", type=run_id, default=os.environ.get("PIPEC_RUN_ID"),
                         help="the run's id (default: PIPEC_RUN_ID, else a new one)")
     args = parser.parse_args(argv)
     # One run id for every stage (`--run-id` of `pipec stage run`): the run's record
