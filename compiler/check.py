@@ -34,8 +34,9 @@ def compile(source_or_path: str | Path, *, loader: Loader | None = None,
     """Parse, resolve imports, build the model and run every rule.
 
     Accepts a path, or the text of a program (anything containing a newline or a
-    brace, `{` or `}`, is taken as text; it is checked as `<string>` in the current
-    directory).
+    brace, `{` or `}`, and an empty or blank string, is taken as text; it is checked as
+    `<string>` in the current directory). A path that cannot be read raises OSError, as
+    `open` does; whatever is wrong inside a file is a diagnostic.
     """
     with gc_paused():
         loader = loader or Loader()
@@ -57,7 +58,8 @@ def compile(source_or_path: str | Path, *, loader: Loader | None = None,
 def _as_path(source_or_path: str | Path, loader: Loader) -> Path:
     if isinstance(source_or_path, Path):
         return source_or_path
-    if "\n" in source_or_path or "{" in source_or_path or "}" in source_or_path:
+    if "\n" in source_or_path or "{" in source_or_path or "}" in source_or_path \
+            or not source_or_path.strip():
         path = Path.cwd() / "<string>.pipe"
         loader.load_source(source_or_path, "<string>", path)
         return path

@@ -106,8 +106,9 @@ class Loader:
         return self.files[resolved]
 
     def load_source(self, text: str, display: str, path: Path) -> LoadedFile:
-        """An in-memory file (the Python API, tests)."""
-        result = parse_bytes(text.encode("utf-8"), display)
+        """An in-memory file (the Python API, tests). A lone surrogate (a str no file
+        could hold) becomes bytes that are not UTF-8, which P001 reports."""
+        result = parse_bytes(text.encode("utf-8", "surrogatepass"), display)
         loaded = self._loaded(_resolve(path), display, result)
         self.files[_resolve(path)] = loaded
         return loaded

@@ -150,3 +150,20 @@ def test_cr_and_crlf_line_ends_parse_like_lf(newline: str, tmp_path: Path, capsy
     (tmp_path / "bad.pipe").write_bytes(b"pipeline p {\r  owner \xff\r}\r")
     assert main(["check", str(tmp_path / "bad.pipe")]) == 1
     assert "2 |   owner" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text", ["", "  \n", " "])
+def test_the_api_takes_an_empty_program_as_text(text: str) -> None:
+    """`pipec.compile("")` read the current folder as a file (IsADirectoryError)."""
+    import pipec
+
+    program = pipec.compile(text)
+    assert program.ok and program.diagnostics == []
+
+
+def test_the_api_reports_a_lone_surrogate_as_p001() -> None:
+    """A str no file could hold: P001 (not UTF-8), not a UnicodeEncodeError."""
+    import pipec
+
+    program = pipec.compile('pipeline x { description "\ud800" }')
+    assert [d.code for d in program.diagnostics] == ["P001"]
