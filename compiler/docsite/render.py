@@ -19,6 +19,7 @@ from pipec.docsite.svg import render_svg
 from pipec.docsite.text import (
     Raw,
     md_code,
+    md_inline_code,
     md_text,
     mermaid_label,
     pipeline_anchor,
@@ -63,7 +64,7 @@ def _env(kind: str) -> jinja2.Environment:
                        team_anchor=team_anchor, svg=render_svg, mermaid=mermaid,
                        css=_css, Raw=Raw)
     if not html:
-        env.filters.update(code=md_code, md=md_text)
+        env.filters.update(code=md_code, icode=md_inline_code, md=md_text)
         env.globals.update(link=md_link, slink=md_stage_link, owners=md_owners, cell=md_cell)
     return env
 

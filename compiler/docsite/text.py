@@ -63,16 +63,25 @@ def _block_safe(text: str) -> str:
     return lead + body
 
 
-def md_code(value: Any) -> Raw:
-    """An inline code span that survives any backticks, pipes or newlines inside."""
+def md_code(value: Any, in_table: bool = True) -> Raw:
+    """An inline code span that survives any backticks, pipes or newlines inside. In a
+    table cell a `|` is escaped (GFM reads `\\|` there as the character); elsewhere a
+    backslash in a code span is literal, so it is left alone (`md_inline_code`)."""
     text = "" if value is None else str(value)
-    text = " ".join(text.splitlines()).replace("|", "\\|")
+    text = " ".join(text.splitlines())
+    if in_table:
+        text = text.replace("|", "\\|")
     if text == "":
         return Raw("")
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return Raw(f"{fence}{pad}{text}{pad}{fence}")
+
+
+def md_inline_code(value: Any) -> Raw:
+    """`md_code` outside a table: a list item, a heading, a paragraph."""
+    return md_code(value, in_table=False)
 
 
 def mermaid_label(text: str) -> str:

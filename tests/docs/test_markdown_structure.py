@@ -68,3 +68,14 @@ def test_a_description_that_looks_like_a_list_is_shown_as_written(tmp_path: Path
     assert build(tmp_path / "site", str(path)) == 0
     page = (tmp_path / "site" / "hostile_demo.md").read_text("utf-8")
     assert "\n\\- first<br>    second\n" in page
+
+
+def test_a_pipe_in_a_code_span_outside_a_table_is_not_escaped(tmp_path: Path) -> None:
+    """`\\|` is the character `|` only in a GFM table cell; in a list item's code span a
+    backslash is literal, so the page showed `a\\|b` for a value `a|b`."""
+    digest = "@sha256:4b1c0f9e2d7a8c6b5a49382716f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d"
+    path = _program(tmp_path, **{f'image "registry.example.com/x{digest}"':
+                                 f'image "registry.example.com/a|b{digest}"'})
+    assert build(tmp_path / "site", str(path)) == 0
+    page = (tmp_path / "site" / "hostile_demo.md").read_text("utf-8")
+    assert f"- Image: `registry.example.com/a|b{digest}`" in page
