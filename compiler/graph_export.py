@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pipec import nodes as n
 from pipec.manifest import build_manifest
 from pipec.model import Program
 
@@ -38,11 +39,22 @@ def _label(text: str) -> str:
     return text.replace('"', "#quot;")
 
 
+def _owner_line(program: Program, stage_id: str) -> str:
+    """`owner: TEAM`, or `owners: A, B, C` for a co-owned stage (an evaluate stage's
+    `owners [...]`), as the JSON output and the docs list them."""
+    stage = program.stages[stage_id]
+    block = stage.block
+    owners = [t.name for o in block.all(n.Owners) for t in o.teams] if block else []
+    if len(owners) > 1:
+        return "owners: " + ", ".join(owners)
+    return f"owner: {stage.owner}" if stage.owner else ""
+
+
 def render_mermaid(program: Program) -> str:
     lines = ["flowchart LR"]
     for stage_id in program.topological():
-        stage = program.stages[stage_id]
-        owner = f"<br/>owner: {stage.owner}" if stage.owner else ""
+        owner = _owner_line(program, stage_id)
+        owner = f"<br/>{owner}" if owner else ""
         lines.append(f'  {_mermaid_id(stage_id)}["{_label(stage_id)}{_label(owner)}"]')
     for source, target in sorted(program.graph.edges):
         artifact = program.graph.edges[source, target].get("artifact", "")
@@ -58,8 +70,8 @@ def render_dot(program: Program) -> str:
     lines = [f"digraph {_dot_string(program.name)} {{", "  rankdir=LR;",
              "  node [shape=box, style=rounded];"]
     for stage_id in program.topological():
-        stage = program.stages[stage_id]
-        label = stage_id + (f"\nowner: {stage.owner}" if stage.owner else "")
+        owner = _owner_line(program, stage_id)
+        label = stage_id + (f"\n{owner}" if owner else "")
         lines.append(f"  {_dot_string(stage_id)} [label={_dot_string(label)}];")
     for source, target in sorted(program.graph.edges):
         artifact = program.graph.edges[source, target].get("artifact", "")

@@ -92,6 +92,14 @@ def test_graph_formats_are_deterministic() -> None:
         assert first.returncode == 0 and first.stdout == second.stdout
 
 
+def test_graph_pictures_name_every_owner_of_a_co_owned_stage() -> None:
+    """The JSON lists `owners`; mermaid and dot named the first owner alone."""
+    owners = "owners: ml_flights, flights_product, ops_risk"
+    for fmt in ("mermaid", "dot"):
+        shown = pipec("graph", str(EXAMPLES / "flights" / "flights.pipe"), "--format", fmt)
+        assert owners in shown.stdout, fmt
+
+
 def test_explain_known_and_unknown(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explain", "T002"]) == 0
     assert "## What it does" in capsys.readouterr().out
