@@ -18,6 +18,8 @@ class BuildOptions:
     airflow_operator: str = "bash"  # bash | kubernetes
     argo_max_bytes: int = 1_000_000
     airflow_max_tasks: int = 5_000
+    # `[tool.pipec] state_volume`: the claim pods mount for the run store and registries.
+    state_volume: str | None = None
     # The lineage manifest `pipec build` writes beside the target files, built once per
     # build: backends lower from it (`plan.plan_of`) rather than building their own.
     manifest: dict[str, Any] | None = field(default=None, compare=False, repr=False)

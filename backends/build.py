@@ -68,7 +68,8 @@ def _build_files(path: Path, target: str, output: Path, airflow_operator: str,
     manifest = build_manifest(program, base_dir=relative_base_dir(path, output))
     options = BuildOptions(airflow_operator=airflow_operator,
                            argo_max_bytes=config.argo_max_bytes,
-                           airflow_max_tasks=config.airflow_max_tasks, manifest=manifest)
+                           airflow_max_tasks=config.airflow_max_tasks,
+                           state_volume=config.state_volume, manifest=manifest)
     files, found = _lower_and_emit(program, target, options)
     found += _repro005(program, path.parent, output)
     result.diagnostics += _policy(found, check_options)

@@ -23,6 +23,13 @@ from pipec.diagnostics import Diagnostic, Severity, error
 from pipec.model import Program
 from pipec.nodes import Span
 
+# `[tool.pipec] state_volume`: every stage pod mounts the claim here, and
+# PIPEC_STATE_DIR (read by the runtime, stdlib/runtime/context.py) puts the run store and
+# the local registries on it, so the stages of a run, each in its own pod, share them.
+STATE_VOLUME = "pipec-state"
+STATE_MOUNT_PATH = "/var/lib/pipec"
+STATE_DIR_ENV = "PIPEC_STATE_DIR"
+
 GPU = "nvidia.com/gpu"
 REQUESTS = frozenset({"cpu", "memory", "ephemeral-storage"})
 # k8s.io/apimachinery/pkg/api/resource: a decimal with an optional binary, decimal or

@@ -8,6 +8,7 @@ strict = false                     # warnings fail `pipec check` too
 allowed_model_modules = ["sklearn"]
 argo_max_bytes = 1000000
 airflow_max_tasks = 5000
+state_volume = "pipec-state"       # a PVC the stage pods mount for the run store and registries
 
 [tool.pipec.severity]
 GATE005 = "error"                  # error | warning | note | off
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import re
 import stat
 import tomllib
 from dataclasses import dataclass, field
@@ -38,6 +40,9 @@ class Config:
     allowed_model_modules: tuple[str, ...] = ("sklearn",)
     argo_max_bytes: int = 1_000_000
     airflow_max_tasks: int = 5_000
+    # A PersistentVolumeClaim the pods of Argo and the KubernetesPodOperator mount for
+    # the run store and the local registries; None: the pods mount nothing.
+    state_volume: str | None = None
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -133,7 +138,9 @@ class ConfigError(ValueError):
 
 
 SETTINGS = ("select", "ignore", "strict", "allowed_model_modules", "argo_max_bytes",
-            "airflow_max_tasks", "severity")
+            "airflow_max_tasks", "severity", "state_volume")
+# A PersistentVolumeClaim's name: a DNS-1123 subdomain.
+_CLAIM = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 @functools.cache
@@ -168,7 +175,17 @@ def _config(root: Path, section: dict[str, Any]) -> Config:
         allowed_model_modules=_strings(section, "allowed_model_modules", ("sklearn",)),
         argo_max_bytes=_positive(section, "argo_max_bytes", 1_000_000),
         airflow_max_tasks=_positive(section, "airflow_max_tasks", 5_000),
+        state_volume=_claim(section, "state_volume"),
     )
+
+
+def _claim(section: dict[str, Any], key: str) -> str | None:
+    value = section.get(key)
+    if value is not None and (not isinstance(value, str) or len(value) > 253
+                              or not _CLAIM.fullmatch(value)):
+        raise ConfigError(f"`{key}` must name a PersistentVolumeClaim (lowercase letters, "
+                          f"digits, `-` and `.`), not {value!r}")
+    return value
 
 
 def _did_you_mean(word: str, choices: Any) -> str:

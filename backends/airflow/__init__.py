@@ -29,7 +29,9 @@ class AirflowBackend:
 
     def emit(self, lowered: Lowered) -> dict[str, str]:
         dag: AirflowDag = lowered.model
-        return {dag.file_name: render(__name__, "dag.py.j2", dag=dag)}
+        from pipec.backends import kube
+
+        return {dag.file_name: render(__name__, "dag.py.j2", dag=dag, kube=kube)}
 
     def measure(self, lowered: Lowered, files: dict[str, str],
                 options: BuildOptions) -> list[Diagnostic]:

@@ -48,6 +48,7 @@ def lower_dag(plan: Plan, options: BuildOptions) -> AirflowDag:
         doc_md=dag_doc_md(plan, options.manifest_name), pipec_version=plan.pipec_version,
         defaults=_defaults([t for t in tasks if isinstance(t, StageTask)]), tasks=tuple(tasks),
         rejections=tuple(rejections), drift=drift_condition(plan),
+        state_volume=options.state_volume if options.airflow_operator == "kubernetes" else None,
     )
 
 

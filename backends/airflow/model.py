@@ -126,6 +126,8 @@ class AirflowDag:
     # `retrain triggered on drift(COL) OP V`: {"column", "op", "value"}; the DAG then
     # starts with DRIFT_GATE, which ends a run whose drift events do not cross V.
     drift: dict[str, Any] | None = None
+    # `[tool.pipec] state_volume` (KubernetesPodOperator only): the claim every pod mounts.
+    state_volume: str | None = None
 
     @property
     def task_count(self) -> int:

@@ -15,7 +15,7 @@ from pipec.backends.argo.lower import (
 )
 from pipec.backends.argo.model import ArgoWorkflow, DagGroup, DagTask, Sensor, StageTemplate
 from pipec.backends.argo.yamldump import Flow
-from pipec.backends.kube import requirements
+from pipec.backends.kube import STATE_DIR_ENV, STATE_MOUNT_PATH, STATE_VOLUME, requirements
 
 API_VERSION = "argoproj.io/v1alpha1"
 
@@ -56,7 +56,9 @@ def _workflow_spec(wf: ArgoWorkflow) -> dict[str, Any]:
         # first one's registry writes.
         "synchronization": {"mutexes": [{"name": wf.name}]},
         "templates": templates,
-    }
+    } | ({"volumes": [{"name": STATE_VOLUME,
+                       "persistentVolumeClaim": {"claimName": wf.state_volume}}]}
+         if wf.state_volume else {})
 
 
 def _dag_template(wf: ArgoWorkflow) -> dict[str, Any]:
@@ -112,10 +114,10 @@ def _rejection_template(wf: ArgoWorkflow) -> dict[str, Any]:
                      "annotations": {PREFIX + "stage": "{{inputs.parameters.stage}}"}},
         "retryStrategy": _retry_strategy(wf),
         # `--rejected-by=NAME`, one argument: a name typed as `-bob` is still a value.
-        "container": {"image": wf.image, "command": ["pipec"],
-                      "args": [*_stage_args(),
-                               f"--rejected-by={{{{inputs.parameters.{REVIEWER}}}}}"],
-                      "env": _run_env()},
+        "container": _with_state(wf, {
+            "image": wf.image, "command": ["pipec"],
+            "args": [*_stage_args(), f"--rejected-by={{{{inputs.parameters.{REVIEWER}}}}}"],
+            "env": _run_env()}),
     }
 
 
@@ -161,7 +163,16 @@ def _container(wf: ArgoWorkflow, shape: StageTemplate) -> dict[str, Any]:
                                  "args": _stage_args(), "env": _run_env()}
     if shape.resources:
         container["resources"] = requirements(shape.resources)
-    return container
+    return _with_state(wf, container)
+
+
+def _with_state(wf: ArgoWorkflow, container: dict[str, Any]) -> dict[str, Any]:
+    """With `state_volume`, the container mounts it and keeps its state there."""
+    if not wf.state_volume:
+        return container
+    return container | {
+        "env": [*container["env"], {"name": STATE_DIR_ENV, "value": STATE_MOUNT_PATH}],
+        "volumeMounts": [{"name": STATE_VOLUME, "mountPath": STATE_MOUNT_PATH}]}
 
 
 def _sensor(wf: ArgoWorkflow, sensor: Sensor) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def lower_workflow(plan: Plan, options: BuildOptions) -> ArgoWorkflow:
         retry_delay_s=RETRY_DELAY_S, cron=plan.retrain.get("cron"),
         labels=_labels(plan), annotations=_annotations(plan),
         templates=tuple(templates.values()),
-        tasks=tasks, sensor=_sensor(plan), groups=groups,
+        tasks=tasks, sensor=_sensor(plan), groups=groups, state_volume=options.state_volume,
     )
 
 

@@ -71,6 +71,7 @@ class ArgoWorkflow:
     tasks: tuple[DagTask, ...]
     sensor: Sensor | None
     groups: tuple[DagGroup, ...] = ()
+    state_volume: str | None = None  # the claim every stage pod mounts (kube.py)
 
     def all_tasks(self) -> list[DagTask]:
         """Every stage's task, those inside groups included (not the group tasks)."""

@@ -46,7 +46,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run_parser.add_argument("--stage", required=True,
                             help="a stage id, or a kind or name only one stage has")
     run_parser.add_argument("--run-id", help="the run this stage belongs to")
-    run_parser.add_argument("--project", help="run store folder (default: the .pipe folder)")
+    run_parser.add_argument("--project", help="run store folder (default: PIPEC_PROJECT, "
+                            "else PIPEC_STATE_DIR, else the .pipe folder)")
     run_parser.add_argument("--rejected-by", metavar="REVIEWER",
                             help="record that REVIEWER rejected the candidate at the "
                             "orchestrator's human step (an approval stage only)")
@@ -64,9 +65,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(visible(f"pipec: {exc}"), file=sys.stderr)
         return 2
+    from pipec.stdlib.runtime.context import STATE_DIR_ENV
+
     manifest_dir = manifest_path.resolve().parent
     base_dir = (manifest_dir / manifest.get("base_dir", ".")).resolve()
-    project = Path(args.project or os.environ.get("PIPEC_PROJECT") or base_dir).resolve()
+    project = Path(args.project or os.environ.get("PIPEC_PROJECT")
+                   or os.environ.get(STATE_DIR_ENV) or base_dir).resolve()
     status = _run_one(manifest, manifest_dir, base_dir, project, stage_id, run_id,
                       getattr(args, "debug", False), rejected_by)
     if rejected_by is not None and status == "blocked":

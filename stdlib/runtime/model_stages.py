@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import serialize
-from .context import StageContext, StageOutput
+from .context import StageContext, StageOutput, registry_base
 from .errors import (
     ApprovalRejected,
     AwaitingApproval,
@@ -108,7 +108,7 @@ def _registry(ctx: StageContext, register: dict[str, Any]) -> Registry:
     location = register["registry"]
     if location.get("kind") != "local":
         raise ManifestError(f"{register['id']}: the local runner writes only `registry local`")
-    return Registry(ctx.base_dir / location["path"])
+    return Registry(registry_base(ctx.base_dir) / location["path"])
 
 
 def run_evaluate(ctx: StageContext) -> StageOutput:

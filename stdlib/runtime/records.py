@@ -24,7 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .context import USABLE
+from .context import USABLE, registry_base
 from .errors import PipecRuntimeError
 from .store import STORE_DIR, ArtifactStore, RunIndex, connect_wal
 
@@ -123,7 +123,7 @@ def build_record(manifest: dict[str, Any], base_dir: Path, run_id: str, status: 
     for stage in manifest["stages"]:
         entry = by_id.get(stage["id"], {})
         _add_stage(record, stage, entry.get("report") or {}, entry.get("outputs") or {})
-    registries = sorted({_portable(base_dir / s["registry"]["path"], project)
+    registries = sorted({_portable(registry_base(base_dir) / s["registry"]["path"], project)
                          for s in manifest["stages"]
                          if s["kind"] == "register" and (s.get("registry") or {}).get("path")})
     if registries:

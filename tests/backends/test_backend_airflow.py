@@ -123,6 +123,24 @@ def test_kubernetes_pods_run_under_the_dag_run_id(dagbags, plans):
                     task["attrs"]["env_vars"])
 
 
+def test_kubernetes_pods_mount_the_state_volume(dagbags, plans):
+    """`[tool.pipec] state_volume`: every stage pod mounts the claim and keeps its state
+    there (PIPEC_STATE_DIR); without it a pod mounts nothing."""
+    for name in plans:
+        tasks = dagbags["kubernetes"]["dags"][name]["tasks"]
+        for task in tasks.values():
+            if task["operator"] != "StageOperator":
+                continue
+            attrs = task["attrs"]
+            if name != "fraud_stateful":
+                assert not attrs.get("volumes") and "PIPEC_STATE_DIR" not in str(
+                    attrs["env_vars"]), name
+                continue
+            assert "'PIPEC_STATE_DIR': '/var/lib/pipec'" in str(attrs["env_vars"])
+            assert "'claim_name': 'ml-state'" in str(attrs["volumes"])
+            assert "'mount_path': '/var/lib/pipec'" in str(attrs["volume_mounts"])
+
+
 def test_kubernetes_tasks_use_the_pipeline_image(dagbags, plans):
     for name, plan in plans.items():
         for stage in plan.stages:

@@ -118,8 +118,8 @@ def test_every_stage_of_a_workflow_runs_under_its_uid(programs, tmp_path):
             spec = document["spec"].get("workflowSpec", document["spec"])
             for template in spec.get("templates", []):
                 if "container" in template:
-                    assert template["container"]["env"] == [
-                        {"name": "PIPEC_WORKFLOW_UID", "value": "{{workflow.uid}}"}], name
+                    assert template["container"]["env"][0] == {
+                        "name": "PIPEC_WORKFLOW_UID", "value": "{{workflow.uid}}"}, name
 
 
 def test_only_failures_are_retried(programs, tmp_path):
@@ -225,3 +225,23 @@ def test_a_long_lineage_summary_is_cut_to_fit_kubernetes(programs, tmp_path):
     assert lineage["dag_hash"] == annotations["pipec.dev/dag-hash"]
     assert "cut" in lineage and "description" not in lineage
     assert schema_errors(document) == []
+
+
+def test_a_state_volume_is_mounted_by_every_stage_pod(programs, tmp_path):
+    """`[tool.pipec] state_volume`: each stage runs in a pod of its own, so the run store
+    and the local registries live on the claim every pod mounts (PIPEC_STATE_DIR)."""
+    path = variant(programs["fraud_detection"], tmp_path / "src", "stateful", "manual")
+    (path.parent / "pyproject.toml").write_text('[tool.pipec]\nstate_volume = "ml-state"\n')
+    (document,) = _documents(path, tmp_path / "out")
+    assert schema_errors(document) == []
+    spec = document["spec"]
+    assert spec["volumes"] == [{"name": "pipec-state",
+                                "persistentVolumeClaim": {"claimName": "ml-state"}}]
+    containers = [t["container"] for t in spec["templates"] if "container" in t]
+    assert len(containers) >= 3  # the stage templates and the rejection's
+    for container in containers:
+        assert {"name": "PIPEC_STATE_DIR", "value": "/var/lib/pipec"} in container["env"]
+        assert container["volumeMounts"] == [{"name": "pipec-state",
+                                              "mountPath": "/var/lib/pipec"}]
+    (plain,) = _documents(programs["fraud_detection"], tmp_path / "plain")
+    assert "volumes" not in plain["spec"]["workflowSpec"]

@@ -21,6 +21,9 @@ PROGRAM = 'team ml { contact "#ml"; role ml }\n'
     ('[tool.pipec]\nstrict = "yes"\n', "`strict` must be true or false"),
     ('[tool.pipec]\nargo_max_bytes = 0\n', "`argo_max_bytes` must be a positive number"),
     ('[tool.pipec\nselect = 1\n', "is not valid TOML"),
+    ('[tool.pipec]\nstate_volume = "ML_State"\n', "`state_volume` must name a "
+     "PersistentVolumeClaim"),
+    ('[tool.pipec]\nstate_volume = 3\n', "`state_volume` must name a PersistentVolumeClaim"),
 ])
 def test_a_bad_table_is_a_usage_error(tmp_path: Path, capsys, table: str, message: str):
     (tmp_path / "pyproject.toml").write_text(table, encoding="utf-8")

@@ -309,3 +309,26 @@ def test_bad_arguments_are_said_plainly(tmp_path: Path, capsys: pytest.CaptureFi
                             "--stage", stage, "--run-id", run_id)
     assert code == 2 and message in err, err
     assert "Traceback" not in err and "internal error" not in err and out == ""
+
+
+def test_pods_keep_their_state_in_pipec_state_dir(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the generated pods set with `state_volume`: the run store and the local
+    registry go to the mounted folder, never beside the .pipe file in the image, so the
+    stages of a run, each in its own pod, see each other's outputs."""
+    build = _build(write_project(tmp_path / "image"))
+    state = tmp_path / "volume"
+    monkeypatch.setenv("PIPEC_STATE_DIR", str(state))
+    order = [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
+    for stage in order:
+        code, out, err = _stage(capsys, build, stage, "--run-id", "p1")
+        assert code == 0, out + err
+    assert not (tmp_path / "image" / ".pipec").exists()
+    assert not (tmp_path / "image" / "registry").exists()
+    record = _record(state, "p1")
+    assert record is not None and record["status"] == "succeeded"
+    assert record["registries"] == ["registry"]  # relative to the state folder
+    monkeypatch.delenv("PIPEC_STATE_DIR")
+    code, out, err = _pipec(capsys, "registry", "list", "--project", str(state))
+    assert code == 0 and out.startswith("model@1"), err

@@ -122,6 +122,8 @@ _EXTRA_ATTRS = (
     "name",
     "namespace",
     "container_resources",
+    "volumes",
+    "volume_mounts",
     "labels",
     "annotations",
     "trigger_rule",
