@@ -358,6 +358,36 @@ def _days(seconds: float) -> str:
     return f"{days:g}d" if days >= 1 or seconds == 0 else f"{seconds / 3600:g}h"
 
 
+def tested_after_trained(spec: SplitSpec, impl: Impl | None = None,
+                         options: Options | None = None) -> None:
+    """Random, where production predicts the future (LEAK001's reading): no train row is
+    later than a test row, or the model learns from the future it is scored on. A random
+    row split cannot hold this; it fails here even when LEAK001 is suppressed."""
+    impl, options = impl or runtime_impl(), options or Options()
+    time = spec.time
+
+    def check(case: SplitCase) -> None:
+        got = sides(spec, impl, case.table, case.snapshot)
+        timed = [(us, row[ROW]) for row in case.table.select([ROW, time]).to_pylist()
+                 if (us := _instant_us(row[time])) is not None]
+        tests = [(us, rid) for us, rid in timed if got.get(rid) == "test"]
+        trains = [(us, rid) for us, rid in timed if got.get(rid) in ("train", "valid")]
+        if tests and trains and max(trains)[0] > min(tests)[0]:
+            late_row, early_row = max(trains)[1], min(tests)[1]
+            raise Counterexample(
+                f"row {late_row} is on {_side(got[late_row])} and row {early_row} on test, "
+                f"but the first is later: production predicts the future, and the model "
+                f"would learn from rows after the ones it is tested on",
+                _rows(spec, case.table, {late_row, early_row}, side=got))
+
+    _run(tested_after_trained, split_cases(spec, max_rows=options.max_rows), check, options)
+
+
+def _predicts_future(spec: SplitSpec) -> bool:
+    """LEAK001's condition: `predicts future`, or a time column and no `predicts iid`."""
+    return spec.predicts == "future" or (spec.predicts is None and spec.time is not None)
+
+
 # ------------------------------------------------------------------ keys
 
 
@@ -493,7 +523,7 @@ BY_KIND: dict[str, tuple[Property, ...]] = {
     "time": (*COMMON, _p(time_bounds_hold), _p(labels_mature), _p(shares)),
     "entity": (*COMMON, _p(keys_one_side), _p(shares)),
     "group": (*COMMON, _p(keys_one_side), _p(shares)),
-    "random": (*COMMON, _p(shares)),
+    "random": (*COMMON, _p(tested_after_trained), _p(shares)),
     "market": (*COMMON, _p(holdout_is_test), _p(shares)),
 }
 
@@ -506,7 +536,8 @@ def properties_for(spec: SplitSpec, *, cross_process: bool = True) -> tuple[Prop
     found = BY_KIND[spec.kind]
     if cross_process:
         found = (*found, _p(reproducible_across_processes))
-    return tuple(p for p in found if p.func is not shares or _wanted_shares(spec))
+    return tuple(p for p in found if (p.func is not shares or _wanted_shares(spec))
+                 and (p.func is not tested_after_trained or _predicts_future(spec)))
 
 
 def _check_all(spec: SplitSpec, impl: Impl | None, options: Options | None) -> None:

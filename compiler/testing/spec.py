@@ -52,6 +52,8 @@ class SplitSpec:
     maturity_s: float = 0.0
     name: str = "split"
     identity: tuple[str, ...] = field(default=())
+    # The pipeline's `predicts` (future | new_entities | iid), None when not declared.
+    predicts: str | None = None
 
     @property
     def kind(self) -> str:
@@ -177,6 +179,7 @@ def spec_from_manifest(manifest: dict[str, Any]) -> SplitSpec | None:
         maturity_s=float(max(maturities, default=0)),
         name=str(manifest["pipeline"].get("name") or "split"),
         identity=tuple(declared or sorted(names)),
+        predicts=manifest["pipeline"].get("predicts"),
     )
 
 

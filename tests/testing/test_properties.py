@@ -105,3 +105,16 @@ def test_a_lopsided_share_is_caught() -> None:
 
     failure = failure_of(spec_for("entity"), lopsided, "shares")
     assert "entities are on `test`, but `test` is 25.0%" in failure.message
+
+
+def test_a_random_split_where_production_predicts_the_future_is_caught() -> None:
+    """With LEAK001 suppressed, `pipec test` passed a random split on a `predicts future`
+    pipeline, though a suppressed LEAK002 still fails `labels mature`."""
+    from dataclasses import replace
+
+    future = replace(spec_for("random"), predicts="future")
+    failure = failure_of(future, None, "tested_after_trained")
+    assert "the model would learn from rows after the ones it is tested on" in failure.message
+    assert {row["side"] for row in failure.rows} >= {"test"}
+    names = [p.func.__name__ for p in properties_for(spec_for("random"), cross_process=False)]
+    assert "tested_after_trained" not in names  # `predicts iid`: row order is not time
