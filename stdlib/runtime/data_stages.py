@@ -8,12 +8,12 @@ key covers them.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from .context import StageContext, StageOutput
-from .dates import snapshot_end, to_us
+from .dates import micros, snapshot_end, to_us
 from .errors import RunStopped
 from .paths import resolve_path
 from .store import file_sha256
@@ -289,17 +289,46 @@ def _check_gap(ctx: StageContext, join: dict[str, Any], snapshot: date | None) -
 
     if ctx.stage["by"] != "time" or not join.get("label"):
         return
-    maturity = timedelta(seconds=int(ctx.stage_def(join["label"]).get("maturity_s") or 0))
+    maturity = timedelta(microseconds=micros(ctx.stage_def(join["label"]).get("maturity_s")))
     before, start, _until = time_bounds(ctx.stage, snapshot)
     if before + maturity > start:
         report = {"train_before": str(before), "test_from": str(start),
-                  "label_maturity_s": int(maturity.total_seconds()), "snapshot": str(snapshot)}
+                  "label_maturity_s": _seconds(maturity), "snapshot": str(snapshot)}
         raise RunStopped(ctx.stage["id"], report, (
             f"{ctx.stage['id']}: LEAK002 on the resolved dates (snapshot {snapshot}): training "
             f"ends {before} and its labels mature {maturity} later, after the test period "
             f"starts at {start}; widen the gap or move `test from`"))
+    _check_test_labels(ctx, join, start)
+
+
+def _check_test_labels(ctx: StageContext, join: dict[str, Any], start: datetime) -> None:
+    """LEAK007 again, on the resolved dates, when a snapshot it depends on is `latest`:
+    a test period that starts at or after the end of the label source's snapshot minus
+    the label's maturity has no example with a matured label (the join censors them)."""
+    label = ctx.stage_def(join["label"])
+    maturity = timedelta(microseconds=micros(label.get("maturity_s")))
+    source = label.get("source") or join["base"]
+    declared = {ctx.source_def(s).get("snapshot") for s in (source, join["base"])}
+    resolved = ctx.source_meta(source)["snapshot"]
+    if maturity <= timedelta(0) or "latest" not in declared or not resolved:
+        return
+    cutoff = snapshot_end(date.fromisoformat(resolved)) - maturity
+    if start >= cutoff:
+        report = {"test_from": str(start), "label_maturity_s": _seconds(maturity),
+                  "snapshot": resolved, "labelled_before": str(cutoff)}
+        raise RunStopped(ctx.stage["id"], report, (
+            f"{ctx.stage['id']}: LEAK007 on the resolved dates (`{source}` snapshot "
+            f"{resolved}): the test period starts {start}, but labels mature {maturity} "
+            f"after an example, so only examples before {cutoff} have one and no test "
+            "example does; move `test from` earlier"))
 
 
 def _default_on(by: str, join: dict[str, Any]) -> str | None:
     """`on` defaults to the base time (time split) or the base entity (entity split)."""
     return {"time": join.get("time"), "entity": join.get("entity")}.get(by)
+
+
+def _seconds(span: timedelta) -> int | float:
+    """A duration as a report states it: whole seconds as an int."""
+    seconds = span.total_seconds()
+    return int(seconds) if seconds.is_integer() else seconds

@@ -15,6 +15,13 @@ from .errors import ManifestError
 US_PER_S = 1_000_000
 
 
+def micros(seconds: float | int | None) -> int:
+    """A manifest's seconds (`lag_s`, `window_s`, `gap_s`, ...) as whole microseconds.
+    Rounded, never truncated: `lag 1500ms` is 1.5 s, and cutting it to 1 s would let a
+    row be seen half a second before it is visible."""
+    return round(float(seconds or 0) * US_PER_S)
+
+
 def midnight(day: date) -> datetime:
     """A date means 00:00 UTC of that day (language.md, "Splits")."""
     return datetime.combine(day, time(0), tzinfo=UTC)

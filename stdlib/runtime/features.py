@@ -33,12 +33,13 @@ by dense integer codes first (`_coded`): keys are only compared, and integers so
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
 
-from .dates import US_PER_S, sql_us
+from .dates import micros, sql_us
 from .db import ident
 
 
@@ -63,11 +64,16 @@ class ViewSpec:
     columns: tuple[str, ...]
     # Columns whose sums cannot be exact (see `inexact_sums`): summed as DOUBLE.
     float_sums: frozenset[str] = frozenset()
+    # (column, decimal places) of the exact sums (`exact_scales`); others use EXACT_SCALE.
+    sum_scales: tuple[tuple[str, int], ...] = ()
+
+    def scale_of(self, column: str | None) -> int:
+        return dict(self.sum_scales).get(column or "", EXACT_SCALE)
 
     @classmethod
     def from_stage(cls, stage: dict[str, Any], base: dict[str, Any]) -> ViewSpec:
         aggs = tuple(
-            Aggregate(a["name"], a["agg"], a.get("column"), int(a["window_s"]) * US_PER_S)
+            Aggregate(a["name"], a["agg"], a.get("column"), micros(a["window_s"]))
             for a in stage.get("aggregates") or []
         )
         return cls(
@@ -75,7 +81,7 @@ class ViewSpec:
             stage["entity"],
             stage["time"],
             base["time"],
-            int(stage.get("lag_s") or 0) * US_PER_S,
+            micros(stage.get("lag_s")),
             aggs,
             tuple(stage.get("columns") or []),
         )
@@ -86,9 +92,12 @@ def feature_column(view: str, feature: str) -> str:
     return f"{view}__{feature}"
 
 
-# 38 digits, 9 after the point: exact for sums of values up to ~1e29.
-EXACT = "DECIMAL(38, 9)"
-# A column whose |values| times their count reach this may overflow EXACT in a frame.
+# Exact sums are DECIMAL(38, S): 38 digits, S after the point. S is as many as the
+# column's largest possible frame sum leaves (|v| max times the count: `exact_scales`),
+# at most 18 and at least 9, so small values (1e-10) are not rounded away and large
+# ones (up to ~1e28) do not overflow.
+EXACT_SCALE, MAX_SCALE = 9, 18
+# A column whose |values| times their count reach this may overflow even at scale 9.
 _EXACT_LIMIT = 1e28
 
 
@@ -99,8 +108,8 @@ _ROW_LEVEL = {
     # Sums in exact decimal arithmetic: a float sum depends on the order DuckDB's threads
     # add the rows in, so the same data would give features (and a model hash) that
     # differ in the last bits from one run to the next.
-    "sum": f"sum(CAST({{v}} AS {EXACT}))",
-    # Infinities and sums past EXACT's range (`inexact_sums`): no exact type holds them.
+    "sum": "sum(CAST({v} AS DECIMAL(38, {s})))",
+    # Infinities and sums past the exact decimals' range (`inexact_sums`): none holds them.
     "fsum": "sum({v})",
     # The same sum scaled by 2**-512, for a mean whose DOUBLE sum overflows (`_mean`).
     "ssum": f"sum({{v}} * {2.0 ** -512!r})",
@@ -128,14 +137,15 @@ def _window_aggregates(
     def partial(expr: str) -> str:
         return partials.setdefault(expr, f"__p{len(partials)}")
 
-    def win(kind: str, value: str, w: str) -> str:
+    def win(kind: str, value: str, w: str, scale: int = EXACT_SCALE) -> str:
         if not grouped:
             row = count_rows.format(w=w) if kind == "rows" else \
-                f"{_ROW_LEVEL[kind].format(v=value)} OVER {w}"
+                f"{_ROW_LEVEL[kind].format(v=value, s=scale)} OVER {w}"
             return inner.setdefault(row, f"__a{len(inner)}")
         if kind == "distinct":
             raise ValueError("count(DISTINCT) over a frame cannot be assembled from partials")
-        p = partial("count(*)" if kind == "rows" else _ROW_LEVEL[kind].format(v=value))
+        p = partial("count(*)" if kind == "rows" else
+                    _ROW_LEVEL[kind].format(v=value, s=scale))
         if kind in ("rows", "count"):
             # An empty frame sums no partials: NULL, where a row-level count gives 0.
             expr = f"coalesce(CAST(sum({p}) OVER {w} AS BIGINT), 0)"
@@ -153,7 +163,8 @@ def _window_aggregates(
             expr = _mean(win("fsum", value, w), win("ssum", value, w),
                          win("count", value, w))
         elif a.agg in ("sum", "mean"):
-            expr = win("fsum" if a.column in view.float_sums else "sum", value, w)
+            expr = win("fsum" if a.column in view.float_sums else "sum", value, w,
+                       view.scale_of(a.column))
             if a.agg == "mean":
                 expr = f"{expr} / nullif({win('count', value, w)}, 0)"
             expr = f"CAST({expr} AS DOUBLE)"
@@ -422,22 +433,41 @@ def _coded(
     return coded_spine, coded_source
 
 
-def inexact_sums(con: duckdb.DuckDBPyConnection, view: ViewSpec, source: str) -> frozenset[str]:
-    """The summed columns of `source` that EXACT cannot sum: an infinity, or values so
-    large that a frame's sum could overflow (|v| max times the count). Their sums and
-    means are DOUBLE (an infinity stays an infinity) instead of stopping the stage;
-    every other column keeps its exact, order-independent sum. One scan, plan only."""
+def sum_bounds(con: duckdb.DuckDBPyConnection, view: ViewSpec, source: str) -> dict[str, float]:
+    """Summed column -> the largest sum a frame of it could reach (|v| max times the
+    count; NaN or infinite when a value is). One scan, plan only."""
     summed = sorted({a.column for a in view.aggregates
                      if a.column and a.agg in ("sum", "mean")})
     if not summed:
-        return frozenset()
+        return {}
     bounds = ", ".join(
         f"coalesce(max(abs(TRY_CAST({ident(c)} AS DOUBLE))) * count({ident(c)}), 0)"
         for c in summed
     )
     values = con.execute(f"SELECT {bounds} FROM {ident(source)}").fetchall()[0]
-    # NaN > limit is true in DuckDB's ordering, and an infinity is > limit.
-    return frozenset(c for c, v in zip(summed, values, strict=True) if not v < _EXACT_LIMIT)
+    return dict(zip(summed, values, strict=True))
+
+
+def inexact_sums(con: duckdb.DuckDBPyConnection, view: ViewSpec, source: str,
+                 bounds: dict[str, float] | None = None) -> frozenset[str]:
+    """The summed columns of `source` that no exact type can sum: an infinity, or values
+    so large that a frame's sum could overflow. Their sums and means are DOUBLE (an
+    infinity stays an infinity) instead of stopping the stage; every other column keeps
+    its exact, order-independent sum."""
+    bounds = sum_bounds(con, view, source) if bounds is None else bounds
+    # NaN < limit is false (and NaN > limit true in DuckDB), as is an infinity.
+    return frozenset(c for c, v in bounds.items() if not v < _EXACT_LIMIT)
+
+
+def exact_scales(bounds: dict[str, float]) -> tuple[tuple[str, int], ...]:
+    """The decimal places each exactly summed column can keep: what 38 digits leave
+    beside the integer digits of its largest frame sum (one spare), at most MAX_SCALE."""
+    scales = []
+    for column, bound in sorted(bounds.items()):
+        if bound < _EXACT_LIMIT:
+            digits = 1 if bound < 1 else math.floor(math.log10(bound)) + 1
+            scales.append((column, max(EXACT_SCALE, min(MAX_SCALE, 37 - digits))))
+    return tuple(scales)
 
 
 def build_features(
@@ -452,7 +482,9 @@ def build_features(
     grouped = bool(view.aggregates) and groupable(view) and times_repeat(
         con, spine, view.key, view.spine_time
     )
-    view = replace(view, float_sums=inexact_sums(con, view, source))
+    bounds = sum_bounds(con, view, source)
+    view = replace(view, float_sums=inexact_sums(con, view, source, bounds),
+                   sum_scales=exact_scales(bounds))
     spine, source = _coded(con, view, spine, source, out)
     if view.aggregates:
         same = source == spine and view.time == view.spine_time

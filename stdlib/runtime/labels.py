@@ -27,7 +27,7 @@ from typing import Any
 
 import duckdb
 
-from .dates import US_PER_S, sql_us
+from .dates import micros, sql_us
 from .db import ident
 from .validation import condition
 
@@ -100,7 +100,7 @@ def build_labels(
     `events` is (table, source stage) of the label source for a windowed label; for the
     other modes the label source is the base itself.
     """
-    maturity_us = int(label.get("maturity_s") or 0) * US_PER_S
+    maturity_us = micros(label.get("maturity_s"))
     if label["mode"] == "window":
         assert events is not None
         table, source = events
@@ -109,7 +109,7 @@ def build_labels(
             base["time"],
             source["entity"],
             source["time"],
-            int(label["window_s"]) * US_PER_S,
+            micros(label["window_s"]),
             maturity_us,
             end_us,
         )

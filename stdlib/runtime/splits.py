@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from .dates import parse_date_object, sql_us, to_us
+from .dates import micros, parse_date_object, sql_us, to_us
 from .db import connect, ident, literal, query_arrow
 from .errors import ManifestError
 
@@ -116,10 +116,10 @@ def time_bounds(split: dict[str, Any], snapshot: date | None) -> tuple[Any, Any,
     if start is None:
         if before is None:
             raise ManifestError("a time split needs `train before` or `test from`")
-        start = before + timedelta(seconds=int(split.get("gap_s") or 0))
+        start = before + timedelta(microseconds=micros(split.get("gap_s")))
     if before is None:
         # `test from D` alone: train ends where the gap before the test period begins.
-        before = start - timedelta(seconds=int(split.get("gap_s") or 0))
+        before = start - timedelta(microseconds=micros(split.get("gap_s")))
     return before, start, parse_date_object(split.get("test_until"), snapshot)
 
 

@@ -4,6 +4,7 @@ got wrong."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -137,8 +138,9 @@ def _sums(values: list[float | None], grouped: bool) -> list[tuple]:
     aggs = (F.Aggregate("s", "sum", "v", DAY_US), F.Aggregate("m", "mean", "v", DAY_US),
             F.Aggregate("n", "count", None, DAY_US))
     view = F.ViewSpec("v", "k", "at", "t", 0, aggs, ())
+    bounds = F.sum_bounds(con, view, "src")
     view = F.ViewSpec(view.name, view.key, view.time, view.spine_time, view.lag_us, aggs, (),
-                      F.inexact_sums(con, view, "src"))
+                      F.inexact_sums(con, view, "src", bounds), F.exact_scales(bounds))
     return con.execute(F.aggregates_sql("spine", "src", view, grouped)).fetchall()
 
 
@@ -150,6 +152,24 @@ def test_sums_beyond_the_exact_decimal_do_not_fail() -> None:
         assert _sums([1.0, inf, 2.0], grouped) == [(0, inf, inf, 3)]
         assert _sums([9e28, 9e28, None], grouped) == [(0, 1.8e29, 9e28, 3)]
         assert _sums([1.5, 2.5], grouped) == [(0, 4.0, 2.0, 2)]
+
+
+def test_small_values_are_not_rounded_away() -> None:
+    """Exact sums kept 9 decimal places: a column of 4e-10 and 2e-10 summed to 0."""
+    for grouped in (False, True):
+        ((_, total, mean, count),) = _sums([4e-10, 2e-10], grouped)
+        assert count == 2 and math.isclose(total, 6e-10, rel_tol=1e-9)
+        assert math.isclose(mean, 3e-10, rel_tol=1e-9)
+        ((_, total, _, _),) = _sums([1e-10, 3e-10, 0.1234567894], grouped)
+        assert math.isclose(total, 0.1234567898, rel_tol=1e-12)
+
+
+def test_sub_second_lag_and_window_are_kept() -> None:
+    """`lag 1500ms` was cut to 1 s, so a row was seen half a second before it is visible."""
+    view = F.ViewSpec.from_stage({"name": "v", "entity": "k", "time": "at", "lag_s": 1.5,
+                                  "aggregates": [{"name": "n", "agg": "count",
+                                                  "window_s": 0.25}]}, {"time": "t"})
+    assert view.lag_us == 1_500_000 and view.aggregates[0].window_us == 250_000
 
 
 def test_mean_of_finite_values_near_the_double_limit_is_finite() -> None:

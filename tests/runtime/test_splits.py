@@ -138,13 +138,17 @@ def test_market_holdout_is_test() -> None:
 
 
 def _gap_check(split: dict, maturity_s: int, snapshot: str) -> None:
+    """`_check_gap` of a time split over a base source `b` at `snapshot latest`,
+    resolved to `snapshot`, labelled by a label maturing `maturity_s` later."""
     from pipec.stdlib.runtime.context import StageContext
     from pipec.stdlib.runtime.data_stages import _check_gap
 
-    stages = [{"id": "label.y", "kind": "label", "maturity_s": maturity_s},
+    stages = [{"id": "source.b", "kind": "source", "snapshot": "latest"},
+              {"id": "label.y", "kind": "label", "maturity_s": maturity_s},
               {"id": "split", "kind": "split", "by": "time"} | split]
-    ctx = StageContext({"stages": stages}, Path("."), stages[1], "run", None, None)
-    _check_gap(ctx, {"label": "label.y"}, date.fromisoformat(snapshot))
+    ctx = StageContext({"stages": stages}, Path("."), stages[2], "run", None, None)
+    ctx.source_meta = lambda _source: {"snapshot": snapshot}  # type: ignore[method-assign]
+    _check_gap(ctx, {"label": "label.y", "base": "b"}, date.fromisoformat(snapshot))
 
 
 def test_leak002_is_checked_again_on_the_resolved_snapshot() -> None:
@@ -158,3 +162,22 @@ def test_leak002_is_checked_again_on_the_resolved_snapshot() -> None:
     _gap_check(split, 86_400, "2024-04-12")  # test from 2024-03-03: a day to spare
     with pytest.raises(RunStopped):
         _gap_check(split, 3 * 86_400, "2024-04-12")  # labels mature 3 days later
+
+
+def test_leak007_is_checked_again_on_the_resolved_snapshot() -> None:
+    """`snapshot latest`: only the run knows that a test period starting 2024-03-25
+    holds no example whose 12-day label has matured by a snapshot of 2024-04-01."""
+    from pipec.stdlib.runtime.errors import RunStopped
+
+    split = {"train_before": {"date": "2024-03-01"}, "gap_s": 24 * 86_400}
+    with pytest.raises(RunStopped, match="LEAK007 on the resolved dates"):
+        _gap_check(split, 12 * 86_400, "2024-04-01")  # labelled before 2024-03-21 only
+    _gap_check(split, 12 * 86_400, "2024-04-30")  # test examples until 2024-04-19 labelled
+
+
+def test_a_sub_second_gap_is_kept() -> None:
+    """`gap 1500ms` was cut to 1 s: train ended half a second too late."""
+    from pipec.stdlib.runtime.splits import time_bounds
+
+    before, start, _ = time_bounds({"train_before": {"date": "2026-01-01"}, "gap_s": 1.5}, None)
+    assert start - before == timedelta(milliseconds=1500)
