@@ -92,11 +92,13 @@ def feature_column(view: str, feature: str) -> str:
     return f"{view}__{feature}"
 
 
-# Exact sums are DECIMAL(38, S): 38 digits, S after the point. S is as many as the
-# column's largest possible frame sum leaves (|v| max times the count: `exact_scales`),
-# at most 18 and at least 9, so small values (1e-10) are not rounded away and large
-# ones (up to ~1e28) do not overflow.
+# Exact sums are DECIMAL(38, S): 38 digits, S after the point. S is 9, which keeps a
+# value of 0.001 to 7 significant digits and DuckDB's faster 64-bit casts; a column with
+# smaller values gets as many places as its largest possible frame sum leaves (|v| max
+# times the count), at most 18 (`exact_scales`), so 1e-10 is not rounded away.
 EXACT_SCALE, MAX_SCALE = 9, 18
+# A column with a non-zero |value| below this gets more than EXACT_SCALE places.
+_SMALL = 1e-3
 # A column whose |values| times their count reach this may overflow even at scale 9.
 _EXACT_LIMIT = 1e28
 
@@ -433,38 +435,41 @@ def _coded(
     return coded_spine, coded_source
 
 
-def sum_bounds(con: duckdb.DuckDBPyConnection, view: ViewSpec, source: str) -> dict[str, float]:
-    """Summed column -> the largest sum a frame of it could reach (|v| max times the
-    count; NaN or infinite when a value is). One scan, plan only."""
+def sum_bounds(con: duckdb.DuckDBPyConnection, view: ViewSpec,
+               source: str) -> dict[str, tuple[float, float | None]]:
+    """Summed column -> (the largest sum a frame of it could reach: |v| max times the
+    count, NaN or infinite when a value is; its smallest non-zero |v|, None if none).
+    One scan, plan only."""
     summed = sorted({a.column for a in view.aggregates
                      if a.column and a.agg in ("sum", "mean")})
     if not summed:
         return {}
-    bounds = ", ".join(
-        f"coalesce(max(abs(TRY_CAST({ident(c)} AS DOUBLE))) * count({ident(c)}), 0)"
-        for c in summed
-    )
-    values = con.execute(f"SELECT {bounds} FROM {ident(source)}").fetchall()[0]
-    return dict(zip(summed, values, strict=True))
+    exprs = []
+    for c in summed:
+        v = f"abs(TRY_CAST({ident(c)} AS DOUBLE))"
+        exprs += [f"coalesce(max({v}) * count({ident(c)}), 0)", f"min({v}) FILTER ({v} > 0)"]
+    values = con.execute(f"SELECT {', '.join(exprs)} FROM {ident(source)}").fetchall()[0]
+    return {c: (values[2 * i], values[2 * i + 1]) for i, c in enumerate(summed)}
 
 
 def inexact_sums(con: duckdb.DuckDBPyConnection, view: ViewSpec, source: str,
-                 bounds: dict[str, float] | None = None) -> frozenset[str]:
+                 bounds: dict[str, tuple[float, float | None]] | None = None) -> frozenset[str]:
     """The summed columns of `source` that no exact type can sum: an infinity, or values
     so large that a frame's sum could overflow. Their sums and means are DOUBLE (an
     infinity stays an infinity) instead of stopping the stage; every other column keeps
     its exact, order-independent sum."""
     bounds = sum_bounds(con, view, source) if bounds is None else bounds
     # NaN < limit is false (and NaN > limit true in DuckDB), as is an infinity.
-    return frozenset(c for c, v in bounds.items() if not v < _EXACT_LIMIT)
+    return frozenset(c for c, (bound, _) in bounds.items() if not bound < _EXACT_LIMIT)
 
 
-def exact_scales(bounds: dict[str, float]) -> tuple[tuple[str, int], ...]:
-    """The decimal places each exactly summed column can keep: what 38 digits leave
-    beside the integer digits of its largest frame sum (one spare), at most MAX_SCALE."""
+def exact_scales(bounds: dict[str, tuple[float, float | None]]) -> tuple[tuple[str, int], ...]:
+    """The columns with values below _SMALL, each with the decimal places it can keep:
+    what 38 digits leave beside the integer digits of its largest frame sum (one
+    spare), at most MAX_SCALE. Other columns keep EXACT_SCALE."""
     scales = []
-    for column, bound in sorted(bounds.items()):
-        if bound < _EXACT_LIMIT:
+    for column, (bound, smallest) in sorted(bounds.items()):
+        if bound < _EXACT_LIMIT and smallest is not None and smallest < _SMALL:
             digits = 1 if bound < 1 else math.floor(math.log10(bound)) + 1
             scales.append((column, max(EXACT_SCALE, min(MAX_SCALE, 37 - digits))))
     return tuple(scales)
