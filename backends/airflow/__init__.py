@@ -8,7 +8,7 @@ from pipec.backends.base import BuildOptions, Lowered, pipeline_span
 from pipec.backends.kube import diagnostics as pod_diagnostics
 from pipec.backends.plan import plan_of
 from pipec.backends.pyrender import render
-from pipec.diagnostics import Diagnostic
+from pipec.diagnostics import Diagnostic, Severity
 from pipec.model import Program
 from pipec.nodes import Span
 
@@ -25,6 +25,14 @@ class AirflowBackend:
         found = diagnostics(plan, model, span, _resources_span(program), _image_span(program))
         if options.airflow_operator == "kubernetes":
             found += pod_diagnostics(program, plan, "the KubernetesPodOperator")
+        elif options.state_volume:
+            # Said rather than ignored: the claim is for pods; Bash tasks share the
+            # workers' folder, where the run store and the registries already are.
+            found.append(Diagnostic(
+                "BUILD002", Severity.NOTE, "`[tool.pipec] state_volume` is not used by "
+                "Airflow's BashOperator: stages keep their state beside the .pipe file on "
+                "the workers", span,
+                "build with `--airflow-operator kubernetes` to mount the claim in each pod"))
         return Lowered(model, span, found)
 
     def emit(self, lowered: Lowered) -> dict[str, str]:

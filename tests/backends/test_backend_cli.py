@@ -105,3 +105,15 @@ def test_bash_operator_says_the_image_is_not_used(tmp_path, capsys):
     assert main(["build", str(path), "--target", "airflow", "--airflow-operator",
                  "kubernetes", "-o", str(tmp_path / "k")]) == 0
     assert "`image` is not used" not in capsys.readouterr().out
+
+
+def test_a_state_volume_with_bash_tasks_is_a_note(tmp_path, capsys):
+    """The claim is for pods; Bash tasks keep their state on the workers' folder."""
+    program = variant(EXAMPLES / "fraud" / "fraud.pipe", tmp_path, "fraud_detection", "manual")
+    (tmp_path / "pyproject.toml").write_text('[tool.pipec]\nstate_volume = "ml-state"\n')
+    assert main(["build", str(program), "--target", "airflow", "-o", str(tmp_path / "b")]) == 0
+    assert "`[tool.pipec] state_volume` is not used by Airflow's BashOperator" in \
+        capsys.readouterr().out
+    assert main(["build", str(program), "--target", "airflow", "--airflow-operator",
+                 "kubernetes", "-o", str(tmp_path / "k")]) == 0
+    assert "is not used by Airflow" not in capsys.readouterr().out
