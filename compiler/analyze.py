@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipec import cron
 from pipec import nodes as n
-from pipec.diagnostics import Diagnostic, error
+from pipec.diagnostics import Diagnostic, error, with_article
 from pipec.loader import LoadedFile, Loader, imports_failed
 from pipec.model import PRODUCES, Program, Stage
 from pipec.structure import structure_diagnostics
@@ -152,8 +152,7 @@ def reference_problem(program: Program, ident: n.Ident, wanted: str,
 
 
 def _a(kind: str) -> str:
-    word = _kind_word(kind)
-    return ("an " if word[0] in "aeiou" else "a ") + word
+    return with_article(_kind_word(kind))
 
 
 def _kind_word(kind: str) -> str:

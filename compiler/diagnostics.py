@@ -34,6 +34,11 @@ class Diagnostic:
         return (self.span.file, self.span.line, self.span.col, self.code, self.message)
 
 
+def with_article(word: str) -> str:
+    """`a float`, `an int`, `an evaluate stage`: a word as a message names one."""
+    return f"an {word}" if word.startswith(tuple("aeiou")) else f"a {word}"
+
+
 def error(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:
     return Diagnostic(code, Severity.ERROR, message, span, help)
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
+from pipec.diagnostics import with_article as _a
 from pipec.model import Program
 from pipec.rules import rule
 from pipec.rules._support import base_schema, ident_value, reads_source, view_entity
@@ -117,6 +118,3 @@ def _labels(program: Program, base: dict[str, n.ColumnDef]) -> Iterator[Diagnost
                     "would match, and every label would be false", origin.span,
                     "declare both entity columns with the same type")
 
-
-def _a(type_name: str) -> str:
-    return f"an {type_name}" if type_name[0] in "aeiou" else f"a {type_name}"

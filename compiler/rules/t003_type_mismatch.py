@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
+from pipec.diagnostics import with_article as _a
 from pipec.model import Program
 from pipec.rules import rule
 from pipec.rules._support import (
@@ -120,10 +121,6 @@ _LABEL_HELP = {
     "regression": "regression learns a number: use `task multiclass` for classes",
 }
 
-
-def _a(type_name: str) -> str:
-    """A type name with its article: `a float`, `an int`."""
-    return f"an {type_name}" if type_name.startswith(tuple("aeiou")) else f"a {type_name}"
 
 
 def _type_of(schema: dict[str, n.ColumnDef] | None, column: n.Ident | None) -> str | None:
