@@ -1,6 +1,6 @@
 """SEC002: a train stage's model from a module `[tool.pipec] allowed_model_modules` does
-not list. The runtime refuses such a model at the train stage (`modeling.estimator_class`,
-which this mirrors); reported here, the mistake is found before any data is read."""
+not list. The runtime refuses such a model at the train stage with the same test
+(`model_modules.module_allowed`); reported here, it is found before any data is read."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
+from pipec.stdlib.runtime.model_modules import module_allowed
 
 DOC = '''
 ## What it does
@@ -58,8 +59,3 @@ def check(program: Program) -> Iterator[Diagnostic]:
                         "add its module to `[tool.pipec] allowed_model_modules` in "
                         "pyproject.toml, or use a scikit-learn estimator")
 
-
-def module_allowed(path: str, allowed: tuple[str, ...]) -> bool:
-    """Whether the class path `module.Class` is in an allowed module or a submodule."""
-    module, _, _ = path.rpartition(".")
-    return bool(module) and any(module == a or module.startswith(a + ".") for a in allowed)

@@ -19,12 +19,11 @@ from .errors import (
     PipecRuntimeError,
     TrainingRefused,
 )
+from .model_modules import DEFAULT_ALLOWED
 from .registry import Registry
 
 if TYPE_CHECKING:  # numpy, pyarrow and scikit-learn load only when a model stage runs
     import pyarrow as pa
-
-DEFAULT_ALLOWED = ("sklearn",)
 
 
 def _allowed(ctx: StageContext) -> tuple[str, ...]:

@@ -16,8 +16,8 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import PipecRuntimeError
+from .model_modules import DEFAULT_ALLOWED, module_allowed
 
-DEFAULT_ALLOWED = ("sklearn",)
 ROW_ID = "__row_id"
 SIDE = "__side"
 
@@ -28,8 +28,7 @@ class ModelLoadError(PipecRuntimeError):
 
 def estimator_class(path: str, allowed: tuple[str, ...] = DEFAULT_ALLOWED) -> type:
     module_name, _, class_name = path.rpartition(".")
-    if not module_name or not any(module_name == a or module_name.startswith(a + ".")
-                                  for a in allowed):
+    if not module_allowed(path, allowed):
         raise ModelLoadError(f"model `{path}` is not from an allowed module "
                              f"({', '.join(allowed)}); add it to [tool.pipec] "
                              "allowed_model_modules")
