@@ -54,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = _execute(manifest, path, args, from_stage, until)
     except (sqlite3.DatabaseError, OSError) as exc:
-        store = Path(args.project or path.parent) / ".pipec"
+        from pipec.stdlib.runtime.store import STORE_DIR
+
+        store = Path(args.project or path.parent) / STORE_DIR
         if (problem := _store_problem(exc, store)) is None:
             raise
         print(f"pipec: {problem}", file=sys.stderr)

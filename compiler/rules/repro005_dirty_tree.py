@@ -17,10 +17,6 @@ from pipec.manifest import DEFAULT_REGISTRY
 from pipec.model import Program
 from pipec.rules import document
 
-# The run store `pipec run` writes beside the .pipe file (the runtime's STORE_DIR, not
-# imported from it: `build` would then load the runtime).
-STORE_DIR = ".pipec"
-
 DOC = '''
 ## What it does
 When the pipeline says `code_commit auto`, `build` and `run` record the commit of the
@@ -81,6 +77,9 @@ def _local_registries(program: Program, base_dir: Path) -> list[Path]:
 def _excluded(top: Path, owned: list[Path]) -> list[str]:
     """Pathspecs that leave out every run store and the owned paths inside the checkout
     (`git status` refuses a path outside it)."""
+    # Imported here: `pipec check` loads every rule module, and needs no runtime.
+    from pipec.stdlib.runtime.store import STORE_DIR
+
     specs = [f":(top,exclude,glob)**/{STORE_DIR}/**"]
     for path in owned:
         try:
