@@ -22,13 +22,13 @@ from pipec.backends.plan import Plan
 from pipec.diagnostics import Diagnostic, Severity, error
 from pipec.model import Program
 from pipec.nodes import Span
+from pipec.stdlib.runtime.state import STATE_DIR_ENV as STATE_DIR_ENV  # for the targets
 
-# `[tool.pipec] state_volume`: every stage pod mounts the claim here, and
-# PIPEC_STATE_DIR (read by the runtime, stdlib/runtime/context.py) puts the run store and
-# the local registries on it, so the stages of a run, each in its own pod, share them.
+# `[tool.pipec] state_volume`: every stage pod mounts the claim here, and STATE_DIR_ENV
+# (read by the runtime) puts the run store and the local registries on it, so the stages
+# of a run, each in its own pod, share them.
 STATE_VOLUME = "pipec-state"
 STATE_MOUNT_PATH = "/var/lib/pipec"
-STATE_DIR_ENV = "PIPEC_STATE_DIR"
 
 GPU = "nvidia.com/gpu"
 REQUESTS = frozenset({"cpu", "memory", "ephemeral-storage"})

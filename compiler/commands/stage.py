@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(visible(f"pipec: {exc}"), file=sys.stderr)
         return 2
-    from pipec.stdlib.runtime.context import STATE_DIR_ENV
+    from pipec.stdlib.runtime.state import STATE_DIR_ENV
 
     manifest_dir = manifest_path.resolve().parent
     base_dir = (manifest_dir / manifest.get("base_dir", ".")).resolve()

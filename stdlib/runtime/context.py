@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,18 +43,6 @@ class StageOutput:
 
     outputs: dict[str, str]
     report: dict[str, Any] = field(default_factory=dict)
-
-
-# Where a stage's state lives when it runs in a pod: the run store and every `registry
-# local` folder, on the volume the generated manifests mount there (`[tool.pipec]
-# state_volume`). Unset, both stay beside the .pipe file.
-STATE_DIR_ENV = "PIPEC_STATE_DIR"
-
-
-def registry_base(base_dir: Path) -> Path:
-    """What a `registry local` path is relative to: the state folder, else `base_dir`."""
-    state = os.environ.get(STATE_DIR_ENV)
-    return Path(state).resolve() if state else base_dir
 
 
 @dataclass

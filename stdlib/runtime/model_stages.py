@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import serialize
-from .context import StageContext, StageOutput, registry_base
+from .context import StageContext, StageOutput
 from .errors import (
     ApprovalRejected,
     AwaitingApproval,
@@ -21,6 +21,7 @@ from .errors import (
 )
 from .model_modules import DEFAULT_ALLOWED
 from .registry import Registry
+from .state import registry_base
 
 if TYPE_CHECKING:  # numpy, pyarrow and scikit-learn load only when a model stage runs
     import pyarrow as pa

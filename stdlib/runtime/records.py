@@ -24,8 +24,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .context import USABLE, registry_base
+from .context import USABLE
 from .errors import PipecRuntimeError
+from .state import registry_base
 from .store import STORE_DIR, ArtifactStore, RunIndex, connect_wal
 
 PACKAGES = ("pipec", "scikit-learn", "numpy", "pandas", "duckdb", "pyarrow", "skops", "scipy")
