@@ -20,8 +20,8 @@ Aggregates use one pass of window functions over the union of the view's rows an
 base rows' query points (`t - lag`), with integer epoch-microsecond RANGE frames
 `[p - (W - lag), p - 1]`; when the view's source is the base itself, over the base rows
 alone (each row is its own query point, frame `[t - W, t - lag - 1]`). Each distinct
-window aggregate is computed once (a mean reuses the sum and count). As-of columns use
-one ASOF join. Neither is a range join, so a dense entity does not blow up.
+window aggregate is computed once (a mean reuses the sum and count), and two counts of
+a window share one aggregate (`_CountLanes`). As-of columns use one ASOF join. Neither is a range join, so a dense entity does not blow up.
 
 Every base row with the same key and time gets the same features, so when times repeat
 (hourly data: ~17 flights per origin and hour) the window pass runs over one row of
@@ -40,7 +40,7 @@ from typing import Any
 import duckdb
 
 from .dates import micros, sql_us
-from .db import ident
+from .db import ident, scalar
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,9 @@ class ViewSpec:
     float_sums: frozenset[str] = frozenset()
     # (column, decimal places) of the exact sums (`exact_scales`); others use EXACT_SCALE.
     sum_scales: tuple[tuple[str, int], ...] = ()
+    # Whether two counts of a window may share one aggregate (`_CountLanes`): only while
+    # the source has fewer rows than a lane holds.
+    pair_counts: bool = True
 
     def scale_of(self, column: str | None) -> int:
         return dict(self.sum_scales).get(column or "", EXACT_SCALE)
@@ -105,7 +108,6 @@ _EXACT_LIMIT = 1e28
 
 # Row-level aggregates over a frame; `{v}` is the (aliased) value column.
 _ROW_LEVEL = {
-    "count": "count({v})",
     "distinct": "count(DISTINCT {v})",
     # Sums in exact decimal arithmetic: a float sum depends on the order DuckDB's threads
     # add the rows in, so the same data would give features (and a model hash) that
@@ -123,37 +125,43 @@ GROUPABLE = frozenset({"count", "sum", "mean", "min", "max"})
 
 
 def _window_aggregates(
-    view: ViewSpec, alias: dict[str, str], count_rows: str, grouped: bool = False
+    view: ViewSpec, alias: dict[str, str], view_row: str, grouped: bool = False
 ) -> tuple[list[str], list[str], list[str]]:
     """(inner, outer, partials): the distinct window aggregates the features need, each
     computed once as `__aN`; each feature as an expression over them; and, when
     `grouped`, the per-(key, time) partial aggregates `__pN` the window combines.
 
-    `count_rows` is the row-level aggregate that counts the view's rows (not query
-    points) in a frame; `{w}` in it stands for the frame's name. Grouped, the frame
-    sums the partial `count(*)` of the view's rows instead.
+    `view_row` is the SQL that is 1 on a row of the view and 0 on a query point (`1`
+    where every row is a view row, as in a grouped frame, whose partials come from the
+    view's rows alone). Counts go through `_CountLanes`.
     """
     inner: dict[str, str] = {}
     partials: dict[str, str] = {}
+    lanes = _CountLanes.plan(view, alias, view_row, view.pair_counts)
 
     def partial(expr: str) -> str:
         return partials.setdefault(expr, f"__p{len(partials)}")
 
-    def win(kind: str, value: str, w: str, scale: int = EXACT_SCALE) -> str:
+    def aggregate(row_level: str, w: str) -> str:
+        """The alias of `row_level` over frame `w` (grouped: summed partials)."""
         if not grouped:
-            row = count_rows.format(w=w) if kind == "rows" else \
-                f"{_ROW_LEVEL[kind].format(v=value, s=scale)} OVER {w}"
-            return inner.setdefault(row, f"__a{len(inner)}")
-        if kind == "distinct":
+            return inner.setdefault(f"{row_level} OVER {w}", f"__a{len(inner)}")
+        kind = row_level.split("(", 1)[0]
+        return inner.setdefault(f"{kind}({partial(row_level)}) OVER {w}", f"__a{len(inner)}")
+
+    def count(flag: str, w: str) -> str:
+        packed, lane = lanes.lane(w, flag)
+        return _CountLanes.decode(aggregate(packed, w), lane)
+
+    def win(kind: str, value: str, w: str, scale: int = EXACT_SCALE) -> str:
+        if kind == "rows":
+            return count(view_row, w)
+        if kind == "count":
+            return count(_present(value), w)
+        if grouped and kind == "distinct":
             raise ValueError("count(DISTINCT) over a frame cannot be assembled from partials")
-        p = partial("count(*)" if kind == "rows" else
-                    _ROW_LEVEL[kind].format(v=value, s=scale))
-        if kind in ("rows", "count"):
-            # An empty frame sums no partials: NULL, where a row-level count gives 0.
-            expr = f"coalesce(CAST(sum({p}) OVER {w} AS BIGINT), 0)"
-        else:
-            expr = f"{'sum' if kind in ('fsum', 'ssum') else kind}({p}) OVER {w}"
-        return inner.setdefault(expr, f"__a{len(inner)}")
+        # A partial sum (fsum, ssum) is combined by a sum too.
+        return aggregate(_ROW_LEVEL[kind].format(v=value, s=scale), w)
 
     outer = []
     for a in view.aggregates:
@@ -178,6 +186,67 @@ def _window_aggregates(
         outer,
         [f"{e} AS {n}" for e, n in partials.items()],
     )
+
+
+def _present(value: str) -> str:
+    """1 where `value` is not NULL, else 0: what `count(value)` adds up."""
+    return f"CASE WHEN {value} IS NULL THEN 0 ELSE 1 END"
+
+
+# A count lane is 32 bits wide: a frame of fewer rows than this never carries into the
+# next lane (`build_features` turns pairing off for a source this large).
+LANE_BITS = 32
+LANE = 2**LANE_BITS
+
+
+@dataclass(frozen=True, slots=True)
+class _CountLanes:
+    """Two counts of one frame from one window aggregate.
+
+    DuckDB computes every window aggregate on its own (about 0.7 s per aggregate at 10M
+    rows, a third of the pass), and a mean needs `count(v)` beside the `count()` feature
+    of the same window. So the counts of a window are paired: each row adds `a + b * 2**32`
+    (a, b its 0/1 flags), the frame's sum holds both counts in separate bits, and shifts
+    take them apart. Exact: integer sums, and no frame count reaches 2**32.
+    """
+
+    # (window, flag) -> (row-level packed sum, lane: None alone, 0 low bits, 1 high bits)
+    lanes: dict[tuple[str, str], tuple[str, int | None]]
+
+    @classmethod
+    def plan(cls, view: ViewSpec, alias: dict[str, str], view_row: str,
+             pair: bool) -> _CountLanes:
+        needs: dict[str, list[str]] = {}
+        for a in view.aggregates:
+            if a.agg not in ("count", "mean"):
+                continue
+            # As `_window_aggregates` asks: `count()` counts rows, the rest values.
+            value = alias.get(a.column or "", "NULL")
+            flag = view_row if a.agg == "count" and not a.column else _present(value)
+            flags = needs.setdefault(f"w{a.window_us}", [])
+            if flag not in flags:
+                flags.append(flag)
+        lanes: dict[tuple[str, str], tuple[str, int | None]] = {}
+        for w, flags in needs.items():
+            size = 2 if pair else 1
+            for i in range(0, len(flags), size):
+                group = flags[i:i + size]
+                if len(group) == 1:
+                    lanes[(w, group[0])] = (f"sum({group[0]})", None)
+                    continue
+                packed = f"sum({group[0]} + {group[1]} * {LANE})"
+                lanes[(w, group[0])] = (packed, 0)
+                lanes[(w, group[1])] = (packed, 1)
+        return cls(lanes)
+
+    def lane(self, w: str, flag: str) -> tuple[str, int | None]:
+        return self.lanes[(w, flag)]
+
+    @staticmethod
+    def decode(total: str, lane: int | None) -> str:
+        """A BIGINT count out of a frame's packed sum; an empty frame (NULL) counts 0."""
+        bits = {None: total, 0: f"{total} & {LANE - 1}", 1: f"{total} >> {LANE_BITS}"}[lane]
+        return f"coalesce(CAST({bits} AS BIGINT), 0)"
 
 
 def _mean(total: str, scaled: str, count: str) -> str:
@@ -231,8 +300,9 @@ def aggregates_sql(spine: str, source: str, view: ViewSpec, grouped: bool = Fals
     values = sorted({a.column for a in view.aggregates if a.column})
     alias = {c: f"__c{i}" for i, c in enumerate(values)}
     src_cols = "".join(f", {ident(c)} AS {alias[c]}" for c in values)
-    rows = "count(CASE WHEN NOT __pt THEN 1 END) OVER {w}"
-    inner, outer, partials = _window_aggregates(view, alias, rows, grouped)
+    # Grouped, the partials come from the view's rows alone: each is a view row.
+    view_row = "1" if grouped else "CASE WHEN __pt THEN 0 ELSE 1 END"
+    inner, outer, partials = _window_aggregates(view, alias, view_row, grouped)
     src = f"""
         SELECT {ident(view.key)} AS __key, {sql_us(ident(view.time))} AS __k,
                FALSE AS __pt, CAST(NULL AS BIGINT) AS __row_id{src_cols}
@@ -296,8 +366,8 @@ def self_aggregates_sql(spine: str, view: ViewSpec, grouped: bool = False) -> st
     alias = {c: f"__c{i}" for i, c in enumerate(values)}
     src_cols = "".join(f", {ident(c)} AS {alias[c]}" for c in values)
     key, time = ident(view.key), ident(view.time)
-    # count(*) counts a frame from its bounds alone; every row here is a view row.
-    inner, outer, partials = _window_aggregates(view, alias, "count(*) OVER {w}", grouped)
+    # Every row here is a view row.
+    inner, outer, partials = _window_aggregates(view, alias, "1", grouped)
     rows = f"""
             SELECT __row_id, {key} AS __key, {sql_us(time)} AS __k{src_cols}
             FROM {ident(spine)}
@@ -484,13 +554,15 @@ def build_features(
     aggregates then take the single-pass route of `self_aggregates_sql`.
     """
     parts = []
+    bounds = sum_bounds(con, view, source)
+    view = replace(view, float_sums=inexact_sums(con, view, source, bounds),
+                   sum_scales=exact_scales(bounds),
+                   pair_counts=scalar(con, f"SELECT count(*) FROM {ident(source)}") < LANE)
+    spine, source = _coded(con, view, spine, source, out)
+    # After the coding: hashing integer codes is ~8x faster than hashing the strings.
     grouped = bool(view.aggregates) and groupable(view) and times_repeat(
         con, spine, view.key, view.spine_time
     )
-    bounds = sum_bounds(con, view, source)
-    view = replace(view, float_sums=inexact_sums(con, view, source, bounds),
-                   sum_scales=exact_scales(bounds))
-    spine, source = _coded(con, view, spine, source, out)
     if view.aggregates:
         same = source == spine and view.time == view.spine_time
         parts.append(
