@@ -52,9 +52,13 @@ def build_examples(
         feats = [c for c in con.table(table).columns if c != "__row_id"]
         select.extend(f"f{i}.{ident(c)}" for c in feats)
     censored = "coalesce(l.censored, FALSE)" if labels else "FALSE"
+    # Read side by side from a spine already in row order (a stored dataset read with its
+    # row numbers), the rows come out in base-row order: DuckDB keeps insertion order,
+    # which every stored artifact relies on. Sorting 10M rows again took 1.3 s.
+    order = "" if positional and _in_row_order(con, spine) else " ORDER BY b.__row_id"
     con.execute(
         f"CREATE OR REPLACE TABLE {ident(out)} AS SELECT {', '.join(select)} "
-        f"FROM {ident(spine)} b{joins} WHERE NOT {censored} ORDER BY b.__row_id"
+        f"FROM {ident(spine)} b{joins} WHERE NOT {censored}{order}"
     )
     base_rows = con.execute(f"SELECT count(*) FROM {ident(spine)}").fetchall()[0][0]
     examples = con.execute(f"SELECT count(*) FROM {ident(out)}").fetchall()[0][0]
@@ -77,3 +81,13 @@ def _aligned(con: duckdb.DuckDBPyConnection, spine: str, tables: list[str]) -> b
         f"{ids}"
     ).fetchall()[0][0]
     return bool(aligned)
+
+
+def _in_row_order(con: duckdb.DuckDBPyConnection, spine: str) -> bool:
+    """Whether row i of the spine has __row_id i."""
+    rows = con.execute(f"SELECT count(*) FROM {ident(spine)}").fetchall()[0][0]
+    in_order = con.execute(
+        f"SELECT coalesce(bool_and(b.__row_id IS NOT DISTINCT FROM p.range), TRUE) "
+        f"FROM (SELECT __row_id FROM {ident(spine)}) b POSITIONAL JOIN range({rows}) p"
+    ).fetchall()[0][0]
+    return bool(in_order)
