@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from pipec.stdlib.runtime.db import connect, load_parquet, scalar
 from pipec.stdlib.runtime.features import Aggregate, ViewSpec, build_features
+from pipec.stdlib.runtime.join import build_examples
 from pipec.stdlib.runtime.validation import CheckContext, run_checks
 
 DAY_US = 86_400 * 1_000_000
@@ -51,11 +52,13 @@ def pipec_features(events: Path, balances: Path, keep: bool = False) -> Any:
     load_parquet(con, "balances", balances)
     build_features(con, ACTIVITY, "events", "events", "f_activity")
     build_features(con, BALANCE, "events", "balances", "f_balance")
-    rows = scalar(con, "SELECT count(*) FROM f_activity JOIN f_balance USING (__row_id)")
+    # The views side by side, one row per event, as the join stage puts them (pandas
+    # aligns its columns on the row index); the event's row id is the only base column.
+    con.execute("CREATE VIEW ids AS SELECT __row_id, __row_id AS row FROM events")
+    build_examples(con, "ids", None, None, ["f_activity", "f_balance"], "features")
     if not keep:
-        return rows
-    return con.sql("SELECT * FROM f_activity JOIN f_balance USING (__row_id) "
-                   "ORDER BY __row_id").df()
+        return scalar(con, "SELECT count(*) FROM features")
+    return con.sql("SELECT * FROM features").df().rename(columns={"row": "__row_id"})
 
 
 # ---------------------------------------------------------------- pandas
