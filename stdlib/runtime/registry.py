@@ -217,15 +217,21 @@ class Registry:
                  report_sha256: str, info: dict[str, Any], actor: str) -> Version:
         """Record a blessed model as a candidate; registering the same bytes again
         returns the existing version, with its info from this run (an edited `rollback`
-        or `approval by` applies from now on), bound to this run and its report. Except
-        a version in production on an approved report: it keeps that report and the run
-        that made it, or a re-run would take its approval away."""
+        or `approval by` team applies from now on), bound to this run and its report.
+        Except:
+        - a version in production on an approved report keeps that report and the run
+          that made it, or a re-run would take its approval away;
+        - a version registered under `approval by` keeps needing an approval: a re-run
+          from a file without the line does not waive it."""
         self._store(sha256, data)
         with self._tx() as cur:
-            existing = cur.execute("SELECT version, state, report_sha256 FROM versions "
+            existing = cur.execute("SELECT version, state, report_sha256, info FROM versions "
                                    "WHERE model=? AND sha256=?", (model, sha256)).fetchone()
             if existing is not None:
-                version, state, approved_report = existing
+                version, state, approved_report, recorded = existing
+                required = json.loads(recorded or "{}").get("approval_by")
+                if required and not info.get("approval_by"):
+                    info = info | {"approval_by": required}
                 cur.execute("UPDATE versions SET info=? WHERE model=? AND version=?",
                             (json.dumps(info, sort_keys=True), model, version))
                 if state != "production" or not _approved(cur, model, version, approved_report):
@@ -298,12 +304,13 @@ class Registry:
             if current is None:
                 raise RegistryError(f"model {model!r} has no production version to roll back")
             target = self._rollback_target(cur, model, current[0])
-            self.verify(self.get(model, target))
+            restored = self.get(model, target)
+            self.verify(restored)
             why = f": {reason}" if reason else ""
             self._archive_production(cur, model, actor, f"rolled back{why}")
             cur.execute("UPDATE versions SET state='production' WHERE model=? AND version=?",
                         (model, target))
-            _log(cur, model, target, "archived", "production", actor,
+            _log(cur, model, target, restored.state, "production", actor,
                  f"rollback from v{current[0]}{why}")
         return self.get(model, target)
 
@@ -318,6 +325,11 @@ class Registry:
             except RegistryError:
                 raise RegistryError(f"{model} v{current} pins `rollback {pinned}`, but the "
                                     f"registry has no version {pinned} of {model!r}") from None
+            if not _served(cur, model, pinned):
+                # A candidate never served: restoring it would skip its approval.
+                raise RegistryError(f"{model} v{current} pins `rollback {pinned}`, but v{pinned} "
+                                    "was never in production; a rollback restores only a "
+                                    "version that served before")
             return pinned
         previous = cur.execute(
             "SELECT version FROM transitions WHERE model=? AND from_state='production' "
@@ -350,6 +362,12 @@ class Registry:
             if count > 1:
                 problems.append(f"{model}: {count} production versions")
         return problems
+
+
+def _served(cur: sqlite3.Cursor, model: str, version: int) -> bool:
+    """Whether this version was ever in production."""
+    return cur.execute("SELECT 1 FROM transitions WHERE model=? AND version=? AND "
+                       "to_state='production'", (model, version)).fetchone() is not None
 
 
 def _approved(cur: sqlite3.Cursor, model: str, version: int, report_sha256: str | None) -> bool:

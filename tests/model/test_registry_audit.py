@@ -426,3 +426,48 @@ def test_the_registry_is_found_from_the_run_store_alone(
     code, _, err = _pipec(capsys, "registry", "list", "--project", str(tmp_path / "none"))
     assert code == 2 and "--registry DIR" in err
     assert not (tmp_path / "none").exists()  # looking created no run store
+
+
+def test_rollback_never_restores_a_version_that_never_served(tmp_path: Path) -> None:
+    """A pin to a candidate that waits for (or was refused) its approval is no way into
+    production: the rollback is refused and nothing changes. A version that served is
+    restored, and its history says from which state."""
+    registry = Registry(tmp_path)
+    try:
+        for i, info in enumerate(({}, {"approval_by": "risk"}, {"rollback": 2}), 1):
+            data = f"v{i}".encode()
+            registry.register("m", data, serialize.sha256(data), run_id=f"r{i}",
+                              report_sha256=f"rep{i}", actor="ml", info=info)
+        registry.promote("m", 1, actor="a", reason="deployed")
+        registry.promote("m", 3, actor="a", reason="deployed")
+        with pytest.raises(RegistryError, match="v2 was never in production"):
+            registry.rollback("m", actor="a")
+        assert (registry.production("m").version, registry.get("m", 2).state) == \
+            (3, "candidate")
+        registry.register("m", b"v3", serialize.sha256(b"v3"), run_id="r4",
+                          report_sha256="rep4", actor="ml", info={"rollback": 1})
+        assert registry.rollback("m", actor="a").version == 1
+        restored = registry.transitions("m")[-1]
+        assert (restored["version"], restored["from_state"], restored["to_state"]) == \
+            (1, "archived", "production")
+    finally:
+        registry.close()
+
+
+def test_a_rerun_without_approval_by_does_not_waive_a_recorded_one(tmp_path: Path) -> None:
+    """A candidate registered under `approval by risk` still waits for risk when the same
+    bytes are registered again from a file without the line; a new team replaces it."""
+    registry = Registry(tmp_path)
+    try:
+        for run, info in (("r1", {"approval_by": "risk"}), ("r2", {})):
+            entry = registry.register("m", b"m", serialize.sha256(b"m"), run_id=run,
+                                      report_sha256=f"rep-{run}", actor="ml", info=info)
+        assert registry.missing_approval(entry) == "risk"
+        with pytest.raises(RegistryError, match="waits for approval by risk"):
+            registry.promote("m", 1, actor="ml", reason="deployed")
+        entry = registry.register("m", b"m", serialize.sha256(b"m"), run_id="r3",
+                                  report_sha256="rep-r3", actor="ml",
+                                  info={"approval_by": "ops"})
+        assert registry.missing_approval(entry) == "ops"
+    finally:
+        registry.close()
