@@ -25,7 +25,7 @@ from .context import USABLE, manifest_stage
 from .errors import ManifestError, NotBlessed, RunStopped, Terminated, signals_stop_the_stage
 from .records import write_run_record
 from .stage import StageResult, current_key, run_stage
-from .store import ArtifactStore, RunIndex
+from .store import ArtifactStore, Execution, RunIndex
 
 Progress = Callable[[str, str], None]  # (stage id, status)
 
@@ -208,7 +208,7 @@ def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run
     reusing = from_stage is not None
     store = ArtifactStore(project)
     planned = planned_stages(manifest, until)
-    unreusable: list[str] = []
+    unreusable: dict[str, str] = {}  # stage id -> why it cannot be reused
     for stage in planned:
         if reusing and stage["id"] == from_stage:
             reusing = False
@@ -216,14 +216,23 @@ def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run
                 outcome.status, outcome.error = "failed", error
                 break
         if reusing:
-            if (reused := _reuse(index, store, run_id, stage)) is not None:
-                outcome.results.append(reused)
-                notify(stage["id"], reused.status)
-                if current_key(manifest, manifest_dir, stage["id"], project, run_id,
-                               options) not in (None, reused.cache_key):
-                    outcome.stale.append(stage["id"])
-            else:
-                unreusable.append(stage["id"])
+            previous = _reusable(index, store, stage)
+            stale = previous is not None and current_key(
+                manifest, manifest_dir, stage["id"], project, run_id, options
+            ) not in (None, previous.cache_key)
+            # An approval given to other inputs (another version, another report) is
+            # not this candidate's: never handed on, even with a warning.
+            if previous is None:
+                unreusable[stage["id"]] = "has no outputs (no success yet, or the store lost them)"
+                continue
+            if stale and stage["kind"] == "approval":
+                unreusable[stage["id"]] = "was last approved for another candidate or report"
+                continue
+            reused = _record_reuse(index, run_id, stage, previous)
+            outcome.results.append(reused)
+            notify(stage["id"], reused.status)
+            if stale:
+                outcome.stale.append(stage["id"])
             continue
         notify(stage["id"], "running")
         cpu_start = time.process_time()
@@ -247,19 +256,19 @@ def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run
 
 
 def _nothing_to_reuse(manifest: dict[str, Any], planned: list[dict[str, Any]],
-                      from_stage: str, unreusable: list[str]) -> str | None:
+                      from_stage: str, unreusable: dict[str, str]) -> str | None:
     """Why `--from` cannot start: a stage before it that a stage to run needs has no
-    intact outputs from an earlier run (it never succeeded, or its objects are gone).
-    Said before anything runs, rather than as a missing upstream half-way."""
+    intact outputs from an earlier run (it never succeeded, or its objects are gone), or
+    they are an approval of other inputs. Said before anything runs, rather than as a
+    missing upstream half-way."""
     start = [s["id"] for s in planned].index(from_stage)
     needed = set().union(*(ancestors(manifest, s["id"]) for s in planned[start:]))
     missing = [sid for sid in unreusable if sid in needed]
     if not missing:
         return None
-    return (f"`--from {from_stage}` reuses the outputs of earlier runs, but "
-            f"{', '.join(missing)} {'has' if len(missing) == 1 else 'have'} none (no "
-            f"success yet, or the store lost them): run `pipec run` without "
-            f"`--from`, or `--from {missing[0]}`")
+    why = "; ".join(f"{sid} {unreusable[sid]}" for sid in missing)
+    return (f"`--from {from_stage}` reuses the outputs of earlier runs, but {why}: run "
+            f"`pipec run` without `--from`, or `--from {missing[0]}`")
 
 
 def _final_report(outcome: _Outcome, run_id: str) -> dict[str, Any]:
@@ -294,11 +303,22 @@ def reuse_missing_upstream(manifest: dict[str, Any], project: Path, run_id: str,
 
 def _reuse(index: RunIndex, store: ArtifactStore, run_id: str,
            stage: dict[str, Any]) -> StageResult | None:
+    previous = _reusable(index, store, stage)
+    return None if previous is None else _record_reuse(index, run_id, stage, previous)
+
+
+def _reusable(index: RunIndex, store: ArtifactStore, stage: dict[str, Any]) -> Execution | None:
+    """The stage's latest success, unless its outputs were altered in the store: those
+    are never handed on (the stage is left without an execution, and the stage that
+    reads it stops on the missing upstream)."""
     previous = index.latest_success(stage["id"])
-    # Outputs altered in the store are never handed on: the stage is left without an
-    # execution, and the stage that reads it stops on the missing upstream.
     if previous is None or not all(store.intact(a) for a in previous.outputs.values()):
         return None
+    return previous
+
+
+def _record_reuse(index: RunIndex, run_id: str, stage: dict[str, Any],
+                  previous: Execution) -> StageResult:
     index.start_stage(run_id, stage["id"], previous.cache_key)
     index.finish_stage(run_id, stage["id"], "reused", previous.outputs, previous.report)
     return StageResult(

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from model.project import write_project
+from model.project import program, write_project
 from pipec.cli import main
 from pipec.commands.run_report import report_lines
 
@@ -280,3 +280,21 @@ def test_features_near_the_double_limit_train_a_model(
     assert code == 1, out
     assert "stopped: train.model: `sklearn.linear_model.LogisticRegression` cannot fit " \
         "the train set: Input X contains infinity" in out and "failed:" not in out
+
+
+def test_from_never_hands_on_an_approval_of_another_version(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """v1 approved and deployed; an edited model registers v2, which waits. `--from
+    deploy` must not reuse v1's approval for v2: it says so before anything runs."""
+    path = write_project(tmp_path, approval=True)
+    assert main(["run", str(path)]) == 3
+    assert main(["registry", "approve", "model@1", "--by", "risk",
+                 "--project", str(tmp_path)]) == 0
+    assert main(["run", str(path)]) == 0
+    path.write_text(program(approval=True, c=0.5), "utf-8")
+    assert main(["run", str(path)]) == 3
+    capsys.readouterr()
+    code, out, _ = _pipec(capsys, "run", str(path), "--from", "deploy")
+    assert code == 2
+    assert "approval.model was last approved for another candidate or report" in out
+    assert "deploy.model: failed" not in out  # nothing ran
