@@ -21,7 +21,8 @@ base rows' query points (`t - lag`), with integer epoch-microsecond RANGE frames
 `[p - (W - lag), p - 1]`; when the view's source is the base itself, over the base rows
 alone (each row is its own query point, frame `[t - W, t - lag - 1]`). Each distinct
 window aggregate is computed once (a mean reuses the sum and count), and two counts of
-a window share one aggregate (`_CountLanes`). As-of columns use one ASOF join. Neither is a range join, so a dense entity does not blow up.
+a window share one aggregate (`_CountLanes`). As-of columns use one ASOF join. Neither
+is a range join, so a dense entity does not blow up.
 
 Every base row with the same key and time gets the same features, so when times repeat
 (hourly data: ~17 flights per origin and hour) the window pass runs over one row of
