@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from pipec.backends.base import BuildOptions, pipeline_span
-from pipec.backends.registry import get_backend
+from pipec.backends.registry import get_backend, plugin_guard
 from pipec.diagnostics import Diagnostic, error, has_errors
 from pipec.model import Program
 
@@ -80,11 +80,32 @@ def _build_files(path: Path, target: str, output: Path, airflow_operator: str,
 def _lower_and_emit(program: Program, target: str,
                     options: BuildOptions) -> tuple[dict[str, str], list[Diagnostic]]:
     backend = get_backend(target)
-    lowered = backend.lower(program, options)
-    if has_errors(lowered.diagnostics):
-        return {}, list(lowered.diagnostics)
-    files = backend.emit(lowered)
-    return files, list(lowered.diagnostics) + backend.measure(lowered, files, options)
+    with plugin_guard(target, "lowering the program"):
+        lowered = backend.lower(program, options)
+        diagnostics = list(lowered.diagnostics)
+    if has_errors(diagnostics):
+        return {}, diagnostics
+    with plugin_guard(target, "writing its files"):
+        files = backend.emit(lowered)
+        _check_files(files)
+    with plugin_guard(target, "measuring its files"):
+        measured = list(backend.measure(lowered, files, options))
+    return files, diagnostics + measured
+
+
+def _check_files(files: object) -> None:
+    """What `emit` returns: relative POSIX paths inside the output folder -> text. A path
+    that leaves the folder would escape its all-or-nothing swap (and the folder)."""
+    if not isinstance(files, dict):
+        raise TypeError(f"emit returned {type(files).__name__}, not a dict of path -> text")
+    for name, text in files.items():
+        parts = PurePosixPath(name).parts if isinstance(name, str) else ()
+        if not parts or name.startswith("/") or "\\" in name or ".." in parts or \
+                ":" in parts[0]:
+            raise ValueError(f"emit returned the path {name!r}: a file name must be a "
+                             "relative path inside the output folder")
+        if not isinstance(text, str):
+            raise TypeError(f"emit returned {type(text).__name__} for {name!r}, not text")
 
 
 def _repro005(program: Program, repo_dir: Path, output: Path) -> list[Diagnostic]:

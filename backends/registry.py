@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 
 from pipec.backends.base import Backend
@@ -15,7 +17,12 @@ BUILTIN = {
 }
 
 
-def _load(target: str) -> type | None:
+class PluginError(Exception):
+    """A plug-in target that cannot be loaded, or that failed or broke the interface
+    while building: said as the plug-in's fault, naming its entry point."""
+
+
+def _load(target: str) -> type:
     module, _, attribute = target.partition(":")
     return getattr(importlib.import_module(module), attribute)
 
@@ -34,10 +41,34 @@ def get_backend(name: str) -> Backend:
 
     A built-in name always means the built-in backend, so a plug-in cannot shadow it.
     """
-    target = BUILTIN.get(name) or _entry_points().get(name)
+    if name in BUILTIN:
+        return _load(BUILTIN[name])()
+    target = _entry_points().get(name)
     if target is None:
         raise KeyError(name)
-    backend = _load(target)()
+    with plugin_guard(name, "loading it"):
+        if ":" not in target:
+            raise TypeError(f"the entry point `{target}` is not `module:Class`")
+        backend = _load(target)()
     if not isinstance(backend, Backend):
-        raise TypeError(f"{target} does not implement the pipec backend interface")
+        missing = [m for m in ("name", "lower", "emit", "measure") if not hasattr(backend, m)]
+        raise PluginError(f"target `{name}` (plug-in `{target}`) does not implement the pipec "
+                          f"backend interface: it has no {', '.join(missing)}")
     return backend
+
+
+@contextmanager
+def plugin_guard(name: str, doing: str) -> Iterator[None]:
+    """Any exception of a plug-in target's code, as a PluginError naming the target and
+    its entry point (a built-in target's exceptions pass through: those are pipec's)."""
+    if name in BUILTIN:
+        yield
+        return
+    try:
+        yield
+    except PluginError:
+        raise
+    except Exception as exc:
+        target = _entry_points().get(name, "?")
+        raise PluginError(f"target `{name}` (plug-in `{target}`) failed while {doing}: "
+                          f"{type(exc).__name__}: {exc}") from exc

@@ -13,7 +13,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePath
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -59,6 +59,8 @@ def write_tree(target: Path, files: dict[str, bytes], remove: Iterable[str] = ()
         else:  # mkdtemp's folders are private (0700); an output folder is not
             staging.chmod(0o777 & ~current_umask())
         for relative, data in sorted(files.items()):
+            if PurePath(relative).is_absolute() or ".." in PurePath(relative).parts:
+                raise ValueError(f"{relative!r} is not a path inside `{target}`")
             destination = staging / relative
             destination.parent.mkdir(parents=True, exist_ok=True)
             destination.write_bytes(data)

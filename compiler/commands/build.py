@@ -55,6 +55,7 @@ def build(path: Path, target: str, output: Path, airflow_operator: str = "bash",
           resolve: bool = False) -> int:
     from pipec.backends.base import BuildOptions
     from pipec.backends.build import build_files
+    from pipec.backends.registry import PluginError
     from pipec.backends.resolve import ResolveError
     from pipec.commands.check import emit
 
@@ -63,6 +64,9 @@ def build(path: Path, target: str, output: Path, airflow_operator: str = "bash",
                              resolve=resolve)
     except ResolveError as exc:
         print(f"pipec: --resolve: {exc}", file=sys.stderr)
+        return 2
+    except PluginError as exc:
+        print(f"pipec: {exc}; nothing written to `{output}`", file=sys.stderr)
         return 2
     for source, day in sorted(result.resolved.items()):
         print(f"snapshot latest of source `{source}` resolves to {day}", file=sys.stderr)

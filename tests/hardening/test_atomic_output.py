@@ -4,6 +4,7 @@ scheduler scanning its DAG folder) sees the old folder or the new one, never non
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 from pipec import atomic
@@ -55,3 +56,14 @@ def test_without_exchange_the_fallback_still_replaces_the_folder(tmp_path, monke
     atomic.write_tree(out, {"dag.py": b"new"})
     assert (out / "dag.py").read_bytes() == b"new"
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+@pytest.mark.parametrize("name", ["../outside.txt", "sub/../../outside.txt", "/tmp/abs.txt"])
+def test_write_tree_writes_nothing_outside_its_folder(tmp_path: Path, name: str) -> None:
+    """A file name that leaves the folder is refused before the swap: nothing is written,
+    there or inside."""
+    target = tmp_path / "out"
+    with pytest.raises(ValueError, match="is not a path inside"):
+        atomic.write_tree(target, {"ok.txt": b"ok", name: b"x"})
+    assert not target.exists() and not (tmp_path / "outside.txt").exists()
+    assert [p.name for p in tmp_path.iterdir()] == []
