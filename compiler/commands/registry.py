@@ -16,6 +16,7 @@ from pipec.commands._runtime import (
     parse_model_ref,
     registry_dir,
 )
+from pipec.render.text import shown_lines
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -87,7 +88,8 @@ def _list(registry: Any, args: argparse.Namespace) -> int:
         print(json.dumps([v.as_json() for v in versions], indent=2, sort_keys=True))
         return 0
     for v in versions:
-        print(f"{v.model}@{v.version:<4} {v.state:<11} sha256 {v.sha256[:12]}  run {v.run_id}")
+        print(shown_lines([f"{v.model}@{v.version:<4} {v.state:<11} sha256 {v.sha256[:12]}  "
+                           f"run {v.run_id}"]))
     return 0
 
 
@@ -122,7 +124,7 @@ def _show_text(shown: dict[str, Any]) -> str:
              "  history"]
     lines += [f"    {_when(t['at'])}  {t['from_state'] or '-'} -> {t['to_state']}  "
               f"{t['actor']}: {t['reason']}" for t in shown["transitions"]]
-    return "\n".join(lines)
+    return shown_lines(lines)
 
 
 def _approval_text(required: str | None, approval: dict[str, Any] | None) -> str:

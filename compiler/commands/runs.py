@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pipec.render.text import shown_lines
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action")
@@ -104,7 +106,7 @@ def _record_text(record: dict[str, Any]) -> str:
               (("reason", "stopped"), ("error", "failed")) if report.get(key)]
     lines.append("  stages")
     lines += [f"    {s['stage_id']}: {s['status']}" for s in record.get("stages") or []]
-    return "\n".join(lines)
+    return shown_lines(lines)
 
 
 def _registry_lines(record: dict[str, Any]) -> list[str]:

@@ -33,6 +33,13 @@ def _one_line(text: str) -> str:
 visible = _visible  # for other terminal output that carries user text (run alerts)
 
 
+def shown_lines(lines: list[str]) -> str:
+    """Lines for a terminal that carry strings other people wrote (a registry's reviewer
+    names and reasons, run records): an ESC that would recolour or retitle the terminal,
+    or a newline that would fake another line, is shown as its picture."""
+    return "\n".join(_one_line(line) for line in lines)
+
+
 def render_plain(diagnostics: list[Diagnostic], sources: dict[str, str]) -> str:
     """No colour: for files, snapshots and pipes."""
     return "".join(_render_one(d, sources) for d in diagnostics) + summary(diagnostics)

@@ -471,3 +471,27 @@ def test_a_rerun_without_approval_by_does_not_waive_a_recorded_one(tmp_path: Pat
         assert registry.missing_approval(entry) == "ops"
     finally:
         registry.close()
+
+
+def test_registry_and_run_text_never_pass_terminal_escapes(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A shared registry's names and reasons are other people's text: an ESC in them
+    (recolour, retitle the terminal) is shown as a picture, in `registry show|list` and
+    `runs show` alike, and JSON keeps the exact text."""
+    evil = "evil\x1b[31mred\x1b]0;pwned\x07"
+    for command in (["promote", "a@1", "--reason", evil], ["promote", "b@1", "--reason", evil]):
+        assert _pipec(capsys, "registry", *command, "--project", str(project))[0] == 0
+    registry = Registry(project / "registry")
+    try:
+        registry.register("a", b"a2", serialize.sha256(b"a2"), run_id="run\x1b[2J",
+                          report_sha256="r", info={}, actor="ml")
+    finally:
+        registry.close()
+    for command in (["registry", "show", "a@1"], ["registry", "list"]):
+        code, out, _ = _pipec(capsys, *command, "--project", str(project))
+        assert code == 0 and "\x1b" not in out and "\x07" not in out, out
+    assert "evil␛[31mred␛]0;pwned␇" in _pipec(capsys, "registry", "show", "a@1",
+                                               "--project", str(project))[1]
+    code, out, _ = _pipec(capsys, "registry", "show", "a@1", "--format", "json",
+                          "--project", str(project))
+    assert json.loads(out)["transitions"][-1]["reason"] == f"promoted by hand: {evil}"
