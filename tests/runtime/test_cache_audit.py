@@ -176,7 +176,7 @@ def test_a_tampered_artifact_is_not_reused_by_from(tmp_path: Path) -> None:
     _tamper_train_side(tmp_path, first)
     result = _run(path, from_stage="train.model", until="train.model")
     # The tampered split is not handed on: the run stops before train, naming it.
-    assert result.status == "failed" and "split has none" in result.report["error"]
+    assert result.status == "failed" and "split has no outputs" in result.report["error"]
 
 
 @pytest.mark.parametrize("stage_id", ["label.big_spender", "features.history"])
