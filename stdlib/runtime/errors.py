@@ -139,9 +139,10 @@ class NotBlessed(RunStopped):
     """The evaluation did not bless the model: the register stage refuses it."""
 
     def __init__(self, stage_id: str, report: dict[str, Any]) -> None:
-        failed = [g["line"] for g in report.get("gates", []) if g["blocking"] and not g["passed"]]
-        super().__init__(stage_id, report,
-                         f"{stage_id}: the model is not blessed; failed gates: {', '.join(failed)}")
+        self.failed = [g["line"] for g in report.get("gates", [])
+                       if g["blocking"] and not g["passed"]]
+        super().__init__(stage_id, report, f"{stage_id}: the model is not blessed; failed "
+                                           f"gates: {', '.join(self.failed)}")
 
 
 class ApprovalRejected(RunStopped):

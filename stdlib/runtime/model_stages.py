@@ -179,9 +179,11 @@ def run_register(ctx: StageContext) -> StageOutput:
     spec = ctx.stage
     evaluation_id = ctx.outputs_of(spec["evaluate"])["evaluation"]
     evaluation = ctx.store.get_json(evaluation_id)
-    if not evaluation["blessed"]:
-        raise NotBlessed(spec["id"], evaluation)
     model_id = ctx.outputs_of(spec["model"])["model"]
+    if not evaluation["blessed"]:
+        refused = NotBlessed(spec["id"], evaluation)
+        _mark_unblessed(ctx, model_id, evaluation_id, refused.failed)
+        raise refused
     info = ctx.store.get_json(ctx.outputs_of(spec["model"])["info"])
     train_spec = ctx.stage_def(spec["model"])
     registry = _registry(ctx, spec)
@@ -204,6 +206,23 @@ def run_register(ctx: StageContext) -> StageOutput:
     return StageOutput({"registration": ctx.store.put_json(report)}, report)
 
 
+def _mark_unblessed(ctx: StageContext, model_id: str, evaluation_id: str,
+                    failed: list[str]) -> None:
+    """These bytes, registered before and not serving, just failed their gates: the
+    registry keeps it with the version, which is not approved or promoted until a run
+    blesses it again (its older passing report is no longer the newest word)."""
+    if ctx.stage["registry"].get("kind") != "local":  # the run stops on NotBlessed anyway
+        return
+    registry = _registry(ctx, ctx.stage)
+    try:
+        entry = registry.by_sha(ctx.stage_def(ctx.stage["model"])["name"], model_id)
+        if entry is not None and entry.state != "production":
+            registry.mark_unblessed(entry, run_id=ctx.run_id, report_sha256=evaluation_id,
+                                    failed=failed)
+    finally:
+        registry.close()
+
+
 def register_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
     """A cached registration holds while the version names a run that left a record.
     A run killed after registering (or whose record write failed) leaves the version
@@ -218,6 +237,8 @@ def register_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
         return False
     finally:
         registry.close()
+    if version.info.get("unblessed"):  # a run refused it since: blessing it again says so
+        return False
     run_id = version.run_id
     # This run reports the version as it is now (promoted, archived since), not as it
     # was when the cached registration was made; the stored artifact stays as it was.

@@ -247,8 +247,30 @@ class Registry:
                 _log(cur, model, version, None, "candidate", actor, "registered (blessed)")
         return self.get(model, version)
 
+    def mark_unblessed(self, entry: Version, *, run_id: str, report_sha256: str,
+                       failed: list[str]) -> None:
+        """A later run evaluated these bytes and they failed their gates: until a run
+        blesses them again (`register` replaces the info), the version is not approved
+        or promoted, and its history says which run refused it and why."""
+        mark = {"run_id": run_id, "report_sha256": report_sha256, "failed": failed}
+        with self._tx() as cur:
+            cur.execute("UPDATE versions SET info=? WHERE model=? AND version=?",
+                        (json.dumps(entry.info | {"unblessed": mark}, sort_keys=True),
+                         entry.model, entry.version))
+            _log(cur, entry.model, entry.version, entry.state, entry.state, "pipec",
+                 f"not blessed by run {run_id}: failed {', '.join(failed)}")
+
+    def _refuse_unblessed(self, entry: Version) -> None:
+        mark = entry.info.get("unblessed")
+        if mark:
+            raise RegistryError(
+                f"{entry.model} v{entry.version} failed its gates in its latest evaluation "
+                f"(run {mark.get('run_id')}: {', '.join(mark.get('failed') or [])}); it is "
+                "not approved or promoted until a run blesses it again")
+
     def approve(self, model: str, version: int, *, approver: str, team: str) -> None:
         entry = self.get(model, version)
+        self._refuse_unblessed(entry)
         if entry.report_sha256 is None:
             raise RegistryError(f"{model} v{version} has no evaluation report to approve")
         if entry.state == "production":
@@ -278,6 +300,7 @@ class Registry:
             # Nothing to promote: a re-run that re-evaluated it (a new report, since
             # latency is measured anew) must not send a serving version back for approval.
             return entry
+        self._refuse_unblessed(entry)
         team = self.missing_approval(entry)
         if team is not None:
             raise RegistryError(f"{model} v{version} waits for approval by {team}: "

@@ -298,3 +298,24 @@ def test_from_never_hands_on_an_approval_of_another_version(
     assert code == 2
     assert "approval.model was last approved for another candidate or report" in out
     assert "deploy.model: failed" not in out  # nothing ran
+
+
+def test_a_candidate_that_failed_its_latest_evaluation_is_not_approved(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """v1 waits for approval; a run of the same model under a gate it fails refuses it
+    (exit 1). Approving or promoting v1 is then refused, naming that run, until a run
+    blesses it again."""
+    path = write_project(tmp_path, approval=True)
+    assert main(["run", str(path)]) == 3
+    path.write_text(program(approval=True, min_auc=0.999), "utf-8")
+    assert main(["run", str(path)]) == 1
+    capsys.readouterr()
+    for command in (["approve", "model@1", "--by", "risk"], ["promote", "model@1"]):
+        code, _, err = _pipec(capsys, "registry", *command, "--project", str(tmp_path))
+        assert code == 2 and "failed its gates in its latest evaluation (run " in err, err
+    code, out, _ = _pipec(capsys, "registry", "show", "model@1", "--project", str(tmp_path))
+    assert "candidate -> candidate  pipec: not blessed by run" in out
+    path.write_text(program(approval=True), "utf-8")
+    assert main(["run", str(path)]) == 3  # blessed again: waiting, as before
+    assert main(["registry", "approve", "model@1", "--by", "risk",
+                 "--project", str(tmp_path)]) == 0
