@@ -52,20 +52,25 @@ _PARQUET_OPTIONS: dict[str, Any] = {
 STALE_TEMP_S = 86_400
 
 
-# An object's modification time is set, when it is committed, to a time derived from its
-# id (whole seconds in the year 2000, which every file system keeps). Writing to the
-# object, or copying another object's bytes over it, moves that time, so `intact` trusts
-# a sealed object after one `stat` and hashes any other.
-_SEAL_BASE = 946_684_800  # 2000-01-01T00:00:00Z
+# An object is sealed when it is committed: the index records what `stat` says of it
+# (size, inode, modification and change times in nanoseconds). Writing to the object,
+# even with its modification time put back (`touch -d`), moves its change time, which no
+# program can set; so `intact` trusts an object whose `stat` still matches its seal and
+# hashes any other (a copied or restored store is hashed once, then sealed again).
+_SEALS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS seals (
+    artifact_id TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL
+);
+"""
 
 
-def _seal_time(artifact_id: str) -> int:
-    return _SEAL_BASE + int(artifact_id[:6], 16) % 31_536_000
-
-
-def _seal(path: Path, artifact_id: str) -> None:
-    seal = _seal_time(artifact_id)
-    os.utime(path, (seal, seal))
+def _stat_seal(path: Path) -> tuple[int, int, int, int]:
+    st = path.stat()
+    return st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns
 
 
 def remove_stale_temps(folder: Path, pattern: str, now: float | None = None) -> int:
@@ -93,6 +98,23 @@ class ArtifactStore:
         self.objects.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(self.tmp, "put-*")  # what a crashed writer left behind
+        self._seal_db: sqlite3.Connection | None = None  # opened when first needed
+
+    @property
+    def _seals(self) -> sqlite3.Connection:
+        if self._seal_db is None:
+            self._seal_db = connect_wal(self.root / "index.sqlite", schema=_SEALS_SCHEMA)
+        return self._seal_db
+
+    def _seal(self, path: Path, artifact_id: str) -> None:
+        with immediate_transaction(self._seals) as cur:
+            cur.execute("INSERT OR REPLACE INTO seals VALUES (?, ?, ?, ?, ?)",
+                        (artifact_id, *_stat_seal(path)))
+
+    def _sealed(self, artifact_id: str, seal: tuple[int, int, int, int]) -> bool:
+        row = self._seals.execute("SELECT size, inode, mtime_ns, ctime_ns FROM seals "
+                                  "WHERE artifact_id = ?", (artifact_id,)).fetchone()
+        return row is not None and tuple(row) == seal
 
     def _object_path(self, artifact_id: str) -> Path:
         return self.objects / artifact_id[:2] / artifact_id[2:]
@@ -147,18 +169,19 @@ class ArtifactStore:
         """Present, and its bytes still hash to its id: an object altered in place (by
         hand, or a disk error) must never be reused as if it were the original.
 
-        One `stat` when the object still carries its seal (see `_seal`); otherwise the
-        bytes are hashed, and sealed again when they match. A fully cached run then
-        costs no re-reading of the store, however large it is."""
+        One `stat` when the object still matches its seal (see `_SEALS_SCHEMA`);
+        otherwise the bytes are hashed, and sealed again when they match. A fully cached
+        run then costs no re-reading of the store, however large it is. (A disk error
+        that changes no metadata is found only when the object is hashed again.)"""
         path = self._object_path(artifact_id)
         try:
-            if int(path.stat().st_mtime) == _seal_time(artifact_id):
+            if self._sealed(artifact_id, _stat_seal(path)):
                 return True
         except FileNotFoundError:
             return False
         if file_sha256(path) != artifact_id:
             return False
-        _seal(path, artifact_id)
+        self._seal(path, artifact_id)
         return True
 
     @contextmanager
@@ -192,8 +215,8 @@ class ArtifactStore:
         with self._present():
             final.parent.mkdir(exist_ok=True)
             os.replace(staged, final)
-        _seal(final, artifact_id)  # after the rename: a sealed temp file would look stale
         _fsync_dir(final.parent)
+        self._seal(final, artifact_id)  # after the rename, which moves the change time
         return artifact_id
 
 

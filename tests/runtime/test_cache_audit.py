@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +206,7 @@ def test_a_sealed_object_is_trusted_after_one_stat(tmp_path: Path,
     monkeypatch.setattr(store_module, "file_sha256", lambda p: hashed.append(p) or real(p))
     assert store.intact(first) and hashed == []  # sealed at commit: no hashing
     path = store.get_path(first)
+    time.sleep(0.05)  # file times tick with the kernel's clock (a few ms), not every ns
     os.utime(path, None)  # touched, same bytes: hashed once, then sealed again
     assert store.intact(first) and len(hashed) == 1
     assert store.intact(first) and len(hashed) == 1
@@ -287,3 +289,18 @@ def test_a_closed_stdout_does_not_stop_a_run(tmp_path: Path) -> None:
 
 def _killed(*_args: Any, **_kwargs: Any) -> None:
     raise KeyboardInterrupt  # the run stops after its last stage, before its record
+
+
+def test_an_object_changed_in_place_is_not_trusted_with_its_time_put_back(
+        tmp_path: Path) -> None:
+    """Bytes rewritten in place, same size, and the modification time put back (as
+    `touch -d` does): the change time still moved, so the object is hashed and refused."""
+    store = ArtifactStore(tmp_path)
+    artifact = store.put_bytes(b"seats 10")
+    path = store.get_path(artifact)
+    before = path.stat()
+    time.sleep(0.05)  # file times tick with the kernel's clock (a few ms), not every ns
+    path.write_bytes(b"seats -1")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_mtime_ns == before.st_mtime_ns and path.stat().st_size == 8
+    assert not ArtifactStore(tmp_path).intact(artifact)
