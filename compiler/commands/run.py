@@ -23,7 +23,8 @@ from pipec.commands._runtime import EXIT_CODES, resolve_stage
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE")
     parser.add_argument("--from", dest="from_stage", metavar="STAGE",
-                        help="start here; earlier stages reuse their latest outputs")
+                        help="start here; earlier stages reuse their latest outputs, "
+                             "unless they changed since")
     parser.add_argument("--until", metavar="STAGE", help="stop after this stage")
     parser.add_argument("--project", help="folder for the run store (default: FILE's folder)")
 

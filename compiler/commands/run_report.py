@@ -31,10 +31,6 @@ def report_lines(status: str, report: dict[str, Any], stages: dict[str, Any]) ->
     for stage in stages.values():
         lines += _model_lines(stage)
     lines += [alert_line(alert) for alert in report.get("alerts", [])]
-    if report.get("stale"):
-        lines.append(f"warning: --from reused {', '.join(report['stale'])} from an earlier "
-                     "run, but the program, its data or pipec changed since: this run used those "
-                     "old outputs; run without --from to compute them again")
     if report.get("reason"):
         lines.append(f"stopped: {report['reason']}")
     if report.get("error"):

@@ -55,6 +55,10 @@ class StageContext:
     index: RunIndex
     options: dict[str, Any] = field(default_factory=dict)
 
+    def close(self) -> None:
+        self.index.close()
+        self.store.close()
+
     @property
     def base_dir(self) -> Path:
         """Where the `.pipe` file's relative paths start (docs/manifest.md)."""

@@ -198,6 +198,7 @@ class RunRecords:
 
     def close(self) -> None:
         self.db.close()
+        self.store.close()
 
     def write(self, record: dict[str, Any]) -> str | None:
         """Store the record of a run that ended: its sha256. A run that has a record gets

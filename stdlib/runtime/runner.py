@@ -15,6 +15,7 @@ import signal
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from traceback import format_exc
@@ -85,7 +86,6 @@ class _Outcome:
     traceback: str | None = None
     stopped_by: int | None = None
     # Stages `--from` reused although their definition or inputs changed since.
-    stale: list[str] = field(default_factory=list)
 
 
 def run_pipeline(
@@ -206,53 +206,64 @@ def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run
     """Each planned stage in order (those before `from_stage` reused), until one stops
     the run (blocked, waiting) or fails (a signal stops it: Terminated), into `outcome`."""
     reusing = from_stage is not None
-    store = ArtifactStore(project)
-    planned = planned_stages(manifest, until)
-    unreusable: dict[str, str] = {}  # stage id -> why it cannot be reused
-    for stage in planned:
-        if reusing and stage["id"] == from_stage:
-            reusing = False
-            if (error := _nothing_to_reuse(manifest, planned, from_stage, unreusable)):
-                outcome.status, outcome.error = "failed", error
+    # A `with`: the store's seals connection is closed however the loop ends.
+    with closing(ArtifactStore(project)) as store:
+        planned = planned_stages(manifest, until)
+        unreusable: dict[str, str] = {}  # stage id -> why it cannot be reused
+        for stage in planned:
+            if reusing and stage["id"] == from_stage:
+                reusing = False
+                if (error := _nothing_to_reuse(manifest, planned, from_stage, unreusable)):
+                    outcome.status, outcome.error = "failed", error
+                    break
+            if reusing:
+                previous = _reusable(index, store, stage)
+                why = _why_not_reused(manifest, manifest_dir, project, run_id, options, stage,
+                                      previous)
+                if why is not None or previous is None:
+                    unreusable[stage["id"]] = why or ""
+                    continue
+                reused = _record_reuse(index, run_id, stage, previous)
+                outcome.results.append(reused)
+                notify(stage["id"], reused.status)
+                continue
+            notify(stage["id"], "running")
+            cpu_start = time.process_time()
+            try:
+                result = run_stage(manifest, manifest_dir, stage["id"], project, run_id, options)
+            except RunStopped as exc:
+                outcome.status, outcome.blocked = exc.status, exc
+                notify(stage["id"], exc.status)
                 break
-        if reusing:
-            previous = _reusable(index, store, stage)
-            stale = previous is not None and current_key(
-                manifest, manifest_dir, stage["id"], project, run_id, options
-            ) not in (None, previous.cache_key)
-            # An approval given to other inputs (another version, another report) is
-            # not this candidate's: never handed on, even with a warning.
-            if previous is None:
-                unreusable[stage["id"]] = "has no outputs (no success yet, or the store lost them)"
-                continue
-            if stale and stage["kind"] == "approval":
-                unreusable[stage["id"]] = "was last approved for another candidate or report"
-                continue
-            reused = _record_reuse(index, run_id, stage, previous)
-            outcome.results.append(reused)
-            notify(stage["id"], reused.status)
-            if stale:
-                outcome.stale.append(stage["id"])
-            continue
-        notify(stage["id"], "running")
-        cpu_start = time.process_time()
-        try:
-            result = run_stage(manifest, manifest_dir, stage["id"], project, run_id, options)
-        except RunStopped as exc:
-            outcome.status, outcome.blocked = exc.status, exc
-            notify(stage["id"], exc.status)
-            break
-        except (Exception, Terminated) as exc:  # the failure ends the run, recorded, not raised
-            outcome.status, outcome.traceback = "failed", format_exc()
-            outcome.stopped_by = exc.signum if isinstance(exc, Terminated) else None
-            outcome.error = f"{stage['id']}: {type(exc).__name__}: {exc}"
-            outcome.failed_alert = alert_for(stage, f"{type(exc).__name__}: {exc}")
-            notify(stage["id"], "failed")
-            break
-        finally:
-            outcome.cpu[stage["id"]] = round(time.process_time() - cpu_start, 3)
-        outcome.results.append(result)
-        notify(stage["id"], result.status)
+            except (Exception, Terminated) as exc:  # the failure ends the run, recorded, not raised
+                outcome.status, outcome.traceback = "failed", format_exc()
+                outcome.stopped_by = exc.signum if isinstance(exc, Terminated) else None
+                outcome.error = f"{stage['id']}: {type(exc).__name__}: {exc}"
+                outcome.failed_alert = alert_for(stage, f"{type(exc).__name__}: {exc}")
+                notify(stage["id"], "failed")
+                break
+            finally:
+                outcome.cpu[stage["id"]] = round(time.process_time() - cpu_start, 3)
+            outcome.results.append(result)
+            notify(stage["id"], result.status)
+
+
+def _why_not_reused(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
+                    options: dict[str, Any] | None, stage: dict[str, Any],
+                    previous: Execution | None) -> str | None:
+    """Why `--from` cannot hand on `previous` (the stage's latest intact outputs), or
+    None. Outputs made from another definition, other inputs or other data (another
+    version's approval, another pipeline's source, the split before an edit) are not
+    reused: the run's record and the model's lineage would describe a program that did
+    not make them."""
+    if previous is None:
+        return "has no outputs (no success yet, or the store lost them)"
+    now = current_key(manifest, manifest_dir, stage["id"], project, run_id, options)
+    if now not in (None, previous.cache_key):
+        return ("was last approved for another candidate or report"
+                if stage["kind"] == "approval" else
+                "changed since its outputs were made (its definition, inputs or data differ)")
+    return None
 
 
 def _nothing_to_reuse(manifest: dict[str, Any], planned: list[dict[str, Any]],
@@ -278,8 +289,6 @@ def _final_report(outcome: _Outcome, run_id: str) -> dict[str, Any]:
         ([outcome.failed_alert] if outcome.failed_alert else [])
     if alerts:
         report["alerts"] = alerts
-    if outcome.stale:
-        report["stale"] = outcome.stale
     return report
 
 
@@ -299,6 +308,7 @@ def reuse_missing_upstream(manifest: dict[str, Any], project: Path, run_id: str,
         return reused
     finally:
         index.close()
+        store.close()
 
 
 def _reuse(index: RunIndex, store: ArtifactStore, run_id: str,

@@ -170,7 +170,7 @@ def run_stage(
     try:
         return _run(ctx, _execute)
     finally:
-        ctx.index.close()
+        ctx.close()
 
 
 def current_key(manifest: dict[str, Any], manifest_dir: Path, stage_id: str, project: Path,
@@ -187,7 +187,7 @@ def current_key(manifest: dict[str, Any], manifest_dir: Path, stage_id: str, pro
     except (OSError, ValueError, PipecRuntimeError):
         return None
     finally:
-        ctx.index.close()
+        ctx.close()
 
 
 def reject_stage(manifest: dict[str, Any], manifest_dir: Path, stage_id: str, project: Path,
@@ -200,7 +200,7 @@ def reject_stage(manifest: dict[str, Any], manifest_dir: Path, stage_id: str, pr
     try:
         return _run(ctx, lambda c: ms.reject_approval(c, reviewer))
     finally:
-        ctx.index.close()
+        ctx.close()
 
 
 def _run(ctx: StageContext, execute: Callable[[StageContext], Any]) -> StageResult:

@@ -106,6 +106,12 @@ class ArtifactStore:
             self._seal_db = connect_wal(self.root / "index.sqlite", schema=_SEALS_SCHEMA)
         return self._seal_db
 
+    def close(self) -> None:
+        """Close the seals' connection, if one was opened."""
+        if self._seal_db is not None:
+            self._seal_db.close()
+            self._seal_db = None
+
     def _seal(self, path: Path, artifact_id: str) -> None:
         with immediate_transaction(self._seals) as cur:
             cur.execute("INSERT OR REPLACE INTO seals VALUES (?, ?, ?, ?, ?)",

@@ -134,25 +134,24 @@ def test_from_stage_reuses_earlier_outputs(project: Path) -> None:
     assert status["join"] == "reused" and status["split"] == "skipped (cached)"
 
 
-def test_from_stage_says_which_reused_outputs_are_stale(project: Path) -> None:
-    """`--from train` after an edit of the split reused the old split without a word,
-    and its record carried the new program's hash."""
+def test_from_stage_refuses_outputs_made_by_another_program(project: Path) -> None:
+    """`--from train` after an edit of the split: the old split is not handed on (the
+    record and the model's lineage would describe the edited split), and the run says
+    from where to start instead, before anything runs."""
     run_pipeline(fraud_manifest(), project, project, until="split")
     again = run_pipeline(fraud_manifest(), project, project, from_stage="train.fraud_gbm",
                          until="train.fraud_gbm")
-    assert "stale" not in again.report
+    assert again.status != "failed"
     earlier = {"by": "time", "on": "decision_at", "test": None, "valid": None, "seed": None,
                "train_before": {"snapshot_minus_s": 110 * DAY}, "gap_s": 32 * DAY,
                "test_from": {"snapshot_minus_s": 78 * DAY}, "test_until": None,
                "holdout": None}
     edited = run_pipeline(fraud_manifest(split=earlier), project, project,
                           from_stage="train.fraud_gbm", until="train.fraud_gbm")
-    assert {s.stage_id: s.status for s in edited.stages}["split"] == "reused"
-    assert edited.report["stale"] == ["split"]
-    from pipec.commands.run_report import report_lines
-
-    assert any(line.startswith("warning: --from reused split from an earlier run")
-               for line in report_lines(edited.status, edited.report, {}))
+    assert edited.status == "failed"
+    assert "split changed since its outputs were made" in edited.report["error"]
+    assert "`--from split`" in edited.report["error"]
+    assert "train.fraud_gbm" not in {s.stage_id for s in edited.stages}
 
 
 def test_column_label_and_random_split(project: Path) -> None:
