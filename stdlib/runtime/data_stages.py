@@ -64,15 +64,15 @@ def run_validate(ctx: StageContext) -> StageOutput:
     meta = ctx.store.get_json(upstream["meta"])
     con = ctx.connect()
     ctx.open_output(con, source_id, "dataset", "data")
-    stage_id = ctx.stage["id"]
+    stage_id, scope = ctx.stage["id"], baseline_scope(ctx)
     checks = CheckContext(
         table="data",
         snapshot=date.fromisoformat(meta["snapshot"]) if meta["snapshot"] else None,
         missing_columns=meta["missing_columns"],
         type_errors=meta["type_errors"],
         default_severity=ctx.stage.get("on_failure") or "block",
-        baseline=lambda stat, col: ctx.index.baseline(stage_id, stat, col, ctx.run_id),
-        record=lambda stat, col, v: ctx.index.record_baseline(ctx.run_id, stage_id, stat, col, v),
+        baseline=lambda stat, col: ctx.index.baseline(scope, stat, col, ctx.run_id),
+        record=lambda stat, col, v: ctx.index.record_baseline(ctx.run_id, scope, stat, col, v),
         null_time=(ctx.source_def(ctx.stage["source"]).get("time") or "",
                    int(meta.get("null_time_rows") or 0)),
     )
@@ -108,9 +108,16 @@ def validate_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
     if not all(_verdict_holds(ctx, check, entry) for check, entry in drifts):
         return False
     for check, entry in drifts:
-        ctx.index.record_baseline(ctx.run_id, ctx.stage["id"], check["stat"], check["column"],
-                                  entry["detail"]["current"])
+        ctx.index.record_baseline(ctx.run_id, baseline_scope(ctx), check["stat"],
+                                  check["column"], entry["detail"]["current"])
     return True
+
+
+def baseline_scope(ctx: StageContext) -> str:
+    """Whose drift baselines a validate stage reads and writes: its pipeline's. Two
+    pipelines sharing a run store (a project's folder) have stages of the same id, and
+    one pipeline's data is no baseline for the other's first run."""
+    return f"{ctx.manifest['pipeline']['name']}:{ctx.stage['id']}"
 
 
 def _measured_drifts(
@@ -131,7 +138,7 @@ def _measured_drifts(
 def _verdict_holds(ctx: StageContext, check: dict[str, Any], entry: dict[str, Any]) -> bool:
     from .drift import within_factor
 
-    found, baseline = ctx.index.baseline(ctx.stage["id"], check["stat"], check["column"],
+    found, baseline = ctx.index.baseline(baseline_scope(ctx), check["stat"], check["column"],
                                          ctx.run_id)
     current = entry["detail"]["current"]
     return (not found or within_factor(current, baseline, float(check["factor"]))) \

@@ -469,26 +469,26 @@ class RunIndex:
 
     # drift baselines ------------------------------------------------------------------
     def record_baseline(
-        self, run_id: str, stage_id: str, stat: str, column: str, value: float | None
+        self, run_id: str, scope: str, stat: str, column: str, value: float | None
     ) -> None:
+        """`scope`: the validate stage's `baseline_scope` (its pipeline and id)."""
         with self._tx() as cur:
             cur.execute(
                 "INSERT OR REPLACE INTO baselines VALUES (?, ?, ?, ?, ?, ?)",
-                (run_id, stage_id, stat, column, value, time.time()),
+                (run_id, scope, stat, column, value, time.time()),
             )
 
     def baseline(
-        self, stage_id: str, stat: str, column: str, run_id: str
+        self, scope: str, stat: str, column: str, run_id: str
     ) -> tuple[bool, float | None]:
-        """(found, value): from the newest blessed run; before any blessing, the first run's.
-
-        The current run's own recording never counts as its baseline.
+        """(found, value) in `scope`: from the newest blessed run; before any blessing,
+        the first run's. The current run's own recording never counts as its baseline.
         """
         base = (
             "SELECT b.value FROM baselines b LEFT JOIN runs r ON r.run_id = b.run_id "
             "WHERE b.stage_id = ? AND b.stat = ? AND b.column_name = ? AND b.run_id != ? "
         )
-        args = (stage_id, stat, column, run_id)
+        args = (scope, stat, column, run_id)
         row = self._con.execute(
             base + "AND r.blessed = 1 ORDER BY b.recorded_at DESC LIMIT 1", args
         ).fetchone()

@@ -106,6 +106,22 @@ def test_drift_against_first_run(project: Path) -> None:
     assert not drift["passed"] and drift["detail"]["baseline"] == 47.5
 
 
+def test_drift_baselines_are_kept_per_pipeline(project: Path) -> None:
+    """Two pipelines in one project share the run store and their stage ids: the first
+    run of the second pipeline records its own baseline instead of failing against the
+    first pipeline's data."""
+    first = run_pipeline(fraud_manifest(), project, project, until="validate.transactions")
+    assert first.status == "succeeded"
+    write_fraud_data(project, amount_scale=10.0)
+    other = fraud_manifest()
+    other["pipeline"] = other["pipeline"] | {"name": "fraud_scaled"}
+    result = run_pipeline(other, project, project, until="validate.transactions")
+    assert result.status == "succeeded"
+    drift = next(c for c in result.report["validation"]["validate.transactions"]["checks"]
+                 if c["kind"] == "drift")
+    assert drift["passed"] and drift["detail"]["baseline"] is None
+
+
 def test_run_stage_directly_and_missing_upstream(project: Path) -> None:
     manifest = fraud_manifest()
     result = run_stage(manifest, project, "source.transactions", project, "r1")
