@@ -23,6 +23,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action = sub.add_parser(name, help=help_text)
         action.add_argument("--project", default=".", help="folder holding `.pipec/`")
         action.add_argument("--format", choices=("text", "json"), default="text")
+        if name == "list":
+            action.add_argument("--limit", type=_limit, default=50, metavar="N",
+                                help="the newest N runs (default 50; 0: all)")
         if name == "show":
             action.add_argument("run", help="a run id (a unique prefix is enough)")
         if name == "diff":
@@ -52,8 +55,18 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
+def _limit(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"`{text}` is not a whole number of runs (0: all)")
+    return int(text)
+
+
 def _list(records: Any, args: argparse.Namespace) -> int:
-    rows = records.list()
+    limit = getattr(args, "limit", 50) or None  # `pipec runs` alone lists with the default
+    rows = records.list(limit)
+    if limit is not None and len(rows) == limit and (total := records.count()) > limit:
+        print(f"(the newest {limit} of {total} runs; `--limit 0` lists them all)",
+              file=sys.stderr)
     if args.format == "json":
         print(json.dumps(rows, indent=2))
         return 0

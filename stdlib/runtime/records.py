@@ -253,12 +253,18 @@ class RunRecords:
                       if (folder := str(self.project / r)) not in found]
         return found
 
-    def list(self, limit: int = 50) -> list[dict[str, Any]]:
-        """The latest runs, newest first (by their first record), each with its latest
-        record's status."""
-        rows = self.db.execute(LATEST + " ORDER BY r.created_at DESC LIMIT ?", (limit,))
+    def list(self, limit: int | None = 50) -> list[dict[str, Any]]:
+        """The latest runs (all with `limit` None), newest first (by their first record),
+        each with its latest record's status."""
+        rows = self.db.execute(LATEST + " ORDER BY r.created_at DESC LIMIT ?",
+                               (-1 if limit is None else limit,))
         keys = ("run_id", "pipeline", "status", "record_sha256", "created_at")
         return [dict(zip(keys, (*row[:4], row[5]), strict=True)) for row in rows]
+
+
+    def count(self) -> int:
+        """How many runs have a record."""
+        return int(self.db.execute("SELECT count(*) FROM run_records").fetchone()[0])
 
 
 def executions_of(index: RunIndex, run_id: str, manifest: dict[str, Any],

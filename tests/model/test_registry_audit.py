@@ -495,3 +495,22 @@ def test_registry_and_run_text_never_pass_terminal_escapes(
     code, out, _ = _pipec(capsys, "registry", "show", "a@1", "--format", "json",
                           "--project", str(project))
     assert json.loads(out)["transitions"][-1]["reason"] == f"promoted by hand: {evil}"
+
+
+def test_runs_list_says_when_it_shows_only_the_newest(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """More runs than `--limit`: the newest are listed and stderr says how many there
+    are; `--limit 0` lists them all."""
+    records = RunRecords(project)
+    try:
+        for run_id in ("run2", "run3"):
+            records.write(_record(run_id))
+    finally:
+        records.close()
+    code, out, err = _pipec(capsys, "runs", "list", "--limit", "2", "--project", str(project))
+    assert code == 0 and len(out.splitlines()) == 2
+    assert "(the newest 2 of 3 runs; `--limit 0` lists them all)" in err
+    code, out, err = _pipec(capsys, "runs", "list", "--limit", "0", "--project", str(project))
+    assert code == 0 and len(out.splitlines()) == 3 and err == ""
+    with pytest.raises(SystemExit):
+        main(["runs", "list", "--limit", "-1", "--project", str(project)])
