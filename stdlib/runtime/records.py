@@ -156,13 +156,16 @@ def _add_stage(record: dict[str, Any], stage: dict[str, Any], report: dict[str, 
         record.setdefault("labels", {})[name] = {
             "mode": stage["mode"], "window_s": stage.get("window_s"),
             "maturity_s": stage.get("maturity_s"), "censored": report.get("censored"),
-            "definition": stage.get("definition"), "source": stage.get("source")}
+            "definition": stage.get("definition"), "source": stage.get("source"),
+            "definition_hash": stage.get("definition_hash"), "rule": _rule(stage)}
     elif kind == "features":
         record.setdefault("features", {})[name] = {
             "version": stage.get("version"), "definition_hash": stage.get("definition_hash"),
             "table": outputs.get("features")}
     elif kind == "split":
         record["split"] = {"by": stage["by"], "on": stage.get("on"), "seed": stage.get("seed"),
+                           "definition_hash": stage.get("definition_hash"),
+                           "rule": _rule(stage),
                            **{k: report.get(k) for k in ("train", "valid", "test", "dropped")}}
     elif kind == "train":
         record.setdefault("models", {})[name] = {
@@ -175,6 +178,17 @@ def _add_stage(record: dict[str, Any], stage: dict[str, Any], report: dict[str, 
             "champion": report.get("champion"), "report_sha256": outputs.get("evaluation")}
     elif kind in ("register", "approval", "deploy"):
         record.setdefault(kind, {})[name] = report or None
+
+
+# What a manifest stage carries besides its definition: who runs it, how, and from what.
+_NOT_RULE = frozenset({"id", "kind", "name", "inputs", "owner", "owners", "retries",
+                       "timeout_s", "on_failure", "description", "definition_hash"})
+
+
+def _rule(stage: dict[str, Any]) -> dict[str, Any]:
+    """The stage as the program defines it (the label's column, operator and value; the
+    split's dates and fractions): what lineage answers with and `runs diff` compares."""
+    return {k: v for k, v in sorted(stage.items()) if k not in _NOT_RULE}
 
 
 def _ending(record: dict[str, Any]) -> tuple[Any, ...]:

@@ -514,3 +514,28 @@ def test_runs_list_says_when_it_shows_only_the_newest(
     assert code == 0 and len(out.splitlines()) == 3 and err == ""
     with pytest.raises(SystemExit):
         main(["runs", "list", "--limit", "-1", "--project", str(project)])
+
+
+def test_a_record_says_which_label_rule_and_split_dates_it_ran() -> None:
+    """Lineage and `runs diff` answer from the record: a label threshold or a split date
+    edited between two runs shows there, not only as another dag_hash."""
+    from pipec.stdlib.runtime.records import _add_stage
+
+    def recorded(value: int, test_from: str) -> dict[str, Any]:
+        record: dict[str, Any] = {}
+        label = {"id": "label.late", "kind": "label", "name": "late", "mode": "when",
+                 "column": "arr_delay", "op": ">", "value": value, "owner": "a",
+                 "definition_hash": f"h{value}"}
+        split = {"id": "split", "kind": "split", "name": "split", "by": "time", "on": "t",
+                 "train_before": {"date": "2013-10-01"}, "test_from": {"date": test_from}}
+        _add_stage(record, label, {"censored": 0}, {})
+        _add_stage(record, split, {"train": 5}, {})
+        return record
+
+    first, second = recorded(15, "2013-10-03"), recorded(60, "2013-10-05")
+    assert first["labels"]["late"]["rule"] == {"column": "arr_delay", "mode": "when",
+                                               "op": ">", "value": 15}
+    assert first["labels"]["late"]["definition_hash"] == "h15"
+    changes = diff(first, second)
+    assert changes["labels.late.rule.value"] == (15, 60)
+    assert changes["split.rule.test_from.date"] == ("2013-10-03", "2013-10-05")
