@@ -161,7 +161,14 @@ def _why(args: argparse.Namespace) -> str | None:
 def _approve(registry: Any, args: argparse.Namespace) -> int:
     entry = _named(registry, args.model, "approve")
     approver = args.approver or getpass.getuser()
-    registry.approve(entry.model, entry.version, approver=approver, team=args.by)
+    given = registry.approve(entry.model, entry.version, approver=approver, team=args.by)
+    if given is not None:
+        return _done(args, f"{entry.model}@{entry.version} was already approved by "
+                           f"{given['approver']} ({given['team']}) on {_when(given['at'])} "
+                           f"for report {entry.report_sha256[:12]}; nothing recorded",
+                     {"model": entry.model, "version": entry.version,
+                      "approver": given["approver"], "team": given["team"],
+                      "report_sha256": entry.report_sha256})
     return _done(args, f"{entry.model}@{entry.version} approved by {approver} ({args.by}) "
                        f"for report {entry.report_sha256[:12]}; to promote it, run the "
                        "pipeline again (`pipec run`) or, in Airflow or Argo, resume the "

@@ -268,7 +268,10 @@ class Registry:
                 f"(run {mark.get('run_id')}: {', '.join(mark.get('failed') or [])}); it is "
                 "not approved or promoted until a run blesses it again")
 
-    def approve(self, model: str, version: int, *, approver: str, team: str) -> None:
+    def approve(self, model: str, version: int, *, approver: str,
+                team: str) -> dict[str, Any] | None:
+        """Record the team's approval of the version's current report; when that team
+        already approved this report, record nothing and return that approval."""
         entry = self.get(model, version)
         self._refuse_unblessed(entry)
         if entry.report_sha256 is None:
@@ -276,13 +279,20 @@ class Registry:
         if entry.state == "production":
             raise RegistryError(f"{model} v{version} is already in production; nothing to approve")
         required = entry.info.get("approval_by")
-        if required and team != required:
+        if not required:
+            raise RegistryError(f"{model} v{version} needs no approval: its pipeline has no "
+                                f"`approval by`; `pipec registry promote {model}@{version}` "
+                                "makes it production")
+        if team != required:
             raise RegistryError(f"{model} v{version} needs approval by team `{required}` "
                                 f"(its pipeline's `approval by`), not `{team}`")
+        if (given := self.approval(model, version, team)) is not None:
+            return given
         with self._tx() as cur:
             cur.execute("INSERT INTO approvals (model, version, report_sha256, approver, team, at)"
                         " VALUES (?,?,?,?,?,?)",
                         (model, version, entry.report_sha256, approver, team, time.time()))
+        return None
 
     def record_rejection(self, model: str, version: int, *, actor: str, reason: str) -> None:
         """A reviewer's rejection at an orchestrator's human step, in the version's

@@ -40,9 +40,10 @@ def _record(run_id: str, **changes: Any) -> dict[str, Any]:
     return record | changes
 
 
-def _register(registry: Registry, name: str, data: bytes, run_id: str = "run1") -> None:
+def _register(registry: Registry, name: str, data: bytes, run_id: str = "run1",
+              info: dict[str, Any] | None = None) -> None:
     registry.register(name, data, serialize.sha256(data), run_id=run_id,
-                      report_sha256=f"report-{name}", info={}, actor="ml")
+                      report_sha256=f"report-{name}", info=info or {}, actor="ml")
 
 
 @pytest.fixture
@@ -262,12 +263,17 @@ def test_a_state_change_names_its_version(project: Path, capsys: pytest.CaptureF
 
 def test_state_changes_answer_in_json_when_asked(project: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _pipec(capsys, "registry", "approve", "a@1", "--by", "risk", "--approver",
+    registry = Registry(project / "registry")
+    try:
+        _register(registry, "c", b"c", info={"approval_by": "risk"})
+    finally:
+        registry.close()
+    code, out, _ = _pipec(capsys, "registry", "approve", "c@1", "--by", "risk", "--approver",
                           "ana", "--project", str(project), "--format", "json")
     assert code == 0 and json.loads(out) == {
-        "model": "a", "version": 1, "approver": "ana", "team": "risk",
-        "report_sha256": "report-a"}
-    code, out, _ = _pipec(capsys, "registry", "promote", "a@1", "--project", str(project),
+        "model": "c", "version": 1, "approver": "ana", "team": "risk",
+        "report_sha256": "report-c"}
+    code, out, _ = _pipec(capsys, "registry", "promote", "c@1", "--project", str(project),
                           "--format", "json")
     assert code == 0 and json.loads(out)["state"] == "production"
 
@@ -539,3 +545,22 @@ def test_a_record_says_which_label_rule_and_split_dates_it_ran() -> None:
     changes = diff(first, second)
     assert changes["labels.late.rule.value"] == (15, 60)
     assert changes["split.rule.test_from.date"] == ("2013-10-03", "2013-10-05")
+
+
+def test_approve_refuses_a_version_that_needs_none_and_records_one_approval(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An approval nobody asked for is refused (it would read as a sign-off in `show`);
+    approving a report the team already approved records nothing and says who did."""
+    code, _, err = _pipec(capsys, "registry", "approve", "a@1", "--by", "no_such_team",
+                          "--project", str(project))
+    assert code == 2 and "needs no approval" in err
+    registry = Registry(project / "registry")
+    try:
+        _register(registry, "c", b"c", info={"approval_by": "risk"})
+    finally:
+        registry.close()
+    for approver in ("ana", "bo"):
+        code, out, _ = _pipec(capsys, "registry", "approve", "c@1", "--by", "risk",
+                              "--approver", approver, "--project", str(project))
+        assert code == 0
+    assert "was already approved by ana (risk)" in out and "nothing recorded" in out

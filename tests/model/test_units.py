@@ -74,10 +74,11 @@ def test_approval_is_bound_to_the_report(tmp_path: Path) -> None:
     registry = Registry(tmp_path)
     data = serialize.dumps(small_model())
     sha = serialize.sha256(data)
-    registry.register("m", data, sha, run_id="r1", report_sha256="e1", info={}, actor="ml")
+    info = {"approval_by": "risk"}
+    registry.register("m", data, sha, run_id="r1", report_sha256="e1", info=info, actor="ml")
     registry.approve("m", 1, approver="ana", team="risk")
     assert registry.approval("m", 1)["approver"] == "ana"
-    registry.register("m", data, sha, run_id="r2", report_sha256="e2", info={}, actor="ml")
+    registry.register("m", data, sha, run_id="r2", report_sha256="e2", info=info, actor="ml")
     assert registry.approval("m", 1) is None  # re-evaluated: a new approval is needed
 
 
