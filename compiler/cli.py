@@ -5,10 +5,13 @@ so that `pipec check` starts fast."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TextIO
 
 from pipec import __version__
 
@@ -28,6 +31,11 @@ COMMANDS = {
     "lineage": ("lineage", "answer the reproducibility questions for a model version", []),
     "data": ("data", "materialise bundled example data", []),
 }
+# Options whose empty value would silently stand for their default (`-o ''` for
+# build/<target>, `--select ''` for every rule), the mark of an unset variable in a script
+# (`-o "$OUT"`): an explicit empty value is a usage error.
+NOT_EMPTY = {"output", "select", "ignore"}
+SIGPIPE_STATUS = 128 + 13  # what a shell reports for a process killed by SIGPIPE
 
 
 def _available() -> dict[str, tuple[str, str, list[str]]]:
@@ -56,6 +64,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         if invoked is None or invoked == name or invoked in aliases:
             importlib.import_module(f"pipec.commands.{module}").configure(command)
             _share_options_with_actions(command)
+            _refuse_empty(command)
             _debug_after_actions(command)
     return parser
 
@@ -78,6 +87,21 @@ def _share_options_with_actions(command: argparse.ArgumentParser) -> None:
                     option.default = argparse.SUPPRESS
 
 
+def _refuse_empty(command: argparse.ArgumentParser) -> None:
+    for action in command._actions:
+        if action.dest in NOT_EMPTY and action.option_strings:
+            action.type = _not_empty(action.type)
+
+
+def _not_empty(convert: Callable[[str], object] | None) -> Callable[[str], object]:
+    def checked(value: str) -> object:
+        if value == "":
+            raise argparse.ArgumentTypeError("must not be empty; leave the option out for "
+                                             "its default")
+        return value if convert is None else convert(value)
+    return checked
+
+
 def _debug_after_actions(command: argparse.ArgumentParser) -> None:
     """`pipec stage run ... --debug` as well as `pipec --debug stage run ...`: every
     action word (`stage run`, `runs show`) takes `--debug` too."""
@@ -97,6 +121,21 @@ def _invoked_command(argv: Sequence[str] | None) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with _standard_streams():
+        try:
+            return _main(argv)
+        except BrokenPipeError:
+            # `pipec ... | head`: the reader left. Nothing to report, but no success
+            # either: the status of a process killed by SIGPIPE, as `set -o pipefail`
+            # expects, whatever the command would have returned.
+            _discard_stdout()
+            return SIGPIPE_STATUS
+        except SystemExit:  # argparse: --help, --version, a usage error
+            _flush_or_discard()
+            raise
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if getattr(args, "_module", None) is None:
@@ -104,16 +143,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     command = importlib.import_module(f"pipec.commands.{args._module}")
     try:
-        return command.run(args)
+        status = command.run(args)
+        sys.stdout.flush()  # here, not at exit, where a failure would be Python's status 120
+        return status
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `pipec ... | head`: the reader left; nothing to report
-        sys.stderr.close()
-        return 0
+    except BrokenPipeError:
+        raise
     except Exception as exc:  # the last line of defence: never a traceback by default
-        if args.debug:
-            raise
+        if args.debug:  # the traceback as well; the status stays what it would be
+            import traceback
+
+            traceback.print_exc()
+        if isinstance(exc, OutputError):
+            _discard_stdout()  # what is still buffered would fail again at exit
         print(_failure(exc), file=sys.stderr)
         return 2
 
@@ -123,8 +167,102 @@ def _failure(exc: Exception) -> str:
 
     if isinstance(exc, ConfigError):
         return f"pipec: {exc}"
+    if isinstance(exc, OutputError):
+        return f"pipec: cannot write the output: {exc.strerror or exc}"
     if isinstance(exc, OSError) and exc.filename is not None:
         # The environment (a permission, a full disk) rather than a bug in pipec.
         return f"pipec: cannot access `{exc.filename}`: {exc.strerror or exc}"
     return (f"pipec: internal error: {type(exc).__name__}: {exc}\n"
             "rerun with --debug for the traceback")
+
+
+class OutputError(OSError):
+    """Standard output could not be written (a full disk, an I/O error): the
+    environment, not a bug in pipec, and no file name to give."""
+
+
+class _Output:
+    """`sys.stdout` while a command runs, telling a failure to write it (`OutputError`)
+    apart from any other OSError; BrokenPipeError (the reader left) passes unchanged."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        with _as_output_error():
+            return self._stream.write(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        with _as_output_error():
+            self._stream.writelines(lines)
+
+    def flush(self) -> None:
+        with _as_output_error():
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _as_output_error() -> Iterator[None]:
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(exc.errno, exc.strerror or str(exc)) from exc
+
+
+@contextlib.contextmanager
+def _standard_streams() -> Iterator[None]:
+    """A closed stdout or stderr (`pipec check x.pipe >&-`) is run on without: what
+    would be written there goes nowhere and the exit status is unchanged. (Without a
+    stream Python has `sys.stdout` None, and `print(..., file=sys.stderr)` with None
+    writes to stdout.) The closed descriptor is taken by /dev/null, so that no file
+    pipec opens, nor a process it starts, gets it as its stdout or stderr."""
+    saved = sys.stdout, sys.stderr
+    opened = []
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        if getattr(sys, name) is None:
+            _occupy(fd)
+            opened.append(open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
+            setattr(sys, name, opened[-1])
+    sys.stdout = _Output(sys.stdout)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+        for stream in opened:
+            stream.close()
+
+
+def _occupy(fd: int) -> None:
+    """/dev/null on descriptor `fd` when it is closed."""
+    try:
+        os.fstat(fd)
+    except OSError:
+        null = os.open(os.devnull, os.O_WRONLY)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+
+
+def _flush_or_discard() -> None:
+    try:
+        sys.stdout.flush()
+    except OSError:
+        _discard_stdout()
+
+
+def _discard_stdout() -> None:
+    """Point stdout's descriptor at /dev/null: what is still buffered for a reader that
+    left or a full disk would fail again when Python flushes it at exit (a message
+    and status 120). A stdout with no descriptor (a test's capture) is left alone."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)

@@ -114,7 +114,14 @@ class Loader:
         return loaded
 
     def _read(self, path: Path, display: str) -> LoadedFile:
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            if exc.filename is not None:
+                raise
+            # It opened, then failed when read (an I/O error): name the file, as a
+            # failure to open it does, so that the file is blamed, not pipec.
+            raise OSError(exc.errno, exc.strerror or str(exc), display) from exc
         return self._loaded(path, display, parse_bytes(data, display))
 
     def _loaded(self, path: Path, display: str, result: ParseResult) -> LoadedFile:

@@ -79,9 +79,16 @@ def usable(arguments: list[str]) -> tuple[list[Path], bool]:
 
 
 def readable(path: Path) -> bool:
+    """Whether `path` can be read to its end; if not, says why on stderr. Opening is not
+    enough: some files open but fail when read (`/proc/self/mem`, a failing disk)."""
+    return read(path) is not None
+
+
+def read(path: Path) -> bytes | None:
+    """The file's bytes, or None after saying on stderr why they cannot be read."""
     try:
-        with path.open("rb"):
-            return True
+        with path.open("rb") as file:
+            return file.read()
     except OSError as exc:
-        print(f"pipec: cannot read `{path}`: {exc.strerror}", file=sys.stderr)
-        return False
+        print(f"pipec: cannot read `{path}`: {exc.strerror or exc}", file=sys.stderr)
+        return None

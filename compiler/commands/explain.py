@@ -1,5 +1,6 @@
 """`pipec explain CODE [--format json]`: a rule's page; an unknown code is a usage error
-(exit 2) naming the code it most likely meant."""
+(exit 2) naming the code it most likely meant. Without a code, the list of rules; in
+JSON, each rule's `code`, `severity`, `summary` and `phase`, as on its page."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import argparse
 import json
 import re
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipec.rules import Rule
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -19,6 +24,10 @@ def run(args: argparse.Namespace) -> int:
 
     rules = load_all()
     if args.code is None:
+        if args.format == "json":
+            print(json.dumps([_fields(entry) for entry in rules.values()], indent=2,
+                             ensure_ascii=False))
+            return 0
         for code, entry in rules.items():
             print(f"{code:<11} {entry.severity.value:<8} {entry.summary}")
         return 0
@@ -28,13 +37,16 @@ def run(args: argparse.Namespace) -> int:
               "`pipec explain` lists them", file=sys.stderr)
         return 2
     if args.format == "json":
-        print(json.dumps({"code": entry.code, "severity": entry.severity.value,
-                          "summary": entry.summary, "phase": entry.phase,
-                          "doc": entry.doc}, indent=2, ensure_ascii=False))
+        print(json.dumps(_fields(entry) | {"doc": entry.doc}, indent=2, ensure_ascii=False))
     else:
         print(f"# {entry.code}: {entry.summary} ({entry.severity.value})\n")
         print(entry.doc)
     return 0
+
+
+def _fields(entry: Rule) -> dict[str, object]:
+    return {"code": entry.code, "severity": entry.severity.value, "summary": entry.summary,
+            "phase": entry.phase}
 
 
 def _did_you_mean(code: str, codes: list[str]) -> str:

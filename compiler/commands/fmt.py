@@ -1,14 +1,18 @@
 """`pipec fmt [--check] FILE...`: 0 nothing to change (or rewritten), 1 with --check when
-a file would change or a file does not parse, 2 unreadable or unwritable. A file that does
-not parse is left untouched and its diagnostics printed. A symlink is followed."""
+a file would change or a file does not parse, 2 unreadable or unwritable (2 wins). A file
+that does not parse is left untouched and its diagnostics printed (on stderr with
+`--diff`, whose stdout is the diff, for `patch` or a pager). An argument that names
+nothing readable is reported and the other files are still formatted, as `check` checks
+them. A symlink is followed."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
-from pipec.commands._files import readable, usable
+from pipec.commands._files import read, usable
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -19,28 +23,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    files, go_on = usable(args.files)
-    if not go_on:
-        return 2
-    status = 0
+    files, all_usable = usable(args.files)
+    status = 0 if all_usable else 2
     for path in files:
-        if not readable(path):
-            return 2
-        status = max(status, _format_file(path, args))
+        data = read(path)
+        status = max(status, 2 if data is None else _format_file(path, data, args))
     return status
 
 
-def _format_file(path: Path, args: argparse.Namespace) -> int:
+def _format_file(path: Path, data: bytes, args: argparse.Namespace) -> int:
     from pipec.atomic import write_text
     from pipec.commands.check import emit
     from pipec.fmt import format_module
     from pipec.loader import display_path
     from pipec.parser import parse_bytes
 
-    data = path.read_bytes()
     result = parse_bytes(data, display_path(path))
     if result.module is None:
-        emit(result.diagnostics, {display_path(path): result.text}, "text")
+        out = sys.stderr if args.diff else sys.stdout
+        with contextlib.redirect_stdout(out):
+            emit(result.diagnostics, {display_path(path): result.text}, "text")
         return 1
     formatted = format_module(result.module, result.text)
     # Compared with the file as it is, BOM included: the parser drops a BOM, and fmt

@@ -1,13 +1,14 @@
 """`pipec graph FILE --format mermaid|dot|json`: the checked DAG. Refuses (exit 1) when
-the program has errors, printing them."""
+the program has errors, printing them on stderr: stdout is only ever the graph."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
-from pipec.commands._files import readable
+from pipec.commands._files import readable, report_missing
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,12 +23,15 @@ def run(args: argparse.Namespace) -> int:
     from pipec.graph_export import RENDERERS
 
     path = Path(args.file)
-    if not path.is_file() or not readable(path):
-        print(f"pipec: cannot read `{args.file}`", file=sys.stderr)
+    if not path.is_file():
+        report_missing([args.file])
+        return 2
+    if not readable(path):
         return 2
     program = compile(path, options=options_for(path))
     if not program.ok:
-        emit(program.diagnostics, {f.display: f.text for f in program.files}, "text")
+        with contextlib.redirect_stdout(sys.stderr):
+            emit(program.diagnostics, {f.display: f.text for f in program.files}, "text")
         return 1
     if program.pipeline is None:  # a teams-only file: an empty graph would look like a bug
         print(f"pipec: no pipeline in `{args.file}`: nothing to draw", file=sys.stderr)

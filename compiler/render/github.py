@@ -2,9 +2,10 @@
 `::error file=F,line=L,col=C,endLine=L2,endColumn=C2,title=CODE::message`.
 
 Escaping follows the runner's rules: in the message `%`, CR and LF are percent-encoded;
-in properties `:` and `,` are too. Other control characters from a file (an ESC that
-would colour or rewrite the Actions log, a NUL) are shown as their Unicode pictures,
-as in the text format.
+in properties `:` and `,` are too. Other control characters from a file or its name (an
+ESC that would colour or rewrite the Actions log, a NUL) are shown as their Unicode
+pictures, as in the text format, in the message and in `file=` alike; a byte of a file
+name that is not UTF-8 is U+FFFD, so that the log stays UTF-8.
 
 `file=` is relative to the repository root (the nearest folder with a `.git` above the
 file, else its project root), which is where GitHub places annotations, whatever folder
@@ -14,6 +15,7 @@ pipec ran in; a file of the standard library stays `std/...`.
 from __future__ import annotations
 
 from pipec.diagnostics import Diagnostic, Severity
+from pipec.render.json_format import valid_text
 from pipec.render.text import PICTURES
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
@@ -22,7 +24,7 @@ _PICTURES = {c: picture for c, picture in PICTURES.items() if c != 0x0D}
 
 
 def visible(text: str) -> str:
-    return text.translate(_PICTURES)
+    return valid_text(text.translate(_PICTURES))
 
 
 def escape_data(text: str) -> str:
@@ -38,7 +40,8 @@ def annotation(diagnostic: Diagnostic) -> str:
 
     span = diagnostic.span
     properties = {
-        "file": repository_name(span.file) or span.file, "line": span.line, "col": span.col,
+        "file": visible(repository_name(span.file) or span.file), "line": span.line,
+        "col": span.col,
         "endLine": span.end_line, "endColumn": span.end_col, "title": diagnostic.code,
     }
     props = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items())

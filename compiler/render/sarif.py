@@ -10,17 +10,20 @@ Artifact URIs are relative to the repository root (`%SRCROOT%`: the nearest fold
 a `.git` above the file, else its project root), whatever folder pipec ran in, which is
 how code scanning places them; a file of the bundled standard library is relative to
 `PIPEC_STDLIB`. Neither base is given as a machine path: `originalUriBaseIds` only
-describes them.
+describes them. A URI percent-encodes the bytes of the file's name, so a name that is
+not UTF-8 keeps its exact bytes (`%FF`); in message texts such a byte is U+FFFD.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import PurePosixPath, PureWindowsPath
 from urllib.parse import quote
 
 from pipec import __version__
 from pipec.diagnostics import Diagnostic, Severity
+from pipec.render.json_format import valid_text
 
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
 SRCROOT = "%SRCROOT%"
@@ -86,7 +89,8 @@ def _what_it_does(doc: str) -> str:
 
 def _result(diagnostic: Diagnostic, rule_index: int) -> dict[str, object]:
     span = diagnostic.span
-    text = diagnostic.message + (f"\nhelp: {diagnostic.help}" if diagnostic.help else "")
+    text = valid_text(diagnostic.message + (f"\nhelp: {diagnostic.help}"
+                                            if diagnostic.help else ""))
     end_line = max(span.end_line, span.line)
     end_col = span.end_col if end_line > span.line else max(span.end_col, span.col + 1)
     return {
@@ -108,10 +112,10 @@ def artifact_location(file: str) -> dict[str, str]:
     from pipec.loader import STD_PREFIX
 
     if file.startswith(STD_PREFIX):
-        return {"uri": quote(file[len(STD_PREFIX):]), "uriBaseId": STDLIB}
+        return {"uri": _quote(file[len(STD_PREFIX):]), "uriBaseId": STDLIB}
     in_repository = repository_name(file)
     if in_repository is not None:
-        return {"uri": quote(in_repository), "uriBaseId": SRCROOT}
+        return {"uri": _quote(in_repository), "uriBaseId": SRCROOT}
     return {"uri": artifact_uri(file)}
 
 
@@ -122,5 +126,11 @@ def artifact_uri(file: str) -> str:
         return PureWindowsPath(file).as_uri()
     posix = PurePosixPath(file.replace("\\", "/"))
     if posix.is_absolute():
-        return "file://" + quote(str(posix))
-    return quote(str(posix))
+        return "file://" + _quote(str(posix))
+    return _quote(str(posix))
+
+
+def _quote(name: str) -> str:
+    """A file name as a URI path: its bytes on this machine, percent-encoded where
+    needed (a name that is not UTF-8 holds lone surrogates, which `quote` refuses)."""
+    return quote(os.fsencode(name))
