@@ -145,6 +145,12 @@ class NotBlessed(RunStopped):
                                            f"gates: {', '.join(self.failed)}")
 
 
+class RollbackPinUnusable(RunStopped):
+    """The register stage pins `rollback VERSION` to a version the registry cannot
+    restore (none such, or it never served): refused at registration, not found out
+    during the incident that needs the rollback."""
+
+
 class ApprovalRejected(RunStopped):
     """The reviewer rejected the candidate at the orchestrator's human step (Airflow's
     HITL Reject): the run ends blocked at the approval stage; the version stays a

@@ -17,6 +17,7 @@ from .errors import (
     ManifestError,
     NotBlessed,
     PipecRuntimeError,
+    RollbackPinUnusable,
     TrainingRefused,
 )
 from .model_modules import DEFAULT_ALLOWED
@@ -188,6 +189,7 @@ def run_register(ctx: StageContext) -> StageOutput:
     train_spec = ctx.stage_def(spec["model"])
     registry = _registry(ctx, spec)
     try:
+        _check_pin(registry, spec, train_spec["name"])
         version = registry.register(
             train_spec["name"], ctx.store.get_path(model_id).read_bytes(), model_id,
             run_id=ctx.run_id, report_sha256=evaluation_id, actor=spec.get("owner") or "pipec",
@@ -204,6 +206,16 @@ def run_register(ctx: StageContext) -> StageOutput:
     report = {"model": version.model, "version": version.version, "sha256": version.sha256,
               "state": version.state, "registry": spec["registry"]["path"]}
     return StageOutput({"registration": ctx.store.put_json(report)}, report)
+
+
+def _check_pin(registry: Registry, spec: dict[str, Any], model: str) -> None:
+    pinned = spec.get("rollback")
+    if isinstance(pinned, int) and not isinstance(pinned, bool) and \
+            (problem := registry.pin_problem(model, pinned)) is not None:
+        raise RollbackPinUnusable(spec["id"], {"rollback": pinned},
+                                  f"{spec['id']}: `rollback {pinned}` cannot be restored: "
+                                  f"{problem}; pin a version that served, or write "
+                                  "`rollback previous`")
 
 
 def _mark_unblessed(ctx: StageContext, model_id: str, evaluation_id: str,

@@ -347,6 +347,15 @@ class Registry:
                  f"rollback from v{current[0]}{why}")
         return self.get(model, target)
 
+    def pin_problem(self, model: str, pinned: int) -> str | None:
+        """Why `rollback PINNED` could not restore that version of `model`, or None."""
+        if not any(v.version == pinned for v in self.versions(model)):
+            return f"the registry has no version {pinned} of {model!r}"
+        if not _served(self.db.cursor(), model, pinned):
+            return (f"v{pinned} was never in production; a rollback restores only a version "
+                    "that served before")
+        return None
+
     def _rollback_target(self, cur: sqlite3.Cursor, model: str, current: int) -> int:
         pinned = self.get(model, current).info.get("rollback")
         if isinstance(pinned, int) and not isinstance(pinned, bool):

@@ -319,3 +319,16 @@ def test_a_candidate_that_failed_its_latest_evaluation_is_not_approved(
     assert main(["run", str(path)]) == 3  # blessed again: waiting, as before
     assert main(["registry", "approve", "model@1", "--by", "risk",
                  "--project", str(tmp_path)]) == 0
+
+
+def test_a_rollback_pin_that_cannot_be_restored_is_refused_at_registration(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`rollback 9` with no v9 (or a v9 that never served) is a rollback plan that fails
+    during the incident: the register stage refuses it (exit 1), naming the pin."""
+    path = write_project(tmp_path)
+    path.write_text(program().replace("rollback previous", "rollback 9"), "utf-8")
+    capsys.readouterr()
+    code, out, _ = _pipec(capsys, "run", str(path))
+    assert code == 1
+    assert "`rollback 9` cannot be restored: the registry has no version 9 of 'model'" in out
+    assert "register.model: blocked" in out
