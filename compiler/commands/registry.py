@@ -113,7 +113,10 @@ def _show_text(shown: dict[str, Any]) -> str:
     features = info.get("features") or []
     lines = [f"{shown['model']}@{shown['version']}  {shown['state']}",
              f"  sha256      {shown['sha256']}",
-             f"  registered  {_when(shown['created_at'])} by run {shown['run_id']}",
+             # The run is the latest that evaluated these bytes (a re-run binds the
+             # version to its newer report), not necessarily the one that registered it.
+             f"  registered  {_when(shown['created_at'])}",
+             f"  run         {shown['run_id']} (its evaluation report is the one below)",
              f"  report      sha256 {shown['report_sha256']}",
              f"  pipeline    {info.get('pipeline')} (dag_hash {str(info.get('dag_hash'))[:12]})",
              f"  label       {info.get('label')} ({info.get('task')})",

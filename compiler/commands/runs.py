@@ -79,11 +79,21 @@ def _list(records: Any, args: argparse.Namespace) -> int:
 def _show(records: Any, args: argparse.Namespace) -> int:
     record = records.get(args.run)
     if record is None:
-        print(f"pipec: no run `{args.run}`", file=sys.stderr)
+        print(f"pipec: {_no_record(records, args.run)}", file=sys.stderr)
         return 2
     print(json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False)
           if args.format == "json" else _record_text(record))
     return 0
+
+
+def _no_record(records: Any, ref: str) -> str:
+    """Why run `ref` has nothing to show: unknown, or a run without a record yet."""
+    found = records.unrecorded(ref)
+    if found is None:
+        return f"no run `{ref}`"
+    run_id, status = found
+    return (f"run {run_id} has no record: the run index says `{status}`; it is still "
+            "running, or it was killed before it could write its record")
 
 
 def _record_text(record: dict[str, Any]) -> str:
@@ -147,9 +157,10 @@ def _approval_state(entry: dict[str, Any]) -> str:
 
 def _diff(records: Any, args: argparse.Namespace) -> int:
     first, second = records.get(args.first), records.get(args.second)
-    if first is None or second is None:
-        print("pipec: both runs must exist", file=sys.stderr)
-        return 2
+    for ref, record in ((args.first, first), (args.second, second)):
+        if record is None:
+            print(f"pipec: {_no_record(records, ref)}", file=sys.stderr)
+            return 2
     changes = diff(first, second)
     if args.format == "json":
         print(json.dumps(changes, indent=2, sort_keys=True, default=str))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import platform
+import sqlite3
 import subprocess
 import sys
 import time
@@ -275,6 +276,17 @@ class RunRecords:
         keys = ("run_id", "pipeline", "status", "record_sha256", "created_at")
         return [dict(zip(keys, (*row[:4], row[5]), strict=True)) for row in rows]
 
+
+    def unrecorded(self, prefix: str) -> tuple[str, str] | None:
+        """(run id, status in the run index) of a run starting with `prefix` that has no
+        record: one still running, or killed before it could write its record."""
+        try:
+            row = self.db.execute(
+                "SELECT run_id, status FROM runs WHERE substr(run_id, 1, ?) = ? "
+                "ORDER BY started_at DESC", (len(prefix), prefix)).fetchone()
+        except sqlite3.OperationalError:  # a store with records but no run index yet
+            return None
+        return (row[0], row[1]) if row and prefix else None
 
     def count(self) -> int:
         """How many runs have a record."""

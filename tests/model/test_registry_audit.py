@@ -564,3 +564,20 @@ def test_approve_refuses_a_version_that_needs_none_and_records_one_approval(
                               "--approver", approver, "--project", str(project))
         assert code == 0
     assert "was already approved by ana (risk)" in out and "nothing recorded" in out
+
+
+def test_a_run_without_a_record_is_named_as_such(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A run killed before its record (SIGKILL) stays `running` in the index: `runs show`
+    and `runs diff` say so, and which of the two runs `diff` could not find."""
+    from pipec.stdlib.runtime.store import RunIndex
+
+    index = RunIndex(project)
+    try:
+        index.start_run("killed123", None)
+    finally:
+        index.close()
+    code, _, err = _pipec(capsys, "runs", "show", "killed", "--project", str(project))
+    assert code == 2 and "run killed123 has no record: the run index says `running`" in err
+    code, _, err = _pipec(capsys, "runs", "diff", "run1", "nosuch", "--project", str(project))
+    assert code == 2 and err.strip() == "pipec: no run `nosuch`"
