@@ -227,7 +227,7 @@ def _codes(section: dict[str, Any], key: str) -> tuple[str, ...]:
 
 
 def _severities(table: Any) -> dict[str, str]:
-    from pipec.policy import SEVERITY_WORDS
+    from pipec.policy import SEVERITY_WORDS, UNSUPPRESSIBLE
     from pipec.rules import load_all
 
     if not isinstance(table, dict):
@@ -240,6 +240,9 @@ def _severities(table: Any) -> dict[str, str]:
         if not isinstance(level, str) or level.strip().lower() not in SEVERITY_WORDS:
             raise ConfigError(f"`severity.{code}`: `{level}` is not one of error, warning, "
                               f"note, off{_did_you_mean(str(level), SEVERITY_WORDS)}")
+        if code in UNSUPPRESSIBLE and SEVERITY_WORDS[level.strip().lower()] != "error":
+            raise ConfigError(f"`severity.{code}`: {code} is always an error (text pipec "
+                              "cannot read leaves nothing to check); remove the line")
     return {str(k): str(v) for k, v in table.items()}
 
 

@@ -15,6 +15,7 @@ PROGRAM = 'team ml { contact "#ml"; role ml }\n'
     ('[tool.pipec.severity]\nGATE005 = "eror"\n',
      '`severity.GATE005`: `eror` is not one of error, warning, note, off; did you mean `error`?'),
     ('[tool.pipec.severity]\nGATE500 = "error"\n', "`severity`: unknown code `GATE500`"),
+    ('[tool.pipec.severity]\nP001 = "off"\n', "`severity.P001`: P001 is always an error"),
     ('[tool.pipec]\nselct = ["LEAK"]\n', "unknown setting `selct`; did you mean `select`?"),
     ('[tool.pipec]\nselect = ["LEEK"]\n', "`select`: unknown code `LEEK`; did you mean `LEAK`?"),
     ('[tool.pipec]\nignore = "GATE007"\n', "`ignore` must be a list of strings"),
