@@ -3,35 +3,45 @@ flushed and fsynced, then renamed over the target.
 
 Symlinks are followed: a link named as the target (`dags -> ../airflow/dags`, a `.pipe`
 file linked from elsewhere) keeps pointing where it did, and what it points at is
-what gets written. Renaming over the link itself would silently turn it into a copy."""
+what gets written. Renaming over the link itself would silently turn it into a copy.
+
+A rewritten file keeps its mode, and its owner and group where the process may give
+them away (root); a new file gets the mode a plain `open()` would give it."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
-import sys
+import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path, PurePath
 
 
+class PartlyWritten(OSError):
+    """A rename failed after others had succeeded: `written` (names inside the output
+    folder) hold the new build, the other files are as they were."""
+
+    def __init__(self, cause: OSError, written: list[str]) -> None:
+        super().__init__(cause.errno, cause.strerror, cause.filename)
+        self.written = written
+
+
 def write_bytes(path: Path, data: bytes) -> None:
+    """Replace the file at `path` (through a symlink) with `data` in one rename.
+
+    The new file keeps the old one's mode, owner and group (the owner only where the
+    process may give files away: root). It is a new file all the same: another hard
+    link to the old one is no longer a link to `path`, and keeps the old content."""
     path = followed(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temp = _written_beside(path, data)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(temp, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(temp, 0o644)
         os.replace(temp, path)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
 
 
@@ -40,34 +50,25 @@ def write_text(path: Path, text: str) -> None:
 
 
 def write_tree(target: Path, files: dict[str, bytes], remove: Iterable[str] = ()) -> None:
-    """Write a whole output folder or nothing: build it beside the target, then swap.
+    """Write `files` (paths relative to `target`) into the output folder `target`.
 
-    Files already in `target` that are not part of `files` are kept, except the file
-    names (directly in `target`) listed in `remove`: what an earlier run wrote that this
-    one no longer does. A new folder
-    gets the mode a plain `mkdir` would give it; an existing one keeps its own.
+    An existing folder is written into, never replaced: it may be a mount point (an
+    Airflow `dags/` volume), and it may hold files pipec did not write, which are not
+    touched. Every file is first written to a hidden temporary file beside its
+    destination; only when all are written are they renamed into place, one after the
+    other. A failure before that removes the temporary files (and any subfolder made
+    for them) and leaves the folder as it was. Then the names (directly in `target`)
+    listed in `remove` go: what an earlier run wrote that this one no longer does.
+
+    A folder that does not exist yet is built complete beside its place and renamed
+    into it, with the mode a plain `mkdir` would give it.
     """
+    _refuse_outside(target, files)
     target = followed(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        if target.exists():
-            shutil.copytree(target, staging, dirs_exist_ok=True, symlinks=True)
-            for name in sorted(set(remove) - set(files)):
-                if Path(name).name == name and name not in ("", ".", ".."):  # in the folder
-                    (staging / name).unlink(missing_ok=True)
-        else:  # mkdtemp's folders are private (0700); an output folder is not
-            staging.chmod(0o777 & ~current_umask())
-        for relative, data in sorted(files.items()):
-            if PurePath(relative).is_absolute() or ".." in PurePath(relative).parts:
-                raise ValueError(f"{relative!r} is not a path inside `{target}`")
-            destination = staging / relative
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            destination.write_bytes(data)
-        _swap(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    if target.is_dir():
+        _write_into(target, files, set(remove) - set(files))
+    else:
+        _create(target, files)
 
 
 def followed(path: Path) -> Path:
@@ -83,47 +84,133 @@ def current_umask() -> int:
     return mask
 
 
-def _swap(staging: Path, target: Path) -> None:
-    """Put `staging` where `target` is. An existing folder is exchanged with it in one
-    step where the system can (Linux), so a reader (an Airflow scheduler scanning its
-    DAG folder) sees the old folder or the new one, never none; elsewhere it is moved
-    aside first, which leaves a moment with no folder."""
-    if not target.exists():
-        os.replace(staging, target)
-        return
-    if exchange(staging, target):
-        shutil.rmtree(staging, ignore_errors=True)  # now the old folder
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-    old.rmdir()
-    os.replace(target, old)
-    os.replace(staging, target)
-    shutil.rmtree(old, ignore_errors=True)
+def _refuse_outside(target: Path, files: dict[str, bytes]) -> None:
+    for relative in files:
+        if PurePath(relative).is_absolute() or ".." in PurePath(relative).parts:
+            raise ValueError(f"{relative!r} is not a path inside `{target}`")
 
 
-# renameat2's flag and "the current folder" for its folder descriptors (linux/fs.h).
-_RENAME_EXCHANGE, _AT_FDCWD = 2, -100
-# What renameat2 answers where it or its flag is not available: use the fallback.
-_UNSUPPORTED = frozenset({errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP})
-
-
-def exchange(first: Path, second: Path) -> bool:
-    """Swap two existing paths atomically (Linux's renameat2 RENAME_EXCHANGE): True when
-    done, False where the system or the file system cannot; any other error raises."""
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-
+def _create(target: Path, files: dict[str, bytes]) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):  # a C library older than glibc 2.28
-        return False
-    renameat2.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                          ctypes.c_uint)
-    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second),
-                 _RENAME_EXCHANGE) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in _UNSUPPORTED:
-        return False
-    raise OSError(code, os.strerror(code), str(second))
+        staging.chmod(0o777 & ~current_umask())  # mkdtemp's folders are private (0700)
+        for relative, data in sorted(files.items()):
+            destination = staging / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            _fill(os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), data)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _write_into(target: Path, files: dict[str, bytes], stale: set[str]) -> None:
+    made: list[Path] = []  # subfolders made for the new files, outermost first
+    staged: list[tuple[str, Path, Path]] = []  # (name in target, temp file, destination)
+    try:
+        for relative, data in sorted(files.items()):
+            destination = followed(target / relative)
+            _refuse_non_file(destination, relative)
+            _make_folders(destination.parent, made)
+            staged.append((relative, _written_beside(destination, data), destination))
+    except BaseException:
+        for _, temp, _ in staged:
+            temp.unlink(missing_ok=True)
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    _commit(target, staged, stale)
+
+
+def _make_folders(folder: Path, made: list[Path]) -> None:
+    """Make `folder` and the missing folders above it, adding each to `made` as it is."""
+    for each in reversed((folder, *folder.parents)):
+        if not each.is_dir():
+            each.mkdir()
+            made.append(each)
+
+
+def _refuse_non_file(destination: Path, relative: str) -> None:
+    """A rename would replace a FIFO or a device, and cannot replace a folder; neither is
+    a file an earlier build wrote, so it is refused before anything is written."""
+    try:
+        mode = destination.stat().st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise OSError(errno.EEXIST, f"`{relative}` there is not a regular file")
+
+
+def _commit(target: Path, staged: list[tuple[str, Path, Path]], stale: set[str]) -> None:
+    """Rename every temporary file over its destination, then remove the stale names.
+    A failure after the first rename is a PartlyWritten naming what was replaced."""
+    written: list[str] = []
+    try:
+        for relative, temp, destination in staged:
+            os.replace(temp, destination)
+            written.append(relative)
+        _remove_stale(target, stale)
+    except OSError as exc:
+        if not written:
+            raise
+        raise PartlyWritten(exc, written) from exc
+    finally:
+        for _, temp, _ in staged[len(written):]:  # the ones not renamed
+            temp.unlink(missing_ok=True)
+
+
+def _remove_stale(target: Path, names: set[str]) -> None:
+    for name in sorted(names):
+        if Path(name).name != name or name in ("", ".", ".."):  # not directly in the folder
+            continue
+        path = target / name
+        if path.is_symlink() or path.is_file():  # a folder or a FIFO is not a page pipec wrote
+            path.unlink(missing_ok=True)
+
+
+def _written_beside(path: Path, data: bytes) -> Path:
+    """A hidden temporary file beside `path`, holding `data` on disk, with the mode,
+    owner and group `path` has (or a new file's mode)."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temp = Path(name)
+    try:
+        _fill(fd, data)
+        _take_attributes(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return temp
+
+
+def _fill(fd: int, data: bytes) -> None:
+    """Write `data` to the new file open as `fd`, on disk before it is renamed: else a
+    crash soon after the rename may leave the name with an empty file."""
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _take_attributes(temp: Path, path: Path) -> None:
+    try:
+        old = path.stat()
+    except FileNotFoundError:  # mkstemp's files are private (0600); a new file is not
+        temp.chmod(0o666 & ~current_umask())
+        return
+    _give_owner(temp, old.st_uid, old.st_gid)
+    temp.chmod(old.st_mode & 0o777)  # after chown, which may clear mode bits
+
+
+def _give_owner(temp: Path, uid: int, gid: int) -> None:
+    """Give `temp` that owner and group, or failing that (not root) that group, which a
+    member of it may set; failing both, `temp` stays the process's."""
+    if not hasattr(os, "chown"):
+        return
+    for owner in (uid, -1):
+        try:
+            os.chown(temp, owner, gid)
+            return
+        except PermissionError:
+            continue

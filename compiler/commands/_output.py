@@ -1,11 +1,12 @@
 """Output folders of `build` and `docs`.
 
-pipec owns its output folder as a whole: `pipec.atomic.write_tree` builds the new
-folder beside it and swaps the two, so that readers (an Airflow scheduler watching
-`dags/`, a web server) never see half of a build. That is why the current folder, a
-folder above it, or a folder holding the sources being compiled is refused rather
-than swapped: the swap would move the user's shell out from under them or copy the
-whole project on every build. A symlink is followed: its target is the folder."""
+`pipec.atomic.write_tree` writes pipec's files into an existing folder (never replacing
+the folder, which may be a mounted Airflow `dags/` volume, nor touching files it did not
+write), each complete before any is renamed into place; a new folder is made complete.
+The current folder, a folder above it, or a folder holding the sources being compiled
+is still refused: there generated files would mix with the user's own, and pipec
+writes over the files it names (and `docs` removes the pages an earlier run wrote),
+which there may be the user's. A symlink is followed: its target is the folder."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from pipec.atomic import write_tree
+from pipec.atomic import PartlyWritten, write_tree
 
 
 def output_problem(output: Path, sources: list[Path]) -> str | None:
@@ -34,14 +35,18 @@ def output_problem(output: Path, sources: list[Path]) -> str | None:
         reason = f"it holds the source `{holding}`"
     if reason is None:
         return None
-    return (f"refusing to write into `{output}`: {reason}, and pipec replaces its output "
-            "folder as a whole; name a folder of its own, e.g. `-o build/out`")
+    return (f"refusing to write into `{output}`: {reason}, and pipec writes over the "
+            "files it names there; name a folder of its own, e.g. `-o build/out`")
 
 
 def write_output(output: Path, files: dict[str, bytes], remove: Iterable[str] = ()) -> bool:
     """write_tree with an environment error (permission, disk full) as a message."""
     try:
         write_tree(output, files, remove)
+    except PartlyWritten as exc:
+        print(f"pipec: cannot write `{output}`: {exc.strerror or exc}; "
+              f"{', '.join(exc.written)} had been written by then", file=sys.stderr)
+        return False
     except OSError as exc:
         print(f"pipec: cannot write `{output}`: {exc.strerror or exc}; nothing was written",
               file=sys.stderr)

@@ -1,9 +1,11 @@
 """`pipec build FILE --target airflow|argo|local [-o DIR]`: exit 0 written, 1 the
 program (or what the target can express of it) has an error, 2 usage error.
 
-Writes the target's files and `lineage.json` into DIR (default `build/<target>/`) all
-at once or not at all; DIR may be a symlink to a folder, but not the current folder or
-one holding FILE (`_output` says why). Diagnostics only `build` can make (BUDGET001,
+Writes the target's files and `lineage.json` into DIR (default `build/<target>/`): an
+existing DIR is written into, not replaced, and its other files are left alone; each
+file is complete before any is renamed into place, and a failure before that writes
+nothing. DIR may be a symlink to a folder, but not the current folder or one holding
+FILE (`_output` says why). Diagnostics only `build` can make (BUDGET001,
 REPRO005, the backends' BUILD codes) are reported with the checker's."""
 
 from __future__ import annotations

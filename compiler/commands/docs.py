@@ -1,7 +1,9 @@
 """`pipec docs FILE... -o DIR`: ownership and lineage documentation.
 
 Writes `manifest.json` (docs/manifest.schema.json), `index.html` (one self-contained
-page), `index.md` and one `<pipeline>.md` per pipeline, atomically. Refuses (exit 1,
+page), `index.md` and one `<pipeline>.md` per pipeline into DIR, as `build` writes its
+folder (`pipec.atomic.write_tree`), and removes the pages of pipelines an earlier run
+documented and this one does not; other files in DIR stay. Refuses (exit 1,
 nothing written) when any file has errors, like `pipec build`; warnings are shown in
 the pages as open diagnostics. Exit 2 for arguments that name nothing readable, or an
 output folder pipec cannot own (the current folder, one holding the inputs: `_output`)."""
