@@ -94,6 +94,8 @@ def other_pipeline(existing: Path, manifest: str) -> str | None:
     """The name of the pipeline whose manifest `existing` is, when it is not the one in
     `manifest` (None: no build there, the same pipeline, or an unreadable old manifest,
     which the new build replaces)."""
+    if not existing.is_file():  # a FIFO there would block the read (write_tree refuses it)
+        return None
     try:
         old = json.loads(existing.read_text("utf-8"))["pipeline"]["name"]
         new = json.loads(manifest)["pipeline"]["name"]

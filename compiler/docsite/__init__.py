@@ -27,6 +27,8 @@ def previous_pages(folder: Path) -> set[str]:
     lists them: a page of a pipeline since renamed or removed is stale, and goes. Files
     the manifest does not name are the user's and stay; no readable pipec manifest,
     nothing goes."""
+    if not (folder / "manifest.json").is_file():  # a FIFO there would block the read
+        return set()
     try:
         manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
         if manifest["generator"]["name"] != "pipec":

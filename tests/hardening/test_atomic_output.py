@@ -248,3 +248,20 @@ def test_write_bytes_gives_a_new_file_the_mode_open_would(tmp_path: Path,
     monkeypatch.setattr(atomic, "current_umask", lambda: 0o077)
     atomic.write_bytes(tmp_path / "new.pipe", b"new")
     assert stat.S_IMODE((tmp_path / "new.pipe").stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("command, name", [(["build", "--target", "argo"], "lineage.json"),
+                                           (["docs"], "manifest.json")])
+def test_a_fifo_where_the_old_manifest_was_is_refused_not_waited_on(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str],
+        name: str) -> None:
+    """Reading an earlier build's manifest from a FIFO would block for ever: it is not
+    read, and the write refuses the FIFO (exit 2)."""
+    from pipec.cli import main
+
+    program = Path(__file__).parents[2] / "examples" / "flights" / "flights.pipe"
+    out = tmp_path / "out"
+    out.mkdir()
+    os.mkfifo(out / name)
+    assert main([command[0], str(program), *command[1:], "-o", str(out)]) == 2
+    assert "is not a regular file" in capsys.readouterr().err
