@@ -181,6 +181,9 @@ class OutputError(OSError):
     environment, not a bug in pipec, and no file name to give."""
 
 
+_PIECE = 2048  # characters: at most 8 KiB of UTF-8, the buffer's size
+
+
 class _Output:
     """`sys.stdout` while a command runs, telling a failure to write it (`OutputError`)
     apart from any other OSError; BrokenPipeError (the reader left) passes unchanged."""
@@ -189,12 +192,18 @@ class _Output:
         self._stream = stream
 
     def write(self, text: str) -> int:
+        # In pieces: a write larger than the buffer goes to the pipe in one call, and
+        # when the reader leaves part-way CPython returns a short count instead of
+        # raising (the rest is lost, and the exit was 0); through the buffer, the next
+        # write raises BrokenPipeError.
         with _as_output_error():
-            return self._stream.write(text)
+            for start in range(0, len(text), _PIECE):
+                self._stream.write(text[start:start + _PIECE])
+        return len(text)
 
     def writelines(self, lines: Iterable[str]) -> None:
-        with _as_output_error():
-            self._stream.writelines(lines)
+        for line in lines:
+            self.write(line)
 
     def flush(self) -> None:
         with _as_output_error():

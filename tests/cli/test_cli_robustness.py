@@ -64,6 +64,23 @@ def test_a_reader_that_leaves_is_sigpipe_status_not_success(folder: Path) -> Non
     assert result.stderr == ""
 
 
+def test_a_reader_that_leaves_part_way_through_a_large_output_is_sigpipe_status(
+        tmp_path: Path) -> None:
+    """`pipec graph big.pipe --format json | head -c 10`: megabytes of output, and the
+    reader leaves after a few bytes. The status is still 141, not 0 with the rest lost."""
+    program = tmp_path / "big.pipe"
+    subprocess.run([sys.executable, str(Path(__file__).parents[2] / "tools" / "gen_program.py"),
+                    "2000", "-o", str(program)], check=True)
+    pipec = subprocess.Popen([sys.executable, "-m", "pipec", "graph", str(program),
+                              "--format", "json"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    assert pipec.stdout is not None and pipec.stderr is not None
+    assert len(pipec.stdout.read(10)) == 10
+    pipec.stdout.close()  # the reader leaves with most of the output unread
+    assert pipec.wait(timeout=120) == 141
+    assert pipec.stderr.read() == b""
+
+
 # ------------------------------------------------------------- 2: --debug
 
 
