@@ -14,9 +14,10 @@ import contextlib
 import errno
 import os
 import shutil
+import signal
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePath
 
 
@@ -29,6 +30,30 @@ class PartlyWritten(OSError):
         self.written = written
 
 
+@contextlib.contextmanager
+def _terminations_raise() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job, `kill`) as an exception while files are written, so
+    the cleanup below runs: its default action ends the process at once, leaving the
+    half-written temporary files behind for good. Only where nothing else handles it
+    (the main thread, the default action)."""
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            yield
+            return
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+    except ValueError:  # not the main thread, where signals cannot be set
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # the status a shell shows for a process it killed
+
+
 def write_bytes(path: Path, data: bytes) -> None:
     """Replace the file at `path` (through a symlink) with `data` in one rename.
 
@@ -37,12 +62,13 @@ def write_bytes(path: Path, data: bytes) -> None:
     link to the old one is no longer a link to `path`, and keeps the old content."""
     path = followed(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = _written_beside(path, data)
-    try:
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    with _terminations_raise():
+        temp = _written_beside(path, data)
+        try:
+            os.replace(temp, path)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
 
 
 def write_text(path: Path, text: str) -> None:
@@ -65,10 +91,11 @@ def write_tree(target: Path, files: dict[str, bytes], remove: Iterable[str] = ()
     """
     _refuse_outside(target, files)
     target = followed(target)
-    if target.is_dir():
-        _write_into(target, files, set(remove) - set(files))
-    else:
-        _create(target, files)
+    with _terminations_raise():
+        if target.is_dir():
+            _write_into(target, files, set(remove) - set(files))
+        else:
+            _create(target, files)
 
 
 def followed(path: Path) -> Path:

@@ -265,3 +265,39 @@ def test_a_fifo_where_the_old_manifest_was_is_refused_not_waited_on(
     os.mkfifo(out / name)
     assert main([command[0], str(program), *command[1:], "-o", str(out)]) == 2
     assert "is not a regular file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_sigterm_while_writing_leaves_no_temporary_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exists: bool) -> None:
+    """A cancelled job (SIGTERM) half-way through the files: the process ends with 143,
+    and neither a hidden temporary file nor a staging folder is left behind."""
+    import signal
+
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    target = tmp_path / "out"
+    if exists:
+        target.mkdir()
+        (target / "a.txt").write_bytes(b"old")
+    real_fill, calls = atomic._fill, []
+
+    def fill_then_terminate(fd: int, data: bytes) -> None:
+        real_fill(fd, data)
+        calls.append(data)
+        if len(calls) == 2:
+            # Without a handler SIGTERM would end the test run itself: fail instead.
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(atomic, "_fill", fill_then_terminate)
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            atomic.write_tree(target, {"a.txt": b"new", "b.txt": b"b", "c.txt": b"c"})
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert stopped.value.code == 143
+    assert signal.getsignal(signal.SIGTERM) is previous
+    left = sorted(p.name for p in tmp_path.rglob("*"))
+    assert left == (["a.txt", "out"] if exists else [])
+    if exists:
+        assert (target / "a.txt").read_bytes() == b"old"
