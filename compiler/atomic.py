@@ -4,6 +4,7 @@ flushed and fsynced, then renamed over the target.
 Symlinks are followed: a link named as the target (`dags -> ../airflow/dags`, a `.pipe`
 file linked from elsewhere) keeps pointing where it did, and what it points at is
 what gets written. Renaming over the link itself would silently turn it into a copy.
+Inside an output folder, a link is followed only to a file in the same folder.
 
 A rewritten file keeps its mode, and its owner and group where the process may give
 them away (root); a new file gets the mode a plain `open()` would give it."""
@@ -138,6 +139,7 @@ def _write_into(target: Path, files: dict[str, bytes], stale: set[str]) -> None:
     try:
         for relative, data in sorted(files.items()):
             destination = followed(target / relative)
+            _refuse_leaving(target, destination, relative)
             _refuse_non_file(destination, relative)
             _make_folders(destination.parent, made)
             staged.append((relative, _written_beside(destination, data), destination))
@@ -157,6 +159,15 @@ def _make_folders(folder: Path, made: list[Path]) -> None:
         if not each.is_dir():
             each.mkdir()
             made.append(each)
+
+
+def _refuse_leaving(target: Path, destination: Path, relative: str) -> None:
+    """A link inside the folder that points out of it (at a source, at another team's
+    file) would have pipec write there: refused before anything is written."""
+    inside = Path(os.path.realpath(target))
+    if not Path(os.path.realpath(destination)).is_relative_to(inside):
+        raise OSError(errno.EEXIST, f"`{relative}` there is a link to a file outside the "
+                                    "folder, which pipec does not write through")
 
 
 def _refuse_non_file(destination: Path, relative: str) -> None:

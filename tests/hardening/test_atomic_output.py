@@ -301,3 +301,22 @@ def test_sigterm_while_writing_leaves_no_temporary_file(
     assert left == (["a.txt", "out"] if exists else [])
     if exists:
         assert (target / "a.txt").read_bytes() == b"old"
+
+
+def test_a_link_in_the_folder_to_a_file_outside_is_not_written_through(
+        tmp_path: Path) -> None:
+    """`out/lineage.json -> ../teams.pipe`: writing through it would overwrite the user's
+    source. Refused, nothing written; a link to a file inside the folder is fine."""
+    source = tmp_path / "teams.pipe"
+    source.write_bytes(b"team ml {}\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "lineage.json").symlink_to("../teams.pipe")
+    with pytest.raises(OSError, match="is a link to a file outside the folder"):
+        atomic.write_tree(out, {"dag.py": b"dag", "lineage.json": b"{}"})
+    assert source.read_bytes() == b"team ml {}\n" and not (out / "dag.py").exists()
+    (out / "lineage.json").unlink()
+    (out / "real.json").write_bytes(b"old")
+    (out / "lineage.json").symlink_to("real.json")
+    atomic.write_tree(out, {"lineage.json": b"{}"})
+    assert (out / "real.json").read_bytes() == b"{}"
