@@ -217,9 +217,10 @@ def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run
                     outcome.status, outcome.error = "failed", error
                     break
             if reusing:
-                previous = _reusable(index, store, stage)
-                why = _why_not_reused(manifest, manifest_dir, project, run_id, options, stage,
-                                      previous)
+                now = current_key(manifest, manifest_dir, stage["id"], project, run_id,
+                                  options)
+                previous = _reusable(index, store, stage, now)
+                why = _why_not_reused(stage, previous, now)
                 if why is not None or previous is None:
                     unreusable[stage["id"]] = why or ""
                     continue
@@ -248,17 +249,15 @@ def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run
             notify(stage["id"], result.status)
 
 
-def _why_not_reused(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
-                    options: dict[str, Any] | None, stage: dict[str, Any],
-                    previous: Execution | None) -> str | None:
-    """Why `--from` cannot hand on `previous` (the stage's latest intact outputs), or
-    None. Outputs made from another definition, other inputs or other data (another
-    version's approval, another pipeline's source, the split before an edit) are not
-    reused: the run's record and the model's lineage would describe a program that did
-    not make them."""
+def _why_not_reused(stage: dict[str, Any], previous: Execution | None,
+                    now: str | None) -> str | None:
+    """Why `--from` cannot hand on `previous` (see `_reusable`), or None. Outputs made
+    from another definition, other inputs or other data (another version's approval,
+    another pipeline's source, the split before an edit) are not reused: the run's
+    record and the model's lineage would describe a program that did not make them.
+    `now`: the key the stage has now (None when it cannot be made: not called changed)."""
     if previous is None:
         return "has no outputs (no success yet, or the store lost them)"
-    now = current_key(manifest, manifest_dir, stage["id"], project, run_id, options)
     if now not in (None, previous.cache_key):
         return ("was last approved for another candidate or report"
                 if stage["kind"] == "approval" else
@@ -317,11 +316,15 @@ def _reuse(index: RunIndex, store: ArtifactStore, run_id: str,
     return None if previous is None else _record_reuse(index, run_id, stage, previous)
 
 
-def _reusable(index: RunIndex, store: ArtifactStore, stage: dict[str, Any]) -> Execution | None:
-    """The stage's latest success, unless its outputs were altered in the store: those
-    are never handed on (the stage is left without an execution, and the stage that
-    reads it stops on the missing upstream)."""
-    previous = index.latest_success(stage["id"])
+def _reusable(index: RunIndex, store: ArtifactStore, stage: dict[str, Any],
+              key: str | None = None) -> Execution | None:
+    """The stage's latest success with cache key `key` (what the stage would make now:
+    another pipeline sharing the store, or a program edited and reverted since, may have
+    run it last), else its latest success; unless its outputs were altered in the store:
+    those are never handed on (the stage is left without an execution, and the stage
+    that reads it stops on the missing upstream)."""
+    previous = (key and index.latest_success(stage["id"], key)) or \
+        index.latest_success(stage["id"])
     if previous is None or not all(store.intact(a) for a in previous.outputs.values()):
         return None
     return previous

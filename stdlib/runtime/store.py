@@ -432,14 +432,15 @@ class RunIndex:
         ).fetchone()
         return _execution(row)
 
-    def latest_success(self, stage_id: str) -> Execution | None:
-        """The most recent execution of a stage that produced outputs, in any run."""
+    def latest_success(self, stage_id: str, cache_key: str | None = None) -> Execution | None:
+        """The most recent execution of a stage that produced outputs, in any run (with
+        that cache key, when given)."""
         row = self._con.execute(
             "SELECT run_id, stage_id, cache_key, status, outputs_json, report_json "
             "FROM stage_executions WHERE stage_id = ? AND outputs_json IS NOT NULL "
             "AND status IN ('ran', 'skipped (cached)', 'reused') "
-            "ORDER BY ended_at DESC LIMIT 1",
-            (stage_id,),
+            "AND (? IS NULL OR cache_key = ?) ORDER BY ended_at DESC LIMIT 1",
+            (stage_id, cache_key, cache_key),
         ).fetchone()
         return _execution(row)
 

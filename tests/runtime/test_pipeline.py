@@ -170,6 +170,23 @@ def test_from_stage_refuses_outputs_made_by_another_program(project: Path) -> No
     assert "train.fraud_gbm" not in {s.stage_id for s in edited.stages}
 
 
+def test_from_stage_reuses_the_outputs_that_match_after_an_edit_is_reverted(
+        project: Path) -> None:
+    """Split S1, then S2 (an edit, or another pipeline sharing the store), then S1 again
+    with `--from train`: S1's own outputs match what the split would make now, so they
+    are reused, not refused because S2 ran last."""
+    run_pipeline(fraud_manifest(), project, project, until="split")
+    earlier = {"by": "time", "on": "decision_at", "test": None, "valid": None, "seed": None,
+               "train_before": {"snapshot_minus_s": 110 * DAY}, "gap_s": 32 * DAY,
+               "test_from": {"snapshot_minus_s": 78 * DAY}, "test_until": None,
+               "holdout": None}
+    run_pipeline(fraud_manifest(split=earlier), project, project, until="split")
+    back = run_pipeline(fraud_manifest(), project, project, from_stage="train.fraud_gbm",
+                        until="train.fraud_gbm")
+    assert back.status != "failed", back.report.get("error")
+    assert {s.stage_id: s.status for s in back.stages}["split"] == "reused"
+
+
 def test_column_label_and_random_split(project: Path) -> None:
     manifest = fraud_manifest(split={"by": "random", "test": 0.25, "valid": 0.1, "seed": 5})
     stages = [s for s in manifest["stages"] if s["id"] != "label.is_fraud"]
