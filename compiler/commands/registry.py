@@ -196,6 +196,10 @@ def _rollback(registry: Any, args: argparse.Namespace) -> int:
                          f"`{name}`, not `{args.model}`; to make v{version} production: "
                          f"`pipec registry promote {name}@{version}`")
     done = registry.rollback(name, actor=getpass.getuser(), reason=_why(args))
+    if (mark := done.info.get("unblessed")):  # restored all the same: an incident comes first
+        print(f"warning: {done.model} v{done.version} failed its gates in its latest "
+              f"evaluation (run {mark.get('run_id')}: {', '.join(mark.get('failed') or [])})",
+              file=sys.stderr)
     return _done(args, f"{done.model}@{done.version} is production again", done.as_json())
 
 

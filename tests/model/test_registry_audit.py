@@ -581,3 +581,22 @@ def test_a_run_without_a_record_is_named_as_such(
     assert code == 2 and "run killed123 has no record: the run index says `running`" in err
     code, _, err = _pipec(capsys, "runs", "diff", "run1", "nosuch", "--project", str(project))
     assert code == 2 and err.strip() == "pipec: no run `nosuch`"
+
+
+def test_a_rollback_to_a_version_that_failed_its_latest_evaluation_warns(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """In an incident the version that served before is restored all the same, but the
+    rollback says that its latest evaluation failed."""
+    registry = Registry(project / "registry")
+    try:
+        _register(registry, "a", b"a2")
+        registry.promote("a", 1, actor="ml", reason="up")
+        registry.promote("a", 2, actor="ml", reason="up")
+        registry.mark_unblessed(registry.get("a", 1), run_id="run9", report_sha256="r",
+                                failed=["primary roc_auc >= 0.9"])
+    finally:
+        registry.close()
+    code, out, err = _pipec(capsys, "registry", "rollback", "a", "--project", str(project))
+    assert code == 0 and "a@1 is production again" in out
+    assert "warning: a v1 failed its gates in its latest evaluation (run run9: " \
+           "primary roc_auc >= 0.9)" in err
