@@ -34,7 +34,7 @@ COMMANDS = {
 # Options whose empty value would silently stand for their default (`-o ''` for
 # build/<target>, `--select ''` for every rule), the mark of an unset variable in a script
 # (`-o "$OUT"`): an explicit empty value is a usage error.
-NOT_EMPTY = {"output", "select", "ignore"}
+NOT_EMPTY = {"output", "select", "ignore", "project", "registry"}
 SIGPIPE_STATUS = 128 + 13  # what a shell reports for a process killed by SIGPIPE
 
 
@@ -88,8 +88,12 @@ def _share_options_with_actions(command: argparse.ArgumentParser) -> None:
 
 
 def _refuse_empty(command: argparse.ArgumentParser) -> None:
+    """NOT_EMPTY options of the command and of its actions (`runs list --project`)."""
     for action in command._actions:
-        if action.dest in NOT_EMPTY and action.option_strings:
+        if isinstance(action, argparse._SubParsersAction):
+            for action_parser in {id(p): p for p in action.choices.values()}.values():
+                _refuse_empty(action_parser)
+        elif action.dest in NOT_EMPTY and action.option_strings:
             action.type = _not_empty(action.type)
 
 

@@ -344,3 +344,18 @@ def test_check_with_an_empty_code_list_is_a_usage_error(
         main(["check", option, "", "bad.pipe"])
     assert stopped.value.code == 2
     assert f"{option}: must not be empty" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["runs", "list", "--project", ""], "--project"),
+    (["runs", "--project", "", "list"], "--project"),
+    (["registry", "list", "--registry", ""], "--registry"),
+    (["run", "--project", "", "x.pipe"], "--project"),
+])
+def test_an_empty_project_or_registry_is_a_usage_error(
+        argv: list[str], option: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--project "$DIR"` with DIR unset must not quietly mean the current folder."""
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    assert f"{option}: must not be empty" in capsys.readouterr().err
