@@ -228,25 +228,36 @@ def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run
                 outcome.results.append(reused)
                 notify(stage["id"], reused.status)
                 continue
-            notify(stage["id"], "running")
-            cpu_start = time.process_time()
-            try:
-                result = run_stage(manifest, manifest_dir, stage["id"], project, run_id, options)
-            except RunStopped as exc:
-                outcome.status, outcome.blocked = exc.status, exc
-                notify(stage["id"], exc.status)
+            if not _run_one(manifest, manifest_dir, project, run_id, options, stage, notify,
+                            outcome):
                 break
-            except (Exception, Terminated) as exc:  # the failure ends the run, recorded, not raised
-                outcome.status, outcome.traceback = "failed", format_exc()
-                outcome.stopped_by = exc.signum if isinstance(exc, Terminated) else None
-                outcome.error = f"{stage['id']}: {type(exc).__name__}: {exc}"
-                outcome.failed_alert = alert_for(stage, f"{type(exc).__name__}: {exc}")
-                notify(stage["id"], "failed")
-                break
-            finally:
-                outcome.cpu[stage["id"]] = round(time.process_time() - cpu_start, 3)
-            outcome.results.append(result)
-            notify(stage["id"], result.status)
+
+
+def _run_one(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
+             options: dict[str, Any] | None, stage: dict[str, Any], notify: Progress,
+             outcome: _Outcome) -> bool:
+    """Run one stage into `outcome`; False when it stopped the run (blocked, waiting)
+    or failed (a signal stops it too: Terminated)."""
+    notify(stage["id"], "running")
+    cpu_start = time.process_time()
+    try:
+        result = run_stage(manifest, manifest_dir, stage["id"], project, run_id, options)
+    except RunStopped as exc:
+        outcome.status, outcome.blocked = exc.status, exc
+        notify(stage["id"], exc.status)
+        return False
+    except (Exception, Terminated) as exc:  # the failure ends the run, recorded, not raised
+        outcome.status, outcome.traceback = "failed", format_exc()
+        outcome.stopped_by = exc.signum if isinstance(exc, Terminated) else None
+        outcome.error = f"{stage['id']}: {type(exc).__name__}: {exc}"
+        outcome.failed_alert = alert_for(stage, f"{type(exc).__name__}: {exc}")
+        notify(stage["id"], "failed")
+        return False
+    finally:
+        outcome.cpu[stage["id"]] = round(time.process_time() - cpu_start, 3)
+    outcome.results.append(result)
+    notify(stage["id"], result.status)
+    return True
 
 
 def _why_not_reused(stage: dict[str, Any], previous: Execution | None,
