@@ -332,3 +332,19 @@ def test_a_rollback_pin_that_cannot_be_restored_is_refused_at_registration(
     assert code == 1
     assert "`rollback 9` cannot be restored: the registry has no version 9 of 'model'" in out
     assert "register.model: blocked" in out
+
+
+def test_the_local_script_says_what_is_wrong_before_the_first_stage(tmp_path: Path) -> None:
+    """A bad PIPEC_RUN_ID is named as such (not as `--run-id`), and a Python without pipec
+    is an environment error (exit 2), not every stage's exit 1 read as a failed gate."""
+    path = write_project(tmp_path)
+    assert main(["build", str(path), "--target", "local", "-o", str(tmp_path / "build")]) == 0
+    script = str(tmp_path / "build" / "run_spend.py")
+    env = {k: v for k, v in os.environ.items() if k != "PIPEC_RUN_ID"}
+    bad = subprocess.run([sys.executable, script], capture_output=True, text=True,
+                         env=env | {"PIPEC_RUN_ID": "../x"}, timeout=60)
+    assert bad.returncode == 2 and "PIPEC_RUN_ID: '../x' is not a run id" in bad.stderr
+    # -S: without site-packages, where pipec is installed
+    bare = subprocess.run([sys.executable, "-S", script], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert bare.returncode == 2 and "pipec is not installed for" in bare.stderr

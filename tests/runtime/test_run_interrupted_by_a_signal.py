@@ -115,3 +115,23 @@ def test_a_signal_raises_terminated_only_while_the_stage_runs() -> None:
         assert signal.getsignal(signal.SIGUSR1) is not None
     finally:
         signal.signal(signal.SIGUSR1, previous)
+
+
+def test_sigterm_to_the_local_script_stops_its_stage_too(tmp_path: Path) -> None:
+    """`build --target local`'s script sent SIGTERM mid-fit: it stops the stage it runs
+    (which records its failure) instead of leaving it running on its own, retries
+    nothing, and exits 143."""
+    from pipec.cli import main
+
+    path = write_slow_project(tmp_path)
+    assert main(["build", str(path), "--target", "local", "-o", str(tmp_path / "build")]) == 0
+    env = {k: v for k, v in os.environ.items() if k != "PIPEC_RUN_ID"}
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "build" / "run_spend.py"),
+                             "--retry-delay", "0"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = signal_once_fitting(tmp_path, proc, signal.SIGTERM)
+    assert proc.returncode == 143, out + err
+    assert "train.model: stopping it" in err and "retry" not in err
+    run_id, _, train = _only_run(tmp_path)
+    assert train == "failed"  # the stage recorded its stop before the script ended
+    assert f"run {run_id}: stopped by signal 15" in err

@@ -8,16 +8,19 @@ timeout, and its retries when it failed, timed out or was killed (a blocked chec
 gate, or a pending approval, gives the same answer again, so it is not retried). Exit status, as
 `pipec run`: 0 every stage succeeded, 1 a blocking check or gate stopped the run, 2 a
 stage failed (or a usage or environment error), 3 a stage waits for a human approval
-(`pipec registry approve`). The schedule (`SCHEDULE`) is for the orchestrators; this
+(`pipec registry approve`), 143 (SIGTERM) or 130 (SIGINT) when this script is stopped:
+the running stage is stopped first, as a timed-out one is. The schedule (`SCHEDULE`) is for the orchestrators; this
 script runs once.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -83,6 +86,18 @@ EDGES = [
 RUN_ID = None
 
 
+class Stopped(Exception):
+    """This script was sent SIGTERM (a cancelled job) or SIGINT (Ctrl-C)."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def stopped(signum, _frame):
+    raise Stopped(signum)
+
+
 def run_stage(stage_id, timeout_s):
     argv = [sys.executable, "-m", "pipec", "stage", "run", "--manifest", MANIFEST,
             "--stage", stage_id] + (["--run-id", RUN_ID] if RUN_ID else [])
@@ -93,6 +108,12 @@ def run_stage(stage_id, timeout_s):
             print(f"{stage_id}: timed out after {timeout_s} s", file=sys.stderr)
             stop(stage)
             return FAILED
+        except Stopped:
+            # The stage is stopped as a timed-out one is, so it records its failure;
+            # left running, it would go on after this script ended.
+            print(f"{stage_id}: stopping it", file=sys.stderr)
+            stop(stage)
+            raise
 
 
 def stop(stage):
@@ -142,9 +163,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=f"run the pipeline {PIPELINE}")
     parser.add_argument("--retry-delay", type=seconds, default=RETRY_DELAY_S,
                         help="seconds between retries of a failed stage")
-    parser.add_argument("--run-id", type=run_id, default=os.environ.get("PIPEC_RUN_ID"),
+    parser.add_argument("--run-id", type=run_id,
                         help="the run's id (default: PIPEC_RUN_ID, else a new one)")
     args = parser.parse_args(argv)
+    from_environment = os.environ.get("PIPEC_RUN_ID") or None  # set but empty: unset
+    if args.run_id is None and from_environment is not None:
+        if not RUN_ID_SHAPE.fullmatch(from_environment):
+            parser.error(f"PIPEC_RUN_ID: {from_environment!r} is not a run id")
+        args.run_id = from_environment
+    if importlib.util.find_spec("pipec") is None:
+        # Else every stage would exit 1 ("No module named pipec"), read as a failed gate.
+        print(f"pipec is not installed for {sys.executable}: run this script with the "
+              "Python that has pipec", file=sys.stderr)
+        return FAILED
     # One run id for every stage (`--run-id` of `pipec stage run`): the run's record
     # then says what each stage did, the registry names a run that has a record, and a
     # blessed run's data becomes the drift baseline. Without it each stage would be a run
@@ -152,10 +183,16 @@ def main(argv=None):
     # as an argument, not set in this process's environment, which a caller may share.
     RUN_ID = args.run_id or uuid.uuid4().hex[:16]
     print(f"run {RUN_ID}", file=sys.stderr)
-    for stage_id, _owner, retries, timeout_s, _approval in STAGES:
-        status = run_with_retries(stage_id, retries, timeout_s, args.retry_delay)
-        if status != 0:
-            return status if status in (BLOCKED, FAILED, WAITING_FOR_APPROVAL) else FAILED
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stopped)
+    try:
+        for stage_id, _owner, retries, timeout_s, _approval in STAGES:
+            status = run_with_retries(stage_id, retries, timeout_s, args.retry_delay)
+            if status != 0:
+                return status if status in (BLOCKED, FAILED, WAITING_FOR_APPROVAL) else FAILED
+    except Stopped as stop_signal:  # not retried: whoever sent it wants the run to stop
+        print(f"run {RUN_ID}: stopped by signal {stop_signal.signum}", file=sys.stderr)
+        return 128 + stop_signal.signum
     return 0
 
 
