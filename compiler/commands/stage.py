@@ -152,7 +152,8 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
     options = {"allowed_model_modules": list(load_config(base_dir).allowed_model_modules)}
     reuse_missing_upstream(manifest, project, run_id, stage_id)
     stopped, error, alert = None, None, None
-    with signals_stop_the_stage(_SIGTERM_REASON) as stage_running:
+    final = False  # stopped by SIGINT: the whole run stops, no retry follows
+    with signals_stop_the_stage(_STOP_REASONS) as stage_running:
         try:
             if rejected_by is not None:
                 result = reject_stage(manifest, manifest_dir, stage_id, project, run_id,
@@ -167,18 +168,19 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
             if debug:
                 traceback.print_exc()
             status = "failed"
+            final = isinstance(exc, Terminated) and exc.signum == signal.SIGINT
             message = error = f"{stage_id}: {type(exc).__name__}: {exc}"
             alert = alert_for(manifest_stage(manifest, stage_id),
                               f"{type(exc).__name__}: {exc}")
         finally:
             stage_running.clear()  # from here on, a SIGTERM waits for the record
         return _end(manifest, manifest_dir, project, run_id, stage_id, status, message,
-                    stopped, error, alert)
+                    stopped, error, alert, final)
 
 
 def _end(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
          stage_id: str, status: str, message: str, stopped: RunStopped | None,
-         error: str | None, alert: dict[str, Any] | None) -> str:
+         error: str | None, alert: dict[str, Any] | None, final: bool = False) -> str:
     """Say how the stage ended; write the run's record when it ended the run."""
     from pipec.render.text import visible
     from pipec.stdlib.runtime.alerts import alert_line
@@ -188,7 +190,7 @@ def _end(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: st
     if alert is not None:  # into the task's log, where the orchestrator's alerting looks
         print(visible(alert_line(alert)), file=sys.stderr)
     ended = end_stage_run(manifest, manifest_dir, project, run_id, stage_id, stopped=stopped,
-                          error=error, failed_alert=alert if error else None)
+                          error=error, failed_alert=alert if error else None, final=final)
     if ended is None:
         return status
     if "record_sha256" in ended.report:
@@ -197,9 +199,11 @@ def _end(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: st
     return ended.status
 
 
-# What a stage stopped by the orchestrator records (`signals_stop_the_stage`); SIGINT
-# (Ctrl-C at a terminal) stays Python's: "interrupted", exit 130.
-_SIGTERM_REASON = {signal.SIGTERM: "stopped by SIGTERM (the orchestrator's timeout, or a "
+# What a stage stopped by a signal records (`signals_stop_the_stage`). SIGTERM: the
+# orchestrator's timeout or cancel, which its retries may follow. SIGINT (Ctrl-C, or the
+# local script stopped): the whole run stops, so the run's record is written at once.
+_STOP_REASONS = {signal.SIGINT: "interrupted by SIGINT: the run stops here, not retried",
+                 signal.SIGTERM: "stopped by SIGTERM (the orchestrator's timeout, or a "
                                     "cancel)"}
 
 

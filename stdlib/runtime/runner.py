@@ -149,7 +149,8 @@ def _end_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id
 def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
                   stage_id: str, *, stopped: RunStopped | None = None,
                   error: str | None = None,
-                  failed_alert: dict[str, Any] | None = None) -> RunResult | None:
+                  failed_alert: dict[str, Any] | None = None,
+                  final: bool = False) -> RunResult | None:
     """After one stage of a run that an orchestrator drives stage by stage (`pipec stage
     run`): when this stage ended the run, its record and its end in the index, as
     `run_pipeline` writes them; None while the run goes on.
@@ -161,6 +162,7 @@ def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, r
     not run. Two stages ending together both write: the first record stays (immutable).
     A run that ended and went on (its approval recorded and the task run again, a failed
     task cleared) gets a continuation record when it ends again (`RunRecords.write`).
+    `final`: the failure ends the run whatever retries are left (a run stopped by hand).
     """
     index = RunIndex(project)
     try:
@@ -168,7 +170,7 @@ def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, r
         if stopped is not None:
             outcome.status, outcome.blocked = stopped.status, stopped
         elif error is not None:
-            if _retry_follows(manifest, index, run_id, stage_id):
+            if not final and _retry_follows(manifest, index, run_id, stage_id):
                 return None
             outcome.status, outcome.error, outcome.failed_alert = "failed", error, failed_alert
         elif len(outcome.results) < len(manifest["stages"]):

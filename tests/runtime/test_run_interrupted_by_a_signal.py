@@ -124,6 +124,9 @@ def test_sigterm_to_the_local_script_stops_its_stage_too(tmp_path: Path) -> None
     from pipec.cli import main
 
     path = write_slow_project(tmp_path)
+    # Retries left: the stage's SIGTERM alone would leave the record to a retry.
+    path.write_text(path.read_text("utf-8").replace("  owner ml\n", "  owner ml\n  retries 2\n",
+                                                    1), "utf-8")
     assert main(["build", str(path), "--target", "local", "-o", str(tmp_path / "build")]) == 0
     env = {k: v for k, v in os.environ.items() if k != "PIPEC_RUN_ID"}
     proc = subprocess.Popen([sys.executable, str(tmp_path / "build" / "run_spend.py"),
@@ -132,6 +135,11 @@ def test_sigterm_to_the_local_script_stops_its_stage_too(tmp_path: Path) -> None
     out, err = signal_once_fitting(tmp_path, proc, signal.SIGTERM)
     assert proc.returncode == 143, out + err
     assert "train.model: stopping it" in err and "retry" not in err
-    run_id, _, train = _only_run(tmp_path)
+    run_id, status, train = _only_run(tmp_path)
     assert train == "failed"  # the stage recorded its stop before the script ended
     assert f"run {run_id}: stopped by signal 15" in err
+    # and the run's record, although the stage had a retry left
+    assert status == "failed"
+    record = _record(tmp_path, run_id)
+    assert record is not None and record["status"] == "failed"
+    assert "interrupted by SIGINT: the run stops here" in record["report"]["error"]

@@ -117,17 +117,19 @@ def run_stage(stage_id, timeout_s):
             stop(stage)
             return FAILED
         except Stopped:
-            # The stage is stopped as a timed-out one is, so it records its failure;
-            # left running, it would go on after this script ended.
+            # SIGINT, which the stage takes as "the run stops": it records its failure
+            # and the run's record, retries or not. Left running, it would go on after
+            # this script ended.
             print(f"{stage_id}: stopping it", file=sys.stderr)
-            stop(stage)
+            stop(stage, signal.SIGINT)
             raise
 
 
-def stop(stage):
+def stop(stage, signum=signal.SIGTERM):
     """SIGTERM first, as Kubernetes does: the stage records its failure (and the run's
-    record when no retry follows); SIGKILL once STOP_GRACE_S have passed."""
-    stage.terminate()
+    record when no retry follows; with SIGINT, at once); SIGKILL once STOP_GRACE_S have
+    passed."""
+    stage.send_signal(signum)
     try:
         stage.wait(timeout=STOP_GRACE_S)
     except subprocess.TimeoutExpired:
