@@ -4,6 +4,7 @@ run` would answer the same way again (and `pipec run` never retries either)."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import types
 
@@ -84,8 +85,11 @@ class FakeStage:
             raise subprocess.TimeoutExpired("pipec", timeout)
         return status
 
+    def send_signal(self, signum):
+        self.signals.append(signal.Signals(signum).name)
+
     def terminate(self):
-        self.signals.append("SIGTERM")
+        self.send_signal(signal.SIGTERM)
 
     def kill(self):
         self.signals.append("SIGKILL")
