@@ -352,6 +352,7 @@ class Registry:
         if not any(v.version == pinned for v in self.versions(model)):
             return f"the registry has no version {pinned} of {model!r}"
         if not _served(self.db.cursor(), model, pinned):
+            # A candidate never served: restoring it would skip its approval.
             return (f"v{pinned} was never in production; a rollback restores only a version "
                     "that served before")
         return None
@@ -362,16 +363,8 @@ class Registry:
             if pinned == current:
                 raise RegistryError(f"{model} v{current} is production and its register stage "
                                     f"pins `rollback {pinned}` to itself: nothing to restore")
-            try:
-                self.get(model, pinned)
-            except RegistryError:
-                raise RegistryError(f"{model} v{current} pins `rollback {pinned}`, but the "
-                                    f"registry has no version {pinned} of {model!r}") from None
-            if not _served(cur, model, pinned):
-                # A candidate never served: restoring it would skip its approval.
-                raise RegistryError(f"{model} v{current} pins `rollback {pinned}`, but v{pinned} "
-                                    "was never in production; a rollback restores only a "
-                                    "version that served before")
+            if (problem := self.pin_problem(model, pinned)) is not None:
+                raise RegistryError(f"{model} v{current} pins `rollback {pinned}`, but {problem}")
             return pinned
         previous = cur.execute(
             "SELECT version FROM transitions WHERE model=? AND from_state='production' "
