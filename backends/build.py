@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath, PurePosixPath
+from pathlib import Path, PurePath
 from typing import Any
 
+from pipec.atomic import inside
 from pipec.backends.base import BuildOptions, pipeline_span
 from pipec.backends.registry import get_backend, plugin_guard
 from pipec.diagnostics import Diagnostic, error, has_errors
@@ -99,9 +100,7 @@ def _check_files(files: object) -> None:
     if not isinstance(files, dict):
         raise TypeError(f"emit returned {type(files).__name__}, not a dict of path -> text")
     for name, text in files.items():
-        parts = PurePosixPath(name).parts if isinstance(name, str) else ()
-        if not parts or name.startswith("/") or "\\" in name or ".." in parts or \
-                ":" in parts[0]:
+        if not isinstance(name, str) or not inside(name):
             raise ValueError(f"emit returned the path {name!r}: a file name must be a "
                              "relative path inside the output folder")
         if not isinstance(text, str):

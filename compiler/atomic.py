@@ -112,9 +112,17 @@ def current_umask() -> int:
     return mask
 
 
+def inside(relative: str) -> bool:
+    """Whether `relative` names a place inside a folder: relative, no `..`, not empty,
+    and no Windows drive or backslash (a name that means a path elsewhere)."""
+    parts = PurePath(relative).parts
+    return bool(parts) and not PurePath(relative).is_absolute() and ".." not in parts \
+        and "\\" not in relative and ":" not in parts[0]
+
+
 def _refuse_outside(target: Path, files: dict[str, bytes]) -> None:
     for relative in files:
-        if PurePath(relative).is_absolute() or ".." in PurePath(relative).parts:
+        if not inside(relative):
             raise ValueError(f"{relative!r} is not a path inside `{target}`")
 
 
