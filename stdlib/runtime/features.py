@@ -21,8 +21,8 @@ base rows' query points (`t - lag`), with integer epoch-microsecond RANGE frames
 `[p - (W - lag), p - 1]`; when the view's source is the base itself, over the base rows
 alone (each row is its own query point, frame `[t - W, t - lag - 1]`). Each distinct
 window aggregate is computed once (a mean reuses the sum and count), and two counts of
-a window share one aggregate (`_CountLanes`). As-of columns use one ASOF join. Neither
-is a range join, so a dense entity does not blow up.
+a window share one aggregate, with an exact sum when it fits (`_Lanes`). As-of columns
+use one ASOF join. Neither is a range join, so a dense entity does not blow up.
 
 Every base row with the same key and time gets the same features, so when times repeat
 (hourly data: ~17 flights per origin and hour) the window pass runs over one row of
@@ -67,9 +67,12 @@ class ViewSpec:
     float_sums: frozenset[str] = frozenset()
     # (column, decimal places) of the exact sums (`exact_scales`); others use EXACT_SCALE.
     sum_scales: tuple[tuple[str, int], ...] = ()
-    # Whether two counts of a window may share one aggregate (`_CountLanes`): only while
-    # the source has fewer rows than a lane holds.
+    # Whether two counts of a window may share one aggregate (`_Lanes`): only while the
+    # source has fewer rows than a lane holds.
     pair_counts: bool = True
+    # (column, "float" | "integer") of the exact sums that ride in the counts' aggregate
+    # (`packable_sums`): their frame sums fit in 62 bits at their scale.
+    packed_sums: tuple[tuple[str, str], ...] = ()
 
     def scale_of(self, column: str | None) -> int:
         return dict(self.sum_scales).get(column or "", EXACT_SCALE)
@@ -134,11 +137,12 @@ def _window_aggregates(
 
     `view_row` is the SQL that is 1 on a row of the view and 0 on a query point (`1`
     where every row is a view row, as in a grouped frame, whose partials come from the
-    view's rows alone). Counts go through `_CountLanes`.
+    view's rows alone). Counts, and the exact sums of `view.packed_sums`, go through
+    `_Lanes`.
     """
     inner: dict[str, str] = {}
     partials: dict[str, str] = {}
-    lanes = _CountLanes.plan(view, alias, view_row, view.pair_counts)
+    lanes = _Lanes.plan(view, alias, view_row, view.pair_counts)
 
     def partial(expr: str) -> str:
         return partials.setdefault(expr, f"__p{len(partials)}")
@@ -152,7 +156,7 @@ def _window_aggregates(
 
     def count(flag: str, w: str) -> str:
         packed, lane = lanes.lane(w, flag)
-        return _CountLanes.decode(aggregate(packed, w), lane)
+        return _Lanes.decode_count(aggregate(packed, w), lane)
 
     def win(kind: str, value: str, w: str, scale: int = EXACT_SCALE) -> str:
         if kind == "rows":
@@ -161,6 +165,9 @@ def _window_aggregates(
             return count(_present(value), w)
         if grouped and kind == "distinct":
             raise ValueError("count(DISTINCT) over a frame cannot be assembled from partials")
+        if kind == "sum" and lanes.packs(w, value):
+            packed, _ = lanes.lane(w, _present(value))
+            return _Lanes.decode_sum(aggregate(packed, w), count(_present(value), w), scale)
         # A partial sum (fsum, ssum) is combined by a sum too.
         return aggregate(_ROW_LEVEL[kind].format(v=value, s=scale), w)
 
@@ -195,59 +202,140 @@ def _present(value: str) -> str:
 
 
 # A count lane is 32 bits wide: a frame of fewer rows than this never carries into the
-# next lane (`build_features` turns pairing off for a source this large).
+# next lane.
 LANE_BITS = 32
 LANE = 2**LANE_BITS
+# Counts pair only over a source with fewer rows than this: a HUGEINT packing two lanes
+# above a sum (2**64 * (count + count * 2**32)) then stays below 2**127.
+PAIR_ROWS = LANE // 4
+# A packed sum's low 64 bits hold the exact sum, signed, which `packable_sums` keeps
+# below 2**62 in magnitude; the count lanes sit above them.
+SUM_BITS = 64
 
 
 @dataclass(frozen=True, slots=True)
-class _CountLanes:
-    """Two counts of one frame from one window aggregate.
+class _Lanes:
+    """Several sums of one frame from one window aggregate.
 
     DuckDB computes every window aggregate on its own (about 0.7 s per aggregate at 10M
-    rows, a third of the pass), and a mean needs `count(v)` beside the `count()` feature
-    of the same window. So the counts of a window are paired: each row adds `a + b * 2**32`
-    (a, b its 0/1 flags), the frame's sum holds both counts in separate bits, and shifts
-    take them apart. Exact: integer sums, and no frame count reaches 2**32.
+    rows, a third of the pass), and a mean needs `count(v)` and `sum(v)` beside the
+    `count()` feature of the same window. So they are packed:
+
+    - Two counts of a window: each row adds `a + b * 2**32` (a, b its 0/1 flags), the
+      frame's sum holds both counts in separate bits, and shifts take them apart.
+    - An exact sum too, when its column is in `view.packed_sums`: each row adds, in a
+      HUGEINT, its value scaled to an integer (`round(v * 10**scale)`, what the cast to
+      DECIMAL(38, scale) stores) plus the count flags shifted 64 bits up. The frame's
+      sum splits into the signed low 64 bits and the counts; the sum is NULL where its
+      own count of values is 0, as a SQL sum is.
+
+    Exact: integer sums; no count reaches 2**30 (`PAIR_ROWS`) where two share a HUGEINT,
+    and no sum of a packed column over one key's rows (so over no frame, and no part of
+    one DuckDB adds up) reaches 2**62.
     """
 
-    # (window, flag) -> (row-level packed sum, lane: None alone, 0 low bits, 1 high bits)
-    lanes: dict[tuple[str, str], tuple[str, int | None]]
+    # (window, flag) -> (row-level packed sum, lane: None alone, 0 low bits, 1 high
+    # bits; "h0"/"h1" the same above a packed exact sum, "h" alone above it)
+    lanes: dict[tuple[str, str], tuple[str, int | str | None]]
+    # (window, value) of the exact sums packed with their `count(value)` flag
+    sums: frozenset[tuple[str, str]]
 
     @classmethod
     def plan(cls, view: ViewSpec, alias: dict[str, str], view_row: str,
-             pair: bool) -> _CountLanes:
-        needs: dict[str, list[str]] = {}
-        for a in view.aggregates:
-            if a.agg not in ("count", "mean"):
-                continue
-            # As `_window_aggregates` asks: `count()` counts rows, the rest values.
-            value = alias.get(a.column or "", "NULL")
-            flag = view_row if a.agg == "count" and not a.column else _present(value)
-            flags = needs.setdefault(f"w{a.window_us}", [])
-            if flag not in flags:
-                flags.append(flag)
-        lanes: dict[tuple[str, str], tuple[str, int | None]] = {}
+             pair: bool) -> _Lanes:
+        needs, packed_value = _lane_needs(view, alias, view_row)
+        column_of = {v: c for c, v in alias.items()}
+        kinds = dict(view.packed_sums)
+        size = 2 if pair else 1
+        lanes: dict[tuple[str, str], tuple[str, int | str | None]] = {}
         for w, flags in needs.items():
-            size = 2 if pair else 1
+            if w in packed_value:
+                # The packed sum's own count goes first: it tells an empty sum (NULL).
+                value = packed_value[w]
+                column = column_of[value]
+                present = _present(value)
+                flags = [present] + [f for f in flags if f != present]
+                group, flags = flags[:size], flags[size:]
+                row = _scaled(value, kinds[column], view.scale_of(column))
+                packed = f"sum({row} + CAST({_pair(group)} AS HUGEINT) * {2**SUM_BITS})"
+                names = ("h",) if len(group) == 1 else ("h0", "h1")
+                for flag, name in zip(group, names, strict=True):
+                    lanes[(w, flag)] = (packed, name)
             for i in range(0, len(flags), size):
                 group = flags[i:i + size]
-                if len(group) == 1:
-                    lanes[(w, group[0])] = (f"sum({group[0]})", None)
-                    continue
-                packed = f"sum({group[0]} + {group[1]} * {LANE})"
-                lanes[(w, group[0])] = (packed, 0)
-                lanes[(w, group[1])] = (packed, 1)
-        return cls(lanes)
+                for flag, name in zip(group, (None,) if len(group) == 1 else (0, 1),
+                                      strict=True):
+                    lanes[(w, flag)] = (f"sum({_pair(group)})", name)
+        return cls(lanes, frozenset(packed_value.items()))
 
-    def lane(self, w: str, flag: str) -> tuple[str, int | None]:
+    def lane(self, w: str, flag: str) -> tuple[str, int | str | None]:
         return self.lanes[(w, flag)]
 
+    def packs(self, w: str, value: str) -> bool:
+        """Whether the exact sum of `value` over `w` rides in a packed aggregate."""
+        return (w, value) in self.sums
+
     @staticmethod
-    def decode(total: str, lane: int | None) -> str:
+    def decode_count(total: str, lane: int | str | None) -> str:
         """A BIGINT count out of a frame's packed sum; an empty frame (NULL) counts 0."""
-        bits = {None: total, 0: f"{total} & {LANE - 1}", 1: f"{total} >> {LANE_BITS}"}[lane]
+        counts = _Lanes._counts(total)
+        bits = {None: total, 0: f"{total} & {LANE - 1}", 1: f"{total} >> {LANE_BITS}",
+                "h": counts, "h0": f"{counts} & {LANE - 1}",
+                "h1": f"{counts} >> {LANE_BITS}"}[lane]
         return f"coalesce(CAST({bits} AS BIGINT), 0)"
+
+    @staticmethod
+    def decode_sum(total: str, count: str, scale: int) -> str:
+        """The DECIMAL(38, scale) sum in a packed HUGEINT, NULL where `count` (the frame's
+        count of values) is 0. Its low 64 bits are signed: the count lanes above them are
+        what the total, plus 2**63, shifts down to."""
+        low = f"{total} - ({_Lanes._counts(total)} << {SUM_BITS})"
+        return (f"CASE WHEN {count} = 0 THEN NULL "
+                f"ELSE CAST({low} AS DECIMAL(38, 0)) * {_unit(scale)} END")
+
+    @staticmethod
+    def _counts(total: str) -> str:
+        return f"(({total} + {2**(SUM_BITS - 1)}) >> {SUM_BITS})"
+
+
+def _lane_needs(view: ViewSpec, alias: dict[str, str],
+                view_row: str) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Per window: the count flags its features add up (as `_window_aggregates` asks:
+    `count()` counts rows, the rest values), and the value whose exact sum is packed
+    with them (the first of `view.packed_sums` the window sums, if any)."""
+    needs: dict[str, list[str]] = {}
+    packed_value: dict[str, str] = {}
+    packable = {c for c, _ in view.packed_sums} - view.float_sums
+    for a in view.aggregates:
+        w = f"w{a.window_us}"
+        value = alias.get(a.column or "", "NULL")
+        flags = needs.setdefault(w, [])
+        if a.agg in ("sum", "mean") and a.column in packable:
+            packed_value.setdefault(w, value)
+        if a.agg not in ("count", "mean"):
+            continue
+        flag = view_row if a.agg == "count" and not a.column else _present(value)
+        if flag not in flags:
+            flags.append(flag)
+    return needs, packed_value
+
+
+def _pair(flags: list[str]) -> str:
+    """One count flag, or two in the low and high lanes of one integer."""
+    return flags[0] if len(flags) == 1 else f"{flags[0]} + {flags[1]} * {LANE}"
+
+
+def _scaled(value: str, kind: str, scale: int) -> str:
+    """A value as the integer a DECIMAL(38, scale) stores for it; 0 for NULL. A float is
+    rounded half away from zero, as DuckDB's cast to DECIMAL does; an integer is exact."""
+    if kind == "float":
+        return f"coalesce(CAST(round({value} * 1e{scale}) AS HUGEINT), 0)"
+    return f"coalesce(CAST({value} AS HUGEINT) * {10**scale}, 0)"
+
+
+def _unit(scale: int) -> str:
+    """The DECIMAL literal 10**-scale (scale >= 1): an integer times it keeps its digits."""
+    return f"0.{'0' * (scale - 1)}1"
 
 
 def _mean(total: str, scaled: str, count: str) -> str:
@@ -468,24 +556,37 @@ def _columns(view: ViewSpec, *times: str) -> list[str]:
     return sorted({*values, *view.columns, *(t for t in times if t)})
 
 
+def _smaller(con: duckdb.DuckDBPyConnection, spine: str, source: str) -> str:
+    """The table with fewer rows (the spine on a tie)."""
+    if source == spine:
+        return spine
+    rows = scalar(con, f"SELECT (SELECT count(*) FROM {ident(source)}) "
+                       f"< (SELECT count(*) FROM {ident(spine)})")
+    return source if rows else spine
+
+
 def _coded(
     con: duckdb.DuckDBPyConnection, view: ViewSpec, spine: str, source: str, out: str
 ) -> tuple[str, str]:
     """(spine, source) as narrow temp tables whose key is a dense integer code, when the
     key is a string: the features only ever compare keys for equality, so they come out
-    the same and the sorts compare integers. A source row whose key no base row has can
-    never be seen, so it is left out; a NULL key stays NULL. Other key types are used
-    as they are."""
+    the same and the sorts compare integers. Only a key both tables have can match, so
+    the codes are those of the smaller table's keys: a source row whose key has no code
+    is left out, and a base row's key without one becomes NULL, which sees nothing, as
+    a key no source row has. A NULL key stays NULL. Other key types are used as they
+    are."""
     key = ident(view.key)
     key_type = con.execute(f"DESCRIBE SELECT {key} FROM {ident(spine)}").fetchall()[0][1]
     # A feature that reads the key column itself (`max(account)`) must see its values.
     if key_type not in _CODED_KEY_TYPES or view.key in _columns(view):
         return spine, source
     codes, coded_spine = f"__codes_{out}", f"__spine_{out}"
+    same = source == spine
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {ident(codes)} AS "
         f"SELECT __v, (row_number() OVER ())::UINTEGER AS __code "
-        f"FROM (SELECT DISTINCT {key} AS __v FROM {ident(spine)} WHERE {key} IS NOT NULL)"
+        f"FROM (SELECT DISTINCT {key} AS __v FROM {ident(_smaller(con, spine, source))} "
+        f"WHERE {key} IS NOT NULL)"
     )
 
     def narrow(table: str, name: str, row_id: bool, cols: list[str], join: str) -> None:
@@ -496,7 +597,6 @@ def _coded(
             f"FROM {ident(table)} t {join} {ident(codes)} c ON t.{key} = c.__v"
         )
 
-    same = source == spine
     spine_cols = _columns(view, view.spine_time, view.time) if same else [view.spine_time]
     narrow(spine, coded_spine, True, spine_cols, "LEFT JOIN")
     if same:
@@ -546,6 +646,45 @@ def exact_scales(bounds: dict[str, tuple[float, float | None]]) -> tuple[tuple[s
     return tuple(scales)
 
 
+# Column types whose values `_scaled` turns into the integers their exact sum adds up.
+_FLOAT_TYPES = frozenset({"FLOAT", "DOUBLE"})
+_INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT",
+                            "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
+# A packed sum's frames must stay below 2**63 in magnitude (`_Lanes.decode_sum`); the
+# bound below is a DOUBLE, so it is held to a quarter of that.
+_PACKED_LIMIT = 2.0**61
+
+
+def packable_sums(con: duckdb.DuckDBPyConnection, view: ViewSpec,
+                  source: str) -> tuple[tuple[str, str], ...]:
+    """(column, "float" | "integer") of the exact sums that may ride in the counts'
+    aggregate (`_Lanes`): float or integer columns (a DECIMAL keeps its cast) whose
+    largest sum of |values| over one key, at the column's scale, stays below
+    `_PACKED_LIMIT`. No frame holds more than one key's rows, so none sums more. One
+    grouped scan, plan only."""
+    summed = sorted({a.column for a in view.aggregates if a.column
+                     and a.agg in ("sum", "mean") and a.column not in view.float_sums})
+    if not summed:
+        return ()
+    listed = ", ".join(ident(c) for c in summed)
+    types = {name: kind for name, kind, *_ in
+             con.execute(f"DESCRIBE SELECT {listed} FROM {ident(source)}").fetchall()}
+    kinds = {c: "float" if types[c] in _FLOAT_TYPES else "integer" for c in summed
+             if types[c] in _FLOAT_TYPES | _INTEGER_TYPES}
+    if not kinds:
+        return ()
+    names = sorted(kinds)
+    per_key = ", ".join(f"sum(abs(CAST({ident(c)} AS DOUBLE))) AS s{i}"
+                        for i, c in enumerate(names))
+    largest = con.execute(
+        f"SELECT {', '.join(f'max(s{i})' for i in range(len(names)))} "
+        f"FROM (SELECT {per_key} FROM {ident(source)} "
+        f"WHERE {ident(view.key)} IS NOT NULL GROUP BY {ident(view.key)})"
+    ).fetchall()[0]
+    return tuple((c, kinds[c]) for c, top in zip(names, largest, strict=True)
+                 if (top or 0.0) * 10.0 ** view.scale_of(c) < _PACKED_LIMIT)
+
+
 def build_features(
     con: duckdb.DuckDBPyConnection, view: ViewSpec, spine: str, source: str, out: str
 ) -> None:
@@ -558,8 +697,10 @@ def build_features(
     bounds = sum_bounds(con, view, source)
     view = replace(view, float_sums=inexact_sums(con, view, source, bounds),
                    sum_scales=exact_scales(bounds),
-                   pair_counts=scalar(con, f"SELECT count(*) FROM {ident(source)}") < LANE)
+                   pair_counts=scalar(con, f"SELECT count(*) FROM {ident(source)}") < PAIR_ROWS)
     spine, source = _coded(con, view, spine, source, out)
+    # After the coding, which the grouped scan is faster over.
+    view = replace(view, packed_sums=packable_sums(con, view, source))
     # After the coding: hashing integer codes is ~8x faster than hashing the strings.
     grouped = bool(view.aggregates) and groupable(view) and times_repeat(
         con, spine, view.key, view.spine_time
