@@ -192,19 +192,19 @@ LIMITS = {
                   "of the key's 64-bit hashes, with DuckDB's partitioned aggregation); "
                   "what remains is that distinct count over 10M keys, a hash table of 10M "
                   "entries that any exact duplicate check pays",
-    "point-in-time features": "DuckDB's RANGE-frame window (~2.3 s at 10M: a sort, then a "
-                              "frame search and a segment tree per aggregate; the two "
-                              "counts already share one aggregate, so there are two), its "
-                              "ASOF join (~1.1 s), ordering the window's output by row for "
-                              "a deterministic artifact (~0.5 s) and coding string keys as "
-                              "integers (~0.6 s per view, repaid by faster sorts: uncoded, "
-                              "the as-of view takes 3.2 s, not 1.8 s); grouping by (key, time) "
-                              "pays only when times repeat (these are distinct to the "
-                              "microsecond); measured no faster: the sum packed into the "
-                              "counts' aggregate (decoding 128-bit decimals costs 2.7 s), "
-                              "a numpy scatter instead of the final sort, a prefix sum plus "
-                              "ASOF joins, a union with a running last value and a numpy "
-                              "prefix-sum kernel",
+    "point-in-time features": "met on an idle machine with ~7% to spare, so a busy one can "
+                              "miss it: DuckDB's RANGE-frame window (~1.5 s at 10M: a sort, "
+                              "then a frame search and a segment tree; the sum and both "
+                              "counts already share one aggregate), its ASOF join (~0.8 s), "
+                              "ordering each view's output by row for a deterministic "
+                              "artifact (~0.4 s each) and coding string keys as integers "
+                              "(~0.5 s, repaid by faster sorts: uncoded, the as-of view "
+                              "takes 3.0 s, not 1.5 s); grouping by (key, time) pays only "
+                              "when times repeat (these are distinct to the microsecond); "
+                              "measured no faster: a numpy scatter instead of the final "
+                              "sort, a prefix sum plus ASOF joins, a union with a running "
+                              "last value, a numpy prefix-sum kernel, views instead of "
+                              "coded tables, more DuckDB threads than cores",
 }
 
 
