@@ -49,7 +49,9 @@ class _Formatter:
         self._leading(len(self.source_lines) + 1, 0)
         while self.out and self.out[-1] == "":
             self.out.pop()
-        return "\n".join(self.out) + "\n"
+        # A file with nothing to keep (empty, or only blank lines) formats to empty, not
+        # to one newline: `fmt --check` has no reason to flag an empty file.
+        return "\n".join(self.out) + "\n" if self.out else ""
 
     # ------------------------------------------------------------- comments
     def _leading(self, before_line: int, depth: int) -> None:

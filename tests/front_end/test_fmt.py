@@ -54,6 +54,12 @@ def test_unparsable_file_is_left_untouched(tmp_path: Path) -> None:
     assert path.read_bytes() == b"pipeline p {\n  window three\n"
 
 
+def test_a_file_with_nothing_to_keep_formats_to_empty() -> None:
+    for text in ("", "\n", "\n\n  \n", "\t\n"):
+        assert fmt(text) == "", repr(text)
+    assert fmt("\n# only a comment\n\n") == "# only a comment\n"
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_fmt_is_idempotent_and_preserves_meaning(text: str) -> None:
