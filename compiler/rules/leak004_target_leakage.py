@@ -16,9 +16,11 @@ DOC = '''
 Reports target leakage: a train stage that lists a label (or the base-source column a
 label reads) among its `features`; a feature view that aggregates the label's column
 without `point_in_time`, or whose rows become visible (its source's `lag`) before the
-label matures; a feature view that reads a windowed label's source without
-`point_in_time`, or as of another `time` than the events' own (a chargeback counted by
-the purchase it is about, though reported after the example).
+label matures, or as of another `time` than its source's own (a trip counted by its
+booking date, though its delay is known only after it departs); a feature view that
+reads a windowed label's source without `point_in_time`, or as of another `time` than
+the events' own (a chargeback counted by the purchase it is about, though reported after
+the example).
 
 ## Why is this bad?
 The model is given the answer. It scores perfectly in evaluation and is useless in
@@ -157,10 +159,21 @@ def _aggregates_label(program: Program, view: n.Block, label: n.Block, column: s
     uses += [(f"`columns` of feature view `{view.name.name}` copies", c.span,
               f"remove `{column}` from `columns`", f"remove `{column}` from `columns`")
              for listing in view.all(n.Columns) for c in listing.columns if c.name == column]
+    own_time = ident_value(view, "time")
+    event_time = program.source_word(source, "time") if source else None
     for what, span, other, drop in uses:
         if not pit:
             why = "without `point_in_time`, so it includes each example's own label"
             fix = f"add `point_in_time`, or {other}"
+        elif own_time is not None and event_time is not None and own_time.name != event_time:
+            # The label is known `maturity` after `event_time`; a row seen as of another
+            # column (a booking before the trip) may be seen before that, even before
+            # its own event: its label is the answer for a later example.
+            why = (f"as of `{own_time.name}`, while the label is known "
+                   f"{format_duration(maturity) if maturity else '0s'} after `{event_time}`: "
+                   f"a row whose `{own_time.name}` is before an example would show a label "
+                   "not yet known then")
+            fix = f"remove `time {own_time.name}` so the view reads rows as of `{event_time}`"
         elif maturity > lag:
             why = (f"and rows become visible after {format_duration(lag) if lag else '0s'} "
                    f"while the label matures after {format_duration(maturity)}")

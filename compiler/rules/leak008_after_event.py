@@ -8,14 +8,17 @@ from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import marked_inputs
+from pipec.rules._support import ident_value, marked_inputs, reads_source
 
 DOC = '''
 ## What it does
 Reports a schema column marked `after_event` (known only after the prediction time)
 that a train stage lists in its `features`, or that a feature view copies with
-`columns [...]`. A point-in-time aggregate of earlier events' values
-(`feature delay_mean_30d = mean(dep_delay) over 30d`) is allowed.
+`columns [...]`, or that a feature view aggregates as of another `time` than its
+source's own (a trip's delay counted by its booking date, though the trip departs after
+the example). A point-in-time aggregate of earlier events' values
+(`feature delay_mean_30d = mean(dep_delay) over 30d`, as of the events' own time) is
+allowed.
 
 ## Why is this bad?
 At prediction time the value does not exist yet (a flight's actual departure delay
@@ -65,6 +68,32 @@ def check(program: Program) -> Iterator[Diagnostic]:
                f"drop `{column.name}` from `columns`, or use a point-in-time aggregate of "
                "earlier events")
         yield _report(column.name, column.span, fix)
+    for view in program.blocks("features"):
+        yield from _aggregates_as_of_another_time(program, view)
+
+
+def _aggregates_as_of_another_time(program: Program, view: n.Block) -> Iterator[Diagnostic]:
+    """An aggregate of an after_event column is of earlier events only when the view's
+    rows are timed by the events' own `time`: as of another column (a booking made
+    before the trip), it counts events that happen after the example, the example's own
+    included."""
+    source = reads_source(view) or program.base_source
+    own_time = ident_value(view, "time")
+    event_time = program.source_word(source, "time") if source else None
+    if own_time is None or event_time is None or own_time.name == event_time:
+        return
+    schema = program.schema(source) or {}
+    for feature in view.all(n.FeatureDef):
+        column = feature.column
+        if column is None or column.name not in schema:
+            continue
+        if "after_event" in schema[column.name].markers:
+            yield error("LEAK008", f"feature `{feature.name.name}` aggregates `{column.name}`, "
+                        f"marked `after_event`, as of `{own_time.name}` while its events are "
+                        f"timed by `{event_time}`: events after the example (its own "
+                        "included) would be counted", column.span,
+                        f"remove `time {own_time.name}` so the view aggregates earlier "
+                        f"events, as of `{event_time}`")
 
 
 def _report(column: str, span: n.Span, fix: str) -> Diagnostic:

@@ -31,6 +31,12 @@ VIEW_LINE = ("features h version 1 { from ev; entity id; time at; point_in_time;
              "feature a7 = mean(amount) over 7d }")
 
 
+# A second timestamp (a booking before the event) and a view timed by it.
+BOOKED = ("at: timestamp,", "at: timestamp, booked: timestamp,")
+AS_OF_BOOKED = ("entity id; time at; point_in_time", "entity id; time booked; point_in_time")
+LAG_30D = ("entity id; time at\n", "entity id; time at; lag 30d\n")
+
+
 def image(reference: str) -> tuple[str, str]:
     return "predicts iid", f'predicts iid; image "{reference}"'
 
@@ -282,6 +288,15 @@ FIRES = [
     # QA: with no policy anywhere, VAL001 said "whose policy is no policy, not block"
     ("val001-no-policy-anywhere", [("on_failure block; ", "")], "VAL001", 6,
      "through `validate.ev`, which has no `on_failure`, and neither has the pipeline"),
+    # QA: a view timed by another column than its source's `time` (a booking date)
+    ("leak004-label-column-as-of-another-time",
+     [MATURE_30D, LAG_30D, BOOKED, AS_OF_BOOKED, ("over 7d }", "over 7d; columns [late] }")],
+     "LEAK004", 8, "copies `late`, the column of label `late`, as of `booked`, while the "
+     "label is known 30d after `at`"),
+    ("leak008-aggregate-as-of-another-time",
+     [("amount: float", "amount: float after_event"), BOOKED, AS_OF_BOOKED],
+     "LEAK008", 8, "aggregates `amount`, marked `after_event`, as of `booked` while its "
+     "events are timed by `at`"),
     ("leak004-label-shadows-a-default-feature",
      [("label late { column late }", "label amount { column late }")], "LEAK004", 7,
      "label `amount` has the name of the base source's column `amount`"),
@@ -332,6 +347,11 @@ CLEAN = [
                                                   "validate cb { require acct }"),
                                        (CB_SOURCE, CB_SOURCE.replace("entity id", "entity acct")
                                         .replace("id: string", "acct: string"))]),
+    # QA: the same views as of the events' own time (the label matured by the lag)
+    ("label-column-as-of-its-time-after-maturity",
+     [MATURE_30D, LAG_30D, BOOKED, ("over 7d }", "over 7d; columns [late] }")]),
+    ("after-event-aggregate-as-of-its-time",
+     [("amount: float", "amount: float after_event"), BOOKED]),
     ("leak007-last-labelled-day", [MATURE_30D, ("train before 2026-03-01",
                                                 "train before 2026-02-01"),
                                    ("test from 2026-04-01", "test from 2026-05-02")]),
