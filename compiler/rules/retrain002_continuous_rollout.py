@@ -64,16 +64,36 @@ def check(program: Program) -> Iterator[Diagnostic]:
     model = trains[0].name.name if len(trains) == 1 else "MODEL"
     missing, fixes = [], []
     deploys, registers = program.blocks("deploy"), program.blocks("register")
-    if not any(d.first(n.Canary) for d in deploys):
-        missing.append("canary" if deploys else "deploy stage, so no canary")
-        fixes.append("`canary 5% for 1h` on the deploy stage" if deploys else
-                     f"a deploy stage with a canary (`deploy {model} {{ canary 5% for 1h }}`)")
-    if not any(r.setting("rollback") for r in registers):
-        missing.append("rollback" if registers else "register stage, so no rollback")
-        fixes.append("`rollback previous` on the register stage" if registers else
-                     f"a register stage with a rollback (`register {model} {{ registry local "
+    # Every model shipped needs its own way in (a canary) and way back (a rollback): one
+    # model's canary does not protect another's rollout.
+    bare_deploys = [d for d in deploys if not d.first(n.Canary)]
+    bare_registers = [r for r in registers if not r.setting("rollback")]
+    if not deploys:
+        missing.append("deploy stage, so no canary")
+        fixes.append(f"a deploy stage with a canary (`deploy {model} {{ canary 5% for 1h }}`)")
+    elif bare_deploys:
+        missing.append("canary" + _on("deploy", bare_deploys, len(deploys)))
+        fixes.append("`canary 5% for 1h` on " + _stages("deploy", bare_deploys, len(deploys)))
+    if not registers:
+        missing.append("register stage, so no rollback")
+        fixes.append(f"a register stage with a rollback (`register {model} {{ registry local "
                      '"registry/"; rollback previous }`)')
+    elif bare_registers:
+        missing.append("rollback" + _on("register", bare_registers, len(registers)))
+        fixes.append("`rollback previous` on "
+                     + _stages("register", bare_registers, len(registers)))
     if missing:
         yield error("RETRAIN002", "`retrain continuous` ships models without review, but "
                     f"there is no {' and no '.join(missing)}", retrain.span,
                     "add " + " and ".join(fixes))
+
+
+def _on(kind: str, bare: list[n.Block], stages: int) -> str:
+    """` on deploy `b``, naming the stages only when the pipeline has several."""
+    return "" if stages == 1 else " on " + _stages(kind, bare, stages)
+
+
+def _stages(kind: str, bare: list[n.Block], stages: int) -> str:
+    if stages == 1:
+        return f"the {kind} stage"
+    return ", ".join(f"{kind} `{b.name.name}`" for b in bare)

@@ -514,3 +514,37 @@ def test_retrain002_without_deploy_names_the_stage_to_add() -> None:
     assert diagnostic.help == ("add a deploy stage with a canary (`deploy m { canary 5% for "
                                "1h }`) and a register stage with a rollback (`register m { "
                                'registry local "registry/"; rollback previous }`)')
+
+
+TWO_MODELS = """\
+team ml { contact "#ml"; role ml }
+pipeline prices {
+  owner ml; predicts iid; on_failure block; retrain continuous
+  image "r.example.com/x@sha256:%s"
+  source houses { from csv "h.csv"; snapshot latest; entity id
+    schema { id: string; area: float; price: float } }
+  validate houses { require id, price; unique id }
+  label price { column price }
+  split by random { test 20%%; seed 1 }
+  train a { model "sklearn.linear_model.Ridge"; seed 3 }
+  evaluate a { primary rmse <= 9; latency p99 <= 50ms; size <= 10MB; features compatible }
+  register a { registry local "reg/"; rollback previous }
+  deploy a { canary 10%% for 30m }
+  train b { model "sklearn.linear_model.Lasso"; seed 3 }
+  evaluate b { primary rmse <= 9; latency p99 <= 50ms; size <= 10MB; features compatible }
+  register b { registry local "reg/" }
+  deploy b { runtime "local" }
+}
+""" % ("4b1c0f9e" * 8)
+
+
+def test_retrain002_needs_a_canary_and_a_rollback_for_every_model() -> None:
+    """QA: model a's canary and rollback let model b ship continuously with neither."""
+    (diagnostic,) = [d for d in compile(TWO_MODELS).diagnostics if d.code == "RETRAIN002"]
+    assert diagnostic.message.endswith("there is no canary on deploy `b` and no rollback on "
+                                       "register `b`")
+    assert diagnostic.help == ("add `canary 5% for 1h` on deploy `b` and `rollback previous` "
+                               "on register `b`")
+    safe = TWO_MODELS.replace('registry local "reg/" }', 'registry local "reg/"; rollback '
+                              "previous }").replace('runtime "local"', "canary 5% for 1h")
+    assert compile(safe).diagnostics == []
