@@ -13,7 +13,7 @@ from pipec.rules import rule
 DOC = '''
 ## What it does
 In a pipeline that registers a model, requires `image "..."` on the pipeline, pinned
-by a digest: `@sha256:` followed by 64 hexadecimal digits.
+by a digest: `@sha256:` followed by 64 lowercase hexadecimal digits.
 
 ## Why is this bad?
 A tag such as `:latest` or `:v3` can be moved to another image. The registered model
@@ -50,6 +50,7 @@ pipeline p {
 # The whole string is one image reference, `NAME[:TAG]@sha256:<64 hex>`: a digest after
 # a space (`"t:latest # @sha256:..."`) or with no name in front pins nothing.
 DIGEST = re.compile(r"[^\s@]+@sha256:[0-9a-f]{64}")
+UPPER_DIGEST = re.compile(r"[^\s@]+@sha256:[0-9a-fA-F]{64}")
 
 
 def pinned(program: Program) -> bool:
@@ -69,7 +70,18 @@ def check(program: Program) -> Iterator[Diagnostic]:
                     program.pipeline.header,
                     "add `image \"REGISTRY/NAME@sha256:<64 hex digits>\"` to the pipeline")
     elif not pinned(program):
-        yield error("REPRO002", "the image is not pinned by an `@sha256:` digest of 64 hex "
-                    "digits: a tag can be moved to another image", image.value.span,
-                    "pin it: `image \"REGISTRY/NAME@sha256:<64 hex digits>\"` (`docker "
-                    "inspect --format '{{index .RepoDigests 0}}' IMAGE` prints it)")
+        message, fix = _not_pinned(image.value)
+        yield error("REPRO002", message, image.value.span, fix)
+
+
+def _not_pinned(value: n.Value) -> tuple[str, str]:
+    """(message, fix) for an image reference that pins nothing."""
+    if isinstance(value, n.Str) and UPPER_DIGEST.fullmatch(value.value):
+        # Registries write digests in lowercase and refuse a reference spelled otherwise.
+        return ("the image's `@sha256:` digest has uppercase hex digits: registries accept "
+                "only lowercase, so this reference pulls nothing",
+                "write the digest in lowercase")
+    return ("the image is not pinned by an `@sha256:` digest of 64 hex digits: a tag can be "
+            "moved to another image",
+            "pin it: `image \"REGISTRY/NAME@sha256:<64 hex digits>\"` (`docker inspect "
+            "--format '{{index .RepoDigests 0}}' IMAGE` prints it)")

@@ -153,6 +153,19 @@ FIRES = [
     ("azure-account-key", [('"ev.csv"', '"DefaultEndpointsProtocol=https;AccountName=a;'
                                         'AccountKey=' + "Zm9vYmFy" * 11 + '==;"')],
      "SEC001", 4, "an Azure access key"),
+    # QA: escapes spell the credential that reaches the manifest; `_` glues a key to a word
+    ("password-behind-u-escape", [('"ev.csv"', r'"postgres://admin:hunter2\u0040db.example'
+                                               r'.com/ev.csv"')],
+     "SEC001", 4, "a password in a URI (written with escapes)"),
+    ("password-behind-slash-escapes", [('"ev.csv"', r'"postgres:\/\/admin:hunter2@db/ev.csv"')],
+     "SEC001", 4, "a password in a URI (written with escapes)"),
+    ("aws-key-after-underscore", [('"ev.csv"', '"s3://b/key_AKIAIOSFODNN7EXAMPLE.csv"')],
+     "SEC001", 4, "an AWS access key"),
+    ("github-token-after-underscore", [('"#ml"', '"tok_ghp_' + "a1B2" * 9 + '"')],
+     "SEC001", 1, "a GitHub token"),
+    ("repro002-uppercase-digest", [REGISTER, image("r.example.com/t" + DIGEST.upper()
+                                                   .replace("@SHA256:", "@sha256:"))],
+     "REPRO002", 3, "digest has uppercase hex digits: registries accept only lowercase"),
     # audit 9: a primary metric that only warns gates nothing
     ("gate002-warn-primary", [("primary roc_auc >= 0.7;", "primary roc_auc >= 0.7 warn;")],
      "GATE002", 11, "ends with `warn`: it never blocks"),
@@ -347,6 +360,9 @@ CLEAN = [
                                                   "validate cb { require acct }"),
                                        (CB_SOURCE, CB_SOURCE.replace("entity id", "entity acct")
                                         .replace("id: string", "acct: string"))]),
+    # QA: escapes that spell no credential, and a key inside a longer word
+    ("escaped-path", [('"ev.csv"', r'"data\/ev\u002ecsv"')]),
+    ("key-inside-a-word", [('"ev.csv"', '"s3://b/XAKIAIOSFODNN7EXAMPLE.csv"')]),
     # QA: the same views as of the events' own time (the label matured by the lag)
     ("label-column-as-of-its-time-after-maturity",
      [MATURE_30D, LAG_30D, BOOKED, ("over 7d }", "over 7d; columns [late] }")]),
