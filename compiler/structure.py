@@ -256,6 +256,13 @@ def _split_shape(program: Program, split: n.Split) -> Iterator[Diagnostic]:
 
 
 def _split_key(program: Program, split: n.Split) -> Iterator[Diagnostic]:
+    if split.by == "random" and split.on is not None:
+        # A random split places each row by its identity; a key here would be ignored,
+        # and a reader would believe the key's rows stay on one side.
+        yield _p001(f"a random split takes no `on` column: rows are placed one by one, "
+                    f"so rows with the same `{split.on.name}` land on both sides",
+                    split.on.span, f"write `split by group on {split.on.name}` to keep them "
+                    "together, or drop the `on`")
     if split.on is not None or split.by == "random":
         return
     if split.by in ("group", "market"):

@@ -73,6 +73,8 @@ FIRES = [
      "needs an `on` column"),
     ("market-without-on", [(SPLIT, "split by market { holdout [a] }")], "P001", 9,
      "needs an `on` column"),
+    ("random-split-with-a-key", [(SPLIT, "split by random on kind { test 20%; seed 1 }")],
+     "P001", 9, "a random split takes no `on` column"),
     ("market-without-holdout", [(SPLIT, "split by market on kind { test 20% }")], "P001", 9,
      "empty test set"),
     ("until-before-from", [(SPLIT, "split by time on at { test from 2026-04-01 until "
