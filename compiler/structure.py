@@ -63,6 +63,7 @@ def structure_diagnostics(program: Program) -> Iterator[Diagnostic]:
         if block.kind == "source":
             yield from _schema_columns(block)
         elif block.kind == "label":
+            yield from _reserved(block.name, "label")
             shape = list(_label_shape(block))
             yield from shape
             if not shape:
@@ -109,10 +110,24 @@ def _repeated(block: n.Block) -> Iterator[Diagnostic]:
             seen[key] = stmt
 
 
+# Names that pipec's own columns use (`__row_id`, `__side`...): a user's column or label
+# of this form would collide with them in the tables the runtime and `pipec test` build.
+RESERVED_PREFIX = "__"
+
+
+def _reserved(name: n.Ident, what: str) -> Iterator[Diagnostic]:
+    if name.name.startswith(RESERVED_PREFIX):
+        yield _p001(f"{what} `{name.name}` starts with `{RESERVED_PREFIX}`, which is kept for "
+                    "pipec's own columns (row ids, split sides)", name.span,
+                    f"rename it (a `from sql` source can select `{name.name} AS "
+                    "another_name`)")
+
+
 def _schema_columns(source: n.Block) -> Iterator[Diagnostic]:
     for schema in source.all(n.Schema):
         seen: dict[str, n.ColumnDef] = {}
         for column in schema.columns:
+            yield from _reserved(column.name, "column")
             first = seen.setdefault(column.name.name, column)
             if first is not column:
                 yield error("P003", f"column `{column.name.name}` is declared twice in the "

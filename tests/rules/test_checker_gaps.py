@@ -75,6 +75,10 @@ FIRES = [
      "needs an `on` column"),
     ("random-split-with-a-key", [(SPLIT, "split by random on kind { test 20%; seed 1 }")],
      "P001", 9, "a random split takes no `on` column"),
+    ("reserved-column-name", [("kind: category", "kind: category, __side: string")],
+     "P001", 5, "column `__side` starts with `__`, which is kept for pipec's own columns"),
+    ("reserved-label-name", [("label late { column late }", "label __row_id { column late }")],
+     "P001", 7, "label `__row_id` starts with `__`"),
     ("market-without-holdout", [(SPLIT, "split by market on kind { test 20% }")], "P001", 9,
      "empty test set"),
     ("until-before-from", [(SPLIT, "split by time on at { test from 2026-04-01 until "
