@@ -38,6 +38,9 @@ TIMESTAMP_TYPES = (
 # uses (U+001F) and quotes are deliberately in.
 TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00",
                              exclude_categories=("Cs",)), max_size=6)
+# Text that a number could be confused with (`holdout [1]` on a string column is "1",
+# not "01" or "1.0"), which arbitrary text almost never draws.
+NUMERIC_TEXT = st.sampled_from(["0", "1", "01", "1.0", " 1", "1e0", "-0", "2.5", "2.50"])
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ def values(column: Column) -> st.SearchStrategy[Any]:
     if kind == "bool":
         return st.booleans()
     if kind == "category":
-        return st.one_of(st.sampled_from(WORDS), TEXT)
+        return st.one_of(st.sampled_from(WORDS), NUMERIC_TEXT, TEXT)
     if kind == "date":
         return st.dates(MIN_DATE, MAX_DATE)
     if kind == "timestamp":
@@ -92,7 +95,7 @@ def values(column: Column) -> st.SearchStrategy[Any]:
                             timezones=st.just(UTC))
     if kind in ("int", "float"):
         return _numbers(column)
-    return TEXT
+    return st.one_of(NUMERIC_TEXT, TEXT)
 
 
 def _numbers(column: Column) -> st.SearchStrategy[Any]:

@@ -96,15 +96,21 @@ def side_sql(
 
 def holdout_sql(on: str, values: list[Any]) -> str:
     """Whether a row's market is held out, compared as the value's own type: a number
-    as a number (`2` matches 2.0), a boolean as a boolean, text as text."""
+    as a number (`2` matches 2.0), a boolean as a boolean, text as text. On a text
+    column a number is its text (`holdout [1]` holds out "1", not "01" or "1.0"), as
+    `pipec test`'s oracle reads it."""
+    column = ident(on)
+    as_text = f"CAST({column} AS VARCHAR)"
+    is_text = f"(typeof({column}) = 'VARCHAR' OR typeof({column}) LIKE 'ENUM%')"
     terms = []
     for value in values:
         if isinstance(value, bool):
-            terms.append(f"{ident(on)} IS {'TRUE' if value else 'FALSE'}")
+            terms.append(f"{column} IS {'TRUE' if value else 'FALSE'}")
         elif isinstance(value, int | float):
-            terms.append(f"TRY_CAST({ident(on)} AS DOUBLE) = {float(value)!r}")
+            terms.append(f"CASE WHEN {is_text} THEN {as_text} = {literal(str(value))} "
+                         f"ELSE TRY_CAST({column} AS DOUBLE) = {float(value)!r} END")
         else:
-            terms.append(f"CAST({ident(on)} AS VARCHAR) = {literal(str(value))}")
+            terms.append(f"{as_text} = {literal(str(value))}")
     return "(" + " OR ".join(terms) + ")" if terms else "FALSE"
 
 

@@ -137,6 +137,18 @@ def test_market_holdout_is_test() -> None:
     ]
 
 
+def test_a_numeric_holdout_on_a_text_column_is_its_text() -> None:
+    """`holdout [1]` on a text column holds out "1" only (QA: "01", "1.0", " 1" and
+    "1e0" went to test too); on a numeric column it matches the number 1 and 1.0."""
+    shops = ["1", "01", "1.0", " 1", "1e0", "2.5", "2"]
+    spec = {"by": "market", "on": "shop", "holdout": [1, 2.5]}
+    sides = assign_sides(pa.table({"shop": shops}), spec, None).column(SIDE).to_pylist()
+    assert [s for s, side in zip(shops, sides, strict=True) if side == "test"] == ["1", "2.5"]
+    numbers = pa.table({"shop": pa.array([1.0, 1.5, 2.5, 3.0])})
+    sides = assign_sides(numbers, spec, None).column(SIDE).to_pylist()
+    assert sides == ["test", "train", "test", "train"]
+
+
 def _gap_check(split: dict, maturity_s: int, snapshot: str) -> None:
     """`_check_gap` of a time split over a base source `b` at `snapshot latest`,
     resolved to `snapshot`, labelled by a label maturing `maturity_s` later."""
