@@ -19,8 +19,8 @@ from pipec.manifest import build_manifest
 from pipec.model import PRODUCES, Program
 
 # Lifted out of the lineage entry into the node itself; the rest becomes `spec`.
-COMMON = ("id", "kind", "name", "owner", "inputs", "on_failure", "retries", "timeout_s",
-          "description", "definition_hash")
+COMMON = ("id", "kind", "name", "owner", "inputs", "on_failure", "alert", "retries",
+          "timeout_s", "description", "definition_hash")
 
 
 def portable(path: str) -> str:
@@ -184,7 +184,8 @@ def _validation(nodes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         checks = [{"kind": c["kind"], "severity": c["severity"],
                    "summary": describe.check(c)} for c in node["spec"]["checks"]]
         found.append({"stage": node["id"], "source": node["spec"]["source"],
-                      "on_failure": node["on_failure"], "uses": node["spec"]["uses"],
+                      "on_failure": node["on_failure"], "alert": node["alert"],
+                      "uses": node["spec"]["uses"],
                       "checks": checks})
     return found
 

@@ -27,10 +27,31 @@ from pipec.docsite.text import (
     team_anchor,
     team_colours,
 )
+from pipec.render.text import PICTURES
+
+# Characters a page must not carry as they are: C0 controls other than tab and newline
+# (HTML forbids them; they show as their pictures, as in diagnostics), DEL and C1, and
+# the bidirectional controls, which reorder what a reader sees ("Trojan Source": a
+# contact shown reversed), named by their code point instead.
+_BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+_SHOWN = PICTURES | {c: f"[U+{c:04X}]" for c in _BIDI}
+
+
+def displayed(value: Any) -> Any:
+    """`value` (a docs manifest, or any part of it) with every string made safe to show."""
+    if isinstance(value, str):
+        return value.translate(_SHOWN)
+    if isinstance(value, dict):
+        return {displayed(k): displayed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [displayed(v) for v in value]
+    return value
 
 
 def render_site(manifest: dict[str, Any]) -> dict[str, str]:
-    """Relative file name -> text of every page."""
+    """Relative file name -> text of every page. The pages show `displayed` strings; the
+    published manifest.json keeps them exact."""
+    manifest = displayed(manifest)
     context = {"m": manifest, "colours": team_colours(manifest)}
     pages = {"index.html": _env("html").get_template("index.html.j2").render(context),
              "index.md": _env("md").get_template("index.md.j2").render(context)}

@@ -76,3 +76,25 @@ def test_hostile_team_and_stage_names_in_a_manifest(site: Path) -> None:
     mermaid = pages["fraud_detection.md"].split("```mermaid")[1].split("```")[0]
     assert "<script" not in mermaid and "<img" not in mermaid
     assert "#lt;script#gt;" in mermaid
+
+
+def test_controls_are_shown_and_the_alert_message_is_published(tmp_path: Path) -> None:
+    """QA: a bidi override in a contact reversed its cell and a BEL made the HTML
+    invalid; both are now shown by name or picture (manifest.json keeps the exact
+    text). The `on_failure alert "MESSAGE"` text was missing from every page."""
+    text = (Path("tests/docs/fixtures/hostile.pipe")).read_text("utf-8")
+    text = text.replace('"a|b <img src=x onerror=alert(1)> & `tick`"',
+                        '"\\u202e RTL override \\u0007 bell"')
+    text = text.replace("  risk low\n", '  risk low\n  on_failure alert "page <b>on-call</b>"\n')
+    source = tmp_path / "hostile_controls.pipe"
+    source.write_text(text, "utf-8")
+    assert build(tmp_path / "site", str(source)) == 0
+    pages = {p.name: p.read_text("utf-8") for p in (tmp_path / "site").iterdir()}
+    for name, page in pages.items():
+        if name == "manifest.json":
+            assert "\\u202e RTL override \\u0007 bell" in page or "\u202e" in page
+            continue
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]", page), name
+    assert "[U+202E] RTL override \u2407 bell" in pages["index.html"]
+    assert 'alert "page &lt;b&gt;on-call&lt;/b&gt;"' in pages["index.html"]
+    assert 'alert "page \\<b\\>on-call\\</b\\>"' in pages["hostile_demo.md"]
