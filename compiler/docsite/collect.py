@@ -72,7 +72,7 @@ def pipeline_entry(program: Program, slug: str) -> dict[str, Any]:
         "parent_map": {sid: sorted(program.graph.predecessors(sid)) for sid in nodes},
         "child_map": {sid: sorted(program.graph.successors(sid)) for sid in nodes},
         "edges": edges,
-        "reproducibility": _reproducibility(head, lineage),
+        "reproducibility": _reproducibility(program, head, lineage),
         "validation": _validation(nodes),
         "gates": _gates(nodes),
         "approvals": [_approval(node) for node in nodes.values() if node["kind"] == "approval"],
@@ -108,11 +108,12 @@ def _policy_origin(program: Program, stage_id: str) -> str:
     return "default"
 
 
-def _reproducibility(head: dict[str, Any], lineage: dict[str, Any]) -> dict[str, Any]:
+def _reproducibility(program: Program, head: dict[str, Any],
+                     lineage: dict[str, Any]) -> dict[str, Any]:
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for stage in lineage["stages"]:
         by_kind.setdefault(stage["kind"], []).append(stage)
-    split = by_kind.get("split", [None])[0]
+    split = _resolved_split(program, by_kind.get("split", [None])[0])
     return {
         "image": head["image"], "code_commit": head["code_commit"],
         "pipec_version": __version__, "dag_hash": lineage["dag_hash"],
@@ -214,3 +215,11 @@ def _diagnostics(program: Program) -> list[dict[str, Any]]:
     return [{"code": d.code, "severity": str(d.severity), "message": d.message,
              "file": portable(d.span.file), "line": d.span.line, "column": d.span.col,
              "help": d.help} for d in program.diagnostics if str(d.severity) != "error"]
+
+
+def _resolved_split(program: Program, split: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The split with the column an entity split without `on` uses (the base source's
+    `entity`, as the runtime resolves it); the lineage resolves a time split's itself."""
+    if split is None or split["by"] != "entity" or split.get("on") or not program.base_source:
+        return split
+    return {**split, "on": program.source_word(program.base_source, "entity")}

@@ -145,3 +145,18 @@ def test_refuses_programs_with_errors(tmp_path: Path) -> None:
 
 def test_missing_input_is_a_usage_error(tmp_path: Path) -> None:
     assert build(tmp_path / "site", "no/such/file.pipe") == 2
+
+
+def test_an_entity_split_names_the_column_it_uses(tmp_path: Path) -> None:
+    """QA: `split by entity` without `on` said only "by entity"; the runtime splits on the
+    base source's entity, and the docs now say which column that is."""
+    text = (FIXTURES / "hostile.pipe").read_text("utf-8")
+    start = text.index("  split by time on at {")
+    end = text.index("  }\n", start) + 4
+    source = tmp_path / "entity_split.pipe"
+    source.write_text(text[:start] + "  split by entity { test 20%; seed 1 }\n" + text[end:],
+                      "utf-8")
+    assert build(tmp_path / "site", str(source)) == 0
+    split = _manifest(tmp_path / "site")["pipelines"][0]["reproducibility"]["split"]
+    assert split["on"] == "user_id"
+    assert split["summary"].startswith("by entity on user_id;")
