@@ -27,14 +27,13 @@ from pipec.docsite.text import (
     team_anchor,
     team_colours,
 )
-from pipec.render.text import PICTURES
+from pipec.render.text import BIDI_CONTROLS, PICTURES
 
 # Characters a page must not carry as they are: C0 controls other than tab and newline
 # (HTML forbids them; they show as their pictures, as in diagnostics), DEL and C1, and
 # the bidirectional controls, which reorder what a reader sees ("Trojan Source": a
 # contact shown reversed), named by their code point instead.
-_BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
-_SHOWN = PICTURES | {c: f"[U+{c:04X}]" for c in _BIDI}
+_SHOWN = PICTURES | {c: f"[U+{c:04X}]" for c in BIDI_CONTROLS}
 
 
 def displayed(value: Any) -> Any:

@@ -11,8 +11,11 @@ from pipec.diagnostics import Diagnostic, Severity
 COLOURS = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.NOTE: "cyan"}
 # Control characters from a file (an ESC starting a terminal escape sequence, a CR) are
 # shown as their Unicode pictures, one for one so that carets stay aligned.
+# The bidirectional controls, which reorder how a line reads ("Trojan Source": code that
+# displays unlike what it is), are shown as U+FFFD, also one for one.
+BIDI_CONTROLS = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 PICTURES = {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)} | {0x7F: 0x2421} \
-    | {c: 0xFFFD for c in range(0x80, 0xA0)}
+    | {c: 0xFFFD for c in range(0x80, 0xA0)} | {c: 0xFFFD for c in BIDI_CONTROLS}
 # A message, help or path is one line: a newline or tab in it (a quoted user string)
 # would otherwise break the layout or start what looks like another diagnostic.
 _ONE_LINE = PICTURES | {0x09: 0x2409, 0x0A: 0x240A}

@@ -249,6 +249,7 @@ def test_hostile_text_in_diagnostics_output(text: str, name: str) -> None:
           suppress_health_check=list(HealthCheck))
 @given(HOSTILE)
 @example("\x1b]0;pwned\x07\x1b[2J\r\x9b31m")
+@example("admin\u202e\u2066 // \u2069\u2066")
 def test_text_diagnostics_carry_no_control_characters(text: str) -> None:
     """A terminal shows `pipec check` output: no escape sequence from a file reaches it,
     neither in a message (the P002 import path) nor in the quoted source line."""
@@ -263,4 +264,5 @@ def test_text_diagnostics_carry_no_control_characters(text: str) -> None:
                         "utf-8")
         program = compile(path)
     rendered = render_plain(program.diagnostics, {f.display: f.text for f in program.files})
-    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", rendered), repr(rendered)
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                         r"\u2066-\u2069]", rendered), repr(rendered)
