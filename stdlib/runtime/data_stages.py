@@ -57,7 +57,7 @@ def reads_validate(ctx: StageContext) -> list[str]:
 
 def run_validate(ctx: StageContext) -> StageOutput:
     from .alerts import alert_for
-    from .validation import CheckContext, raise_if_blocked, run_checks
+    from .validation import CheckContext, ValidationBlocked, raise_if_blocked, run_checks
 
     source_id = f"source.{ctx.stage['source']}"
     upstream = ctx.outputs_of(source_id)
@@ -65,6 +65,7 @@ def run_validate(ctx: StageContext) -> StageOutput:
     con = ctx.connect()
     ctx.open_output(con, source_id, "dataset", "data")
     stage_id, scope = ctx.stage["id"], baseline_scope(ctx)
+    measured: list[tuple[str, str, float | None]] = []
     checks = CheckContext(
         table="data",
         snapshot=date.fromisoformat(meta["snapshot"]) if meta["snapshot"] else None,
@@ -72,7 +73,7 @@ def run_validate(ctx: StageContext) -> StageOutput:
         type_errors=meta["type_errors"],
         default_severity=ctx.stage.get("on_failure") or "block",
         baseline=lambda stat, col: ctx.index.baseline(scope, stat, col, ctx.run_id),
-        record=lambda stat, col, v: ctx.index.record_baseline(ctx.run_id, scope, stat, col, v),
+        record=lambda stat, col, v: measured.append((stat, col, v)),
         null_time=(ctx.source_def(ctx.stage["source"]).get("time") or "",
                    int(meta.get("null_time_rows") or 0)),
     )
@@ -85,7 +86,12 @@ def run_validate(ctx: StageContext) -> StageOutput:
         "checks": entries,
     }
     report["policy"] = ctx.stage.get("on_failure") or "block"
-    raise_if_blocked(stage_id, report, report["policy"])
+    try:
+        raise_if_blocked(stage_id, report, report["policy"])
+    except ValidationBlocked:
+        _nothing_recorded(entries)
+        raise
+    _record_baselines(ctx, measured)
     failed = sum(not e["passed"] for e in entries)
     if failed and (alert := alert_for(ctx.stage, f"{failed} check(s) failed")) is not None:
         report["alert"] = alert
@@ -107,10 +113,27 @@ def validate_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
     drifts = _measured_drifts(ctx, report)
     if not all(_verdict_holds(ctx, check, entry) for check, entry in drifts):
         return False
-    for check, entry in drifts:
-        ctx.index.record_baseline(ctx.run_id, baseline_scope(ctx), check["stat"],
-                                  check["column"], entry["detail"]["current"])
+    _record_baselines(ctx, [(check["stat"], check["column"], entry["detail"]["current"])
+                            for check, entry in drifts])
     return True
+
+
+def _record_baselines(ctx: StageContext, measured: list[tuple[str, str, float | None]]) -> None:
+    """This run's drift statistics, which a later run compares with (once this run is
+    blessed, or as the first run's before any is). Only data that passed its checks
+    gets here: a blocked run's (an empty file, a broken export) would make every later
+    run drift from it, and no run could be blessed to replace it. A statistic with no
+    value (no rows) is no baseline either."""
+    for stat, column, value in measured:
+        if value is not None:
+            ctx.index.record_baseline(ctx.run_id, baseline_scope(ctx), stat, column, value)
+
+
+def _nothing_recorded(entries: list[dict[str, Any]]) -> None:
+    """A blocked validation records no baseline: its report must not say it did."""
+    for entry in entries:
+        if (entry.get("detail") or {}).get("recorded"):
+            entry["detail"]["recorded"] = False
 
 
 def baseline_scope(ctx: StageContext) -> str:

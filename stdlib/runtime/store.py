@@ -483,11 +483,13 @@ class RunIndex:
         self, scope: str, stat: str, column: str, run_id: str
     ) -> tuple[bool, float | None]:
         """(found, value) in `scope`: from the newest blessed run; before any blessing,
-        the first run's. The current run's own recording never counts as its baseline.
+        the first run's. The current run's own recording never counts as its baseline,
+        nor does a missing value (which stores written before that rule may hold).
         """
         base = (
             "SELECT b.value FROM baselines b LEFT JOIN runs r ON r.run_id = b.run_id "
             "WHERE b.stage_id = ? AND b.stat = ? AND b.column_name = ? AND b.run_id != ? "
+            "AND b.value IS NOT NULL "
         )
         args = (scope, stat, column, run_id)
         row = self._con.execute(

@@ -19,7 +19,8 @@ Readings of the language where it is terse:
 - `drift STAT(COL) within Nx of baseline`: passes when both values are equal, or both
   non-zero with the same sign and max(|a/b|, |b/a|) <= N. The baseline is the value
   recorded by the newest blessed run; before any run is blessed, the first recorded run's
-  value; with none recorded, this run records it and passes.
+  value; with none recorded, this run records it and passes. Only a validation that
+  does not block records its values, and never a missing one (`data_stages`).
 - A check's severity is its own `severity` (the compiler writes `warn` for a line
   ending in `warn`, else `block`). The stage blocks when its effective `on_failure` is
   not `warn`/`alert` and a failed check has severity `block`.
@@ -412,7 +413,9 @@ def check_drift(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish:
                     "passed": True,
                     "rows_failing": 0,
                     "values": [],
-                    "detail": {"current": current, "baseline": None, "recorded": True},
+                    # No value (no rows) is recorded as no baseline.
+                    "detail": {"current": current, "baseline": None,
+                               "recorded": current is not None},
                 }
             ]
         passed = within_factor(current, baseline, factor)

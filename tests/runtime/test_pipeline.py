@@ -220,3 +220,25 @@ def test_column_label_and_random_split(project: Path) -> None:
     sizes = result.report["split"]
     assert sizes["valid"] > 0 and sizes["dropped"] == 0
     assert sum(sizes[k] for k in ("train", "valid", "test")) == 800
+
+
+def test_a_blocked_first_run_sets_no_drift_baseline(project: Path) -> None:
+    """QA: a first run on an empty export (blocked) recorded its missing mean as the
+    baseline; every later run then drifted from "no baseline" and none could be blessed
+    to replace it. A blocked validation records nothing, and says so."""
+    import pyarrow.parquet as pq
+
+    data = project / "data" / "transactions.parquet"
+    full = pq.read_table(data)
+    pq.write_table(full.slice(0, 0), data)
+    blocked = run_pipeline(fraud_manifest(), project, project, until="validate.transactions")
+    assert blocked.status == "blocked"
+    drift = next(c for c in blocked.report["validation"]["validate.transactions"]["checks"]
+                 if c["kind"] == "drift")
+    assert drift["detail"] == {"current": None, "baseline": None, "recorded": False}
+    pq.write_table(full, data)
+    again = run_pipeline(fraud_manifest(), project, project, until="validate.transactions")
+    assert again.status == "succeeded", again.report
+    drift = next(c for c in again.report["validation"]["validate.transactions"]["checks"]
+                 if c["kind"] == "drift")
+    assert drift["detail"]["recorded"] is True
