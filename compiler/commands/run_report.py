@@ -76,8 +76,19 @@ def _failure(check: dict[str, Any]) -> str:
             return f"newest {detail['newest']}, {detail['age_s'] / 86400:.1f} days before the " \
                 "end of the snapshot"
         return detail.get("reason", "not measured")
-    values = ", ".join(str(v) for v in check.get("values", [])[:5])
-    return f"{check['rows_failing']:,} rows" + (f" (e.g. {values})" if values else "")
+    if check.get("kind") == "type" and detail.get("columns"):
+        # Which columns: "4 rows" of values that fit no declared type says nothing of where.
+        return "; ".join(_rows(f"`{c['column']}` ({c.get('type', '?')})", c["rows"],
+                               c["values"]) for c in detail["columns"])
+    return _rows("", check["rows_failing"], check.get("values", []))
+
+
+def _rows(where: str, rows: int, values: list[Any]) -> str:
+    """`where 4 rows (e.g. 12,5, n/a)`: a count of failing rows and some of their values."""
+    shown = ", ".join(str(v) for v in values[:5])
+    prefix = f"{where} " if where else ""
+    return f"{prefix}{rows:,} row{'' if rows == 1 else 's'}" + \
+        (f" (e.g. {shown})" if shown else "")
 
 
 def _model_lines(stage: Any) -> list[str]:

@@ -65,3 +65,15 @@ def test_report_text_cannot_drive_the_terminal(capsys) -> None:
     assert "\x1b" not in out and "\x07" not in out
     assert "ALERT train.m (owner ml): \u241b[2Jpage us [x]" in out
     assert "\u241b]0;owned\u2407" in out
+
+
+def test_a_type_failure_names_its_columns() -> None:
+    """QA: `✗ type: 4 rows (e.g. 12,5, n/a, abc, 270.5)` said nothing of which columns."""
+    from pipec.commands.run_report import _failure
+
+    check = {"kind": "type", "rows_failing": 4, "values": ["12,5", "n/a", "abc", "270.5"],
+             "detail": {"columns": [
+                 {"column": "temp", "type": "float", "rows": 3, "values": ["12,5", "n/a", "abc"]},
+                 {"column": "wind_dir", "type": "int", "rows": 1, "values": ["270.5"]}]}}
+    assert _failure(check) == ("`temp` (float) 3 rows (e.g. 12,5, n/a, abc); "
+                               "`wind_dir` (int) 1 row (e.g. 270.5)")
