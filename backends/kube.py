@@ -93,6 +93,21 @@ def diagnostics(program: Program, plan: Plan, target: str) -> list[Diagnostic]:
     return found
 
 
+def shared_state(program: Program, state_volume: str | None, target: str) -> list[Diagnostic]:
+    """BUILD003 when stage pods would share no run store: each pod starts with an empty
+    one, so the second stage finds no outputs of the first (and is retried in vain), and
+    a `registry local` write is lost with its pod."""
+    if state_volume:
+        return []
+    return [Diagnostic(
+        "BUILD003", Severity.WARNING, f"{target} runs each stage in a pod of its own, but no "
+        "`[tool.pipec] state_volume` names a claim for the run store they share: the "
+        "second stage would find no outputs of the first, and a `registry local` would be "
+        "lost with its pod", pipeline_span(program),
+        'name a PersistentVolumeClaim in pyproject.toml: `[tool.pipec] state_volume = '
+        '"CLAIM"`')]
+
+
 def _resources_span(program: Program, stage_id: str) -> Span:
     stage = program.stages.get(stage_id)
     setting = stage.block.setting("resources") if stage and stage.block else None

@@ -6,6 +6,7 @@ from pipec.backends.airflow.lower import diagnostics, lower_dag
 from pipec.backends.airflow.model import AirflowDag
 from pipec.backends.base import BuildOptions, Lowered, pipeline_span
 from pipec.backends.kube import diagnostics as pod_diagnostics
+from pipec.backends.kube import shared_state
 from pipec.backends.plan import plan_of
 from pipec.backends.pyrender import render
 from pipec.diagnostics import Diagnostic, Severity
@@ -25,6 +26,7 @@ class AirflowBackend:
         found = diagnostics(plan, model, span, _resources_span(program), _image_span(program))
         if options.airflow_operator == "kubernetes":
             found += pod_diagnostics(program, plan, "the KubernetesPodOperator")
+            found += shared_state(program, options.state_volume, "The KubernetesPodOperator")
         elif options.state_volume:
             # Said rather than ignored: the claim is for pods; Bash tasks share the
             # workers' folder, where the run store and the registries already are.

@@ -21,13 +21,14 @@ class ArgoBackend:
     name = "argo"
 
     def lower(self, program: Program, options: BuildOptions) -> Lowered:
-        from pipec.backends.kube import diagnostics
+        from pipec.backends.kube import diagnostics, shared_state
         from pipec.backends.plan import plan_of
 
         plan = plan_of(program, options.manifest)
         model = lower_workflow(plan, options)
         span = pipeline_span(program)
-        found = _diagnostics(model, span) + diagnostics(program, plan, "Argo")
+        found = _diagnostics(model, span) + diagnostics(program, plan, "Argo") \
+            + shared_state(program, options.state_volume, "Argo")
         return Lowered(model, span, found)
 
     def emit(self, lowered: Lowered) -> dict[str, str]:

@@ -116,7 +116,7 @@ def _rejection_template(wf: ArgoWorkflow) -> dict[str, Any]:
         # `--rejected-by=NAME`, one argument: a name typed as `-bob` is still a value.
         "container": _with_state(wf, {
             "image": wf.image, "command": ["pipec"],
-            "args": [*_stage_args(), f"--rejected-by={{{{inputs.parameters.{REVIEWER}}}}}"],
+            "args": [*_stage_args(wf), f"--rejected-by={{{{inputs.parameters.{REVIEWER}}}}}"],
             "env": _run_env()}),
     }
 
@@ -147,9 +147,9 @@ def _retry_strategy(wf: ArgoWorkflow) -> dict[str, Any]:
             "expression": RETRY_WHEN, "backoff": {"duration": f"{wf.retry_delay_s}s"}}
 
 
-def _stage_args() -> list[str]:
+def _stage_args(wf: ArgoWorkflow) -> list[str]:
     return ["stage", "run", "--manifest", "{{workflow.parameters.manifest}}",
-            "--stage", "{{inputs.parameters.stage}}"]
+            "--dag-hash", wf.dag_hash, "--stage", "{{inputs.parameters.stage}}"]
 
 
 def _run_env() -> list[dict[str, str]]:
@@ -160,7 +160,7 @@ def _run_env() -> list[dict[str, str]]:
 
 def _container(wf: ArgoWorkflow, shape: StageTemplate) -> dict[str, Any]:
     container: dict[str, Any] = {"image": wf.image, "command": ["pipec"],
-                                 "args": _stage_args(), "env": _run_env()}
+                                 "args": _stage_args(wf), "env": _run_env()}
     if shape.resources:
         container["resources"] = requirements(shape.resources)
     return _with_state(wf, container)

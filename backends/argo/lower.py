@@ -52,6 +52,7 @@ def lower_workflow(plan: Plan, options: BuildOptions) -> ArgoWorkflow:
         labels=_labels(plan), annotations=_annotations(plan),
         templates=tuple(templates.values()),
         tasks=tasks, sensor=_sensor(plan), groups=groups, state_volume=options.state_volume,
+        dag_hash=plan.dag_hash,
     )
 
 

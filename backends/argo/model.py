@@ -72,6 +72,7 @@ class ArgoWorkflow:
     sensor: Sensor | None
     groups: tuple[DagGroup, ...] = ()
     state_volume: str | None = None  # the claim every stage pod mounts (kube.py)
+    dag_hash: str = ""  # the build's: each stage refuses a manifest of another build
 
     def all_tasks(self) -> list[DagTask]:
         """Every stage's task, those inside groups included (not the group tasks)."""

@@ -48,9 +48,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run_parser.add_argument("--run-id", help="the run this stage belongs to")
     run_parser.add_argument("--project", help="run store folder (default: PIPEC_PROJECT, "
                             "else PIPEC_STATE_DIR, else the .pipe folder)")
+    run_parser.add_argument("--dag-hash", metavar="HASH",
+                            help="the build's dag hash: refuse a manifest of another build "
+                            "(the generated workflows pass it)")
     run_parser.add_argument("--rejected-by", metavar="REVIEWER",
                             help="record that REVIEWER rejected the candidate at the "
                             "orchestrator's human step (an approval stage only)")
+
+
+def _same_build(manifest: dict[str, Any], path: Path, expected: str | None) -> None:
+    """A workflow runs the stages of the build that wrote it: a `lineage.json` of another
+    build (an older one baked into the image, another pipeline's) would run other
+    definitions and record them as this workflow's, so it is refused."""
+    if expected is not None and manifest.get("dag_hash") != expected:
+        raise ValueError(
+            f"{path} is the manifest of another build (dag hash "
+            f"{str(manifest.get('dag_hash'))[:12]}, this workflow was built with "
+            f"{expected[:12]}): give its tasks the lineage.json written beside it")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     manifest_path = Path(args.manifest)
     try:
         manifest = _load_manifest(manifest_path)
+        _same_build(manifest, manifest_path, getattr(args, "dag_hash", None))
         stage_id = resolve_stage(manifest, args.stage)
         run_id = _run_id(args.run_id)
         rejected_by = _rejected_by(manifest, stage_id, getattr(args, "rejected_by", None))

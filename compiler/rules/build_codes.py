@@ -1,4 +1,5 @@
-"""BUILD001 and BUILD002: what a target cannot express, reported by `pipec build`.
+"""BUILD001, BUILD002 and BUILD003: what a target cannot express or would lose, reported by
+`pipec build`.
 
 The backends emit these (backends/build.py, backends/airflow, backends/argo); their
 pages live here so that `pipec explain` knows them like every other code.
@@ -142,5 +143,30 @@ pipeline p {
     resources { cpu: 4 }
   }
 }
+```
+''', phase="build")
+
+
+document("BUILD003", "warning", "stage pods that share no run store", '''
+## What it does
+Reported by `pipec build --target argo` (or `--airflow-operator kubernetes`) when no
+`[tool.pipec] state_volume` names a PersistentVolumeClaim for the stage pods to share.
+
+## Why is this bad?
+Each stage runs in a pod of its own, with its own empty run store: the second stage
+finds no outputs of the first and fails (and is retried, in vain), and a model written
+to a `registry local` folder is lost with its pod.
+
+## Example
+A `pyproject.toml` beside the `.pipe` file, built with `--target argo`:
+```toml
+[tool.pipec]
+strict = false
+```
+
+## Use instead
+```toml
+[tool.pipec]
+state_volume = "pipec-state"
 ```
 ''', phase="build")

@@ -86,7 +86,7 @@ def test_bash_tasks_run_their_stage_through_the_runtime(dagbags, plans):
         for stage in plan.stages:
             command = tasks[task_id(stage.id)]["attrs"]["bash_command"]
             assert "pipec stage run --manifest" in command
-            assert f"lineage.json --stage {stage.id}" in command
+            assert f"lineage.json --dag-hash {plan.dag_hash} --stage {stage.id}" in command
 
 
 REVIEWER = "{{ ti.xcom_pull(task_ids='%s', key='responded_by') or '' }}"

@@ -245,3 +245,18 @@ def test_a_state_volume_is_mounted_by_every_stage_pod(programs, tmp_path):
                                               "mountPath": "/var/lib/pipec"}]
     (plain,) = _documents(programs["fraud_detection"], tmp_path / "plain")
     assert "volumes" not in plain["spec"]["workflowSpec"]
+
+
+def test_pods_without_a_state_volume_are_warned_of(programs, tmp_path):
+    """QA: an Argo build with no claim for the run store built silently, and its second
+    stage then failed (no outputs of the first in its own pod's store): BUILD003."""
+    path = variant(programs["fraud_detection"], tmp_path / "src", "stateless", "manual")
+    warned = [d for d in build(path, "argo", tmp_path / "out").diagnostics
+              if d.code == "BUILD003"]
+    assert len(warned) == 1 and "no `[tool.pipec] state_volume`" in warned[0].message
+    (path.parent / "pyproject.toml").write_text('[tool.pipec]\nstate_volume = "ml-state"\n')
+    assert not [d for d in build(path, "argo", tmp_path / "out2").diagnostics
+                if d.code == "BUILD003"]
+    kube = build(programs["fraud_detection"], "airflow",
+                 tmp_path / "k8s", operator="kubernetes").diagnostics
+    assert [d.code for d in kube if d.code == "BUILD003"] == ["BUILD003"]

@@ -196,6 +196,21 @@ def test_a_run_that_goes_on_after_waiting_gets_a_continuation_record(
     assert _record(tmp_path, "c1") == record
 
 
+def test_a_manifest_of_another_build_is_refused(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """QA: an Argo or Kubernetes pod reads `lineage.json` from its image, which may hold
+    another build's: the generated tasks pass their build's dag hash, and a stage with
+    another manifest refuses to run rather than record other definitions as this run."""
+    build = _build(write_project(tmp_path))
+    dag_hash = json.loads((build / "lineage.json").read_text("utf-8"))["dag_hash"]
+    code, out, err = _stage(capsys, build, "source", "--run-id", "r1", "--dag-hash", "0" * 64)
+    assert code == 2 and out == ""
+    assert f"is the manifest of another build (dag hash {dag_hash[:12]}, this workflow was " \
+           f"built with {'0' * 12})" in err
+    code, out, err = _stage(capsys, build, "source", "--run-id", "r1", "--dag-hash", dag_hash)
+    assert code == 0, err
+
+
 def test_only_an_approval_stage_can_be_rejected(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     write_project(tmp_path, approval=True)

@@ -15,11 +15,14 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import DAG, Asset, AssetAny, literal
 from kubernetes.client import models as k8s
 
-# The image runs `pipec stage run` from its working directory, which holds the build
-# output (the lineage manifest) at this relative path.
+# The pods run `pipec stage run` from the image's working directory, which must hold
+# this build's lineage manifest at this relative path (a mounted ConfigMap, say): a
+# stage refuses one of another build (DAG_HASH).
 IMAGE = 'example.com/pipec/flights-train@sha256:8f2d6c0b4e1a9f7d3c5b2e8a6f4d1c9b7e5a3f1d8c6b4a2e0f9d7c5b3a1e8f6d'
 MANIFEST = 'lineage.json'
 PIPEC_VERSION = '0.1.0'
+# The build's dag hash: a stage refuses a manifest of another build.
+DAG_HASH = 'bb19d8d3e112a8c5ad5e954f9c34fd5555aed93654f436057315f6fdad330979'
 
 # Every stage task's settings unless OVERRIDES lists others (the DAG's default_args).
 OWNER = 'data_platform'
@@ -116,8 +119,8 @@ def stage_task(task_id, stage_id, pod_name, overrides, more_args=(), env_vars=No
         name=literal(pod_name),
         image=literal(IMAGE),
         cmds=literal(["pipec"]),
-        arguments=literal(["stage", "run", "--manifest", MANIFEST, "--stage", stage_id,
-                           *more_args]),
+        arguments=literal(["stage", "run", "--manifest", MANIFEST, "--dag-hash", DAG_HASH,
+                           "--stage", stage_id, *more_args]),
         container_resources=k8s.V1ResourceRequirements(requests=resources, limits=limits),
         env_vars={**RUN_ENV, **(env_vars or {})},
         **settings,

@@ -19,6 +19,8 @@ from airflow.sdk import DAG, Asset, AssetAny, literal
 # The lineage manifest sits beside this file; resolved when Airflow parses the DAG.
 MANIFEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lineage.json')
 PIPEC_VERSION = '0.1.0'
+# The build's dag hash: a stage refuses a manifest of another build.
+DAG_HASH = 'bb19d8d3e112a8c5ad5e954f9c34fd5555aed93654f436057315f6fdad330979'
 
 # Every stage task's settings unless OVERRIDES lists others (the DAG's default_args).
 OWNER = 'data_platform'
@@ -100,7 +102,8 @@ class StageOperator(BashOperator):
                 "(see the log above); a retry would stop it again") from stopped
 
 
-COMMAND = shlex.join(["pipec", "stage", "run", "--manifest", MANIFEST, "--stage"]) + " "
+COMMAND = shlex.join(["pipec", "stage", "run", "--manifest", MANIFEST, "--dag-hash", DAG_HASH,
+                      "--stage"]) + " "
 
 
 def stage_task(task_id, stage_id, overrides, more_args="", **operator_args):

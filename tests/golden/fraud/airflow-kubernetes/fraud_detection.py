@@ -15,11 +15,14 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import DAG, Asset, AssetAny, literal
 from kubernetes.client import models as k8s
 
-# The image runs `pipec stage run` from its working directory, which holds the build
-# output (the lineage manifest) at this relative path.
+# The pods run `pipec stage run` from the image's working directory, which must hold
+# this build's lineage manifest at this relative path (a mounted ConfigMap, say): a
+# stage refuses one of another build (DAG_HASH).
 IMAGE = 'registry.example.com/ml-train@sha256:4b1c0f9e2d7a8c6b5a49382716f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d'
 MANIFEST = 'lineage.json'
 PIPEC_VERSION = '0.1.0'
+# The build's dag hash: a stage refuses a manifest of another build.
+DAG_HASH = 'e4183e9dc38ccfa4ce9d1b4b787b7fb41978b2ec6aff49bbe283bd3c109214f3'
 
 # Every stage task's settings unless OVERRIDES lists others (the DAG's default_args).
 OWNER = 'ml_fraud'
@@ -122,8 +125,8 @@ def stage_task(task_id, stage_id, pod_name, overrides, more_args=(), env_vars=No
         name=literal(pod_name),
         image=literal(IMAGE),
         cmds=literal(["pipec"]),
-        arguments=literal(["stage", "run", "--manifest", MANIFEST, "--stage", stage_id,
-                           *more_args]),
+        arguments=literal(["stage", "run", "--manifest", MANIFEST, "--dag-hash", DAG_HASH,
+                           "--stage", stage_id, *more_args]),
         container_resources=k8s.V1ResourceRequirements(requests=resources, limits=limits),
         env_vars={**RUN_ENV, **(env_vars or {})},
         **settings,

@@ -19,6 +19,8 @@ from airflow.sdk import DAG, Asset, AssetAny, literal
 # The lineage manifest sits beside this file; resolved when Airflow parses the DAG.
 MANIFEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lineage.json')
 PIPEC_VERSION = '0.1.0'
+# The build's dag hash: a stage refuses a manifest of another build.
+DAG_HASH = 'e4183e9dc38ccfa4ce9d1b4b787b7fb41978b2ec6aff49bbe283bd3c109214f3'
 
 # Every stage task's settings unless OVERRIDES lists others (the DAG's default_args).
 OWNER = 'ml_fraud'
@@ -106,7 +108,8 @@ class StageOperator(BashOperator):
                 "(see the log above); a retry would stop it again") from stopped
 
 
-COMMAND = shlex.join(["pipec", "stage", "run", "--manifest", MANIFEST, "--stage"]) + " "
+COMMAND = shlex.join(["pipec", "stage", "run", "--manifest", MANIFEST, "--dag-hash", DAG_HASH,
+                      "--stage"]) + " "
 
 
 def stage_task(task_id, stage_id, overrides, more_args="", **operator_args):
