@@ -48,7 +48,7 @@ def load_model(ctx: StageContext, artifact_id: str) -> tuple[Any, int]:
 # train ----------------------------------------------------------------------------------
 def run_train(ctx: StageContext) -> StageOutput:
     from .evaluation import _kind
-    from .modeling import frame, infinite_values
+    from .modeling import frame, grouped_categories, infinite_values
 
     spec = ctx.stage
     train, unlabelled = labelled(ctx.store.get_table(ctx.outputs_of("split")["train"]),
@@ -63,7 +63,17 @@ def run_train(ctx: StageContext) -> StageOutput:
               "seed": spec.get("seed")}
     if infinite := infinite_values(train, spec["features"]):
         report["infinite_values_as_missing"] = infinite
+    if grouped := grouped_categories(model):
+        report["grouped_categories"] = {column: entry | {"note": _grouped_note(spec, column, entry)}
+                                        for column, entry in grouped.items()}
     return StageOutput({"model": model_id, "info": ctx.store.put_json(report)}, report)
+
+
+def _grouped_note(spec: dict[str, Any], column: str, entry: dict[str, Any]) -> str:
+    return (f"`{column}` has {entry['distinct']:,} distinct values in the train set, more "
+            f"than `{spec['model']}` takes ({entry['limit']}): the {entry['kept']:,} most "
+            f"frequent are kept, and the other {entry['grouped']:,} are one value \"other\" "
+            "for the model, in training and in every prediction")
 
 
 def _fit_or_stop(ctx: StageContext, train: pa.Table, unlabelled: int) -> Any:
@@ -76,18 +86,30 @@ def _fit_or_stop(ctx: StageContext, train: pa.Table, unlabelled: int) -> Any:
             f"{spec['id']}: the train set has no labelled rows ({unlabelled} unlabelled): "
             "nothing to fit; see the split's sizes"))
     classes = _classes(train, spec)
+    if classes is not None and len(classes) < 2:
+        # Checked here, not left to the estimator: LogisticRegression raises on one
+        # class, but HistGradientBoosting and the trees fit a constant model, which the
+        # later stages would register and deploy.
+        report["classes"] = classes
+        raise TrainingRefused(spec["id"], report, _one_class(spec, train.num_rows,
+                                                              unlabelled, classes[0]))
     try:
         return fit(spec, train, _allowed(ctx))
-    except ValueError as exc:  # the data's: one class, features whose median overflows
+    except ValueError as exc:  # the data's: features whose median overflows
         if type(exc).__name__ == "InvalidParameterError":  # a `params` value: the file's
             raise
-        one_class = classes is not None and len(classes) == 1
-        if one_class:
-            report["classes"] = classes
-        why = f" (every labelled row has the label {classes[0]!r})" if one_class else ""
         raise TrainingRefused(spec["id"], report, (
-            f"{spec['id']}: `{spec['model']}` cannot fit the train set{why}: "
+            f"{spec['id']}: `{spec['model']}` cannot fit the train set: "
             f"{' '.join(str(exc).split())}")) from exc
+
+
+def _one_class(spec: dict[str, Any], rows: int, unlabelled: int, seen: Any) -> str:
+    which = "its one labelled row has" if rows == 1 else f"all {rows:,} of its labelled rows have"
+    dropped = f" ({unlabelled:,} unlabelled rows dropped)" if unlabelled else ""
+    return (f"{spec['id']}: the train set has one class: {which} the label "
+            f"`{spec['label']}` = {seen!r}{dropped}; a classifier needs two or more (this one "
+            f"would predict {seen!r} for every row). Widen the training period (the split's "
+            "train range) or check how the label is defined")
 
 
 def _classes(train: pa.Table, spec: dict[str, Any]) -> list[Any] | None:

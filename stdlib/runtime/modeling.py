@@ -3,8 +3,10 @@
 The model's import path must name a class with `fit` and `predict` from a module the
 project allows (`[tool.pipec] allowed_model_modules`, scikit-learn by default): a
 `.pipe` file must not be a way to run arbitrary code. Categorical columns are encoded
-inside the pipeline (so the stored model carries its vocabulary), missing values are
-imputed only for estimators that cannot take NaN, and the seed becomes `random_state`.
+inside the pipeline (so the stored model carries its vocabulary, and the rarer values
+of a column with more than the estimator takes are grouped the same way at prediction
+time), missing values are imputed only for estimators that cannot take NaN, and the
+seed becomes `random_state`.
 """
 
 from __future__ import annotations
@@ -103,7 +105,10 @@ def build_model(spec: dict[str, Any], data: Any, allowed: tuple[str, ...]) -> An
     empty = [c for c in numeric if takes_nan and len(data) and data[c].isna().all()]
     transformers = [
         ("categorical", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                                       encoded_missing_value=np.nan, dtype=float), categorical),
+                                       encoded_missing_value=np.nan, dtype=float,
+                                       max_categories=_grouping_limit(estimator, data,
+                                                                      categorical)),
+         categorical),
         ("numeric", "passthrough", [c for c in numeric if c not in empty])]
     if empty:
         transformers.append(("empty", SimpleImputer(strategy="constant", fill_value=0.0,
@@ -117,6 +122,54 @@ def build_model(spec: dict[str, Any], data: Any, allowed: tuple[str, ...]) -> An
         estimator.set_params(categorical_features=mask if categorical else None)
     steps.append(("model", estimator))
     return Pipeline(steps)
+
+
+def category_limit(estimator: Any) -> int | None:
+    """The most distinct values a categorical feature may have: HistGradientBoosting's
+    `max_bins` (255 by default), which it raises on ("Categorical feature at index 1 is
+    expected to have a cardinality <= 255"). None for an estimator without that limit:
+    the others get integer codes, whatever their number."""
+    params = estimator.get_params()
+    if "categorical_features" not in params or "max_bins" not in params:
+        return None
+    return int(params["max_bins"])
+
+
+def _grouping_limit(estimator: Any, data: Any, categorical: list[str]) -> int | None:
+    """The encoder's `max_categories`: the estimator's limit when a column has more
+    distinct values than it (hundreds of merchants), else None.
+
+    Over the limit, the encoder keeps the `limit - 1` most frequent values of that column
+    and encodes every other one as a single "infrequent" value, inside the fitted
+    pipeline, so evaluation and serving group them the same way. Ties in frequency are
+    broken by value (a stable sort of the sorted vocabulary: the values that sort last are
+    kept), so the same data gives the same model. Under the limit, None: the parameter is
+    part of the stored model, and models that need no grouping keep their bytes."""
+    limit = category_limit(estimator) if categorical else None
+    if limit is None or all(data[c].nunique() <= limit for c in categorical):
+        return None
+    return limit
+
+
+def grouped_categories(model: Any) -> dict[str, dict[str, Any]]:
+    """Per categorical feature whose rarer values the fitted `model` encodes as one
+    "other" value: its distinct training values, how many were kept and how many grouped
+    (for the train report). Empty when no column needed it."""
+    encoder = model.named_steps["encode"].named_transformers_["categorical"]
+    if getattr(encoder, "max_categories", None) is None:
+        return {}
+    grouped = {}
+    for column, values, other in zip(encoder.feature_names_in_, encoder.categories_,
+                                     encoder.infrequent_categories_, strict=True):
+        if other is not None:
+            known = sum(1 for v in values if not _is_missing(v))
+            grouped[str(column)] = {"distinct": known, "kept": known - len(other),
+                                    "grouped": len(other), "limit": encoder.max_categories}
+    return grouped
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _estimator(spec: dict[str, Any], allowed: tuple[str, ...]) -> Any:
