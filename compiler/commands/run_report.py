@@ -102,6 +102,10 @@ def _model_lines(stage: Any) -> list[str]:
             note = f" ({gate['note']})" if gate.get("note") else ""
             lines.append(f"  {mark} {gate['line']}: {observed}{note}")
         return lines
+    if stage.kind == "train" and report.get("grouped_categories"):
+        # Said where the run is read: the model sees these columns' rarer values as one.
+        return [f"{stage.stage_id}: {entry['note']}"
+                for entry in report["grouped_categories"].values()]
     if stage.kind == "register" and report:
         # The same model bytes are the same version: registering them again finds the
         # version in whatever state it is now (archived after a newer one took over).

@@ -169,3 +169,7 @@ def test_the_train_report_names_the_grouped_column(tmp_path: Path) -> None:
         f"`country` has 1,000 distinct values in the train set, more than `{GBM}` takes "
         "(255): the 254 most frequent are kept, and the other 746 are one value \"other\" "
         "for the model, in training and in every prediction"}}
+    from pipec.commands.run_report import report_lines
+
+    lines = report_lines(result.status, result.report, {s.stage_id: s for s in result.stages})
+    assert f"train.model: {grouped['country']['note']}" in lines
