@@ -69,6 +69,8 @@ def _failure(check: dict[str, Any]) -> str:
     detail = check.get("detail") or {}
     if check.get("kind") == "drift":
         return drift_summary(detail)
+    if check.get("kind") == "completeness" and detail.get("reason"):
+        return detail["reason"]
     if check.get("kind") == "completeness" and "observed" in detail:
         return f"{detail['observed']:.4%} present ({check['rows_failing']:,} rows missing)"
     if check.get("kind") == "freshness":

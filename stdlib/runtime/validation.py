@@ -13,6 +13,7 @@ Readings of the language where it is terse:
   the source was loaded) and one `range` entry per schema constraint (`amount: float >= 0`).
 - `require COLS`: the columns exist and are non-NULL on every row.
 - `range` and schema constraints ignore NULLs (completeness is the check for NULLs).
+- `completeness` fails on no rows at all: an empty export is not complete.
 - `unique a, b` groups NULLs together, like GROUP BY; every row of a duplicated key fails.
 - `freshness COL within D`: the newest COL is at most D before the snapshot's end
   (`DATE + 1d`, the instant the snapshot cuts the data at).
@@ -309,7 +310,12 @@ def check_completeness(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> 
 
     def finish() -> list[Entry]:
         total, present = total_of(), present_of()
-        observed = present / total if total else 1.0
+        if not total:
+            # No rows hold no value at all: an empty export is not "100% complete" (the
+            # features of every example would be NULL, and the model would ship).
+            return [{"check": name, "passed": False, "rows_failing": 0, "values": [],
+                     "detail": {"observed": None, "reason": "no rows"}}]
+        observed = present / total
         passed = _compare(observed, check["op"], float(check["value"]))
         return [
             {

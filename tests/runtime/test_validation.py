@@ -137,3 +137,20 @@ def test_partitioned_aggregation_raises_threads_for_one_query_only() -> None:
     con.execute("SET threads = 8")
     with partitioned_aggregation(con):
         assert scalar(con, "SELECT current_setting('threads')") == 8
+
+
+def test_completeness_of_no_rows_fails() -> None:
+    """QA: an empty weather export was "100% complete" and the model shipped with every
+    weather feature NULL. No rows hold no value: the check fails, and says why."""
+    con = connect()
+    con.execute("CREATE TABLE t (id VARCHAR, x DOUBLE)")
+    context = CheckContext(table="t", snapshot=date(2026, 3, 5), missing_columns=[],
+                           type_errors=[], default_severity="block",
+                           baseline=lambda s, c: (False, None), record=lambda s, c, v: None,
+                           null_time=None)
+    check = {"kind": "completeness", "column": "x", "op": ">=", "value": 0.99}
+    (entry,) = [e for e in run_checks(con, [check], context) if e["kind"] == "completeness"]
+    assert not entry["passed"] and entry["detail"] == {"observed": None, "reason": "no rows"}
+    from pipec.commands.run_report import _failure
+
+    assert _failure(entry) == "no rows"
