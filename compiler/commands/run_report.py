@@ -48,8 +48,10 @@ def _validation(validation: dict[str, Any], stages: dict[str, Any]) -> list[str]
         checks = entry.get("checks", [])
         failed = [c for c in checks if not c["passed"]]
         verdict = "passed" if not failed else f"{len(failed)} failed"
-        lines.append(f"{stage_id}: {len(checks)} checks on {entry.get('rows', 0):,} rows, "
-                     f"{verdict}")
+        dropped = entry.get("rows_without_time")
+        left_out = f" ({dropped:,} more without a time left out)" if dropped else ""
+        lines.append(f"{stage_id}: {len(checks)} checks on {entry.get('rows', 0):,} rows"
+                     f"{left_out}, {verdict}")
         # Under `on_failure warn|alert` no check stops the run, whatever its severity.
         policy = entry.get("policy", "block")
         for check in failed:

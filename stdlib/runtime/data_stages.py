@@ -85,6 +85,10 @@ def run_validate(ctx: StageContext) -> StageOutput:
         "passed": all(e["passed"] for e in entries),
         "checks": entries,
     }
+    if without_time := int(meta.get("null_time_rows") or 0):
+        # Left out by the source (no time, no place in time): said even when no
+        # `require` names the time column, so no row goes missing unreported.
+        report["rows_without_time"] = without_time
     report["policy"] = ctx.stage.get("on_failure") or "block"
     try:
         raise_if_blocked(stage_id, report, report["policy"])

@@ -242,3 +242,26 @@ def test_a_blocked_first_run_sets_no_drift_baseline(project: Path) -> None:
     drift = next(c for c in again.report["validation"]["validate.transactions"]["checks"]
                  if c["kind"] == "drift")
     assert drift["detail"]["recorded"] is True
+
+
+def test_rows_without_a_time_are_counted_in_the_report(project: Path) -> None:
+    """QA: rows with no time were left out by the source and counted nowhere a user
+    reads when no `require` named the time column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pipec.commands.run_report import report_lines
+
+    data = project / "data" / "transactions.parquet"
+    table = pq.read_table(data)
+    at = table.column("decision_at").to_pylist()
+    at[0] = at[1] = None
+    index = table.schema.get_field_index("decision_at")
+    pq.write_table(table.set_column(index, "decision_at",
+                                    pa.array(at, table.schema.field(index).type)), data)
+    result = run_pipeline(fraud_manifest(), project, project, until="validate.transactions")
+    report = result.report["validation"]["validate.transactions"]
+    assert report["rows_without_time"] == 2
+    stages = {s.stage_id: s for s in result.stages}
+    line = next(x for x in report_lines(result.status, result.report, stages)
+                if x.startswith("validate.transactions:"))
+    assert f"on {report['rows']:,} rows (2 more without a time left out)" in line
