@@ -299,6 +299,7 @@ def run_split(ctx: StageContext) -> StageOutput:
     identity = [c["name"] for c in base["schema"] if c["name"] in columns]
     on = ctx.stage.get("on") or _default_on(ctx.stage["by"], join)
     resolved = date.fromisoformat(snapshot) if snapshot else None
+    _dates_need_a_snapshot(ctx, join["base"], resolved)
     _check_gap(ctx, join, resolved)
     expr = side_sql(ctx.stage, resolved, on, identity)
     sides = split_tables(con, "examples", expr)
@@ -311,6 +312,21 @@ def run_split(ctx: StageContext) -> StageOutput:
     )
     report["snapshot"] = snapshot
     return StageOutput(outputs, report)
+
+
+def _dates_need_a_snapshot(ctx: StageContext, base: str, snapshot: date | None) -> None:
+    """A split date written `snapshot - D` has no date when `snapshot latest` found no
+    time in the base source (no rows): the run stops there and says so, as for a check
+    that failed, not as a broken environment."""
+    relative = [key for key in ("train_before", "test_from", "test_until")
+                if isinstance(ctx.stage.get(key), dict)
+                and "snapshot_minus_s" in ctx.stage[key]]
+    if snapshot is not None or not relative:
+        return
+    raise RunStopped(ctx.stage["id"], {"snapshot": None}, (
+        f"{ctx.stage['id']}: source `{base}` has no rows with a time, so `snapshot latest` "
+        f"resolved to no date, and the split's {', '.join(k.replace('_', ' ') for k in relative)} "
+        "(`snapshot - D`) has none either; check the source's data"))
 
 
 def _check_gap(ctx: StageContext, join: dict[str, Any], snapshot: date | None) -> None:

@@ -265,3 +265,28 @@ def test_rows_without_a_time_are_counted_in_the_report(project: Path) -> None:
     line = next(x for x in report_lines(result.status, result.report, stages)
                 if x.startswith("validate.transactions:"))
     assert f"on {report['rows']:,} rows (2 more without a time left out)" in line
+
+
+def test_an_empty_base_with_snapshot_latest_stops_the_split_with_a_reason(
+        project: Path) -> None:
+    """QA: `snapshot latest` over a header-only export failed the split with "a date
+    relative to the snapshot needs a resolved snapshot" (exit 2, as a broken
+    environment). It stops the run, naming the source and why."""
+    import pyarrow.parquet as pq
+    from pipec.stdlib.runtime.errors import RunStopped
+
+    data = project / "data" / "transactions.parquet"
+    pq.write_table(pq.read_table(data).slice(0, 0), data)
+    manifest = fraud_manifest()
+    for entry in manifest["stages"]:
+        if entry["kind"] == "validate":
+            entry["on_failure"] = "warn"  # past the checks an empty export fails
+    from pipec.stdlib.runtime import run_stage
+
+    ids = [entry["id"] for entry in manifest["stages"]]
+    for stage_id in ids[:ids.index("split")]:
+        run_stage(manifest, project, stage_id, project, "r1")
+    with pytest.raises(RunStopped, match="source `transactions` has no rows with a time, so "
+                       "`snapshot latest` resolved to no date, and the split's train before, "
+                       "test from"):
+        run_stage(manifest, project, "split", project, "r1")
