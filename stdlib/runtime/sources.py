@@ -2,6 +2,8 @@
 
 - `csv` is read as all-VARCHAR and cast here, so a bad value is reported with its raw
   text instead of making DuckDB's sniffer pick a different type for the whole column.
+  Its dialect is RFC 4180 (comma, `"` quotes), fixed rather than sniffed, so a ragged row
+  is an error naming its line instead of a file read as one column.
 - `parquet` keeps its own types and is cast to the declared ones.
 - `sql` is a DuckDB query; its relative file paths resolve against the manifest's base
   dir through DuckDB's `file_search_path`.
@@ -24,10 +26,16 @@ hash, do not depend on the order of rows in the user's files.
 
 from __future__ import annotations
 
+import csv
+import glob
+import gzip
+import io
+import re
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import duckdb
 
@@ -127,7 +135,7 @@ def _create_raw(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], base_dir:
         path = resolve_path(stage["path"], base_dir)
         _require_file(stage, path)
         if fmt == "csv":
-            body = f"SELECT * FROM read_csv({literal(path)}, header = true, all_varchar = true)"
+            body = f"SELECT * FROM {_csv_reader(con, stage, path)}"
         elif fmt == "parquet":
             body = f"SELECT * FROM read_parquet({literal(path)})"
         else:
@@ -135,16 +143,117 @@ def _create_raw(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], base_dir:
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE __raw AS {body}")
     except duckdb.Error as exc:
+        ragged = _ragged_row(stage, str(exc)) if fmt == "csv" else None
+        if ragged:
+            raise SourceError(f"source {stage['name']!r}: {ragged}") from exc
         # The first paragraph says what is wrong; the rest quotes our own wrapping SQL
         # (`CREATE ... TABLE __raw AS`) with a caret, which no user wrote.
         why = str(exc).split("\n\n", 1)[0]
         raise SourceError(f"source {stage['name']!r}: cannot read: {why}") from exc
 
 
+# RFC 4180. Given to DuckDB rather than sniffed: sniffing a file with one ragged row
+# fails on every comma dialect and falls back to one `|`-separated column, so the error
+# was a missing time column instead of the row. Every value is text (cast later).
+_CSV_DIALECT = "header = true, delim = ',', quote = '\"', escape = '\"', all_varchar = true"
+_MAX_HEADER_BYTES = 1 << 20
+
+
+def _csv_reader(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], path: str) -> str:
+    """SQL table function reading a csv source. Without sniffing DuckDB must be told the
+    columns; a file it alone can open (remote, zstd) is sniffed, with the dialect fixed."""
+    names = _csv_header(con, stage, path)
+    if names is None:
+        return f"read_csv({literal(path)}, {_CSV_DIALECT})"
+    columns = ", ".join(f"{literal(name)}: 'VARCHAR'" for name in names)
+    return (f"read_csv({literal(path)}, {_CSV_DIALECT}, auto_detect = false, "
+            f"columns = {{{columns}}})")
+
+
+def _csv_header(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
+                path: str) -> list[str] | None:
+    """The column names of the header of `path` (of the first file a glob matches), as
+    DuckDB's sniffer names them (trimmed, `a_1` for a second `a`, `column1` for an empty
+    one): it sniffs a copy of the header record alone. None: a file only DuckDB opens."""
+    files = sorted(glob.glob(path, recursive=True)) if _is_pattern(path) else [path]
+    opened = _open_csv(files[0]) if files else None
+    if opened is None:
+        return None
+    with opened:
+        record = _header_record(opened)
+    if not record.strip():
+        raise SourceError(f"source {stage['name']!r}: `{stage['path']}` is empty; a csv "
+                          f"source starts with a header line")
+    with tempfile.TemporaryDirectory() as tmp:
+        header = Path(tmp) / "header.csv"
+        header.write_bytes(record)
+        read = f"SELECT * FROM read_csv({literal(str(header))}, {_CSV_DIALECT}) LIMIT 0"
+        return [column[0] for column in con.execute(read).description]
+
+
+def _header_record(lines: IO[bytes]) -> bytes:
+    """The first record of a CSV: its first line, and the next ones while a quote is
+    open (a quoted name may hold a line break; a `""` inside keeps the count even)."""
+    record = b""
+    for line in lines:
+        record += line
+        if record.count(b'"') % 2 == 0 or len(record) > _MAX_HEADER_BYTES:
+            break
+    return record
+
+
+def _open_csv(file: str) -> IO[bytes] | None:
+    """The file as DuckDB reads it, uncompressed (None: remote or zstd, which only DuckDB
+    opens)."""
+    if "://" in file or file.endswith(".zst"):
+        return None
+    return gzip.open(file) if file.endswith(".gz") else open(file, "rb")
+
+
+# DuckDB's error for a row whose field count is not the header's. Its line is the
+# record's number (a quoted line break does not count), header included.
+_WRONG_FIELD_COUNT = re.compile(
+    r"CSV Error on Line: (\d+).*?Expected Number of Columns: (\d+) Found: (\d+)", re.S)
+_ERROR_FILE = re.compile(r"^\s*file = (.+)$", re.M)
+
+
+def _ragged_row(stage: dict[str, Any], error: str) -> str | None:
+    """`data.csv line 11 has 18 fields, the header has 19`, from DuckDB's error (None:
+    the error is not about a ragged row)."""
+    found = _WRONG_FIELD_COUNT.search(error)
+    if found is None:
+        return None
+    record, expected, fields = (int(n) for n in found.groups())
+    file = _ERROR_FILE.search(error)
+    shown = file[1] if file and _is_pattern(stage["path"]) else stage["path"]
+    line = _line_of_record(file[1], record) if file else record
+    return f"{shown} line {line} has {fields} fields, the header has {expected}"
+
+
+def _line_of_record(file: str, record: int) -> int:
+    """The line (as an editor numbers them) where the `record`th record of a CSV starts;
+    `record` itself when the file cannot be read here."""
+    opened = _open_csv(file) if Path(file).is_file() else None
+    if opened is None:
+        return record
+    with io.TextIOWrapper(opened, encoding="utf-8-sig", errors="replace", newline="") as text:
+        reader = csv.reader(text)
+        try:
+            for _ in range(record - 1):
+                next(reader)
+        except (StopIteration, csv.Error):  # read unlike DuckDB: keep DuckDB's number
+            return record
+        return reader.line_num + 1
+
+
+def _is_pattern(path: str) -> bool:
+    return any(c in path for c in "*?[")
+
+
 def _require_file(stage: dict[str, Any], path: str) -> None:
     """A plain local path that is not there: say so, rather than DuckDB's error about a
     pattern matching no file (with the SQL around it). URLs and globs go to DuckDB."""
-    if "://" in path or any(c in path for c in "*?["):
+    if "://" in path or _is_pattern(path):
         return
     if not Path(path).is_file():
         raise SourceError(f"source {stage['name']!r}: `{stage['path']}` does not exist "
@@ -207,6 +316,7 @@ def _cast(col: str, kind: str, raw: str | None = None) -> str:
     - timestamp: through TIMESTAMPTZ, so a text value with a UTC offset
       (`2024-02-29T22:00:00-05:00`) becomes its UTC instant (03:00 the next day) rather
       than keeping its wall clock; one without an offset is read as UTC, as before.
+    - date: the UTC instant, when it is 00:00 of its day (see `_utc_date`).
     - int: only a whole number; `2.5` or `"1.5"` is a type error, not a rounded 2.
     """
     target = SQL_TYPES[kind]
@@ -215,11 +325,30 @@ def _cast(col: str, kind: str, raw: str | None = None) -> str:
     if _always_converts(kind, raw):
         return f"CAST({col} AS {target})"
     if kind == "timestamp":
-        return f"TRY_CAST(TRY_CAST({col} AS TIMESTAMPTZ) AS TIMESTAMP)"
+        return _utc_instant(col)
+    if kind == "date":
+        return _utc_date(col, raw)
     if kind == "int":
         whole = f"TRY_CAST({col} AS BIGINT)"
         return f"CASE WHEN TRY_CAST({col} AS DOUBLE) = {whole} THEN {whole} END"
     return f"TRY_CAST({col} AS {target})"
+
+
+def _utc_instant(col: str) -> str:
+    """SQL: the value as a UTC TIMESTAMP, its offset applied (none: read as UTC)."""
+    return f"TRY_CAST(TRY_CAST({col} AS TIMESTAMPTZ) AS TIMESTAMP)"
+
+
+def _utc_date(col: str, raw: str | None) -> str:
+    """SQL: the value as a DATE when it is 00:00 UTC of a day, NULL (a type error) when it
+    has another time of day. A date means 00:00 UTC (language.md), so
+    `2013-01-01T19:00:00-05:00` is 2013-01-02, as the same instant in a tz-aware parquet
+    column is; a plain cast kept the text's wall-clock day and dropped any time, as a
+    rounded `2.5` would be for an int."""
+    # A DATE cast allows blanks around a date; a TIMESTAMPTZ cast does not after one.
+    instant = _utc_instant(f"trim({col})" if raw == "VARCHAR" else col)
+    return (f"CASE WHEN {instant} = date_trunc('day', {instant}) "
+            f"THEN CAST({instant} AS DATE) END")
 
 
 def _always_converts(kind: str, raw: str | None) -> bool:
