@@ -158,10 +158,11 @@ finds no outputs of the first and fails (and is retried, in vain), and a model w
 to a `registry local` folder is lost with its pod.
 
 ## Example
-A `pyproject.toml` beside the `.pipe` file, built with `--target argo`:
+Built with `--target argo`, with a `pyproject.toml` beside the `.pipe` file that names
+no claim (or no `pyproject.toml` at all):
 ```toml
 [tool.pipec]
-strict = false
+argo_max_bytes = 1000000
 ```
 
 ## Use instead
