@@ -253,6 +253,7 @@ def _choose_base_source(program: Program) -> None:
         # the base is unknowable, and a guess would echo that error as column errors.
         return
     why = "every source feeds a label"
+    possible = candidates
     if len(candidates) > 1:
         unread = [s for s in candidates if s not in feature_sources]
         why = f"{_names(candidates)} feed no label, but a feature view reads each of them"
@@ -264,6 +265,7 @@ def _choose_base_source(program: Program) -> None:
     if len(candidates) == 1:
         program.base_source = candidates[0]
     elif sources:
+        program.base_candidates = tuple(candidates or possible)
         _report_no_base(program, candidates, why)
     elif program.stages:
         program.diagnostics.append(error(

@@ -59,6 +59,9 @@ class Program:
     stages: dict[str, Stage] = field(default_factory=dict)
     graph: nx.DiGraph = field(default_factory=nx.DiGraph)
     base_source: str | None = None
+    # With no base source (T007: several candidates), the sources it could be: a rule
+    # that holds whichever one is meant (LEAK001) still reports.
+    base_candidates: tuple[str, ...] = ()
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # `snapshot latest` of a source, resolved from its data (`pipec build --resolve`):
     # rules that need the date (LEAK002, LEAK007, ...) then check with it.

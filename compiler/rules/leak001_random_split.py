@@ -60,11 +60,16 @@ def check(program: Program) -> Iterator[Diagnostic]:
     predicts = program.pipeline_word("predicts")
     time_col = program.source_word(program.base_source, "time") if program.base_source \
         else None
+    timed = [s for s in program.base_candidates if program.source_word(s, "time")]
     if predicts == "future":
         reason = "the pipeline `predicts future`"
     elif time_col is not None and predicts != "iid":
         reason = (f"the base source `{program.base_source}` has a time column `{time_col}` "
                   "and the pipeline does not declare `predicts iid`")
+    elif timed and timed == list(program.base_candidates) and predicts != "iid":
+        # T007 leaves the base open, but whichever source is meant has a time column.
+        reason = (f"each source that could be the base ({', '.join(f'`{s}`' for s in timed)}) "
+                  "has a time column and the pipeline does not declare `predicts iid`")
     else:
         return
     on = f" on {time_col}" if time_col else " on TIME_COLUMN"

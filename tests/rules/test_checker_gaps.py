@@ -570,3 +570,21 @@ def test_retrain002_needs_a_canary_and_a_rollback_for_every_model() -> None:
     safe = TWO_MODELS.replace('registry local "reg/" }', 'registry local "reg/"; rollback '
                               "previous }").replace('runtime "local"', "canary 5% for 1h")
     assert compile(safe).diagnostics == []
+
+
+def test_leak001_is_reported_beside_t007_when_every_candidate_is_timed() -> None:
+    """QA: with two possible base sources (T007) a random split lost its LEAK001, though
+    whichever source is meant has a time column (rules.md: one diagnostic does not stop
+    the analysis)."""
+    second = ('source other { from csv "o.csv"; snapshot 2026-06-01; time at; '
+              "schema { at: timestamp, x: float } }\n  validate other { require at }")
+    text = edit(("validate ev { require id }", f"validate ev {{ require id }}\n  {second}"),
+                (SPLIT, "split by random { test 20%; seed 1 }"), (VIEW_LINE, ""),
+                ("on_failure block; predicts iid", "on_failure block"))
+    codes = {code: message for code, _, message in found(text)}
+    assert "T007" in codes
+    assert "each source that could be the base (`ev`, `other`) has a time column" \
+        in codes["LEAK001"]
+    untimed = text.replace("time at; schema { at: timestamp, x: float }",
+                           "schema { at: timestamp, x: float }")
+    assert "LEAK001" not in {code for code, _, _ in found(untimed)}
