@@ -96,9 +96,10 @@ def _scan(loaded: LoadedFile) -> Iterator[Diagnostic]:
             if any(literal.start() <= start < literal.end() for _, start, _ in found):
                 continue
             value = _decoded(literal.group())
-            for what, _, _ in list(_matches(value))[:1] if value is not None else ():
+            first = next(_matches(value), None) if value is not None else None
+            if first is not None:
                 yield _report(loaded, number, literal.start(), literal.end(),
-                              f"{what} (written with escapes)")
+                              f"{first[0]} (written with escapes)")
 
 
 def _matches(text: str) -> Iterator[tuple[str, int, int]]:

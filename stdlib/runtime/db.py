@@ -10,6 +10,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+# DuckDB's integer types whose every value is a BIGINT (UBIGINT's upper half is not).
+BIGINT_INTEGERS = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT",
+                             "UTINYINT", "USMALLINT", "UINTEGER"})
+
 
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB whose session time zone is UTC.

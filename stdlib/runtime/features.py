@@ -41,7 +41,7 @@ from typing import Any
 import duckdb
 
 from .dates import micros, sql_us
-from .db import ident, scalar
+from .db import BIGINT_INTEGERS, ident, scalar
 
 
 @dataclass(frozen=True, slots=True)
@@ -648,8 +648,7 @@ def exact_scales(bounds: dict[str, tuple[float, float | None]]) -> tuple[tuple[s
 
 # Column types whose values `_scaled` turns into the integers their exact sum adds up.
 _FLOAT_TYPES = frozenset({"FLOAT", "DOUBLE"})
-_INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT",
-                            "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
+_INTEGER_TYPES = BIGINT_INTEGERS | {"UBIGINT"}  # scaled in a HUGEINT: any integer fits
 # A packed sum's frames must stay below 2**63 in magnitude (`_Lanes.decode_sum`); the
 # bound below is a DOUBLE, so it is held to a quarter of that.
 _PACKED_LIMIT = 2.0**61

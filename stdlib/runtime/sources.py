@@ -40,7 +40,7 @@ from typing import IO, Any
 import duckdb
 
 from .dates import snapshot_end, sql_us, to_us
-from .db import ident, literal
+from .db import BIGINT_INTEGERS, ident, literal
 from .errors import SourceError
 from .paths import resolve_path
 
@@ -54,8 +54,7 @@ SQL_TYPES: dict[str, str] = {
     "timestamp": "TIMESTAMP",
 }
 _SAMPLE = 5
-_INTEGERS = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT",
-                       "UTINYINT", "USMALLINT", "UINTEGER"})
+_INTEGERS = BIGINT_INTEGERS
 # Declared type -> types read from a file whose every value converts to it (no value
 # can be a type error), so the value is cast without a check.
 _CONVERTS_EXACTLY: dict[str, frozenset[str]] = {
