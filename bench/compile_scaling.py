@@ -36,7 +36,9 @@ OPS = ("check", "argo", "airflow")
 TARGET_RATIO = 12.0
 # Generated programs outgrow the default Argo document budget (BUDGET001, 1 MB) and
 # Airflow task budget; the benchmark measures the compiler, so it raises both.
-PYPROJECT = "[tool.pipec]\nargo_max_bytes = 1000000000\nairflow_max_tasks = 1000000\n"
+# The state volume names the claim the pods share, as a real Argo project would (BUILD003).
+PYPROJECT = ("[tool.pipec]\nargo_max_bytes = 1000000000\nairflow_max_tasks = 1000000\n"
+             'state_volume = "pipec-state"\n')
 
 
 def programs(sizes: list[int]) -> dict[int, Path]:

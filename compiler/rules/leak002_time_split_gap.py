@@ -9,7 +9,7 @@ from pipec.diagnostics import Diagnostic, error
 from pipec.literals import format_duration
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import days, time_split
+from pipec.rules._support import TimeSplit, days, time_split
 
 DOC = '''
 ## What it does
@@ -72,52 +72,70 @@ pipeline p {
 @rule("LEAK002", "error", "a time split whose labels mature after the test start", DOC)
 def check(program: Program) -> Iterator[Diagnostic]:
     split = time_split(program)
-    maturity = program.max_label_maturity()
     if split is None:
         return
-    if split.test is not None and split.before_at is not None and split.start is not None \
-            and split.before_at.comparable(split.start):
-        seen = split.before_at.plus(maturity)
-        if seen.seconds_after(split.start) > 0 and maturity <= 0:
-            yield error(
-                "LEAK002",
-                f"train ends {split.before_at}, after the test start {split.start}: the "
-                "training and test periods overlap, so the model is tested on rows it was "
-                f"trained on; move `test from` to {split.before_at} or later",
-                split.test.start.span,
-                f"or move `train before` to {split.start} or earlier")
-        elif seen.seconds_after(split.start) > 0:
-            yield error(
-                "LEAK002",
-                f"train ends {split.before_at} and labels mature after "
-                f"{format_duration(maturity)}, so the last training labels are seen on "
-                f"{seen}, after the test start {split.start}: move `test from` to {seen} "
-                "or later", split.test.start.span,
-                f"or move `train before` to {split.start.plus(-maturity)} or earlier")
-    gap = split.gap
-    if split.test is not None and split.before is None and gap is None and maturity > 0:
+    maturity = program.max_label_maturity()
+    yield from _overlap(split, maturity)
+    if maturity > 0 and split.gap is None:
+        yield from _one_end_alone(split, maturity)
+    yield from _short_gap(split, maturity)
+
+
+def _overlap(split: TimeSplit, maturity: float) -> Iterator[Diagnostic]:
+    """Both ends given: training (plus one maturity) runs past the test start."""
+    if split.test is None or split.before_at is None or split.start is None \
+            or not split.before_at.comparable(split.start):
+        return
+    seen = split.before_at.plus(maturity)
+    if seen.seconds_after(split.start) <= 0:
+        return
+    if maturity <= 0:
+        yield error(
+            "LEAK002",
+            f"train ends {split.before_at}, after the test start {split.start}: the "
+            "training and test periods overlap, so the model is tested on rows it was "
+            f"trained on; move `test from` to {split.before_at} or later",
+            split.test.start.span,
+            f"or move `train before` to {split.start} or earlier")
+    else:
+        yield error(
+            "LEAK002",
+            f"train ends {split.before_at} and labels mature after "
+            f"{format_duration(maturity)}, so the last training labels are seen on "
+            f"{seen}, after the test start {split.start}: move `test from` to {seen} "
+            "or later", split.test.start.span,
+            f"or move `train before` to {split.start.plus(-maturity)} or earlier")
+
+
+def _one_end_alone(split: TimeSplit, maturity: float) -> Iterator[Diagnostic]:
+    """`test from` or `train before` alone, no gap: the other end is the same date."""
+    matures = format_duration(maturity)
+    if split.test is not None and split.before is None:
         # Training then runs up to `test from` minus the gap, which defaults to none.
         yield error(
             "LEAK002",
             f"with `test from` alone, training runs up to the test start, but labels mature "
-            f"after {format_duration(maturity)}: the last training labels are seen "
-            f"{format_duration(maturity)} into the test period; set `gap "
-            f"{format_duration(maturity)}` or more", split.test.start.span,
+            f"after {matures}: the last training labels are seen {matures} into the test "
+            f"period; set `gap {matures}` or more", split.test.start.span,
             "or add a `train before` that ends one maturity before `test from`")
-    if split.test is None and split.before is not None and gap is None and maturity > 0:
+    if split.test is None and split.before is not None:
         # The test period then starts at `train before` plus the gap, which defaults to none.
         yield error(
             "LEAK002",
             f"with `train before` alone, the test period starts where training ends, but "
-            f"labels mature after {format_duration(maturity)}: the last training labels are "
-            f"seen {format_duration(maturity)} into the test period; set `gap "
-            f"{format_duration(maturity)}` or more", split.before.date.span,
+            f"labels mature after {matures}: the last training labels are seen {matures} "
+            f"into the test period; set `gap {matures}` or more", split.before.date.span,
             "or add a `test from` one maturity after `train before`")
-    if gap is not None and isinstance(gap.value, n.Duration) and gap.value.seconds < maturity:
-        yield error(
-            "LEAK002",
-            f"the gap is {days(gap.value.seconds)} but labels mature after "
-            f"{format_duration(maturity)}: the last training labels are seen "
-            f"{format_duration(maturity - gap.value.seconds)} into the test period; "
-            f"set `gap {format_duration(maturity)}` or more", gap.span,
-            "the gap between training and test must cover the label maturity")
+
+
+def _short_gap(split: TimeSplit, maturity: float) -> Iterator[Diagnostic]:
+    gap = split.gap
+    if gap is None or not isinstance(gap.value, n.Duration) or gap.value.seconds >= maturity:
+        return
+    yield error(
+        "LEAK002",
+        f"the gap is {days(gap.value.seconds)} but labels mature after "
+        f"{format_duration(maturity)}: the last training labels are seen "
+        f"{format_duration(maturity - gap.value.seconds)} into the test period; "
+        f"set `gap {format_duration(maturity)}` or more", gap.span,
+        "the gap between training and test must cover the label maturity")
