@@ -8,7 +8,7 @@ import sys
 import time
 
 from bench import report
-from bench.common import log
+from bench.common import byte_compile_pipec, log
 
 MODULES = {
     "compile": "bench.compile_scaling",
@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=sorted(MODULES), metavar="NAME",
                         help=f"run only this benchmark (repeatable): {', '.join(MODULES)}")
     args = parser.parse_args(argv)
+    byte_compile_pipec()
     failed = []
     for name in args.only or list(MODULES):
         start = time.perf_counter()

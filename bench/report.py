@@ -19,6 +19,9 @@ How it measures: the machine is shared with other work, so no absolute number is
 trusted on its own. Every number that is judged is a **ratio against a baseline
 measured in the same run**, the two interleaved (A B B A A B ...) over several rounds,
 and the ratio is the median of the per-round ratios; times shown are medians.
+Before measuring, pipec's own modules are byte-compiled (`__pycache__`), as installing a
+wheel does and as every library measured here already is: an editable install where
+PYTHONDONTWRITEBYTECODE is set would otherwise compile pipec's source in every process.
 Scratch output goes to `bench/.out/`, synthetic data to `bench/.data/`, kfp lives in
 `bench/.venv-kfp/` and Airflow in `.venv-airflow/` (all gitignored).
 """
