@@ -44,10 +44,40 @@ def sizes_of(folder: Path) -> tuple[int, int]:
 
 
 def run(quick: bool) -> Result:
-    sizes = [10, 100, 1_000]
     reps = 3 if quick else 7
+    rows, measured = measure([10, 100, 1_000], reps)
+    targets = verdicts(*measured[1_000])
+    body = table(["N", "kfp compile", "pipec build argo", "pipec speed-up", "kfp bytes",
+                  "pipec workflow bytes", "share of kfp", "pipec all bytes", "share of kfp"],
+                 rows)
+    body += "\n\n" + notes(kfp_env.version(), reps)
+    summary = table(["target", "wanted", "measured", "verdict"],
+                    [[t.name, t.target, t.measured, mark(t.met)] for t in targets])
+    return Result(NAME, TITLE, summary + "\n\n" + body, targets, machine(), quick)
+
+
+def notes(kfp_version: str, reps: int) -> str:
+    return (f"kfp {kfp_version}: a chain of N container components (`@dsl."
+            "container_component`, one string input each, `.after()` the previous one), "
+            "compiled with `kfp.compiler.Compiler` to one YAML file. pipec: "
+            "`pipec build pN.pipe --target argo` of the generated N-stage program "
+            "(`tools/gen_program.py`), which writes the Argo workflow and `lineage.json`. "
+            "Its 990 feature views wait for the same task and are waited for by the "
+            "same task, so the workflow nests them in one DAG template (ten or more such "
+            "siblings are; `backends/argo/lower.py`, `fan_outs`), which the join waits "
+            "for as a whole. "
+            "Workflow bytes are the Argo YAML alone, kfp's counterpart; all bytes add "
+            "`lineage.json`, the lineage manifest the runtime reads (the same file for "
+            "every target). "
+            f"Whole processes, median of {reps} interleaved rounds; the speed-up is the "
+            "median of the per-round ratios kfp / pipec. Not like for like: a pipec stage "
+            "is a checked, typed ML stage (rules, lineage, budgets), a kfp component here "
+            "is an `echo`.")
+
+
+def measure(sizes: list[int], reps: int) -> tuple[list[list[str]], dict[int, tuple[float, ...]]]:
+    """Table rows, and per size (speed-up, workflow share, all-bytes share) of kfp's."""
     kfp_python = kfp_env.ensure()
-    kfp_version = kfp_env.version()
     paths = programs(sizes)  # the same generated programs as the scaling benchmark
     work = OUT / NAME
     work.mkdir(parents=True, exist_ok=True)
@@ -68,8 +98,11 @@ def run(quick: bool) -> Result:
         rows.append([f"{n:,}", fmt_s(median(times["kfp"])), fmt_s(median(times["pipec"])),
                      fmt_x(speedup), fmt_bytes(kfp_bytes), fmt_bytes(workflow),
                      f"{workflow / kfp_bytes:.2f}", fmt_bytes(total), f"{total / kfp_bytes:.2f}"])
-    speedup, workflow_share, total_share = measured[1_000]
-    targets = [
+    return rows, measured
+
+
+def verdicts(speedup: float, workflow_share: float, total_share: float) -> list[Target]:
+    return [
         Target("`build --target argo` vs kfp at 1,000: speed", f">= {SPEED_TARGET:g}x faster",
                f"{fmt_x(speedup)} faster", speedup >= SPEED_TARGET,
                "" if speedup >= SPEED_TARGET else
@@ -90,25 +123,3 @@ def run(quick: bool) -> Result:
                "hashes, edge artifacts) is the runtime's manifest, which every target writes "
                "and kfp has no counterpart of"),
     ]
-    body = table(["N", "kfp compile", "pipec build argo", "pipec speed-up", "kfp bytes",
-                  "pipec workflow bytes", "share of kfp", "pipec all bytes", "share of kfp"],
-                 rows)
-    body += (f"\n\nkfp {kfp_version}: a chain of N container components (`@dsl."
-             "container_component`, one string input each, `.after()` the previous one), "
-             "compiled with `kfp.compiler.Compiler` to one YAML file. pipec: "
-             "`pipec build pN.pipe --target argo` of the generated N-stage program "
-             "(`tools/gen_program.py`), which writes the Argo workflow and `lineage.json`. "
-             "Its 990 feature views wait for the same task and are waited for by the "
-             "same task, so the workflow nests them in one DAG template (ten or more such "
-             "siblings are; `backends/argo/lower.py`, `fan_outs`), which the join waits "
-             "for as a whole. "
-             "Workflow bytes are the Argo YAML alone, kfp's counterpart; all bytes add "
-             "`lineage.json`, the lineage manifest the runtime reads (the same file for "
-             "every target). "
-             f"Whole processes, median of {reps} interleaved rounds; the speed-up is the "
-             "median of the per-round ratios kfp / pipec. Not like for like: a pipec stage "
-             "is a checked, typed ML stage (rules, lineage, budgets), a kfp component here "
-             "is an `echo`.")
-    summary = table(["target", "wanted", "measured", "verdict"],
-                    [[t.name, t.target, t.measured, mark(t.met)] for t in targets])
-    return Result(NAME, TITLE, summary + "\n\n" + body, targets, machine(), quick)

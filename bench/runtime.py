@@ -120,7 +120,29 @@ def flights(reps: int, noop_reps: int) -> tuple[str, list[Target]]:
     work = flights_workdir()
     pipe = work / "flights.pipe"
     spec = sklearn_spec(pipe, work / "spec.json")
-    outputs: list[tuple[float, str]] = []  # (seconds, output) of every fresh run
+    times, outputs = fresh_runs(work, pipe, spec, reps)
+    ratio = paired_ratio(times["pipec run"], times["script"])
+    log(f"{NAME}: no-op re-run vs pipec check, {noop_reps} interleaved rounds")
+    noop = interleave({"re-run": process([*pipec_argv(), "run", str(pipe)], cwd=work,
+                                         ok=(0, 3)),
+                       "check": process([*pipec_argv(), "check", str(pipe)], cwd=work)},
+                      noop_reps)
+    noop_ratio = paired_ratio(noop["re-run"], noop["check"])
+    rows = [["`pipec run flights.pipe` (fresh store)", fmt_s(median(times["pipec run"])),
+             "hand-written scikit-learn script", fmt_s(median(times["script"])), fmt_x(ratio)],
+            ["`pipec run flights.pipe` again (all cached)", fmt_s(median(noop["re-run"])),
+             "`pipec check flights.pipe`", fmt_s(median(noop["check"])), fmt_x(noop_ratio)]]
+    body = table(["pipec", "median", "baseline", "median", "ratio"], rows)
+    body += "\n\n" + stage_times(sorted(outputs)[len(outputs) // 2])  # median wall time
+    body += f"\n\n{SCRIPT_NOTE} Median of {reps} rounds (re-run: {noop_reps})."
+    return body, flights_targets(ratio, noop_ratio)
+
+
+def fresh_runs(work: Path, pipe: Path, spec: Path,
+               reps: int) -> tuple[dict[str, list[float]], list[tuple[float, str]]]:
+    """Fresh `pipec run`s interleaved with script runs: the times of both, and every
+    pipec run's (seconds, output)."""
+    outputs: list[tuple[float, str]] = []
 
     def pipec_fresh() -> None:
         for stale in (".pipec", "registry"):
@@ -136,41 +158,38 @@ def flights(reps: int, noop_reps: int) -> tuple[str, list[Target]]:
                       str(spec), str(work / "script-registry")])
     log(f"{NAME}: pipec run flights vs scikit-learn script, {reps} interleaved rounds")
     times = interleave({"pipec run": pipec_fresh, "script": script}, reps, warmup=False)
-    ratio = paired_ratio(times["pipec run"], times["script"])
-    median_run = sorted(outputs)[len(outputs) // 2]  # the round of median wall time
-    stages = re.findall(r"^(\S+): ran \(([\d.]+)s\)", median_run[1], flags=re.M)
-    log(f"{NAME}: no-op re-run vs pipec check, {noop_reps} interleaved rounds")
-    noop = interleave({"re-run": process([*pipec_argv(), "run", str(pipe)], cwd=work,
-                                         ok=(0, 3)),
-                       "check": process([*pipec_argv(), "check", str(pipe)], cwd=work)},
-                      noop_reps)
-    noop_ratio = paired_ratio(noop["re-run"], noop["check"])
-    rows = [["`pipec run flights.pipe` (fresh store)", fmt_s(median(times["pipec run"])),
-             "hand-written scikit-learn script", fmt_s(median(times["script"])), fmt_x(ratio)],
-            ["`pipec run flights.pipe` again (all cached)", fmt_s(median(noop["re-run"])),
-             "`pipec check flights.pipe`", fmt_s(median(noop["check"])), fmt_x(noop_ratio)]]
-    body = table(["pipec", "median", "baseline", "median", "ratio"], rows)
+    return times, outputs
+
+
+def stage_times(run: tuple[float, str]) -> str:
+    """Where one run spent its time, from the runner's own per-stage report."""
+    stages = re.findall(r"^(\S+): ran \(([\d.]+)s\)", run[1], flags=re.M)
     slow = sorted(((float(s), name) for name, s in stages), reverse=True)
-    body += ("\n\nWhere a fresh `pipec run` spends its time (the runner's own per-stage "
-             f"report, from the round of median wall time, {fmt_s(median_run[0])}): "
-             + ", ".join(f"`{n}` {s:.1f} s" for s, n in slow[:6])
-             + f"; {sum(s for s, _ in slow):.1f} s in all stages.")
-    body += ("\n\nThe script (`bench/flights_sklearn.py`) does the work the .pipe file "
-             "declares, in pandas and scikit-learn: it reads the same parquet files, checks "
-             "the schema constraints and the three validate blocks, censors unripe labels, "
-             "computes the same as-of weather, 6 h precipitation, 1-day origin delays (with "
-             "the same lags) and plane columns, splits by the same dates, fits "
-             "`HistGradientBoostingClassifier` with the file's params, seed and thread count "
-             "(read from the manifest before timing), reports ROC AUC, recall at the "
-             "threshold, ECE, Brier, per-origin AUC, p99 single-row latency (300 rows) and "
-             "model size once each, and registers and deploys the pickled model (its hash, "
-             "metadata and a production pointer in a folder). What pipec does beyond that: "
-             "it snapshots, stores and hashes every intermediate table (parquet) so a re-run "
-             "is cached and every artifact has lineage, stores the model as skops (no "
-             "pickle: loading runs no code), bootstraps 95% intervals for every metric and "
-             "slice, and writes the run and registry records. "
-             f"Median of {reps} rounds (re-run: {noop_reps}).")
-    targets = [
+    return ("Where a fresh `pipec run` spends its time (the runner's own per-stage "
+            f"report, from the round of median wall time, {fmt_s(run[0])}): "
+            + ", ".join(f"`{n}` {s:.1f} s" for s, n in slow[:6])
+            + f"; {sum(s for s, _ in slow):.1f} s in all stages.")
+
+
+SCRIPT_NOTE = (
+    "The script (`bench/flights_sklearn.py`) does the work the .pipe file "
+    "declares, in pandas and scikit-learn: it reads the same parquet files, checks "
+    "the schema constraints and the three validate blocks, censors unripe labels, "
+    "computes the same as-of weather, 6 h precipitation, 1-day origin delays (with "
+    "the same lags) and plane columns, splits by the same dates, fits "
+    "`HistGradientBoostingClassifier` with the file's params, seed and thread count "
+    "(read from the manifest before timing), reports ROC AUC, recall at the "
+    "threshold, ECE, Brier, per-origin AUC, p99 single-row latency (300 rows) and "
+    "model size once each, and registers and deploys the pickled model (its hash, "
+    "metadata and a production pointer in a folder). What pipec does beyond that: "
+    "it snapshots, stores and hashes every intermediate table (parquet) so a re-run "
+    "is cached and every artifact has lineage, stores the model as skops (no "
+    "pickle: loading runs no code), bootstraps 95% intervals for every metric and "
+    "slice, and writes the run and registry records.")
+
+
+def flights_targets(ratio: float, noop_ratio: float) -> list[Target]:
+    return [
         Target("`pipec run` flights vs hand-written script", f"<= {RUN_TARGET:g}x",
                fmt_x(ratio), ratio <= RUN_TARGET,
                "" if ratio <= RUN_TARGET else "the same model fit, latency loop and "
@@ -183,7 +202,6 @@ def flights(reps: int, noop_reps: int) -> tuple[str, list[Target]]:
                "" if noop_ratio <= NOOP_TARGET else "the runner imports its runtime (duckdb, "
                "pyarrow) and opens the run store even when every stage is cached"),
     ]
-    return body, targets
 
 
 # What stands between the measured speed-up and the target, as far as we found it.
