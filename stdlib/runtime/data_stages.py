@@ -8,9 +8,11 @@ key covers them.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from pipec.literals import format_duration
 
 from .context import StageContext, StageOutput
 from .dates import micros, snapshot_end, to_us
@@ -208,9 +210,13 @@ def run_label(ctx: StageContext) -> StageOutput:
 
 
 def _data_end_us(con: Any, table: str, source: dict[str, Any], snapshot: str | None) -> int:
-    """End of the label source's snapshot; without one, of its newest time's date."""
+    """End of the label source's snapshot; without one, of its newest time's date. A
+    source without a `time` (a static base table whose label is a column) has no end:
+    its labels are known at once, and nothing is censored (0, as for an empty source)."""
     if snapshot is not None:
         return to_us(snapshot_end(date.fromisoformat(snapshot)))
+    if not source.get("time"):
+        return 0
     from .db import ident
 
     newest = con.execute(
@@ -346,8 +352,8 @@ def _check_gap(ctx: StageContext, join: dict[str, Any], snapshot: date | None) -
                   "label_maturity_s": _seconds(maturity), "snapshot": str(snapshot)}
         raise RunStopped(ctx.stage["id"], report, (
             f"{ctx.stage['id']}: LEAK002 on the resolved dates (snapshot {snapshot}): training "
-            f"ends {before} and its labels mature {maturity} later, after the test period "
-            f"starts at {start}; widen the gap or move `test from`"))
+            f"ends {_instant(before)} and its labels mature {_duration(maturity)} later, after "
+            f"the test period starts at {_instant(start)}; widen the gap or move `test from`"))
     _check_test_labels(ctx, join, start)
 
 
@@ -368,14 +374,28 @@ def _check_test_labels(ctx: StageContext, join: dict[str, Any], start: datetime)
                   "snapshot": resolved, "labelled_before": str(cutoff)}
         raise RunStopped(ctx.stage["id"], report, (
             f"{ctx.stage['id']}: LEAK007 on the resolved dates (`{source}` snapshot "
-            f"{resolved}): the test period starts {start}, but labels mature {maturity} "
-            f"after an example, so only examples before {cutoff} have one and no test "
-            "example does; move `test from` earlier"))
+            f"{resolved}): the test period starts {_instant(start)}, but labels mature "
+            f"{_duration(maturity)} after an example, so only examples before {_instant(cutoff)} "
+            "have one and no test example does; move `test from` earlier"))
 
 
 def _default_on(by: str, join: dict[str, Any]) -> str | None:
     """`on` defaults to the base time (time split) or the base entity (entity split)."""
     return {"time": join.get("time"), "entity": join.get("entity")}.get(by)
+
+
+def _duration(span: timedelta) -> str:
+    """A duration as a `.pipe` file writes it (`15d`), not Python's `15 days, 0:00:00`."""
+    return format_duration(span.total_seconds())
+
+
+def _instant(instant: datetime) -> str:
+    """A UTC instant as a `.pipe` file writes it: the date alone at 00:00 UTC, else an
+    ISO timestamp (`2026-04-14T06:30:00Z`)."""
+    utc = instant.astimezone(UTC)
+    if utc.time() == datetime.min.time():
+        return utc.date().isoformat()
+    return utc.isoformat().replace("+00:00", "Z")
 
 
 def _seconds(span: timedelta) -> int | float:

@@ -130,7 +130,12 @@ def _register_stage(ctx: StageContext, model_id: str) -> dict[str, Any] | None:
 def _registry(ctx: StageContext, register: dict[str, Any]) -> Registry:
     location = register["registry"]
     if location.get("kind") != "local":
-        raise ManifestError(f"{register['id']}: the local runner writes only `registry local`")
+        # Every target (pipec run, the local script, Airflow, Argo) registers through
+        # this runtime, so this is not a limit of the local runner alone.
+        raise ManifestError(
+            f"{register['id']}: `registry {location.get('kind')}` is not supported by "
+            "pipec's runtime, which registers on every target (pipec run, Airflow, Argo): "
+            'write `registry local "DIR"`')
     return Registry(registry_base(ctx.base_dir) / location["path"])
 
 
