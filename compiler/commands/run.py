@@ -81,10 +81,14 @@ def _store_problem(exc: sqlite3.DatabaseError | OSError, store: Path) -> str | N
             return None
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             return f"the run store `{store}` is not writable ({exc.strerror})"
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return f"the run store `{store}` is full ({exc.strerror}): free space, then run again"
         return None
     if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_READONLY", "SQLITE_PERM")) \
             or "readonly database" in str(exc):
         return f"the run store `{store}` is not writable ({exc})"
+    if getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or "disk is full" in str(exc):
+        return f"the run store `{store}` is full ({exc}): free space, then run again"
     return f"the run store `{store}` cannot be read ({exc})"
 
 

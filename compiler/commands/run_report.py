@@ -121,5 +121,10 @@ def _model_lines(stage: Any) -> list[str]:
         state = report.get("state") or ("already in production: nothing to approve"
                                         if report.get("already_production") else
                                         f"approved by {report.get('approved_by')}")
+        if stage.kind == "deploy" and state != "production":
+            # A cached deploy of a version rolled back (or replaced by hand) since.
+            state += (": not deployed again, the registry was changed by hand since "
+                      f"(`pipec registry promote {report['model']}@{report['version']}` "
+                      "deploys it)")
         return [f"{stage.stage_id}: {report['model']} v{report['version']} {state}"]
     return []

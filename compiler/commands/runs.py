@@ -50,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"pipec: {exc}", file=sys.stderr)
         return 2
     except sqlite3.DatabaseError as exc:  # a damaged run store: say so, not "internal error"
-        print(f"pipec: the run store `{Path(args.project) / '.pipec'}` cannot be read ({exc})",
+        # Full: opening a store no record was written to yet creates the records' table.
+        problem = "is full" if "disk is full" in str(exc) else "cannot be read"
+        print(f"pipec: the run store `{Path(args.project) / '.pipec'}` {problem} ({exc})",
               file=sys.stderr)
         return 2
 

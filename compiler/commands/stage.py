@@ -165,11 +165,13 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
     from pipec.stdlib.runtime.stage import reject_stage, run_stage
 
     options = {"allowed_model_modules": list(load_config(base_dir).allowed_model_modules)}
-    reuse_missing_upstream(manifest, project, run_id, stage_id)
     stopped, error, alert = None, None, None
     final = False  # stopped by SIGINT: the whole run stops, no retry follows
     with signals_stop_the_stage(_STOP_REASONS) as stage_running:
         try:
+            # An upstream stage changed since its outputs were made: the stage fails,
+            # naming it (recorded), rather than run on stale inputs.
+            reuse_missing_upstream(manifest, project, run_id, stage_id, manifest_dir, options)
             if rejected_by is not None:
                 result = reject_stage(manifest, manifest_dir, stage_id, project, run_id,
                                       rejected_by)

@@ -20,6 +20,7 @@ from .errors import (
     RollbackPinUnusable,
     TrainingRefused,
 )
+from .model_code import model_code
 from .model_modules import DEFAULT_ALLOWED
 from .registry import Registry
 from .state import registry_base
@@ -184,12 +185,22 @@ def evaluate_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
 
 def train_salt(ctx: StageContext) -> Any:
     """The allowed model modules come from the project's settings, not the manifest: a
-    narrower list must refuse a model that a cached result would let through."""
-    return sorted(_allowed(ctx))
+    narrower list must refuse a model that a cached result would let through. A model
+    class outside scikit-learn adds its code (`model_code`)."""
+    allowed = sorted(_allowed(ctx))
+    code = model_code(ctx.stage.get("model"))
+    return allowed if code is None else {"allowed": allowed, "model_code": code}
 
 
 def evaluate_salt(ctx: StageContext) -> Any:
-    """The champion the candidate is compared with is outside the store."""
+    """The champion the candidate is compared with is outside the store; a model class
+    outside scikit-learn adds its code, whose `predict` scores the test set."""
+    champion = _champion_salt(ctx)
+    code = model_code(ctx.stage_def(ctx.stage["model"]).get("model"))
+    return champion if code is None else {"champion": champion, "model_code": code}
+
+
+def _champion_salt(ctx: StageContext) -> Any:
     register = _register_stage(ctx, ctx.stage["model"])
     if register is None:
         return None
@@ -272,11 +283,14 @@ def register_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
     registry = _registry(ctx, ctx.stage)
     try:
         version = registry.get(report["model"], report["version"])
+        # A model file deleted or altered in the registry (its lineage, a rollback to it
+        # and serving it would all refuse it) is written again from the trained bytes.
+        damaged = registry.file_problem(version) is not None
     except PipecRuntimeError:  # the version is gone from the registry: register again
         return False
     finally:
         registry.close()
-    if version.info.get("unblessed"):  # a run refused it since: blessing it again says so
+    if damaged or version.info.get("unblessed"):  # unblessed: a run refused it since
         return False
     run_id = version.run_id
     # This run reports the version as it is now (promoted, archived since), not as it
@@ -311,10 +325,14 @@ def registry_salt(ctx: StageContext) -> Any:
 
 
 # approval and deploy --------------------------------------------------------------------
+def _register_def(ctx: StageContext) -> dict[str, Any]:
+    """The register stage an approval or deploy stage follows."""
+    return ctx.stage_def(ctx.stage.get("register") or f"register.{ctx.stage['name']}")
+
+
 def _registration(ctx: StageContext) -> tuple[dict[str, Any], dict[str, Any]]:
-    register_id = ctx.stage.get("register") or f"register.{ctx.stage['name']}"
-    register = ctx.stage_def(register_id)
-    return register, ctx.store.get_json(ctx.outputs_of(register_id)["registration"])
+    register = _register_def(ctx)
+    return register, ctx.store.get_json(ctx.outputs_of(register["id"])["registration"])
 
 
 def run_approval(ctx: StageContext) -> StageOutput:
@@ -364,6 +382,23 @@ def _serving(registry: Any, entry: dict[str, Any]) -> bool:
 def _has_deploy(ctx: StageContext) -> bool:
     return any(s["kind"] == "deploy" and s["name"] == ctx.stage["name"]
                for s in ctx.manifest["stages"])
+
+
+def deploy_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
+    """A cached deploy reports its version as it is now. After `pipec registry rollback`
+    (or a promotion by hand) that is no longer production, and it stays so: a re-run
+    with nothing changed must not undo a rollback someone made for a reason. A new model
+    (anything in the deploy's key moving) deploys as usual; `registry promote` restores
+    this one. A version gone from the registry is deployed again."""
+    registry = _registry(ctx, _register_def(ctx))
+    try:
+        version = registry.get(report["model"], report["version"])
+    except PipecRuntimeError:
+        return False
+    finally:
+        registry.close()
+    report["state"] = version.state
+    return True
 
 
 def run_deploy(ctx: StageContext) -> StageOutput:

@@ -121,7 +121,7 @@ class Registry:
     def verify(self, entry: Version) -> None:
         """Refuse a version whose model file is missing or no longer hashes to its
         recorded sha256: it must never become (or describe) production."""
-        problem = self._file_problem(entry)
+        problem = self.file_problem(entry)
         if problem == "missing":
             raise ModelIntegrityError(f"{entry.model} v{entry.version}: model file "
                                       f"{self.object_path(entry.sha256).name} is missing")
@@ -130,7 +130,7 @@ class Registry:
                                       "altered or corrupted (its bytes no longer match the "
                                       "recorded hash)")
 
-    def _file_problem(self, entry: Version) -> str | None:
+    def file_problem(self, entry: Version) -> str | None:
         """"missing", "altered" (bytes that no longer hash to the version's sha256) or None."""
         path = self.object_path(entry.sha256)
         if not path.is_file():
@@ -387,7 +387,7 @@ class Registry:
         several production versions. Empty when the registry is consistent."""
         problems = []
         for entry in self.versions():
-            problem = self._file_problem(entry)
+            problem = self.file_problem(entry)
             if problem == "missing":
                 problems.append(f"{entry.model} v{entry.version}: model file missing")
             elif problem == "altered":

@@ -23,9 +23,16 @@ from typing import Any
 
 from .alerts import alert_for
 from .context import USABLE, manifest_stage
-from .errors import ManifestError, NotBlessed, RunStopped, Terminated, signals_stop_the_stage
+from .errors import (
+    ManifestError,
+    MissingUpstream,
+    NotBlessed,
+    RunStopped,
+    Terminated,
+    signals_stop_the_stage,
+)
 from .records import write_run_record
-from .stage import StageResult, current_key, run_stage
+from .stage import StageResult, current_key, record_failure, run_stage
 from .store import ArtifactStore, Execution, RunIndex
 
 Progress = Callable[[str, str], None]  # (stage id, status)
@@ -219,6 +226,8 @@ def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run
                     outcome.status, outcome.error = "failed", error
                     break
             if reusing:
+                if _behind(manifest, stage["id"], unreusable):
+                    continue  # its inputs are not in this run: nothing to key or reuse
                 now = current_key(manifest, manifest_dir, stage["id"], project, run_id,
                                   options)
                 previous = _reusable(index, store, stage, now)
@@ -278,6 +287,12 @@ def _why_not_reused(stage: dict[str, Any], previous: Execution | None,
     return None
 
 
+def _behind(manifest: dict[str, Any], stage_id: str, unreusable: Any) -> bool:
+    """Whether a stage that cannot be reused is upstream of `stage_id`: its outputs would
+    have been made from what that stage made before, which no longer holds."""
+    return bool((ancestors(manifest, stage_id) - {stage_id}) & set(unreusable))
+
+
 def _nothing_to_reuse(manifest: dict[str, Any], planned: list[dict[str, Any]],
                       from_stage: str, unreusable: dict[str, str]) -> str | None:
     """Why `--from` cannot start: a stage before it that a stage to run needs has no
@@ -305,28 +320,45 @@ def _final_report(outcome: _Outcome, run_id: str) -> dict[str, Any]:
 
 
 def reuse_missing_upstream(manifest: dict[str, Any], project: Path, run_id: str,
-                           stage_id: str) -> list[str]:
+                           stage_id: str, manifest_dir: Path,
+                           options: dict[str, Any] | None = None) -> list[str]:
     """Before one stage runs on its own, give every ancestor that has no execution in
-    this run its latest outputs ("reused"), so the stage finds its inputs."""
+    this run its latest outputs ("reused"), so the stage finds its inputs.
+
+    As `pipec run --from` does: an ancestor whose definition, inputs or data changed
+    since those outputs were made (or whose latest success is another pipeline's stage
+    of the same id) is not reused, and neither is what lies behind it; MissingUpstream
+    names it, recorded as the stage's failure, rather than the stage running on stale
+    inputs."""
     index, store = RunIndex(project), ArtifactStore(project)
     try:
         index.start_run(run_id, manifest.get("dag_hash"))
-        reused = []
         needed = ancestors(manifest, stage_id) - {stage_id}
-        for stage in manifest["stages"]:
-            if stage["id"] in needed and index.execution(run_id, stage["id"]) is None and \
-                    _reuse(index, store, run_id, stage):
-                reused.append(stage["id"])
+        missing = [stage for stage in manifest["stages"] if stage["id"] in needed
+                   and index.execution(run_id, stage["id"]) is None]
+        reused, stale = [], {}
+        for stage in missing:
+            if _behind(manifest, stage["id"], stale):
+                continue  # said by the stage it is behind
+            now = current_key(manifest, manifest_dir, stage["id"], project, run_id, options)
+            previous = _reusable(index, store, stage, now)
+            if (why := _why_not_reused(stage, previous, now)) is not None:
+                stale[stage["id"]] = why
+                continue
+            assert previous is not None
+            _record_reuse(index, run_id, stage, previous)
+            reused.append(stage["id"])
+        if stale:
+            error = MissingUpstream(
+                f"{stage_id}: the stages before it that did not run in run {run_id} reuse "
+                "the outputs of earlier runs, but "
+                f"{'; '.join(f'{sid} {why}' for sid, why in stale.items())}: run those "
+                "stages in this run first")
+            record_failure(index, run_id, stage_id, error)
+            raise error
         return reused
     finally:
         index.close()
-        store.close()
-
-
-def _reuse(index: RunIndex, store: ArtifactStore, run_id: str,
-           stage: dict[str, Any]) -> StageResult | None:
-    previous = _reusable(index, store, stage)
-    return None if previous is None else _record_reuse(index, run_id, stage, previous)
 
 
 def _reusable(index: RunIndex, store: ArtifactStore, stage: dict[str, Any],

@@ -81,7 +81,7 @@ STAGE_RUNNERS: dict[str, StageRunner] = {
     "evaluate": StageRunner(ms.run_evaluate, salt=ms.evaluate_salt, on_hit=ms.evaluate_hit),
     "register": StageRunner(ms.run_register, salt=ms.registry_salt, on_hit=ms.register_hit),
     "approval": StageRunner(ms.run_approval, salt=ms.registry_salt),
-    "deploy": StageRunner(ms.run_deploy, salt=ms.registry_salt),
+    "deploy": StageRunner(ms.run_deploy, salt=ms.registry_salt, on_hit=ms.deploy_hit),
 }
 
 
@@ -222,6 +222,14 @@ def _run(ctx: StageContext, execute: Callable[[StageContext], Any]) -> StageResu
         ctx.index.finish_stage(ctx.run_id, stage["id"], "failed", {},
                                {"error": f"{type(exc).__name__}: {exc}", "attempt": attempt})
         raise
+
+
+def record_failure(index: RunIndex, run_id: str, stage_id: str, error: Exception) -> None:
+    """A stage that failed before it could start, recorded as a failure inside it is."""
+    attempt = _attempt(index.execution(run_id, stage_id))
+    index.start_stage(run_id, stage_id, None)
+    index.finish_stage(run_id, stage_id, "failed", {},
+                       {"error": f"{type(error).__name__}: {error}", "attempt": attempt})
 
 
 def _attempt(previous: Execution | None) -> int:

@@ -15,6 +15,7 @@ unchanged source keep every downstream stage cached.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -50,6 +51,9 @@ _PARQUET_OPTIONS: dict[str, Any] = {
 # A temporary file this old was left by a writer that crashed (a write takes seconds to
 # minutes); a younger one may belong to a process writing now, so it stays.
 STALE_TEMP_S = 86_400
+
+# A file system that is full (or the user's quota used up).
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 # An object is sealed when it is committed: the index records what `stat` says of it
@@ -201,6 +205,12 @@ class ArtifactStore:
                 yield handle, path
                 handle.flush()
                 os.fsync(handle.fileno())
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            if exc.filename is None and exc.errno in _FULL:
+                # A write to an open file names none: say it was the store's (it is full).
+                raise OSError(exc.errno, exc.strerror, str(path)) from exc
+            raise
         except BaseException:
             path.unlink(missing_ok=True)
             raise

@@ -1,0 +1,70 @@
+"""What the code of a train stage's model class is now, for its cache key.
+
+scikit-learn is covered by the library versions every key holds. A model class from
+another allowed module (`[tool.pipec] allowed_model_modules`) is covered here: by the
+version of the installed distribution it comes from, or by the sha256 of its source files
+when it is the project's own code (a module or package on the path, an editable
+checkout). Editing the class trains again instead of reusing a model the old code made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+# Top-level modules whose code the library versions in every cache key already cover.
+COVERED_MODULES = frozenset({"sklearn"})
+
+
+def model_code(path: str | None) -> Any:
+    """For `module.Class`: None when covered elsewhere, else its versions or source hash.
+    Found without importing anything (importing would run the project's code)."""
+    top = (path or "").rpartition(".")[0].split(".")[0]
+    return None if not top or top in COVERED_MODULES else module_code(top)
+
+
+@cache  # once per process: a run's stages all see the code as it was when it started
+def module_code(top: str) -> Any:
+    files = _source_files(top)
+    if not files or _installed(files[0]):
+        return _distribution_versions(top)
+    digest = hashlib.sha256()
+    for file in files:
+        try:
+            digest.update(str(file).encode() + b"\0" + file.read_bytes() + b"\0")
+        except OSError:
+            continue
+    return digest.hexdigest()
+
+
+def _source_files(top: str) -> list[Path]:
+    from importlib.machinery import PathFinder
+
+    spec = PathFinder.find_spec(top)
+    if spec is None:
+        return []
+    places = list(spec.submodule_search_locations or [])
+    if places:
+        return sorted(p for place in places for p in Path(place).rglob("*.py"))
+    return [Path(spec.origin)] if spec.has_location and spec.origin else []
+
+
+def _installed(file: Path) -> bool:
+    import sysconfig
+
+    libraries = [Path(sysconfig.get_paths()[k]).resolve() for k in ("purelib", "platlib")]
+    return any(file.resolve().is_relative_to(place) for place in libraries)
+
+
+def _distribution_versions(top: str) -> dict[str, str] | None:
+    from importlib.metadata import PackageNotFoundError, packages_distributions, version
+
+    found = {}
+    for dist in sorted(packages_distributions().get(top) or []):
+        try:
+            found[dist] = version(dist)
+        except PackageNotFoundError:
+            continue
+    return found or None
