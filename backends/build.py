@@ -13,6 +13,7 @@ from typing import Any
 from pipec.atomic import inside
 from pipec.backends.base import BuildOptions, pipeline_span
 from pipec.backends.registry import get_backend, plugin_guard
+from pipec.backends.runtime_limits import runtime_limits
 from pipec.diagnostics import Diagnostic, error, has_errors
 from pipec.model import Program
 
@@ -72,6 +73,7 @@ def _build_files(path: Path, target: str, output: Path, airflow_operator: str,
                            airflow_max_tasks=config.airflow_max_tasks,
                            state_volume=config.state_volume, manifest=manifest)
     files, found = _lower_and_emit(program, target, options)
+    found += runtime_limits(program)
     found += _repro005(program, path.parent, output)
     result.diagnostics += _policy(found, check_options)
     result.files = {**files, options.manifest_name: dump_manifest(manifest)}

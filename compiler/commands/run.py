@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipec.commands._files import readable
+from pipec.commands._files import single_file
 from pipec.commands._runtime import EXIT_CODES, resolve_stage
 
 
@@ -32,11 +32,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pipec.commands.check import emit
 
-    path = Path(args.file)
-    if not path.is_file():
-        print(f"pipec: cannot read `{args.file}`: no such file", file=sys.stderr)
-        return 2
-    if not readable(path):
+    path = single_file(args.file, "run")
+    if path is None:
         return 2
     program, manifest = _compile(path)
     if manifest is None:
@@ -116,15 +113,20 @@ def _check_range(manifest: dict[str, Any], from_stage: str | None, until: str | 
 
 
 def _compile(path: Path) -> tuple[Any, dict[str, Any] | None]:
+    from pipec.backends.runtime_limits import runtime_limits
     from pipec.check import compile
     from pipec.commands.check import emit
     from pipec.config import options_for
+    from pipec.diagnostics import has_errors
     from pipec.manifest import build_manifest
 
     program = compile(path, options=options_for(path))
-    if program.diagnostics:
-        emit(program.diagnostics, {f.display: f.text for f in program.files}, "text")
-    if not program.ok:
+    # What no target's runtime can do (BUILD001/BUILD002) is said before any stage runs,
+    # not after the model is trained.
+    found = program.diagnostics + (runtime_limits(program) if program.ok else [])
+    if found:
+        emit(found, {f.display: f.text for f in program.files}, "text")
+    if has_errors(found):
         return program, None
     return program, build_manifest(program)
 

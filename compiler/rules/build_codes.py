@@ -15,7 +15,9 @@ program says: an Airflow id longer than 250 characters, an Argo build without an
 an image containing `{{` (Argo would read it as a template), two stage names that map
 to the same Kubernetes name, a `resources` value that is not a Kubernetes quantity
 (`memory: "16GB"`: the pod would be refused when the stage starts), a pipeline without
-stages built for Argo (a DAG with no tasks), or a file without a pipeline.
+stages built for Argo (a DAG with no tasks), or a file without a pipeline. On every
+target (and by `pipec run`, before any stage runs): a `registry` other than `local`,
+since every target registers through pipec's runtime, which writes a local folder.
 
 ## Why is this bad?
 The orchestrator would reject the output at submission, or run something other than
@@ -60,7 +62,8 @@ Reported by `pipec build` when the target accepts the program but ignores one of
 settings: `resources` on a train stage or the pipeline's `image` built for Airflow's
 BashOperator, which runs every stage on the worker as it is, or a `resources` key that
 names no Kubernetes resource (`gpus`), which a pod cannot request (`gpu` becomes
-`nvidia.com/gpu`).
+`nvidia.com/gpu`). On every target: `distributed` on a train stage, which the lineage
+records but no target applies (the model trains in one process).
 
 ## Why is this bad?
 The stage would run without the CPU or memory the file asks for, or in the worker's

@@ -110,3 +110,34 @@ def test_a_pipeline_without_stages_is_refused_for_argo(tmp_path):
     result = build_files(path, "argo", tmp_path / "argo")
     (refused,) = [d for d in result.diagnostics if d.severity == "error"]
     assert refused.code == "BUILD001" and "no stages" in refused.message
+
+
+def test_a_registry_no_runtime_writes_is_refused_on_every_target(tmp_path):
+    """The runtime registers only in a local folder, on every target: `registry mlflow`
+    would fail once the model is trained, so build (and run) refuse it up front."""
+    path = _reference(tmp_path, 'registry local "registry/"', 'registry mlflow "http://m:5000"')
+    line = next(i for i, text in enumerate(path.read_text("utf-8").splitlines(), 1)
+                if "registry mlflow" in text)
+    for target in ("local", "airflow", "argo"):
+        result = build_files(path, target, tmp_path / target)
+        (refused,) = [d for d in result.diagnostics if d.code == "BUILD001"]
+        assert not result.ok and "`registry mlflow` is not supported" in refused.message
+        assert refused.span.line == line, target
+
+
+def test_distributed_training_is_noted_as_not_applied(tmp_path):
+    path = _reference(tmp_path, "    seed 42\n", "    seed 42\n    distributed { workers: 4 }\n")
+    for target in ("local", "airflow", "argo"):
+        result = build_files(path, target, tmp_path / target)
+        notes = [d.message for d in result.diagnostics if d.code == "BUILD002"
+                 and "distributed" in d.message]
+        assert result.ok and len(notes) == 1 and "not applied" in notes[0], target
+
+
+def test_pipec_run_refuses_such_a_registry_before_any_stage_runs(tmp_path, capsys):
+    from pipec.cli import main
+
+    path = _reference(tmp_path, 'registry local "registry/"', 'registry mlflow "http://m:5000"')
+    assert main(["run", str(path)]) == 1
+    assert "error[BUILD001]" in capsys.readouterr().out
+    assert not (tmp_path / ".pipec").exists()  # nothing ran: no run store was made
