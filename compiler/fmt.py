@@ -19,6 +19,7 @@ ignore[...]`): split apart, one comment could not cover them all.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Sequence
 
@@ -43,6 +44,17 @@ class _Formatter:
         self.out: list[str] = []
         self.alone = {i for i, c in enumerate(self.comments) if stands_alone(c, self.source_lines)}
         self.suppressing = _suppressed_lines(self.comments, self.source_lines, self.alone)
+        # Comment lines in order, and the standalone comments not yet written (only
+        # `_leading` writes those, in order): each lookup is a bisection, not a scan of
+        # every comment, which made a file of 10,000 commented lines take 17 s.
+        self.lines = [c.span.line for c in self.comments]
+        self.next_alone = 0
+        self.alone_order = sorted(self.alone)
+
+    def _on_lines(self, first_line: int, last_line: int) -> range:
+        """Indices of the comments on lines `first_line` to `last_line`."""
+        return range(bisect.bisect_left(self.lines, first_line),
+                     bisect.bisect_right(self.lines, last_line))
 
     def run(self) -> str:
         self._body(self.module.items, 0, len(self.source_lines) + 1, _separate_top)
@@ -56,11 +68,12 @@ class _Formatter:
     # ------------------------------------------------------------- comments
     def _leading(self, before_line: int, depth: int) -> None:
         """Standalone comments above `before_line` that are not yet written."""
-        for index, comment in enumerate(self.comments):
-            if index in self.used or comment.span.line >= before_line:
-                continue
-            if index not in self.alone:
-                continue
+        while self.next_alone < len(self.alone_order):
+            index = self.alone_order[self.next_alone]
+            comment = self.comments[index]
+            if comment.span.line >= before_line:
+                break
+            self.next_alone += 1
             self.used.add(index)
             self.out.append(INDENT * depth + comment.text)
             if self._blank_after(comment.span.line, before_line):
@@ -75,18 +88,15 @@ class _Formatter:
         """End-of-line comments on these lines not yet written (the first node written
         that starts on a line takes its comment)."""
         found = []
-        for index, comment in enumerate(self.comments):
-            if index in self.used or index in self.alone:
-                continue
-            if first_line <= comment.span.line <= last_line:
+        for index in self._on_lines(first_line, last_line):
+            if index not in self.used and index not in self.alone:
                 self.used.add(index)
-                found.append(comment)
+                found.append(self.comments[index])
         return found
 
     def _inside(self, first_line: int, last_line: int) -> bool:
         """Whether a comment not yet written sits on these lines."""
-        return any(first_line <= c.span.line <= last_line
-                   for index, c in enumerate(self.comments) if index not in self.used)
+        return any(index not in self.used for index in self._on_lines(first_line, last_line))
 
     def _emit(self, code: str, comments: list[n.Comment]) -> None:
         """A line of code and its end-of-line comments. An aligned comment keeps its
@@ -106,7 +116,7 @@ class _Formatter:
         forces the multi-line layout."""
         if block.span.line == block.span.end_line:
             return False
-        return any(block.span.line <= c.span.line < block.span.end_line for c in self.comments)
+        return bool(self._on_lines(block.span.line, block.span.end_line - 1))
 
     # ------------------------------------------------------------ statements
     def _body(self, body: Sequence[n.Stmt], depth: int, closing_line: int,
@@ -137,7 +147,7 @@ class _Formatter:
         if end - index == 1 or not pending:
             return body[index:index + 1]
         last = max(stmt.span.end_line for stmt in body[index:end])
-        if any(line < c.span.line <= last for c in self.comments):
+        if self._on_lines(line + 1, last):
             return body[index:index + 1]
         return body[index:end]
 

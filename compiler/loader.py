@@ -169,9 +169,15 @@ class Loader:
     def _import_problem(self, importer: LoadedFile, target: Path, stmt: n.Import,
                         stack: list[Path]) -> Diagnostic | None:
         if target in stack:
-            cycle = " -> ".join(self.files[p].display
-                                for p in stack[stack.index(target):] + [target])
-            return error("P002", f"import cycle: {cycle}", stmt.span,
+            # One cycle is one diagnostic whichever of its files was checked first (`pipec
+            # check a.pipe b.pipe c.pipe` said it three times, at three imports): told
+            # from its first file by name, at the import that closes it.
+            ring = stack[stack.index(target):]
+            first = min(range(len(ring)), key=lambda i: (self.files[ring[i]].display, i))
+            ring = ring[first:] + ring[:first]
+            closing = self.files[ring[-1]].imports.get(ring[0], stmt)
+            cycle = " -> ".join(self.files[p].display for p in ring + ring[:1])
+            return error("P002", f"import cycle: {cycle}", closing.span,
                          "move the shared declarations into a file that imports neither")
         if target.is_dir():
             return error("P002", f"import `{stmt.path.value}` names a folder, not a .pipe "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 
@@ -26,6 +27,7 @@ from pipec.syntax_errors import (
     previous_word,
     quote,
     split_word,
+    unusual_character,
 )
 from pipec.transform import ToAst
 
@@ -56,7 +58,9 @@ def decode(data: bytes, file: str) -> tuple[str | None, list[Diagnostic]]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        before = data[:exc.start].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        # Columns count from after a BOM, as in a file that decodes (which drops it).
+        before = data[:exc.start].removeprefix(b"\xef\xbb\xbf")
+        before = before.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         line = before.count(b"\n") + 1
         col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", errors="replace")) + 1
         span = n.Span(file, line, col, line, col + 1)
@@ -158,8 +162,17 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
     after = previous_word(source_line, col)
     message = (f"expected {what}" + (f" after {quote(after)}" if after else "")
                + f", found {_found_words(exc, found)}")
+    unusual = unusual_character(found) if found else None
+    if unusual is not None:  # `“`, a no-break space: say what the character is
+        return error("P001", f"{message.rpartition(', found ')[0]}, found {unusual[0]}",
+                     span, unusual[1])
     typo = closest_keyword(found, expected, grammar()) if found else None
-    return error("P001", message, span, f"did you mean {quote(typo)}?" if typo else None)
+    hint = f"did you mean {quote(typo)}?" if typo else None
+    if hint and found and not found.isascii():  # `tеam` with a Cyrillic `е`
+        odd = next(c for c in found if not c.isascii())
+        hint += (f" (`{odd}` is U+{ord(odd):04X}, "
+                 f"{unicodedata.name(odd, 'an unnamed character').lower()}, not an ASCII letter)")
+    return error("P001", message, span, hint)
 
 
 def _line_at(text: str, pos: int) -> str:

@@ -157,6 +157,40 @@ def quote(text: str) -> str:
     return f"`{text}`"
 
 
+# Characters that look like (or stand in for) one of the language's ASCII characters, as
+# pasted from a word processor, a chat or an IME: the one they were meant to be.
+LOOKALIKES = {
+    **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb\uff02", '"'),
+    **dict.fromkeys("\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+                    "\u2009\u200a\u202f\u205f\u3000", " "),
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212\ufe63\uff0d", "-"),
+    "\uff1b": ";", "\u037e": ";", "\uff1a": ":", "\uff0c": ",", "\u201a": ",", "\uff0e": ".",
+    "\u2024": ".", "\uff5b": "{", "\uff5d": "}", "\uff3b": "[", "\uff3d": "]", "\uff08": "(",
+    "\uff09": ")", "\uff1d": "=", "\uff03": "#", "\uff05": "%", "\uff1e": ">", "\uff1c": "<",
+}
+
+
+def unusual_character(text: str) -> tuple[str, str | None] | None:
+    """A single character that the message must name rather than show (a no-break or
+    zero-width space is invisible between backticks) or that looks like an ASCII one
+    (`“`, `；`): its description (`U+00A0 (NO-BREAK SPACE)`) and, for a lookalike, the
+    help naming the character meant."""
+    if len(text) != 1 or text.isascii():
+        return None
+    meant = LOOKALIKES.get(text)
+    invisible = not text.isprintable() or text.isspace() or \
+        unicodedata.category(text) in ("Cf", "Mn", "Me", "Zs")
+    if meant is None and not invisible:
+        return None
+    name = unicodedata.name(text, "").lower() or "an unnamed character"
+    described = f"U+{ord(text):04X} ({name})" if invisible else \
+        f"`{text}` (U+{ord(text):04X}, {name})"
+    if meant is None:
+        return described, "delete it: it is invisible in most editors"
+    plain = "a space" if meant == " " else f"`{meant}`"
+    return described, f"it only looks like {plain}: type {plain} instead"
+
+
 @dataclass(frozen=True)
 class Problem:
     """A lexical mistake worded for a person; `start` and `end` index the source line."""

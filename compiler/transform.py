@@ -364,7 +364,11 @@ class ToAst(Transformer):
 _KIND_WORDS = {"DATE": "date", "TIMESTAMP": "timestamp", "SIZE": "size", "STRING": "string",
                "DURATION": "duration (at most 1000 years)", "FLOAT": "finite number",
                "PERCENT": "finite percentage", "MULTIPLIER": "finite multiplier",
-               "INT": "whole number"}
+               "INT": "whole number (one that fits in 64 bits)"}
+# A whole number past a signed 64-bit integer reads as nothing the outputs' readers hold
+# (Go and Kubernetes for Argo, numpy, SQL): `retries 10**29` built a workflow Argo
+# could not run. Such a number means nothing in a pipeline anyway.
+INT64_LIMIT = 2**63
 
 
 def _decode(kind: str, text: str, span: n.Span) -> n.Value:
@@ -372,7 +376,10 @@ def _decode(kind: str, text: str, span: n.Span) -> n.Value:
     if kind == "STRING":
         return n.Str(text=text, value=literals.decode_string(text), span=span)
     if kind == "INT":
-        return n.Int(text=text, value=int(text), span=span)
+        value = int(text)
+        if not -INT64_LIMIT <= value < INT64_LIMIT:
+            raise ValueError(f"not a 64-bit integer: {text}")
+        return n.Int(text=text, value=value, span=span)
     if kind == "FLOAT":
         return n.Float(text=text, value=literals.finite(float(text)), span=span)
     if kind == "PERCENT":

@@ -78,6 +78,20 @@ def usable(arguments: list[str]) -> tuple[list[Path], bool]:
     return files, bool(files) and not missing
 
 
+def single_file(argument: str, command: str) -> Path | None:
+    """The one file a command such as `graph` or `build` works on, or None after saying
+    on stderr why `argument` is not one: a folder, nothing at all, a link loop..."""
+    path = Path(argument)
+    if path.is_dir():
+        print(f"pipec: `{argument}` is a folder; `pipec {command}` takes one .pipe file",
+              file=sys.stderr)
+        return None
+    if not path.is_file():
+        report_missing([argument])
+        return None
+    return path if readable(path) else None
+
+
 def readable(path: Path) -> bool:
     """Whether `path` can be read to its end; if not, says why on stderr. Opening is not
     enough: some files open but fail when read (`/proc/self/mem`, a failing disk)."""

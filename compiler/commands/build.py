@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from pipec.commands._files import readable
+from pipec.commands._files import single_file
 from pipec.commands._output import output_problem, write_output
 
 BUILTIN_TARGETS = ("airflow", "argo", "local")
@@ -37,13 +37,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pipec.backends import available
 
-    path = Path(args.file)
     if args.target not in available():
         print(f"pipec: unknown target `{args.target}`; available: "
               f"{', '.join(available())}", file=sys.stderr)
         return 2
-    if not path.is_file() or not readable(path):
-        print(f"pipec: cannot read `{args.file}`", file=sys.stderr)
+    path = single_file(args.file, "build")
+    if path is None:
         return 2
     output = Path(args.output) if args.output else Path("build") / args.target
     problem = output_problem(output, [path])

@@ -32,31 +32,35 @@ def run(args: argparse.Namespace) -> int:
     # pre-commit run must not hide the findings in all the others.
     files, all_usable = usable(args.files)
     if not files:
+        if args.format in ("json", "sarif"):
+            # Still a document (`[]`, a SARIF log without results), as when only some
+            # arguments are missing: the tool reading stdout (a code-scanning upload that
+            # runs whatever the status) gets what it parses, and the status says exit 2.
+            emit([], {}, args.format)
         return 2
     loader = Loader()  # shared: each imported file is parsed once for all inputs
     diagnostics, sources = [], {}
+    # `--strict` or the `strict = true` of the file's own project: in a monorepo, one
+    # project's strictness must not fail another's warnings.
+    strict_failed = False
     for path in files:
         if not readable(path):
             all_usable = False
             continue
-        program = compile(path, loader=loader, options=options_for(path, args))
+        options = options_for(path, args)
+        program = compile(path, loader=loader, options=options)
         diagnostics.extend(program.diagnostics)
+        strict_failed = strict_failed or (options.strict and any(
+            d.severity is Severity.WARNING for d in program.diagnostics))
         sources.update({f.display: f.text for f in loader.files.values()})
     # A file imported by several of the files (or named as well) reports each problem once.
     diagnostics = list(dict.fromkeys(diagnostics))
     emit(diagnostics, sources, args.format)
     if not all_usable:
         return 2
-    worst = {d.severity for d in diagnostics}
-    if Severity.ERROR in worst or (Severity.WARNING in worst and _strict(args, files)):
+    if any(d.severity is Severity.ERROR for d in diagnostics) or strict_failed:
         return 1
     return 0
-
-
-def _strict(args: argparse.Namespace, files: list) -> bool:
-    from pipec.config import load_config
-
-    return args.strict or any(load_config(path).strict for path in files)
 
 
 def unknown_codes(args: argparse.Namespace) -> str | None:
@@ -108,6 +112,7 @@ def _with_undecodable(diagnostics: list, sources: dict[str, str]) -> dict[str, s
     for name in missing:
         try:
             text = Path(name).read_bytes().decode("utf-8", errors="replace")
+            text = text.removeprefix("\ufeff")  # as `decode` drops it (and counts without)
             filled[name] = normalize_newlines(text)  # the lines the P001 was counted in
         except (OSError, ValueError):
             continue

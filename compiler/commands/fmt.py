@@ -72,5 +72,16 @@ def _format_file(path: Path, data: bytes, args: argparse.Namespace) -> int:
 def _print_diff(before: str, after: str, name: str) -> None:
     import difflib
 
-    sys.stdout.writelines(difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True), name, name))
+    for line in difflib.unified_diff(_diff_lines(before), _diff_lines(after), name, name):
+        # A last line without a newline is marked as diff(1) marks it, or the next line
+        # of the diff would be glued to it (a malformed patch).
+        sys.stdout.write(line if line.endswith("\n") else
+                         line + "\n\\ No newline at end of file\n")
+
+
+def _diff_lines(text: str) -> list[str]:
+    """Lines ended by LF only, as `patch` reads them: `str.splitlines` also ends a line
+    at a form feed, U+2028 or NEL (inside a comment), which made the hunk's line counts
+    disagree with the file and glued lines together."""
+    parts = text.split("\n")
+    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])

@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from pathlib import Path
 
-from pipec.commands._files import readable, report_missing
+from pipec.commands._files import single_file
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,11 +21,8 @@ def run(args: argparse.Namespace) -> int:
     from pipec.config import options_for
     from pipec.graph_export import RENDERERS
 
-    path = Path(args.file)
-    if not path.is_file():
-        report_missing([args.file])
-        return 2
-    if not readable(path):
+    path = single_file(args.file, "graph")
+    if path is None:
         return 2
     program = compile(path, options=options_for(path))
     if not program.ok:

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipec.commands._files import readable
+from pipec.commands._files import single_file
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -42,9 +42,8 @@ def run(args: argparse.Namespace) -> int:
     from pipec.config import options_for
     from pipec.testing.spec import split_spec
 
-    path = Path(args.file)
-    if not path.is_file() or not readable(path):
-        print(f"pipec: cannot read `{args.file}`", file=sys.stderr)
+    path = single_file(args.file, "test")
+    if path is None:
         return 2
     program = compile(path, options=options_for(path))
     if not program.ok:

@@ -23,6 +23,9 @@ _ONE_LINE = PICTURES | {0x09: 0x2409, 0x0A: 0x240A}
 # generated file would otherwise print its whole line once per diagnostic.
 MAX_SHOWN = 120
 _ELLIPSIS = "…"
+# Unicode categories a terminal draws in no column of their own: nonspacing and enclosing
+# marks, format characters.
+ZERO_WIDTH_CATEGORIES = ("Mn", "Me", "Cf")
 
 
 def _visible(text: str) -> str:
@@ -69,8 +72,16 @@ def _render_one(diagnostic: Diagnostic, sources: dict[str, str]) -> str:
 def _cells(text: str) -> int:
     """Terminal columns `text` takes: a wide character (CJK, most emoji) takes two, so
     the caret under a line holding one stays under the offending text. The column
-    reported in `-->` stays a count of code points, as the formats promise."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    reported in `-->` stays a count of code points, as the formats promise. A combining
+    mark (the accent of a decomposed `é`) or a format character (a zero-width space or
+    joiner) takes none: it is drawn on or between its neighbours."""
+    return sum(_cell_width(c) for c in text)
+
+
+def _cell_width(char: str) -> int:
+    if unicodedata.category(char) in ZERO_WIDTH_CATEGORIES and char != "\u00ad":
+        return 0  # the soft hyphen, a format character too, is drawn as a hyphen
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
 
 
 def _window(line: str, start: int, width: int) -> tuple[str, int, int]:
@@ -121,7 +132,10 @@ def print_rich(diagnostics: list[Diagnostic], sources: dict[str, str]) -> None:
     for diagnostic in diagnostics:
         block = _render_one(diagnostic, sources)
         head, _, rest = block.partition(":")
-        text = Text(head, style=COLOURS[diagnostic.severity])
+        # The colour on `error[CODE]` only: as `Text(head, style=...)` it was the style of
+        # the whole Text, so the message, source line and help were all bold red.
+        text = Text()
+        text.append(head, style=COLOURS[diagnostic.severity])
         text.append(":" + rest.rstrip("\n") + "\n")
         console.print(text)
     if diagnostics:
