@@ -227,8 +227,9 @@ def _codes(section: dict[str, Any], key: str) -> tuple[str, ...]:
 
 
 def _severities(table: Any) -> dict[str, str]:
-    from pipec.policy import SEVERITY_WORDS, UNSUPPRESSIBLE
+    from pipec.policy import SEVERITY_WORDS
     from pipec.rules import load_all
+    from pipec.suppress import UNSUPPRESSIBLE
 
     if not isinstance(table, dict):
         raise ConfigError("`severity` must be a table of CODE = \"error\" | \"warning\" | "
@@ -241,8 +242,9 @@ def _severities(table: Any) -> dict[str, str]:
             raise ConfigError(f"`severity.{code}`: `{level}` is not one of error, warning, "
                               f"note, off{_did_you_mean(str(level), SEVERITY_WORDS)}")
         if code in UNSUPPRESSIBLE and SEVERITY_WORDS[level.strip().lower()] != "error":
-            raise ConfigError(f"`severity.{code}`: {code} is always an error (text pipec "
-                              "cannot read leaves nothing to check); remove the line")
+            raise ConfigError(f"`severity.{code}`: {code} is always an error (a program "
+                              "pipec cannot read or resolve cannot be built or run); remove "
+                              "the line")
     return {str(k): str(v) for k, v in table.items()}
 
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pipec.diagnostics import Diagnostic, Severity
-from pipec.suppress import apply_suppressions
+from pipec.suppress import UNSUPPRESSIBLE, apply_suppressions
 
 if TYPE_CHECKING:
     from pipec.check import CheckOptions
     from pipec.model import Program
 
-# Codes that describe text that cannot be understood; never deselected or downgraded.
-UNSUPPRESSIBLE = frozenset({"P001", "P002"})
 # Spellings accepted in `[tool.pipec.severity]`; anything else leaves the default.
 SEVERITY_WORDS = {"error": "error", "warning": "warning", "warn": "warning", "note": "note",
                   "info": "note", "off": "off", "ignore": "off", "none": "off"}

@@ -27,8 +27,12 @@ PATTERN = re.compile(r"#\s*pipec:\s*ignore\[(?P<codes>[^\]]*)\](?P<reason>.*)$")
 # What a suppression was meant to be (`# pipec: ignore[VAL002` unclosed, `# pipec: ignore
 # VAL002`, `# PIPEC: IGNORE[...]`) but PATTERN does not read: SUP001, never silence.
 ATTEMPT = re.compile(r"#\s*pipec\s*:\s*ignore", re.IGNORECASE)
-# Text that cannot be understood is never suppressed (the comment may not even exist).
-UNSUPPRESSIBLE = frozenset({"P001", "P002"})
+# Never suppressed, deselected or downgraded: text that cannot be understood (the comment
+# may not even exist), and a program whose names, columns, types, metrics or base source
+# do not resolve. Every later stage (the manifest, the backends, the runtime) would build
+# or run something broken: `select = ["OWN"]` must not let `build` write such a pipeline.
+UNSUPPRESSIBLE = frozenset({"P001", "P002", "P003", "T001", "T002", "T003", "T004", "T005",
+                            "T007"})
 
 
 @dataclass

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pipec.diagnostics import Diagnostic, Severity
+from pipec.suppress import UNSUPPRESSIBLE
 
 Check = Callable[["Program"], Iterable[Diagnostic]]  # noqa: F821 - avoids an import cycle
 
@@ -68,7 +69,7 @@ def run_rules(program: object, selected: Iterable[str] | None = None) -> list[Di
     for code, entry in load_all().items():
         if entry.check is None or entry.phase != "check":
             continue
-        if wanted is not None and code not in wanted:
+        if wanted is not None and code not in wanted and code not in UNSUPPRESSIBLE:
             continue
         found.extend(entry.check(program))
     return found

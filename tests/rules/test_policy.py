@@ -83,6 +83,21 @@ def test_syntax_errors_cannot_be_suppressed() -> None:
     assert codes(text) == ["P001"]
 
 
+@pytest.mark.parametrize("code", ["P003", "T001", "T002", "T003", "T004", "T005", "T007"])
+def test_unresolved_programs_are_reported_whatever_is_selected(tmp_path: Path,
+                                                                code: str) -> None:
+    """A program whose names, columns or types do not resolve cannot be built or run:
+    selection, ignore, `severity off` and a suppression comment all leave it an error
+    (`select = ["OWN"]` checked clean and let `build` write a broken pipeline)."""
+    for table in ('select = ["OWN"]', f'ignore = ["{code}"]'):
+        path = _project(tmp_path, table, code=code)
+        found = compile(path, options=options_for(path)).diagnostics
+        assert code in [d.code for d in found if d.severity.value == "error"], table
+        assert main(["check", str(path)]) == 1
+    marked = fixture(code).replace(f"# {code}", f"# pipec: ignore[{code}] reviewed")
+    assert code in codes(marked)
+
+
 # ----------------------------------------------------------- selection, severities
 
 def _project(tmp_path: Path, table: str, code: str = "GATE005") -> Path:
