@@ -15,9 +15,9 @@ from pipec.rules._support import gates_of
 DOC = '''
 ## What it does
 Compares each gate's bound with the range its metric can take: `roc_auc`, `recall`,
-`precision`, `f1`, `accuracy`, `ece`, `brier` and the other scores lie in 0..1, losses
-and errors are never negative, `r2` never exceeds 1, and a latency or a size is never
-negative. A gate that asks for more (`primary roc_auc >= 1.5`, `guardrail rmse < 0`,
+`precision`, `f1`, `accuracy`, `ece`, `brier` and the other scores lie in 0..1 (a
+multiclass `brier`, summed over the classes, in 0..2), losses and errors are never
+negative, `r2` never exceeds 1, and a latency or a size is never negative. A gate that asks for more (`primary roc_auc >= 1.5`, `guardrail rmse < 0`,
 `compare champion roc_auc >= 2`) fails for every model: an error. One that every
 value passes (`guardrail recall >= 0`) checks nothing: a warning.
 
@@ -53,14 +53,18 @@ RANGES = {
     **dict.fromkeys(("log_loss", "rmse", "mse", "mae", "median_ae", "mape"), NON_NEGATIVE),
     "r2": (-math.inf, 1.0),
 }
+# A multiclass Brier score sums the squared error over every class (as scikit-learn's
+# multiclass `brier_score_loss`): all the probability on a wrong class scores 2.
+MULTICLASS_RANGES = {"brier": (0.0, 2.0)}
 SCORE_GATES = {"primary", "guardrail", "slice", "calibration"}
 
 
 @rule("GATE010", "error", "a gate no model can pass", DOC)
 def check(program: Program) -> Iterator[Diagnostic]:
+    ranges = RANGES | (MULTICLASS_RANGES if program.task() == "multiclass" else {})
     for evaluate in program.blocks("evaluate"):
         for gate in gates_of(program, evaluate):
-            found = _possible(gate)
+            found = _possible(gate, ranges)
             if found is None:
                 continue
             low, high, bound = found
@@ -75,16 +79,17 @@ def check(program: Program) -> Iterator[Diagnostic]:
                               gate.value.span, "set the bound the model must really meet")
 
 
-def _possible(gate: n.Gate) -> tuple[float, float, float] | None:
+def _possible(gate: n.Gate,
+              ranges: dict[str, tuple[float, float]]) -> tuple[float, float, float] | None:
     """(lowest, highest the gated value can be, the bound), or None when unknown."""
     bound = _number(gate.value)
     if bound is None:
         return None
     if gate.kind in ("latency", "size"):
         return 0.0, math.inf, bound
-    if gate.metric is None or gate.metric.name not in RANGES:
+    if gate.metric is None or gate.metric.name not in ranges:
         return None
-    low, high = RANGES[gate.metric.name]
+    low, high = ranges[gate.metric.name]
     if gate.kind == "compare_champion":  # candidate minus champion
         return low - high, high - low, bound
     if gate.kind in SCORE_GATES:

@@ -588,3 +588,37 @@ def test_leak001_is_reported_beside_t007_when_every_candidate_is_timed() -> None
     untimed = text.replace("time at; schema { at: timestamp, x: float }",
                            "schema { at: timestamp, x: float }")
     assert "LEAK001" not in {code for code, _, _ in found(untimed)}
+
+
+MULTICLASS = """team ml { contact "#ml"; role ml }
+pipeline p {
+  owner ml
+  predicts iid
+  on_failure block
+  source s {
+    from parquet "data.parquet"
+    snapshot 2026-01-01
+    schema { id: string, x: float, grade: category }
+  }
+  validate s { require id; unique id }
+  label y { column grade }
+  split by random { test 20%; seed 1 }
+  train m { model "sklearn.linear_model.LogisticRegression"; features [x]; seed 1 }
+  evaluate m {
+    primary accuracy >= 0.3
+    GATE
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(("gate", "found"), [
+    ("calibration brier <= 1.0", []),  # reachable both ways: 0..2 for multiclass
+    ("guardrail brier >= 1.2", []),
+    ("guardrail brier >= 2.5", ["GATE010"]),
+    ("calibration brier <= 2", ["GATE010"]),  # passes for every model
+])
+def test_a_multiclass_brier_lies_in_0_to_2(gate: str, found: list[str]) -> None:
+    """The multiclass Brier score sums over the classes (sklearn's): 0..2, not 0..1."""
+    diagnostics = compile(MULTICLASS.replace("GATE", gate)).diagnostics
+    assert [d.code for d in diagnostics if d.code == "GATE010"] == found
