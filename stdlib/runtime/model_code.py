@@ -18,16 +18,17 @@ from typing import Any
 COVERED_MODULES = frozenset({"sklearn"})
 
 
-def model_code(path: str | None) -> Any:
+def model_code(path: str | None, project: Path) -> Any:
     """For `module.Class`: None when covered elsewhere, else its versions or source hash.
-    Found without importing anything (importing would run the project's code)."""
+    Found as the train stage imports it (the project's folder first, see
+    `project_importable`), without importing anything (that would run the project's code)."""
     top = (path or "").rpartition(".")[0].split(".")[0]
-    return None if not top or top in COVERED_MODULES else module_code(top)
+    return None if not top or top in COVERED_MODULES else module_code(top, project)
 
 
 @cache  # once per process: a run's stages all see the code as it was when it started
-def module_code(top: str) -> Any:
-    files = _source_files(top)
+def module_code(top: str, project: Path) -> Any:
+    files = _source_files(top, project)
     if not files or _installed(files[0]):
         return _distribution_versions(top)
     digest = hashlib.sha256()
@@ -39,10 +40,11 @@ def module_code(top: str) -> Any:
     return digest.hexdigest()
 
 
-def _source_files(top: str) -> list[Path]:
+def _source_files(top: str, project: Path) -> list[Path]:
+    import sys
     from importlib.machinery import PathFinder
 
-    spec = PathFinder.find_spec(top)
+    spec = PathFinder.find_spec(top, [str(project), *sys.path])
     if spec is None:
         return []
     places = list(spec.submodule_search_locations or [])

@@ -21,7 +21,7 @@ from .errors import (
     TrainingRefused,
 )
 from .model_code import model_code
-from .model_modules import DEFAULT_ALLOWED
+from .model_modules import DEFAULT_ALLOWED, with_project_modules
 from .registry import Registry
 from .state import registry_base
 
@@ -43,10 +43,11 @@ def labelled(table: pa.Table, label: str) -> tuple[pa.Table, int]:
 
 def load_model(ctx: StageContext, artifact_id: str) -> tuple[Any, int]:
     data = ctx.store.get_path(artifact_id).read_bytes()
-    return serialize.loads(data, artifact_id), len(data)
+    return serialize.loads(data, artifact_id, _allowed(ctx)), len(data)
 
 
 # train ----------------------------------------------------------------------------------
+@with_project_modules
 def run_train(ctx: StageContext) -> StageOutput:
     from .evaluation import _kind
     from .modeling import frame, grouped_categories, infinite_values
@@ -140,6 +141,7 @@ def _registry(ctx: StageContext, register: dict[str, Any]) -> Registry:
     return Registry(registry_base(ctx.base_dir) / location["path"])
 
 
+@with_project_modules
 def run_evaluate(ctx: StageContext) -> StageOutput:
     from .evaluation import evaluate_model
 
@@ -170,7 +172,7 @@ def _champion(ctx: StageContext, model_stage: str,
         if entry is None:
             return None
         info = entry.info | {"version": entry.version, "sha256": entry.sha256}
-        return registry.load(entry.model, entry.version), info
+        return registry.load(entry.model, entry.version, _allowed(ctx)), info
     finally:
         registry.close()
 
@@ -188,7 +190,7 @@ def train_salt(ctx: StageContext) -> Any:
     narrower list must refuse a model that a cached result would let through. A model
     class outside scikit-learn adds its code (`model_code`)."""
     allowed = sorted(_allowed(ctx))
-    code = model_code(ctx.stage.get("model"))
+    code = model_code(ctx.stage.get("model"), ctx.base_dir)
     return allowed if code is None else {"allowed": allowed, "model_code": code}
 
 
@@ -196,7 +198,7 @@ def evaluate_salt(ctx: StageContext) -> Any:
     """The champion the candidate is compared with is outside the store; a model class
     outside scikit-learn adds its code, whose `predict` scores the test set."""
     champion = _champion_salt(ctx)
-    code = model_code(ctx.stage_def(ctx.stage["model"]).get("model"))
+    code = model_code(ctx.stage_def(ctx.stage["model"]).get("model"), ctx.base_dir)
     return champion if code is None else {"champion": champion, "model_code": code}
 
 

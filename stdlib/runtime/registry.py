@@ -137,14 +137,15 @@ class Registry:
             return "missing"
         return "altered" if digest(path.read_bytes()) != entry.sha256 else None
 
-    def load(self, model: str, version: int) -> Any:
-        """The model object, after checking its bytes against the recorded hash."""
+    def load(self, model: str, version: int, allowed_modules: tuple[str, ...] = ()) -> Any:
+        """The model object, after checking its bytes against the recorded hash
+        (`allowed_modules`: see `serialize.loads`)."""
         entry = self.get(model, version)
         path = self.object_path(entry.sha256)
         if not path.is_file():
             raise ModelIntegrityError(f"{model} v{version}: model file {path.name} is missing")
         try:
-            return loads(path.read_bytes(), entry.sha256)
+            return loads(path.read_bytes(), entry.sha256, allowed_modules)
         except ModelIntegrityError as exc:  # say which model: the bare hashes do not
             raise ModelIntegrityError(f"{model} v{version}: {exc}") from exc
 

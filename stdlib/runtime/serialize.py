@@ -76,8 +76,12 @@ def _zip(entries: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def loads(data: bytes, expected_sha256: str) -> Any:
-    """Verify the bytes against their hash, refuse untrusted types, then load."""
+def loads(data: bytes, expected_sha256: str, allowed_modules: tuple[str, ...] = ()) -> Any:
+    """Verify the bytes against their hash, refuse untrusted types, then load.
+
+    `allowed_modules`: the project's `allowed_model_modules` beside scikit-learn (a model
+    class of its own, `my_model.MyModel`): its types are trusted as the project trusted
+    them to train."""
     import skops.io as sio
 
     actual = sha256(data)
@@ -86,8 +90,8 @@ def loads(data: bytes, expected_sha256: str) -> Any:
             f"model bytes hash to {actual[:12]}…, but the registry recorded "
             f"{expected_sha256[:12]}…: the artifact was altered or corrupted; refusing to load")
     untrusted = sio.get_untrusted_types(data=data)
-    refused = [t for t in untrusted
-               if not t.startswith(TRUSTED_PREFIXES) and t not in TRUSTED_NAMES]
+    prefixes = TRUSTED_PREFIXES + tuple(f"{module}." for module in allowed_modules)
+    refused = [t for t in untrusted if not t.startswith(prefixes) and t not in TRUSTED_NAMES]
     if refused:
         raise ModelIntegrityError(f"the model contains types outside the allowed modules: "
                                   f"{', '.join(sorted(refused))}")

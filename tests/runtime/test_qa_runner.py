@@ -3,6 +3,7 @@ hand (a rollback), and what a re-run then reports and does."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -89,15 +90,13 @@ def _key(manifest: dict[str, Any], project: Path, run_id: str, stage_id: str) ->
         ctx.close()
 
 
-def test_editing_the_projects_model_class_trains_again(
-        tmp_path: Path, monkeypatch: Any) -> None:
+def test_editing_the_projects_model_class_trains_again(tmp_path: Path) -> None:
     """A model class of the project's own (an allowed module on the path): the train key
     covered its name, not its code, so an edited `fit` reused the model the old code
     made. Its sources are in the train and evaluate keys; an installed library's
     version is."""
     from pipec.stdlib.runtime.model_code import model_code
 
-    monkeypatch.syspath_prepend(str(tmp_path))
     path = write_project(tmp_path)
     path.write_text(path.read_text("utf-8").replace(
         "sklearn.linear_model.LogisticRegression", "qa_my_model.MyModel"), "utf-8")
@@ -112,8 +111,25 @@ def test_editing_the_projects_model_class_trains_again(
     assert after["train.model"] != before["train.model"]
     assert after["split"] == before["split"]
     # sklearn is covered by its version in every key; an installed package by its own.
-    assert model_code("sklearn.linear_model.LogisticRegression") is None
-    assert model_code("pytest.Class") == {"pytest": pytest_version()}
+    assert model_code("sklearn.linear_model.LogisticRegression", tmp_path) is None
+    assert model_code("pytest.Class", tmp_path) == {"pytest": pytest_version()}
+
+
+def test_a_model_class_beside_the_pipe_file_trains_and_evaluates(tmp_path: Path) -> None:
+    """`my_model.py` beside the .pipe file, listed in `allowed_model_modules`: it is
+    imported from the project's folder whatever the working directory (the `pipec`
+    script does not put it on the path), and its stored model loads for evaluation (its
+    types were refused as untrusted)."""
+    path = write_project(tmp_path)
+    path.write_text(path.read_text("utf-8").replace(
+        "sklearn.linear_model.LogisticRegression", "qa_beside.MyModel"), "utf-8")
+    (tmp_path / "qa_beside.py").write_text(MY_MODEL.format(c=1.0), "utf-8")
+    manifest = build_manifest(pipec.compile(path))
+    options = {"allowed_model_modules": ["sklearn", "qa_beside"]}
+    result = run_pipeline(manifest, tmp_path, tmp_path, options=options)
+    assert str(tmp_path) not in sys.path
+    assert result.status == "succeeded", result.error
+    assert _status(result)["evaluate.model"] == "ran"
 
 
 def pytest_version() -> str:
