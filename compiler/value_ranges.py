@@ -25,6 +25,8 @@ from pipec.rules._support import moment_of_value
 # it is a unit left out, not a request).
 BYTE_RESOURCES = frozenset({"memory", "ephemeral-storage"})
 MIN_BYTES = 2**20
+# Argo reads `retryStrategy.limit` as a 32-bit integer; a larger one cannot run there.
+RETRIES_MAX = 2**31 - 1
 SEED_MAX = 2**32 - 1  # scikit-learn's random_state and numpy's legacy seeding
 # keyword -> (lowest, highest, inclusive at the low end, what it is)
 SHARES = {
@@ -49,6 +51,9 @@ def _settings(block: n.Block) -> Iterator[Diagnostic]:
     for setting in block.settings("retries"):
         if isinstance(setting.value, n.Int) and setting.value.value < 0:
             yield _p001(setting.value, "retries cannot be negative", "write `retries 0`")
+        elif isinstance(setting.value, n.Int) and setting.value.value > RETRIES_MAX:
+            yield _p001(setting.value, f"retries are at most {RETRIES_MAX:,} (Argo's "
+                        "retry limit is a 32-bit integer)", "write `retries 3`, say")
     for setting in block.settings("timeout"):
         if isinstance(setting.value, n.Duration) and setting.value.seconds <= 0:
             yield _p001(setting.value, "a timeout of no time would fail every run",

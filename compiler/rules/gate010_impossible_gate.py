@@ -17,9 +17,10 @@ DOC = '''
 Compares each gate's bound with the range its metric can take: `roc_auc`, `recall`,
 `precision`, `f1`, `accuracy`, `ece`, `brier` and the other scores lie in 0..1 (a
 multiclass `brier`, summed over the classes, in 0..2), losses and errors are never
-negative, `r2` never exceeds 1, and a latency or a size is never negative. A gate that asks for more (`primary roc_auc >= 1.5`, `guardrail rmse < 0`,
-`compare champion roc_auc >= 2`) fails for every model: an error. One that every
-value passes (`guardrail recall >= 0`) checks nothing: a warning.
+negative, `r2` never exceeds 1, and a latency or a size is never negative. A gate that
+asks for more (`primary roc_auc >= 1.5`, `guardrail rmse < 0`, `compare champion
+roc_auc >= 2`) fails for every model: an error. One that every value passes
+(`guardrail recall >= 0`) checks nothing: a warning.
 
 ## Why is this bad?
 No model is ever blessed: every run ends at the evaluate stage, usually after hours of

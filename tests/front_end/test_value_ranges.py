@@ -14,6 +14,7 @@ def _p001(text: str) -> list[str]:
 
 @pytest.mark.parametrize("body, found", [
     ("retries -1", "2:11 retries cannot be negative"),
+    ("retries 3000000000", "2:11 retries are at most 2,147,483,647"),
     ("timeout 0s", "2:11 a timeout of no time"),
     ("split by random {\n    test 120%\n    seed 1\n  }", "3:10 the test share is above 0 up"),
     ("split by random {\n    test 0%\n    seed 1\n  }", "3:10 the test share is above 0"),
