@@ -106,11 +106,12 @@ def verdicts(speedup: float, workflow_share: float, total_share: float) -> list[
         Target("`build --target argo` vs kfp at 1,000: speed", f">= {SPEED_TARGET:g}x faster",
                f"{fmt_x(speedup)} faster", speedup >= SPEED_TARGET,
                "" if speedup >= SPEED_TARGET else
-               "the front end: of the ~0.34 s in-process build, Lark's parse takes "
-               "~0.21 s (its lexer alone ~0.12 s); interpreter start and imports ~0.2 s "
-               "(networkx ~70 ms). With no parsing at all the build would be ~8x faster "
-               "than kfp: 10x needs a parser other than Lark and fewer imports, both on "
-               "the design card"),
+               "the front end: Lark's parse is about two thirds of the in-process build "
+               "(~0.21 of ~0.33 s on an idle machine; its lexer alone ~0.12 s), and "
+               "interpreter start and imports take ~0.2 s more (networkx about as long as "
+               "pipec's own modules, now loaded from bytecode). With no parsing at all the "
+               "build would be ~8x faster than kfp: 10x needs a parser other than Lark and "
+               "fewer imports, both on the design card"),
         Target("workflow bytes vs kfp at 1,000", f"<= {BYTES_TARGET:g} of kfp",
                f"{workflow_share:.2f}", workflow_share <= BYTES_TARGET,
                "" if workflow_share <= BYTES_TARGET else
