@@ -1,5 +1,5 @@
 """Pipelines a new user writes from language.md alone, on constructs the bundled examples
-do not use (QA: /tmp/qa-newuser/)."""
+do not use."""
 
 from __future__ import annotations
 
@@ -85,9 +85,9 @@ def _split_check(split: dict[str, Any], maturity_s: int, label_snapshot: str) ->
 
 
 def test_leak007_on_the_resolved_dates_says_15d_not_a_python_timedelta() -> None:
-    """QA repro /tmp/qa-newuser/rt/latest2.pipe: "labels mature 15 days, 0:00:00 after an
-    example, so only examples before 2026-04-06 00:00:00+00:00 have one" (Python's
-    timedelta and datetime); the checker says `15d` and dates as the file writes them."""
+    """The message said "labels mature 15 days, 0:00:00 after an example, so only
+    examples before 2026-04-06 00:00:00+00:00 have one" (Python's timedelta and
+    datetime); the checker says `15d` and dates as the file writes them."""
     reason = _split_check({"train_before": {"snapshot_minus_s": 50 * 86_400},
                            "gap_s": 15 * 86_400,
                            "test_from": {"snapshot_minus_s": 16 * 86_400}},
@@ -127,9 +127,9 @@ pipeline eta {
 
 
 def test_docs_show_no_probability_threshold_for_a_regressor(tmp_path: Path) -> None:
-    """QA repro /tmp/qa-newuser/docs-delivery: the Gates section of a regression (and a
-    multiclass) evaluate stage said "(threshold 0.5)", a cut of predicted probabilities
-    that no gate of such a model uses; a binary one still shows its threshold."""
+    """The Gates section of a regression (and a multiclass) evaluate stage said
+    "(threshold 0.5)", a cut of predicted probabilities that no gate of such a model
+    uses; a binary one still shows its threshold."""
     from pipec.cli import main
 
     path = tmp_path / "eta.pipe"
@@ -147,10 +147,10 @@ def test_docs_show_no_probability_threshold_for_a_regressor(tmp_path: Path) -> N
 
 # `registry mlflow`: the runtime's refusal names what is unsupported, for every target ----
 def test_an_mlflow_registry_is_refused_naming_the_fix() -> None:
-    """QA repro /tmp/qa-newuser/repro-mlflow: `registry mlflow "file:./mlruns"` checks
-    and builds clean, and the run then failed at the evaluate stage with "the local
-    runner writes only `registry local`", also under Airflow and Argo, whose stages run
-    the same runtime. The refusal says that pipec's runtime has no MLflow registry, on
+    """`registry mlflow "file:./mlruns"` checked and built clean, and the run then failed
+    at the evaluate stage with "the local runner writes only `registry local`", also
+    under Airflow and Argo, whose stages run the same runtime (build and run now refuse
+    it first: BUILD001). The refusal says that pipec's runtime has no MLflow registry, on
     any target, and what to write instead."""
     from types import SimpleNamespace
 
