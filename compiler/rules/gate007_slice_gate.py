@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pipec.diagnostics import Diagnostic, warning
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import base_schema, gates_of, uses_unknown_set
+from pipec.rules._support import base_schema, gates_of, ident_value, uses_unknown_set
 
 DOC = '''
 ## What it does
-When the base source has a `category` column (other than a label's), reports an
-evaluate stage with no `slice COL: METRIC op V` gate.
+When the base source has a `category` column (other than a label's or its `entity`),
+reports an evaluate stage with no `slice COL: METRIC op V` gate.
 
 ## Why is this bad?
 An aggregate metric hides a model that fails one country, carrier or segment: a 0.90
@@ -64,9 +64,13 @@ pipeline p {
       DOC)
 def check(program: Program) -> Iterator[Diagnostic]:
     schema = base_schema(program) or {}
+    # Neither a label's column nor the entity (one slice per account is no segment, and
+    # `min` rows per slice would leave nothing gated) is a column to slice on.
     label_columns = {program.label_column(label) for label in program.labels()}
-    categories = [c for c, d in schema.items() if d.type == "category" and c not in
-                  label_columns]
+    entity = ident_value(program.block("source", program.base_source), "entity") \
+        if program.base_source else None
+    skipped = label_columns | ({entity.name} if entity is not None else set())
+    categories = [c for c, d in schema.items() if d.type == "category" and c not in skipped]
     if not categories:
         return
     for evaluate in program.blocks("evaluate"):

@@ -66,6 +66,18 @@ def check(program: Program) -> Iterator[Diagnostic]:
     plural = "s" if len(unguarded) > 1 else ""
     yield error("RETRAIN001", f"`retrain {AUTOMATIC[retrain.mode]}` retrains without a person, "
                 f"but source{plural} {names} ha{'ve' if plural else 's'} no blocking validate "
-                "stage", retrain.span,
-                f"add `validate {unguarded[0]} {{ ...; on_failure block }}` for each, or "
-                "retrain `scheduled`/`manual`")
+                "stage", retrain.span, _fix(program, unguarded))
+
+
+def _fix(program: Program, unguarded: list[str]) -> str:
+    """Add the validate stages that are missing; make the existing ones block."""
+    missing = [s for s in unguarded if program.block("validate", s) is None]
+    weak = [f"`validate.{s}`" for s in unguarded if s not in missing]
+    fixes = []
+    if missing:
+        fixes.append(f"add `validate {missing[0]} {{ ...; on_failure block }}`"
+                     + (" for each of " + ", ".join(f"`{s}`" for s in missing)
+                        if len(missing) > 1 else ""))
+    if weak:
+        fixes.append(f"set `on_failure block` on {', '.join(weak)}")
+    return " and ".join(fixes) + ", or retrain `scheduled`/`manual`"

@@ -13,8 +13,8 @@ from pipec.rules._support import risk_high
 DOC = '''
 ## What it does
 In a `risk high` pipeline that retrains on its own (`retrain triggered ...` or
-`retrain continuous`), requires an `approval by TEAM` so that each retrained model
-waits for a person before promotion.
+`retrain continuous`), requires an `approval by TEAM` on every evaluate stage, so that
+each retrained model waits for a person before promotion.
 
 ## Why is this bad?
 The retraining loop would put a new high-risk model in production with no human
@@ -57,7 +57,18 @@ def check(program: Program) -> Iterator[Diagnostic]:
         return
     if not risk_high(program):
         return
-    if any(e.first(n.Approval) for e in program.blocks("evaluate")):
+    evaluates = program.blocks("evaluate")
+    # Each model is promoted by its own evaluate stage: one model's approval does not
+    # hold back another's retrained model.
+    bare = [e for e in evaluates if e.first(n.Approval) is None]
+    if evaluates and not bare:
+        return
+    if bare and len(bare) < len(evaluates):
+        names = ", ".join(f"`{e.id}`" for e in bare)
+        yield error("RETRAIN003", "a `risk high` pipeline retrains automatically, and "
+                    f"{names} promote{'s' if len(bare) == 1 else ''} the retrained model with "
+                    "no human approval", retrain.span,
+                    f"add `approval by TEAM` (a team with the risk role) to {names}")
         return
     yield error("RETRAIN003", "a `risk high` pipeline retrains automatically with no human "
                 "approval before promotion", retrain.span,

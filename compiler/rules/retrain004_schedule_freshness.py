@@ -67,8 +67,24 @@ def check(program: Program) -> Iterator[Diagnostic]:
                   f"{format_duration(interval)} at its most frequent, but the freshest source "
                   f"`{source}` changes every {format_duration(cadence)}: some retrains would "
                   "see the same data", retrain.cron.span,
-                  f"retrain at most every {format_duration(cadence)} (e.g. `0 3 * * *` for "
-                  "daily data)")
+                  f"retrain at most every {format_duration(cadence)}{_example(cadence)}")
+
+
+# Schedules an example may suggest: (smallest interval in seconds, cron, how often).
+EXAMPLES = ((3_600.0, "0 * * * *", "hourly"), (86_400.0, "0 3 * * *", "daily"),
+            (7 * 86_400.0, "0 3 * * 1", "weekly"), (28 * 86_400.0, "0 3 1 * *", "monthly"),
+            (365 * 86_400.0, "0 3 1 1 *", "yearly"))
+
+
+def _example(cadence: float) -> str:
+    """A schedule that fires no more often than the data changes (the daily one for
+    daily data, not a daily one for weekly data, which would warn again)."""
+    for interval, expression, often in EXAMPLES:
+        if interval == cadence:
+            return f" (e.g. `{expression}` for {often} data)"
+        if interval > cadence:
+            return f" (e.g. `{expression}`, {often})"
+    return ""
 
 
 def _freshest_source(program: Program) -> tuple[str, float] | None:
