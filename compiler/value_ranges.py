@@ -54,6 +54,8 @@ def _settings(block: n.Block) -> Iterator[Diagnostic]:
         elif isinstance(setting.value, n.Int) and setting.value.value > RETRIES_MAX:
             yield _p001(setting.value, f"retries are at most {RETRIES_MAX:,} (Argo's "
                         "retry limit is a 32-bit integer)", "write `retries 3`, say")
+    for setting in block.settings("rollback"):
+        yield from _rollback(setting.value)
     for setting in block.settings("timeout"):
         if isinstance(setting.value, n.Duration) and setting.value.seconds <= 0:
             yield _p001(setting.value, "a timeout of no time would fail every run",
@@ -87,6 +89,17 @@ def _byte_amounts(value: n.Value | n.Ident) -> Iterator[Diagnostic]:
             yield _p001(amount, f"`{pair.key}: {amount.value}` is {amount.value} bytes: "
                         "no stage runs in that", f"write a size, e.g. `{pair.key}: "
                         f"{amount.value}GiB`, or a quantity such as \"{amount.value}Gi\"")
+
+
+def _rollback(value: n.Value) -> Iterator[Diagnostic]:
+    """`rollback VERSION` pins a registry version: a whole number from 1. A string (or 0)
+    names no version, and the runtime would silently restore the previous one."""
+    if isinstance(value, n.Int) and value.value < 1:
+        yield _p001(value, "registry versions count from 1", "write `rollback previous`, "
+                    "or the version to restore, e.g. `rollback 3`")
+    elif isinstance(value, n.Str):
+        yield _p001(value, "a rollback version is a registry version number, not text",
+                    "write it unquoted, e.g. `rollback 3`, or `rollback previous`")
 
 
 def _statements(block: n.Block) -> Iterator[Diagnostic]:
