@@ -106,6 +106,10 @@ def feature_column(view: str, feature: str) -> str:
 EXACT_SCALE, MAX_SCALE = 9, 18
 # A column with a non-zero |value| below this gets more than EXACT_SCALE places.
 _SMALL = 1e-3
+# Significant digits of a column's smallest non-zero |value| its exact sums keep (0.001
+# at EXACT_SCALE keeps 7): values below 1e-12 get more than MAX_SCALE places, as many
+# as the column's largest sum leaves. At 18 places, 1.6e-19 was summed to 0.0.
+KEPT_DIGITS = 7
 # A column whose |values| times their count reach this may overflow even at scale 9.
 _EXACT_LIMIT = 1e28
 
@@ -625,24 +629,34 @@ def sum_bounds(con: duckdb.DuckDBPyConnection, view: ViewSpec,
 
 def inexact_sums(con: duckdb.DuckDBPyConnection, view: ViewSpec, source: str,
                  bounds: dict[str, tuple[float, float | None]] | None = None) -> frozenset[str]:
-    """The summed columns of `source` that no exact type can sum: an infinity, or values
-    so large that a frame's sum could overflow. Their sums and means are DOUBLE (an
-    infinity stays an infinity) instead of stopping the stage; every other column keeps
-    its exact, order-independent sum."""
+    """The summed columns of `source` that no exact type can sum: an infinity, values
+    so large that a frame's sum could overflow, or a non-zero value too small for the
+    places the largest sum leaves (it would be summed as 0). Their sums and means are
+    DOUBLE (an infinity stays an infinity) instead of stopping the stage; every other
+    column keeps its exact, order-independent sum."""
     bounds = sum_bounds(con, view, source) if bounds is None else bounds
     # NaN < limit is false (and NaN > limit true in DuckDB), as is an infinity.
-    return frozenset(c for c, (bound, _) in bounds.items() if not bound < _EXACT_LIMIT)
+    return frozenset(c for c, (bound, smallest) in bounds.items()
+                     if not bound < _EXACT_LIMIT
+                     or (smallest is not None and smallest < 10.0 ** -_room(bound)))
+
+
+def _room(bound: float) -> int:
+    """The decimal places 38 digits leave beside the integer digits of `bound` (a
+    column's largest frame sum), one spare."""
+    return 37 - (1 if bound < 1 else math.floor(math.log10(bound)) + 1)
 
 
 def exact_scales(bounds: dict[str, tuple[float, float | None]]) -> tuple[tuple[str, int], ...]:
     """The columns with values below _SMALL, each with the decimal places it can keep:
-    what 38 digits leave beside the integer digits of its largest frame sum (one
-    spare), at most MAX_SCALE. Other columns keep EXACT_SCALE."""
+    what 38 digits leave beside the integer digits of its largest frame sum (`_room`),
+    at most MAX_SCALE, or more where the smallest value needs them to keep KEPT_DIGITS.
+    Other columns keep EXACT_SCALE."""
     scales = []
     for column, (bound, smallest) in sorted(bounds.items()):
         if bound < _EXACT_LIMIT and smallest is not None and smallest < _SMALL:
-            digits = 1 if bound < 1 else math.floor(math.log10(bound)) + 1
-            scales.append((column, max(EXACT_SCALE, min(MAX_SCALE, 37 - digits))))
+            wanted = max(MAX_SCALE, KEPT_DIGITS - math.floor(math.log10(smallest)) - 1)
+            scales.append((column, max(EXACT_SCALE, min(wanted, _room(bound)))))
     return tuple(scales)
 
 
@@ -660,9 +674,11 @@ def packable_sums(con: duckdb.DuckDBPyConnection, view: ViewSpec,
     aggregate (`_Lanes`): float or integer columns (a DECIMAL keeps its cast) whose
     largest sum of |values| over one key, at the column's scale, stays below
     `_PACKED_LIMIT`. No frame holds more than one key's rows, so none sums more. One
-    grouped scan, plan only."""
+    grouped scan, plan only. A column with more than MAX_SCALE places keeps its cast:
+    `_scaled` multiplies by the DOUBLE 1e{scale}, exact only up to 1e22."""
     summed = sorted({a.column for a in view.aggregates if a.column
-                     and a.agg in ("sum", "mean") and a.column not in view.float_sums})
+                     and a.agg in ("sum", "mean") and a.column not in view.float_sums
+                     and view.scale_of(a.column) <= MAX_SCALE})
     if not summed:
         return ()
     listed = ", ".join(ident(c) for c in summed)
