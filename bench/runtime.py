@@ -210,8 +210,10 @@ LIMITS = {
                   "of the key's 64-bit hashes, with DuckDB's partitioned aggregation); "
                   "what remains is that distinct count over 10M keys, a hash table of 10M "
                   "entries that any exact duplicate check pays",
-    "point-in-time features": "met on an idle machine with ~7% to spare, so a busy one can "
-                              "miss it: DuckDB's RANGE-frame window (~1.5 s at 10M: a sort, "
+    "point-in-time features": "within this shared machine's run-to-run variation of the "
+                              "target (5.37x in an earlier run of the same code, ~5.0 s for "
+                              "pipec alone here with no pandas run between): DuckDB's "
+                              "RANGE-frame window (~1.5 s at 10M: a sort, "
                               "then a frame search and a segment tree; the sum and both "
                               "counts already share one aggregate), its ASOF join (~0.8 s), "
                               "ordering each view's output by row for a deterministic "
