@@ -3,7 +3,7 @@
 Extends tests/backends/test_backend_hostile.py (contacts, descriptions, a path, a param
 value, the image, through Airflow and Argo) to every string field of the language (team
 descriptions, SQL queries, param keys, registry paths, runtimes, label definitions,
-alerts, rollback and commit strings, resources) and to every output: the local script,
+alerts, commit strings, resources) and to every output: the local script,
 lineage.json, the docs pages, `pipec graph` and the diagnostics renderers.
 
 An output keeps its *structure* whatever the strings hold: its skeleton (the Python
