@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 
 from lark import Lark, UnexpectedInput, UnexpectedToken
@@ -51,6 +51,13 @@ class ParseResult:
     module: n.Module | None
     diagnostics: list[Diagnostic]
     text: str
+
+
+def _more_may_follow(last: Diagnostic) -> Diagnostic:
+    """The last syntax error reported, saying that reporting stopped there."""
+    stopped = (f"pipec reports the first {MAX_SYNTAX_ERRORS} syntax errors of a file; more "
+               "may follow: fix these and check again")
+    return replace(last, help=f"{last.help}; {stopped}" if last.help else stopped)
 
 
 def decode(data: bytes, file: str) -> tuple[str | None, list[Diagnostic]]:
@@ -98,6 +105,8 @@ def parse_text(text: str, file: str) -> ParseResult:
             if repaired is None or repaired == current:
                 break
             current = repaired
+    else:  # every attempt failed: there may be more, unreported
+        diagnostics[-1] = _more_may_follow(diagnostics[-1])
     if tree is None:
         return ParseResult(None, diagnostics, text)
     # Even a repaired tree is worth building: it reports impossible literals too.

@@ -33,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     entry = rules.get(args.code.upper())
     if entry is None:
-        print(f"pipec: no rule `{args.code}`;{_did_you_mean(args.code, list(rules))} "
+        from pipec.render.text import one_line
+
+        print(f"pipec: no rule `{one_line(args.code)}`;{_did_you_mean(args.code, list(rules))} "
               "`pipec explain` lists them", file=sys.stderr)
         return 2
     if args.format == "json":

@@ -37,6 +37,7 @@ def _one_line(text: str) -> str:
 
 
 visible = _visible  # for other terminal output that carries user text (run alerts)
+one_line = _one_line  # user text inside a one-line message (a tab or newline as a picture)
 
 
 def shown_lines(lines: list[str]) -> str:

@@ -152,3 +152,11 @@ def test_on_a_terminal_only_the_severity_and_code_are_coloured(
     assert lines[0].count("\x1b[") == 2
     body = lines[1:6]
     assert body == ["  --> x.pipe:1:1", "  |", "1 | team a {}", "  | ^^^^", "  = help: add one"]
+
+
+def test_explain_shows_control_characters_of_an_unknown_code_as_pictures(capsys) -> None:
+    from pipec.cli import main
+
+    assert main(["explain", "AB\x1b[31mC\nD"]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "AB␛[31mC␊D" in err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from pipec.check import compile
 from pipec.fmt import format_module
 from pipec.parser import parse_text
 
@@ -91,3 +92,18 @@ def test_the_column_of_a_bad_byte_does_not_count_a_bom(tmp_path, capsys) -> None
         path.write_bytes(data)
         assert main(["check", str(path)]) == 1
         assert "1 | team \ufffd { role ml }\n" in capsys.readouterr().out
+
+
+def test_a_file_with_more_syntax_errors_than_reported_says_so() -> None:
+    """Reporting stops at MAX_SYNTAX_ERRORS; the last one says more may follow (a file of
+    40 broken lines showed 25 errors as if they were all)."""
+    from pipec.parser import MAX_SYNTAX_ERRORS
+
+    def broken(lines: int) -> list:
+        text = "pipeline p {\n" + "".join(f"  owner a b c {i}\n" for i in range(lines)) + "}\n"
+        return compile(text).diagnostics
+
+    many = broken(40)
+    assert len(many) == MAX_SYNTAX_ERRORS
+    assert "more may follow" in (many[-1].help or "")
+    assert not any("more may follow" in (d.help or "") for d in broken(3))
