@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass, field
 
 from pipec.commands._files import readable, usable
 
@@ -18,10 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipec.check import compile
-    from pipec.config import options_for
     from pipec.diagnostics import Severity
-    from pipec.loader import Loader
 
     unknown = unknown_codes(args)
     if unknown:
@@ -38,29 +36,47 @@ def run(args: argparse.Namespace) -> int:
             # runs whatever the status) gets what it parses, and the status says exit 2.
             emit([], {}, args.format)
         return 2
+    checked = _check_files(files, args)
+    emit(checked.diagnostics, checked.sources, args.format)
+    if not all_usable or not checked.all_readable:
+        return 2
+    if any(d.severity is Severity.ERROR for d in checked.diagnostics) \
+            or checked.strict_failed:
+        return 1
+    return 0
+
+
+@dataclass
+class _Checked:
+    diagnostics: list = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    # A warning in a file whose own project is strict (`--strict`, or its `strict =
+    # true`): in a monorepo, one project's strictness must not fail another's warnings.
+    strict_failed: bool = False
+    all_readable: bool = True
+
+
+def _check_files(files: list, args: argparse.Namespace) -> _Checked:
+    from pipec.check import compile
+    from pipec.config import options_for
+    from pipec.diagnostics import Severity
+    from pipec.loader import Loader
+
     loader = Loader()  # shared: each imported file is parsed once for all inputs
-    diagnostics, sources = [], {}
-    # `--strict` or the `strict = true` of the file's own project: in a monorepo, one
-    # project's strictness must not fail another's warnings.
-    strict_failed = False
+    checked = _Checked()
     for path in files:
         if not readable(path):
-            all_usable = False
+            checked.all_readable = False
             continue
         options = options_for(path, args)
         program = compile(path, loader=loader, options=options)
-        diagnostics.extend(program.diagnostics)
-        strict_failed = strict_failed or (options.strict and any(
+        checked.diagnostics.extend(program.diagnostics)
+        checked.strict_failed = checked.strict_failed or (options.strict and any(
             d.severity is Severity.WARNING for d in program.diagnostics))
-        sources.update({f.display: f.text for f in loader.files.values()})
+        checked.sources.update({f.display: f.text for f in loader.files.values()})
     # A file imported by several of the files (or named as well) reports each problem once.
-    diagnostics = list(dict.fromkeys(diagnostics))
-    emit(diagnostics, sources, args.format)
-    if not all_usable:
-        return 2
-    if any(d.severity is Severity.ERROR for d in diagnostics) or strict_failed:
-        return 1
-    return 0
+    checked.diagnostics = list(dict.fromkeys(checked.diagnostics))
+    return checked
 
 
 def unknown_codes(args: argparse.Namespace) -> str | None:

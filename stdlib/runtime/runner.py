@@ -341,13 +341,11 @@ def reuse_missing_upstream(manifest: dict[str, Any], project: Path, run_id: str,
             if _behind(manifest, stage["id"], stale):
                 continue  # said by the stage it is behind
             now = current_key(manifest, manifest_dir, stage["id"], project, run_id, options)
-            previous = _reusable(index, store, stage, now)
-            if (why := _why_not_reused(stage, previous, now)) is not None:
+            why = _reuse_unchanged(index, store, run_id, stage, now)
+            if why is None:
+                reused.append(stage["id"])
+            else:
                 stale[stage["id"]] = why
-                continue
-            assert previous is not None
-            _record_reuse(index, run_id, stage, previous)
-            reused.append(stage["id"])
         if stale:
             error = MissingUpstream(
                 f"{stage_id}: the stages before it that did not run in run {run_id} reuse "
@@ -359,6 +357,17 @@ def reuse_missing_upstream(manifest: dict[str, Any], project: Path, run_id: str,
         return reused
     finally:
         index.close()
+
+
+def _reuse_unchanged(index: RunIndex, store: ArtifactStore, run_id: str,
+                     stage: dict[str, Any], now: str | None) -> str | None:
+    """Record the stage's latest success with key `now` as reused in this run; or why it
+    cannot be (see `_why_not_reused`)."""
+    previous = _reusable(index, store, stage, now)
+    why = _why_not_reused(stage, previous, now)
+    if why is None and previous is not None:
+        _record_reuse(index, run_id, stage, previous)
+    return why
 
 
 def _reusable(index: RunIndex, store: ArtifactStore, stage: dict[str, Any],
