@@ -189,17 +189,21 @@ def train_salt(ctx: StageContext) -> Any:
     """The allowed model modules come from the project's settings, not the manifest: a
     narrower list must refuse a model that a cached result would let through. A model
     class outside scikit-learn adds its code (`model_code`)."""
-    allowed = sorted(_allowed(ctx))
-    code = model_code(ctx.stage.get("model"), ctx.base_dir)
-    return allowed if code is None else {"allowed": allowed, "model_code": code}
+    return _with_model_code(ctx, ctx.stage.get("model"), "allowed", sorted(_allowed(ctx)))
 
 
 def evaluate_salt(ctx: StageContext) -> Any:
     """The champion the candidate is compared with is outside the store; a model class
     outside scikit-learn adds its code, whose `predict` scores the test set."""
-    champion = _champion_salt(ctx)
-    code = model_code(ctx.stage_def(ctx.stage["model"]).get("model"), ctx.base_dir)
-    return champion if code is None else {"champion": champion, "model_code": code}
+    return _with_model_code(ctx, ctx.stage_def(ctx.stage["model"]).get("model"), "champion",
+                            _champion_salt(ctx))
+
+
+def _with_model_code(ctx: StageContext, model: str | None, name: str, salt: Any) -> Any:
+    """`salt` alone for a scikit-learn model (the keys of stores made before stay), else
+    beside the model class's code under `name`."""
+    code = model_code(model, ctx.base_dir)
+    return salt if code is None else {name: salt, "model_code": code}
 
 
 def _champion_salt(ctx: StageContext) -> Any:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from pipec.check import compile
-from support.programs import SMALL_PIPELINE
+from support.programs import SMALL_PIPELINE, edited
 
 BASE = SMALL_PIPELINE
 SPLIT = "split by time on at { train before 2026-03-01; test from 2026-04-01 }"
@@ -47,11 +47,7 @@ def features_list(column: str) -> tuple[str, str]:
 
 
 def edit(*pairs: tuple[str, str]) -> str:
-    text = BASE
-    for old, new in pairs:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    return text
+    return edited(BASE, *pairs)
 
 
 def found(text: str) -> list[tuple[str, int, str]]:

@@ -8,7 +8,7 @@ import pytest
 from pipec import cron
 from pipec.check import compile
 from pipec.rules.retrain004_schedule_freshness import EXAMPLES
-from support.programs import SMALL_PIPELINE
+from support.programs import SMALL_PIPELINE, edited
 
 TWO_MODELS = """\
 team data { contact "#data"; role data }
@@ -48,11 +48,7 @@ LR_APPROVAL = ("size <= 50MB; features compatible\n    approval by risk }\n  reg
 
 
 def edit(*pairs: tuple[str, str]) -> str:
-    text = TWO_MODELS
-    for old, new in pairs:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    return text
+    return edited(TWO_MODELS, *pairs)
 
 
 def found(text: str) -> list[tuple[str, int, str, str]]:

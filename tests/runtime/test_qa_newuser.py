@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pipec.manifest import build_manifest
 from pipec.stdlib.runtime import run_pipeline
+from support.programs import edited
 
 TEAMS = 'team ml { contact "#ml"; role ml }\nteam data { contact "#data"; role data }\n'
 
@@ -107,23 +108,10 @@ def test_leak002_on_the_resolved_dates_says_durations_as_written() -> None:
 
 
 # docs: a probability threshold only where there is a probability ------------------------
-REGRESSOR = TEAMS + """
-pipeline eta {
-  owner ml
-  predicts iid
-  on_failure block
-  source s {
-    owner data
-    from parquet "data.parquet"
-    schema { id: string, x: float, minutes: float }
-  }
-  validate s { owner data; require id; unique id }
-  label minutes { column minutes }
-  split by random { seed 1 }
-  train m { model "sklearn.linear_model.Ridge"; features [x]; seed 1 }
-  evaluate m { owners ml; primary rmse <= 5 }
-}
-"""
+REGRESSOR = edited(STATIC, ("static_label", "eta"), ("flag: bool", "minutes: float"),
+                   ("label y { column flag }", "label minutes { column minutes }"),
+                   ("linear_model.LogisticRegression", "linear_model.Ridge"),
+                   ("primary accuracy >= 0.5; calibration ece <= 0.5", "primary rmse <= 5"))
 
 
 def test_docs_show_no_probability_threshold_for_a_regressor(tmp_path: Path) -> None:

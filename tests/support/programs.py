@@ -16,3 +16,11 @@ pipeline p {
   evaluate m { primary roc_auc >= 0.7; calibration ece <= 0.05; slice kind: roc_auc >= 0.6 }
 }
 """  # noqa: E501 (one long line, as a user would write it)
+
+
+def edited(text: str, *pairs: tuple[str, str]) -> str:
+    """`text` with each `old` (which must occur) replaced by `new`, once."""
+    for old, new in pairs:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text
