@@ -88,14 +88,13 @@ def _git(folder: Path, *args: str) -> str:
 
 
 def write_run_record(manifest: dict[str, Any], base_dir: Path, project: Path, run_id: str,
-                     status: str, report: dict[str, Any],
-                     cpu: dict[str, float] | None = None) -> str | None:
+                     status: str, report: dict[str, Any]) -> str | None:
     """The new record's sha256 (a continuation when the run had ended before with other
     stage results), or None when the run already has a record of this ending (two
     stages ending one run at once): that record stands."""
     index = RunIndex(project)
     try:
-        executions = executions_of(index, run_id, manifest, cpu)
+        executions = executions_of(index, run_id, manifest)
     finally:
         index.close()
     records = RunRecords(project)
@@ -293,8 +292,8 @@ class RunRecords:
         return int(self.db.execute("SELECT count(*) FROM run_records").fetchone()[0])
 
 
-def executions_of(index: RunIndex, run_id: str, manifest: dict[str, Any],
-                  cpu: dict[str, float] | None = None) -> list[dict[str, Any]]:
+def executions_of(index: RunIndex, run_id: str,
+                  manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """This run's stage executions, in manifest order, as plain dicts."""
     found = []
     for stage in manifest["stages"]:
@@ -303,6 +302,6 @@ def executions_of(index: RunIndex, run_id: str, manifest: dict[str, Any],
             continue
         found.append({"stage_id": stage["id"], "status": execution.status,
                       "duration_s": execution.duration_s,
-                      "cpu_s": (cpu or {}).get(stage["id"]), "cache_key": execution.cache_key,
+                      "cpu_s": execution.cpu_s, "cache_key": execution.cache_key,
                       "outputs": execution.outputs, "report": execution.report})
     return found

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import signal
-import time
 import uuid
 from collections.abc import Callable
 from contextlib import closing
@@ -85,7 +84,6 @@ def planned_stages(manifest: dict[str, Any], until: str | None) -> list[dict[str
 class _Outcome:
     """How the stage loop ended: what ran, and why it stopped if it did."""
     results: list[StageResult] = field(default_factory=list)
-    cpu: dict[str, float] = field(default_factory=dict)  # stage id -> CPU seconds
     status: str = "succeeded"
     error: str | None = None
     blocked: RunStopped | None = None
@@ -145,7 +143,7 @@ def _end_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id
     # The record before the index says the run ended: a crash in between leaves a run
     # still `running`, never a succeeded run without its record.
     record_sha256 = write_run_record(manifest, base_dir, project, run_id, outcome.status,
-                                     report, outcome.cpu)
+                                     report)
     if record_sha256 is not None:  # else another stage ended the run first: it stands
         index.finish_run(run_id, outcome.status, report)
         report["record_sha256"] = record_sha256
@@ -250,7 +248,6 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id
     """Run one stage into `outcome`; False when it stopped the run (blocked, waiting)
     or failed (a signal stops it too: Terminated)."""
     notify(stage["id"], "running")
-    cpu_start = time.process_time()
     try:
         result = run_stage(manifest, manifest_dir, stage["id"], project, run_id, options)
     except RunStopped as exc:
@@ -264,8 +261,6 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id
         outcome.failed_alert = alert_for(stage, f"{type(exc).__name__}: {exc}")
         notify(stage["id"], "failed")
         return False
-    finally:
-        outcome.cpu[stage["id"]] = round(time.process_time() - cpu_start, 3)
     outcome.results.append(result)
     notify(stage["id"], result.status)
     return True

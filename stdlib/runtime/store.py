@@ -320,6 +320,7 @@ CREATE TABLE IF NOT EXISTS stage_executions (
     duration_s REAL,
     outputs_json TEXT,
     report_json TEXT,
+    cpu_s REAL,
     PRIMARY KEY (run_id, stage_id)
 );
 CREATE TABLE IF NOT EXISTS stage_cache (
@@ -352,6 +353,20 @@ class Execution:
     outputs: dict[str, str]
     report: dict[str, Any]
     duration_s: float | None = None
+    cpu_s: float | None = None
+
+
+# Columns added to `stage_executions` after its first release: a store an older pipec
+# made gets them when first opened (NULL in its old rows).
+_ADDED_COLUMNS = (("stage_executions", "cpu_s", "REAL"),)
+
+
+def _add_missing_columns(con: sqlite3.Connection) -> None:
+    for table, column, kind in _ADDED_COLUMNS:
+        with immediate_transaction(con) as cur:  # two processes opening an old store
+            present = {row[1] for row in cur.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                cur.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
 
 class RunIndex:
@@ -366,6 +381,9 @@ class RunIndex:
         root.mkdir(parents=True, exist_ok=True)
         self.path = root / "index.sqlite"
         self._con = connect_wal(self.path, schema=_SCHEMA)
+        _add_missing_columns(self._con)
+        # CPU seconds are this process's: a stage's are counted from its start here.
+        self._cpu_started: dict[tuple[str, str], float] = {}
 
     def close(self) -> None:
         self._con.close()
@@ -401,6 +419,7 @@ class RunIndex:
     # stage executions -----------------------------------------------------------------
     def start_stage(self, run_id: str, stage_id: str, cache_key: str | None) -> float:
         started = time.time()
+        self._cpu_started[(run_id, stage_id)] = time.process_time()
         with self._tx() as cur:
             cur.execute(
                 "INSERT OR REPLACE INTO stage_executions "
@@ -418,10 +437,12 @@ class RunIndex:
         report: dict[str, Any],
     ) -> None:
         ended = time.time()
+        cpu_started = self._cpu_started.pop((run_id, stage_id), None)
+        cpu = None if cpu_started is None else round(time.process_time() - cpu_started, 3)
         with self._tx() as cur:
             cur.execute(
                 "UPDATE stage_executions SET status = ?, ended_at = ?, "
-                "duration_s = ? - started_at, outputs_json = ?, report_json = ? "
+                "duration_s = ? - started_at, outputs_json = ?, report_json = ?, cpu_s = ? "
                 "WHERE run_id = ? AND stage_id = ?",
                 (
                     status,
@@ -429,6 +450,7 @@ class RunIndex:
                     ended,
                     canonical_json(outputs),
                     canonical_json(report),
+                    cpu,
                     run_id,
                     stage_id,
                 ),
@@ -436,8 +458,8 @@ class RunIndex:
 
     def execution(self, run_id: str, stage_id: str) -> Execution | None:
         row = self._con.execute(
-            "SELECT run_id, stage_id, cache_key, status, outputs_json, report_json, duration_s "
-            "FROM stage_executions WHERE run_id = ? AND stage_id = ?",
+            "SELECT run_id, stage_id, cache_key, status, outputs_json, report_json, duration_s, "
+            "cpu_s FROM stage_executions WHERE run_id = ? AND stage_id = ?",
             (run_id, stage_id),
         ).fetchone()
         return _execution(row)
@@ -515,5 +537,5 @@ def _execution(row: tuple[Any, ...] | None) -> Execution | None:
         return None
     return Execution(
         row[0], row[1], row[2], row[3], json.loads(row[4] or "{}"), json.loads(row[5] or "{}"),
-        row[6] if len(row) > 6 else None,
+        row[6] if len(row) > 6 else None, row[7] if len(row) > 7 else None,
     )

@@ -347,3 +347,17 @@ def test_pods_keep_their_state_in_pipec_state_dir(
     monkeypatch.delenv("PIPEC_STATE_DIR")
     code, out, err = _pipec(capsys, "registry", "list", "--project", str(state))
     assert code == 0 and out.startswith("model@1"), err
+
+
+def test_a_stage_driven_run_records_each_stage_s_cpu_time(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each stage of the local script runs in a process of its own (`pipec stage run`):
+    its CPU seconds are recorded there, so the run's record has them as `pipec run`'s
+    has, not null."""
+    write_project(tmp_path)
+    script = _script(_build(tmp_path / "spend.pipe"), "--run-id", "c1")
+    assert script.returncode == 0, script.stdout + script.stderr
+    record = _record(tmp_path, "c1")
+    assert record is not None and record["stages"]
+    for stage in record["stages"]:
+        assert isinstance(stage["cpu_s"], float) and stage["cpu_s"] >= 0, stage

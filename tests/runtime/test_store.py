@@ -88,3 +88,31 @@ def test_temp_files_a_crash_left_are_removed_on_open(tmp_path: Path) -> None:
     Registry(tmp_path / "registry").close()
     assert [p.exists() for p in stale] == [False, False]
     assert [p.exists() for p in fresh] == [True, True]  # may be another process's write
+
+
+def test_an_index_an_older_pipec_made_gains_the_cpu_column(tmp_path: Path) -> None:
+    """`stage_executions` had no `cpu_s` before: opening such an index adds it, its old
+    rows read as None, and new executions record their CPU seconds."""
+    import sqlite3
+
+    folder = tmp_path / ".pipec"
+    folder.mkdir()
+    old = sqlite3.connect(folder / "index.sqlite")
+    old.executescript(
+        "CREATE TABLE stage_executions (run_id TEXT NOT NULL, stage_id TEXT NOT NULL, "
+        "cache_key TEXT, status TEXT NOT NULL, started_at REAL NOT NULL, ended_at REAL, "
+        "duration_s REAL, outputs_json TEXT, report_json TEXT, PRIMARY KEY (run_id, stage_id));"
+        "INSERT INTO stage_executions VALUES ('r0', 's', NULL, 'ran', 0, 1, 1, '{}', '{}');")
+    old.close()
+    index = RunIndex(tmp_path)
+    try:
+        before = index.execution("r0", "s")
+        assert before is not None and before.status == "ran" and before.cpu_s is None
+        index.start_stage("r1", "s", None)
+        sum(range(100_000))  # some CPU work between start and finish
+        index.finish_stage("r1", "s", "ran", {}, {})
+        after = index.execution("r1", "s")
+        assert after is not None and after.cpu_s is not None and after.cpu_s >= 0
+    finally:
+        index.close()
+    RunIndex(tmp_path).close()  # opened again: the column is there, nothing to add
