@@ -10,6 +10,7 @@ which there may be the user's. A symlink is followed: its target is the folder."
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Iterable
@@ -20,6 +21,10 @@ from pipec.atomic import PartlyWritten, write_tree
 
 def output_problem(output: Path, sources: list[Path]) -> str | None:
     """Why `output` cannot be pipec's output folder, or None."""
+    looping = _symlink_loop(output)
+    if looping is not None:
+        return (f"`{looping}` is a symbolic link that leads back to itself (a loop); point "
+                "it at a folder, or remove it")
     real = Path(os.path.realpath(output))
     if real.exists() and not real.is_dir():
         return f"`{output}` exists and is not a folder"
@@ -37,6 +42,19 @@ def output_problem(output: Path, sources: list[Path]) -> str | None:
         return None
     return (f"refusing to write into `{output}`: {reason}, and pipec writes over the "
             "files it names there; name a folder of its own, e.g. `-o build/out`")
+
+
+def _symlink_loop(output: Path) -> Path | None:
+    """The first folder on the way to `output` (or `output` itself) that is a symlink
+    loop, or None. `realpath` leaves a loop unresolved, and creating the folder would
+    then fail with a misleading "Not a directory"."""
+    for path in [*reversed(output.parents), output]:
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return path
+    return None
 
 
 def write_output(output: Path, files: dict[str, bytes], remove: Iterable[str] = ()) -> bool:

@@ -111,6 +111,18 @@ def test_build_into_a_file_is_a_usage_error(fraud: Path, output: str, capsys) ->
     assert (fraud.parent / "afile").read_text() == "keep me\n"
 
 
+@pytest.mark.parametrize("command", [["build", "fraud.pipe", "--target", "argo"],
+                                     ["docs", "fraud.pipe"]])
+@pytest.mark.parametrize("output", ["loop", "loop/sub"])
+def test_an_output_through_a_symlink_loop_names_the_loop(fraud: Path, command: list[str],
+                                                         output: str, capsys) -> None:
+    (fraud.parent / "loop").symlink_to("loop")
+    assert main([*command, "-o", output]) == 2
+    err = capsys.readouterr().err
+    _no_internal_error(err)
+    assert "`loop` is a symbolic link that leads back to itself (a loop)" in err
+
+
 def test_docs_refuses_the_current_folder(fraud: Path, capsys) -> None:
     assert main(["docs", "fraud.pipe", "-o", "."]) == 2
     assert "current folder" in capsys.readouterr().err
