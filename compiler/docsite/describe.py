@@ -49,7 +49,8 @@ def share(number: float | None) -> str:
 def check(entry: dict[str, Any]) -> str:
     kind = entry["kind"]
     if kind == "schema":
-        return f"schema: {len(entry['columns'])} typed columns"
+        count = len(entry["columns"])
+        return f"schema: {count} typed column{'' if count == 1 else 's'}"
     if kind in ("require", "unique"):
         return f"{kind} {', '.join(entry['columns'])}"
     if kind == "range":

@@ -9,6 +9,7 @@ from typing import Any
 
 from pipec import __version__
 from pipec.docsite.collect import pipeline_entry, portable, team_entries
+from pipec.manifest import build_manifest
 from pipec.model import Program
 
 SCHEMA_VERSION = 1
@@ -16,7 +17,7 @@ SCHEMA_VERSION = 1
 
 def build_docs_manifest(programs: list[Program]) -> dict[str, Any]:
     """Everything `pipec docs` shows, for one or more checked files."""
-    ordered = sorted(programs, key=lambda p: (p.name, portable(p.display)))
+    ordered = sorted(programs, key=_program_order)
     with_pipeline = [p for p in ordered if p.pipeline is not None]
     slugs = _slugs([p.name for p in with_pipeline])
     pipelines = [pipeline_entry(p, slug) for p, slug in zip(with_pipeline, slugs, strict=True)]
@@ -25,12 +26,20 @@ def build_docs_manifest(programs: list[Program]) -> dict[str, Any]:
         "generator": {"name": "pipec", "version": __version__},
         "files": sorted(({"path": portable(p.display),
                           "pipeline": p.name if p.pipeline is not None else None}
-                         for p in programs), key=lambda f: f["path"]),
+                         for p in programs), key=lambda f: (f["path"], f["pipeline"] or "")),
         "pipelines": pipelines,
         "organisation": organisation(programs, pipelines),
     }
     # The canonical JSON form: what a reader of the file on disk gets, key for key.
     return json.loads(dump(manifest))
+
+
+def _program_order(program: Program) -> tuple[str, str, str]:
+    """Pages are ordered and numbered by pipeline name, then file; two files published
+    under one name (`pipelines/p.pipe` of two repositories) are told apart by content,
+    so the site does not depend on the order the files were named in."""
+    content = build_manifest(program)["dag_hash"] if program.pipeline is not None else ""
+    return (program.name, portable(program.display), content)
 
 
 def dump(manifest: dict[str, Any]) -> str:
@@ -72,7 +81,8 @@ def organisation(programs: list[Program], pipelines: list[dict[str, Any]]) -> di
             node = pipeline["nodes"][stage_id]
             undeclared.extend(_claim(teams, pipeline, node))
     for entry in teams.values():
-        entry["declarations"].sort(key=lambda d: (d["files"][0], str(d["contact"])))
+        entry["declarations"].sort(key=lambda d: (d["files"], str(d["contact"]),
+                                                  str(d["role"])))
     return {"teams": [teams[name] for name in sorted(teams)], "undeclared": undeclared}
 
 

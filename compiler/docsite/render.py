@@ -85,7 +85,9 @@ def _env(kind: str) -> jinja2.Environment:
                        css=_css, Raw=Raw)
     if not html:
         env.filters.update(code=md_code, icode=md_inline_code, md=md_text)
-        env.globals.update(link=md_link, slink=md_stage_link, owners=md_owners, cell=md_cell)
+        env.globals.update(link=md_link, slink=md_stage_link, owners=md_owners, cell=md_cell,
+                           mermaid_fits=mermaid_fits, MERMAID_MAX_EDGES=MERMAID_MAX_EDGES,
+                           MERMAID_MAX_TEXT=MERMAID_MAX_TEXT)
     return env
 
 
@@ -124,14 +126,34 @@ def mermaid(pipeline: dict[str, Any], colours: dict[str, str]) -> Raw:
     """The DAG as a Mermaid flowchart, with `pipec graph --format mermaid`'s node ids."""
     lines = ["flowchart TD"]
     for sid in pipeline["order"]:
-        owner = pipeline["nodes"][sid]["owner"]
-        suffix = f"<br/>owner: {mermaid_label(owner)}" if owner else "<br/>no owner"
-        lines.append(f'  {_mermaid_id(sid)}["{mermaid_label(sid)}{suffix}"]')
+        owners = _mermaid_owners(pipeline["nodes"][sid]["owners"])
+        lines.append(f'  {_mermaid_id(sid)}["{mermaid_label(sid)}<br/>{owners}"]')
     for edge in pipeline["edges"]:
         lines.append(f"  {_mermaid_id(edge['source'])} -->|{mermaid_label(edge['artifact'])}| "
                      f"{_mermaid_id(edge['target'])}")
     lines.extend(_mermaid_classes(pipeline, colours))
     return Raw("\n".join(lines))
+
+
+# Mermaid's defaults (`maxEdges`, `maxTextSize`), which GitHub and most Markdown viewers
+# keep: past either, the reader sees "Too many edges" or "Maximum text size in diagram
+# exceeded" instead of a diagram.
+MERMAID_MAX_EDGES = 500
+MERMAID_MAX_TEXT = 50_000
+
+
+def mermaid_fits(pipeline: dict[str, Any], chart: str) -> bool:
+    """Whether a viewer with Mermaid's default limits draws `chart`."""
+    return len(pipeline["edges"]) <= MERMAID_MAX_EDGES and len(chart) <= MERMAID_MAX_TEXT
+
+
+def _mermaid_owners(owners: list[str]) -> str:
+    """Every owner of the node, as `pipec graph` lists them: an evaluate stage's
+    co-owners share its gates, so naming only the first would hide who signs off."""
+    if not owners:
+        return "no owner"
+    label = "owners" if len(owners) > 1 else "owner"
+    return f"{label}: {mermaid_label(', '.join(owners))}"
 
 
 def _mermaid_classes(pipeline: dict[str, Any], colours: dict[str, str]) -> list[str]:
