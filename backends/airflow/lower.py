@@ -115,8 +115,16 @@ def tags(plan: Plan) -> tuple[str, ...]:
     found = {"pipec", f"retrain:{plan.retrain.get('kind')}"}
     if plan.risk:
         found.add(f"risk:{plan.risk}")
-    found |= {f"owner:{owner}" for owner in plan.owners}
+    found |= {f"owner:{owner}" for owner in (*plan.owners, *co_owners(plan))}
     return tuple(sorted(tag for tag in found if len(tag) <= TAG_MAX))
+
+
+def co_owners(plan: Plan) -> set[str]:
+    """Every team an evaluate stage lists in `owners`: they co-own its gates, so the DAG
+    carries their `owner:` tags too. Its task keeps the one `owner`: Airflow lists a DAG's
+    owners from its tasks' owner strings as written, so `a, b` on one task and `a` on
+    another would show `a` twice."""
+    return {team for entry in plan.manifest["stages"] for team in entry.get("owners") or ()}
 
 
 def diagnostics(plan: Plan, model: AirflowDag, span: Span,

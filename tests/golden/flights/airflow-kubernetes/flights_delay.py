@@ -12,7 +12,7 @@ import datetime
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
 from airflow.providers.standard.operators.hitl import ApprovalOperator
-from airflow.sdk import DAG, Asset, AssetAny, literal
+from airflow.sdk import DAG, literal
 from kubernetes.client import models as k8s
 
 # The pods run `pipec stage run` from the image's working directory, which must hold
@@ -98,10 +98,12 @@ class StageOperator(KubernetesPodOperator):
     def execute(self, context):
         try:
             return super().execute(context)
-        except AirflowSkipException as stopped:
+        except AirflowSkipException:
+            # `from None`: the log shows this one traceback, not the operator's
+            # "...Skipping." chained before it (the task fails, it is not skipped).
             raise AirflowFailException(
                 "a blocking check or gate stopped the stage, or it waits for an approval "
-                "(see the log above); a retry would stop it again") from stopped
+                "(see the log above); a retry would stop it again") from None
 
 
 # A pod gets none of Airflow's AIRFLOW_CTX_* variables, so the DAG run's id is passed in
@@ -157,7 +159,7 @@ with DAG(
     start_date=datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
     catchup=False,
     max_active_runs=1,
-    tags=['owner:data_platform', 'owner:flights_product', 'owner:ml_flights', 'owner:ml_platform', 'owner:serving', 'pipec', 'retrain:manual', 'risk:medium'],
+    tags=['owner:data_platform', 'owner:flights_product', 'owner:ml_flights', 'owner:ml_platform', 'owner:ops_risk', 'owner:serving', 'pipec', 'retrain:manual', 'risk:medium'],
     doc_md=DOC_MD,
     default_args={
         "owner": OWNER,

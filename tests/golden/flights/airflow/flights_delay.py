@@ -11,10 +11,10 @@ import datetime
 import os
 import shlex
 
-from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
+from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.hitl import ApprovalOperator
-from airflow.sdk import DAG, Asset, AssetAny, literal
+from airflow.sdk import DAG, literal
 
 # The lineage manifest sits beside this file; resolved when Airflow parses the DAG.
 MANIFEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lineage.json')
@@ -96,10 +96,12 @@ class StageOperator(BashOperator):
     def execute(self, context):
         try:
             return super().execute(context)
-        except AirflowSkipException as stopped:
+        except AirflowSkipException:
+            # `from None`: the log shows this one traceback, not the operator's
+            # "...Skipping." chained before it (the task fails, it is not skipped).
             raise AirflowFailException(
                 "a blocking check or gate stopped the stage, or it waits for an approval "
-                "(see the log above); a retry would stop it again") from stopped
+                "(see the log above); a retry would stop it again") from None
 
 
 COMMAND = shlex.join(["pipec", "stage", "run", "--manifest", MANIFEST, "--dag-hash", DAG_HASH,
@@ -144,7 +146,7 @@ with DAG(
     start_date=datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
     catchup=False,
     max_active_runs=1,
-    tags=['owner:data_platform', 'owner:flights_product', 'owner:ml_flights', 'owner:ml_platform', 'owner:serving', 'pipec', 'retrain:manual', 'risk:medium'],
+    tags=['owner:data_platform', 'owner:flights_product', 'owner:ml_flights', 'owner:ml_platform', 'owner:ops_risk', 'owner:serving', 'pipec', 'retrain:manual', 'risk:medium'],
     doc_md=DOC_MD,
     default_args={
         "owner": OWNER,

@@ -12,7 +12,7 @@ import datetime
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
 from airflow.providers.standard.operators.hitl import ApprovalOperator
-from airflow.sdk import DAG, Asset, AssetAny, literal
+from airflow.sdk import DAG, literal
 from kubernetes.client import models as k8s
 
 # The pods run `pipec stage run` from the image's working directory, which must hold
@@ -104,10 +104,12 @@ class StageOperator(KubernetesPodOperator):
     def execute(self, context):
         try:
             return super().execute(context)
-        except AirflowSkipException as stopped:
+        except AirflowSkipException:
+            # `from None`: the log shows this one traceback, not the operator's
+            # "...Skipping." chained before it (the task fails, it is not skipped).
             raise AirflowFailException(
                 "a blocking check or gate stopped the stage, or it waits for an approval "
-                "(see the log above); a retry would stop it again") from stopped
+                "(see the log above); a retry would stop it again") from None
 
 
 # A pod gets none of Airflow's AIRFLOW_CTX_* variables, so the DAG run's id is passed in
