@@ -11,8 +11,10 @@ into a file the other target rejects. Sunday is 0 (`7` is not accepted everywher
 
 Days follow the classic rule both targets use: when both day fields are restricted
 (neither starts with `*` or `?`), a day matches when either does; otherwise both must.
-(Argo reads `*/n` in a day field as unrestricted, as here; Airflow's parser counts it as
-restricted. Only a schedule with a stepped day field and a restricted other one differs.)
+A stepped star (`*/n`) in one day field beside a restricted other one is refused: cron
+implementations disagree on it (classic cron reads the star, so both fields must match;
+Airflow's parser reads it as restricted, so either may, and Argo's does too for n > 1),
+and `1-31/2` says "either" in every one of them.
 """
 
 from __future__ import annotations
@@ -69,11 +71,26 @@ def parse(expression: str) -> Schedule:
         raise CronError(f"a cron expression has 5 fields (minute hour day month weekday), "
                         f"this one has {len(parts)}")
     values = [_field(part, *spec) for part, spec in zip(parts, FIELDS, strict=True)]
+    _refuse_stepped_star_days(parts[2], parts[4])
     return Schedule(*values, not _unrestricted(parts[2]), not _unrestricted(parts[4]))
 
 
 def _unrestricted(part: str) -> bool:
     return part.startswith(("*", "?"))
+
+
+def _refuse_stepped_star_days(day: str, weekday: str) -> None:
+    """`0 3 */2 * 1` fires on odd days or Mondays on Airflow, on odd-day Mondays where the
+    star counts as unrestricted: refused, with the spelling every target reads alike."""
+    for field, other, name, low, high in (
+            (day, weekday, "day-of-month", 1, 31), (weekday, day, "day-of-week", 0, 6)):
+        if field[:2] in ("*/", "?/") and not _unrestricted(other):
+            step = field[2:]
+            raise CronError(
+                f"`{field}` in the {name} field beside a restricted other day field is read "
+                "two ways (Airflow fires when either day field matches, classic cron only "
+                f"when both do); write `{low}-{high}/{step}` for either, as every target "
+                "reads it")
 
 
 def _field(text: str, name: str, low: int, high: int, names: tuple[str, ...]) -> frozenset[int]:

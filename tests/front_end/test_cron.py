@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pipec import compile, cron
 
@@ -35,6 +35,9 @@ def test_smallest_interval(expression: str, seconds: int) -> None:
     ("5-1 * * * *", "backwards"), ("0 ? * * *", "only allowed in the day fields"),
     ("0 0 * * * 2026", "5 fields"), ("@every 1h", "5 fields"), ("@Daily", "5 fields"),
     ("\u0661 3 * * *", "not a value of the minute field"), ("0 0 * JANUARY *", "month"),
+    # a stepped star beside a restricted day field: Airflow and classic cron differ
+    ("0 3 */2 * 1", "write `1-31/2`"), ("0 3 1 * */2", "write `0-6/2`"),
+    ("0 3 */1 * MON", "read two ways"),
 ])
 def test_refused_expressions_say_why(expression: str, words: str) -> None:
     with pytest.raises(cron.CronError, match=words):
@@ -76,7 +79,10 @@ def _field(low: int) -> st.SearchStrategy[str]:
 def test_smallest_interval_matches_brute_force(fields: tuple[str, ...]) -> None:
     """Against the closest pair of a year's firings listed one by one."""
     expression = " ".join(fields)
-    schedule = cron.parse(expression)
+    try:
+        schedule = cron.parse(expression)
+    except cron.CronError:  # `*/n` beside a restricted day field: refused, read two ways
+        assume(False)
     times = _firings(schedule, 400)
     if len(times) < 2:
         return
