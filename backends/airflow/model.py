@@ -130,6 +130,8 @@ class AirflowDag:
     state_volume: str | None = None
     # The build's: each stage refuses a manifest of another build.
     dag_hash: str = ""
+    # The pipeline's `description`: the DAG list shows it beside the DAG's name.
+    description: str | None = None
 
     @property
     def task_count(self) -> int:

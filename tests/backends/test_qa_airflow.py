@@ -81,6 +81,13 @@ def test_co_owner_tags_reach_airflow(dagbags):
     assert dag["tasks"]["evaluate__delay_gbm"]["owner"] == "ml_flights"  # one owner
 
 
+def test_the_pipeline_description_is_the_dag_s(dagbags):
+    """Airflow's DAG list shows a DAG's `description` beside its name: the pipeline's."""
+    dag = dagbags["bash"]["dags"]["flights_delay"]
+    assert dag["description"] == ("Arrival delay > 15 min for NYC departures, scored at "
+                                  "booking time")
+
+
 def imports(tree: ast.Module) -> list[tuple[str, str]]:
     """(module, bound name) of every top-level import of a generated file."""
     found = []

@@ -142,6 +142,7 @@ def approval_task(task_id, stage_id, owner, subject, body):
 
 with DAG(
     dag_id='flights_delay',
+    description='Arrival delay > 15 min for NYC departures, scored at booking time',
     schedule=SCHEDULE,
     start_date=datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
     catchup=False,
