@@ -17,6 +17,7 @@ from pipec.docsite import describe
 from pipec.loader import stdlib_root
 from pipec.manifest import build_manifest
 from pipec.model import PRODUCES, Program
+from pipec.rules._support import used_sets
 
 # Lifted out of the lineage entry into the node itself; the rest becomes `spec`.
 COMMON = ("id", "kind", "name", "owner", "inputs", "on_failure", "alert", "retries",
@@ -74,7 +75,7 @@ def pipeline_entry(program: Program, slug: str) -> dict[str, Any]:
         "edges": edges,
         "reproducibility": _reproducibility(program, head, lineage),
         "validation": _validation(nodes),
-        "gates": _gates(nodes),
+        "gates": _gates(program, nodes),
         "approvals": [_approval(node) for node in nodes.values() if node["kind"] == "approval"],
         "diagnostics": _diagnostics(program),
     }
@@ -191,18 +192,32 @@ def _validation(nodes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
-def _gates(nodes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _gates(program: Program, nodes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     found = []
     for node in nodes.values():
         if node["kind"] != "evaluate":
             continue
         spec = node["spec"]
-        gates = [{"kind": g["kind"], "blocking": g["blocking"],
-                  "summary": describe.gate(g)} for g in spec["gates"]]
+        origins = _gate_origins(program, node["id"])
+        gates = [{"kind": g["kind"], "blocking": g["blocking"], "summary": describe.gate(g),
+                  "from": origin} for g, origin in zip(spec["gates"], origins, strict=True)]
         found.append({"stage": node["id"], "model": spec["model"],
                       "threshold": spec["threshold"], "approval_by": spec["approval_by"],
                       "owners": node["owners"], "gates": gates})
     return found
+
+
+def _gate_origins(program: Program, stage_id: str) -> list[str | None]:
+    """Per gate line of an evaluate stage, in the lineage manifest's order (the stage's
+    own lines, then each gate set's it uses), the set it comes from (None: its own): a
+    reader seeing `ece <= 0.05` and `ece <= 0.1` side by side learns why."""
+    block = program.stages[stage_id].block
+    if block is None:
+        return []
+    origins: list[str | None] = [None] * len(list(block.all(n.Gate)))
+    for name in used_sets(program.gate_sets, block):
+        origins += [name] * len(list(program.gate_sets[name].all(n.Gate)))
+    return origins
 
 
 def _approval(node: dict[str, Any]) -> dict[str, Any]:

@@ -160,3 +160,18 @@ def test_an_entity_split_names_the_column_it_uses(tmp_path: Path) -> None:
     split = _manifest(tmp_path / "site")["pipelines"][0]["reproducibility"]["split"]
     assert split["on"] == "user_id"
     assert split["summary"].startswith("by entity on user_id;")
+
+
+def test_each_gate_line_says_which_gate_set_it_comes_from(site: Path) -> None:
+    """flights' evaluate has `calibration ece <= 0.05` of its own and `ece <= 0.1` from
+    `use binary_classifier`: each line names where it comes from, in the manifest and
+    on the page, so the two side by side are not a puzzle."""
+    flights = next(p for p in _manifest(site)["pipelines"] if p["name"] == "flights_delay")
+    (gates,) = flights["gates"]
+    origins = {(line["summary"], line["from"]) for line in gates["gates"]}
+    assert ("calibration ece <= 0.05", None) in origins
+    assert ("calibration ece <= 0.1", "binary_classifier") in origins
+    page = (site / "flights_delay.md").read_text("utf-8")
+    assert "| `calibration ece <= 0.1` | calibration | blocks | gate set `binary_classifier` |" \
+        in page
+    assert "| `calibration ece <= 0.05` | calibration | blocks | this stage |" in page
