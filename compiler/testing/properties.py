@@ -21,7 +21,7 @@ from hypothesis import seed as hseed
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from pipec.testing.report import cell
-from pipec.testing.spec import HASHED, SplitSpec, time_bounds
+from pipec.testing.spec import HASHED, SplitSpec, shifted, time_bounds
 from pipec.testing.strategies import (
     DEFAULT_SNAPSHOT,
     ROW,
@@ -165,10 +165,14 @@ def _subset(table: pa.Table, keep: Iterable[int]) -> pa.Table:
 
 
 def _norm(value: Any) -> Any:
+    """A value as the properties compare it: equal values alike, however spelled (a
+    NaN equals every NaN here, as in SQL's grouping, though not in Python)."""
     if isinstance(value, datetime):
         return ("instant", to_us(value))
     if isinstance(value, float) and value == 0:
         return 0.0
+    if isinstance(value, float) and math.isnan(value):
+        return ("nan",)
     return value
 
 
@@ -334,11 +338,11 @@ def labels_mature(spec: SplitSpec, impl: Impl | None = None,
         if gap_s is not None and float(gap_s) < spec.maturity_s:
             raise Counterexample(f"the declared gap ({_days(float(gap_s))}) is shorter than the "
                                  f"label maturity ({_days(spec.maturity_s)})", [])
-        if bounds.before is not None and bounds.before + maturity > bounds.start:
+        if bounds.before is not None and shifted(bounds.before, maturity) > bounds.start:
             raise Counterexample(
                 f"train ends {bounds.before} and labels mature after {_days(spec.maturity_s)}, "
-                f"so the last training labels are known {bounds.before + maturity}, after the "
-                f"test start {bounds.start}", [])
+                f"so the last training labels are known {shifted(bounds.before, maturity)}, "
+                f"after the test start {bounds.start}", [])
         got = sides(spec, impl, case.table, case.snapshot)
         start = to_us(bounds.start)
         for row in case.table.select([ROW, spec.on]).to_pylist():

@@ -110,10 +110,21 @@ def time_bounds(spec: SplitSpec, snapshot: date | None) -> TimeBounds:
     if start is None:
         if before is None:
             raise SpecError("a time split needs `train before` or `test from`")
-        start = before + gap
+        start = shifted(before, gap)
     if before is None:
-        before = start - gap
+        before = shifted(start, -gap)
     return TimeBounds(before, start, resolve_date(split.get("test_until"), snapshot))
+
+
+def shifted(instant: datetime, delta: timedelta) -> datetime:
+    """`instant + delta`, held at the ends of the calendar: `train before 9999-12-01;
+    gap 365d` starts its test period after every instant a row can hold, which is an
+    empty test period, not an OverflowError."""
+    try:
+        return instant + delta
+    except OverflowError:
+        end = datetime.max if delta > timedelta(0) else datetime.min
+        return end.replace(tzinfo=UTC)
 
 
 # ------------------------------------------------------------------ loading

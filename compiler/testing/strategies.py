@@ -15,7 +15,9 @@ that a property can follow a row through shuffles and sub-tables.
 
 from __future__ import annotations
 
+import math
 import random
+import struct
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -64,6 +66,15 @@ def to_us(instant: datetime) -> int:
 
 def from_us(us: int) -> datetime:
     return EPOCH + timedelta(microseconds=us)
+
+
+# The instants a drawn row may hold: Python's calendar less a day at each end, so that a
+# column in another zone can still hold them. A split date near its ends (`test until
+# 9999-12-31`) otherwise asked for rows after year 9999.
+FIRST_US = to_us(datetime(1, 1, 2, tzinfo=UTC))
+LAST_US = to_us(datetime(9999, 12, 30, tzinfo=UTC))
+# A nanosecond timestamp holds only these (1677-09-21 to 2262-04-11).
+NS_FIRST_US, NS_LAST_US = -(2**63) // 1000 + 1, (2**63 - 1) // 1000
 
 
 def _bounds(column: Column, lo: Any, hi: Any) -> tuple[Any, Any, Any]:
@@ -124,6 +135,7 @@ def to_arrow(columns: list[Column], data: dict[str, list[Any]], *,
         kind = arrow_type(column, timestamp)
         items = data[column.name]
         if isinstance(kind, pa.TimestampType):
+            kind = _unit_that_holds(kind, items)
             items = [_as_timestamp(v, kind) for v in items]
         array = pa.array(items, kind)
         if dictionary and column.type == "category":
@@ -131,6 +143,15 @@ def to_arrow(columns: list[Column], data: dict[str, list[Any]], *,
         arrays[column.name] = array
     arrays[ROW] = pa.array(data[ROW], pa.int64())
     return pa.table(arrays)
+
+
+def _unit_that_holds(kind: pa.TimestampType, items: list[Any]) -> pa.TimestampType:
+    """`kind`, or in microseconds when an instant is outside what nanoseconds can hold
+    (a split date in 1600 or 2300 draws rows there)."""
+    if kind.unit == "ns" and any(v is not None and not NS_FIRST_US <= to_us(v) <= NS_LAST_US
+                                 for v in items):
+        return pa.timestamp("us", tz=kind.tz)
+    return kind
 
 
 def _as_timestamp(value: datetime | None, kind: pa.TimestampType) -> datetime | None:
@@ -188,9 +209,24 @@ def key_pool(draw: st.DrawFn, column: Column, *, extra: tuple[Any, ...] = (),
     cardinalities range from one row per key to every row on one key."""
     pool = draw(st.lists(values(column), min_size=1, max_size=max_keys, unique_by=repr))
     pool = list(dict.fromkeys([*extra, *pool]))
+    if column.type == "float" and draw(st.booleans()):
+        pool += float_twins(column)
     if column.nullable and draw(st.booleans()):
         pool.append(None)  # a missing key, deliberately: the runtime hashes it as ''
     return pool
+
+
+NEGATIVE_NAN = struct.unpack("<d", struct.pack("<Q", 0xFFF8_0000_0000_0000))[0]
+
+
+def float_twins(column: Column) -> list[float]:
+    """Equal float keys spelled apart: 0.0 and -0.0, and (where no constraint rules NaN
+    out) a NaN with and without its sign bit, x86's default NaN. Drawn floats almost never
+    hold both of a pair, and `dict.fromkeys` merges the zeros; a split that hashes a key's
+    text would put one key on two sides."""
+    lo, hi, excluded = _bounds(column, -math.inf, math.inf)
+    twins = [0.0, -0.0] if lo <= 0 <= hi and excluded != 0 else []
+    return twins + ([math.nan, NEGATIVE_NAN] if column.constraint is None else [])
 
 
 # ------------------------------------------------------------------ splits
@@ -215,6 +251,7 @@ def time_regions(bounds: TimeBounds) -> list[st.SearchStrategy[int]]:
               (start, (until or start + span) - 1)]
     if until is not None:
         ranges.append((until, until + span))
+    ranges = [(max(lo, FIRST_US), min(hi, LAST_US)) for lo, hi in ranges]
     return [st.one_of(st.integers(lo, hi), st.sampled_from(
         [e for e in edges if lo <= e <= hi] or [lo])) for lo, hi in ranges if lo <= hi]
 
@@ -353,7 +390,8 @@ def _bulk_train_side(spec: SplitSpec, data: dict[str, list[Any]], rng: random.Ra
         return
     bounds = time_bounds(spec, snapshot)
     end = to_us(bounds.before) if bounds.before is not None else None
-    if end is None:
-        return
-    times = [from_us(end - 1 - rng.randrange(400 * DAY_US)) for _ in data[on.name]]
+    if end is None or end <= FIRST_US:
+        return  # no instant a row can hold is before the train end
+    times = [from_us(max(end - 1 - rng.randrange(400 * DAY_US), FIRST_US))
+             for _ in data[on.name]]
     data[on.name] = [_day(t) for t in times] if on.type == "date" else times

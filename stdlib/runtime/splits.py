@@ -7,7 +7,9 @@ version, of the row order and of every other row:
 
 `key` is the VARCHAR text of the `on` column (entity, group), or for `random` the row's
 identity: the identity columns (the base source's columns, by name) joined by U+001F with
-NULL as U+0000. A NULL entity or group key hashes as the empty string.
+NULL as U+0000. A NULL entity or group key hashes as the empty string. Values that are
+equal but spelled apart (`-0.0` and `0.0`, `-nan` and `nan`) hash as one, so that equal
+keys (and equal rows) share a side.
 `u < test` → test; `u < test + valid` → valid; else train.
 
 `time`: train `t < before`, test `t >= from` (and `t < until`), rows between (and rows
@@ -21,7 +23,11 @@ resolved snapshot date.
 from __future__ import annotations
 
 import hashlib
-from datetime import date, timedelta
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -50,8 +56,16 @@ def fraction_sql(seed: int, key_sql: str) -> str:
     )
 
 
+def value_text_sql(column: str) -> str:
+    """SQL: the text a value hashes as. DuckDB spells a float's negative zero `-0.0` and
+    a NaN with its sign bit set (x86's default NaN) `-nan`, though each equals its
+    positive twin: hashed as spelled, one key would land on two sides."""
+    text = f"CAST({ident(column)} AS VARCHAR)"
+    return f"CASE {text} WHEN '-0.0' THEN '0.0' WHEN '-nan' THEN 'nan' ELSE {text} END"
+
+
 def identity_sql(columns: list[str]) -> str:
-    parts = [f"coalesce(CAST({ident(c)} AS VARCHAR), chr(0))" for c in sorted(columns)]
+    parts = [f"coalesce({value_text_sql(c)}, chr(0))" for c in sorted(columns)]
     return "concat_ws(chr(31), " + ", ".join(parts) + ")" if parts else "''"
 
 
@@ -84,7 +98,7 @@ def side_sql(
     if on is None:
         raise ManifestError(f"a {by} split needs an `on` column")
     if by in ("entity", "group"):
-        key = f"coalesce(CAST({ident(on)} AS VARCHAR), '')"
+        key = f"coalesce({value_text_sql(on)}, '')"
         return _hash_side(fraction_sql(seed, key), test, valid)
     if by == "market":
         is_test = holdout_sql(on, split.get("holdout") or [])
@@ -119,14 +133,26 @@ def time_bounds(split: dict[str, Any], snapshot: date | None) -> tuple[Any, Any,
     `snapshot - D` resolved against the base source's snapshot."""
     before = parse_date_object(split.get("train_before"), snapshot)
     start = parse_date_object(split.get("test_from"), snapshot)
+    gap = timedelta(microseconds=micros(split.get("gap_s")))
     if start is None:
         if before is None:
             raise ManifestError("a time split needs `train before` or `test from`")
-        start = before + timedelta(microseconds=micros(split.get("gap_s")))
+        start = _shifted(before, gap)
     if before is None:
         # `test from D` alone: train ends where the gap before the test period begins.
-        before = start - timedelta(microseconds=micros(split.get("gap_s")))
+        before = _shifted(start, -gap)
     return before, start, parse_date_object(split.get("test_until"), snapshot)
+
+
+def _shifted(instant: datetime, delta: timedelta) -> datetime:
+    """`instant + delta`, held at the ends of the calendar: `train before 9999-12-01;
+    gap 365d` has a test period that starts after every instant a row can hold (an
+    empty one), rather than an OverflowError that stops the run."""
+    try:
+        return instant + delta
+    except OverflowError:
+        end = datetime.max if delta > timedelta(0) else datetime.min
+        return end.replace(tzinfo=UTC)
 
 
 def _time_side(
@@ -155,11 +181,32 @@ def assign_sides(
     Pure: the side of a row depends only on that row, the split and the snapshot.
     `on` defaults to `split["on"]`; `identity` (for row hashes) to every column.
     """
-    con = connect()
-    con.register("__input", table)
     cols = identity if identity is not None else list(table.column_names)
     expr = side_sql(split, snapshot, split.get("on") or on, cols)
-    return query_arrow(con, f"SELECT *, {expr} AS {SIDE} FROM __input")
+    with _session() as con:
+        con.register("__input", table)
+        return query_arrow(con, f"SELECT *, {expr} AS {SIDE} FROM __input")
+
+
+_DATABASE: dict[str, Any] = {}
+
+
+@contextmanager
+def _session() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A fresh connection (its own `__input`) to one in-memory database per process and
+    thread: opening a database takes ~15 ms, most of a small split's time, and `pipec
+    test` splits hundreds of small tables while it shrinks a counterexample."""
+    key = f"{os.getpid()}:{threading.get_ident()}"  # a forked child opens its own
+    database = _DATABASE.get(key)
+    if database is None:
+        database = _DATABASE[key] = connect()
+    con = database.cursor()
+    try:
+        # Settings are per connection: the same UTC session that `connect` sets up.
+        con.execute("SET TimeZone = 'UTC'")
+        yield con
+    finally:
+        con.close()
 
 
 def split_tables(con: duckdb.DuckDBPyConnection, examples: str, expr: str) -> dict[str, pa.Table]:
