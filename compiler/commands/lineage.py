@@ -16,6 +16,7 @@ from pipec.commands._runtime import (
     parse_model_ref,
     registry_dir,
 )
+from pipec.render.text import shown_lines
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -57,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(answers, indent=2, sort_keys=True, default=str))
     else:
-        print(render(parse_model_ref(args.model)[0], entry.version, answers))
+        print(shown_lines(render(parse_model_ref(args.model)[0], entry.version,
+                                 answers).split("\n")))
     return 0
 
 
@@ -70,9 +72,16 @@ def _record(project: Path, run_id: str | None) -> dict[str, Any] | None:
         return None
     records = RunRecords(project)
     try:
-        return records.get(run_id)
+        record = records.get(run_id)
+    except json.JSONDecodeError as exc:  # a damaged store: name the run, not the parser
+        raise ValueError(f"the record of run {run_id} in `{project}` is damaged: it is not "
+                         f"valid JSON ({exc})") from None
     finally:
         records.close()
+    if record is not None and not isinstance(record, dict):
+        raise ValueError(f"the record of run {run_id} in `{project}` is damaged: it is not "
+                         "a JSON object")
+    return record
 
 
 def _produced(entries: dict[str, Any], key: str, value: Any, name: str) -> dict[str, Any]:
@@ -126,5 +135,8 @@ def render(name: str, version: int, answers: dict[str, Any]) -> str:
     lines = [f"lineage of {name}@{version}"]
     for question, value in answers.items():
         lines.append(f"\n{question}")
-        lines.append(json.dumps(value, indent=2, sort_keys=True, default=str))
+        # Letters as they are (`Zoë`, not `Zo\u00eb`); the caller shows control characters
+        # as their pictures.
+        lines.append(json.dumps(value, indent=2, sort_keys=True, default=str,
+                                ensure_ascii=False))
     return "\n".join(lines)

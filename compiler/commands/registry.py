@@ -151,8 +151,11 @@ def _named(registry: Any, ref: str, action: str) -> Any:
 
 
 def _done(args: argparse.Namespace, text: str, shown: dict[str, Any]) -> int:
-    """What a state change did: a line, or with `--format json` the JSON it accepted."""
-    print(json.dumps(shown, indent=2, sort_keys=True) if args.format == "json" else text)
+    """What a state change did: a line, or with `--format json` the JSON it accepted.
+    The line can carry names others stored (an earlier approver): a control character in
+    one is shown as its picture, never sent to the terminal."""
+    print(json.dumps(shown, indent=2, sort_keys=True) if args.format == "json"
+          else shown_lines([text]))
     return 0
 
 

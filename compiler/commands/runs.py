@@ -18,6 +18,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(action="list")
     parser.add_argument("--project", default=".", help="folder holding `.pipec/`")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    # `pipec runs --limit 5` lists too: without it argparse took `5` for an action word.
+    parser.add_argument("--limit", type=_limit, default=50, metavar="N",
+                        help="with list: the newest N runs (default 50; 0: all)")
     for name, help_text in (("list", "the latest runs"), ("show", "one run's record"),
                             ("diff", "what differs between two runs")):
         action = sub.add_parser(name, help=help_text)
@@ -78,8 +81,24 @@ def _list(records: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _get(records: Any, ref: str) -> dict[str, Any] | None:
+    """The record of run `ref`; one whose stored text is not a JSON object (a damaged
+    store) is a one-line error naming the run, not an internal error."""
+    from pipec.stdlib.runtime.errors import PipecRuntimeError
+
+    try:
+        record = records.get(ref)
+    except json.JSONDecodeError as exc:
+        raise PipecRuntimeError(f"the record of run `{ref}` is damaged: it is not valid "
+                                f"JSON ({exc})") from None
+    if record is not None and not isinstance(record, dict):
+        raise PipecRuntimeError(f"the record of run `{ref}` is damaged: it is not a JSON "
+                                "object")
+    return record
+
+
 def _show(records: Any, args: argparse.Namespace) -> int:
-    record = records.get(args.run)
+    record = _get(records, args.run)
     if record is None:
         print(f"pipec: {_no_record(records, args.run)}", file=sys.stderr)
         return 2
@@ -104,8 +123,7 @@ def _record_text(record: dict[str, Any]) -> str:
     code = record.get("code") or {}
     lines = [f"run {record['run_id']}  {record['pipeline']}  {record['status']}",
              f"  dag_hash  {record.get('dag_hash')}",
-             f"  code      {code.get('commit') or code.get('declared')}"
-             + (f" ({code['note']})" if code.get("note") else ""),
+             f"  code      {_code(code)}",
              f"  image     {(record.get('environment') or {}).get('image')}"]
     if continues := record.get("continues"):  # the run went on after it had ended
         lines.append(f"  continues record {continues['record_sha256'][:12]} "
@@ -134,6 +152,17 @@ def _record_text(record: dict[str, Any]) -> str:
     return shown_lines(lines)
 
 
+def _code(code: dict[str, Any]) -> str:
+    """The commit, and whether the run used uncommitted changes: then checking out the
+    commit does not give back the code that ran."""
+    shown = str(code.get("commit") or code.get("declared"))
+    if code.get("dirty"):
+        shown += " (with uncommitted changes)"
+    if code.get("note"):
+        shown += f" ({code['note']})"
+    return shown
+
+
 def _registry_lines(record: dict[str, Any]) -> list[str]:
     """What the register, approval and deploy stages did; one that did not run records
     None, one that stopped records why (a refused model has no version)."""
@@ -158,7 +187,7 @@ def _approval_state(entry: dict[str, Any]) -> str:
 
 
 def _diff(records: Any, args: argparse.Namespace) -> int:
-    first, second = records.get(args.first), records.get(args.second)
+    first, second = _get(records, args.first), _get(records, args.second)
     for ref, record in ((args.first, first), (args.second, second)):
         if record is None:
             print(f"pipec: {_no_record(records, ref)}", file=sys.stderr)
@@ -166,10 +195,15 @@ def _diff(records: Any, args: argparse.Namespace) -> int:
     changes = diff(first, second)
     if args.format == "json":
         print(json.dumps(changes, indent=2, sort_keys=True, default=str))
-    else:
-        for path, (a, b) in changes.items():
-            print(f"{path}: {json.dumps(a, default=str)} -> {json.dumps(b, default=str)}")
+    elif changes:
+        print(shown_lines([f"{path}: {_value(a)} -> {_value(b)}"
+                           for path, (a, b) in changes.items()]))
     return 0
+
+
+def _value(value: Any) -> str:
+    """A changed value as JSON, with its letters as they are (`Zoë`, not `Zo\\u00eb`)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 # Run ids and stage timings differ between any two runs. The environment (image,
@@ -185,7 +219,11 @@ def diff(first: dict[str, Any], second: dict[str, Any], prefix: str = "") -> dic
         path = f"{prefix}.{key}" if prefix else key
         if path in IGNORED:
             continue
-        a, b = _keyed(first.get(key)), _keyed(second.get(key))
+        a, b = first.get(key), second.get(key)
+        if isinstance(a, list) and isinstance(b, list):
+            # Keyed only to compare two lists: a list on one side only (a stage that did
+            # not run in the other run) is shown as the record has it.
+            a, b = _keyed(a), _keyed(b)
         if isinstance(a, dict) and isinstance(b, dict):
             changes.update(diff(a, b, path))
         elif a != b:
