@@ -258,6 +258,7 @@ def _backfill_range(backfill: n.Backfill) -> Iterator[Diagnostic]:
 
 def _split_shape(program: Program, split: n.Split) -> Iterator[Diagnostic]:
     yield from _split_key(program, split)
+    yield from _unused_split_lines(split)
     if split.by == "time":
         yield from _time_dates(program, split)
     if split.by == "market":
@@ -268,6 +269,46 @@ def _split_shape(program: Program, split: n.Split) -> Iterator[Diagnostic]:
             yield _p001("a market split with no `holdout` values has an empty test set",
                         holdout.span if holdout else split.header,
                         "list the held-out markets, e.g. `holdout [fr, de]`")
+
+
+# What places a row in each kind of split: any other line would be ignored, and its
+# reader would believe it holds (a `test 20%` on a time split, a `gap` on a random one).
+_HASHED = "a hash of each row's {unit} places it, by `test`, `valid` and `seed`"
+_SPLIT_LINES: dict[str, tuple[frozenset[str], str]] = {
+    "random": (frozenset({"test", "valid", "seed"}), _HASHED.format(unit="identity")),
+    "entity": (frozenset({"test", "valid", "seed"}), _HASHED.format(unit="entity")),
+    "group": (frozenset({"test", "valid", "seed"}), _HASHED.format(unit="group")),
+    "time": (frozenset({"train before", "gap", "test from", "valid", "seed"}),
+             "its dates place each row (`train before`, `gap`, `test from`); `valid` and "
+             "`seed` carve validation rows out of the train period"),
+    "market": (frozenset({"holdout", "valid", "seed"}),
+               "`holdout` names the test markets; `valid` and `seed` carve validation rows "
+               "out of the others"),
+}
+
+
+def _unused_split_lines(split: n.Split) -> Iterator[Diagnostic]:
+    used, how = _SPLIT_LINES.get(split.by, (None, ""))
+    if used is None:
+        return
+    for stmt in split.body:
+        line = _split_line(stmt)
+        if line is not None and line not in used:
+            article = "an" if split.by == "entity" else "a"
+            yield _p001(f"{article} {split.by} split takes no `{line}`: {how}", stmt.span,
+                        f"drop the `{line}` line, or split by another kind")
+
+
+def _split_line(stmt: n.Stmt) -> str | None:
+    """The split keyword a statement of a split block is (None: owner and the like)."""
+    if isinstance(stmt, n.TrainBefore):
+        return "train before"
+    if isinstance(stmt, n.TestFrom):
+        return "test from"
+    if isinstance(stmt, n.Setting) and stmt.keyword in ("test", "valid", "seed", "gap",
+                                                        "holdout"):
+        return stmt.keyword
+    return None
 
 
 def _split_key(program: Program, split: n.Split) -> Iterator[Diagnostic]:

@@ -77,6 +77,19 @@ FIRES = [
      "P001", 7, "label `__row_id` starts with `__`"),
     ("market-without-holdout", [(SPLIT, "split by market on kind { test 20% }")], "P001", 9,
      "empty test set"),
+    # lines a split of that kind would ignore, while its reader believes they hold
+    ("time-split-with-a-test-share", [(SPLIT, SPLIT.replace(" }", "; test 20% }"))],
+     "P001", 9, "a time split takes no `test`: its dates place each row"),
+    ("time-split-with-a-holdout", [(SPLIT, SPLIT.replace(" }", "; holdout [a] }"))],
+     "P001", 9, "a time split takes no `holdout`"),
+    ("random-split-with-a-gap", [(SPLIT, "split by random { test 20%; seed 1; gap 3d }")],
+     "P001", 9, "a random split takes no `gap`: a hash of each row's identity places it"),
+    ("entity-split-with-dates", [(SPLIT, "split by entity on id { test 20%; seed 1; "
+                                         "train before 2026-03-01 }")],
+     "P001", 9, "an entity split takes no `train before`"),
+    ("market-split-with-a-test-share", [(SPLIT, "split by market on kind { holdout [a]; "
+                                                "test 20% }")],
+     "P001", 9, "a market split takes no `test`: `holdout` names the test markets"),
     ("until-before-from", [(SPLIT, "split by time on at { test from 2026-04-01 until "
                                    "2026-03-15 }")], "P001", 9, "ends (2026-03-15) before"),
     ("entity-split-no-entity", [("entity id; time at\n", "time at\n"),
@@ -326,6 +339,11 @@ def test_fires(pairs: list[tuple[str, str]], code: str, line: int, message: str)
 
 
 CLEAN = [
+    # every line a split kind uses: no "takes no" P001
+    ("time-split-every-line", [(SPLIT, "split by time on at { train before 2026-03-01; "
+                                       "gap 1d; test from 2026-04-01; valid 10%; seed 1 }")]),
+    ("market-split-every-line", [(SPLIT, "split by market on kind { holdout [a]; valid 10%; "
+                                         "seed 1 }")]),
     ("binary-bool-label", [('LogisticRegression"; seed 1', 'LogisticRegression"; seed 1; '
                                                           'task binary')]),
     ("binary-when-label", [NO_LATE_COLUMN,
