@@ -91,6 +91,9 @@ def _lower_and_emit(program: Program, target: str,
     with plugin_guard(target, "writing its files"):
         files = backend.emit(lowered)
         _check_files(files)
+    too_long = _long_file_names(files, program)
+    if too_long:
+        return {}, diagnostics + too_long
     with plugin_guard(target, "measuring its files"):
         measured = list(backend.measure(lowered, files, options))
     return files, diagnostics + measured
@@ -107,6 +110,25 @@ def _check_files(files: object) -> None:
                              "relative path inside the output folder")
         if not isinstance(text, str):
             raise TypeError(f"emit returned {type(text).__name__} for {name!r}, not text")
+
+
+# The longest file name most file systems take (NAME_MAX), in bytes.
+FILE_NAME_MAX = 255
+
+
+def _long_file_names(files: dict[str, str], program: Program) -> list[Diagnostic]:
+    """Files are named after the pipeline (`<pipeline>.yaml`, `run_<pipeline>.py`): a name
+    past what file systems take would build with no error, then fail the write itself."""
+    found = []
+    for name in sorted(files):
+        part = max(PurePath(name).parts, key=lambda p: len(p.encode()))
+        size = len(part.encode())
+        if size > FILE_NAME_MAX:
+            found.append(error("BUILD001", f"the output file `{part[:40]}…` would have a "
+                               f"name of {size:,} bytes, and file systems refuse more than "
+                               f"{FILE_NAME_MAX}", pipeline_span(program),
+                               "shorten the pipeline's name"))
+    return found
 
 
 def _repro005(program: Program, repo_dir: Path, output: Path) -> list[Diagnostic]:

@@ -15,8 +15,6 @@ from pipec.nodes import Span
 
 # Kubernetes' limit on the total size of an object's annotations (keys and values).
 ANNOTATIONS_MAX = 256 * 1024
-# The longest file name most file systems take (NAME_MAX); the file is `<pipeline>.yaml`.
-FILE_NAME_MAX = 255
 
 
 class ArgoBackend:
@@ -90,16 +88,4 @@ def _diagnostics(wf: ArgoWorkflow, span: Span) -> list[Diagnostic]:
     if len(set(names)) != len(names):  # only on a 40-bit hash collision (naming.py)
         found.append(error("BUILD001", "two stages map to the same Argo task name", span,
                            "rename one of the stages"))
-    return found + _file_name_diagnostics(wf, span)
-
-
-def _file_name_diagnostics(wf: ArgoWorkflow, span: Span) -> list[Diagnostic]:
-    """The Kubernetes names are cut to fit, but the file is named after the pipeline as
-    written: without this, a name over 250 bytes failed the write itself (exit 2, no
-    diagnostic) after a build that reported no error."""
-    size = len(wf.file_name.encode())
-    if size <= FILE_NAME_MAX:
-        return []
-    return [error("BUILD001", f"the output file `{wf.file_name[:40]}….yaml` would have a "
-                  f"name of {size:,} bytes, and file systems refuse more than "
-                  f"{FILE_NAME_MAX}", span, "shorten the pipeline's name")]
+    return found

@@ -116,3 +116,15 @@ def test_a_pipeline_name_too_long_for_a_file_name_is_a_diagnostic(tmp_path):
     assert not result.ok and not [n for n in result.files if n.endswith(".yaml")]
     (found,) = [d for d in result.diagnostics if d.code == "BUILD001"]
     assert "256 bytes" in found.message and found.span.line == 3
+
+
+@pytest.mark.parametrize("target, file_name", [("airflow", "{}.py"), ("local", "run_{}.py")])
+def test_every_target_refuses_a_file_name_too_long(tmp_path, target, file_name):
+    """Every target's files (`<pipeline>.py`, `run_<pipeline>.py`): refused at build
+    (Airflow's own 250-character id limit comes first there), never a failed write."""
+    from pipec.backends.build import build_files
+
+    name = "p" * 252
+    result = build_files(_renamed(tmp_path / "src", name), target, tmp_path / "out")
+    assert not result.ok and file_name.format(name) not in result.files
+    assert [d for d in result.diagnostics if d.code == "BUILD001"]
