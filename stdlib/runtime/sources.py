@@ -324,7 +324,7 @@ def _cast(col: str, kind: str, raw: str | None = None) -> str:
     if _always_converts(kind, raw):
         return f"CAST({col} AS {target})"
     if kind == "timestamp":
-        return _utc_instant(col)
+        return _utc_instant(col, raw)
     if kind == "date":
         return _utc_date(col, raw)
     if kind == "int":
@@ -333,8 +333,17 @@ def _cast(col: str, kind: str, raw: str | None = None) -> str:
     return f"TRY_CAST({col} AS {target})"
 
 
-def _utc_instant(col: str) -> str:
-    """SQL: the value as a UTC TIMESTAMP, its offset applied (none: read as UTC)."""
+# Nanosecond times (pandas writes them to parquet): DuckDB's casts to microseconds round,
+# so 23:59:59.9999999 became 00:00 the next day, a time the event had not reached.
+_NANOSECOND_TIMES = frozenset({"TIMESTAMP_NS", "TIMESTAMPTZ_NS"})
+
+
+def _utc_instant(col: str, raw: str | None = None) -> str:
+    """SQL: the value as a UTC TIMESTAMP, its offset applied (none: read as UTC); a
+    nanosecond time cut down to its microsecond (floored, before 1970 too)."""
+    if raw in _NANOSECOND_TIMES:
+        ns = f"epoch_ns({col})"
+        return f"make_timestamp(({ns} - ({ns} % 1000 + 1000) % 1000) // 1000)"
     return f"TRY_CAST(TRY_CAST({col} AS TIMESTAMPTZ) AS TIMESTAMP)"
 
 
@@ -345,7 +354,7 @@ def _utc_date(col: str, raw: str | None) -> str:
     column is; a plain cast kept the text's wall-clock day and dropped any time, as a
     rounded `2.5` would be for an int."""
     # A DATE cast allows blanks around a date; a TIMESTAMPTZ cast does not after one.
-    instant = _utc_instant(f"trim({col})" if raw == "VARCHAR" else col)
+    instant = _utc_instant(f"trim({col})" if raw == "VARCHAR" else col, raw)
     return (f"CASE WHEN {instant} = date_trunc('day', {instant}) "
             f"THEN CAST({instant} AS DATE) END")
 

@@ -122,3 +122,19 @@ def test_a_tz_aware_parquet_time_of_day_is_a_type_error_too(tmp_path: Path) -> N
     loaded, rows = _load(tmp_path, stage)
     assert [(e["column"], e["rows"]) for e in loaded.type_errors] == [("d", 1)]
     assert [r["d"] for r in rows] == [None, date(2013, 1, 2)]
+
+
+def test_a_nanosecond_time_is_cut_to_its_microsecond_not_rounded(tmp_path: Path) -> None:
+    """pandas writes nanosecond times. DuckDB's cast to microseconds rounds, so an event
+    at 23:59:59.9999999 moved to 00:00 the next day (past a split date or a snapshot's
+    end it had not reached); before 1970 the same. Cut down, both stay on their day."""
+    nanos = [1_577_923_199_999_999_900, -100]  # 2020-01-01 23:59:59.9999999, 1969-12-31 ...
+    for unit_type, name in ((pa.timestamp("ns"), "naive"), (pa.timestamp("ns", tz="UTC"),
+                                                             "aware")):
+        pq.write_table(pa.table({"id": ["r0", "r1"], "at": pa.array(nanos, unit_type),
+                                 "x": ["a", "b"]}), tmp_path / f"{name}.parquet")
+        stage = source("t", f"{name}.parquet", "id", "at", SCHEMA, snapshot=None)
+        loaded, rows = _load(tmp_path, stage)
+        assert loaded.type_errors == []
+        assert [r["at"] for r in rows] == [datetime(2020, 1, 1, 23, 59, 59, 999_999),
+                                           datetime(1969, 12, 31, 23, 59, 59, 999_999)], name
