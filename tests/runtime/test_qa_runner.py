@@ -59,11 +59,28 @@ def test_a_rerun_after_a_rollback_keeps_the_rollback_and_says_so(tmp_path: Path)
     assert (deploy["version"], deploy["state"]) == (2, "archived")
     assert _status(again)["deploy.model"] == "skipped (cached)"
     assert _production(tmp_path) == 1
+    _record_fits_the_schema(tmp_path, again.run_id)  # its deploy says "archived"
     # A new model deploys as usual.
     path.write_text(program(c=0.25), "utf-8")
     newer = _run(path)
     assert _report(newer, "deploy.model")["state"] == "production"
     assert _production(tmp_path) == _report(newer, "deploy.model")["version"] == 3
+
+
+def _record_fits_the_schema(project: Path, run_id: str) -> None:
+    import json
+
+    import jsonschema
+    from conftest import REPO
+    from pipec.stdlib.runtime.records import RunRecords
+
+    records = RunRecords(project)
+    try:
+        record = records.get(run_id)
+    finally:
+        records.close()
+    schema = json.loads((REPO / "docs" / "run-record.schema.json").read_text("utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(record)
 
 
 # the project's own model code -------------------------------------------------------------
