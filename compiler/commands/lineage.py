@@ -72,16 +72,9 @@ def _record(project: Path, run_id: str | None) -> dict[str, Any] | None:
         return None
     records = RunRecords(project)
     try:
-        record = records.get(run_id)
-    except json.JSONDecodeError as exc:  # a damaged store: name the run, not the parser
-        raise ValueError(f"the record of run {run_id} in `{project}` is damaged: it is not "
-                         f"valid JSON ({exc})") from None
+        return records.get(run_id)  # a damaged record raises RecordDamaged: one line
     finally:
         records.close()
-    if record is not None and not isinstance(record, dict):
-        raise ValueError(f"the record of run {run_id} in `{project}` is damaged: it is not "
-                         "a JSON object")
-    return record
 
 
 def _produced(entries: dict[str, Any], key: str, value: Any, name: str) -> dict[str, Any]:

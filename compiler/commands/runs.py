@@ -81,24 +81,8 @@ def _list(records: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _get(records: Any, ref: str) -> dict[str, Any] | None:
-    """The record of run `ref`; one whose stored text is not a JSON object (a damaged
-    store) is a one-line error naming the run, not an internal error."""
-    from pipec.stdlib.runtime.errors import PipecRuntimeError
-
-    try:
-        record = records.get(ref)
-    except json.JSONDecodeError as exc:
-        raise PipecRuntimeError(f"the record of run `{ref}` is damaged: it is not valid "
-                                f"JSON ({exc})") from None
-    if record is not None and not isinstance(record, dict):
-        raise PipecRuntimeError(f"the record of run `{ref}` is damaged: it is not a JSON "
-                                "object")
-    return record
-
-
 def _show(records: Any, args: argparse.Namespace) -> int:
-    record = _get(records, args.run)
+    record = records.get(args.run)
     if record is None:
         print(f"pipec: {_no_record(records, args.run)}", file=sys.stderr)
         return 2
@@ -187,7 +171,7 @@ def _approval_state(entry: dict[str, Any]) -> str:
 
 
 def _diff(records: Any, args: argparse.Namespace) -> int:
-    first, second = _get(records, args.first), _get(records, args.second)
+    first, second = records.get(args.first), records.get(args.second)
     for ref, record in ((args.first, first), (args.second, second)):
         if record is None:
             print(f"pipec: {_no_record(records, ref)}", file=sys.stderr)

@@ -15,6 +15,7 @@ its latest one (`get`, `list`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import sqlite3
@@ -198,6 +199,28 @@ def _ending(record: dict[str, Any]) -> tuple[Any, ...]:
                                else s["status"]) for s in record["stages"]]
 
 
+class RecordDamaged(PipecRuntimeError):
+    """A stored record whose text is not what was written: it no longer hashes to the
+    sha256 stored beside it, or is not a JSON object."""
+
+
+def _loaded(row: tuple[Any, ...]) -> dict[str, Any]:
+    """The record of a `LATEST` row, checked against its sha256: the records are the
+    audit trail of what ran, so one edited by hand (or by a disk) is refused, not shown."""
+    run_id, sha, text = row[0], row[3], row[4]
+    if hashlib.sha256(text.encode("utf-8")).hexdigest() != sha:
+        raise RecordDamaged(f"the record of run {run_id} is damaged: its text no longer "
+                            f"matches its sha256 {str(sha)[:12]} (edited after it was written)")
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RecordDamaged(f"the record of run {run_id} is damaged: it is not valid JSON "
+                            f"({exc})") from None
+    if not isinstance(record, dict):
+        raise RecordDamaged(f"the record of run {run_id} is damaged: it is not a JSON object")
+    return record
+
+
 class AmbiguousRun(PipecRuntimeError):
     """A run id prefix that several runs share."""
 
@@ -248,14 +271,14 @@ class RunRecords:
         `%` and `_` are not wildcards and case matters."""
         exact = self.db.execute(LATEST + " WHERE r.run_id = ?", (run_id,)).fetchone()
         if exact is not None or not run_id:
-            return json.loads(exact[4]) if exact else None
+            return _loaded(exact) if exact else None
         rows = self.db.execute(LATEST + " WHERE substr(r.run_id, 1, ?) = ? "
                                "ORDER BY r.created_at DESC", (len(run_id), run_id)).fetchall()
         if len(rows) > 1:
             shown = ", ".join(r[0] for r in rows[:5]) + (", …" if len(rows) > 5 else "")
             raise AmbiguousRun(f"`{run_id}` is the start of {len(rows)} run ids ({shown}): "
                                "give more of it")
-        return json.loads(rows[0][4]) if rows else None
+        return _loaded(rows[0]) if rows else None
 
     def registries(self) -> list[str]:
         """The registry folders the recorded runs registered to, the most recent first

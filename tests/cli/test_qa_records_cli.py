@@ -176,3 +176,20 @@ def test_approving_again_shows_the_stored_approver_safely(
     assert code == 0, err
     assert "already approved by eve␛]0;pwned␇␛[2J (risk)" in out, out
     assert "\x1b" not in out and "\x07" not in out
+
+
+def test_a_record_edited_by_hand_is_refused_not_shown(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Valid JSON whose text no longer hashes to the sha256 stored beside it (its
+    environment deleted by hand): the audit trail is refused, naming the run, rather than
+    shown as if it were what ran."""
+    _store(tmp_path, _record("run1"), _record("run2"))
+    _registry(tmp_path).close()
+    edited = _record("run1")
+    edited.pop("environment", None)
+    _damage(tmp_path, "run1", json.dumps(edited, sort_keys=True))
+    for command in (["runs", "show", "run1"], ["runs", "diff", "run1", "run2"],
+                    ["lineage", "m@1"]):
+        code, out, err = _pipec(capsys, *command, "--project", str(tmp_path))
+        assert code == 2 and out == "", (command, out, err)
+        assert "run1 is damaged: its text no longer matches its sha256" in err, err
