@@ -128,7 +128,17 @@ def _repository_name(display: str, cwd: str) -> str | None:
 
 def load_config(start: Path) -> Config:
     pyproject = find_pyproject(start)
-    return _parse(pyproject) if pyproject else Config()
+    return _parse(pyproject, _stamp(pyproject)) if pyproject else Config()
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """What keys the parsed file in the cache besides its path: a long-lived process (an
+    editor plugin, a notebook calling the API) sees an edited pyproject.toml."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None  # `_parse` says why it cannot be read
+    return info.st_mtime_ns, info.st_size
 
 
 class ConfigError(ValueError):
@@ -143,8 +153,8 @@ SETTINGS = ("select", "ignore", "strict", "allowed_model_modules", "argo_max_byt
 _CLAIM = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
-@functools.cache
-def _parse(pyproject: Path) -> Config:
+@functools.lru_cache(maxsize=256)
+def _parse(pyproject: Path, _stamp: tuple[int, int] | None = None) -> Config:
     try:
         table: dict[str, Any] = tomllib.loads(pyproject.read_text("utf-8"))
     except tomllib.TOMLDecodeError as exc:

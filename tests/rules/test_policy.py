@@ -151,3 +151,15 @@ def test_strict_fails_on_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[
     path = _project(tmp_path, "strict = true")
     assert main(["check", str(path)]) == 1
     assert "GATE005" in capsys.readouterr().out
+
+
+def test_an_edited_pyproject_is_read_again_in_the_same_process(tmp_path: Path) -> None:
+    """The parsed `[tool.pipec]` was cached by path for the life of the process: an
+    editor plugin or a notebook calling the API kept the old settings after an edit."""
+    from pipec.config import load_config
+
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[tool.pipec]\nstate_volume = "first"\n', "utf-8")
+    assert load_config(tmp_path).state_volume == "first"
+    pyproject.write_text('[tool.pipec]\nstate_volume = "the-second"\n', "utf-8")
+    assert load_config(tmp_path).state_volume == "the-second"
