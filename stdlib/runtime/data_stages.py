@@ -341,13 +341,13 @@ def _check_gap(ctx: StageContext, join: dict[str, Any], snapshot: date | None) -
     such a rule is checked again by `run`). Training must end the label's maturity
     before the test period starts, or its last labels were computed from test-period
     events."""
-    from .splits import time_bounds
+    from .splits import shifted, time_bounds
 
     if ctx.stage["by"] != "time" or not join.get("label"):
         return
     maturity = timedelta(microseconds=micros(ctx.stage_def(join["label"]).get("maturity_s")))
     before, start, _until = time_bounds(ctx.stage, snapshot)
-    if before + maturity > start:
+    if shifted(before, maturity) > start:  # `train before 9999-12-30`: no overflow
         report = {"train_before": str(before), "test_from": str(start),
                   "label_maturity_s": _seconds(maturity), "snapshot": str(snapshot)}
         raise RunStopped(ctx.stage["id"], report, (

@@ -137,14 +137,14 @@ def time_bounds(split: dict[str, Any], snapshot: date | None) -> tuple[Any, Any,
     if start is None:
         if before is None:
             raise ManifestError("a time split needs `train before` or `test from`")
-        start = _shifted(before, gap)
+        start = shifted(before, gap)
     if before is None:
         # `test from D` alone: train ends where the gap before the test period begins.
-        before = _shifted(start, -gap)
+        before = shifted(start, -gap)
     return before, start, parse_date_object(split.get("test_until"), snapshot)
 
 
-def _shifted(instant: datetime, delta: timedelta) -> datetime:
+def shifted(instant: datetime, delta: timedelta) -> datetime:
     """`instant + delta`, held at the ends of the calendar: `train before 9999-12-01;
     gap 365d` has a test period that starts after every instant a row can hold (an
     empty one), rather than an OverflowError that stops the run."""

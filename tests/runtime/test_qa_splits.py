@@ -72,3 +72,24 @@ def test_splitting_small_tables_reuses_one_database(monkeypatch: pytest.MonkeyPa
     for seed in range(5):
         _sides(table, {"by": "entity", "on": "user", "test": 0.5, "seed": seed})
     assert len(opened) == 1
+
+
+def test_a_train_end_at_the_end_of_the_calendar_is_leak002_not_an_overflow(
+        tmp_path) -> None:
+    """`train before 9999-12-31` with labels that mature a day later: the run's LEAK002
+    check on the resolved dates computed 9999-12-31 + 1d and failed with OverflowError.
+    (The checker reports it too; the runtime must still say it when run anyway.)"""
+    from model.project import write_project
+    from pipec import compile
+    from pipec.manifest import build_manifest
+    from pipec.stdlib.runtime import run_pipeline
+
+    path = write_project(tmp_path)
+    text = path.read_text("utf-8")
+    for old, new in (("train before 2026-03-01", "train before 9999-12-31"),
+                     ("test from 2026-03-03", "test from 9999-12-31"), ("gap 2d", "gap 0d")):
+        text = text.replace(old, new)
+    path.write_text(text, "utf-8")
+    result = run_pipeline(build_manifest(compile(path)), tmp_path, tmp_path)
+    assert result.status == "blocked", result.report
+    assert "LEAK002 on the resolved dates" in str(result.report)
