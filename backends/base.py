@@ -20,6 +20,10 @@ class BuildOptions:
     airflow_max_tasks: int = 5_000
     # `[tool.pipec] state_volume`: the claim pods mount for the run store and registries.
     state_volume: str | None = None
+    # `[tool.pipec] service_account` (the stage pods') and `sensor_service_account` (the
+    # Argo Events Sensor's, which creates the retrain Workflows).
+    service_account: str | None = None
+    sensor_service_account: str | None = None
     # The lineage manifest `pipec build` writes beside the target files, built once per
     # build: backends lower from it (`plan.plan_of`) rather than building their own.
     manifest: dict[str, Any] | None = field(default=None, compare=False, repr=False)

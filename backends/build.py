@@ -71,7 +71,10 @@ def _build_files(path: Path, target: str, output: Path, airflow_operator: str,
     options = BuildOptions(airflow_operator=airflow_operator,
                            argo_max_bytes=config.argo_max_bytes,
                            airflow_max_tasks=config.airflow_max_tasks,
-                           state_volume=config.state_volume, manifest=manifest)
+                           state_volume=config.state_volume,
+                           service_account=config.service_account,
+                           sensor_service_account=config.sensor_service_account,
+                           manifest=manifest)
     files, found = _lower_and_emit(program, target, options)
     found += runtime_limits(program)
     found += _repro005(program, path.parent, output)

@@ -9,6 +9,8 @@ allowed_model_modules = ["sklearn"]
 argo_max_bytes = 1000000
 airflow_max_tasks = 5000
 state_volume = "pipec-state"       # a PVC the stage pods mount for the run store and registries
+service_account = "pipec-stages"   # the Kubernetes service account the stage pods run as
+sensor_service_account = "pipec-sensor"  # Argo Events: may create Workflows (triggered retrain)
 
 [tool.pipec.severity]
 GATE005 = "error"                  # error | warning | note | off
@@ -43,6 +45,10 @@ class Config:
     # A PersistentVolumeClaim the pods of Argo and the KubernetesPodOperator mount for
     # the run store and the local registries; None: the pods mount nothing.
     state_volume: str | None = None
+    # The service accounts of the stage pods (Argo, the KubernetesPodOperator) and of the
+    # Argo Events Sensor that starts a triggered retrain; None: the namespace's default.
+    service_account: str | None = None
+    sensor_service_account: str | None = None
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -148,9 +154,10 @@ class ConfigError(ValueError):
 
 
 SETTINGS = ("select", "ignore", "strict", "allowed_model_modules", "argo_max_bytes",
-            "airflow_max_tasks", "severity", "state_volume")
-# A PersistentVolumeClaim's name: a DNS-1123 subdomain.
-_CLAIM = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+            "airflow_max_tasks", "severity", "state_volume", "service_account",
+            "sensor_service_account")
+# A PersistentVolumeClaim's or ServiceAccount's name: a DNS-1123 subdomain.
+_KUBE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 @functools.lru_cache(maxsize=256)
@@ -185,16 +192,20 @@ def _config(root: Path, section: dict[str, Any]) -> Config:
         allowed_model_modules=_strings(section, "allowed_model_modules", ("sklearn",)),
         argo_max_bytes=_positive(section, "argo_max_bytes", 1_000_000),
         airflow_max_tasks=_positive(section, "airflow_max_tasks", 5_000),
-        state_volume=_claim(section, "state_volume"),
+        state_volume=_kube_name(section, "state_volume", "a PersistentVolumeClaim"),
+        service_account=_kube_name(section, "service_account", "a ServiceAccount"),
+        sensor_service_account=_kube_name(section, "sensor_service_account",
+                                          "a ServiceAccount"),
     )
 
 
-def _claim(section: dict[str, Any], key: str) -> str | None:
+def _kube_name(section: dict[str, Any], key: str, kind: str) -> str | None:
+    """A Kubernetes object's name (a DNS-1123 subdomain), or None when not set."""
     value = section.get(key)
     if value is not None and (not isinstance(value, str) or len(value) > 253
-                              or not _CLAIM.fullmatch(value)):
-        raise ConfigError(f"`{key}` must name a PersistentVolumeClaim (lowercase letters, "
-                          f"digits, `-` and `.`), not {value!r}")
+                              or not _KUBE_NAME.fullmatch(value)):
+        raise ConfigError(f"`{key}` must name {kind} (lowercase letters, digits, `-` and "
+                          f"`.`), not {value!r}")
     return value
 
 

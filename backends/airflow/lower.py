@@ -49,6 +49,8 @@ def lower_dag(plan: Plan, options: BuildOptions) -> AirflowDag:
         defaults=_defaults([t for t in tasks if isinstance(t, StageTask)]), tasks=tuple(tasks),
         rejections=tuple(rejections), drift=drift_condition(plan),
         state_volume=options.state_volume if options.airflow_operator == "kubernetes" else None,
+        service_account=(options.service_account if options.airflow_operator == "kubernetes"
+                         else None),
         dag_hash=plan.dag_hash, description=plan.description,
     )
 

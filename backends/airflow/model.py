@@ -128,6 +128,8 @@ class AirflowDag:
     drift: dict[str, Any] | None = None
     # `[tool.pipec] state_volume` (KubernetesPodOperator only): the claim every pod mounts.
     state_volume: str | None = None
+    # `[tool.pipec] service_account` (KubernetesPodOperator only): what every pod runs as.
+    service_account: str | None = None
     # The build's: each stage refuses a manifest of another build.
     dag_hash: str = ""
     # The pipeline's `description`: the DAG list shows it beside the DAG's name.

@@ -58,7 +58,8 @@ def _workflow_spec(wf: ArgoWorkflow) -> dict[str, Any]:
         "templates": templates,
     } | ({"volumes": [{"name": STATE_VOLUME,
                        "persistentVolumeClaim": {"claimName": wf.state_volume}}]}
-         if wf.state_volume else {})
+         if wf.state_volume else {}) \
+      | ({"serviceAccountName": wf.service_account} if wf.service_account else {})
 
 
 def _dag_template(wf: ArgoWorkflow) -> dict[str, Any]:
@@ -187,7 +188,16 @@ def _sensor(wf: ArgoWorkflow, sensor: Sensor) -> dict[str, Any]:
     return {"apiVersion": API_VERSION, "kind": "Sensor",
             "metadata": {"name": sensor.name, "labels": dict(wf.labels),
                          "annotations": dict(wf.annotations)},
-            "spec": {"dependencies": dependencies, "triggers": [{"template": trigger}]}}
+            "spec": _sensor_account(wf) | {"dependencies": dependencies,
+                                           "triggers": [{"template": trigger}]}}
+
+
+def _sensor_account(wf: ArgoWorkflow) -> dict[str, Any]:
+    """The Sensor's argoWorkflow trigger creates Workflows as its pod's service account,
+    which the namespace's `default` usually may not."""
+    if not wf.sensor_service_account:
+        return {}
+    return {"template": {"serviceAccountName": wf.sensor_service_account}}
 
 
 # Argo Events' data filter comparators: its equality is `=`; an unknown comparator

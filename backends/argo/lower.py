@@ -52,7 +52,8 @@ def lower_workflow(plan: Plan, options: BuildOptions) -> ArgoWorkflow:
         labels=_labels(plan), annotations=_annotations(plan),
         templates=tuple(templates.values()),
         tasks=tasks, sensor=_sensor(plan), groups=groups, state_volume=options.state_volume,
-        dag_hash=plan.dag_hash,
+        service_account=options.service_account,
+        sensor_service_account=options.sensor_service_account, dag_hash=plan.dag_hash,
     )
 
 

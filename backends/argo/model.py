@@ -72,6 +72,8 @@ class ArgoWorkflow:
     sensor: Sensor | None
     groups: tuple[DagGroup, ...] = ()
     state_volume: str | None = None  # the claim every stage pod mounts (kube.py)
+    service_account: str | None = None  # the stage pods' (None: the namespace's default)
+    sensor_service_account: str | None = None  # the Sensor's: allowed to create Workflows
     dag_hash: str = ""  # the build's: each stage refuses a manifest of another build
 
     def all_tasks(self) -> list[DagTask]:

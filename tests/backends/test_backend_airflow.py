@@ -139,6 +139,7 @@ def test_kubernetes_pods_mount_the_state_volume(dagbags, plans):
             assert "'PIPEC_STATE_DIR': '/var/lib/pipec'" in str(attrs["env_vars"])
             assert "'claim_name': 'ml-state'" in str(attrs["volumes"])
             assert "'mount_path': '/var/lib/pipec'" in str(attrs["volume_mounts"])
+            assert attrs["service_account_name"] == "ml-stages"  # `service_account`
 
 
 def test_kubernetes_tasks_use_the_pipeline_image(dagbags, plans):

@@ -260,3 +260,22 @@ def test_pods_without_a_state_volume_are_warned_of(programs, tmp_path):
     kube = build(programs["fraud_detection"], "airflow",
                  tmp_path / "k8s", operator="kubernetes").diagnostics
     assert [d.code for d in kube if d.code == "BUILD003"] == ["BUILD003"]
+
+
+def test_service_accounts_for_the_pods_and_the_sensor(programs, tmp_path):
+    """`[tool.pipec] service_account`: what the stage pods run as (Argo's executor needs
+    RBAC the namespace's default usually lacks); `sensor_service_account`: what the Argo
+    Events Sensor creates the retrain Workflows as. Unset, both are left out."""
+    path = variant(programs["fraud_detection"], tmp_path / "src", "accounts",
+                   "triggered on new_snapshot")
+    (path.parent / "pyproject.toml").write_text(
+        '[tool.pipec]\nstate_volume = "ml-state"\nservice_account = "ml-stages"\n'
+        'sensor_service_account = "ml-sensor"\n')
+    template, sensor = _documents(path, tmp_path / "out")
+    assert schema_errors(template) == []
+    assert template["spec"]["serviceAccountName"] == "ml-stages"
+    assert sensor["kind"] == "Sensor"
+    assert sensor["spec"]["template"] == {"serviceAccountName": "ml-sensor"}
+    plain = _documents(variant(programs["fraud_detection"], tmp_path / "plain-src", "plain",
+                               "triggered on new_snapshot"), tmp_path / "plain")
+    assert "serviceAccountName" not in plain[0]["spec"] and "template" not in plain[1]["spec"]

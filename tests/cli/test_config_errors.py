@@ -25,6 +25,10 @@ PROGRAM = 'team ml { contact "#ml"; role ml }\n'
     ('[tool.pipec]\nstate_volume = "ML_State"\n', "`state_volume` must name a "
      "PersistentVolumeClaim"),
     ('[tool.pipec]\nstate_volume = 3\n', "`state_volume` must name a PersistentVolumeClaim"),
+    ('[tool.pipec]\nservice_account = "ML Stages"\n', "`service_account` must name a "
+     "ServiceAccount"),
+    ('[tool.pipec]\nsensor_service_account = ["a"]\n', "`sensor_service_account` must name "
+     "a ServiceAccount"),
 ])
 def test_a_bad_table_is_a_usage_error(tmp_path: Path, capsys, table: str, message: str):
     (tmp_path / "pyproject.toml").write_text(table, encoding="utf-8")

@@ -124,6 +124,7 @@ _EXTRA_ATTRS = (
     "container_resources",
     "volumes",
     "volume_mounts",
+    "service_account_name",
     "labels",
     "annotations",
     "trigger_rule",
