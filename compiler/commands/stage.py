@@ -213,7 +213,8 @@ def _end(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: st
     if "record_sha256" in ended.report:
         print(visible(f"run {run_id}: {ended.status}, record "
                       f"{ended.report['record_sha256'][:12]}"))
-    return ended.status
+    # A branch that went on after another stage stopped the run: its own task succeeded.
+    return status if ended.carried else ended.status
 
 
 # What a stage stopped by a signal records (`signals_stop_the_stage`). SIGTERM: the

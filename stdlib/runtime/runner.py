@@ -21,6 +21,7 @@ from traceback import format_exc
 from typing import Any
 
 from .alerts import alert_for
+from .branches import can_still_run, ended_stages, worst_ending
 from .context import USABLE, manifest_stage
 from .errors import (
     ManifestError,
@@ -30,7 +31,7 @@ from .errors import (
     Terminated,
     signals_stop_the_stage,
 )
-from .records import write_run_record
+from .records import RunRecords, write_run_record
 from .stage import StageResult, current_key, record_failure, run_stage
 from .store import ArtifactStore, Execution, RunIndex
 
@@ -49,6 +50,9 @@ class RunResult:
     # The failed stage's traceback, for `--debug`: the run records the failure, not this.
     traceback: str | None = None
     stopped_by: int | None = None  # the signal that stopped the run (SIGINT, SIGTERM)
+    # The run ended as a stage before this one left it (`_carry_ending`): this stage's
+    # own task succeeded, and must not fail in the orchestrator for that stop.
+    carried: bool = False
 
 
 def _unblessed(manifest: dict[str, Any], results: list[StageResult]) -> NotBlessed | None:
@@ -90,7 +94,7 @@ class _Outcome:
     failed_alert: dict[str, Any] | None = None
     traceback: str | None = None
     stopped_by: int | None = None
-    # Stages `--from` reused although their definition or inputs changed since.
+    carried: bool = False  # see RunResult.carried
 
 
 def run_pipeline(
@@ -148,7 +152,7 @@ def _end_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id
         index.finish_run(run_id, outcome.status, report)
         report["record_sha256"] = record_sha256
     return RunResult(run_id, outcome.status, outcome.results, report, outcome.traceback,
-                     outcome.stopped_by)
+                     outcome.stopped_by, outcome.carried)
 
 
 def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
@@ -161,10 +165,12 @@ def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, r
     `run_pipeline` writes them; None while the run goes on.
 
     The run ends at a stage that stops it (blocked, waiting), at a failure no retry
-    follows (its `retries` are used up), or once every stage of the manifest has
-    succeeded in it: parallel branches finish in any order, so the manifest's last stage
-    need not be the last to end, and a record never claims success for a stage that has
-    not run. Two stages ending together both write: the first record stays (immutable).
+    follows (its `retries` are used up), or once no stage can run any more: every stage
+    has succeeded, or lies behind one that ended the run (`branches`). Parallel branches
+    finish in any order, so the manifest's last stage need not be the last to end, and a
+    record never claims success for a stage that has not run; the branches that went on
+    after a stop get a continuation record, with the stop's status, once they are done.
+    Two stages ending together both write: the first record stays (immutable).
     A run that ended and went on (its approval recorded and the task run again, a failed
     task cleared) gets a continuation record when it ends again (`RunRecords.write`).
     `final`: the failure ends the run whatever retries are left (a run stopped by hand).
@@ -178,11 +184,35 @@ def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, r
             if not final and _retry_follows(manifest, index, run_id, stage_id):
                 return None
             outcome.status, outcome.error, outcome.failed_alert = "failed", error, failed_alert
-        elif len(outcome.results) < len(manifest["stages"]):
-            return None
+        else:
+            ended = ended_stages(manifest, index, run_id)
+            if can_still_run(manifest, {r.stage_id for r in outcome.results}, set(ended)):
+                return None
+            if ended:
+                _carry_ending(manifest, project, run_id, ended, outcome)
         return _end_run(manifest, manifest_dir, project, run_id, outcome, index)
     finally:
         index.close()
+
+
+def _carry_ending(manifest: dict[str, Any], project: Path, run_id: str,
+                  ended: dict[str, Execution], outcome: _Outcome) -> None:
+    """The branches that went on after a stage ended the run are done: the run ends as
+    that stage left it, with the reason its first record gave."""
+    status, stage_id = worst_ending(manifest, ended)
+    records = RunRecords(project)
+    try:
+        earlier = (records.get(run_id) or {}).get("report") or {}
+    finally:
+        records.close()
+    outcome.status, outcome.carried = status, True
+    if status == "failed":
+        outcome.error = earlier.get("error") or ended[stage_id].report.get("error")
+        return
+    reason = earlier.get("reason") if earlier.get("blocked_by") == stage_id else None
+    stop = RunStopped(stage_id, ended[stage_id].report, reason or f"{stage_id}: {status}")
+    stop.status = status
+    outcome.blocked = stop
 
 
 def _succeeded(manifest: dict[str, Any], index: RunIndex, run_id: str) -> list[StageResult]:

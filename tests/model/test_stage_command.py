@@ -361,3 +361,42 @@ def test_a_stage_driven_run_records_each_stage_s_cpu_time(
     assert record is not None and record["stages"]
     for stage in record["stages"]:
         assert isinstance(stage["cpu_s"], float) and stage["cpu_s"] >= 0, stage
+
+
+def test_a_branch_that_goes_on_after_a_stop_gets_a_continuation_record(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two models; the first one's gate cannot pass, so its register stage blocks and
+    ends the run (record 1). The orchestrator goes on with the second model's branch,
+    which used to leave no record at all (the run had "not every stage succeeded" for
+    ever): once nothing more can run, a continuation record holds it, still blocked by
+    the first model's register stage."""
+    path = write_project(tmp_path, min_auc=0.99)  # model's gate cannot pass
+    text = path.read_text("utf-8")
+    branch = ('  train other {\n    model "sklearn.linear_model.LogisticRegression"\n'
+              "    params { C: 0.5, max_iter: 300 }\n    seed 2\n  }\n\n"
+              "  evaluate other {\n    primary roc_auc >= 0.5\n  }\n\n")
+    path.write_text(text.replace("  register model {", branch + "  register model {"), "utf-8")
+    build = _build(path)
+    order = [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
+    # The first model's branch, up to its blocked register stage (an orchestrator never
+    # starts the deploy stage behind it).
+    first = [s for s in order if s not in ("train.other", "evaluate.other", "deploy.model")]
+    for stage in first:
+        code, out, err = _stage(capsys, build, stage, "--run-id", "b2")
+        if stage == "register.model":
+            assert code == 1 and "run b2: blocked, record" in out, out + err
+        else:
+            assert code == 0, out + err
+    record = _record(tmp_path, "b2")
+    assert record is not None and "continues" not in record
+    assert "evaluate.other" not in {s["stage_id"] for s in record["stages"]}
+    for stage in ("train.other", "evaluate.other"):
+        code, out, err = _stage(capsys, build, stage, "--run-id", "b2")
+        assert code == 0, out + err
+    assert "run b2: blocked, record" in out  # the last stage that could run ended it
+    record = _record(tmp_path, "b2")
+    assert record is not None and record["status"] == "blocked"
+    assert record["continues"]["status"] == "blocked"
+    assert record["report"]["blocked_by"] == "register.model"
+    assert "evaluate.other" in {s["stage_id"] for s in record["stages"]}
+    assert _index_status(tmp_path, "b2") == "blocked"
