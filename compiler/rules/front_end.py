@@ -44,7 +44,20 @@ statement is reported, not only the first.
 ## Example
 ```pipe
 pipeline p {
-  label late {
+  source visits {
+    from csv "visits.csv"
+    entity patient
+    time at
+    schema { patient: string, at: timestamp }
+  }
+  source admissions {
+    from csv "admissions.csv"
+    entity patient
+    time admitted_at
+    schema { patient: string, admitted_at: timestamp }
+  }
+  label readmitted {
+    from admissions
     window three years
   }
 }
@@ -53,7 +66,20 @@ pipeline p {
 ## Use instead
 ```pipe
 pipeline p {
-  label late {
+  source visits {
+    from csv "visits.csv"
+    entity patient
+    time at
+    schema { patient: string, at: timestamp }
+  }
+  source admissions {
+    from csv "admissions.csv"
+    entity patient
+    time admitted_at
+    schema { patient: string, admitted_at: timestamp }
+  }
+  label readmitted {
+    from admissions
     window 1095d
   }
 }
@@ -157,7 +183,18 @@ event stream to label from).
 pipeline p {
   source events {
     from csv "events.csv"
-    schema { id: string }
+    schema { id: string, late: bool }
+  }
+  label late {
+    column late
+  }
+  split by random {
+    test 20%
+    seed 1
+  }
+  train m {
+    model "sklearn.linear_model.LogisticRegression"
+    seed 1
   }
   evaluate events {
     primary roc_auc >= 0.8
@@ -170,12 +207,20 @@ pipeline p {
 pipeline p {
   source events {
     from csv "events.csv"
-    schema { id: string }
+    schema { id: string, late: bool }
   }
-  train events {
+  label late {
+    column late
+  }
+  split by random {
+    test 20%
+    seed 1
+  }
+  train m {
     model "sklearn.linear_model.LogisticRegression"
+    seed 1
   }
-  evaluate events {
+  evaluate m {
     primary roc_auc >= 0.8
   }
 }

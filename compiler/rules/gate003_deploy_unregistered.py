@@ -35,8 +35,13 @@ pipeline p {
 ## Use instead
 ```pipe
 pipeline p {
+  image "r.example.com/t@sha256:4b1c0f9e2d7a8c6b5a49382716f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d"
   train m {
     model "sklearn.linear_model.LogisticRegression"
+  }
+  evaluate m {
+    primary roc_auc >= 0.8
+    features compatible
   }
   register m {
     registry local "registry/"

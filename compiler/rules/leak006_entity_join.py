@@ -16,9 +16,9 @@ from pipec.rules._support import base_schema, ident_value, reads_source, view_en
 DOC = '''
 ## What it does
 Checks the join key of every feature view: the base source must have a column named
-like the view's `entity`, of the same type as in the view's source. Checks the join key
-of a windowed label (`label L { from S; window W }`) too: the `entity` column of `S` must
-have the type of the base source's `entity` column (their names may differ).
+like the view's `entity`, of the same type as in the view's source. Checks the join
+key of a windowed label (`label L { from S; window W }`) too: the `entity` column of `S`
+must have the type of the base source's `entity` column (their names may differ).
 
 ## Why is this bad?
 The view is joined to the examples on that column. If the base source lacks it, the

@@ -16,8 +16,8 @@ Computes the last moment whose label has matured: the end of the snapshot (`snap
 DATE` holds the rows before `DATE + 1d`, and the runtime censors against that instant)
 minus the label's maturity. An error when the test period starts at or after it (no
 test example has a label); a warning when an explicit `test ... until` ends later than
-it (the message says how many days of the test period are usable). An open-ended test period never
-warns: it simply ends where labels stop.
+it (the message says how many days of the test period are usable). An open-ended test
+period never warns: it simply ends where labels stop.
 
 ## Why is this bad?
 Examples whose label has not matured are excluded from evaluation. A test period made

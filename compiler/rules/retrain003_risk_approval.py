@@ -22,26 +22,37 @@ decision, every time the data moves.
 
 ## Example
 ```pipe
+team ml { contact "#ml"; role ml }
+team product { contact "#product"; role product }
+team risk { contact "#risk"; role risk }
+
 pipeline p {
   risk high
-  retrain continuous
+  retrain triggered on new_snapshot
   train m {
     model "sklearn.linear_model.LogisticRegression"
+  }
+  evaluate m {
+    owners ml, product, risk
+    primary roc_auc >= 0.8
   }
 }
 ```
 
 ## Use instead
 ```pipe
+team ml { contact "#ml"; role ml }
+team product { contact "#product"; role product }
 team risk { contact "#risk"; role risk }
 
 pipeline p {
   risk high
-  retrain continuous
+  retrain triggered on new_snapshot
   train m {
     model "sklearn.linear_model.LogisticRegression"
   }
   evaluate m {
+    owners ml, product, risk
     primary roc_auc >= 0.8
     approval by risk
   }

@@ -34,7 +34,10 @@ pipeline p {
 
 ## Use instead
 ```pipe
+team ml { contact "#ml"; role ml }
+
 pipeline p {
+  owner ml
   on_failure block
   # pipec: ignore[VAL002] validated upstream by the data platform's ingestion checks
   source events {

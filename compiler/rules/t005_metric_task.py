@@ -35,6 +35,14 @@ pipeline p {
   label late {
     column late
   }
+  split by random {
+    test 20%
+    seed 1
+  }
+  train m {
+    model "sklearn.linear_model.LogisticRegression"
+    seed 1
+  }
   evaluate m {
     primary rmse <= 3
   }
@@ -50,6 +58,14 @@ pipeline p {
   }
   label late {
     column late
+  }
+  split by random {
+    test 20%
+    seed 1
+  }
+  train m {
+    model "sklearn.linear_model.LogisticRegression"
+    seed 1
   }
   evaluate m {
     primary roc_auc >= 0.7
