@@ -48,6 +48,45 @@ def _walk(root: Path) -> list[Path]:
     return sorted(path for path in found if path.is_file())
 
 
+def importers(files: list[Path]) -> list[Path]:
+    """The `.pipe` files of the named files' projects that import one of them, directly
+    or through other files, sorted, named from the working folder; the named files
+    themselves excluded. Imports cannot leave a project (P002), so its folder holds every
+    importer. A file that cannot be read or parsed imports nothing here: the check that
+    follows reports it if it is named."""
+    from pipec.config import project_root
+
+    named = {path.resolve() for path in files}
+    candidates = {path.resolve(): path for root in sorted({project_root(f) for f in files})
+                  for path in _walk(root)}
+    imported_by = _imported_by(candidates)
+    found: set[Path] = set()
+    waiting = list(named)
+    while waiting:
+        for importer in imported_by.get(waiting.pop(), ()):
+            if importer not in found and importer not in named:
+                found.add(importer)
+                waiting.append(importer)
+    return sorted(Path(os.path.relpath(candidates[resolved])) for resolved in found)
+
+
+def _imported_by(files: dict[Path, Path]) -> dict[Path, set[Path]]:
+    """Each imported file (resolved) and the files (resolved) among `files` importing it.
+    A loader of its own: the check's loader must name each file as the check would."""
+    from pipec.loader import Loader
+
+    loader = Loader()
+    imported_by: dict[Path, set[Path]] = {}
+    for resolved, path in files.items():
+        try:
+            targets = loader.load(path).imports
+        except OSError:
+            continue
+        for target in targets:
+            imported_by.setdefault(target, set()).add(resolved)
+    return imported_by
+
+
 def report_missing(missing: list[str]) -> None:
     for argument in missing:
         print(f"pipec: cannot read `{argument}`: {_why_missing(Path(argument))}",

@@ -7,7 +7,7 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 
-from pipec.commands._files import readable, usable
+from pipec.commands._files import importers, readable, usable
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -16,6 +16,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", help="fail on warnings too")
     parser.add_argument("--select", help="comma-separated codes to run (default: all)")
     parser.add_argument("--ignore", help="comma-separated codes to skip")
+    # pre-commit passes only the changed files: without this, a commit that removes a
+    # team from `teams.pipe` passes while the pipelines that import it no longer check.
+    parser.add_argument("--with-importers", action="store_true",
+                        help="also check the files of the same project that import a "
+                             "named file, directly or not")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,6 +69,8 @@ def _check_files(files: list, args: argparse.Namespace) -> _Checked:
 
     loader = Loader()  # shared: each imported file is parsed once for all inputs
     checked = _Checked()
+    if args.with_importers:
+        files = files + importers(files)
     for path in files:
         if not readable(path):
             checked.all_readable = False

@@ -12,22 +12,33 @@ how code scanning places them; a file of the bundled standard library is relativ
 `PIPEC_STDLIB`. Neither base is given as a machine path: `originalUriBaseIds` only
 describes them. A URI percent-encodes the bytes of the file's name, so a name that is
 not UTF-8 keeps its exact bytes (`%FF`); in message texts such a byte is U+FFFD.
+
+Each result carries a `partialFingerprints` entry of pipec's own: without one, code
+scanning cannot tell a known alert from a new one when a SARIF file is uploaded through
+the API, and shows duplicates. It hashes what stays when lines are added above the
+finding: the rule, the file's URI and the text of the finding's line (not its number).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from collections import Counter
 from pathlib import PurePosixPath, PureWindowsPath
 from urllib.parse import quote
 
 from pipec import __version__
 from pipec.diagnostics import Diagnostic, Severity
 from pipec.render.json_format import valid_text
+from pipec.render.text import source_line
 
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
 SRCROOT = "%SRCROOT%"
 STDLIB = "PIPEC_STDLIB"
+# Not `primaryLocationLineHash`: GitHub computes that key itself and warns when a tool's
+# value differs from its own.
+FINGERPRINT = "pipecFingerprint/v1"
 BASES = {
     SRCROOT: {"description": {"text": "The root of the repository: the nearest folder with "
                               "a .git above the checked files, else their project root."}},
@@ -37,10 +48,11 @@ BASES = {
 
 
 def render(diagnostics: list[Diagnostic], sources: dict[str, str]) -> str:
-    return json.dumps(sarif_log(diagnostics), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(sarif_log(diagnostics, sources), indent=2, ensure_ascii=False) + "\n"
 
 
-def sarif_log(diagnostics: list[Diagnostic]) -> dict[str, object]:
+def sarif_log(diagnostics: list[Diagnostic],
+              sources: dict[str, str] | None = None) -> dict[str, object]:
     from pipec.rules import load_all
 
     rules = load_all()
@@ -48,6 +60,7 @@ def sarif_log(diagnostics: list[Diagnostic]) -> dict[str, object]:
     extra = sorted({d.code for d in diagnostics} - set(codes))
     index = {code: i for i, code in enumerate(codes + extra)}
     descriptors = [_descriptor(rules[c]) for c in codes] + [_bare(c) for c in extra]
+    hashes = fingerprints(diagnostics, sources or {})
     return {
         "version": "2.1.0",
         "runs": [{
@@ -55,7 +68,8 @@ def sarif_log(diagnostics: list[Diagnostic]) -> dict[str, object]:
                                 "semanticVersion": __version__, "rules": descriptors}},
             "originalUriBaseIds": BASES,
             "columnKind": "unicodeCodePoints",
-            "results": [_result(d, index[d.code]) for d in diagnostics],
+            "results": [_result(d, index[d.code], fingerprint)
+                        for d, fingerprint in zip(diagnostics, hashes, strict=True)],
         }],
     }
 
@@ -87,7 +101,7 @@ def _what_it_does(doc: str) -> str:
     return body.split("\n## ", 1)[0].strip()
 
 
-def _result(diagnostic: Diagnostic, rule_index: int) -> dict[str, object]:
+def _result(diagnostic: Diagnostic, rule_index: int, fingerprint: str) -> dict[str, object]:
     span = diagnostic.span
     text = valid_text(diagnostic.message + (f"\nhelp: {diagnostic.help}"
                                             if diagnostic.help else ""))
@@ -103,7 +117,26 @@ def _result(diagnostic: Diagnostic, rule_index: int) -> dict[str, object]:
             "region": {"startLine": span.line, "startColumn": span.col,
                        "endLine": end_line, "endColumn": end_col},
         }}],
+        "partialFingerprints": {FINGERPRINT: fingerprint},
     }
+
+
+def fingerprints(diagnostics: list[Diagnostic], sources: dict[str, str]) -> list[str]:
+    """One stable hash per diagnostic: of its rule, file and line text, with the
+    number of earlier diagnostics of the same basis (two alike lines in one file, or two
+    findings of one rule on one line, stay apart). A file without text (not UTF-8)
+    uses the message instead of the line."""
+    seen: Counter[str] = Counter()
+    hashes = []
+    for diagnostic in diagnostics:
+        span = diagnostic.span
+        line = source_line(sources.get(span.file), span.line)
+        basis = "\0".join((diagnostic.code, artifact_location(span.file)["uri"],
+                           diagnostic.message if line is None else line.strip()))
+        seen[basis] += 1
+        text = f"{basis}\0{seen[basis]}".encode("utf-8", "surrogatepass")
+        hashes.append(hashlib.sha256(text).hexdigest()[:32])
+    return hashes
 
 
 def artifact_location(file: str) -> dict[str, str]:

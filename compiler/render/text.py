@@ -106,6 +106,9 @@ def _line(text: str | None, number: int) -> str | None:
     return lines[number - 1].rstrip("\r") if 0 < number <= len(lines) else None
 
 
+source_line = _line  # for the SARIF fingerprints, which hash the finding's line
+
+
 @functools.lru_cache(maxsize=16)
 def _lines(text: str) -> list[str]:
     """A file's lines, split once for all its diagnostics (a str caches its hash)."""

@@ -84,7 +84,7 @@ def test_hook_file_declares_both_hooks() -> None:
     import yaml
 
     hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
-    assert hooks["pipec-check"]["entry"] == "pipec check"
+    assert hooks["pipec-check"]["entry"] == "pipec check --with-importers"
     assert hooks["pipec-fmt"]["entry"] == "pipec fmt"
     for hook in hooks.values():
         assert hook["language"] == "python"
