@@ -22,11 +22,21 @@ from pipec.commands._runtime import EXIT_CODES, resolve_stage
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE")
-    parser.add_argument("--from", dest="from_stage", metavar="STAGE",
+    parser.add_argument("--from", dest="from_stage", metavar="STAGE", type=_stage_word,
                         help="start here; earlier stages reuse their latest outputs, "
                              "unless they changed since")
-    parser.add_argument("--until", metavar="STAGE", help="stop after this stage")
+    parser.add_argument("--until", metavar="STAGE", type=_stage_word,
+                        help="stop after this stage")
     parser.add_argument("--project", help="folder for the run store (default: FILE's folder)")
+
+
+def _stage_word(text: str) -> str:
+    """A stage named on the command line. Empty is refused: `--until "$STAGE"` with the
+    variable unset would otherwise read as no `--until` and run (and deploy) everything."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("name a stage (its id, kind or name); leave the "
+                                         "option out to run every stage")
+    return text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"pipec: no pipeline in `{args.file}`: nothing to run", file=sys.stderr)
         return 2
     try:
-        until = resolve_stage(manifest, args.until) if args.until else None
-        from_stage = resolve_stage(manifest, args.from_stage) if args.from_stage else None
+        until = resolve_stage(manifest, args.until) if args.until is not None else None
+        from_stage = resolve_stage(manifest, args.from_stage) \
+            if args.from_stage is not None else None
         _check_range(manifest, from_stage, until)
     except ValueError as exc:
         print(f"pipec: {exc}", file=sys.stderr)
@@ -143,13 +154,14 @@ def _execute(manifest: dict[str, Any], path: Path, args: argparse.Namespace,
              from_stage: str | None, until: str | None) -> Any:
     from pipec.commands.progress import stage_progress
     from pipec.config import load_config
-    from pipec.stdlib.runtime.runner import run_pipeline
+    from pipec.stdlib.runtime.runner import planned_stages, run_pipeline
 
     folder = path.resolve().parent
     project = Path(args.project).resolve() if args.project else folder
     config = load_config(path)
     options = {"allowed_model_modules": list(config.allowed_model_modules)}
-    planned = [s["id"] for s in manifest["stages"]]
+    # The bar counts the stages this run will reach: `--until` leaves the rest out.
+    planned = [s["id"] for s in planned_stages(manifest, until)]
     with stage_progress(planned) as progress:
         return run_pipeline(manifest, folder, project, from_stage=from_stage, until=until,
                             progress=lambda *status: _heard(progress, *status),
