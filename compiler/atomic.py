@@ -7,7 +7,8 @@ what gets written. Renaming over the link itself would silently turn it into a c
 Inside an output folder, a link is followed only to a file in the same folder.
 
 A rewritten file keeps its mode, and its owner and group where the process may give
-them away (root); a new file gets the mode a plain `open()` would give it."""
+them away (root); a new file gets the mode a plain `open()` would give it, executable
+when it is a script (`#!`)."""
 
 from __future__ import annotations
 
@@ -134,7 +135,8 @@ def _create(target: Path, files: dict[str, bytes]) -> None:
         for relative, data in sorted(files.items()):
             destination = staging / relative
             destination.parent.mkdir(parents=True, exist_ok=True)
-            _fill(os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), data)
+            _fill(os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                          _new_mode(data)), data)
         os.replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -216,6 +218,12 @@ def _remove_stale(target: Path, names: set[str]) -> None:
             path.unlink(missing_ok=True)
 
 
+def _new_mode(data: bytes) -> int:
+    """A new file's mode before the umask: a script (`#!`, the local target's
+    `run_<pipeline>.py`) is executable, as `./run_p.py` expects; any other file is not."""
+    return 0o777 if data.startswith(b"#!") else 0o666
+
+
 def _written_beside(path: Path, data: bytes) -> Path:
     """A hidden temporary file beside `path`, holding `data` on disk, with the mode,
     owner and group `path` has (or a new file's mode)."""
@@ -223,7 +231,7 @@ def _written_beside(path: Path, data: bytes) -> Path:
     temp = Path(name)
     try:
         _fill(fd, data)
-        _take_attributes(temp, path)
+        _take_attributes(temp, path, _new_mode(data))
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
@@ -239,11 +247,11 @@ def _fill(fd: int, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
-def _take_attributes(temp: Path, path: Path) -> None:
+def _take_attributes(temp: Path, path: Path, new_mode: int = 0o666) -> None:
     try:
         old = path.stat()
     except FileNotFoundError:  # mkstemp's files are private (0600); a new file is not
-        temp.chmod(0o666 & ~current_umask())
+        temp.chmod(new_mode & ~current_umask())
         return
     _give_owner(temp, old.st_uid, old.st_gid)
     temp.chmod(old.st_mode & 0o777)  # after chown, which may clear mode bits

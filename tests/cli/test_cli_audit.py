@@ -162,6 +162,23 @@ def test_new_build_folder_gets_the_umask_mode(fraud: Path, umask: int) -> None:
     assert stat.S_IMODE((fraud.parent / "out" / "local").stat().st_mode) == 0o777 & ~umask
 
 
+@pytest.mark.parametrize("into", ["new", "existing"])
+def test_the_local_script_is_executable_and_the_manifest_is_not(fraud: Path,
+                                                                into: str) -> None:
+    """`run_<pipeline>.py` starts with `#!`: `./run_fraud_detection.py` must run it, in a
+    new build folder and in one that exists (written file by file)."""
+    out = fraud.parent / "out"
+    if into == "existing":
+        out.mkdir()
+    umask = os.umask(0o022)
+    try:
+        assert main(["build", "fraud.pipe", "--target", "local", "-o", "out"]) == 0
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((out / "run_fraud_detection.py").stat().st_mode) == 0o755
+    assert stat.S_IMODE((out / "lineage.json").stat().st_mode) == 0o644
+
+
 def test_existing_build_folder_keeps_its_mode(fraud: Path) -> None:
     out = fraud.parent / "out"
     out.mkdir(mode=0o700)
