@@ -16,6 +16,7 @@ from .backend_helpers import build
 def _script(programs, tmp_path) -> types.ModuleType:
     files = build(programs["fraud_detection"], "local", tmp_path).files
     (text,) = [t for name, t in files.items() if name.startswith("run_")]
+    (tmp_path / "lineage.json").write_text(files["lineage.json"], "utf-8")  # read by main
     module = types.ModuleType("generated_run")
     module.__file__ = str(tmp_path / "run.py")
     exec(compile(text, module.__file__, "exec"), module.__dict__)
@@ -126,3 +127,14 @@ def test_the_run_id_shape_is_the_stage_commands(programs, tmp_path):
     from pipec.commands.stage import RUN_ID
 
     assert _script(programs, tmp_path).RUN_ID_SHAPE.pattern == RUN_ID.pattern
+
+
+def test_a_script_without_its_manifest_stops_before_any_stage(programs, tmp_path, capsys):
+    """Copied without its `lineage.json`, every stage failed on it, each retried after the
+    retry delay (300 s by default): the script now says so once, before any stage."""
+    script = _script(programs, tmp_path)
+    (tmp_path / "lineage.json").unlink()
+    calls = []
+    script.run_stage = lambda stage_id, timeout_s: calls.append(stage_id) or 0
+    assert script.main(["--retry-delay", "0"]) == script.FAILED and calls == []
+    assert "lineage.json is missing" in capsys.readouterr().err

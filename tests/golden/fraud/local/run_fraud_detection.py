@@ -178,6 +178,11 @@ def main(argv=None):
         print(f"pipec is not installed for {sys.executable}: run this script with the "
               "Python that has pipec", file=sys.stderr)
         return FAILED
+    if not os.path.isfile(MANIFEST):
+        # Else every stage would fail on it, each retried after the retry delay.
+        print(f"{MANIFEST} is missing: this script runs the stages of the lineage manifest "
+              "built beside it; build again, or copy the script with it", file=sys.stderr)
+        return FAILED
     # One run id for every stage (`--run-id` of `pipec stage run`): the run's record
     # then says what each stage did, the registry names a run that has a record, and a
     # blessed run's data becomes the drift baseline. Without it each stage would be a run
