@@ -11,6 +11,7 @@ Readings of the language where it is terse:
 - The manifest's `schema` check becomes up to three kinds of entries: `schema` (declared
   columns present), `type` (values that did not cast to the declared type, counted when
   the source was loaded) and one `range` entry per schema constraint (`amount: float >= 0`).
+  A `range` rule that repeats a schema constraint is the same check: one entry.
 - `require COLS`: the columns exist and are non-NULL on every row.
 - `range` and schema constraints ignore NULLs (completeness is the check for NULLs).
 - `completeness` fails on no rows at all: an empty export is not complete.
@@ -137,7 +138,20 @@ def run_checks(
         severity = check.get("severity") or ctx.default_severity
         for entry in finish():
             entries.append({"kind": check["kind"], "severity": severity, "detail": {}} | entry)
-    return entries
+    return _once_each(entries)
+
+
+def _once_each(entries: list[Entry]) -> list[Entry]:
+    """One entry per distinct check. A validate rule may repeat a schema constraint
+    (`amount: float >= 0` and `range amount >= 0`): the same rule over the same rows is
+    one check, and listing it twice made the run say "2 failed" for one problem. The
+    entry kept is the first; it blocks if any of its declarations does."""
+    kept: dict[tuple[str, str], Entry] = {}
+    for entry in entries:
+        first = kept.setdefault((entry["kind"], entry["check"]), entry)
+        if first is not entry and entry["severity"] == "block":
+            first["severity"] = "block"
+    return list(kept.values())
 
 
 CONTINUE_POLICIES = {"warn", "alert"}
@@ -336,7 +350,7 @@ def check_unique(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish
     if absent := _absent(scan, cols):
         return _named(name, absent)
     keys = ", ".join(ident(c) for c in cols)
-    key_text = " || ', ' || ".join(f"coalesce(CAST({ident(c)} AS VARCHAR), 'NULL')" for c in cols)
+    key_text = _key_text(cols)
 
     # Counted in the one scan of every check: equal keys (NULLs included) hash alike, so
     # as many distinct 64-bit hashes as rows proves there is no duplicate, without a
@@ -361,6 +375,14 @@ def check_unique(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish
         ]
 
     return finish
+
+
+def _key_text(cols: list[str]) -> str:
+    """SQL for a key as the report shows it. A composite key is parenthesised: joined
+    by commas in a list of samples, `NULL, 2026-01-01, NULL, 2026-01-02` could not be
+    told from four single values."""
+    text = " || ', ' || ".join(f"coalesce(CAST({ident(c)} AS VARCHAR), 'NULL')" for c in cols)
+    return f"'(' || {text} || ')'" if len(cols) > 1 else text
 
 
 def check_freshness(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish:
