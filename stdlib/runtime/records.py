@@ -58,6 +58,13 @@ FROM run_records r LEFT JOIN run_continuations c ON c.run_id = r.run_id
   AND c.seq = (SELECT max(seq) FROM run_continuations WHERE run_id = r.run_id)
 """
 
+# The sha256 of a run's latest record (parameters: the run id, twice).
+LATEST_SHA = """
+SELECT coalesce((SELECT record_sha256 FROM run_continuations WHERE run_id = ?
+                 ORDER BY seq DESC LIMIT 1),
+                (SELECT record_sha256 FROM run_records WHERE run_id = ?))
+"""
+
 
 def environment(image: str | None) -> dict[str, Any]:
     versions = {}
@@ -240,25 +247,37 @@ class RunRecords:
     def write(self, record: dict[str, Any]) -> str | None:
         """Store the record of a run that ended: its sha256. A run that has a record gets
         a continuation when it ended again with other stage results; None when it ended
-        with the same (two stages ending one run at once): the record stands. Only the
-        record kept is stored."""
-        latest = self.db.execute(LATEST + " WHERE r.run_id = ?", (record["run_id"],)).fetchone()
-        if latest is None:
-            sha, text = self._stored(record)
-            inserted = self.db.execute(
-                "INSERT OR IGNORE INTO run_records VALUES (?,?,?,?,?,?)",
-                (record["run_id"], record["pipeline"], record["status"], sha, text,
-                 time.time())).rowcount
-            return sha if inserted else None  # another stage's record came first
-        if _ending(json.loads(latest[4])) == _ending(record):
-            return None
-        record = record | {"continues": {"record_sha256": latest[3], "status": latest[2]}}
+        with the same (two stages ending one run at once): the record stands."""
+        while True:  # again when another process wrote a continuation meanwhile
+            latest = self.db.execute(LATEST + " WHERE r.run_id = ?",
+                                     (record["run_id"],)).fetchone()
+            if latest is None:
+                sha, text = self._stored(record)
+                inserted = self.db.execute(
+                    "INSERT OR IGNORE INTO run_records VALUES (?,?,?,?,?,?)",
+                    (record["run_id"], record["pipeline"], record["status"], sha, text,
+                     time.time())).rowcount
+                return sha if inserted else None  # another stage's record came first
+            if _ending(json.loads(latest[4])) == _ending(record):
+                return None
+            if (sha := self._continue(record, latest[3], latest[2])) is not None:
+                return sha
+
+    def _continue(self, record: dict[str, Any], latest_sha: str, latest_status: str) -> str | None:
+        """Append a continuation of the run's latest record `latest_sha`; None when
+        another process appended one first (the caller compares with that one instead).
+
+        The insert is conditional on `latest_sha` still being the latest, rather than
+        the whole write being one transaction: storing the record's bytes seals them
+        through the store's own connection, which would wait on this one's lock."""
+        record = record | {"continues": {"record_sha256": latest_sha, "status": latest_status}}
         sha, text = self._stored(record)
         inserted = self.db.execute(
-            "INSERT OR IGNORE INTO run_continuations SELECT ?, coalesce(max(seq), 0) + 1, "
-            "?, ?, ?, ? FROM run_continuations WHERE run_id = ?",
-            (record["run_id"], record["status"], sha, text, time.time(),
-             record["run_id"])).rowcount
+            "INSERT OR IGNORE INTO run_continuations SELECT ?, next, ?, ?, ?, ? FROM (SELECT "
+            "coalesce(max(seq), 0) + 1 AS next FROM run_continuations WHERE run_id = ?) "
+            f"WHERE ({LATEST_SHA}) = ?",
+            (record["run_id"], record["status"], sha, text, time.time(), record["run_id"],
+             record["run_id"], record["run_id"], latest_sha)).rowcount
         return sha if inserted else None
 
     def _stored(self, record: dict[str, Any]) -> tuple[str, str]:

@@ -87,9 +87,8 @@ class Registry:
             with self._tx() as cur:
                 cur.execute("INSERT OR IGNORE INTO meta VALUES ('instance', ?)",
                             (uuid.uuid4().hex,))
-        except sqlite3.DatabaseError as exc:  # a damaged file: say which, not "internal error"
-            raise RegistryError(f"the registry `{path}` cannot be read ({exc}): it is "
-                                "damaged or not a pipec registry") from exc
+        except sqlite3.DatabaseError as exc:  # say which file and why, not "internal error"
+            raise RegistryError(_unusable(path, exc)) from exc
 
     def close(self) -> None:
         self.db.close()
@@ -255,6 +254,11 @@ class Registry:
         or promoted, and its history says which run refused it and why."""
         mark = {"run_id": run_id, "report_sha256": report_sha256, "failed": failed}
         with self._tx() as cur:
+            # Read again under the lock: `entry` may be stale (promoted, re-registered
+            # by another process since), and a serving version is not marked.
+            entry = self.get(entry.model, entry.version)
+            if entry.state == "production":
+                return
             cur.execute("UPDATE versions SET info=? WHERE model=? AND version=?",
                         (json.dumps(entry.info | {"unblessed": mark}, sort_keys=True),
                          entry.model, entry.version))
@@ -272,8 +276,23 @@ class Registry:
     def approve(self, model: str, version: int, *, approver: str,
                 team: str) -> dict[str, Any] | None:
         """Record the team's approval of the version's current report; when that team
-        already approved this report, record nothing and return that approval."""
-        entry = self.get(model, version)
+        already approved this report, record nothing and return that approval.
+
+        Checked and recorded in one transaction: two approvals at once record one, and
+        a run that re-evaluates the version meanwhile is seen (see `promote`)."""
+        with self._tx() as cur:
+            entry = self.get(model, version)
+            self._check_approvable(entry, team)
+            if (given := self.approval(model, version, team)) is not None:
+                return given
+            cur.execute("INSERT INTO approvals (model, version, report_sha256, approver, team, at)"
+                        " VALUES (?,?,?,?,?,?)",
+                        (model, version, entry.report_sha256, approver, team, time.time()))
+        return None
+
+    def _check_approvable(self, entry: Version, team: str) -> None:
+        """Refuse an approval by `team` that the version cannot take."""
+        model, version = entry.model, entry.version
         self._refuse_unblessed(entry)
         if entry.report_sha256 is None:
             raise RegistryError(f"{model} v{version} has no evaluation report to approve")
@@ -287,46 +306,42 @@ class Registry:
         if team != required:
             raise RegistryError(f"{model} v{version} needs approval by team `{required}` "
                                 f"(its pipeline's `approval by`), not `{team}`")
-        if (given := self.approval(model, version, team)) is not None:
-            return given
-        with self._tx() as cur:
-            cur.execute("INSERT INTO approvals (model, version, report_sha256, approver, team, at)"
-                        " VALUES (?,?,?,?,?,?)",
-                        (model, version, entry.report_sha256, approver, team, time.time()))
-        return None
 
     def record_rejection(self, model: str, version: int, *, actor: str, reason: str) -> None:
         """A reviewer's rejection at an orchestrator's human step, in the version's
         history: its state does not change (it stays what it was, a candidate)."""
-        state = self.get(model, version).state
         with self._tx() as cur:
+            state = self.get(model, version).state  # under the lock: not a stale state
             _log(cur, model, version, state, state, actor, reason)
 
     def promote(self, model: str, version: int, *, actor: str, reason: str) -> Version:
         """Make a version production; one whose pipeline says `approval by TEAM` only once
         that team's approval of its current evaluation report is recorded."""
-        entry = self.get(model, version)
-        self.verify(entry)
-        if entry.state == "production":
-            # Nothing to promote: a re-run that re-evaluated it (a new report, since
-            # latency is measured anew) must not send a serving version back for approval.
-            return entry
-        self._refuse_unblessed(entry)
-        team = self.missing_approval(entry)
-        if team is not None:
-            raise RegistryError(f"{model} v{version} waits for approval by {team}: "
-                                f"`pipec registry approve {model}@{version} --by {team}` first")
+        # The file is hashed before the lock is taken: a large model would hold up
+        # every other writer of the registry meanwhile.
+        self.verify(self.get(model, version))
         with self._tx() as cur:
-            row = cur.execute("SELECT state FROM versions WHERE model=? AND version=?",
-                              (model, version)).fetchone()
-            if row is None:
-                raise RegistryError(f"no version {version} of model {model!r}")
-            if row[0] != "production":
+            # The rest is decided under the lock: a run that marked the version unblessed
+            # or re-evaluated it (a report not approved yet) since is seen.
+            entry = self.get(model, version)
+            if entry.state != "production":
+                self._check_promotable(entry)
                 self._archive_production(cur, model, actor, f"replaced by v{version}")
                 cur.execute("UPDATE versions SET state='production' WHERE model=? AND version=?",
                             (model, version))
-                _log(cur, model, version, row[0], "production", actor, reason)
+                _log(cur, model, version, entry.state, "production", actor, reason)
+            # else nothing to promote: a re-run that re-evaluated it (a new report, since
+            # latency is measured anew) must not send a serving version back for approval.
         return self.get(model, version)
+
+    def _check_promotable(self, entry: Version) -> None:
+        """Refuse to promote a version that failed its latest gates or waits for approval."""
+        self._refuse_unblessed(entry)
+        team = self.missing_approval(entry)
+        if team is not None:
+            model, version = entry.model, entry.version
+            raise RegistryError(f"{model} v{version} waits for approval by {team}: "
+                                f"`pipec registry approve {model}@{version} --by {team}` first")
 
     def rollback(self, model: str, *, actor: str, reason: str | None = None) -> Version:
         """Restore the version the production one was registered to roll back to: the
@@ -398,6 +413,19 @@ class Registry:
             if count > 1:
                 problems.append(f"{model}: {count} production versions")
         return problems
+
+
+def _unusable(path: Path, exc: sqlite3.DatabaseError) -> str:
+    """Why the registry database at `path` cannot be opened. A read-only folder (a
+    read-only mount, a folder of another user) or a full disk is not a damaged file:
+    saying so would send the user to restore a registry that is fine."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name.startswith(("SQLITE_READONLY", "SQLITE_PERM")) or (
+            name == "SQLITE_CANTOPEN" and not os.access(path.parent, os.W_OK)):
+        return f"the registry `{path.parent}` is not writable ({exc})"
+    if name == "SQLITE_FULL":
+        return f"the registry `{path.parent}` is full ({exc}): free space, then try again"
+    return f"the registry `{path}` cannot be read ({exc}): it is damaged or not a pipec registry"
 
 
 def _served(cur: sqlite3.Cursor, model: str, version: int) -> bool:
