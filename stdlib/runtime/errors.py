@@ -121,12 +121,13 @@ class ValidationBlocked(RunStopped):
     """
 
     def __init__(self, stage_id: str, report: dict[str, Any]) -> None:
-        # A schema constraint and a validate rule may be the same check (`amount: float
-        # >= 0` and `range amount >= 0`): named once.
+        # Only the checks that block: a failed `warn` check did not stop the run. Named
+        # once each (a schema constraint and a validate rule may be the same check), and
+        # `; ` between them, as a check's own name may hold commas (`unique a, b`).
         failed = list(dict.fromkeys(c["check"] for c in report.get("checks", [])
-                                    if not c["passed"]))
+                                    if not c["passed"] and c.get("severity", "block") == "block"))
         super().__init__(stage_id, report,
-                         f"{stage_id}: blocking validation failed: {', '.join(failed)}")
+                         f"{stage_id}: blocking validation failed: {'; '.join(failed)}")
 
 
 class TrainingRefused(RunStopped):

@@ -284,3 +284,18 @@ def test_samples_of_a_composite_key_show_where_each_key_ends() -> None:
     assert entry["values"] == ["(NULL, 1)", "(x, 2)"]
     (single,) = _check(table, [{"kind": "unique", "columns": ["b"]}])
     assert single["values"] == ["1", "2"]
+
+
+def test_the_stop_message_names_only_the_checks_that_block() -> None:
+    """A failed `warn` check did not stop the run: the message named it as blocking too,
+    and joined names with commas that a composite key's name also holds."""
+    from pipec.stdlib.runtime.errors import ValidationBlocked
+
+    report = {"checks": [
+        {"check": "range amount >= 0", "passed": False, "severity": "block"},
+        {"check": "unique account_id, decision_at", "passed": False, "severity": "warn"},
+        {"check": "require account_id", "passed": False, "severity": "block"},
+        {"check": "range amount >= 0", "passed": False, "severity": "block"},
+    ]}
+    assert str(ValidationBlocked("validate.t", report)) == (
+        "validate.t: blocking validation failed: range amount >= 0; require account_id")
