@@ -193,10 +193,14 @@ def flights_targets(ratio: float, noop_ratio: float) -> list[Target]:
         Target("`pipec run` flights vs hand-written script", f"<= {RUN_TARGET:g}x",
                fmt_x(ratio), ratio <= RUN_TARGET,
                "" if ratio <= RUN_TARGET else "the same model fit, latency loop and "
-               "imports take most of both runs; pipec's extra ~3 s is storing, hashing and "
-               "re-reading every intermediate table between stages (~1.5 s: what makes a "
-               "re-run cached and every artifact traceable), skops (~0.5 s, of which 0.27 s "
-               "importing it), bootstrap intervals (~0.7 s) and records"),
+               "imports take most of both runs; what pipec adds (~3.5 s on the AMD EPYC of "
+               "earlier runs, ~5 s on an Intel Xeon) is its own work: bootstrap 95% "
+               "intervals for every metric and slice (~1.3 s), storing, hashing and "
+               "re-reading every intermediate table as parquet (~1.5 s, ~1 s of it parquet "
+               "encoding: what makes a re-run cached and every artifact traceable), skops "
+               "(~0.4 s to import it, as it lists every scikit-learn estimator, then "
+               "dumping and loading the model), a DuckDB database per stage (~0.2 s) and "
+               "the records"),
         Target("no-op re-run vs `pipec check`", f"<= {NOOP_TARGET:g}x", fmt_x(noop_ratio),
                noop_ratio <= NOOP_TARGET,
                "" if noop_ratio <= NOOP_TARGET else "the runner imports its runtime (duckdb, "
@@ -210,10 +214,10 @@ LIMITS = {
                   "of the key's 64-bit hashes, with DuckDB's partitioned aggregation); "
                   "what remains is that distinct count over 10M keys, a hash table of 10M "
                   "entries that any exact duplicate check pays",
-    "point-in-time features": "within this shared machine's run-to-run variation of the "
-                              "target (5.37x in an earlier run of the same code, ~5.0 s for "
-                              "pipec alone here with no pandas run between): DuckDB's "
-                              "RANGE-frame window (~1.5 s at 10M: a sort, "
+    "point-in-time features": "the ratio moves with the CPU: the same code measured 5.37x "
+                              "and 4.95x on the AMD EPYC of earlier runs, 4.09x on an Intel "
+                              "Xeon. DuckDB's part (timed on the EPYC): its RANGE-frame "
+                              "window (~1.5 s at 10M: a sort, "
                               "then a frame search and a segment tree; the sum and both "
                               "counts already share one aggregate), its ASOF join (~0.8 s), "
                               "ordering each view's output by row for a deterministic "
