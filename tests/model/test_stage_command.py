@@ -263,18 +263,24 @@ def test_a_failure_with_retries_left_ends_nothing(tmp_path: Path,
     assert _index_status(tmp_path, "r1") == "failed"
 
 
-def test_no_success_is_recorded_while_a_parallel_branch_runs(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Two models train in parallel branches; the manifest's last stage (evaluate.other)
-    ends first. The run succeeds, with its record, only once every stage has."""
-    path = write_project(tmp_path)
+def _with_a_second_model(path: Path) -> tuple[Path, list[str]]:
+    """The project with a second model (`train other`, `evaluate other`) in a branch of
+    its own, built: the build folder and the manifest's stage order."""
     text = path.read_text("utf-8")
     branch = ('  train other {\n    model "sklearn.linear_model.LogisticRegression"\n'
               "    params { C: 0.5, max_iter: 300 }\n    seed 2\n  }\n\n"
               "  evaluate other {\n    primary roc_auc >= 0.5\n  }\n\n")
     path.write_text(text.replace("  register model {", branch + "  register model {"), "utf-8")
     build = _build(path)
-    order = [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
+    return build, [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
+
+
+def test_no_success_is_recorded_while_a_parallel_branch_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two models train in parallel branches; the manifest's last stage (evaluate.other)
+    ends first. The run succeeds, with its record, only once every stage has."""
+    path = write_project(tmp_path)
+    build, order = _with_a_second_model(path)
     assert order[-1] == "evaluate.other"
     first = [*order[:order.index("train.model")], "train.other", "evaluate.other"]
     for stage in first + [s for s in order if s not in first]:
@@ -371,13 +377,7 @@ def test_a_branch_that_goes_on_after_a_stop_gets_a_continuation_record(
     ever): once nothing more can run, a continuation record holds it, still blocked by
     the first model's register stage."""
     path = write_project(tmp_path, min_auc=0.99)  # model's gate cannot pass
-    text = path.read_text("utf-8")
-    branch = ('  train other {\n    model "sklearn.linear_model.LogisticRegression"\n'
-              "    params { C: 0.5, max_iter: 300 }\n    seed 2\n  }\n\n"
-              "  evaluate other {\n    primary roc_auc >= 0.5\n  }\n\n")
-    path.write_text(text.replace("  register model {", branch + "  register model {"), "utf-8")
-    build = _build(path)
-    order = [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
+    build, order = _with_a_second_model(path)
     # The first model's branch, up to its blocked register stage (an orchestrator never
     # starts the deploy stage behind it).
     first = [s for s in order if s not in ("train.other", "evaluate.other", "deploy.model")]
