@@ -15,9 +15,8 @@ from pipec import __version__
 from pipec import nodes as n
 from pipec.docsite import describe
 from pipec.loader import stdlib_root
-from pipec.manifest import build_manifest
 from pipec.model import PRODUCES, Program
-from pipec.rules._support import used_sets
+from pipec.rules._support import gates_with_origin
 
 # Lifted out of the lineage entry into the node itself; the rest becomes `spec`.
 COMMON = ("id", "kind", "name", "owner", "inputs", "on_failure", "alert", "retries",
@@ -54,8 +53,8 @@ def team_entries(program: Program) -> dict[str, dict[str, Any]]:
     return teams
 
 
-def pipeline_entry(program: Program, slug: str) -> dict[str, Any]:
-    lineage = build_manifest(program)
+def pipeline_entry(program: Program, lineage: dict[str, Any], slug: str) -> dict[str, Any]:
+    """The docs of one pipeline, from its checked program and its lineage manifest."""
     head = lineage["pipeline"]
     edges = lineage["edges"]
     nodes = {stage["id"]: _node(stage, edges) for stage in lineage["stages"]}
@@ -212,12 +211,7 @@ def _gate_origins(program: Program, stage_id: str) -> list[str | None]:
     own lines, then each gate set's it uses), the set it comes from (None: its own): a
     reader seeing `ece <= 0.05` and `ece <= 0.1` side by side learns why."""
     block = program.stages[stage_id].block
-    if block is None:
-        return []
-    origins: list[str | None] = [None] * len(list(block.all(n.Gate)))
-    for name in used_sets(program.gate_sets, block):
-        origins += [name] * len(list(program.gate_sets[name].all(n.Gate)))
-    return origins
+    return [] if block is None else [name for _gate, name in gates_with_origin(program, block)]
 
 
 def _approval(node: dict[str, Any]) -> dict[str, Any]:

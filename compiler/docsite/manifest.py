@@ -17,10 +17,12 @@ SCHEMA_VERSION = 1
 
 def build_docs_manifest(programs: list[Program]) -> dict[str, Any]:
     """Everything `pipec docs` shows, for one or more checked files."""
-    ordered = sorted(programs, key=_program_order)
-    with_pipeline = [p for p in ordered if p.pipeline is not None]
-    slugs = _slugs([p.name for p in with_pipeline])
-    pipelines = [pipeline_entry(p, slug) for p, slug in zip(with_pipeline, slugs, strict=True)]
+    # Each pipeline's lineage manifest, built once: it orders the pages and fills them.
+    lineages = [(p, build_manifest(p)) for p in programs if p.pipeline is not None]
+    lineages.sort(key=lambda entry: _page_order(*entry))
+    slugs = _slugs([p.name for p, _lineage in lineages])
+    pipelines = [pipeline_entry(p, lineage, slug)
+                 for (p, lineage), slug in zip(lineages, slugs, strict=True)]
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "generator": {"name": "pipec", "version": __version__},
@@ -34,12 +36,11 @@ def build_docs_manifest(programs: list[Program]) -> dict[str, Any]:
     return json.loads(dump(manifest))
 
 
-def _program_order(program: Program) -> tuple[str, str, str]:
+def _page_order(program: Program, lineage: dict[str, Any]) -> tuple[str, str, str]:
     """Pages are ordered and numbered by pipeline name, then file; two files published
     under one name (`pipelines/p.pipe` of two repositories) are told apart by content,
     so the site does not depend on the order the files were named in."""
-    content = build_manifest(program)["dag_hash"] if program.pipeline is not None else ""
-    return (program.name, portable(program.display), content)
+    return (program.name, portable(program.display), lineage["dag_hash"])
 
 
 def dump(manifest: dict[str, Any]) -> str:

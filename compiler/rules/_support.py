@@ -37,9 +37,15 @@ def base_schema(program: Program) -> dict[str, n.ColumnDef] | None:
 
 def gates_of(program: Program, evaluate: n.Block) -> Iterator[n.Gate]:
     """The evaluate stage's own gate lines and those of the gate sets it uses."""
-    yield from evaluate.all(n.Gate)
+    return (gate for gate, _set in gates_with_origin(program, evaluate))
+
+
+def gates_with_origin(program: Program,
+                      evaluate: n.Block) -> Iterator[tuple[n.Gate, str | None]]:
+    """`gates_of`, each line with the gate set it comes from (None: the stage's own)."""
+    yield from ((gate, None) for gate in evaluate.all(n.Gate))
     for set_name in used_sets(program.gate_sets, evaluate):
-        yield from program.gate_sets[set_name].all(n.Gate)
+        yield from ((gate, set_name) for gate in program.gate_sets[set_name].all(n.Gate))
 
 
 def checks_of(program: Program, validate: n.Block) -> Iterator[n.Stmt]:
