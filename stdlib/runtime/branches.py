@@ -12,19 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from .store import Execution, RunIndex
+from .store import Execution
 
 # How a stage that ended the run left it, the worst first: the run's status.
 ENDINGS = ("failed", "blocked", "waiting")
 
 
-def ended_stages(manifest: dict[str, Any], index: RunIndex,
-                 run_id: str) -> dict[str, Execution]:
-    """The stages that ended the run and still do (an approval recorded since, or a failed
-    task cleared and run again, is no longer one): stage id -> its execution."""
+def ended_stages(manifest: dict[str, Any],
+                 executions: dict[str, Execution]) -> dict[str, Execution]:
+    """Among a run's `executions`, the stages that ended the run and still do (an approval
+    recorded since, or a failed task cleared and run again, is no longer one)."""
     found = {}
     for stage in manifest["stages"]:
-        execution = index.execution(run_id, stage["id"])
+        execution = executions.get(stage["id"])
         if execution is not None and _ends_the_run(stage, execution):
             found[stage["id"]] = execution
     return found

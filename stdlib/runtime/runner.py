@@ -177,7 +177,8 @@ def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, r
     """
     index = RunIndex(project)
     try:
-        outcome = _Outcome(results=_succeeded(manifest, index, run_id))
+        executions = index.executions(run_id)  # once: read by each question below
+        outcome = _Outcome(results=_succeeded(manifest, executions))
         if stopped is not None:
             outcome.status, outcome.blocked = stopped.status, stopped
         elif error is not None:
@@ -185,7 +186,7 @@ def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, r
                 return None
             outcome.status, outcome.error, outcome.failed_alert = "failed", error, failed_alert
         else:
-            ended = ended_stages(manifest, index, run_id)
+            ended = ended_stages(manifest, executions)
             if can_still_run(manifest, {r.stage_id for r in outcome.results}, set(ended)):
                 return None
             if ended:
@@ -215,11 +216,12 @@ def _carry_ending(manifest: dict[str, Any], project: Path, run_id: str,
     outcome.blocked = stop
 
 
-def _succeeded(manifest: dict[str, Any], index: RunIndex, run_id: str) -> list[StageResult]:
+def _succeeded(manifest: dict[str, Any],
+               executions: dict[str, Execution]) -> list[StageResult]:
     """The stages that succeeded in this run so far (ran, cached or reused), in order."""
     found = []
     for stage in manifest["stages"]:
-        execution = index.execution(run_id, stage["id"])
+        execution = executions.get(stage["id"])
         if execution is not None and execution.status in USABLE:
             found.append(StageResult(stage["id"], stage["kind"], execution.status,
                                      execution.cache_key, execution.outputs, execution.report,

@@ -464,6 +464,13 @@ class RunIndex:
         ).fetchone()
         return _execution(row)
 
+    def executions(self, run_id: str) -> dict[str, Execution]:
+        """Every stage execution of a run, by stage id, in one query."""
+        rows = self._con.execute(
+            "SELECT run_id, stage_id, cache_key, status, outputs_json, report_json, duration_s, "
+            "cpu_s FROM stage_executions WHERE run_id = ?", (run_id,)).fetchall()
+        return {row[1]: execution for row in rows if (execution := _execution(row))}
+
     def latest_success(self, stage_id: str, cache_key: str | None = None) -> Execution | None:
         """The most recent execution of a stage that produced outputs, in any run (with
         that cache key, when given)."""
