@@ -24,6 +24,8 @@ class BuildOptions:
     # Argo Events Sensor's, which creates the retrain Workflows).
     service_account: str | None = None
     sensor_service_account: str | None = None
+    # `[tool.pipec] max_parallel_stages`: Argo's `parallelism`, Airflow's `max_active_tasks`.
+    max_parallel_stages: int | None = None
     # The lineage manifest `pipec build` writes beside the target files, built once per
     # build: backends lower from it (`plan.plan_of`) rather than building their own.
     manifest: dict[str, Any] | None = field(default=None, compare=False, repr=False)

@@ -11,6 +11,7 @@ airflow_max_tasks = 5000
 state_volume = "pipec-state"       # a PVC the stage pods mount for the run store and registries
 service_account = "pipec-stages"   # the Kubernetes service account the stage pods run as
 sensor_service_account = "pipec-sensor"  # Argo Events: may create Workflows (triggered retrain)
+max_parallel_stages = 20           # stage pods (Argo) or tasks (Airflow) of a run at once
 
 [tool.pipec.severity]
 GATE005 = "error"                  # error | warning | note | off
@@ -49,6 +50,9 @@ class Config:
     # Argo Events Sensor that starts a triggered retrain; None: the namespace's default.
     service_account: str | None = None
     sensor_service_account: str | None = None
+    # The most stages of one run that Argo or Airflow runs at once; None: no limit of
+    # pipec's (a wide fan-out starts every stage at once, a pod each on Kubernetes).
+    max_parallel_stages: int | None = None
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -155,7 +159,7 @@ class ConfigError(ValueError):
 
 SETTINGS = ("select", "ignore", "strict", "allowed_model_modules", "argo_max_bytes",
             "airflow_max_tasks", "severity", "state_volume", "service_account",
-            "sensor_service_account")
+            "sensor_service_account", "max_parallel_stages")
 # A PersistentVolumeClaim's or ServiceAccount's name: a DNS-1123 subdomain.
 _KUBE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
@@ -196,6 +200,7 @@ def _config(root: Path, section: dict[str, Any]) -> Config:
         service_account=_kube_name(section, "service_account", "a ServiceAccount"),
         sensor_service_account=_kube_name(section, "sensor_service_account",
                                           "a ServiceAccount"),
+        max_parallel_stages=_optional_positive(section, "max_parallel_stages"),
     )
 
 
@@ -229,6 +234,10 @@ def _positive(section: dict[str, Any], key: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"`{key}` must be a positive number, not {value}")
     return value
+
+
+def _optional_positive(section: dict[str, Any], key: str) -> int | None:
+    return _positive(section, key, 1) if key in section else None
 
 
 def _strings(section: dict[str, Any], key: str, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -52,6 +52,7 @@ def lower_dag(plan: Plan, options: BuildOptions) -> AirflowDag:
         service_account=(options.service_account if options.airflow_operator == "kubernetes"
                          else None),
         dag_hash=plan.dag_hash, description=plan.description,
+        max_active_tasks=options.max_parallel_stages,
     )
 
 

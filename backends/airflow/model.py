@@ -134,6 +134,8 @@ class AirflowDag:
     dag_hash: str = ""
     # The pipeline's `description`: the DAG list shows it beside the DAG's name.
     description: str | None = None
+    # `[tool.pipec] max_parallel_stages`: the DAG's `max_active_tasks` (None: Airflow's).
+    max_active_tasks: int | None = None
 
     @property
     def task_count(self) -> int:

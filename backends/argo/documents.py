@@ -59,7 +59,8 @@ def _workflow_spec(wf: ArgoWorkflow) -> dict[str, Any]:
     } | ({"volumes": [{"name": STATE_VOLUME,
                        "persistentVolumeClaim": {"claimName": wf.state_volume}}]}
          if wf.state_volume else {}) \
-      | ({"serviceAccountName": wf.service_account} if wf.service_account else {})
+      | ({"serviceAccountName": wf.service_account} if wf.service_account else {}) \
+      | ({"parallelism": wf.parallelism} if wf.parallelism else {})
 
 
 def _dag_template(wf: ArgoWorkflow) -> dict[str, Any]:

@@ -54,6 +54,7 @@ def lower_workflow(plan: Plan, options: BuildOptions) -> ArgoWorkflow:
         tasks=tasks, sensor=_sensor(plan), groups=groups, state_volume=options.state_volume,
         service_account=options.service_account,
         sensor_service_account=options.sensor_service_account, dag_hash=plan.dag_hash,
+        parallelism=options.max_parallel_stages,
     )
 
 

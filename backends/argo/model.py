@@ -74,6 +74,7 @@ class ArgoWorkflow:
     state_volume: str | None = None  # the claim every stage pod mounts (kube.py)
     service_account: str | None = None  # the stage pods' (None: the namespace's default)
     sensor_service_account: str | None = None  # the Sensor's: allowed to create Workflows
+    parallelism: int | None = None  # the most stage pods of a run at once (None: no limit)
     dag_hash: str = ""  # the build's: each stage refuses a manifest of another build
 
     def all_tasks(self) -> list[DagTask]:

@@ -41,7 +41,8 @@ def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     # Pods that keep the run store and the registries on a claim (`state_volume`).
     found["fraud_stateful"] = variant(reference, folder / "stateful", "fraud_stateful", "manual")
     (folder / "stateful" / "pyproject.toml").write_text(
-        '[tool.pipec]\nstate_volume = "ml-state"\nservice_account = "ml-stages"\n', "utf-8")
+        '[tool.pipec]\nstate_volume = "ml-state"\nservice_account = "ml-stages"\n'
+        'max_parallel_stages = 8\n', "utf-8")
     # A fixed hostile sample goes through every consumer (DagBag, the Argo schema) too.
     found["fraud_hostile"] = hostile_program(folder / "hostile", HOSTILE_SAMPLE, "0 3 * * *",
                                              "fraud_hostile")

@@ -142,6 +142,15 @@ def test_kubernetes_pods_mount_the_state_volume(dagbags, plans):
             assert attrs["service_account_name"] == "ml-stages"  # `service_account`
 
 
+def test_max_parallel_stages_is_the_dag_s_max_active_tasks(dagbags, plans):
+    """`[tool.pipec] max_parallel_stages` (set for fraud_stateful only): the most tasks
+    of one DAG run at once, in Airflow's own DAG; unset, Airflow's default stands."""
+    for operator in ("bash", "kubernetes"):
+        limits = {name: dagbags[operator]["dags"][name]["max_active_tasks"] for name in plans}
+        assert limits.pop("fraud_stateful") == 8
+        assert 8 not in limits.values() and None not in limits.values(), limits
+
+
 def test_kubernetes_tasks_use_the_pipeline_image(dagbags, plans):
     for name, plan in plans.items():
         for stage in plan.stages:

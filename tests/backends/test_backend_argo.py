@@ -262,6 +262,20 @@ def test_pods_without_a_state_volume_are_warned_of(programs, tmp_path):
     assert [d.code for d in kube if d.code == "BUILD003"] == ["BUILD003"]
 
 
+def test_max_parallel_stages_is_the_workflow_s_parallelism(programs, tmp_path):
+    """`[tool.pipec] max_parallel_stages`: the most stage pods of one run at once (a
+    1,000-stage fan-out would otherwise start ~1,000 pods together). Unset, no limit."""
+    path = variant(programs["fraud_detection"], tmp_path / "src", "limited", "manual")
+    (path.parent / "pyproject.toml").write_text(
+        '[tool.pipec]\nstate_volume = "ml-state"\nmax_parallel_stages = 8\n')
+    (workflow,) = _documents(path, tmp_path / "out")
+    assert schema_errors(workflow) == []
+    assert workflow["spec"]["parallelism"] == 8
+    plain = _documents(variant(programs["fraud_detection"], tmp_path / "plain-src", "plain",
+                               "manual"), tmp_path / "plain")
+    assert "parallelism" not in plain[0]["spec"]
+
+
 def test_service_accounts_for_the_pods_and_the_sensor(programs, tmp_path):
     """`[tool.pipec] service_account`: what the stage pods run as (Argo's executor needs
     RBAC the namespace's default usually lacks); `sensor_service_account`: what the Argo

@@ -29,6 +29,9 @@ PROGRAM = 'team ml { contact "#ml"; role ml }\n'
      "ServiceAccount"),
     ('[tool.pipec]\nsensor_service_account = ["a"]\n', "`sensor_service_account` must name "
      "a ServiceAccount"),
+    ('[tool.pipec]\nmax_parallel_stages = 0\n', "`max_parallel_stages` must be a positive "
+     "number, not 0"),
+    ('[tool.pipec]\nmax_parallel_stages = true\n', "`max_parallel_stages` must be a number"),
 ])
 def test_a_bad_table_is_a_usage_error(tmp_path: Path, capsys, table: str, message: str):
     (tmp_path / "pyproject.toml").write_text(table, encoding="utf-8")

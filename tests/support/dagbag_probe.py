@@ -191,6 +191,7 @@ def _describe_dag(dag) -> dict:
         "params": params,
         "start_date": dag.start_date.isoformat() if dag.start_date else None,
         "catchup": getattr(dag, "catchup", None),
+        "max_active_tasks": getattr(dag, "max_active_tasks", None),
         "fileloc": dag.fileloc,
     }
 
