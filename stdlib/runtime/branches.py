@@ -2,10 +2,10 @@
 waiting for an approval, failed with no retry left), or lies behind one that did.
 
 An orchestrator (Airflow, Argo, the local script) drives a run stage by stage, and goes
-on with the branches that do not depend on a stage that stopped: with two models, the
-second trains and registers although the first one's gate failed. The run's record is
-written when the first stage ends it, and again (a continuation) once nothing more can
-run, so that what the other branches did is in a record too.
+on with the branches that do not depend on a stage that stopped (as `pipec run` does):
+with two models, the second trains and registers although the first one's gate failed.
+The run's record is written when the first stage ends it, and again (a continuation)
+once nothing more can run, so that what the other branches did is in a record too.
 """
 
 from __future__ import annotations
@@ -41,11 +41,11 @@ def _ends_the_run(stage: dict[str, Any], execution: Execution) -> bool:
 def can_still_run(manifest: dict[str, Any], done: set[str], ended: set[str]) -> bool:
     """Whether a stage has neither succeeded nor ended the run, and is not behind one that
     ended it: the orchestrator will still run it (or runs it now, in parallel)."""
-    behind = _downstream(manifest, ended)
+    behind = downstream(manifest, ended)
     return any(s["id"] not in done and s["id"] not in behind for s in manifest["stages"])
 
 
-def _downstream(manifest: dict[str, Any], roots: set[str]) -> set[str]:
+def downstream(manifest: dict[str, Any], roots: set[str]) -> set[str]:
     """`roots` and every stage that depends on one of them, following `inputs`."""
     children: dict[str, list[str]] = {}
     for stage in manifest["stages"]:

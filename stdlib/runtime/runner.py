@@ -5,6 +5,10 @@
   of their latest successful execution in an earlier run ("reused").
 - A blocking validation failure stops the run before anything downstream; the run
   result carries the validation report (which check failed, on how many rows).
+- A stage that stops the run (blocked, waiting) or fails leaves out what lies behind it,
+  and the stages of other branches still run, as an orchestrator runs them: with two
+  models, the second trains and registers although the first one's gate failed. The
+  run ends as the worst of those stages left it (`branches.worst_ending`).
 - Ctrl-C (SIGINT) or SIGTERM while a stage runs ends the run as a failure of that stage
   does, with its record; the result names the signal (`stopped_by`).
 """
@@ -21,7 +25,7 @@ from traceback import format_exc
 from typing import Any
 
 from .alerts import alert_for
-from .branches import can_still_run, ended_stages, worst_ending
+from .branches import ENDINGS, can_still_run, downstream, ended_stages, worst_ending
 from .context import USABLE, manifest_stage
 from .errors import (
     ManifestError,
@@ -91,7 +95,7 @@ class _Outcome:
     status: str = "succeeded"
     error: str | None = None
     blocked: RunStopped | None = None
-    failed_alert: dict[str, Any] | None = None
+    failed_alerts: list[dict[str, Any]] = field(default_factory=list)  # one per failed stage
     traceback: str | None = None
     stopped_by: int | None = None
     carried: bool = False  # see RunResult.carried
@@ -184,7 +188,8 @@ def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, r
         elif error is not None:
             if not final and _retry_follows(manifest, index, run_id, stage_id):
                 return None
-            outcome.status, outcome.error, outcome.failed_alert = "failed", error, failed_alert
+            outcome.status, outcome.error = "failed", error
+            outcome.failed_alerts += [failed_alert] if failed_alert else []
         else:
             ended = ended_stages(manifest, executions)
             if can_still_run(manifest, {r.stage_id for r in outcome.results}, set(ended)):
@@ -242,9 +247,11 @@ def _retry_follows(manifest: dict[str, Any], index: RunIndex, run_id: str,
 def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
                 index: RunIndex, from_stage: str | None, until: str | None,
                 notify: Progress, options: dict[str, Any] | None, outcome: _Outcome) -> None:
-    """Each planned stage in order (those before `from_stage` reused), until one stops
-    the run (blocked, waiting) or fails (a signal stops it: Terminated), into `outcome`."""
+    """Each planned stage in order (those before `from_stage` reused), into `outcome`;
+    a stage that stops the run (blocked, waiting) or fails leaves out the stages behind
+    it, and a signal (Terminated) every stage after it."""
     reusing = from_stage is not None
+    behind: set[str] = set()  # the stages behind one that ended the run
     # A `with`: the store's seals connection is closed however the loop ends.
     with closing(ArtifactStore(project)) as store:
         planned = planned_stages(manifest, until)
@@ -269,9 +276,13 @@ def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run
                 outcome.results.append(reused)
                 notify(stage["id"], reused.status)
                 continue
+            if stage["id"] in behind:
+                continue
             if not _run_one(manifest, manifest_dir, project, run_id, options, stage, notify,
                             outcome):
-                break
+                if outcome.stopped_by is not None:
+                    break
+                behind = downstream(manifest, behind | {stage["id"]})
 
 
 def _run_one(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
@@ -280,22 +291,34 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id
     """Run one stage into `outcome`; False when it stopped the run (blocked, waiting)
     or failed (a signal stops it too: Terminated)."""
     notify(stage["id"], "running")
+    ending = _Outcome()
     try:
         result = run_stage(manifest, manifest_dir, stage["id"], project, run_id, options)
     except RunStopped as exc:
-        outcome.status, outcome.blocked = exc.status, exc
-        notify(stage["id"], exc.status)
-        return False
+        ending.status, ending.blocked = exc.status, exc
     except (Exception, Terminated) as exc:  # the failure ends the run, recorded, not raised
-        outcome.status, outcome.traceback = "failed", format_exc()
-        outcome.stopped_by = exc.signum if isinstance(exc, Terminated) else None
-        outcome.error = f"{stage['id']}: {type(exc).__name__}: {exc}"
-        outcome.failed_alert = alert_for(stage, f"{type(exc).__name__}: {exc}")
-        notify(stage["id"], "failed")
-        return False
-    outcome.results.append(result)
-    notify(stage["id"], result.status)
-    return True
+        ending.status, ending.traceback = "failed", format_exc()
+        ending.stopped_by = exc.signum if isinstance(exc, Terminated) else None
+        ending.error = f"{stage['id']}: {type(exc).__name__}: {exc}"
+        alert = alert_for(stage, f"{type(exc).__name__}: {exc}")
+        outcome.failed_alerts += [alert] if alert else []
+    else:
+        outcome.results.append(result)
+        notify(stage["id"], result.status)
+        return True
+    _keep_worst(outcome, ending)
+    notify(stage["id"], ending.status)
+    return False
+
+
+def _keep_worst(outcome: _Outcome, ending: _Outcome) -> None:
+    """The run ends as the worst stage that ended it left it (failed, then blocked, then
+    waiting), the first of equals: a signal's ending always, as it ends the run there."""
+    if outcome.status in ENDINGS and ending.stopped_by is None and \
+            ENDINGS.index(ending.status) >= ENDINGS.index(outcome.status):
+        return
+    outcome.status, outcome.blocked, outcome.error = ending.status, ending.blocked, ending.error
+    outcome.traceback, outcome.stopped_by = ending.traceback, ending.stopped_by
 
 
 def _why_not_reused(stage: dict[str, Any], previous: Execution | None,
@@ -340,7 +363,7 @@ def _final_report(outcome: _Outcome, run_id: str) -> dict[str, Any]:
     report = run_report(outcome.results, outcome.status, outcome.error, outcome.blocked) | {
         "run_id": run_id}
     alerts = [r.report["alert"] for r in outcome.results if r.report.get("alert")] + \
-        ([outcome.failed_alert] if outcome.failed_alert else [])
+        outcome.failed_alerts
     if alerts:
         report["alerts"] = alerts
     return report

@@ -140,6 +140,16 @@ def write_project(folder: Path, **kwargs: object) -> Path:
     return path
 
 
+def add_second_model(path: Path, params: str = "C: 0.5, max_iter: 300") -> None:
+    """A second model (`train other`, `evaluate other`) in a branch of its own: it
+    shares the split with the first model, and nothing of the first model's behind it."""
+    text = path.read_text("utf-8")
+    branch = ('  train other {\n    model "sklearn.linear_model.LogisticRegression"\n'
+              f"    params {{ {params} }}\n    seed 2\n  }}\n\n"
+              "  evaluate other {\n    primary roc_auc >= 0.5\n  }\n\n")
+    path.write_text(text.replace("  register model {", branch + "  register model {"), "utf-8")
+
+
 def negative_amount(folder: Path) -> None:
     """One row breaks the blocking `range amount >= 0`: the validate stage blocks."""
     table = events()

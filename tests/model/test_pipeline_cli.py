@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from model.project import reset, write_project
+from model.project import add_second_model, reset, write_project
 
 
 def pipec(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -125,6 +125,52 @@ def test_a_failed_blocking_gate_exits_1_without_a_register_stage(tmp_path: Path)
     result = pipec("run", str(path), "--until", "evaluate.model")
     assert result.returncode == 1, result.stdout
     assert "not blessed" in result.stdout
+
+
+def _only_record(project: Path) -> dict:
+    listed = json.loads(pipec("runs", "list", "--project", str(project), "--format",
+                              "json").stdout)
+    assert len(listed) == 1, listed
+    shown = pipec("runs", "show", listed[0]["run_id"], "--project", str(project),
+                  "--format", "json")
+    return json.loads(shown.stdout)
+
+
+def test_a_second_model_trains_although_the_first_one_s_gate_failed(tmp_path: Path) -> None:
+    """As Airflow and Argo run a pipeline: the first model's register stage blocks, and
+    what lies behind it (its deploy) does not run, but the second model's branch does.
+    The run is blocked by the first model, and its record holds the second model."""
+    path = write_project(tmp_path, min_auc=0.999)
+    add_second_model(path)
+    result = pipec("run", str(path))
+    assert result.returncode == 1, result.stdout + result.stderr
+    ran = statuses(result.stdout)
+    assert ran["register.model"] == "blocked"
+    assert ran["train.other"] == ran["evaluate.other"] == "ran"
+    assert "deploy.model" not in ran
+    assert "evaluate.other: blessed" in result.stdout
+    assert "stopped: " in result.stdout and "register.model" in result.stdout
+    record = _only_record(tmp_path)
+    assert record["status"] == "blocked"
+    assert record["report"]["blocked_by"] == "register.model"
+    assert {"train.other", "evaluate.other"} <= {s["stage_id"] for s in record["stages"]}
+
+
+def test_a_failure_in_one_branch_outranks_a_later_block_in_another(tmp_path: Path) -> None:
+    """The second model's fit fails (a negative C), before the first model's register
+    stage blocks: both branches ran as far as they could, and the run is failed (the
+    worst ending, whatever the order), naming the failed stage."""
+    path = write_project(tmp_path, min_auc=0.999)
+    add_second_model(path, params="C: -1.0")
+    result = pipec("run", str(path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    ran = statuses(result.stdout)
+    assert ran["train.other"] == "failed" and ran["register.model"] == "blocked"
+    assert "evaluate.other" not in ran and "deploy.model" not in ran
+    assert "failed: train.other" in result.stdout
+    record = _only_record(tmp_path)
+    assert record["status"] == "failed"
+    assert record["report"]["error"].startswith("train.other: ")
 
 
 def test_approval_waits_then_promotes(tmp_path: Path) -> None:

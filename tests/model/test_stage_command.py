@@ -14,7 +14,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 from conftest import REPO
-from model.project import negative_amount, signal_once_fitting, write_project, write_slow_project
+from model.project import (
+    add_second_model,
+    negative_amount,
+    signal_once_fitting,
+    write_project,
+    write_slow_project,
+)
 from pipec.cli import main
 from pipec.stdlib.runtime.records import RunRecords
 from pipec.stdlib.runtime.store import RunIndex
@@ -266,11 +272,7 @@ def test_a_failure_with_retries_left_ends_nothing(tmp_path: Path,
 def _with_a_second_model(path: Path) -> tuple[Path, list[str]]:
     """The project with a second model (`train other`, `evaluate other`) in a branch of
     its own, built: the build folder and the manifest's stage order."""
-    text = path.read_text("utf-8")
-    branch = ('  train other {\n    model "sklearn.linear_model.LogisticRegression"\n'
-              "    params { C: 0.5, max_iter: 300 }\n    seed 2\n  }\n\n"
-              "  evaluate other {\n    primary roc_auc >= 0.5\n  }\n\n")
-    path.write_text(text.replace("  register model {", branch + "  register model {"), "utf-8")
+    add_second_model(path)
     build = _build(path)
     return build, [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
 

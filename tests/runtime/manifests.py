@@ -142,7 +142,8 @@ def fraud_manifest(
         stage(
             "label",
             "is_fraud",
-            ["validate.chargebacks"],
+            # As the compiler emits it: a windowed label reads the base source's events.
+            ["validate.chargebacks", "validate.transactions"],
             mode="window",
             source="chargebacks",
             window_s=30 * DAY,
