@@ -164,6 +164,18 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
 
 
+def _why(exc: OSError) -> str:
+    """The OS's reason, or, for a folder pipec creates where a symlink to nothing is
+    (`.pipec` linked to a disk not mounted), that: mkdir's "File exists" hides it."""
+    import os
+    from pathlib import Path
+
+    path = Path(str(exc.filename))
+    if isinstance(exc, FileExistsError) and path.is_symlink() and not path.exists():
+        return f"it is a symlink to `{os.readlink(path)}`, which does not exist"
+    return str(exc.strerror or exc)
+
+
 def _failure(exc: Exception) -> str:
     from pipec.config import ConfigError
 
@@ -173,6 +185,6 @@ def _failure(exc: Exception) -> str:
         return f"pipec: cannot write the output: {exc.strerror or exc}"
     if isinstance(exc, OSError) and exc.filename is not None:
         # The environment (a permission, a full disk) rather than a bug in pipec.
-        return f"pipec: cannot access `{exc.filename}`: {exc.strerror or exc}"
+        return f"pipec: cannot access `{exc.filename}`: {_why(exc)}"
     return (f"pipec: internal error: {type(exc).__name__}: {exc}\n"
             "rerun with --debug for the traceback")

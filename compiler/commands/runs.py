@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -40,8 +41,11 @@ def run(args: argparse.Namespace) -> int:
     from pipec.stdlib.runtime.errors import PipecRuntimeError
     from pipec.stdlib.runtime.records import RunRecords
 
-    if not (Path(args.project) / ".pipec").is_dir():
-        print(f"pipec: no runs in `{args.project}` (no .pipec folder)", file=sys.stderr)
+    store = Path(args.project) / ".pipec"
+    if not store.is_dir():
+        why = f"`.pipec` is a symlink to `{os.readlink(store)}`, which does not exist" \
+            if store.is_symlink() else "no .pipec folder"
+        print(f"pipec: no runs in `{args.project}` ({why})", file=sys.stderr)
         return 2
     try:
         records = RunRecords(Path(args.project))

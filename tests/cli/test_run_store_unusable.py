@@ -73,3 +73,18 @@ def test_a_store_deleted_during_the_run_is_said_so(tmp_path: Path) -> None:
     shutil.rmtree(tmp_path / ".pipec")
     with pytest.raises(StoreGone, match=r"the run store `\.pipec/` disappeared during the run"):
         store.put_bytes(b"data")
+
+
+def test_a_run_store_linked_to_nothing_is_named(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """`.pipec` a symlink to a folder that is not there (a disk not mounted): mkdir's
+    "File exists" said nothing of it, and `pipec runs` said there was no `.pipec`."""
+    path = write_project(tmp_path)
+    (tmp_path / ".pipec").symlink_to(tmp_path / "unmounted" / "store")
+    code, _out, err = _run(capsys, path)
+    assert code == 2
+    assert (f"pipec: cannot access `{tmp_path / '.pipec'}`: it is a symlink to "
+            f"`{tmp_path / 'unmounted' / 'store'}`, which does not exist") in err
+    assert main(["runs", "--project", str(tmp_path)]) == 2
+    assert "(`.pipec` is a symlink to `" in capsys.readouterr().err
+    assert not (tmp_path / "unmounted").exists()
