@@ -266,7 +266,7 @@ def _choose_base_source(program: Program) -> None:
         program.base_source = candidates[0]
     elif sources:
         program.base_candidates = tuple(candidates or possible)
-        _report_no_base(program, candidates, why)
+        _report_no_base(program, candidates, why, _split_time_source(program, possible))
     elif program.stages:
         program.diagnostics.append(error(
             "T007", "the pipeline declares stages but no source: there are no rows to make "
@@ -290,16 +290,27 @@ def _by_split_time(program: Program, candidates: list[str]) -> list[str]:
     return [s for s in candidates if program.source_word(s, "time") == split.on.name]
 
 
-def _report_no_base(program: Program, candidates: list[str], why: str) -> None:
+def _split_time_source(program: Program, sources: list[str]) -> str | None:
+    """The one source whose `time` column the time split is `on`: the likely base when
+    the rules above left none (it also feeds a feature view of its own history)."""
+    split = program.split
+    if split is None or split.by != "time" or split.on is None:
+        return None
+    named = _by_split_time(program, sources)
+    return named[0] if len(named) == 1 else None
+
+
+def _report_no_base(program: Program, candidates: list[str], why: str,
+                    likely: str | None) -> None:
     assert program.pipeline is not None
     if candidates:
         message = f"more than one source could be the base of the examples: " \
             f"{_names(candidates)}"
     else:
         message = f"no source can be the base of the examples ({why})"
-    program.diagnostics.append(error(
-        "T007", message, program.pipeline.header,
-        "add `examples from NAME` to the pipeline"))
+    help_text = f"add `examples from {likely}` to the pipeline (the time split is on its " \
+        "`time` column)" if likely else "add `examples from NAME` to the pipeline"
+    program.diagnostics.append(error("T007", message, program.pipeline.header, help_text))
 
 
 # --------------------------------------------------------------------- schedule

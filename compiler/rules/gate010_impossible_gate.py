@@ -1,5 +1,6 @@
 """GATE010: a gate line no model can pass (its metric never reaches the bound), or, as
-a warning, one every model passes (it checks nothing)."""
+a warning, one every model passes (it checks nothing) or a primary metric or champion
+comparison that points the wrong way (it refuses the better models)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,17 @@ multiclass `brier`, summed over the classes, in 0..2), losses and errors are nev
 negative, `r2` never exceeds 1, and a latency or a size is never negative. A gate that
 asks for more (`primary roc_auc >= 1.5`, `guardrail rmse < 0`, `compare champion
 roc_auc >= 2`) fails for every model: an error. One that every value passes
-(`guardrail recall >= 0`) checks nothing: a warning.
+(`guardrail recall >= 0`) checks nothing: a warning. So is a `primary` or `compare
+champion` line that points the wrong way for its metric (`primary log_loss >= 0.35`,
+`compare champion rmse >= -0.1`: a lower loss is better), which blesses worse models and
+refuses better ones. Guardrails and slices may bound a score from above on purpose (a
+"too good to be true" check), so they are not held to a direction.
 
 ## Why is this bad?
 No model is ever blessed: every run ends at the evaluate stage, usually after hours of
-training, for a typo such as `70` where `0.70` was meant.
+training, for a typo such as `70` where `0.70` was meant. A gate pointing the wrong way
+is worse: it blesses the models that should fail (a `log_loss` copied with the `>=` of
+a `roc_auc` line), and nothing in the run says so.
 
 ## Example
 ```pipe
@@ -58,6 +65,14 @@ RANGES = {
 # multiclass `brier_score_loss`): all the probability on a wrong class scores 2.
 MULTICLASS_RANGES = {"brier": (0.0, 2.0)}
 SCORE_GATES = {"primary", "guardrail", "slice", "calibration"}
+LOWER_IS_BETTER = frozenset({"log_loss", "brier", "ece", "rmse", "mse", "mae", "median_ae",
+                             "mape"})
+HIGHER_IS_BETTER = frozenset({"roc_auc", "pr_auc", "average_precision", "accuracy",
+                              "balanced_accuracy", "precision", "recall", "f1", "r2"})
+# The gates that choose which model is better: one pointing the wrong way promotes the
+# worse model. (A guardrail or slice may bound a score from above on purpose.)
+DIRECTED_GATES = {"primary", "compare_champion"}
+FLIPPED = {">=": "<=", ">": "<", "<=": ">=", "<": ">"}
 
 
 @rule("GATE010", "error", "a gate no model can pass", DOC)
@@ -78,6 +93,41 @@ def check(program: Program) -> Iterator[Diagnostic]:
                 yield warning("GATE010", f"`{_line(gate)}` passes for every model: the value "
                               f"lies in {_interval(low, high)}, so the gate checks nothing",
                               gate.value.span, "set the bound the model must really meet")
+            else:
+                yield from _backwards(gate)
+
+
+def _backwards(gate: n.Gate) -> Iterator[Diagnostic]:
+    """A warning for a primary or champion gate that asks for more of a loss, or less of
+    a score."""
+    if gate.kind not in DIRECTED_GATES or gate.metric is None or gate.op not in FLIPPED:
+        return
+    metric = gate.metric.name
+    wants_more = gate.op in (">=", ">")
+    if metric in LOWER_IS_BETTER and wants_more:
+        better = "a lower"
+    elif metric in HIGHER_IS_BETTER and not wants_more:
+        better = "a higher"
+    else:
+        return
+    assert gate.value is not None
+    fixed = _line(gate).replace(f" {gate.op} ", f" {FLIPPED[gate.op]} ", 1)
+    if gate.kind == "compare_champion":
+        fixed = f"{fixed.rsplit(' ', 1)[0]} {_negated(gate.value.text)}"
+        what = f"the candidate's {metric} minus the champion's"
+    else:
+        what = metric
+    yield warning("GATE010", f"`{_line(gate)}` points the wrong way: {better} {metric} is "
+                  f"better, but the gate asks for {what} {'at least' if wants_more else 'at most'} "
+                  f"{gate.value.text}, so it blesses worse models and refuses better ones",
+                  gate.span, f"write `{fixed}`")
+
+
+def _negated(text: str) -> str:
+    """A champion margin with its sign flipped, as written (`-0.01` <-> `0.01`)."""
+    if text.startswith("-"):
+        return text[1:]
+    return text if text.rstrip("%").strip("0.") == "" else f"-{text}"
 
 
 def _possible(gate: n.Gate,

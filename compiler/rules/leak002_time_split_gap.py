@@ -9,7 +9,7 @@ from pipec.diagnostics import Diagnostic, error
 from pipec.literals import format_duration
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import TimeSplit, days, time_split
+from pipec.rules._support import TimeSplit, base_schema, days, time_split
 
 DOC = '''
 ## What it does
@@ -20,7 +20,9 @@ is after the test start (`test from`): with no maturity, when training simply en
 the test period starts and the two overlap. Also reports it when a declared `gap` is
 shorter than the maturity, and when `test from` or `train before` stands alone with no
 `gap` (the other end is then the same date: the gap defaults to none) while labels take
-time to mature.
+time to mature. And it reports a label read from a column marked `after_event` that
+declares no `known_after`: its value is only known after the example's time, yet its
+maturity counts as 0, so no gap could be checked against it.
 Dates relative to `snapshot` are compared symbolically.
 
 ## Why is this bad?
@@ -79,6 +81,28 @@ def check(program: Program) -> Iterator[Diagnostic]:
     if maturity > 0 and split.gap is None:
         yield from _one_end_alone(split, maturity)
     yield from _short_gap(split, maturity)
+    yield from _after_event_label_without_maturity(program)
+
+
+def _after_event_label_without_maturity(program: Program) -> Iterator[Diagnostic]:
+    """A `column`/`when` label on an `after_event` column with no `known_after`: the
+    value arrives after the event, but the split arithmetic above takes it as known at
+    once, so a split with no gap at all passes."""
+    schema = base_schema(program) or {}
+    for label in program.labels():
+        column = program.label_column(label)
+        if column not in schema or "after_event" not in schema[column].markers \
+                or label.setting("window") is not None \
+                or label.setting("known_after") is not None:
+            continue
+        yield error(
+            "LEAK002",
+            f"label `{label.name.name}` reads `{column}`, which is marked `after_event`, "
+            "but declares no `known_after`: its maturity counts as 0, so the time split "
+            "needs no gap, and the last training labels may only be known inside the test "
+            "period", label.header,
+            "add `known_after DUR` (how long after each example's time the value is known), "
+            "and a split `gap` at least as long")
 
 
 def _overlap(split: TimeSplit, maturity: float) -> Iterator[Diagnostic]:
@@ -132,6 +156,19 @@ def _short_gap(split: TimeSplit, maturity: float) -> Iterator[Diagnostic]:
     gap = split.gap
     if gap is None or not isinstance(gap.value, n.Duration) or gap.value.seconds >= maturity:
         return
+    apart = _dates_apart(split)
+    if apart is not None and apart >= maturity:
+        # Both dates given: they, not the gap, place the rows, and they are far enough
+        # apart. The gap still says otherwise (and would rule if `test from` went).
+        yield error(
+            "LEAK002",
+            f"the gap is {days(gap.value.seconds)} but labels mature after "
+            f"{format_duration(maturity)}: the split's dates leave {format_duration(apart)} "
+            "between training and test, which is enough, but the gap says otherwise (and "
+            "without `test from` it would place the test period); set `gap "
+            f"{format_duration(apart)}`", gap.span,
+            "the gap between training and test must cover the label maturity")
+        return
     yield error(
         "LEAK002",
         f"the gap is {days(gap.value.seconds)} but labels mature after "
@@ -139,3 +176,11 @@ def _short_gap(split: TimeSplit, maturity: float) -> Iterator[Diagnostic]:
         f"{format_duration(maturity - gap.value.seconds)} into the test period; "
         f"set `gap {format_duration(maturity)}` or more", gap.span,
         "the gap between training and test must cover the label maturity")
+
+
+def _dates_apart(split: TimeSplit) -> float | None:
+    """Seconds from `train before` to `test from` when both are given and comparable."""
+    if split.test is None or split.before_at is None or split.start is None \
+            or not split.before_at.comparable(split.start):
+        return None
+    return split.start.seconds_after(split.before_at)

@@ -78,7 +78,7 @@ def check(program: Program) -> Iterator[Diagnostic]:
     if not split.start.comparable(cutoff):
         return
     if split.start.seconds_after(cutoff) >= 0:
-        yield _no_labels(split, cutoff, maturity)
+        yield _no_labels(split, cutoff, maturity, _snapshot_words(program))
     elif split.until is not None and split.until.comparable(cutoff) \
             and split.until.seconds_after(cutoff) > 0 and split.test and split.test.until:
         usable = cutoff.seconds_after(split.start) / DAY
@@ -108,7 +108,18 @@ def _cutoff(program: Program, maturity: float) -> Moment | None:
     return Moment(date, DAY - maturity)
 
 
-def _no_labels(split: TimeSplit, cutoff: Moment, maturity: float):
+def _snapshot_words(program: Program) -> str:
+    """Whose snapshot censors the labels: the label's source's. Named when its date is
+    not the base source's, whose snapshot (the one split dates count from) the user would
+    otherwise check, and find later than the date the message gives."""
+    base = snapshot_date(program, program.base_source)
+    sources = {reads_source(label) or program.base_source for label in program.labels()}
+    others = sorted(s for s in sources if s and snapshot_date(program, s) != base)
+    return f"the rows of the label's source `{others[0]}` (its snapshot)" if others \
+        else "the snapshot's rows"
+
+
+def _no_labels(split: TimeSplit, cutoff: Moment, maturity: float, whose: str):
     assert split.start is not None
     if split.test is not None:
         span, fix = split.test.start.span, f"move `test from` before {cutoff}"
@@ -117,7 +128,7 @@ def _no_labels(split: TimeSplit, cutoff: Moment, maturity: float):
         span = node.span if node is not split.split else split.split.header
         fix = f"move `train before` so that `train before + gap` is before {cutoff}"
     return error("LEAK007", f"the test period starts {split.start}, but labels mature after "
-                 f"{format_duration(maturity)} and the snapshot's rows end before "
+                 f"{format_duration(maturity)} and {whose} end before "
                  f"{cutoff.plus(maturity)}: "
                  f"only examples before {cutoff} have a label, so no test example has one",
                  span, fix)

@@ -123,6 +123,9 @@ def _split_and_gates(program: Program) -> Iterator[Diagnostic]:
 def _train_features(program: Program, train: n.Block, schema: dict[str, n.ColumnDef] | None,
                     where: str) -> Iterator[Diagnostic]:
     views = {v.name.name: v for v in program.blocks("features")}
+    # A label's name is a column of the examples table, not a misspelt base column:
+    # listing it is target leakage, which LEAK004 reports with the right fix.
+    labels = {label.name.name for label in program.labels()}
     for listing in train.all(n.TrainFeatures):
         for ref in listing.refs:
             if ref.head.name in views:
@@ -132,7 +135,8 @@ def _train_features(program: Program, train: n.Block, schema: dict[str, n.Column
             if ref.member is not None or ref.star:
                 yield _not_a_view(program, ref)
                 continue
-            yield from _missing(ref.head, schema, where)
+            if ref.head.name not in labels:
+                yield from _missing(ref.head, schema, where)
 
 
 def _not_a_view(program: Program, ref: n.FeatureRef) -> Diagnostic:
