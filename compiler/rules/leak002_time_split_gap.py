@@ -169,11 +169,14 @@ def _short_gap(split: TimeSplit, maturity: float) -> Iterator[Diagnostic]:
             f"{format_duration(apart)}`", gap.span,
             "the gap between training and test must cover the label maturity")
         return
+    # With both dates given, they place the test period, not the gap: the labels reach
+    # as far into it as the dates leave them.
+    overlap = maturity - (gap.value.seconds if apart is None else apart)
     yield error(
         "LEAK002",
         f"the gap is {days(gap.value.seconds)} but labels mature after "
         f"{format_duration(maturity)}: the last training labels are seen "
-        f"{format_duration(maturity - gap.value.seconds)} into the test period; "
+        f"{format_duration(overlap)} into the test period; "
         f"set `gap {format_duration(maturity)}` or more", gap.span,
         "the gap between training and test must cover the label maturity")
 
