@@ -86,6 +86,16 @@ def _produced(entries: dict[str, Any], key: str, value: Any, name: str) -> dict[
     return entries.get(name) or {}
 
 
+def _views_read(views: dict[str, Any], features: list[str] | None) -> dict[str, Any]:
+    """The feature views the model reads (its inputs are `VIEW__FEATURE`): a run of
+    several models records every view, and one that only another model reads is not in
+    this model's lineage. A record without the model's inputs keeps them all."""
+    if not features:
+        return views
+    return {name: view for name, view in views.items()
+            if any(feature.startswith(f"{name}__") for feature in features)}
+
+
 def answer(entry: dict[str, Any], record: dict[str, Any],
            approval: dict[str, Any] | None) -> dict[str, Any]:
     model = _produced(record.get("models", {}), "model_sha256", entry["sha256"],
@@ -94,9 +104,11 @@ def answer(entry: dict[str, Any], record: dict[str, Any],
                            entry["report_sha256"], entry["model"])
     approvals = {"approval_required_by": (entry.get("info") or {}).get("approval_by"),
                  "approval": approval}
-    # A reviewer's Reject at the orchestrator's human step, recorded by that run.
-    rejection = _produced(record.get("approval") or {}, "version", entry["version"],
-                          entry["model"]).get("rejected_by")
+    # A reviewer's Reject at the orchestrator's human step, recorded by that run; of this
+    # model: with two models, another one's v1 is not this one's.
+    steps = {name: step for name, step in (record.get("approval") or {}).items()
+             if step and step.get("model") == entry["model"]}
+    rejection = _produced(steps, "version", entry["version"], entry["model"]).get("rejected_by")
     if rejection:
         approvals["rejected_by"] = rejection
     return {
@@ -106,7 +118,8 @@ def answer(entry: dict[str, Any], record: dict[str, Any],
                    "path": d.get("path")}
             for name, d in sorted(record.get("data", {}).items())},
         "2. which label window": record.get("labels", {}),
-        "3. which feature versions": record.get("features", {}),
+        "3. which feature versions": _views_read(record.get("features", {}),
+                                                 model.get("features")),
         "4. which parameters": {"model": model.get("model"), "params": model.get("params"),
                                 "seed": model.get("seed"), "split": record.get("split")},
         "5. which image": record["environment"].get("image"),

@@ -109,18 +109,22 @@ def run_validate(ctx: StageContext) -> StageOutput:
 
 
 def validate_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
-    """On a cache hit: does the cached report still hold? Records this run's baselines.
+    """On a cache hit: does the cached report still hold? Records this run's baselines,
+    and says in the report what its drift checks compared with in this run.
 
     A drift check compares with the newest blessed run's value, which a later run can
     move without changing any input in the cache key: the hit holds only while every
     drift verdict against today's baseline is the cached one. The values are recorded
     for this run as a run would, so that blessing this run makes them the baseline.
     """
-    drifts = _measured_drifts(ctx, report)
-    if not all(_verdict_holds(ctx, check, entry) for check, entry in drifts):
+    drifts = [(check, entry, _baseline(ctx, check))
+              for check, entry in _measured_drifts(ctx, report)]
+    if not all(_verdict_holds(check, entry, baseline) for check, entry, baseline in drifts):
         return False
+    for _check, entry, baseline in drifts:
+        _compared_anew(entry, baseline)
     _record_baselines(ctx, [(check["stat"], check["column"], entry["detail"]["current"])
-                            for check, entry in drifts])
+                            for check, entry, _ in drifts])
     return True
 
 
@@ -164,14 +168,34 @@ def _measured_drifts(
     return [(check, entry) for check, entry in pairs if "current" in (entry.get("detail") or {})]
 
 
-def _verdict_holds(ctx: StageContext, check: dict[str, Any], entry: dict[str, Any]) -> bool:
+def _baseline(ctx: StageContext, check: dict[str, Any]) -> tuple[bool, float | None]:
+    """(found, value): the baseline a drift check compares with in this run."""
+    return ctx.index.baseline(baseline_scope(ctx), check["stat"], check["column"], ctx.run_id)
+
+
+def _verdict_holds(check: dict[str, Any], entry: dict[str, Any],
+                   baseline: tuple[bool, float | None]) -> bool:
     from .drift import within_factor
 
-    found, baseline = ctx.index.baseline(baseline_scope(ctx), check["stat"], check["column"],
-                                         ctx.run_id)
+    found, value = baseline
     current = entry["detail"]["current"]
-    return (not found or within_factor(current, baseline, float(check["factor"]))) \
+    return (not found or within_factor(current, value, float(check["factor"]))) \
         == entry["passed"]
+
+
+def _compared_anew(entry: dict[str, Any], baseline: tuple[bool, float | None]) -> None:
+    """A cached drift entry as this run measured it (`validation.check_drift`): against
+    today's baseline. The cached one said what the run that made it compared with (often
+    the first run's "recorded as the baseline"), which `runs show` and `runs diff` then
+    reported for this run too."""
+    found, value = baseline
+    current = entry["detail"]["current"]
+    if not found:
+        entry["detail"] = {"current": current, "baseline": None,
+                           "recorded": current is not None}
+        return
+    entry["detail"] = {"current": current, "baseline": value}
+    entry["values"] = [] if entry["passed"] else [str(current), str(value)]
 
 
 # label ----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from .errors import (
 )
 from .model_code import model_code
 from .model_modules import DEFAULT_ALLOWED, with_project_modules
-from .registry import Registry
+from .registry import Registry, Version
 from .state import registry_base
 
 if TYPE_CHECKING:  # numpy, pyarrow and scikit-learn load only when a model stage runs
@@ -280,7 +280,8 @@ def _mark_unblessed(ctx: StageContext, model_id: str, evaluation_id: str,
 
 
 def register_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
-    """A cached registration holds while the version names a run that left a record.
+    """A cached registration holds while the version names a run that left a record,
+    and the report this run evaluated where registering would bind it (`_bound_elsewhere`).
     A run killed after registering (or whose record write failed) leaves the version
     pointing at no record, so its lineage cannot be answered; registering again (the
     same bytes: the same version) points it at this run, whose record will exist."""
@@ -292,11 +293,12 @@ def register_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
         # A model file deleted or altered in the registry (its lineage, a rollback to it
         # and serving it would all refuse it) is written again from the trained bytes.
         damaged = registry.file_problem(version) is not None
+        rebind = _bound_elsewhere(ctx, registry, version)
     except PipecRuntimeError:  # the version is gone from the registry: register again
         return False
     finally:
         registry.close()
-    if damaged or version.info.get("unblessed"):  # unblessed: a run refused it since
+    if damaged or version.info.get("unblessed") or rebind:  # unblessed: refused since
         return False
     run_id = version.run_id
     # This run reports the version as it is now (promoted, archived since), not as it
@@ -307,6 +309,21 @@ def register_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
         return run_id is not None and records.get(run_id) is not None
     finally:
         records.close()
+
+
+def _bound_elsewhere(ctx: StageContext, registry: Registry, version: Version) -> bool:
+    """Whether the version is bound to another evaluation report than this run's, and
+    registering again would bind it to this run (see `Registry.register`): a run in
+    between (an edit since reverted) registered the same bytes with its report and run.
+    The version's lineage would answer with that run's program, and, as an approval is
+    bound to the report, an approval of this run's report would not be found while one
+    given now would approve the other's. An archived version keeps its binding: its
+    registration, made again, would deploy it again and undo a rollback."""
+    evaluation = ctx.outputs_of(ctx.stage["evaluate"]).get("evaluation")
+    if version.report_sha256 == evaluation or version.state == "archived":
+        return False
+    return version.state != "production" or \
+        registry.approval(version.model, version.version) is None
 
 
 def _approval_by(ctx: StageContext, register_id: str) -> dict[str, str]:

@@ -228,16 +228,8 @@ class Registry:
             existing = cur.execute("SELECT version, state, report_sha256, info FROM versions "
                                    "WHERE model=? AND sha256=?", (model, sha256)).fetchone()
             if existing is not None:
-                version, state, approved_report, recorded = existing
-                required = json.loads(recorded or "{}").get("approval_by")
-                if required and not info.get("approval_by"):
-                    info = info | {"approval_by": required}
-                cur.execute("UPDATE versions SET info=? WHERE model=? AND version=?",
-                            (json.dumps(info, sort_keys=True), model, version))
-                if state != "production" or not _approved(cur, model, version, approved_report):
-                    cur.execute("UPDATE versions SET report_sha256=?, run_id=? "
-                                "WHERE model=? AND version=?",
-                                (report_sha256, run_id, model, version))
+                version = existing[0]
+                _register_again(cur, model, existing, run_id, report_sha256, info)
             else:
                 version = (cur.execute("SELECT coalesce(max(version), 0) FROM versions "
                                        "WHERE model=?", (model,)).fetchone()[0]) + 1
@@ -426,6 +418,30 @@ def _unusable(path: Path, exc: sqlite3.DatabaseError) -> str:
     if name == "SQLITE_FULL":
         return f"the registry `{path.parent}` is full ({exc}): free space, then try again"
     return f"the registry `{path}` cannot be read ({exc}): it is damaged or not a pipec registry"
+
+
+# What a registration sets that applies from now on, whichever report the version keeps.
+SETTINGS = ("rollback", "approval_by")
+
+
+def _register_again(cur: sqlite3.Cursor, model: str, existing: tuple[Any, ...], run_id: str,
+                    report_sha256: str, info: dict[str, Any]) -> None:
+    """The same bytes registered again (see `Registry.register`). A production version
+    that keeps its approved report keeps what that report measured beside it (metrics,
+    the program's dag_hash): `registry show` names that run and report, and must not
+    show another evaluation's metrics under them."""
+    version, state, approved_report, recorded_text = existing
+    recorded = json.loads(recorded_text or "{}")
+    if recorded.get("approval_by") and not info.get("approval_by"):
+        info = info | {"approval_by": recorded["approval_by"]}
+    keeps = state == "production" and _approved(cur, model, version, approved_report)
+    if keeps:
+        info = recorded | {key: info[key] for key in SETTINGS if key in info}
+    cur.execute("UPDATE versions SET info=? WHERE model=? AND version=?",
+                (json.dumps(info, sort_keys=True), model, version))
+    if not keeps:
+        cur.execute("UPDATE versions SET report_sha256=?, run_id=? WHERE model=? AND version=?",
+                    (report_sha256, run_id, model, version))
 
 
 def _served(cur: sqlite3.Cursor, model: str, version: int) -> bool:
