@@ -37,6 +37,14 @@ def _version(folder: Path, version: int = 1) -> Any:
         registry.close()
 
 
+def _approve_v1(folder: Path) -> None:
+    registry = Registry(folder / "registry")
+    try:
+        registry.approve("model", 1, approver="ana", team="risk")
+    finally:
+        registry.close()
+
+
 def _versions(folder: Path) -> list[Any]:
     registry = Registry(folder / "registry")
     try:
@@ -54,11 +62,7 @@ def test_a_reverted_gate_edit_finds_the_approval_of_the_report_it_evaluates(
     approving again approved a report of a program that no longer exists."""
     path = write_project(tmp_path, approval=True)
     assert _run(path).status == "waiting"
-    registry = Registry(tmp_path / "registry")
-    try:
-        registry.approve("model", 1, approver="ana", team="risk")
-    finally:
-        registry.close()
+    _approve_v1(tmp_path)
     _edit(path, "primary roc_auc >= 0.6\n", "primary roc_auc >= 0.61\n")
     assert _run(path).status == "waiting"  # another report: not the one approved
     _edit(path, "primary roc_auc >= 0.61\n", "primary roc_auc >= 0.6\n")
@@ -139,11 +143,7 @@ def test_a_serving_version_keeps_the_metrics_of_the_report_it_keeps(tmp_path: Pa
     show` must show that report's metrics beside them, not the new test window's."""
     path = write_project(tmp_path, approval=True)
     assert _run(path).status == "waiting"
-    registry = Registry(tmp_path / "registry")
-    try:
-        registry.approve("model", 1, approver="ana", team="risk")
-    finally:
-        registry.close()
+    _approve_v1(tmp_path)
     assert _run(path).status == "succeeded"
     approved = _version(tmp_path)
     _edit(path, "test from 2026-03-03", "test from 2026-03-10")
