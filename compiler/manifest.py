@@ -109,16 +109,19 @@ def stage_entry(program: Program, stage: Stage) -> dict[str, Any]:
 # an orchestrator runs it, not what it computes or records: editing them keeps
 # `definition_hash`, so a cached result stays cached, while `dag_hash` (over whole
 # entries) and the run's records show the edit. `uses` names the sets whose lines
-# `checks` holds. A validate stage's policy decides its verdict: there it is hashed.
+# `checks` holds. A validate stage's failure policy decides its verdict: there it is
+# hashed (its retries and timeout, like every stage's, are not: `retries 2` for the
+# pipeline must not retrain the model behind the validation).
 METADATA_FIELDS = ("owner", "owners", "description", "definition", "uses")
-ORCHESTRATION_FIELDS = ("on_failure", "alert", "retries", "timeout_s")
+POLICY_FIELDS = ("on_failure", "alert")
+RUN_FIELDS = ("retries", "timeout_s")
 
 
 def definition_fields(entry: dict[str, Any]) -> dict[str, Any]:
     """The fields of a stage entry that `definition_hash` covers."""
-    skipped = {"inputs", "definition_hash", *METADATA_FIELDS}
+    skipped = {"inputs", "definition_hash", *METADATA_FIELDS, *RUN_FIELDS}
     if entry["kind"] != "validate":
-        skipped.update(ORCHESTRATION_FIELDS)
+        skipped.update(POLICY_FIELDS)
     return {key: value for key, value in entry.items() if key not in skipped}
 
 

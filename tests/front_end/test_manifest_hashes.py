@@ -212,6 +212,19 @@ def test_owners_descriptions_and_retries_keep_every_definition_hash(tmp_path: Pa
         assert edited["dag_hash"] != base["dag_hash"], (old, new)
 
 
+def test_the_pipeline_s_retries_and_timeout_keep_every_definition_hash(tmp_path: Path) -> None:
+    """Validate stages inherit them too, and hashed them with their policy: `retries 2`
+    for the pipeline re-ran every validation and retrained the model behind them."""
+    folder = _project(tmp_path, "flights")
+    original = (folder / "flights.pipe").read_text("utf-8")
+    base = _manifest(folder, original, "a.pipe")
+    for old, new in (("  retries 1\n", "  retries 2\n"), ("  timeout 30m\n", "  timeout 45m\n")):
+        assert old in original, old
+        edited = _manifest(folder, original.replace(old, new, 1))
+        assert _changed(base, edited) == set(), (old, new)
+        assert edited["dag_hash"] != base["dag_hash"], (old, new)
+
+
 def test_a_validate_policy_stays_in_its_hash(tmp_path: Path) -> None:
     """A validate stage's `on_failure` decides whether a failed check blocks the run."""
     folder = _project(tmp_path, "fraud")
