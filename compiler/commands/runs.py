@@ -220,12 +220,13 @@ def diff(first: dict[str, Any], second: dict[str, Any], prefix: str = "") -> dic
 
 
 def _keyed(value: Any) -> Any:
-    """A list of validation checks or gates as a map by their line, so that a diff names
-    the check whose result moved (`...checks.drift mean(amount) ....passed`) rather than
-    printing both whole lists."""
+    """A list of validation checks or gates as a map by their line (of a feature view's
+    aggregates, or a schema's columns, by their name), so that a diff names the check
+    whose result moved (`...checks.drift mean(amount) ....passed`) rather than printing
+    both whole lists."""
     if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
         return value
-    for name in ("check", "line"):
+    for name in ("check", "line", "name"):
         keys = [v.get(name) for v in value]
         if all(isinstance(k, str) for k in keys):
             # A name can repeat (a schema's constraints): the second is `NAME #2`.

@@ -128,6 +128,10 @@ def build_record(manifest: dict[str, Any], base_dir: Path, run_id: str, status: 
         "stages": [{k: e.get(k) for k in ("stage_id", "status", "duration_s", "cpu_s",
                                            "cache_key")} for e in executions],
         "report": report,
+        # Who owned each stage: an owner edit keeps every definition hash (a cached result
+        # stays cached), so this is where `runs diff` shows it.
+        "owners": {s["id"]: s.get("owners") or [s["owner"]] for s in manifest["stages"]
+                   if s.get("owners") or s.get("owner")},
     }
     for stage in manifest["stages"]:
         entry = by_id.get(stage["id"], {})
@@ -169,7 +173,7 @@ def _add_stage(record: dict[str, Any], stage: dict[str, Any], report: dict[str, 
     elif kind == "features":
         record.setdefault("features", {})[name] = {
             "version": stage.get("version"), "definition_hash": stage.get("definition_hash"),
-            "table": outputs.get("features")}
+            "table": outputs.get("features"), "rule": _rule(stage)}
     elif kind == "split":
         record["split"] = {"by": stage["by"], "on": stage.get("on"), "seed": stage.get("seed"),
                            "definition_hash": stage.get("definition_hash"),

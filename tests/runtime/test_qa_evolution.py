@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pipec
+import pytest
 from model.project import write_project
+from pipec.cli import main
 from pipec.manifest import build_manifest
 from pipec.stdlib.runtime import run_pipeline
 from pipec.stdlib.runtime.registry import Registry
@@ -176,3 +178,19 @@ def test_a_cached_validation_says_which_baseline_its_drift_check_compared_with(
         "skipped (cached)"
     current = _drift_detail(first)["current"]
     assert _drift_detail(second) == {"current": current, "baseline": current}
+
+
+def test_runs_diff_names_a_feature_window_edit_and_an_owner_edit(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`runs diff` is how a team finds what changed between two runs. A feature window
+    edit showed only as a new definition hash and table, and an owner edit (which keeps
+    every hash, so nothing re-runs) only as a new `dag_hash`."""
+    path = write_project(tmp_path)
+    first = _run(path).run_id
+    _edit(path, "feature visits_7d = count() over 7d", "feature visits_7d = count() over 14d")
+    _edit(path, "  validate events {\n    owner data\n", "  validate events {\n    owner ml\n")
+    second = _run(path).run_id
+    assert main(["runs", "diff", first, second, "--project", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert 'owners.validate.events: ["data"] -> ["ml"]' in lines
+    assert "features.history.rule.aggregates.visits_7d.window_s: 604800 -> 1209600" in lines
