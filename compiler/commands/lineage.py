@@ -121,7 +121,9 @@ def answer(entry: dict[str, Any], record: dict[str, Any],
         "3. which feature versions": _views_read(record.get("features", {}),
                                                  model.get("features")),
         "4. which parameters": {"model": model.get("model"), "params": model.get("params"),
-                                "seed": model.get("seed"), "split": record.get("split")},
+                                "seed": model.get("seed"), "split": record.get("split"),
+                                # the columns it was fitted on (`VIEW__FEATURE` from a view)
+                                "features": model.get("features")},
         "5. which image": record["environment"].get("image"),
         "6. which code commit": record.get("code"),
         "7. which gates and approvals": {

@@ -4,6 +4,7 @@ again. What re-runs, what the registry binds a version to, and what `runs diff` 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +195,15 @@ def test_runs_diff_names_a_feature_window_edit_and_an_owner_edit(
     lines = capsys.readouterr().out.splitlines()
     assert 'owners.validate.events: ["data"] -> ["ml"]' in lines
     assert "features.history.rule.aggregates.visits_7d.window_s: 604800 -> 1209600" in lines
+
+
+def test_lineage_names_the_columns_the_model_was_fitted_on(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Question 4 (which parameters) named the estimator, its params, seed and split, but
+    not what it read: a feature dropped from `features [...]` left the answer unchanged."""
+    path = write_project(tmp_path)
+    assert _run(path).status == "succeeded"
+    assert main(["lineage", "model@1", "--project", str(tmp_path), "--format", "json"]) == 0
+    answers = json.loads(capsys.readouterr().out)
+    features = answers["4. which parameters"]["features"]
+    assert "history__visits_7d" in features and "history__amount_mean_7d" in features
