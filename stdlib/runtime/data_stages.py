@@ -117,15 +117,26 @@ def validate_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
     drift verdict against today's baseline is the cached one. The values are recorded
     for this run as a run would, so that blessing this run makes them the baseline.
     """
-    drifts = [(check, entry, _baseline(ctx, check))
+    drifts = [(check, entry, _anew(ctx, check, entry))
               for check, entry in _measured_drifts(ctx, report)]
-    if not all(_verdict_holds(check, entry, baseline) for check, entry, baseline in drifts):
+    if any(anew["passed"] != entry["passed"] for _check, entry, anew in drifts):
         return False
-    for _check, entry, baseline in drifts:
-        _compared_anew(entry, baseline)
+    for _check, entry, anew in drifts:
+        entry.update(anew)
     _record_baselines(ctx, [(check["stat"], check["column"], entry["detail"]["current"])
-                            for check, entry, _ in drifts])
+                            for check, entry, _anew in drifts])
     return True
+
+
+def _anew(ctx: StageContext, check: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    """A cached drift entry as this run measures it: against today's baseline. The cached
+    one says what the run that made it compared with (often the first run's "recorded as
+    the baseline"), which `runs show` and `runs diff` would report for this run."""
+    from .drift import drift_entry
+
+    baseline = ctx.index.baseline(baseline_scope(ctx), check["stat"], check["column"],
+                                  ctx.run_id)
+    return drift_entry(check, entry["detail"]["current"], baseline)
 
 
 def _record_baselines(ctx: StageContext, measured: list[tuple[str, str, float | None]]) -> None:
@@ -166,36 +177,6 @@ def _measured_drifts(
     pairs = [(check, entries.get(drift_name(check)) or {}) for check in checks]
     # A check on a missing column fails whatever the baseline: nothing to re-check.
     return [(check, entry) for check, entry in pairs if "current" in (entry.get("detail") or {})]
-
-
-def _baseline(ctx: StageContext, check: dict[str, Any]) -> tuple[bool, float | None]:
-    """(found, value): the baseline a drift check compares with in this run."""
-    return ctx.index.baseline(baseline_scope(ctx), check["stat"], check["column"], ctx.run_id)
-
-
-def _verdict_holds(check: dict[str, Any], entry: dict[str, Any],
-                   baseline: tuple[bool, float | None]) -> bool:
-    from .drift import within_factor
-
-    found, value = baseline
-    current = entry["detail"]["current"]
-    return (not found or within_factor(current, value, float(check["factor"]))) \
-        == entry["passed"]
-
-
-def _compared_anew(entry: dict[str, Any], baseline: tuple[bool, float | None]) -> None:
-    """A cached drift entry as this run measured it (`validation.check_drift`): against
-    today's baseline. The cached one said what the run that made it compared with (often
-    the first run's "recorded as the baseline"), which `runs show` and `runs diff` then
-    reported for this run too."""
-    found, value = baseline
-    current = entry["detail"]["current"]
-    if not found:
-        entry["detail"] = {"current": current, "baseline": None,
-                           "recorded": current is not None}
-        return
-    entry["detail"] = {"current": current, "baseline": value}
-    entry["values"] = [] if entry["passed"] else [str(current), str(value)]
 
 
 # label ----------------------------------------------------------------------------------

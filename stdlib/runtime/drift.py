@@ -25,6 +25,22 @@ def within_factor(current: float | None, baseline: float | None, factor: float) 
     return max(ratio, 1 / ratio) <= factor
 
 
+def drift_entry(check: dict[str, Any], current: float | None,
+                baseline: tuple[bool, float | None]) -> dict[str, Any]:
+    """A drift check's report entry: `current` against `baseline` (found, value), as the
+    validation scan reports it and as a cached validation says it compared anew."""
+    found, value = baseline
+    if not found:
+        # No value (no rows) is recorded as no baseline.
+        return {"check": drift_name(check), "passed": True, "rows_failing": 0, "values": [],
+                "detail": {"current": current, "baseline": None,
+                           "recorded": current is not None}}
+    passed = within_factor(current, value, float(check["factor"]))
+    return {"check": drift_name(check), "passed": passed, "rows_failing": 0,
+            "values": [] if passed else [str(current), str(value)],
+            "detail": {"current": current, "baseline": value}}
+
+
 def drift_summary(detail: dict[str, Any]) -> str:
     """How far a drift statistic moved, for the run's output: `177.78 against a baseline
     of 59.259 (3x)`; on a first run, that the value became the baseline."""

@@ -40,7 +40,7 @@ import duckdb
 
 from .dates import snapshot_end, sql_us, to_us
 from .db import ident, literal, partitioned_aggregation
-from .drift import drift_name, within_factor
+from .drift import drift_entry, drift_name
 from .errors import ValidationBlocked
 
 _SAMPLE = 5
@@ -423,7 +423,7 @@ def check_freshness(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Fin
 
 
 def check_drift(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish:
-    stat, col, factor = check["stat"], check["column"], float(check["factor"])
+    stat, col = check["stat"], check["column"]
     name = drift_name(check)
     if absent := _absent(scan, [col]):
         return _named(name, absent)
@@ -432,30 +432,9 @@ def check_drift(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish:
     def finish() -> list[Entry]:
         current = current_of()
         current = None if current is None else float(current)
-        found, baseline = ctx.baseline(stat, col)
+        baseline = ctx.baseline(stat, col)
         ctx.record(stat, col, current)
-        if not found:
-            return [
-                {
-                    "check": name,
-                    "passed": True,
-                    "rows_failing": 0,
-                    "values": [],
-                    # No value (no rows) is recorded as no baseline.
-                    "detail": {"current": current, "baseline": None,
-                               "recorded": current is not None},
-                }
-            ]
-        passed = within_factor(current, baseline, factor)
-        return [
-            {
-                "check": name,
-                "passed": passed,
-                "rows_failing": 0,
-                "values": [] if passed else [str(current), str(baseline)],
-                "detail": {"current": current, "baseline": baseline},
-            }
-        ]
+        return [drift_entry(check, current, baseline)]
 
     return finish
 

@@ -8,12 +8,12 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from pipec.stdlib.runtime.db import connect
+from pipec.stdlib.runtime.drift import within_factor
 from pipec.stdlib.runtime.errors import ValidationBlocked
 from pipec.stdlib.runtime.validation import (
     CheckContext,
     raise_if_blocked,
     run_checks,
-    within_factor,
 )
 
 from .manifests import col
