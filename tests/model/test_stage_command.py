@@ -296,6 +296,41 @@ def test_no_success_is_recorded_while_a_parallel_branch_runs(
     assert _index_status(tmp_path, "p1") == "succeeded"
 
 
+def test_the_local_script_runs_a_branch_a_blocked_stage_does_not_lead_to(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As `pipec run`, Airflow and Argo: the first model's register stage blocks and its
+    deploy is left out, but the second model (later in the script's order) still trains
+    and is evaluated. The script exits as the run ended (blocked), and the run's record
+    (a continuation, once nothing more can run) holds the second model's stages."""
+    path = write_project(tmp_path, min_auc=0.999)
+    build, order = _with_a_second_model(path)
+    assert order.index("register.model") < order.index("train.other")
+    script = _script(build, "--run-id", "t1")
+    assert script.returncode == 1, script.stdout + script.stderr
+    assert "train.other: ran\nevaluate.other: ran\n" in script.stdout
+    assert "deploy.model: not run (behind a stage that stopped the run)" in script.stderr
+    record = _record(tmp_path, "t1")
+    assert record is not None and record["status"] == "blocked"
+    assert record["report"]["blocked_by"] == "register.model"
+    ran = {s["stage_id"]: s["status"] for s in record["stages"]}
+    assert ran["train.other"] == ran["evaluate.other"] == "ran"
+    assert "deploy.model" not in ran
+
+
+def test_the_local_script_exits_as_the_worst_stage_ended(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The first model's register stage blocks, then the second model's fit fails (its
+    retries used up): the script exits 2, as `pipec run` does, not 1 (the first stop)."""
+    path = write_project(tmp_path, min_auc=0.999)
+    add_second_model(path, params="C: -1.0")
+    script = _script(_build(path), "--run-id", "t2")
+    assert script.returncode == 2, script.stdout + script.stderr
+    assert "evaluate.other: not run" in script.stderr
+    record = _record(tmp_path, "t2")
+    assert record is not None and record["status"] == "failed"
+    assert record["report"]["error"].startswith("train.other: ")
+
+
 def test_debug_shows_a_failed_stage_s_traceback(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     write_project(tmp_path)

@@ -9,8 +9,11 @@ gate, or a pending approval, gives the same answer again, so it is not retried).
 `pipec run`: 0 every stage succeeded, 1 a blocking check or gate stopped the run, 2 a
 stage failed (or a usage or environment error), 3 a stage waits for a human approval
 (`pipec registry approve`), 143 (SIGTERM) or 130 (SIGINT) when this script is stopped:
-the running stage is stopped first, as a timed-out one is. The schedule (`SCHEDULE`) is for the orchestrators; this
-script runs once.
+the running stage is stopped first, as a timed-out one is. A stage that blocks, waits or
+fails leaves out the stages behind it (`EDGES`), while the other branches still run, as
+in `pipec run`, Airflow and Argo; the exit status is then that of the worst: a failure
+(2), then a block (1), then a wait (3). The schedule (`SCHEDULE`) is for the
+orchestrators; this script runs once.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ BLOCKED, FAILED, WAITING_FOR_APPROVAL = 1, 2, 3
 # stage killed by a signal (out of memory, SIGKILL: a negative status), as Argo's
 # `retryStrategy` and Airflow's retries do.
 FINAL = (0, BLOCKED, WAITING_FOR_APPROVAL)
+# How a stage that stopped the run left it, the worst first: the run's exit status.
+WORST_FIRST = (FAILED, BLOCKED, WAITING_FOR_APPROVAL)
 # How long a timed-out stage has to record its failure before it is killed (Kubernetes'
 # default grace period).
 STOP_GRACE_S = 30
@@ -149,6 +154,37 @@ def run_with_retries(stage_id, retries, timeout_s, retry_delay_s):
     return status
 
 
+def behind(stage_ids):
+    """`stage_ids` and every stage that depends on one of them (`EDGES`)."""
+    children = {}
+    for upstream, downstream in EDGES:
+        children.setdefault(upstream, []).append(downstream)
+    found, todo = set(), list(stage_ids)
+    while todo:
+        stage_id = todo.pop()
+        if stage_id not in found:
+            found.add(stage_id)
+            todo.extend(children.get(stage_id, ()))
+    return found
+
+
+def run_stages(retry_delay_s):
+    """Every stage in order, but those behind one that stopped the run: the exit status."""
+    ended = {}  # stage id -> its exit status, for each stage that stopped the run
+    left_out = set()
+    for stage_id, _owner, retries, timeout_s, _approval in STAGES:
+        if stage_id in left_out:
+            print(f"{stage_id}: not run (behind a stage that stopped the run)",
+                  file=sys.stderr)
+            continue
+        status = run_with_retries(stage_id, retries, timeout_s, retry_delay_s)
+        if status != 0:
+            # Killed by a signal (a negative status) or anything unexpected: a failure.
+            ended[stage_id] = status if status in WORST_FIRST else FAILED
+            left_out = behind(ended)
+    return min(ended.values(), key=WORST_FIRST.index, default=0)
+
+
 def seconds(text):
     """`--retry-delay`: a finite number of seconds, 0 or more."""
     try:
@@ -201,14 +237,10 @@ def main(argv=None):
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stopped)
     try:
-        for stage_id, _owner, retries, timeout_s, _approval in STAGES:
-            status = run_with_retries(stage_id, retries, timeout_s, args.retry_delay)
-            if status != 0:
-                return status if status in (BLOCKED, FAILED, WAITING_FOR_APPROVAL) else FAILED
+        return run_stages(args.retry_delay)
     except Stopped as stop_signal:  # not retried: whoever sent it wants the run to stop
         print(f"run {RUN_ID}: stopped by signal {stop_signal.signum}", file=sys.stderr)
         return 128 + stop_signal.signum
-    return 0
 
 
 if __name__ == "__main__":
