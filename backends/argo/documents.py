@@ -63,13 +63,22 @@ def _workflow_spec(wf: ArgoWorkflow) -> dict[str, Any]:
       | ({"parallelism": wf.parallelism} if wf.parallelism else {})
 
 
+# Argo's DAGs fail fast by default: after one task fails (a blocked gate exits 1) no new
+# task is scheduled, so a second model's branch would never train. Off, the other
+# branches run to the end, as in `pipec run`, Airflow and the local script; a failed
+# task's dependents are still omitted (https://github.com/argoproj/argo-workflows/issues/1442).
+FAIL_FAST = False
+
+
 def _dag_template(wf: ArgoWorkflow) -> dict[str, Any]:
     skippable = {t.name for t in wf.tasks if t.when is not None}
-    return {"name": DAG_TEMPLATE, "dag": {"tasks": [_task(t, skippable) for t in wf.tasks]}}
+    return {"name": DAG_TEMPLATE, "dag": {"failFast": FAIL_FAST,
+                                          "tasks": [_task(t, skippable) for t in wf.tasks]}}
 
 
 def _group_template(group: DagGroup) -> dict[str, Any]:
-    return {"name": group.name, "dag": {"tasks": [_task(t, set()) for t in group.tasks]}}
+    return {"name": group.name, "dag": {"failFast": FAIL_FAST,
+                                        "tasks": [_task(t, set()) for t in group.tasks]}}
 
 
 def _task(task: DagTask, skippable: set[str]) -> dict[str, Any]:

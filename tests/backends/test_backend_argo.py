@@ -293,3 +293,20 @@ def test_service_accounts_for_the_pods_and_the_sensor(programs, tmp_path):
     plain = _documents(variant(programs["fraud_detection"], tmp_path / "plain-src", "plain",
                                "triggered on new_snapshot"), tmp_path / "plain")
     assert "serviceAccountName" not in plain[0]["spec"] and "template" not in plain[1]["spec"]
+
+
+def test_a_stage_that_stops_leaves_the_other_branches_running(programs, tmp_path):
+    """Argo's DAGs fail fast unless told not to: after a blocked gate (a failed task) no
+    new task would be scheduled, and a second model's branch would never train, unlike
+    `pipec run`, Airflow and the local script. Every DAG, nested fan-outs too, says so."""
+    from pipec.backends.argo.documents import _group_template
+
+    for name, path in programs.items():
+        for document in _documents(path, tmp_path / name):
+            spec = document["spec"].get("workflowSpec", document["spec"])
+            for template in spec.get("templates", ()):
+                if "dag" in template:
+                    assert template["dag"]["failFast"] is False, (name, template["name"])
+    views = [_t(f"features-v{i}", "validate-a") for i in range(FAN_OUT_MIN)]
+    _, (group,) = fan_outs((_t("validate-a"), *views))
+    assert _group_template(group)["dag"]["failFast"] is False
