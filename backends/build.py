@@ -105,7 +105,7 @@ def _lower_and_emit(program: Program, target: str,
 
 def _check_files(files: object) -> None:
     """What `emit` returns: relative POSIX paths inside the output folder -> text. A path
-    that leaves the folder would escape its all-or-nothing swap (and the folder)."""
+    that leaves the folder would write a file outside it, which a build never touches."""
     if not isinstance(files, dict):
         raise TypeError(f"emit returned {type(files).__name__}, not a dict of path -> text")
     for name, text in files.items():

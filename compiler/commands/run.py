@@ -1,9 +1,10 @@
 """`pipec run FILE [--from STAGE] [--until STAGE]`: the local runner.
 
 Exit status: 0 registered (and promoted where no approval is needed) or finished, 1 a
-blocking check or gate failed (or the program has errors), 2 usage or environment
-error, 3 registered and waiting for approval; 128 + the signal when SIGINT (130) or
-SIGTERM (143) stopped the run (the stage is recorded as failed, with the run's record)."""
+blocking check or gate failed (or the program has errors), 2 a stage failed, or a usage
+or environment error, 3 registered and waiting for approval; 128 + the signal when
+SIGINT (130) or SIGTERM (143) stopped the run (the stage is recorded as failed, with the
+run's record)."""
 
 from __future__ import annotations
 

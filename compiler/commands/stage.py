@@ -4,9 +4,9 @@ PIPEC_RUN_ID, else the orchestrator's run id (AIRFLOW_CTX_DAG_RUN_ID, which Airf
 and the generated DAG passes to its pods; PIPEC_WORKFLOW_UID, which the generated Argo
 workflow sets to its uid), else a new one. Upstream stages that did not run under that
 id reuse their latest outputs. The stage that ends the run (it stops it, fails with no
-retry left, or is the last of the manifest's stages to succeed) writes the run's record,
-as `pipec run` does. Exit: 0 done, 1 blocked, 2 failed (or a usage or environment
-error), 3 waiting for approval.
+retry left, or is the last stage that could still run, in whatever order the branches
+end) writes the run's record, as `pipec run` does. Exit: 0 done, 1 blocked, 2 failed
+(or a usage or environment error), 3 waiting for approval.
 
 `--rejected-by REVIEWER` (an approval stage only) records instead that the reviewer
 rejected the candidate at the orchestrator's human step (Airflow's HITL Reject, or Argo's
@@ -213,7 +213,8 @@ def _end(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: st
     if "record_sha256" in ended.report:
         print(visible(f"run {run_id}: {ended.status}, record "
                       f"{ended.report['record_sha256'][:12]}"))
-    # A branch that went on after another stage stopped the run: its own task succeeded.
+    # The run ended as another stage left it (a branch that went on after a stop, or a
+    # lesser stop after a failure): this task exits as its own stage ended.
     return status if ended.carried else ended.status
 
 

@@ -5,7 +5,8 @@ An orchestrator (Airflow, Argo, the local script) drives a run stage by stage, a
 on with the branches that do not depend on a stage that stopped (as `pipec run` does):
 with two models, the second trains and registers although the first one's gate failed.
 The run's record is written when the first stage ends it, and again (a continuation)
-once nothing more can run, so that what the other branches did is in a record too.
+when another stage ends it or once nothing more can run, so that what the other
+branches did is in a record too; the run keeps the worst ending (`ENDINGS`).
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 A record is written when a run ends: by the local runner, or, under a stage-by-stage
 orchestrator, by the stage that ends the run (it stopped it, failed with no retry
-left, or was the last of the manifest's stages to succeed: `runner.end_stage_run`). It
-is stored twice: as a content-addressed JSON artifact, and as a row of `run_records`,
-which triggers make append-only.
+left, or was the last stage that could still run to end, once every other stage has
+succeeded or lies behind a stop: `runner.end_stage_run`). It is stored twice: as a
+content-addressed JSON artifact, and as a row of `run_records`, which triggers make
+append-only.
 
 An orchestrated run can go on after it ended: the team records the approval it waited
 for and the task is run again, or a failed task is cleared. When it ends again with

@@ -55,7 +55,8 @@ class RunResult:
     traceback: str | None = None
     stopped_by: int | None = None  # the signal that stopped the run (SIGINT, SIGTERM)
     # The run ended as a stage before this one left it (`_carry_ending`): this stage's
-    # own task succeeded, and must not fail in the orchestrator for that stop.
+    # own task exits as the stage ended (succeeded, or its own lesser stop), and must not
+    # fail (or be retried) in the orchestrator for that other stage's ending.
     carried: bool = False
 
 
@@ -174,7 +175,9 @@ def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, r
     finish in any order, so the manifest's last stage need not be the last to end, and a
     record never claims success for a stage that has not run; the branches that went on
     after a stop get a continuation record, with the stop's status, once they are done.
-    Two stages ending together both write: the first record stays (immutable).
+    The run keeps its worst ending (a failure, then a block, then a wait), whichever
+    branch ends last, and every failure's alert. Two stages ending together both write:
+    the first record stays (immutable).
     A run that ended and went on (its approval recorded and the task run again, a failed
     task cleared) gets a continuation record when it ends again (`RunRecords.write`).
     `final`: the failure ends the run whatever retries are left (a run stopped by hand).
@@ -182,6 +185,9 @@ def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, r
     index = RunIndex(project)
     try:
         executions = index.executions(run_id)  # once: read by each question below
+        # The other stages that ended the run (this one's ending is `stopped` or `error`).
+        others = {sid: execution for sid, execution in ended_stages(manifest, executions).items()
+                  if sid != stage_id}
         outcome = _Outcome(results=_succeeded(manifest, executions))
         if stopped is not None:
             outcome.status, outcome.blocked = stopped.status, stopped
@@ -189,22 +195,39 @@ def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, r
             if not final and _retry_follows(manifest, index, run_id, stage_id):
                 return None
             outcome.status, outcome.error = "failed", error
-            outcome.failed_alerts += [failed_alert] if failed_alert else []
-        else:
-            ended = ended_stages(manifest, executions)
-            if can_still_run(manifest, {r.stage_id for r in outcome.results}, set(ended)):
-                return None
-            if ended:
-                _carry_ending(manifest, project, run_id, ended, outcome)
+        elif can_still_run(manifest, {r.stage_id for r in outcome.results}, set(others)):
+            return None
+        # The run ends as the worst stage that ended it left it, as in `pipec run`
+        # (`_keep_worst`): branches end in any order, and a later, lesser stop (a block
+        # after a failure) must not make the latest record say less.
+        if others and (outcome.status == "succeeded" or ENDINGS.index(
+                worst_ending(manifest, others)[0]) < ENDINGS.index(outcome.status)):
+            _carry_ending(manifest, project, run_id, others, outcome)
+        # Every failure's alert, not only this stage's: the latest record is the run's.
+        outcome.failed_alerts = _failure_alerts(manifest, others) + \
+            ([failed_alert] if failed_alert else [])
         return _end_run(manifest, manifest_dir, project, run_id, outcome, index)
     finally:
         index.close()
 
 
+def _failure_alerts(manifest: dict[str, Any],
+                    ended: dict[str, Execution]) -> list[dict[str, Any]]:
+    """The alert each failed stage among `ended` raised (`on_failure alert`), from the
+    error its execution recorded, as `_run_one` made it."""
+    found = []
+    for stage_id, execution in ended.items():
+        if execution.status == "failed" and (alert := alert_for(
+                manifest_stage(manifest, stage_id), execution.report.get("error") or "")):
+            found.append(alert)
+    return found
+
+
 def _carry_ending(manifest: dict[str, Any], project: Path, run_id: str,
                   ended: dict[str, Execution], outcome: _Outcome) -> None:
-    """The branches that went on after a stage ended the run are done: the run ends as
-    that stage left it, with the reason its first record gave."""
+    """The run ends as the worst of the stages in `ended` left it, with the reason its
+    first record gave: the branches that went on after it are done, or another stage
+    stopped the run in a lesser way since (a block after a failure)."""
     status, stage_id = worst_ending(manifest, ended)
     records = RunRecords(project)
     try:
@@ -213,6 +236,7 @@ def _carry_ending(manifest: dict[str, Any], project: Path, run_id: str,
         records.close()
     outcome.status, outcome.carried = status, True
     if status == "failed":
+        outcome.blocked = None  # a stop of this stage's own is not why the run ended
         outcome.error = earlier.get("error") or ended[stage_id].report.get("error")
         return
     reason = earlier.get("reason") if earlier.get("blocked_by") == stage_id else None

@@ -233,8 +233,9 @@ def record_failure(index: RunIndex, run_id: str, stage_id: str, error: Exception
 
 
 def _attempt(previous: Execution | None) -> int:
-    """1, or one more than the attempt of this stage that failed (or died: a timeout
-    leaves it `running`) earlier in the same run: the orchestrator retried it."""
+    """1, or one more than the attempt of this stage that failed (or died before it could
+    say so, a SIGKILL or a lost pod: it stays `running`; a timeout's SIGTERM is recorded as
+    a failure) earlier in the same run: the orchestrator retried it."""
     if previous is None or previous.status not in ("failed", "running"):
         return 1
     return int(previous.report.get("attempt") or 1) + 1

@@ -9,7 +9,8 @@ gate, or a pending approval, gives the same answer again, so it is not retried).
 `pipec run`: 0 every stage succeeded, 1 a blocking check or gate stopped the run, 2 a
 stage failed (or a usage or environment error), 3 a stage waits for a human approval
 (`pipec registry approve`), 143 (SIGTERM) or 130 (SIGINT) when this script is stopped:
-the running stage is stopped first, as a timed-out one is. A stage that blocks, waits or
+the running stage is stopped first, with SIGINT (unlike a timed-out one, sent SIGTERM): it
+records its failure and the run's record, and is not retried. A stage that blocks, waits or
 fails leaves out the stages behind it (`EDGES`), while the other branches still run, as
 in `pipec run`, Airflow and Argo; the exit status is then that of the worst: a failure
 (2), then a block (1), then a wait (3). The schedule (`SCHEDULE`) is for the

@@ -1,0 +1,84 @@
+"""Claims the runtime's and the targets' docstrings make, checked on a real project: how
+an orchestrated run (stage by stage, its branches ending in any order) ends, as `pipec
+run` ends the same program."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from model.project import add_second_model, write_project
+from pipec.cli import main
+from pipec.stdlib.runtime.records import RunRecords
+
+
+def _pipec(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+def _record(project: Path, run_id: str) -> dict | None:
+    records = RunRecords(project)
+    try:
+        return records.get(run_id)
+    finally:
+        records.close()
+
+
+def test_a_block_after_a_failure_leaves_the_run_failed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """runner.py: "The run ends as the worst of those stages left it". The second model's
+    fit fails (no retry left) and ends the run, failed; the first model's register stage
+    blocks later, in its own branch. `pipec run` ends the program failed (exit 2); stage
+    by stage, the run's latest record said blocked, as if nothing had failed. The blocked
+    stage's task still exits 1: a block is not retried."""
+    path = write_project(tmp_path, min_auc=0.99)  # the first model's gate cannot pass
+    add_second_model(path, params="C: -1.0, max_iter: 300")  # its fit raises
+    build = tmp_path / "build"
+    assert main(["build", str(path), "--target", "local", "-o", str(build)]) == 0
+    capsys.readouterr()
+    order = [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
+    first = order[:order.index("train.model")] + ["train.other"]
+    rest = ["train.model", "evaluate.model", "register.model"]
+    for stage in first + rest:
+        code, out = _pipec(capsys, "stage", "run", "--manifest", str(build / "lineage.json"),
+                           "--stage", stage, "--run-id", "w1")
+        expected = {"train.other": 2, "register.model": 1}.get(stage, 0)
+        assert code == expected, (stage, out)
+    record = _record(tmp_path, "w1")
+    assert record is not None and record["status"] == "failed"
+    assert record["report"]["error"].startswith("train.other: ")
+    assert "blocked_by" not in record["report"]
+    assert {s["stage_id"]: s["status"] for s in record["stages"]}["register.model"] == \
+        "blocked"
+    assert _pipec(capsys, "run", str(path))[0] == 2  # as `pipec run` ends it
+
+
+def test_a_failure_s_alert_stays_in_the_run_s_latest_record(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """alerts.py: "An alert is ... an entry in its run record (`alerts`)". The second
+    model's fit fails under `on_failure alert` and ends the run, failed, with the alert;
+    the first model's branch goes on and, once done, writes the continuation record that
+    `runs show` reads. That record dropped the alert; `pipec run` keeps it."""
+    path = write_project(tmp_path)
+    add_second_model(path, params="C: -1.0, max_iter: 300")
+    path.write_text(path.read_text("utf-8").replace(
+        "    seed 2\n", '    seed 2\n    on_failure alert "the other fit broke"\n'), "utf-8")
+    build = tmp_path / "build"
+    assert main(["build", str(path), "--target", "local", "-o", str(build)]) == 0
+    capsys.readouterr()
+    order = [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
+    first = order[:order.index("train.model")] + ["train.other"]
+    for stage in first + [s for s in order if s not in first and s != "evaluate.other"]:
+        code, out = _pipec(capsys, "stage", "run", "--manifest", str(build / "lineage.json"),
+                           "--stage", stage, "--run-id", "a1")
+        assert code == (2 if stage == "train.other" else 0), (stage, out)
+    assert "run a1: failed, record" in out  # the last stage wrote the continuation
+    record = _record(tmp_path, "a1")
+    assert record is not None and "continues" in record and record["status"] == "failed"
+    alerts = record["report"].get("alerts") or []
+    assert [(a["stage"], a["message"]) for a in alerts] == [
+        ("train.other", "the other fit broke")]
+    assert alerts[0]["why"].startswith("InvalidParameterError: ")
