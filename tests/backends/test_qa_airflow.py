@@ -64,6 +64,36 @@ def test_a_stopped_stage_fails_with_one_short_traceback(tmp_path):
     assert logged.count("Traceback (most recent call last)") == 1
 
 
+DEFERRED_STOP_PROBE = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("generated", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
+
+def pod_exited_1(self, context, event):  # what the provider raises for exit code 1
+    raise AirflowSkipException("Pod stopped returned exit code 1. Skipping.")
+
+KubernetesPodOperator.trigger_reentry = pod_exited_1
+task = module.StageOperator(task_id="stopped", name="stopped", image="pipec")
+try:
+    task.trigger_reentry({}, {"name": "stopped", "namespace": "default"})
+except AirflowFailException as failed:
+    print("failed:", failed)
+"""
+
+
+def test_a_deferred_pod_that_stops_fails_its_task(tmp_path):
+    """With `[operators] default_deferrable = True` the pod operator reads the exit code
+    after its trigger, in `trigger_reentry`, not `execute`: a blocked stage (exit 1)
+    must fail the task there too, not leave it skipped (a green DAG run; an approval's
+    rejection task would run on the skip)."""
+    dag = build(FLIGHTS, "airflow", tmp_path / "out", "kubernetes").files["flights_delay.py"]
+    logged = run_in_airflow(tmp_path, dag, DEFERRED_STOP_PROBE)
+    assert "failed: a blocking check or gate stopped the stage" in logged
+
+
 def test_evaluate_co_owners_tag_the_dag(tmp_path):
     """`owners ml_flights, flights_product, ops_risk` on evaluate: every co-owner is an
     `owner:` tag of the DAG, so filtering Airflow's DAG list by `ops_risk` finds the

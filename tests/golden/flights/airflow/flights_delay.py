@@ -94,14 +94,18 @@ class StageOperator(BashOperator):
         super().__init__(skip_on_exit_code=STOPPED_EXIT_CODES, **kwargs)
 
     def execute(self, context):
-        try:
-            return super().execute(context)
-        except AirflowSkipException:
-            # `from None`: the log shows this one traceback, not the operator's
-            # "...Skipping." chained before it (the task fails, it is not skipped).
-            raise AirflowFailException(
-                "a blocking check or gate stopped the stage, or it waits for an approval "
-                "(see the log above); a retry would stop it again") from None
+        return _failing_a_stop(super().execute, context)
+
+
+def _failing_a_stop(call, *args):
+    try:
+        return call(*args)
+    except AirflowSkipException:
+        # `from None`: the log shows this one traceback, not the operator's
+        # "...Skipping." chained before it (the task fails, it is not skipped).
+        raise AirflowFailException(
+            "a blocking check or gate stopped the stage, or it waits for an approval "
+            "(see the log above); a retry would stop it again") from None
 
 
 COMMAND = shlex.join(["pipec", "stage", "run", "--manifest", MANIFEST, "--dag-hash", DAG_HASH,

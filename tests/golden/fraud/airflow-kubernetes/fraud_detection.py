@@ -102,14 +102,24 @@ class StageOperator(KubernetesPodOperator):
         super().__init__(skip_on_exit_code=STOPPED_EXIT_CODES, **kwargs)
 
     def execute(self, context):
-        try:
-            return super().execute(context)
-        except AirflowSkipException:
-            # `from None`: the log shows this one traceback, not the operator's
-            # "...Skipping." chained before it (the task fails, it is not skipped).
-            raise AirflowFailException(
-                "a blocking check or gate stopped the stage, or it waits for an approval "
-                "(see the log above); a retry would stop it again") from None
+        return _failing_a_stop(super().execute, context)
+
+    def trigger_reentry(self, context, event):
+        # Deferrable (`[operators] default_deferrable`): the pod's exit code is read here,
+        # after the trigger, not in `execute`; a skip left as such would turn a blocked
+        # gate green, and an approval's rejection task would record a rejection.
+        return _failing_a_stop(super().trigger_reentry, context, event)
+
+
+def _failing_a_stop(call, *args):
+    try:
+        return call(*args)
+    except AirflowSkipException:
+        # `from None`: the log shows this one traceback, not the operator's
+        # "...Skipping." chained before it (the task fails, it is not skipped).
+        raise AirflowFailException(
+            "a blocking check or gate stopped the stage, or it waits for an approval "
+            "(see the log above); a retry would stop it again") from None
 
 
 # A pod gets none of Airflow's AIRFLOW_CTX_* variables, so the DAG run's id is passed in
