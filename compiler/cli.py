@@ -165,14 +165,18 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def _why(exc: OSError) -> str:
-    """The OS's reason, or, for a folder pipec creates where a symlink to nothing is
-    (`.pipec` linked to a disk not mounted), that: mkdir's "File exists" hides it."""
+    """The OS's reason, or, for a folder pipec creates where a symlink to nothing (`.pipec`
+    linked to a disk not mounted) or a file is, that: mkdir's "File exists" hides it."""
     import os
     from pathlib import Path
 
     path = Path(str(exc.filename))
     if isinstance(exc, FileExistsError) and path.is_symlink() and not path.exists():
         return f"it is a symlink to `{os.readlink(path)}`, which does not exist"
+    if isinstance(exc, FileExistsError) and path.exists() and not path.is_dir():
+        # mkdir on a file (`pipec data flights --out notes.txt`): "File exists" reads as
+        # if the folder were there already.
+        return "it is a file, not a folder"
     return str(exc.strerror or exc)
 
 

@@ -16,7 +16,8 @@ def add_project_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", default=".",
                         help="folder holding the run store `.pipec/` (default: here)")
     parser.add_argument("--registry", default=None,
-                        help="registry folder (default: PROJECT/registry)")
+                        help="registry folder (default: PROJECT/registry, else the one "
+                        "the project's recorded runs registered to)")
 
 
 def registry_dir(args: argparse.Namespace) -> Path:

@@ -14,8 +14,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="files, directories or globs")
     parser.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
     parser.add_argument("--strict", action="store_true", help="fail on warnings too")
-    parser.add_argument("--select", help="comma-separated codes to run (default: all)")
-    parser.add_argument("--ignore", help="comma-separated codes to skip")
+    # What `config.options_for` does with them: --select replaces the project's list,
+    # --ignore adds to it.
+    parser.add_argument("--select", help="comma-separated codes or prefixes (LEAK) to run, "
+                        "instead of [tool.pipec] select (default: all)")
+    parser.add_argument("--ignore", help="comma-separated codes or prefixes to skip, besides "
+                        "[tool.pipec] ignore")
     # pre-commit passes only the changed files: without this, a commit that removes a
     # team from `teams.pipe` passes while the pipelines that import it no longer check.
     parser.add_argument("--with-importers", action="store_true",

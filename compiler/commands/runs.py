@@ -17,7 +17,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action")
     # No action lists, as `git stash` does: what `pipec runs` alone is asked for.
     parser.set_defaults(action="list")
-    parser.add_argument("--project", default=".", help="folder holding `.pipec/`")
+    parser.add_argument("--project", default=".", help="folder holding `.pipec/` (default: here)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     # `pipec runs --limit 5` lists too: without it argparse took `5` for an action word.
     parser.add_argument("--limit", type=_limit, default=50, metavar="N",
@@ -25,7 +25,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     for name, help_text in (("list", "the latest runs"), ("show", "one run's record"),
                             ("diff", "what differs between two runs")):
         action = sub.add_parser(name, help=help_text)
-        action.add_argument("--project", default=".", help="folder holding `.pipec/`")
+        action.add_argument("--project", default=".",
+                            help="folder holding `.pipec/` (default: here)")
         action.add_argument("--format", choices=("text", "json"), default="text")
         if name == "list":
             action.add_argument("--limit", type=_limit, default=50, metavar="N",
@@ -99,6 +100,13 @@ def _no_record(records: Any, ref: str) -> str:
     """Why run `ref` has nothing to show: unknown, or a run without a record yet."""
     found = records.unrecorded(ref)
     if found is None:
+        # `runs list` prints each run's latest record hash beside its id, so that hash is
+        # the likeliest wrong thing to paste here.
+        owners = [row["run_id"] for row in records.list(None)
+                  if ref and row["record_sha256"].startswith(ref)]
+        if len(owners) == 1:
+            return (f"no run `{ref}`: that is a record of run {owners[0]} "
+                    f"(`pipec runs show {owners[0]}`)")
         return f"no run `{ref}`"
     run_id, status = found
     return (f"run {run_id} has no record: the run index says `{status}`; it is still "
