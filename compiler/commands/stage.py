@@ -161,7 +161,7 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
     from pipec.stdlib.runtime.alerts import alert_for
     from pipec.stdlib.runtime.context import manifest_stage
     from pipec.stdlib.runtime.errors import RunStopped, Terminated, signals_stop_the_stage
-    from pipec.stdlib.runtime.runner import reuse_missing_upstream
+    from pipec.stdlib.runtime.runner import refused_unregistered, reuse_missing_upstream
     from pipec.stdlib.runtime.stage import reject_stage, run_stage
 
     options = {"allowed_model_modules": list(load_config(base_dir).allowed_model_modules)}
@@ -179,6 +179,8 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
                 result = run_stage(manifest, manifest_dir, stage_id, project, run_id, options)
             status, message, alert = "succeeded", f"{stage_id}: {result.status}", \
                 result.report.get("alert")
+            if (refused := refused_unregistered(manifest, result)) is not None:
+                status, message = "blocked", _stopped_message(stage_id, refused)
         except RunStopped as exc:
             status, message, stopped = exc.status, _stopped_message(stage_id, exc), exc
         except (Exception, Terminated) as exc:  # recorded in the index by run_stage

@@ -70,6 +70,18 @@ def _unblessed(manifest: dict[str, Any], results: list[StageResult]) -> NotBless
     return None
 
 
+def refused_unregistered(manifest: dict[str, Any], result: StageResult) -> NotBlessed | None:
+    """An evaluation whose blocking gates failed and that no register stage reads: no
+    stage behind it refuses the model, yet the run ends blocked by it (`_end_run`). Its
+    orchestrator task, not the run's last, is the one to say so."""
+    stage = manifest_stage(manifest, result.stage_id)
+    registered = any(s["kind"] == "register" and result.stage_id in (s.get("inputs") or ())
+                     for s in manifest["stages"])
+    if stage["kind"] != "evaluate" or registered:
+        return None
+    return _unblessed(manifest, [result])
+
+
 def ancestors(manifest: dict[str, Any], stage_id: str) -> set[str]:
     """`stage_id` and every stage it depends on, following `inputs`."""
     by_id = {s["id"]: s for s in manifest["stages"]}
@@ -145,8 +157,10 @@ def _end_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id
     if outcome.status == "succeeded" and \
             (unblessed := _unblessed(manifest, outcome.results)) is not None:
         # A pipeline without a register stage (or run `--until` evaluate) has no stage
-        # that refuses the model, but a blocking gate failed all the same: exit 1.
-        outcome.status, outcome.blocked = "blocked", unblessed
+        # that refuses the model, but a blocking gate failed all the same: exit 1. Under
+        # an orchestrator the evaluation's own task said so (`refused_unregistered`), not
+        # this one, whichever stage ends the run.
+        outcome.status, outcome.blocked, outcome.carried = "blocked", unblessed, True
     report = _final_report(outcome, run_id)
     base_dir = (Path(manifest_dir) / manifest.get("base_dir", ".")).resolve()
     # The record before the index says the run ended: a crash in between leaves a run

@@ -82,3 +82,34 @@ def test_a_failure_s_alert_stays_in_the_run_s_latest_record(
     assert [(a["stage"], a["message"]) for a in alerts] == [
         ("train.other", "the other fit broke")]
     assert alerts[0]["why"].startswith("InvalidParameterError: ")
+
+
+def test_an_unregistered_evaluation_that_blocks_fails_its_own_task(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The second model has no register stage, so nothing behind its evaluation refuses
+    it; its blocking gate fails all the same, and the run ends blocked. Stage by stage,
+    in the order an orchestrator may end them, the task that says so is the evaluation's
+    own (exit 1, not retried); the first model's deploy, which ends the run last and
+    succeeded, exits 0 (it exited 1, a red deploy task in Airflow beside a green
+    evaluation)."""
+    path = write_project(tmp_path)
+    add_second_model(path)
+    path.write_text(path.read_text("utf-8").replace(
+        "primary roc_auc >= 0.5", "primary roc_auc >= 0.999"), "utf-8")
+    build = tmp_path / "build"
+    assert main(["build", str(path), "--target", "local", "-o", str(build)]) == 0
+    capsys.readouterr()
+    order = [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
+    first = order[:order.index("train.model")] + ["train.other", "evaluate.other"]
+    said = {}
+    for stage in first + [s for s in order if s not in first]:
+        code, said[stage] = _pipec(capsys, "stage", "run", "--manifest",
+                                   str(build / "lineage.json"), "--stage", stage,
+                                   "--run-id", "e1")
+        assert code == (1 if stage == "evaluate.other" else 0), (stage, said[stage])
+    assert said["evaluate.other"].startswith(
+        "evaluate.other: the model is not blessed; failed gates: primary roc_auc >= 0.999")
+    assert stage == "deploy.model" and "run e1: blocked, record" in said[stage]
+    record = _record(tmp_path, "e1")
+    assert record is not None and record["status"] == "blocked"
+    assert record["report"]["blocked_by"] == "evaluate.other"
