@@ -203,9 +203,11 @@ def _value(value: Any) -> str:
 
 
 # Run ids and stage timings differ between any two runs. The environment (image,
-# package versions) and the report (validation results, why a run stopped) are not
+# package versions), the report (validation results, why a run stopped) and each stage's
+# status and cache key (which stages ran again, and whose key moved: why) are not
 # ignored: they are what a user diffs two runs to find.
-IGNORED = {"run_id", "stages", "report.run_id", "report.stages"}
+IGNORED = {"run_id", "report.run_id", "report.stages"}
+STAGE_TIMINGS = ("duration_s", "cpu_s")
 
 
 def diff(first: dict[str, Any], second: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -213,7 +215,7 @@ def diff(first: dict[str, Any], second: dict[str, Any], prefix: str = "") -> dic
     changes: dict[str, Any] = {}
     for key in sorted(set(first) | set(second)):
         path = f"{prefix}.{key}" if prefix else key
-        if path in IGNORED:
+        if path in IGNORED or (prefix.startswith("stages.") and key in STAGE_TIMINGS):
             continue
         a, b = first.get(key), second.get(key)
         if isinstance(a, list) and isinstance(b, list):
@@ -229,12 +231,12 @@ def diff(first: dict[str, Any], second: dict[str, Any], prefix: str = "") -> dic
 
 def _keyed(value: Any) -> Any:
     """A list of validation checks or gates as a map by their line (of a feature view's
-    aggregates, or a schema's columns, by their name), so that a diff names the check
-    whose result moved (`...checks.drift mean(amount) ....passed`) rather than printing
-    both whole lists."""
+    aggregates, or a schema's columns, by their name; of stages, by id), so that a diff
+    names the check whose result moved (`...checks.drift mean(amount) ....passed`) rather
+    than printing both whole lists."""
     if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
         return value
-    for name in ("check", "line", "name"):
+    for name in ("check", "line", "name", "stage_id"):
         keys = [v.get(name) for v in value]
         if all(isinstance(k, str) for k in keys):
             # A name can repeat (a schema's constraints): the second is `NAME #2`.

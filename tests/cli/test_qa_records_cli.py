@@ -193,3 +193,23 @@ def test_a_record_edited_by_hand_is_refused_not_shown(
         code, out, err = _pipec(capsys, *command, "--project", str(tmp_path))
         assert code == 2 and out == "", (command, out, err)
         assert "run1 is damaged: its text no longer matches its sha256" in err, err
+
+
+def test_diff_names_the_stages_that_ran_again_and_whose_key_moved(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """"Why did this run train again?": the diff keys the stages by id and shows each
+    one's status and cache key (it ignored the stages whole); their timings, which
+    differ in any two runs, stay out."""
+    def stage(stage_id: str, status: str, key: str, seconds: float) -> dict[str, Any]:
+        return {"stage_id": stage_id, "status": status, "duration_s": seconds,
+                "cpu_s": seconds, "cache_key": key}
+
+    first = _record("run1", stages=[stage("source.events", "ran", "k1", 1.0),
+                                    stage("train.m", "ran", "k2", 9.0)])
+    second = _record("run2", stages=[stage("source.events", "skipped (cached)", "k1", 0.1),
+                                     stage("train.m", "ran", "k3", 8.0)])
+    _store(tmp_path, first, second)
+    code, out, err = _pipec(capsys, "runs", "diff", "run1", "run2", "--project", str(tmp_path))
+    assert code == 0, err
+    assert out.splitlines() == ['stages.source.events.status: "ran" -> "skipped (cached)"',
+                                'stages.train.m.cache_key: "k2" -> "k3"'], out
