@@ -55,7 +55,7 @@ def _collect_top_level(program: Program, files: list[LoadedFile]) -> None:
         for item in loaded.module.items:
             if isinstance(item, n.Block) and item.kind in TOP_LEVEL_SETS:
                 table = getattr(program, TOP_LEVEL_SETS[item.kind])
-                _declare(program, table, item, f"{item.kind} `{item.name.name}`")
+                _declare(program, table, item, f"{_kind_word(item.kind)} `{item.name.name}`")
 
 
 def _declare(program: Program, table: dict[str, n.Block], block: n.Block, what: str) -> None:

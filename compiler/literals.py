@@ -45,11 +45,40 @@ def size_bytes(text: str) -> int:
     return int(float(match.group(1)) * _SIZE_FACTOR[match.group(2)])
 
 
+class StringProblem(ValueError):
+    """Why a string literal cannot be read (`message`), and how to write it (`fix`)."""
+
+    def __init__(self, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.message, self.fix = message, fix
+
+
+# The JSON escape of each control character that has a short one.
+_SHORT_ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_CONTROL_NAMES = {"\t": "a tab", "\r": "a carriage return"}
+
+
 def decode_string(text: str) -> str:
     """Strings use JSON escapes; a lone surrogate (`"\\ud800"`) is refused, since no
-    output (UTF-8 files, YAML, JSON) can carry it."""
-    value = json.loads(text)
-    value.encode("utf-8")  # UnicodeEncodeError is a ValueError: P001 for the literal
+    output (UTF-8 files, YAML, JSON) can carry it. StringProblem says what is wrong."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        char = exc.doc[exc.pos] if exc.pos < len(exc.doc) else ""
+        if char and ord(char) < 0x20:  # JSON strings hold no raw control character
+            name = _CONTROL_NAMES.get(char, "a control character")
+            escape = _SHORT_ESCAPES.get(char, f"\\u{ord(char):04x}")
+            raise StringProblem(f"a string cannot hold {name} (U+{ord(char):04X}) as it is",
+                                f"write it as `{escape}`") from exc
+        raise
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        half = f"\\u{ord(value[exc.start]):04x}"
+        raise StringProblem(f"`{half}` is half of a surrogate pair, without its other half: "
+                            "no UTF-8 file can hold it",
+                            "write the character itself, or both halves of the pair "
+                            "(`\\ud83d\\ude00` is U+1F600)") from exc
     return value
 
 

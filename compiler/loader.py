@@ -187,8 +187,7 @@ class Loader:
             looked = import_display(importer.display, stmt.path.value, target)
             return error("P002", f"imported file `{stmt.path.value}` not found "
                          f"(looked for {looked})", stmt.path.span,
-                         "paths are relative to the importing file; `std/...` names the "
-                         "standard library")
+                         _not_found_help(stmt.path.value, target))
         if self.root is not None and not _is_within(target, self.root) \
                 and not _is_within(target, stdlib_root()):
             return error("P002", f"import `{stmt.path.value}` reaches outside the project "
@@ -203,6 +202,13 @@ def imports_failed(files: Iterable[LoadedFile], main: Path,
     that is not declared is no mistake of the importing file, only an echo."""
     return any(d.code == "P002" for d in diagnostics) or any(
         f.module is None for f in files if f.path != main)
+
+
+def _not_found_help(written: str, target: Path) -> str:
+    # `import "teams"` beside a teams.pipe: the path is a file name, never completed.
+    if not written.endswith(".pipe") and Path(f"{target}.pipe").is_file():
+        return f"did you mean `import \"{written}.pipe\"`? (the path names the file whole)"
+    return "paths are relative to the importing file; `std/...` names the standard library"
 
 
 def resolve_import(importer: Path, written: str) -> Path:

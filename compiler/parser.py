@@ -26,6 +26,7 @@ from pipec.syntax_errors import (
     lexical_problem,
     previous_word,
     quote,
+    spaced_duration,
     split_word,
     unusual_character,
 )
@@ -176,7 +177,7 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
         return error("P001", f"{message.rpartition(', found ')[0]}, found {unusual[0]}",
                      span, unusual[1])
     typo = closest_keyword(found, expected, grammar()) if found else None
-    hint = f"did you mean {quote(typo)}?" if typo else None
+    hint = f"did you mean {quote(typo)}?" if typo else spaced_duration(after, found)
     if hint and found and not found.isascii():  # `tеam` with a Cyrillic `е`
         odd = next(c for c in found if not c.isascii())
         hint += (f" (`{odd}` is U+{ord(odd):04X}, "

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
-from pipec.rules._support import ident_value, moment, moment_of_value, reads_source
+from pipec.rules._support import Moment, ident_value, moment, moment_of_value, reads_source
 
 SINGLE_SETTINGS = frozenset({
     "owner", "retries", "timeout", "snapshot", "entity", "time", "lag", "window", "model",
@@ -251,9 +251,17 @@ def _backfill_range(backfill: n.Backfill) -> Iterator[Diagnostic]:
         yield _p001(f"a backfill range is dates or timestamps, not `{value.text}`", value.span,
                     "write `backfill 2026-01-01..2026-03-01`")
     elif high.seconds_after(low) <= 0:
-        yield _p001(f"the backfill range ends ({value.high.text}) before it starts "
-                    f"({value.low.text}): it backfills nothing", value.high.span,
+        yield _p001(f"the backfill range {_ends(low, high, value.low.text, value.high.text)}"
+                    ": it backfills nothing", value.high.span,
                     f"end the backfill after {value.low.text}")
+
+
+def _ends(start: Moment, end: Moment, start_text: str, end_text: str) -> str:
+    """How an empty range ends. The end is excluded, so `A..A` is empty too: "ends
+    before it starts" would be false there, and would not say why nothing is in it."""
+    if end.seconds_after(start) == 0:
+        return f"ends where it starts ({start_text}), and its end is excluded"
+    return f"ends ({end_text}) before it starts ({start_text})"
 
 
 def _split_shape(program: Program, split: n.Split) -> Iterator[Diagnostic]:
@@ -347,8 +355,8 @@ def _time_dates(program: Program, split: n.Split) -> Iterator[Diagnostic]:
         start, until = moment(program, test.start), moment(program, test.until)
         if start is not None and until is not None and start.comparable(until) \
                 and until.seconds_after(start) <= 0:
-            yield _p001(f"the test period ends ({test.until.text}) before it starts "
-                        f"({test.start.text}): the test set is empty", test.until.span,
+            yield _p001(f"the test period {_ends(start, until, test.start.text, test.until.text)}"
+                        ": the test set is empty", test.until.span,
                         f"end the test period after {test.start.text}, or drop `until`")
 
 

@@ -106,7 +106,9 @@ def _literal(parser: Lark, name: str) -> str | None:
 
 
 _TAIL = 200
-_LAST_WORD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*|[^\sA-Za-z0-9_\"]+)\s*$")
+# A literal that starts with a digit (`1d`, `50MB`, `0.05`, `2026-03-01`, a timestamp) is
+# one word: cut where its letters start, `timeout 1d 12h` said "after `d`".
+_LAST_WORD = re.compile(r"(-?\d[\w.:%+-]*|[A-Za-z_][A-Za-z0-9_]*|[^\sA-Za-z0-9_\"]+)\s*$")
 
 
 def previous_word(line: str, col: int) -> str | None:
@@ -115,6 +117,17 @@ def previous_word(line: str, col: int) -> str | None:
     before = line[: max(col - 1, 0)].rstrip()[-_TAIL:]
     match = _LAST_WORD.search(before)
     return match.group(1) if match else None
+
+
+_DURATION_WORD = re.compile(r"(\d+(ms|d|h|m|s))+")
+
+
+def spaced_duration(after: str | None, found: str | None) -> str | None:
+    """The fix when a duration is followed by another (`timeout 1d 12h`): its parts are
+    one word (`1d12h`), as every duration the grammar reads is (`1h30m`)."""
+    if after and found and _DURATION_WORD.fullmatch(after) and _DURATION_WORD.fullmatch(found):
+        return f"a duration is one word: write `{after}{found}`"
+    return None
 
 
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_]")

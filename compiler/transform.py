@@ -71,6 +71,9 @@ class ToAst(Transformer):
         kind = tok.type
         try:
             return _decode(kind, text, span)
+        except literals.StringProblem as problem:
+            self.errors.append(error("P001", problem.message, span, problem.fix))
+            return n.Word(text=text, span=span)
         except (ValueError, OverflowError):  # overflow: `1e999`, a 400-digit duration
             self.errors.append(
                 error("P001", f"`{text}` is not a valid {_KIND_WORDS.get(kind, 'value')}", span)
