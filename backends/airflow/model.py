@@ -83,8 +83,9 @@ class ApprovalTask:
 class RejectionTask:
     """Records a Reject at an approval's human step. The HITL ApprovalOperator skips the
     approval stage's task on Reject, so nothing after it would run; this task follows
-    that stage's task with trigger rule `all_skipped` and runs `pipec stage run
-    --rejected-by REVIEWER`, which ends the run blocked, with its record."""
+    that stage's task with trigger rule `none_failed` (a failure before it fails it, and
+    the DAG run) and, when the human step rejected, runs `pipec stage run --rejected-by
+    REVIEWER`, which ends the run blocked, with its record."""
 
     task_id: str
     stage_id: str  # the approval stage

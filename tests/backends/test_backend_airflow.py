@@ -69,8 +69,10 @@ def test_owner_retries_and_timeouts_per_task(dagbags, plans, operator):
                     step["bases"]
                 recorder = tasks[rejected(stage.id)]
                 assert recorder["owner"] == stage.owner
-                assert recorder["operator"] == "StageOperator"
-                assert recorder["attrs"]["trigger_rule"] == "all_skipped"
+                # Runs after a Reject only (the operator checks), but `none_failed`: a
+                # stage before it that failed or stopped fails it, and the DAG run.
+                assert recorder["operator"] == "RecordRejection"
+                assert recorder["attrs"]["trigger_rule"] == "none_failed"
             # Every stage task keeps the manifest's retries: the runtime tells a failure's
             # last attempt by them. A waiting approval (exit 3) is not retried anyway.
             assert task["retries"] == stage.retries

@@ -122,11 +122,11 @@ RUN_ENV = {"AIRFLOW_CTX_DAG_RUN_ID": "{{ run_id }}"}
 
 
 def stage_task(task_id, stage_id, pod_name, overrides, more_args=(), env_vars=None,
-               **operator_args):
+               operator=StageOperator, **operator_args):
     settings = _settings(overrides)
     resources = settings.pop("resources", None)
     limits = settings.pop("limits", None)
-    return StageOperator(
+    return operator(
         task_id=task_id,
         name=literal(pod_name),
         image=literal(IMAGE),
@@ -141,13 +141,16 @@ def stage_task(task_id, stage_id, pod_name, overrides, more_args=(), env_vars=No
 
 
 class HumanApproval(ApprovalOperator):
-    """Airflow's ApprovalOperator that keeps who answered (XCom `responded_by`): a Reject
-    skips the tasks after it without pushing the operator's result, and the task that
-    records the rejection names the reviewer."""
+    """Airflow's ApprovalOperator that keeps who answered (XCom `responded_by`) and
+    whether they rejected (XCom `rejected`): a Reject skips the tasks after it without
+    pushing the operator's result, and the task that records the rejection runs only
+    then, naming the reviewer."""
 
     def execute_complete(self, context, event):
         user = event.get("responded_by_user") or {}
         context["ti"].xcom_push(key="responded_by", value=user.get("name") or user.get("id"))
+        context["ti"].xcom_push(key="rejected",
+                                value=self.REJECT in (event.get("chosen_options") or ()))
         return super().execute_complete(context, event)
 
 

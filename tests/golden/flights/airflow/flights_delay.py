@@ -112,8 +112,9 @@ COMMAND = shlex.join(["pipec", "stage", "run", "--manifest", MANIFEST, "--dag-ha
                       "--stage"]) + " "
 
 
-def stage_task(task_id, stage_id, overrides, more_args="", **operator_args):
-    return StageOperator(
+def stage_task(task_id, stage_id, overrides, more_args="", operator=StageOperator,
+               **operator_args):
+    return operator(
         task_id=task_id,
         bash_command=literal(COMMAND + shlex.quote(stage_id) + more_args),
         **_settings(overrides),
@@ -122,13 +123,16 @@ def stage_task(task_id, stage_id, overrides, more_args="", **operator_args):
 
 
 class HumanApproval(ApprovalOperator):
-    """Airflow's ApprovalOperator that keeps who answered (XCom `responded_by`): a Reject
-    skips the tasks after it without pushing the operator's result, and the task that
-    records the rejection names the reviewer."""
+    """Airflow's ApprovalOperator that keeps who answered (XCom `responded_by`) and
+    whether they rejected (XCom `rejected`): a Reject skips the tasks after it without
+    pushing the operator's result, and the task that records the rejection runs only
+    then, naming the reviewer."""
 
     def execute_complete(self, context, event):
         user = event.get("responded_by_user") or {}
         context["ti"].xcom_push(key="responded_by", value=user.get("name") or user.get("id"))
+        context["ti"].xcom_push(key="rejected",
+                                value=self.REJECT in (event.get("chosen_options") or ()))
         return super().execute_complete(context, event)
 
 

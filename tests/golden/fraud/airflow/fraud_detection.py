@@ -118,8 +118,9 @@ COMMAND = shlex.join(["pipec", "stage", "run", "--manifest", MANIFEST, "--dag-ha
                       "--stage"]) + " "
 
 
-def stage_task(task_id, stage_id, overrides, more_args="", **operator_args):
-    return StageOperator(
+def stage_task(task_id, stage_id, overrides, more_args="", operator=StageOperator,
+               **operator_args):
+    return operator(
         task_id=task_id,
         bash_command=literal(COMMAND + shlex.quote(stage_id) + more_args),
         **_settings(overrides),
@@ -131,25 +132,47 @@ def stage_task(task_id, stage_id, overrides, more_args="", **operator_args):
 REVIEWER = "{{ ti.xcom_pull(task_ids=%r, key='responded_by') or '' }}"
 
 
+class RecordRejection(StageOperator):
+    """The task after an approval stage's task that records a Reject at its human step
+    (`rejection_task`): skipped unless the human step rejected (XCom `rejected`)."""
+
+    def __init__(self, *, human_task_id, **kwargs):
+        super().__init__(**kwargs)
+        self.human_task_id = human_task_id
+
+    def execute(self, context):
+        if not context["ti"].xcom_pull(task_ids=self.human_task_id, key="rejected"):
+            raise AirflowSkipException("the human step approved: no rejection to record")
+        return super().execute(context)
+
+
 def rejection_task(task_id, stage_id, human_task_id, overrides):
-    """Runs only when the human step rejected: a Reject skips the approval stage's task,
-    hence `all_skipped`. `pipec stage run --rejected-by` ends the run blocked, with its
-    record. The reviewer's name comes through the environment, never through a shell,
-    and as `--rejected-by=NAME`, so a name that starts with `-` is still a value."""
+    """Runs only when the human step rejected (RecordRejection): a Reject skips the
+    approval stage's task. `none_failed`, not `all_skipped`: Airflow judges a DAG run by
+    its last tasks, and this may be its branch's last, so a stage before it that failed
+    or stopped must leave it `upstream_failed`, not skipped (a blocked gate or a waiting
+    approval made the run green where `pipec run` exits 1 or 3).
+    `pipec stage run --rejected-by` ends the run blocked, with its record. The
+    reviewer's name comes through the environment, never through a shell, and as
+    `--rejected-by=NAME`, so a name that starts with `-` is still a value."""
     settings = dict(overrides, doc_md=f"Records a Reject at `{human_task_id}`.")
     return stage_task(task_id, stage_id, settings, ' --rejected-by="$PIPEC_REJECTED_BY"',
                       env={"PIPEC_REJECTED_BY": REVIEWER % human_task_id}, append_env=True,
-                      trigger_rule="all_skipped")
+                      operator=RecordRejection, human_task_id=human_task_id,
+                      trigger_rule="none_failed")
 
 
 class HumanApproval(ApprovalOperator):
-    """Airflow's ApprovalOperator that keeps who answered (XCom `responded_by`): a Reject
-    skips the tasks after it without pushing the operator's result, and the task that
-    records the rejection names the reviewer."""
+    """Airflow's ApprovalOperator that keeps who answered (XCom `responded_by`) and
+    whether they rejected (XCom `rejected`): a Reject skips the tasks after it without
+    pushing the operator's result, and the task that records the rejection runs only
+    then, naming the reviewer."""
 
     def execute_complete(self, context, event):
         user = event.get("responded_by_user") or {}
         context["ti"].xcom_push(key="responded_by", value=user.get("name") or user.get("id"))
+        context["ti"].xcom_push(key="rejected",
+                                value=self.REJECT in (event.get("chosen_options") or ()))
         return super().execute_complete(context, event)
 
 
