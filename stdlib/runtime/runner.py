@@ -154,12 +154,13 @@ def run_pipeline(
 def _end_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
              outcome: _Outcome, index: RunIndex) -> RunResult:
     """Write the run's record, then mark it ended in the index."""
-    if outcome.status == "succeeded" and \
+    if outcome.status in ("succeeded", "waiting") and \
             (unblessed := _unblessed(manifest, outcome.results)) is not None:
         # A pipeline without a register stage (or run `--until` evaluate) has no stage
-        # that refuses the model, but a blocking gate failed all the same: exit 1. Under
-        # an orchestrator the evaluation's own task said so (`refused_unregistered`), not
-        # this one, whichever stage ends the run.
+        # that refuses the model, but a blocking gate failed all the same: exit 1, as
+        # the evaluation's own task exits under an orchestrator (`refused_unregistered`,
+        # so not this one, whichever stage ends the run). A block is worse than a wait
+        # (`ENDINGS`): a pending approval in another branch does not hide it.
         outcome.status, outcome.blocked, outcome.carried = "blocked", unblessed, True
     report = _final_report(outcome, run_id)
     base_dir = (Path(manifest_dir) / manifest.get("base_dir", ".")).resolve()
@@ -211,11 +212,12 @@ def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, r
             outcome.status, outcome.error = "failed", error
         elif can_still_run(manifest, {r.stage_id for r in outcome.results}, set(others)):
             return None
-        # The run ends as the worst stage that ended it left it, as in `pipec run`
-        # (`_keep_worst`): branches end in any order, and a later, lesser stop (a block
-        # after a failure) must not make the latest record say less.
-        if others and (outcome.status == "succeeded" or ENDINGS.index(
-                worst_ending(manifest, others)[0]) < ENDINGS.index(outcome.status)):
+        # The run ends as the worst stage that ended it left it, the first of equals in
+        # the manifest's order, as in `pipec run` (`_keep_worst`): branches end in any
+        # order, and a later stop that is lesser (a block after a failure) or no worse (a
+        # second model's gate) must not make the latest record name it instead.
+        if others and (outcome.status == "succeeded" or
+                       _ended_first(manifest, others, stage_id, outcome.status)):
             _carry_ending(manifest, project, run_id, others, outcome)
         # Every failure's alert, not only this stage's: the latest record is the run's.
         outcome.failed_alerts = _failure_alerts(manifest, others) + \
@@ -223,6 +225,17 @@ def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, r
         return _end_run(manifest, manifest_dir, project, run_id, outcome, index)
     finally:
         index.close()
+
+
+def _ended_first(manifest: dict[str, Any], others: dict[str, Execution], stage_id: str,
+                 status: str) -> bool:
+    """Whether the run ended as one of `others` left it rather than as `stage_id` (which
+    ended with `status`): a worse ending, or an equal one earlier in the manifest's
+    order, which is the one `pipec run` meets first and keeps."""
+    worst, first = worst_ending(manifest, others)
+    order = [s["id"] for s in manifest["stages"]]
+    return (ENDINGS.index(worst), order.index(first)) < \
+        (ENDINGS.index(status), order.index(stage_id))
 
 
 def _failure_alerts(manifest: dict[str, Any],
