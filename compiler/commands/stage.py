@@ -54,6 +54,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run_parser.add_argument("--rejected-by", metavar="REVIEWER",
                             help="record that REVIEWER rejected the candidate at the "
                             "orchestrator's human step (an approval stage only)")
+    # The local target's script, stopped: the stage it was at may have died before it
+    # could record its end (still starting, or between two attempts), and a SIGTERM
+    # leaves the run's record to a retry that will not come.
+    run_parser.add_argument("--record-stop", choices=("SIGINT", "SIGTERM"), metavar="SIGNAL",
+                            help="do not run the stage: record that SIGNAL stopped the "
+                            "run at it (the local script does, when it is stopped)")
 
 
 def _same_build(manifest: dict[str, Any], path: Path, expected: str | None) -> None:
@@ -86,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
     base_dir = (manifest_dir / manifest.get("base_dir", ".")).resolve()
     project = Path(args.project or os.environ.get("PIPEC_PROJECT")
                    or os.environ.get(STATE_DIR_ENV) or base_dir).resolve()
+    if getattr(args, "record_stop", None):
+        return _record_stop(manifest, manifest_dir, project, stage_id, run_id,
+                            signal.Signals[args.record_stop])
     status = _run_one(manifest, manifest_dir, base_dir, project, stage_id, run_id,
                       getattr(args, "debug", False), rejected_by)
     if rejected_by is not None and status == "blocked":
@@ -151,6 +160,20 @@ def _checked(run_id: str, origin: str) -> str:
 def _safe(run_id: str) -> str:
     return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.:+") else "_"
                    for ch in run_id)[:120]
+
+
+def _record_stop(manifest: dict[str, Any], manifest_dir: Path, project: Path,
+                 stage_id: str, run_id: str, signum: int) -> int:
+    """`--record-stop`: the run's record, when the stage did not write it; 128 + the
+    signal, the stopped script's own exit status."""
+    from pipec.render.text import visible
+    from pipec.stdlib.runtime.runner import end_stopped_run
+
+    ended = end_stopped_run(manifest, manifest_dir, project, run_id, stage_id, signum)
+    if ended is not None and "record_sha256" in ended.report:
+        print(visible(f"run {run_id}: {ended.status}, record "
+                      f"{ended.report['record_sha256'][:12]}"))
+    return 128 + signum
 
 
 def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, project: Path,

@@ -227,6 +227,38 @@ def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, r
         index.close()
 
 
+def end_stopped_run(manifest: dict[str, Any], manifest_dir: Path, project: Path,
+                    run_id: str, stage_id: str, signum: int) -> RunResult | None:
+    """The local target's script was stopped by `signum` at `stage_id` (while it ran, or
+    waited to retry it, or was about to start it): the run's record, as `pipec run`
+    writes it, unless the stage wrote it itself; None then. The stage is recorded as
+    failed when it has no ending yet (it never started, or died before it could record
+    one); a stage that ended (it succeeded, or stopped the run) is left as it is, and the
+    run ends failed, stopped between two stages, when a stage could still have run."""
+    reason = f"stopped by {signal.Signals(signum).name}"
+    index = RunIndex(project)
+    try:
+        execution = index.execution(run_id, stage_id)
+        if execution is None or execution.status == "running":
+            failure = Terminated(f"{reason} before it could run or record its end", signum)
+            record_failure(index, run_id, stage_id, failure)
+            error = f"{stage_id}: {type(failure).__name__}: {failure}"
+        elif execution.status == "failed":  # its end recorded, with no retry left, or one
+            error = f"{stage_id}: {execution.report.get('error') or reason}"
+            if not error.startswith(f"{stage_id}: {Terminated.__name__}: "):
+                error += f" (then {reason}, before a retry)"
+        else:
+            executions = index.executions(run_id)
+            done = {r.stage_id for r in _succeeded(manifest, executions)}
+            if not can_still_run(manifest, done, set(ended_stages(manifest, executions))):
+                return None  # the stage was the run's last: it ended the run
+            error = f"{reason} after {stage_id}, before the next stage"
+    finally:
+        index.close()
+    return end_stage_run(manifest, manifest_dir, project, run_id, stage_id, error=error,
+                         final=True)
+
+
 def _ended_first(manifest: dict[str, Any], others: dict[str, Execution], stage_id: str,
                  status: str) -> bool:
     """Whether the run ended as one of `others` left it rather than as `stage_id` (which

@@ -142,4 +142,107 @@ def test_sigterm_to_the_local_script_stops_its_stage_too(tmp_path: Path) -> None
     assert status == "failed"
     record = _record(tmp_path, run_id)
     assert record is not None and record["status"] == "failed"
-    assert "interrupted by SIGINT: the run stops here" in record["report"]["error"]
+    # What stopped it: SIGTERM, as the script was sent (it said SIGINT, which the script
+    # passed on to have the stage write the record).
+    assert "train.model: Terminated: stopped by SIGTERM" in record["report"]["error"]
+
+
+def _script_until(folder: Path, said: str, signum: int, *args: str) -> tuple[int, str]:
+    """The local script (built beside `folder`'s spend.pipe), sent `signum` once its
+    stderr says `said`: its exit status and stderr."""
+    env = {k: v for k, v in os.environ.items() if k != "PIPEC_RUN_ID"}
+    proc = subprocess.Popen([sys.executable, str(folder / "build" / "run_spend.py"), *args],
+                            cwd=folder, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in proc.stderr:  # type: ignore[union-attr]
+            lines.append(line)
+            if said in line:
+                proc.send_signal(signum)
+                break
+        rest = proc.communicate(timeout=120)[1]
+        return proc.returncode, "".join(lines) + rest
+    finally:
+        proc.kill()
+
+
+def test_a_signal_during_the_local_script_s_retry_delay_ends_the_run(tmp_path: Path) -> None:
+    """SIGTERM while the script waits to retry a failed stage: no stage runs to record
+    the stop, and the run stayed `running`, without a record. Now the run ends failed,
+    with the failure and the stop in its record."""
+    from model.project import write_project
+    from pipec.cli import main
+
+    path = write_project(tmp_path)
+    (tmp_path / "data" / "events.parquet").write_bytes(b"not parquet")
+    path.write_text(path.read_text("utf-8").replace("  owner ml\n", "  owner ml\n  retries 1\n",
+                                                    1), "utf-8")
+    assert main(["build", str(path), "--target", "local", "-o", str(tmp_path / "build")]) == 0
+    code, err = _script_until(tmp_path, "retry 1 of 1 in 600", signal.SIGTERM,
+                              "--retry-delay", "600")
+    assert code == 143, err
+    index = RunIndex(tmp_path)
+    try:
+        (run_id,) = [row[0] for row in index._con.execute("SELECT run_id FROM runs")]
+        assert index.run_status(run_id) == "failed"
+    finally:
+        index.close()
+    record = _record(tmp_path, run_id)
+    assert record is not None and record["status"] == "failed"
+    error = record["report"]["error"]
+    assert error.startswith("source.events: SourceError") and \
+        error.endswith("(then stopped by SIGTERM, before a retry)"), error
+
+
+def test_a_signal_between_two_stages_of_the_local_script_ends_the_run(
+        tmp_path: Path) -> None:
+    """The script stopped between two stages (here: as the first one ends): the run
+    ends failed with its record, naming the stop, as `pipec run` records a signal
+    between two stages; the stage that succeeded stays succeeded."""
+    from model.project import write_project
+    from pipec.cli import main
+    from pipec.stdlib.runtime.runner import end_stopped_run
+
+    path = write_project(tmp_path)
+    assert main(["build", str(path), "--target", "local", "-o", str(tmp_path / "build")]) == 0
+    build = tmp_path / "build"
+    assert main(["stage", "run", "--manifest", str(build / "lineage.json"), "--stage",
+                 "source.events", "--run-id", "b1"]) == 0
+    import json
+    manifest = json.loads((build / "lineage.json").read_text("utf-8"))
+    ended = end_stopped_run(manifest, build, tmp_path, "b1", "source.events", signal.SIGINT)
+    assert ended is not None and ended.status == "failed"
+    record = _record(tmp_path, "b1")
+    assert record is not None and record["status"] == "failed"
+    assert record["report"]["error"] == \
+        "stopped by SIGINT after source.events, before the next stage"
+    assert [(s["stage_id"], s["status"]) for s in record["stages"]] == [
+        ("source.events", "ran")]
+
+
+def test_a_stage_stopped_before_it_could_record_is_recorded_failed(tmp_path: Path) -> None:
+    """The script stopped while the next stage was still starting (it had no handler yet,
+    or had not begun): `pipec stage run --record-stop` records that stage as failed by
+    the signal, and the run's record; a second call writes nothing more."""
+    from model.project import write_project
+    from pipec.cli import main
+
+    path = write_project(tmp_path)
+    build = tmp_path / "build"
+    assert main(["build", str(path), "--target", "local", "-o", str(build)]) == 0
+    stage = ["stage", "run", "--manifest", str(build / "lineage.json"), "--run-id", "s1"]
+    assert main([*stage, "--stage", "source.events"]) == 0
+    assert main([*stage, "--stage", "validate.events", "--record-stop", "SIGTERM"]) == 143
+    record = _record(tmp_path, "s1")
+    assert record is not None and record["status"] == "failed"
+    assert record["report"]["error"] == ("validate.events: Terminated: stopped by SIGTERM "
+                                         "before it could run or record its end")
+    assert [(s["stage_id"], s["status"]) for s in record["stages"]] == [
+        ("source.events", "ran"), ("validate.events", "failed")]
+    assert main([*stage, "--stage", "validate.events", "--record-stop", "SIGTERM"]) == 143
+    records = RunRecords(tmp_path)
+    try:
+        assert records.get("s1") == record  # no continuation: the same ending
+    finally:
+        records.close()

@@ -3,18 +3,19 @@
 
 Every stage runs through the runtime entry point, in topological order:
 `python -m pipec stage run --manifest MANIFEST --stage STAGE_ID`, all under one run id
-(`--run-id`, else PIPEC_RUN_ID, else a new one), with the stage's
-timeout, and its retries when it failed, timed out or was killed (a blocked check or
-gate, or a pending approval, gives the same answer again, so it is not retried). Exit status, as
-`pipec run`: 0 every stage succeeded, 1 a blocking check or gate stopped the run, 2 a
-stage failed (or a usage or environment error), 3 a stage waits for a human approval
-(`pipec registry approve`), 143 (SIGTERM) or 130 (SIGINT) when this script is stopped:
-the running stage is stopped first, with SIGINT (unlike a timed-out one, sent SIGTERM): it
-records its failure and the run's record, and is not retried. A stage that blocks, waits or
-fails leaves out the stages behind it (`EDGES`), while the other branches still run, as
-in `pipec run`, Airflow and Argo; the exit status is then that of the worst: a failure
-(2), then a block (1), then a wait (3). The schedule (`SCHEDULE`) is for the
-orchestrators; this script runs once.
+(`--run-id`, else PIPEC_RUN_ID, else a new one), with the stage's timeout, and its
+retries when it failed, timed out or was killed (a blocked check or gate, or a pending
+approval, gives the same answer again, so it is not retried). A stage that blocks, waits
+or fails leaves out the stages behind it (`EDGES`), while the other branches still run,
+as in `pipec run`, Airflow and Argo.
+
+Exit status, as `pipec run`: 0 every stage succeeded, 1 a blocking check or gate stopped
+the run, 2 a stage failed (or a usage or environment error), 3 a stage waits for a human
+approval (`pipec registry approve`); with several, the worst: a failure, then a block,
+then a wait. 143 (SIGTERM) or 130 (SIGINT) when this script is stopped: the running
+stage is sent the same signal first, nothing is retried, and the run's record is written
+(by that stage, else by `pipec stage run --record-stop`), as `pipec run` writes it. The
+schedule (`SCHEDULE`) is for the orchestrators; this script runs once.
 """
 
 from __future__ import annotations
@@ -114,12 +115,12 @@ def run_stage(stage_id, timeout_s):
             print(f"{stage_id}: timed out after {timeout_s} s", file=sys.stderr)
             stop(stage)
             return FAILED
-        except Stopped:
-            # SIGINT, which the stage takes as "the run stops": it records its failure
-            # and the run's record, retries or not. Left running, it would go on after
-            # this script ended.
+        except Stopped as stop_signal:
+            # The same signal, so that the stage records what stopped it; left running,
+            # it would go on after this script ended. `record_stop` then writes the
+            # run's record, which a SIGTERM leaves to a retry that will not come.
             print(f"{stage_id}: stopping it", file=sys.stderr)
-            stop(stage, signal.SIGINT)
+            stop(stage, stop_signal.signum)
             raise
 
 
@@ -165,17 +166,41 @@ def run_stages(retry_delay_s):
     """Every stage in order, but those behind one that stopped the run: the exit status."""
     ended = {}  # stage id -> its exit status, for each stage that stopped the run
     left_out = set()
-    for stage_id, _owner, retries, timeout_s, _approval in STAGES:
-        if stage_id in left_out:
-            print(f"{stage_id}: not run (behind a stage that stopped the run)",
-                  file=sys.stderr)
-            continue
-        status = run_with_retries(stage_id, retries, timeout_s, retry_delay_s)
-        if status != 0:
-            # Killed by a signal (a negative status) or anything unexpected: a failure.
-            ended[stage_id] = status if status in WORST_FIRST else FAILED
-            left_out = behind(ended)
+    at = None  # the stage this script is at: running it, waiting to retry it, or past it
+    try:
+        for stage_id, _owner, retries, timeout_s, _approval in STAGES:
+            at = stage_id
+            if stage_id in left_out:
+                print(f"{stage_id}: not run (behind a stage that stopped the run)",
+                      file=sys.stderr)
+                continue
+            status = run_with_retries(stage_id, retries, timeout_s, retry_delay_s)
+            if status != 0:
+                # Killed by a signal (a negative status) or anything unexpected: a failure.
+                ended[stage_id] = status if status in WORST_FIRST else FAILED
+                left_out = behind(ended)
+    except Stopped as stop_signal:
+        if at is not None:
+            record_stop(at, stop_signal.signum)
+        raise
     return min(ended.values(), key=WORST_FIRST.index, default=0)
+
+
+def record_stop(stage_id, signum):
+    """The run's record, when the stage this script was at could not write it: it was
+    still starting, or waiting for a retry, or past its end, or it was sent SIGTERM with
+    a retry left (`pipec stage run --record-stop`, which writes nothing when the stage
+    did). Signals are ignored from here on: the record is being written."""
+    for ignored in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(ignored, signal.SIG_IGN)
+    argv = [sys.executable, "-m", "pipec", "stage", "run", "--manifest", MANIFEST,
+            "--stage", stage_id, "--run-id", RUN_ID, "--record-stop",
+            signal.Signals(signum).name]
+    try:
+        subprocess.run(argv, check=False, timeout=STOP_GRACE_S)
+    except subprocess.TimeoutExpired:  # killed: the script must still end
+        print(f"run {RUN_ID}: its record could not be written in {STOP_GRACE_S} s",
+              file=sys.stderr)
 
 
 def seconds(text):
