@@ -16,6 +16,8 @@ def print_report(result: Any) -> None:
         # Sample values come from the data and messages from the file: a control
         # character in either is shown, never sent to the terminal.
         print(visible(line))
+    for why in result.also_stopped:  # outranked by the stop or failure said above
+        print(visible(f"also stopped: {why}"))
 
 
 def report_lines(status: str, report: dict[str, Any], stages: dict[str, Any]) -> list[str]:

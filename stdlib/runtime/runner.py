@@ -58,6 +58,10 @@ class RunResult:
     # own task exits as the stage ended (succeeded, or its own lesser stop), and must not
     # fail (or be retried) in the orchestrator for that other stage's ending.
     carried: bool = False
+    # Why the other stages that ended the run did (a lesser ending, or an equal one
+    # later in the run): the summary says them too, as a pending approval that a block
+    # elsewhere outranks still needs its `pipec registry approve`.
+    also_stopped: tuple[str, ...] = ()
 
 
 def _unblessed(manifest: dict[str, Any], results: list[StageResult]) -> NotBlessed | None:
@@ -112,6 +116,7 @@ class _Outcome:
     traceback: str | None = None
     stopped_by: int | None = None
     carried: bool = False  # see RunResult.carried
+    also_stopped: list[str] = field(default_factory=list)  # see RunResult.also_stopped
 
 
 def run_pipeline(
@@ -161,6 +166,8 @@ def _end_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id
         # the evaluation's own task exits under an orchestrator (`refused_unregistered`,
         # so not this one, whichever stage ends the run). A block is worse than a wait
         # (`ENDINGS`): a pending approval in another branch does not hide it.
+        if outcome.blocked is not None:  # the approval that waits
+            outcome.also_stopped.insert(0, str(outcome.blocked))
         outcome.status, outcome.blocked, outcome.carried = "blocked", unblessed, True
     report = _final_report(outcome, run_id)
     base_dir = (Path(manifest_dir) / manifest.get("base_dir", ".")).resolve()
@@ -172,7 +179,7 @@ def _end_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id
         index.finish_run(run_id, outcome.status, report)
         report["record_sha256"] = record_sha256
     return RunResult(run_id, outcome.status, outcome.results, report, outcome.traceback,
-                     outcome.stopped_by, outcome.carried)
+                     outcome.stopped_by, outcome.carried, tuple(outcome.also_stopped))
 
 
 def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
@@ -399,9 +406,16 @@ def _keep_worst(outcome: _Outcome, ending: _Outcome) -> None:
     waiting), the first of equals: a signal's ending always, as it ends the run there."""
     if outcome.status in ENDINGS and ending.stopped_by is None and \
             ENDINGS.index(ending.status) >= ENDINGS.index(outcome.status):
+        outcome.also_stopped.append(_why_stopped(ending))
         return
+    if outcome.status in ENDINGS:
+        outcome.also_stopped.append(_why_stopped(outcome))
     outcome.status, outcome.blocked, outcome.error = ending.status, ending.blocked, ending.error
     outcome.traceback, outcome.stopped_by = ending.traceback, ending.stopped_by
+
+
+def _why_stopped(ending: _Outcome) -> str:
+    return str(ending.blocked) if ending.blocked is not None else str(ending.error)
 
 
 def _why_not_reused(stage: dict[str, Any], previous: Execution | None,

@@ -168,6 +168,8 @@ def test_a_failure_in_one_branch_outranks_a_later_block_in_another(tmp_path: Pat
     assert ran["train.other"] == "failed" and ran["register.model"] == "blocked"
     assert "evaluate.other" not in ran and "deploy.model" not in ran
     assert "failed: train.other" in result.stdout
+    # The block the failure outranks is said too, after it.
+    assert "\nalso stopped: register.model: " in result.stdout
     record = _only_record(tmp_path)
     assert record["status"] == "failed"
     assert record["report"]["error"].startswith("train.other: ")

@@ -101,10 +101,13 @@ def test_two_equal_stops_end_the_run_as_the_first_in_order(tmp_path: Path) -> No
 
 
 def test_an_unblessed_model_beside_a_waiting_approval_blocks_the_run(
-        tmp_path: Path) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`pipec run` used to end waiting (exit 3) and the local script exit 1 with a
-    record saying waiting: a failed blocking gate is worse than a pending approval."""
+    record saying waiting: a failed blocking gate is worse than a pending approval. The
+    summary still says how to approve the model that waits."""
     assert pipec_run(unblessed_beside_an_approval(tmp_path / "run")) == 1
+    assert "\nalso stopped: approval.model: model v1 waits for approval by risk " \
+        "(`pipec registry approve model@1 --by risk`)\n" in capsys.readouterr().out
     assert ending(tmp_path / "run") == ("blocked", "evaluate.other")
     assert local_script(unblessed_beside_an_approval(tmp_path / "script")) == 1
     assert ending(tmp_path / "script") == ("blocked", "evaluate.other")
