@@ -160,6 +160,17 @@ def negative_amount(folder: Path) -> None:
     pq.write_table(table, folder / "data" / "events.parquet")
 
 
+def latest_record(project: Path, run_id: str) -> dict | None:
+    """Run `run_id`'s latest record in the run store of `project`, or None."""
+    from pipec.stdlib.runtime.records import RunRecords
+
+    records = RunRecords(project)
+    try:
+        return records.get(run_id)
+    finally:
+        records.close()
+
+
 def reset(folder: Path) -> None:
     for name in (".pipec", "registry"):
         shutil.rmtree(folder / name, ignore_errors=True)

@@ -16,13 +16,13 @@ import pytest
 from conftest import REPO
 from model.project import (
     add_second_model,
+    latest_record,
     negative_amount,
     signal_once_fitting,
     write_project,
     write_slow_project,
 )
 from pipec.cli import main
-from pipec.stdlib.runtime.records import RunRecords
 from pipec.stdlib.runtime.store import RunIndex
 
 
@@ -43,13 +43,6 @@ def _script(build: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(build / "run_spend.py"), "--retry-delay", "0",
                            *args], capture_output=True, text=True, env=env, timeout=600)
 
-
-def _record(project: Path, run_id: str) -> dict | None:
-    records = RunRecords(project)
-    try:
-        return records.get(run_id)
-    finally:
-        records.close()
 
 
 def _index_status(project: Path, run_id: str) -> str | None:
@@ -102,7 +95,7 @@ def test_a_blocked_local_run_has_its_record(tmp_path: Path,
     assert "validate.events: blocking validation failed: range amount >= 0\n" in script.stdout
     assert "validate.events: validate.events:" not in script.stdout
     assert _index_status(tmp_path, "b1") == "blocked"
-    record = _record(tmp_path, "b1")
+    record = latest_record(tmp_path, "b1")
     assert record is not None and record["status"] == "blocked"
     assert record["report"]["blocked_by"] == "validate.events"
     assert [(s["stage_id"], s["status"]) for s in record["stages"]] == [
@@ -139,7 +132,7 @@ def test_a_rejection_at_the_human_step_ends_the_run_blocked(
     assert code == 0, out + err
     assert "approval.model: model v1 was rejected by risk-reviewer at the approval step" in out
     assert "run x1: blocked, record" in out
-    record = _record(tmp_path, "x1")
+    record = latest_record(tmp_path, "x1")
     assert record is not None and record["status"] == "blocked"
     assert record["report"]["blocked_by"] == "approval.model"
     assert "rejected by risk-reviewer" in record["report"]["reason"]
@@ -174,14 +167,14 @@ def test_a_run_that_goes_on_after_waiting_gets_a_continuation_record(
         assert _stage(capsys, build, stage, "--run-id", "c1")[0] == 0
     code, out, _ = _stage(capsys, build, "approval.model", "--run-id", "c1")
     assert code == 3 and "run c1: waiting, record" in out
-    waiting = _record(tmp_path, "c1")
+    waiting = latest_record(tmp_path, "c1")
     assert waiting is not None and waiting["status"] == "waiting"
     assert _pipec(capsys, "registry", "approve", "model@1", "--by", "risk", "--project",
                   str(tmp_path))[0] == 0
     assert _stage(capsys, build, "approval.model", "--run-id", "c1")[0] == 0
     code, out, _ = _stage(capsys, build, "deploy.model", "--run-id", "c1")
     assert code == 0 and "run c1: succeeded, record" in out
-    record = _record(tmp_path, "c1")
+    record = latest_record(tmp_path, "c1")
     assert record is not None and record["status"] == "succeeded"
     assert record["continues"]["status"] == "waiting"
     assert record["deploy"]["model"]["state"] == "production"
@@ -199,7 +192,7 @@ def test_a_run_that_goes_on_after_waiting_gets_a_continuation_record(
     assert f"continues record {record['continues']['record_sha256'][:12]} (waiting)" in out
     code, out, _ = _stage(capsys, build, "deploy.model", "--run-id", "c1")
     assert code == 0 and "record" not in out
-    assert _record(tmp_path, "c1") == record
+    assert latest_record(tmp_path, "c1") == record
 
 
 def test_a_manifest_of_another_build_is_refused(tmp_path: Path,
@@ -243,7 +236,7 @@ def test_a_stage_stopped_by_sigterm_is_recorded_and_ends_the_run(
     assert proc.returncode == 2, out + err
     assert "train.model: Terminated: stopped by SIGTERM" in out
     assert "run t1: failed, record" in out
-    record = _record(tmp_path, "t1")
+    record = latest_record(tmp_path, "t1")
     assert record is not None and record["status"] == "failed"
     assert "stopped by SIGTERM" in record["report"]["error"]
     assert _index_status(tmp_path, "t1") == "failed"
@@ -261,10 +254,10 @@ def test_a_failure_with_retries_left_ends_nothing(tmp_path: Path,
     build = _build(path)
     code, out, _ = _stage(capsys, build, "source.events", "--run-id", "r1")
     assert code == 2 and "run r1" not in out
-    assert _record(tmp_path, "r1") is None and _index_status(tmp_path, "r1") == "running"
+    assert latest_record(tmp_path, "r1") is None and _index_status(tmp_path, "r1") == "running"
     code, out, _ = _stage(capsys, build, "source.events", "--run-id", "r1")
     assert code == 2 and "run r1: failed, record" in out
-    record = _record(tmp_path, "r1")
+    record = latest_record(tmp_path, "r1")
     assert record is not None and record["status"] == "failed"
     assert _index_status(tmp_path, "r1") == "failed"
 
@@ -286,11 +279,11 @@ def test_no_success_is_recorded_while_a_parallel_branch_runs(
     assert order[-1] == "evaluate.other"
     first = [*order[:order.index("train.model")], "train.other", "evaluate.other"]
     for stage in first + [s for s in order if s not in first]:
-        assert _record(tmp_path, "p1") is None, f"a record before {stage} ran"
+        assert latest_record(tmp_path, "p1") is None, f"a record before {stage} ran"
         code, out, err = _stage(capsys, build, stage, "--run-id", "p1")
         assert code == 0, out + err
     assert "run p1: succeeded, record" in out
-    record = _record(tmp_path, "p1")
+    record = latest_record(tmp_path, "p1")
     assert record is not None and record["status"] == "succeeded"
     assert {s["stage_id"] for s in record["stages"]} == set(order)
     assert _index_status(tmp_path, "p1") == "succeeded"
@@ -309,7 +302,7 @@ def test_the_local_script_runs_a_branch_a_blocked_stage_does_not_lead_to(
     assert script.returncode == 1, script.stdout + script.stderr
     assert "train.other: ran\nevaluate.other: ran\n" in script.stdout
     assert "deploy.model: not run (behind a stage that stopped the run)" in script.stderr
-    record = _record(tmp_path, "t1")
+    record = latest_record(tmp_path, "t1")
     assert record is not None and record["status"] == "blocked"
     assert record["report"]["blocked_by"] == "register.model"
     ran = {s["stage_id"]: s["status"] for s in record["stages"]}
@@ -326,7 +319,7 @@ def test_the_local_script_exits_as_the_worst_stage_ended(
     script = _script(_build(path), "--run-id", "t2")
     assert script.returncode == 2, script.stdout + script.stderr
     assert "evaluate.other: not run" in script.stderr
-    record = _record(tmp_path, "t2")
+    record = latest_record(tmp_path, "t2")
     assert record is not None and record["status"] == "failed"
     assert record["report"]["error"].startswith("train.other: ")
 
@@ -384,7 +377,7 @@ def test_pods_keep_their_state_in_pipec_state_dir(
         assert code == 0, out + err
     assert not (tmp_path / "image" / ".pipec").exists()
     assert not (tmp_path / "image" / "registry").exists()
-    record = _record(state, "p1")
+    record = latest_record(state, "p1")
     assert record is not None and record["status"] == "succeeded"
     assert record["registries"] == ["registry"]  # relative to the state folder
     monkeypatch.delenv("PIPEC_STATE_DIR")
@@ -400,7 +393,7 @@ def test_a_stage_driven_run_records_each_stage_s_cpu_time(
     write_project(tmp_path)
     script = _script(_build(tmp_path / "spend.pipe"), "--run-id", "c1")
     assert script.returncode == 0, script.stdout + script.stderr
-    record = _record(tmp_path, "c1")
+    record = latest_record(tmp_path, "c1")
     assert record is not None and record["stages"]
     for stage in record["stages"]:
         assert isinstance(stage["cpu_s"], float) and stage["cpu_s"] >= 0, stage
@@ -424,14 +417,14 @@ def test_a_branch_that_goes_on_after_a_stop_gets_a_continuation_record(
             assert code == 1 and "run b2: blocked, record" in out, out + err
         else:
             assert code == 0, out + err
-    record = _record(tmp_path, "b2")
+    record = latest_record(tmp_path, "b2")
     assert record is not None and "continues" not in record
     assert "evaluate.other" not in {s["stage_id"] for s in record["stages"]}
     for stage in ("train.other", "evaluate.other"):
         code, out, err = _stage(capsys, build, stage, "--run-id", "b2")
         assert code == 0, out + err
     assert "run b2: blocked, record" in out  # the last stage that could run ended it
-    record = _record(tmp_path, "b2")
+    record = latest_record(tmp_path, "b2")
     assert record is not None and record["status"] == "blocked"
     assert record["continues"]["status"] == "blocked"
     assert record["report"]["blocked_by"] == "register.model"

@@ -8,9 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from model.project import add_second_model, write_project
+from model.project import add_second_model, latest_record, write_project
 from pipec.cli import main
-from pipec.stdlib.runtime.records import RunRecords
 
 
 def _pipec(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
@@ -19,12 +18,25 @@ def _pipec(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     return code, out + err
 
 
-def _record(project: Path, run_id: str) -> dict | None:
-    records = RunRecords(project)
-    try:
-        return records.get(run_id)
-    finally:
-        records.close()
+def _built(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, list[str]]:
+    """The project's local build folder and its manifest's stage order."""
+    build = path.parent / "build"
+    assert main(["build", str(path), "--target", "local", "-o", str(build)]) == 0
+    capsys.readouterr()
+    return build, [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
+
+
+def _stage_by_stage(capsys: pytest.CaptureFixture[str], build: Path, stages: list[str],
+                    run_id: str, exits: dict[str, int]) -> dict[str, str]:
+    """`pipec stage run` of each stage in turn, as an orchestrator may end them; each
+    exits as `exits` says (else 0). What each one said."""
+    said = {}
+    for stage in stages:
+        code, said[stage] = _pipec(capsys, "stage", "run", "--manifest",
+                                   str(build / "lineage.json"), "--stage", stage,
+                                   "--run-id", run_id)
+        assert code == exits.get(stage, 0), (stage, said[stage])
+    return said
 
 
 def test_a_block_after_a_failure_leaves_the_run_failed(
@@ -36,18 +48,11 @@ def test_a_block_after_a_failure_leaves_the_run_failed(
     stage's task still exits 1: a block is not retried."""
     path = write_project(tmp_path, min_auc=0.99)  # the first model's gate cannot pass
     add_second_model(path, params="C: -1.0, max_iter: 300")  # its fit raises
-    build = tmp_path / "build"
-    assert main(["build", str(path), "--target", "local", "-o", str(build)]) == 0
-    capsys.readouterr()
-    order = [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
+    build, order = _built(path, capsys)
     first = order[:order.index("train.model")] + ["train.other"]
     rest = ["train.model", "evaluate.model", "register.model"]
-    for stage in first + rest:
-        code, out = _pipec(capsys, "stage", "run", "--manifest", str(build / "lineage.json"),
-                           "--stage", stage, "--run-id", "w1")
-        expected = {"train.other": 2, "register.model": 1}.get(stage, 0)
-        assert code == expected, (stage, out)
-    record = _record(tmp_path, "w1")
+    _stage_by_stage(capsys, build, first + rest, "w1", {"train.other": 2, "register.model": 1})
+    record = latest_record(tmp_path, "w1")
     assert record is not None and record["status"] == "failed"
     assert record["report"]["error"].startswith("train.other: ")
     assert "blocked_by" not in record["report"]
@@ -66,17 +71,12 @@ def test_a_failure_s_alert_stays_in_the_run_s_latest_record(
     add_second_model(path, params="C: -1.0, max_iter: 300")
     path.write_text(path.read_text("utf-8").replace(
         "    seed 2\n", '    seed 2\n    on_failure alert "the other fit broke"\n'), "utf-8")
-    build = tmp_path / "build"
-    assert main(["build", str(path), "--target", "local", "-o", str(build)]) == 0
-    capsys.readouterr()
-    order = [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
+    build, order = _built(path, capsys)
     first = order[:order.index("train.model")] + ["train.other"]
-    for stage in first + [s for s in order if s not in first and s != "evaluate.other"]:
-        code, out = _pipec(capsys, "stage", "run", "--manifest", str(build / "lineage.json"),
-                           "--stage", stage, "--run-id", "a1")
-        assert code == (2 if stage == "train.other" else 0), (stage, out)
-    assert "run a1: failed, record" in out  # the last stage wrote the continuation
-    record = _record(tmp_path, "a1")
+    stages = first + [s for s in order if s not in first and s != "evaluate.other"]
+    said = _stage_by_stage(capsys, build, stages, "a1", {"train.other": 2})
+    assert "run a1: failed, record" in said[stages[-1]]  # the continuation, by the last
+    record = latest_record(tmp_path, "a1")
     assert record is not None and "continues" in record and record["status"] == "failed"
     alerts = record["report"].get("alerts") or []
     assert [(a["stage"], a["message"]) for a in alerts] == [
@@ -96,20 +96,13 @@ def test_an_unregistered_evaluation_that_blocks_fails_its_own_task(
     add_second_model(path)
     path.write_text(path.read_text("utf-8").replace(
         "primary roc_auc >= 0.5", "primary roc_auc >= 0.999"), "utf-8")
-    build = tmp_path / "build"
-    assert main(["build", str(path), "--target", "local", "-o", str(build)]) == 0
-    capsys.readouterr()
-    order = [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
+    build, order = _built(path, capsys)
     first = order[:order.index("train.model")] + ["train.other", "evaluate.other"]
-    said = {}
-    for stage in first + [s for s in order if s not in first]:
-        code, said[stage] = _pipec(capsys, "stage", "run", "--manifest",
-                                   str(build / "lineage.json"), "--stage", stage,
-                                   "--run-id", "e1")
-        assert code == (1 if stage == "evaluate.other" else 0), (stage, said[stage])
+    stages = first + [s for s in order if s not in first]
+    said = _stage_by_stage(capsys, build, stages, "e1", {"evaluate.other": 1})
     assert said["evaluate.other"].startswith(
         "evaluate.other: the model is not blessed; failed gates: primary roc_auc >= 0.999")
-    assert stage == "deploy.model" and "run e1: blocked, record" in said[stage]
-    record = _record(tmp_path, "e1")
+    assert stages[-1] == "deploy.model" and "run e1: blocked, record" in said["deploy.model"]
+    record = latest_record(tmp_path, "e1")
     assert record is not None and record["status"] == "blocked"
     assert record["report"]["blocked_by"] == "evaluate.other"

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from model.project import signal_once_fitting, write_slow_project
+from model.project import latest_record, signal_once_fitting, write_slow_project
 from pipec.stdlib.runtime.errors import Terminated, signals_stop_the_stage
 from pipec.stdlib.runtime.records import RunRecords
 from pipec.stdlib.runtime.store import RunIndex
@@ -58,13 +58,6 @@ def _only_run(folder: Path) -> tuple[str, str | None, str | None]:
         index.close()
 
 
-def _record(folder: Path, run_id: str) -> dict | None:
-    records = RunRecords(folder)
-    try:
-        return records.get(run_id)
-    finally:
-        records.close()
-
 
 @pytest.mark.parametrize(("signum", "code", "reason"), [
     (signal.SIGINT, 130, "interrupted by SIGINT"),
@@ -80,7 +73,7 @@ def test_a_signal_during_a_stage_ends_the_run_with_its_record(
     assert "Traceback" not in err and "interrupted\n" not in err
     run_id, status, train = _only_run(tmp_path)
     assert (status, train) == ("failed", "failed")
-    record = _record(tmp_path, run_id)
+    record = latest_record(tmp_path, run_id)
     assert record is not None and record["status"] == "failed"
     assert reason in record["report"]["error"]
 
@@ -94,7 +87,7 @@ def test_a_second_signal_waits_for_the_record(tmp_path: Path) -> None:
     assert returncode == -signal.SIGTERM, out + err
     run_id, status, _train = _only_run(tmp_path)
     assert status == "failed"
-    record = _record(tmp_path, run_id)
+    record = latest_record(tmp_path, run_id)
     assert record is not None and "interrupted by SIGINT" in record["report"]["error"]
 
 
@@ -140,7 +133,7 @@ def test_sigterm_to_the_local_script_stops_its_stage_too(tmp_path: Path) -> None
     assert f"run {run_id}: stopped by signal 15" in err
     # and the run's record, although the stage had a retry left
     assert status == "failed"
-    record = _record(tmp_path, run_id)
+    record = latest_record(tmp_path, run_id)
     assert record is not None and record["status"] == "failed"
     # What stopped it: SIGTERM, as the script was sent (it said SIGINT, which the script
     # passed on to have the stage write the record).
@@ -188,7 +181,7 @@ def test_a_signal_during_the_local_script_s_retry_delay_ends_the_run(tmp_path: P
         assert index.run_status(run_id) == "failed"
     finally:
         index.close()
-    record = _record(tmp_path, run_id)
+    record = latest_record(tmp_path, run_id)
     assert record is not None and record["status"] == "failed"
     error = record["report"]["error"]
     assert error.startswith("source.events: SourceError") and \
@@ -213,7 +206,7 @@ def test_a_signal_between_two_stages_of_the_local_script_ends_the_run(
     manifest = json.loads((build / "lineage.json").read_text("utf-8"))
     ended = end_stopped_run(manifest, build, tmp_path, "b1", "source.events", signal.SIGINT)
     assert ended is not None and ended.status == "failed"
-    record = _record(tmp_path, "b1")
+    record = latest_record(tmp_path, "b1")
     assert record is not None and record["status"] == "failed"
     assert record["report"]["error"] == \
         "stopped by SIGINT after source.events, before the next stage"
@@ -234,7 +227,7 @@ def test_a_stage_stopped_before_it_could_record_is_recorded_failed(tmp_path: Pat
     stage = ["stage", "run", "--manifest", str(build / "lineage.json"), "--run-id", "s1"]
     assert main([*stage, "--stage", "source.events"]) == 0
     assert main([*stage, "--stage", "validate.events", "--record-stop", "SIGTERM"]) == 143
-    record = _record(tmp_path, "s1")
+    record = latest_record(tmp_path, "s1")
     assert record is not None and record["status"] == "failed"
     assert record["report"]["error"] == ("validate.events: Terminated: stopped by SIGTERM "
                                          "before it could run or record its end")
