@@ -15,6 +15,7 @@ share puts every row in test and trains on nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from pipec import nodes as n
@@ -56,6 +57,8 @@ def _settings(block: n.Block) -> Iterator[Diagnostic]:
                         "retry limit is a 32-bit integer)", "write `retries 3`, say")
     for setting in block.settings("rollback"):
         yield from _rollback(setting.value)
+    for setting in block.settings("code_commit"):
+        yield from _code_commit(setting.value)
     for setting in block.settings("timeout"):
         if isinstance(setting.value, n.Duration) and setting.value.seconds <= 0:
             yield _p001(setting.value, "a timeout of no time would fail every run",
@@ -100,6 +103,25 @@ def _rollback(value: n.Value) -> Iterator[Diagnostic]:
     elif isinstance(value, n.Str):
         yield _p001(value, "a rollback version is a registry version number, not text",
                     "write it unquoted, e.g. `rollback 3`, or `rollback previous`")
+
+
+# A git commit id, abbreviated to 7 hex digits at the least (SHA-1 40, SHA-256 64). A
+# branch or tag name moves: lineage would name code that it cannot pin.
+_COMMIT_ID = re.compile(r"[0-9a-fA-F]{7,64}")
+
+
+def _code_commit(value: n.Value | n.Ident) -> Iterator[Diagnostic]:
+    """`code_commit "SHA"` pins the code every artifact records; `auto` (unquoted) reads
+    the checkout's. Quoted, "auto" would be a commit named auto."""
+    if not isinstance(value, n.Str):
+        return
+    if value.value == "auto":
+        yield _p001(value, '`"auto"` in quotes names a commit called auto',
+                    "write `code_commit auto`, unquoted, to record the checkout's commit")
+    elif not _COMMIT_ID.fullmatch(value.value):
+        yield _p001(value, f"{_text(value)} is not a commit id (7 to 64 hex digits): a "
+                    "branch or tag name moves, so lineage could not say which code ran",
+                    "write the commit's id (`git rev-parse HEAD`), or `code_commit auto`")
 
 
 def _statements(block: n.Block) -> Iterator[Diagnostic]:

@@ -17,6 +17,9 @@ def _p001(text: str) -> list[str]:
     ("retries 3000000000", "2:11 retries are at most 2,147,483,647"),
     ("register m { rollback 0 }", "2:25 registry versions count from 1"),
     ("register m { rollback \"v3\" }", "2:25 a rollback version is a registry version"),
+    # A branch or tag moves; a quoted "auto" was read as `auto` by the runtime.
+    ("code_commit \"main\"", "2:15 \"main\" is not a commit id (7 to 64 hex digits)"),
+    ("code_commit \"auto\"", "2:15 `\"auto\"` in quotes names a commit called auto"),
     ("timeout 0s", "2:11 a timeout of no time"),
     ("split by random {\n    test 120%\n    seed 1\n  }", "3:10 the test share is above 0 up"),
     ("split by random {\n    test 0%\n    seed 1\n  }", "3:10 the test share is above 0"),
@@ -47,7 +50,8 @@ def test_out_of_range_values_are_p001_at_the_value(body: str, found: str) -> Non
 
 
 @pytest.mark.parametrize("body", [
-    "retries 0", "timeout 1s", "register m { rollback 1 }",
+    "retries 0", "timeout 1s", "register m { rollback 1 }", "code_commit \"0123abc\"",
+    "code_commit auto",
     "split by random {\n    test 20%\n    valid 0.1\n    seed 0\n  }",
     "evaluate m {\n    threshold 0\n  }", "evaluate m {\n    threshold 100%\n  }",
     "deploy m {\n    canary 100% for 1h\n  }", "validate s {\n    completeness x >= 0%\n  }",

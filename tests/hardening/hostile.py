@@ -14,10 +14,10 @@ REPO = Path(__file__).resolve().parents[2]
 FRAUD = REPO / "examples" / "fraud"
 
 # Every string-valued place of the language (names are identifiers by grammar; a
-# `rollback` version is a number: text there is P001).
+# `rollback` version is a number and a `code_commit` a commit id: text there is P001).
 FIELDS = ("contact", "team_description", "description", "stage_description", "path",
           "sql", "param_key", "param", "image", "registry", "runtime", "definition",
-          "alert", "commit", "resource")
+          "alert", "resource")
 
 
 def q(value: str) -> str:
@@ -33,7 +33,6 @@ def hostile_program(folder: Path, values: dict[str, str], cron: str = "0 3 * * *
     edits = {
         "  owner ml_fraud\n  risk high": f"  owner ml_fraud\n  description {v['description']}"
                                          "\n  risk high",
-        "code_commit auto": f"code_commit {v['commit']}",
         'scheduled "0 3 * * *"': f"scheduled {q(cron)}",
         '"data/transactions.parquet"': v["path"],
         '"chargeback reported within the window after the decision"': v["definition"],

@@ -140,7 +140,7 @@ def test_repro005(tmp_path: Path) -> None:
     _git(tmp_path, "add", ".")
     _git(tmp_path, "commit", "-qm", "x")
     assert repro005(program, tmp_path) == []
-    assert repro005(compile('pipeline p {\n  code_commit "abc"\n}\n'), tmp_path / "x") == []
+    assert repro005(compile('pipeline p {\n  code_commit "abc1234"\n}\n'), tmp_path / "x") == []
 
 
 def test_repro005_ignores_what_pipec_writes(tmp_path: Path) -> None:
