@@ -293,7 +293,7 @@ def _train(program: Program, stage: Stage) -> dict[str, Any]:
     assert block is not None
     labels = program.labels()
     return {
-        "model": _py(block.setting("model")), "task": program.task(),
+        "model": _py(block.setting("model")), "task": program.train_task(stage.name),
         "label": labels[0].name.name if labels else None,
         "features": train_features(program, block),
         "params": _py(block.setting("params")) or {},
@@ -353,7 +353,7 @@ def _evaluate(program: Program, stage: Stage) -> dict[str, Any]:
     threshold = block.setting("threshold")
     owners = [t.name for o in block.all(n.Owners) for t in o.teams]
     return {
-        "model": f"train.{stage.name}", "task": program.task(),
+        "model": f"train.{stage.name}", "task": program.train_task(stage.name),
         "owners": owners or ([stage.owner] if stage.owner else []),
         "threshold": threshold.value.py if threshold is not None else 0.5,
         "gates": [_gate(g) for g in gates_of(program, block)],

@@ -217,6 +217,16 @@ class Program:
                 return str(task.value.py)
         return self.label_task()
 
+    def train_task(self, name: str) -> str | None:
+        """The task of `train NAME`: its own `task`, else the label's type. Each train
+        stage has its own (a classifier and a regressor may learn one 0/1 label); without
+        such a stage, the program's."""
+        train = self.block("train", name)
+        task = train.setting("task") if train is not None else None
+        if task is not None:
+            return str(task.value.py)
+        return self.label_task() if train is not None else self.task()
+
     def label_task(self) -> str | None:
         for label in self.labels():
             if label.setting("window") is not None or label.first(n.LabelWhen) is not None:

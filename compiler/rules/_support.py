@@ -137,8 +137,7 @@ def registers(program: Program) -> bool:
     return bool(program.blocks("register"))
 
 
-def is_classification(program: Program) -> bool:
-    return program.task() in ("binary", "multiclass")
+CLASSIFICATION_TASKS = frozenset({"binary", "multiclass"})
 
 
 def evaluate_owner_teams(evaluate: n.Block) -> list[n.Ident]:

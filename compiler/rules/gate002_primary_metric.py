@@ -8,7 +8,7 @@ from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import at_use, is_classification, lines_by_use, uses_unknown_set
+from pipec.rules._support import at_use, lines_by_use, uses_unknown_set
 
 DOC = '''
 ## What it does
@@ -65,7 +65,7 @@ def check(program: Program) -> Iterator[Diagnostic]:
                 "watch)")], use)
         if primaries or uses_unknown_set(program.gate_sets, evaluate):
             continue
-        example = "roc_auc >= 0.8" if is_classification(program) or program.task() is None \
-            else "rmse <= 10"
+        example = "rmse <= 10" if program.train_task(evaluate.name.name) == "regression" \
+            else "roc_auc >= 0.8"
         yield error("GATE002", f"`{evaluate.id}` has no primary metric", evaluate.header,
                     f"add `primary METRIC op VALUE`, e.g. `primary {example}`")

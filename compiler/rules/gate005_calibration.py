@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pipec.diagnostics import Diagnostic, warning
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import gates_of, is_classification, uses_unknown_set
+from pipec.rules._support import CLASSIFICATION_TASKS, gates_of, uses_unknown_set
 
 DOC = '''
 ## What it does
@@ -51,12 +51,13 @@ pipeline p {
 
 @rule("GATE005", "warning", "a classifier with no calibration gate", DOC)
 def check(program: Program) -> Iterator[Diagnostic]:
-    if not is_classification(program):
-        return
     for evaluate in program.blocks("evaluate"):
+        task = program.train_task(evaluate.name.name)
+        if task not in CLASSIFICATION_TASKS:
+            continue
         if any(g.kind == "calibration" for g in gates_of(program, evaluate)) \
                 or uses_unknown_set(program.gate_sets, evaluate):
             continue
-        yield warning("GATE005", f"`{evaluate.id}` gates a {program.task()} classifier "
+        yield warning("GATE005", f"`{evaluate.id}` gates a {task} classifier "
                       "without checking its calibration", evaluate.header,
                       "add `calibration ece <= 0.05` (or `calibration brier <= ...`)")

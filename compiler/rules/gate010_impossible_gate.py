@@ -77,8 +77,9 @@ FLIPPED = {">=": "<=", ">": "<", "<=": ">=", "<": ">"}
 
 @rule("GATE010", "error", "a gate no model can pass", DOC)
 def check(program: Program) -> Iterator[Diagnostic]:
-    ranges = RANGES | (MULTICLASS_RANGES if program.task() == "multiclass" else {})
     for evaluate in program.blocks("evaluate"):
+        multiclass = program.train_task(evaluate.name.name) == "multiclass"
+        ranges = RANGES | (MULTICLASS_RANGES if multiclass else {})
         for gate in gates_of(program, evaluate):
             found = _possible(gate, ranges)
             if found is None:

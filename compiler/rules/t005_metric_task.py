@@ -111,8 +111,8 @@ PROBABILITIES_IF = {
 
 @rule("T005", "error", "a metric that does not fit the task", DOC)
 def check(program: Program) -> Iterator[Diagnostic]:
-    task = program.task()
     for evaluate in program.blocks("evaluate"):
+        task = program.train_task(evaluate.name.name)
         for gate, use in lines_by_use(program.gate_sets, evaluate, n.Gate):
             assert isinstance(gate, n.Gate)
             if gate.kind in METRIC_GATES and gate.metric is not None \
@@ -146,7 +146,7 @@ def _model_for_task(program: Program, train: n.Block) -> Iterator[Diagnostic]:
     if setting is None or not isinstance(setting.value, n.Str):
         return
     own_task = train.setting("task")
-    task = str(own_task.value.py) if own_task is not None else program.label_task()
+    task = program.train_task(train.name.name)
     path = setting.value.value
     kind = estimator_kind(path.rsplit(".", 1)[-1])
     scored = program.block("evaluate", train.name.name) is not None
