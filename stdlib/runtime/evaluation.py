@@ -68,12 +68,16 @@ def _non_finite_rows(p: np.ndarray) -> int:
 def observed(model: Any, data: Any, labels: np.ndarray,
              task: str) -> tuple[np.ndarray, np.ndarray]:
     """Targets and scores in the form the task's metrics take: for multiclass, labels
-    become indices into the model's classes (-1 for a class it never saw)."""
+    become indices into the model's classes, and each class it never saw a negative code
+    of its own (-1, -2, ...): a macro average counts every such class once, as
+    scikit-learn does, not all of them together as a single class."""
     p = scores(model, data, task)
     if task != "multiclass":
         return labels, p
     index = {label: i for i, label in enumerate(model.classes_.tolist())}
-    return np.array([index.get(label, -1) for label in labels.tolist()], dtype=int), p
+    unseen = sorted({label for label in labels.tolist() if label not in index}, key=str)
+    index |= {label: -1 - i for i, label in enumerate(unseen)}
+    return np.array([index[label] for label in labels.tolist()], dtype=int), p
 
 
 def measure_latency(model: Any, data: Any) -> dict[str, float]:

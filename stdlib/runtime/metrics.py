@@ -201,8 +201,9 @@ REGRESSION: dict[str, Metric] = {
 }
 
 
-# Multiclass: `y` holds class indices (-1: a class the model never saw), `p` the
-# (n, classes) probabilities; averages over classes are unweighted (macro).
+# Multiclass: `y` holds class indices (negative: a class the model never saw, one code
+# per such class), `p` the (n, classes) probabilities; averages over classes are
+# unweighted (macro).
 def _one_vs_rest(metric: Metric) -> Metric:
     def macro(y: np.ndarray, p: np.ndarray, t: float, w: np.ndarray) -> np.ndarray:
         per_class = [metric((y == c).astype(int), p[:, c], t, w) for c in range(p.shape[1])]
@@ -222,9 +223,9 @@ def mc_accuracy(y: np.ndarray, p: np.ndarray, _t: float, w: np.ndarray) -> np.nd
 
 
 def _true_classes(y: np.ndarray, classes: int) -> list[int]:
-    """The model's classes, and -1 when the test set has a class it never saw (a class
-    it cannot predict: its recall is 0, not left out of a macro average)."""
-    return list(range(classes)) + ([-1] if (y < 0).any() else [])
+    """The model's classes, and the test set's classes it never saw (negative codes:
+    classes it cannot predict, each with recall 0, not left out of a macro average)."""
+    return list(range(classes)) + sorted(np.unique(y[y < 0]).tolist())
 
 
 def mc_balanced_accuracy(y: np.ndarray, p: np.ndarray, _t: float,

@@ -45,7 +45,8 @@ def estimator_class(path: str, allowed: tuple[str, ...] = DEFAULT_ALLOWED) -> ty
 
 
 def frame(table: pa.Table, features: list[str]) -> Any:
-    """The feature columns as pandas, strings as `category` (sorted vocabulary).
+    """The feature columns as pandas, strings as `category` (sorted vocabulary), times as
+    numbers (a missing time missing).
 
     An infinite float (a source value, or a sum past 1.8e308) is missing, as NaN is:
     no estimator takes it, and one such row must not stop the train or evaluate stage."""
@@ -55,7 +56,9 @@ def frame(table: pa.Table, features: list[str]) -> Any:
         if series.dtype == object or str(series.dtype) in ("string", "str"):
             data[column] = series.astype("category")
         elif str(series.dtype).startswith(("datetime", "timestamp")):
-            data[column] = series.astype("int64") // 10**9
+            # A missing time (NaT: an as-of column with no earlier row) stays missing;
+            # as an int64 it was the minimum, -9.2e9, a huge outlier to a linear model.
+            data[column] = series.astype("int64").where(series.notna()) // 10**9
         elif series.dtype == bool:
             data[column] = series.astype(float)
         elif series.dtype.kind == "f":
