@@ -12,7 +12,11 @@ end) writes the run's record, as `pipec run` does. Exit: 0 done, 1 blocked, 2 fa
 rejected the candidate at the orchestrator's human step (Airflow's HITL Reject, or Argo's
 suspend step resumed with decision `reject`, skips the approval stage, and a task after
 it calls this): the run ends blocked there, with its record, and the exit is 0 once
-that is recorded: the rejection is an answer, not a failure of the task."""
+that is recorded: the rejection is an answer, not a failure of the task.
+
+`--record-stop SIGNAL` runs nothing: the local target's script, stopped by SIGNAL at this
+stage, records the stop (the stage as failed when it had no ending yet, and the run's
+record) unless the stage wrote it; the exit is 128 + the signal."""
 
 from __future__ import annotations
 
