@@ -87,8 +87,13 @@ def _list(registry: Any, args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([v.as_json() for v in versions], indent=2, sort_keys=True))
         return 0
-    for v in versions:
-        print(shown_lines([f"{v.model}@{v.version:<4} {v.state:<11} sha256 {v.sha256[:12]}  "
+    # Pad the whole `model@version` to the widest one: a registry holds several models
+    # whose names differ in length, and padding only the version left the state column
+    # ragged between them.
+    refs = [f"{v.model}@{v.version}" for v in versions]
+    width = max(map(len, refs), default=0)
+    for ref, v in zip(refs, versions, strict=True):
+        print(shown_lines([f"{ref:<{width}}  {v.state:<11} sha256 {v.sha256[:12]}  "
                            f"run {v.run_id}"]))
     return 0
 

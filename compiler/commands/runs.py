@@ -80,8 +80,11 @@ def _list(records: Any, args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=2))
         return 0
+    # At least 24 wide as before, wider when a name is longer: one store holds the runs
+    # of every pipeline beside it, and a longer name pushed its line's columns out.
+    width = max([24, *(len(row["pipeline"]) for row in rows)])
     for row in rows:
-        print(f"{row['run_id']}  {row['pipeline']:<24} {row['status']:<10} "
+        print(f"{row['run_id']}  {row['pipeline']:<{width}} {row['status']:<10} "
               f"record {row['record_sha256'][:12]}")
     return 0
 
