@@ -51,18 +51,20 @@ def test_alerts_reach_the_manifest_the_output_and_the_record(tmp_path: Path) -> 
 
 
 def test_report_text_cannot_drive_the_terminal(capsys) -> None:
-    """An alert message, or a failing value sampled from the data, is printed visibly."""
-    from types import SimpleNamespace
-
+    """An alert message, a failing value sampled from the data, or the reason of a stop
+    the run's ending outranks, is printed visibly."""
     from pipec.commands.run_report import print_report
+    from pipec.stdlib.runtime.runner import RunResult
 
     alert = {"stage": "train.m", "owner": "ml", "message": "\x1b[2Jpage us", "why": "x"}
     check = {"check": "range x >= 0", "passed": False, "rows_failing": 1,
              "values": ["\x1b]0;owned\x07"]}
     report = {"alerts": [alert], "validation": {"validate.s": {"rows": 1, "checks": [check]}}}
-    print_report(SimpleNamespace(status="failed", report=report, stages=[]))
+    print_report(RunResult("r1", "failed", [], report,
+                           also_stopped=("validate.s: blocked at \x1b[31m",)))
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
+    assert "also stopped: validate.s: blocked at \u241b[31m" in out
     assert "ALERT train.m (owner ml): \u241b[2Jpage us [x]" in out
     assert "\u241b]0;owned\u2407" in out
 
