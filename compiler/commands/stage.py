@@ -170,14 +170,21 @@ def _record_stop(manifest: dict[str, Any], manifest_dir: Path, project: Path,
                  stage_id: str, run_id: str, signum: int) -> int:
     """`--record-stop`: the run's record, when the stage did not write it; 128 + the
     signal, the stopped script's own exit status."""
-    from pipec.render.text import visible
     from pipec.stdlib.runtime.runner import end_stopped_run
 
     ended = end_stopped_run(manifest, manifest_dir, project, run_id, stage_id, signum)
-    if ended is not None and "record_sha256" in ended.report:
+    if ended is not None:
+        _say_record(run_id, ended)
+    return 128 + signum
+
+
+def _say_record(run_id: str, ended: Any) -> None:
+    """The record the run's end wrote, if this process wrote one (not another stage)."""
+    from pipec.render.text import visible
+
+    if "record_sha256" in ended.report:
         print(visible(f"run {run_id}: {ended.status}, record "
                       f"{ended.report['record_sha256'][:12]}"))
-    return 128 + signum
 
 
 def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, project: Path,
@@ -239,9 +246,7 @@ def _end(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: st
                           error=error, failed_alert=alert if error else None, final=final)
     if ended is None:
         return status
-    if "record_sha256" in ended.report:
-        print(visible(f"run {run_id}: {ended.status}, record "
-                      f"{ended.report['record_sha256'][:12]}"))
+    _say_record(run_id, ended)
     # The run ended as another stage left it (a branch that went on after a stop, or a
     # lesser stop after a failure): this task exits as its own stage ended.
     return status if ended.carried else ended.status

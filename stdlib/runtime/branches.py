@@ -64,6 +64,16 @@ def downstream(manifest: dict[str, Any], roots: set[str]) -> set[str]:
 def worst_ending(manifest: dict[str, Any], ended: dict[str, Execution]) -> tuple[str, str]:
     """(status, stage id) of the run that these stages ended: the worst ending, at its
     first stage in the manifest's order."""
-    order = {s["id"]: i for i, s in enumerate(manifest["stages"])}
-    stage_id = min(ended, key=lambda sid: (ENDINGS.index(ended[sid].status), order[sid]))
+    order = stage_order(manifest)
+    stage_id = min(ended, key=lambda sid: ending_rank(order, ended[sid].status, sid))
     return ended[stage_id].status, stage_id
+
+
+def stage_order(manifest: dict[str, Any]) -> dict[str, int]:
+    return {s["id"]: i for i, s in enumerate(manifest["stages"])}
+
+
+def ending_rank(order: dict[str, int], status: str, stage_id: str) -> tuple[int, int]:
+    """How a stage's ending ranks among the run's (lowest first: the one the run ends
+    as): the worse ending, then the earlier stage in the manifest's order."""
+    return ENDINGS.index(status), order[stage_id]

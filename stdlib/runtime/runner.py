@@ -25,7 +25,15 @@ from traceback import format_exc
 from typing import Any
 
 from .alerts import alert_for
-from .branches import ENDINGS, can_still_run, downstream, ended_stages, worst_ending
+from .branches import (
+    ENDINGS,
+    can_still_run,
+    downstream,
+    ended_stages,
+    ending_rank,
+    stage_order,
+    worst_ending,
+)
 from .context import USABLE, manifest_stage
 from .errors import (
     ManifestError,
@@ -272,9 +280,8 @@ def _ended_first(manifest: dict[str, Any], others: dict[str, Execution], stage_i
     ended with `status`): a worse ending, or an equal one earlier in the manifest's
     order, which is the one `pipec run` meets first and keeps."""
     worst, first = worst_ending(manifest, others)
-    order = [s["id"] for s in manifest["stages"]]
-    return (ENDINGS.index(worst), order.index(first)) < \
-        (ENDINGS.index(status), order.index(stage_id))
+    order = stage_order(manifest)
+    return ending_rank(order, worst, first) < ending_rank(order, status, stage_id)
 
 
 def _failure_alerts(manifest: dict[str, Any],
