@@ -45,25 +45,61 @@ def estimator_class(path: str, allowed: tuple[str, ...] = DEFAULT_ALLOWED) -> ty
 
 
 def frame(table: pa.Table, features: list[str]) -> Any:
-    """The feature columns as pandas, strings as `category` (sorted vocabulary), times as
-    numbers (a missing time missing).
+    """The feature columns as pandas, strings as `category` (sorted vocabulary), times and
+    dates as seconds since 1970-01-01 UTC (a missing one missing).
 
+    A date is a number like a timestamp, not a category: as a category, every date of a
+    time split's test period (and of production) would be one the model never saw.
     An infinite float (a source value, or a sum past 1.8e308) is missing, as NaN is:
     no estimator takes it, and one such row must not stop the train or evaluate stage."""
-    data = table.select(features).to_pandas()
+    table = _bools_as_floats(table.select(features))
+    times = [f.name for f in table.schema if _is_time(f.type)]
+    data = table.drop_columns(times).to_pandas()
+    for column in times:  # whatever the unit: arrow's, not pandas' (which keeps it)
+        data[column] = seconds(table.column(column))
+    data = data[features]
     for column in features:
         series = data[column]
         if series.dtype == object or str(series.dtype) in ("string", "str"):
             data[column] = series.astype("category")
-        elif str(series.dtype).startswith(("datetime", "timestamp")):
-            # A missing time (NaT: an as-of column with no earlier row) stays missing;
-            # as an int64 it was the minimum, -9.2e9, a huge outlier to a linear model.
-            data[column] = series.astype("int64").where(series.notna()) // 10**9
-        elif series.dtype == bool:
-            data[column] = series.astype(float)
         elif series.dtype.kind == "f":
             data[column] = series.where(np.isfinite(series))
     return data
+
+
+def _bools_as_floats(table: pa.Table) -> pa.Table:
+    """Booleans as 1.0/0.0, a missing one NaN. In arrow, not pandas: pandas makes a
+    boolean column with a missing value an object column, which became a category, so
+    one null in a test set changed the feature's kind from the one it was trained on."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_boolean(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(pa.float64()))
+    return table
+
+
+def _is_time(kind: pa.DataType) -> bool:
+    return pa.types.is_timestamp(kind) or pa.types.is_date(kind)
+
+
+# Units of an arrow time per second; a date32 counts days, a date64 milliseconds.
+_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+
+
+def seconds(column: pa.ChunkedArray) -> np.ndarray:
+    """A timestamp or date column as whole seconds since 1970-01-01 UTC (a date is its
+    midnight UTC, as the language says), floored, NaN where missing. Integer arithmetic
+    on the stored values, so no unit rounds (a float64 holds nanoseconds only to 2**53)."""
+    kind = column.type
+    if pa.types.is_date32(kind):
+        raw, per_second = column.cast(pa.int32()).cast(pa.int64()), None
+    elif pa.types.is_date64(kind):
+        raw, per_second = column.cast(pa.int64()), 10**3
+    else:
+        raw, per_second = column.cast(pa.int64()), _PER_SECOND[kind.unit]
+    missing = raw.is_null().to_numpy(zero_copy_only=False)
+    values = raw.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    whole = values * 86_400 if per_second is None else np.floor_divide(values, per_second)
+    return np.where(missing, np.nan, whole.astype(np.float64))
 
 
 def infinite_values(table: pa.Table, features: list[str]) -> dict[str, int]:
