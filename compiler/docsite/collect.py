@@ -97,15 +97,15 @@ def _node(stage: dict[str, Any], edges: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _policy_origin(program: Program, stage_id: str) -> str:
     """Where the effective failure policy comes from: an undeclared one is `default`
-    (the runtime blocks), which FAIL001 reports and the ownership table shows."""
+    (the runtime blocks), which FAIL001 reports and the ownership table shows. A stage
+    the program implies (the join, an approval) has no block of its own and takes the
+    pipeline's policy, as the runtime does; without one it is `implicit`."""
     block = program.stages[stage_id].block
-    if block is None:
-        return "implicit"
-    if block.first(n.OnFailure) is not None:
+    if block is not None and block.first(n.OnFailure) is not None:
         return "stage"
     if program.pipeline is not None and program.pipeline.first(n.OnFailure) is not None:
         return "pipeline"
-    return "default"
+    return "default" if block is not None else "implicit"
 
 
 def _reproducibility(program: Program, head: dict[str, Any],

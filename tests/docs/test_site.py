@@ -175,3 +175,15 @@ def test_each_gate_line_says_which_gate_set_it_comes_from(site: Path) -> None:
     assert "| `calibration ece <= 0.1` | calibration | blocks | gate set `binary_classifier` |" \
         in page
     assert "| `calibration ece <= 0.05` | calibration | blocks | this stage |" in page
+
+
+def test_implied_stages_say_they_take_the_pipelines_failure_policy(site: Path) -> None:
+    """The join and an approval have no block of their own and run under the pipeline's
+    `on_failure`; the ownership table said "block" for them where every declared stage
+    beside them said "block (pipeline default)"."""
+    fraud = next(p for p in _manifest(site)["pipelines"] if p["name"] == "fraud_detection")
+    for implied in ("join", "approval.fraud_gbm"):
+        assert fraud["nodes"][implied]["on_failure_from"] == "pipeline"
+    page = (site / "fraud_detection.md").read_text("utf-8")
+    join_row = next(line for line in page.splitlines() if line.startswith("| [`join`]"))
+    assert "| block (pipeline default)" in join_row
