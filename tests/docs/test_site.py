@@ -187,3 +187,30 @@ def test_implied_stages_say_they_take_the_pipelines_failure_policy(site: Path) -
     page = (site / "fraud_detection.md").read_text("utf-8")
     join_row = next(line for line in page.splitlines() if line.startswith("| [`join`]"))
     assert "| block (pipeline default)" in join_row
+
+
+BARE = """team ml { contact "#ml"; role ml }
+pipeline bare {
+  owner ml
+  on_failure block
+  examples from events
+  source events {
+    from parquet "events.parquet"
+    snapshot 2026-01-01
+    time at
+    schema { at: timestamp, amount: float }
+  }
+}
+"""
+
+
+def test_a_pipeline_without_features_or_training_says_so(tmp_path: Path) -> None:
+    """The Markdown page printed the header of an empty table for each, where the HTML
+    page and the labels section say there is none."""
+    (tmp_path / "bare.pipe").write_text(BARE, encoding="utf-8")
+    assert build(tmp_path / "site", str(tmp_path / "bare.pipe")) == 0
+    page = (tmp_path / "site" / "bare.md").read_text("utf-8")
+    assert "### Feature versions\n\nNo feature views.\n" in page
+    assert "### Training: parameters and seeds\n\nNo train stage.\n" in page
+    assert "| Feature view |" not in page and "| Stage | Model |" not in page
+    assert "no train stage" in (tmp_path / "site" / "index.html").read_text("utf-8")
