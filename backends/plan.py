@@ -28,6 +28,7 @@ class StagePlan:
     inputs: tuple[str, ...]
     description: str | None
     resources: dict[str, Any]
+    register: str | None = None  # an approval stage's: the register stage it guards
 
     @property
     def is_approval(self) -> bool:
@@ -86,7 +87,16 @@ def _stage(entry: dict[str, Any]) -> StagePlan:
         retries=int(entry.get("retries") or 0), timeout_s=entry.get("timeout_s"),
         inputs=tuple(entry.get("inputs") or ()), description=entry.get("description"),
         resources=dict(entry.get("resources") or {}),
+        register=_guarded_register(entry),
     )
+
+
+def _guarded_register(entry: dict[str, Any]) -> str | None:
+    """The register stage an approval stage guards (the manifest names it; it is the
+    one of the same name)."""
+    if entry["kind"] != "approval":
+        return None
+    return entry.get("register") or f"register.{entry['id'].partition('.')[2]}"
 
 
 def most_common(values: list[Any], empty: Any) -> Any:

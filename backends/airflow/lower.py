@@ -72,9 +72,11 @@ def _approval(stage: StagePlan, upstream: tuple[str, ...]) -> ApprovalTask:
     """The human step before the approval stage. Its task id ends in `-human`: a stage's
     task id never holds a `-` (naming.py), so the two never meet. The stage after it
     checks that the approval is in the registry, bound to the candidate's evaluation
-    report and given by the right team, as `pipec run` does."""
+    report and given by the right team, as `pipec run` does. Nobody is asked when the
+    register stage's task says the registry holds that approval already (a re-run of an
+    approved version), as `pipec run` asks nobody then."""
     name = stage.id.partition(".")[2]
-    register = f"register.{name}"
+    register = stage.register or f"register.{name}"  # always set for an approval stage
     return ApprovalTask(
         task_id=f"{task_id(stage.id)}-human", stage_id=stage.id,
         owner=stage.owner or DEFAULT_OWNER,
@@ -85,7 +87,7 @@ def _approval(stage: StagePlan, upstream: tuple[str, ...]) -> ApprovalTask:
               "to the evaluation report, then approves here; the next task checks the "
               "registry before promotion and deploy. Rejecting skips them and ends the run "
               "blocked, with its record."),
-        upstream=upstream,
+        upstream=upstream, register_task_id=task_id(register),
     )
 
 

@@ -67,6 +67,9 @@ class ApprovalTask:
     subject: str
     body: str
     upstream: tuple[str, ...]  # task ids
+    # The register stage's task, whose XCom says whether the registry already holds the
+    # approval (`pipec stage run --approval-given`): then nobody is asked.
+    register_task_id: str
 
     is_approval = True
 
@@ -76,7 +79,8 @@ class ApprovalTask:
         return (self.task_id, self.stage_id, self.upstream)
 
     def spec(self) -> dict[str, Any]:
-        return {"owner": self.owner, "subject": self.subject, "body": self.body}
+        return {"owner": self.owner, "subject": self.subject, "body": self.body,
+                "register_task_id": self.register_task_id}
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from pipec.backends.argo.lower import (
+    APPROVAL_GIVEN,
+    APPROVAL_GIVEN_PATH,
     APPROVAL_TEMPLATE,
     DAG_TEMPLATE,
     DECISION,
+    OUTPUTS_MOUNT_PATH,
+    OUTPUTS_VOLUME,
     PREFIX,
     REJECT,
     REJECT_TEMPLATE,
@@ -72,23 +76,27 @@ FAIL_FAST = False
 
 def _dag_template(wf: ArgoWorkflow) -> dict[str, Any]:
     skippable = {t.name for t in wf.tasks if t.when is not None}
-    return {"name": DAG_TEMPLATE, "dag": {"failFast": FAIL_FAST,
-                                          "tasks": [_task(t, skippable) for t in wf.tasks]}}
+    either = {t.stands_for: t.name for t in wf.tasks if t.stands_for is not None}
+    return {"name": DAG_TEMPLATE, "dag": {
+        "failFast": FAIL_FAST, "tasks": [_task(t, skippable, either) for t in wf.tasks]}}
 
 
 def _group_template(group: DagGroup) -> dict[str, Any]:
     return {"name": group.name, "dag": {"failFast": FAIL_FAST,
-                                        "tasks": [_task(t, set()) for t in group.tasks]}}
+                                        "tasks": [_task(t, set(), {}) for t in group.tasks]}}
 
 
-def _task(task: DagTask, skippable: set[str]) -> dict[str, Any]:
+def _task(task: DagTask, skippable: set[str], either: dict[str, str]) -> dict[str, Any]:
     """One line per task (a YAML flow mapping). `depends: "a && b"` runs the task when
     each of a and b succeeded (or was skipped), as `dependencies: [a, b]` would; after a
     task that a `when` may skip (the approval stage, on a rejection) it must have
-    succeeded: `a.Succeeded`, else the task is omitted."""
+    succeeded: `a.Succeeded`, else the task is omitted; after an approval stage that
+    another task may run instead (`either`), one of the two must have."""
     entry: dict[str, Any] = Flow(name=task.name, template=task.template)
-    if task.dependencies:
-        entry["depends"] = " && ".join(f"{d}.Succeeded" if d in skippable else d
+    if task.depends is not None:
+        entry["depends"] = task.depends
+    elif task.dependencies:
+        entry["depends"] = " && ".join(_depends_on(d, skippable, either)
                                        for d in task.dependencies)
     if task.when is not None:
         entry["when"] = task.when
@@ -96,6 +104,12 @@ def _task(task: DagTask, skippable: set[str]) -> dict[str, Any]:
         entry["arguments"] = {"parameters": [{"name": k, "value": v}
                                              for k, v in task.parameters]}
     return entry
+
+
+def _depends_on(name: str, skippable: set[str], either: dict[str, str]) -> str:
+    if name in either:
+        return f"({name}.Succeeded || {either[name]}.Succeeded)"
+    return f"{name}.Succeeded" if name in skippable else name
 
 
 def _approval_template() -> dict[str, Any]:
@@ -150,7 +164,19 @@ def _stage_template(wf: ArgoWorkflow, shape: StageTemplate) -> dict[str, Any]:
     if shape.timed:
         template["activeDeadlineSeconds"] = "{{inputs.parameters.timeout}}"
     template["container"] = _container(wf, shape)
+    if shape.approval_check:
+        template["volumes"] = [{"name": OUTPUTS_VOLUME, "emptyDir": {}}]
+        template["outputs"] = _approval_given_output()
     return template
+
+
+def _approval_given_output() -> dict[str, Any]:
+    """Whether the registry already holds the approval that the approval stage after
+    this register stage checks for: `true` or `false`, which the human step's `when`
+    reads. `pipec stage run --approval-given` always writes it; the default (ask) covers
+    a pod that could not."""
+    return {"parameters": [{"name": APPROVAL_GIVEN,
+                            "valueFrom": {"path": APPROVAL_GIVEN_PATH, "default": "false"}}]}
 
 
 def _retry_strategy(wf: ArgoWorkflow) -> dict[str, Any]:
@@ -174,7 +200,16 @@ def _container(wf: ArgoWorkflow, shape: StageTemplate) -> dict[str, Any]:
                                  "args": _stage_args(wf), "env": _run_env()}
     if shape.resources:
         container["resources"] = requirements(shape.resources)
-    return _with_state(wf, container)
+    container = _with_state(wf, container)
+    return _with_approval_check(container) if shape.approval_check else container
+
+
+def _with_approval_check(container: dict[str, Any]) -> dict[str, Any]:
+    """The register stage also writes whether the approval is given, into the pod's own
+    volume (`_approval_given_output`)."""
+    mount = {"name": OUTPUTS_VOLUME, "mountPath": OUTPUTS_MOUNT_PATH}
+    return container | {"args": [*container["args"], "--approval-given", APPROVAL_GIVEN_PATH],
+                        "volumeMounts": [*container.get("volumeMounts", ()), mount]}
 
 
 def _with_state(wf: ArgoWorkflow, container: dict[str, Any]) -> dict[str, Any]:

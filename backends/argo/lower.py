@@ -26,9 +26,16 @@ APPROVAL_TEMPLATE = "approval"
 REJECT_TEMPLATE = "record-rejection"
 HUMAN_SUFFIX = "--human"
 REJECTED_SUFFIX = "--rejected"
+APPROVED_SUFFIX = "--approved"
 # The human step's outputs, chosen when the workflow is resumed (Argo's intermediate
 # parameters): a plain `argo resume` gives the defaults, `approve` and no reviewer.
 DECISION, REVIEWER, REJECT = "decision", "reviewer", "reject"
+# The register stage's output that says whether the registry already holds the approval
+# (`pipec stage run --approval-given` writes JSON `true` or `false` there), in a volume of
+# the pod's own: whether the image's own folders are writable is not known.
+APPROVAL_GIVEN = "approval-given"
+OUTPUTS_VOLUME, OUTPUTS_MOUNT_PATH = "pipec-outputs", "/pipec-outputs"
+APPROVAL_GIVEN_PATH = f"{OUTPUTS_MOUNT_PATH}/{APPROVAL_GIVEN}.json"
 DAG_TEMPLATE = "pipeline"
 # This many sibling stages with the same inputs and the same dependents (a wide fan-out:
 # feature views over one source) become one nested DAG.
@@ -36,7 +43,8 @@ FAN_OUT_MIN = 10
 
 
 def lower_workflow(plan: Plan, options: BuildOptions) -> ArgoWorkflow:
-    shapes = {s.id: _shape(s) for s in plan.stages}
+    checks = {s.register for s in plan.stages if s.is_approval}
+    shapes = {s.id: _shape(s, s.id in checks) for s in plan.stages}
     passed: dict[StageTemplate, list[dict[str, str]]] = {}
     for stage in plan.stages:
         if stage.id in shapes:
@@ -65,14 +73,17 @@ def _kind(plan: Plan) -> str:
     return "WorkflowTemplate" if kind in ("triggered", "continuous") else "Workflow"
 
 
-def _shape(stage: StagePlan) -> StageTemplate:
+def _shape(stage: StagePlan, approval_check: bool = False) -> StageTemplate:
+    """The stage's template: one per set of resources, with or without a deadline, and
+    for a register stage an approval's human step follows (`approval_check`)."""
     resources = tuple(sorted((str(k), str(v)) for k, v in stage.resources.items()))
     name = "stage"
     if resources:
         digest = hashlib.sha256(json.dumps(resources).encode()).hexdigest()[:8]
         name += f"-res-{digest}"
     timed = stage.timeout_s is not None
-    return StageTemplate(name + ("-timed" if timed else ""), timed, resources)
+    name += ("-timed" if timed else "") + ("-approval-check" if approval_check else "")
+    return StageTemplate(name, timed, resources, approval_check=approval_check)
 
 
 def _parameters(stage: StagePlan, shape: StageTemplate) -> dict[str, str]:
@@ -89,7 +100,8 @@ def _with_defaults(shape: StageTemplate, stages: list[dict[str, str]]) -> StageT
     stages pass, so a task passes only what differs."""
     names = ["owner", "retries"] + (["timeout"] if shape.timed else [])
     defaults = tuple((n, most_common([p[n] for p in stages], "")) for n in names)
-    return StageTemplate(shape.name, shape.timed, shape.resources, defaults)
+    return StageTemplate(shape.name, shape.timed, shape.resources, defaults,
+                         shape.approval_check)
 
 
 def _tasks(stage: StagePlan, template: StageTemplate) -> tuple[DagTask, ...]:
@@ -98,7 +110,9 @@ def _tasks(stage: StagePlan, template: StageTemplate) -> tuple[DagTask, ...]:
     `human` and `rejected` are not: naming.py). Resumed with decision `approve` (the
     default), the approval stage runs and checks the registry for the approval, as
     `pipec run` does, so resuming without recording it stops there; with `reject`, it is
-    skipped and `NAME--rejected` records the rejection instead."""
+    skipped and `NAME--rejected` records the rejection instead. When the registry already
+    holds the approval, nobody is asked and `NAME--approved` runs the approval stage
+    (`_approval_tasks`)."""
     dependencies = tuple(sorted(dns_label(i) for i in stage.inputs))
     defaults = dict(template.defaults)
     parameters = tuple((k, v) for k, v in _parameters(stage, template).items()
@@ -108,22 +122,41 @@ def _tasks(stage: StagePlan, template: StageTemplate) -> tuple[DagTask, ...]:
 
 
 def _approval_tasks(stage: StagePlan, task: DagTask) -> tuple[DagTask, ...]:
-    """The human step, the approval stage after it (unless rejected), and the task that
-    records a rejection (only then)."""
-    human = dns_label(stage.id, DNS_LABEL_MAX - len(HUMAN_SUFFIX)) + HUMAN_SUFFIX
+    """The human step, skipped when its register stage says the registry already holds
+    the approval (a re-run of an approved version: `pipec run` asks nobody then); the
+    approval stage after its answer (unless rejected); the task that records a rejection
+    (only then); and the approval stage after a skipped human step.
+
+    That last one is a task of its own because nothing may read the outputs of a skipped
+    step: Argo has left such a reference unresolved (an error), hung on it (v4.0.3,
+    https://github.com/argoproj/argo-workflows/issues/15837) or read it as empty,
+    depending on the version. The tasks that read the decision wait for the human step
+    to have succeeded (`depends`), so they are omitted, unevaluated, when it is skipped,
+    and `NAME--approved` runs the approval stage instead, on `NAME--human.Skipped`."""
+    human = _suffixed(stage.id, HUMAN_SUFFIX)
+    register = dns_label(stage.register or "")  # always set for an approval stage
+    given = f"{{{{tasks.{register}.outputs.parameters.{APPROVAL_GIVEN}}}}}"
 
     def chosen(name: str) -> str:
         return f"{{{{tasks.{human}.outputs.parameters.{name}}}}}"
 
     rejected = DagTask(
-        dns_label(stage.id, DNS_LABEL_MAX - len(REJECTED_SUFFIX)) + REJECTED_SUFFIX,
-        stage.id, REJECT_TEMPLATE, (human,),
+        _suffixed(stage.id, REJECTED_SUFFIX), stage.id, REJECT_TEMPLATE, (human,),
         (("stage", stage.id), ("owner", label_value(stage.owner or "")),
          ("retries", str(stage.retries)), (REVIEWER, chosen(REVIEWER))),
         when=f"{chosen(DECISION)} == {REJECT}")
-    return (DagTask(human, stage.id, APPROVAL_TEMPLATE, task.dependencies, ()),
+    approved = replace(task, name=_suffixed(stage.id, APPROVED_SUFFIX), dependencies=(human,),
+                       depends=f"{human}.Skipped", stands_for=task.name)
+    return (DagTask(human, stage.id, APPROVAL_TEMPLATE, task.dependencies, (),
+                    when=f"{given} != true"),
             replace(task, dependencies=(human,), when=f"{chosen(DECISION)} != {REJECT}"),
-            rejected)
+            rejected, approved)
+
+
+def _suffixed(stage_id: str, suffix: str) -> str:
+    """A task of the approval stage's besides its own: a stage's task name never holds
+    `--` unless it ends in a hash, which no suffix here is (naming.py)."""
+    return dns_label(stage_id, DNS_LABEL_MAX - len(suffix)) + suffix
 
 
 def fan_outs(tasks: tuple[DagTask, ...]) -> tuple[tuple[DagTask, ...], tuple[DagGroup, ...]]:
@@ -142,7 +175,8 @@ def fan_outs(tasks: tuple[DagTask, ...]) -> tuple[tuple[DagTask, ...], tuple[Dag
             dependents.setdefault(name, []).append(task.name)
     siblings: dict[tuple[tuple[str, ...], tuple[str, ...]], list[DagTask]] = {}
     for task in tasks:
-        if task.template not in (APPROVAL_TEMPLATE, REJECT_TEMPLATE) and task.when is None:
+        if task.template not in (APPROVAL_TEMPLATE, REJECT_TEMPLATE) and task.when is None \
+                and task.depends is None:
             key = (task.dependencies, tuple(sorted(dependents[task.name])))
             siblings.setdefault(key, []).append(task)
     group_of: dict[str, str] = {}

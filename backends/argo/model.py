@@ -16,6 +16,10 @@ class StageTemplate:
     timed: bool
     resources: tuple[tuple[str, str], ...]
     defaults: tuple[tuple[str, str], ...] = ()  # parameter -> default (all but `stage`)
+    # A register stage that an approval's human step follows: the template also says
+    # whether the registry already holds that approval (`pipec stage run
+    # --approval-given`, an output parameter the human step's `when` reads).
+    approval_check: bool = False
 
 
 @dataclass(frozen=True)
@@ -25,10 +29,16 @@ class DagTask:
     template: str
     dependencies: tuple[str, ...]
     parameters: tuple[tuple[str, str], ...]
-    # Run only when this holds (Argo's `when`), else skipped: the approval stage and the
-    # task that records a rejection, on the human step's decision. A task after one of
-    # them needs it to have succeeded, not merely finished (skipped counts as done).
+    # Run only when this holds (Argo's `when`), else skipped: the human step (unless the
+    # registry already holds the approval), and the approval stage and the task that
+    # records a rejection, on the human step's decision. A task after one of them needs
+    # it to have succeeded, not merely finished (skipped counts as done).
     when: str | None = None
+    # Argo's `depends`, when it is not the plain one of `dependencies`.
+    depends: str | None = None
+    # The task whose stage this one runs instead (the approval stage after a skipped
+    # human step, see `lower._approval_tasks`): a task after that one waits for either.
+    stands_for: str | None = None
 
 
 @dataclass(frozen=True)

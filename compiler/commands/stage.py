@@ -14,6 +14,13 @@ suspend step resumed with decision `reject`, skips the approval stage, and a tas
 it calls this): the run ends blocked there, with its record, and the exit is 0 once
 that is recorded: the rejection is an answer, not a failure of the task.
 
+`--approval-given PATH` (a register stage that an approval stage guards) writes JSON
+`true` to PATH when, once the stage succeeded, the registry already holds the approval that
+approval stage checks for this run's candidate (a re-run of an approved version), else
+`false`: the generated workflows then skip the human step before it (Airflow's
+HumanApproval reads it as the task's XCom, Argo's suspend step has a `when` on it), as
+`pipec run` asks nobody. The approval stage still checks the registry itself.
+
 `--record-stop SIGNAL` runs nothing: the local target's script, stopped by SIGNAL at this
 stage, records the stop (the stage as failed when it had no ending yet, and the run's
 record) unless the stage wrote it; the exit is 128 + the signal."""
@@ -58,6 +65,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run_parser.add_argument("--rejected-by", metavar="REVIEWER",
                             help="record that REVIEWER rejected the candidate at the "
                             "orchestrator's human step (an approval stage only)")
+    run_parser.add_argument("--approval-given", metavar="PATH",
+                            help="write JSON true or false to PATH: whether the registry "
+                            "already holds the approval the approval stage after this "
+                            "register stage checks for (a register stage an approval "
+                            "stage guards only)")
     # The local target's script, stopped: the stage it was at may have died before it
     # could record its end (still starting, or between two attempts), and a SIGTERM
     # leaves the run's record to a retry that will not come.
@@ -87,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
         stage_id = resolve_stage(manifest, args.stage)
         run_id = _run_id(args.run_id)
         rejected_by = _rejected_by(manifest, stage_id, getattr(args, "rejected_by", None))
+        approval_given = _approval_given_path(manifest, stage_id,
+                                              getattr(args, "approval_given", None))
     except ValueError as exc:
         print(visible(f"pipec: {exc}"), file=sys.stderr)
         return 2
@@ -101,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
                             signal.Signals[args.record_stop])
     status = _run_one(manifest, manifest_dir, base_dir, project, stage_id, run_id,
                       getattr(args, "debug", False), rejected_by)
+    if approval_given is not None:
+        _write_approval_given(approval_given, status == "succeeded" and _given(
+            manifest, manifest_dir, project, stage_id, run_id))
     if rejected_by is not None and status == "blocked":
         return 0  # the rejection is recorded
     return EXIT_CODES.get(status, 2)
@@ -118,6 +135,42 @@ def _rejected_by(manifest: dict[str, Any], stage_id: str, reviewer: str | None) 
         raise ValueError(f"--rejected-by: stage {stage_id!r} is a {kind} stage; only an "
                          "approval stage's candidate can be rejected")
     return reviewer.strip() or "a reviewer"
+
+
+def _approval_given_path(manifest: dict[str, Any], stage_id: str,
+                         path: str | None) -> Path | None:
+    """The path of `--approval-given`, checked: a register stage that an approval stage
+    guards is the only one whose candidate a human step waits for."""
+    from pipec.stdlib.runtime.context import manifest_stage
+    from pipec.stdlib.runtime.model_stages import guarding_approval
+
+    if path is None:
+        return None
+    kind = manifest_stage(manifest, stage_id)["kind"]
+    if kind != "register" or guarding_approval(manifest, stage_id) is None:
+        raise ValueError(f"--approval-given: stage {stage_id!r} is not a register stage "
+                         "that an approval stage guards")
+    return Path(path)
+
+
+def _given(manifest: dict[str, Any], manifest_dir: Path, project: Path, stage_id: str,
+           run_id: str) -> bool:
+    from pipec.stdlib.runtime.stage import approval_given
+
+    return approval_given(manifest, manifest_dir, stage_id, project, run_id)
+
+
+def _write_approval_given(path: Path, given: bool) -> None:
+    """Written whatever the stage's end (`false` unless the approval is known to be
+    given), so the orchestrator always finds it. A file that cannot be written leaves
+    the stage's exit as it is: the orchestrator then asks the human, as before."""
+    from pipec.render.text import visible
+
+    try:
+        path.write_text(json.dumps(given), "utf-8")
+    except OSError as exc:
+        print(visible(f"pipec: cannot write --approval-given `{path}`: "
+                      f"{exc.strerror or exc}"), file=sys.stderr)
 
 
 def _load_manifest(path: Path) -> dict[str, Any]:

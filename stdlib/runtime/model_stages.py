@@ -329,11 +329,14 @@ def _bound_elsewhere(ctx: StageContext, registry: Registry, version: Version) ->
 def _approval_by(ctx: StageContext, register_id: str) -> dict[str, str]:
     """`{"approval_by": TEAM}` when an approval stage guards this registration: the
     registry then refuses to promote the version without that team's approval."""
-    for stage in ctx.manifest["stages"]:
-        if stage["kind"] == "approval" and (
-                stage.get("register") or f"register.{stage['name']}") == register_id:
-            return {"approval_by": stage["approver"]}
-    return {}
+    guard = guarding_approval(ctx.manifest, register_id)
+    return {"approval_by": guard["approver"]} if guard is not None else {}
+
+
+def guarding_approval(manifest: dict[str, Any], register_id: str) -> dict[str, Any] | None:
+    """The approval stage that guards the registration of `register_id`, if any."""
+    return next((stage for stage in manifest["stages"] if stage["kind"] == "approval" and (
+        stage.get("register") or f"register.{stage['name']}") == register_id), None)
 
 
 def registry_salt(ctx: StageContext) -> Any:
@@ -362,23 +365,46 @@ def run_approval(ctx: StageContext) -> StageOutput:
     register, entry = _registration(ctx)
     registry = _registry(ctx, register)
     try:
-        approval = registry.approval(entry["model"], entry["version"], ctx.stage["approver"])
         waiting = {"model": entry["model"], "version": entry["version"],
                    "approver": ctx.stage["approver"]}
-        if approval is None and _serving(registry, entry):
-            # Already production (approved when it was promoted): a re-run that
-            # re-evaluated it has nothing new to approve.
-            report = waiting | {"already_production": True}
-            return StageOutput({"approval": ctx.store.put_json(report)}, report)
-        if approval is None:
+        standing = _standing_approval(registry, entry, ctx.stage["approver"])
+        if standing is None:
             raise AwaitingApproval(ctx.stage["id"], waiting)
-        report = waiting | {"approved_by": approval["approver"], "team": approval["team"]}
-        if not _has_deploy(ctx):
-            registry.promote(entry["model"], entry["version"], actor=approval["approver"],
-                             reason=f"approved by {approval['approver']} ({approval['team']})")
+        report = waiting | standing
+        if "approved_by" in standing and not _has_deploy(ctx):
+            registry.promote(entry["model"], entry["version"], actor=standing["approved_by"],
+                             reason=f"approved by {standing['approved_by']} "
+                             f"({standing['team']})")
     finally:
         registry.close()
     return StageOutput({"approval": ctx.store.put_json(report)}, report)
+
+
+def _standing_approval(registry: Registry, entry: dict[str, Any],
+                       team: str) -> dict[str, Any] | None:
+    """What lets the approval stage pass for the registered `entry`, as its report says
+    it: the team's approval bound to the version's current evaluation report, or the
+    version already serving; None when it must wait for one."""
+    approval = registry.approval(entry["model"], entry["version"], team)
+    if approval is not None:
+        return {"approved_by": approval["approver"], "team": approval["team"]}
+    if _serving(registry, entry):
+        # Already production (approved when it was promoted): a re-run that
+        # re-evaluated it has nothing new to approve.
+        return {"already_production": True}
+    return None
+
+
+def approval_given(ctx: StageContext) -> bool:
+    """Whether approval stage `ctx.stage` would pass now, on what the registry holds for
+    the candidate its register stage registered in this run: an orchestrator then need
+    not ask a human (`pipec stage run --approval-given`). The same check as the stage's."""
+    register, entry = _registration(ctx)
+    registry = _registry(ctx, register)
+    try:
+        return _standing_approval(registry, entry, ctx.stage["approver"]) is not None
+    finally:
+        registry.close()
 
 
 def reject_approval(ctx: StageContext, reviewer: str) -> StageOutput:

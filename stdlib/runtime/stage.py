@@ -26,6 +26,7 @@ To add a kind (train, evaluate, ...): write `run(ctx) -> StageOutput` and
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -201,6 +202,25 @@ def reject_stage(manifest: dict[str, Any], manifest_dir: Path, stage_id: str, pr
         return _run(ctx, lambda c: ms.reject_approval(c, reviewer))
     finally:
         ctx.close()
+
+
+def approval_given(manifest: dict[str, Any], manifest_dir: Path, register_id: str,
+                   project: Path, run_id: str) -> bool:
+    """Whether the approval stage that guards register stage `register_id` would pass
+    now in run `run_id` (its registration done): the registry already holds the approval
+    it checks for that candidate. Nothing is recorded; False when no approval stage
+    guards it, or the registration cannot be read."""
+    guard = ms.guarding_approval(manifest, register_id)
+    if guard is None:
+        return False
+    try:
+        ctx = make_context(manifest, manifest_dir, guard["id"], project, run_id)
+        try:
+            return ms.approval_given(ctx)
+        finally:
+            ctx.close()
+    except (OSError, KeyError, ValueError, sqlite3.Error, PipecRuntimeError):
+        return False  # not known to be given: the human is asked, as before
 
 
 def _run(ctx: StageContext, execute: Callable[[StageContext], Any]) -> StageResult:

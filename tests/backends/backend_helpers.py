@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 from pathlib import Path
 
@@ -87,10 +88,12 @@ def airflow_edges(constants: dict[str, object]) -> list[tuple[str, str]]:
 
 
 def argo_dependencies(task: dict) -> list[str]:
-    """The task names an Argo DAG task waits for (`depends: "a && b.Succeeded"`)."""
+    """The task names an Argo DAG task waits for (`depends: "a && b.Succeeded"`, or
+    `(a.Succeeded || b.Succeeded)` after either of two tasks, `a.Skipped`), in order."""
     if "depends" not in task:
         return []
-    return [term.removesuffix(".Succeeded") for term in task["depends"].split(" && ")]
+    terms = re.split(r" && | \|\| ", task["depends"].replace("(", "").replace(")", ""))
+    return [re.sub(r"\.(Succeeded|Skipped)$", "", term) for term in terms]
 
 
 def argo_stage_tasks(spec: dict) -> list[dict]:

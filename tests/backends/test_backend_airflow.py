@@ -58,6 +58,7 @@ def test_tasks_and_upstreams_equal_the_pipec_dag(dagbags, plans, operator):
 def test_owner_retries_and_timeouts_per_task(dagbags, plans, operator):
     for name, plan in plans.items():
         tasks = dagbags[operator]["dags"][name]["tasks"]
+        checks = {s.register for s in plan.stages if s.is_approval}
         for stage in plan.stages:
             task = tasks[task_id(stage.id)]
             assert task["owner"] == stage.owner
@@ -78,7 +79,11 @@ def test_owner_retries_and_timeouts_per_task(dagbags, plans, operator):
             assert task["retries"] == stage.retries
             assert task["retry_delay_s"] == 300
             assert task["execution_timeout_s"] == stage.timeout_s
-            assert task["operator"] == "StageOperator"
+            if operator == "bash" and stage.id in checks:  # reads --approval-given's file
+                assert task["operator"] == "ApprovalCheck"
+                assert any(b.endswith(".StageOperator") for b in task["bases"])
+            else:
+                assert task["operator"] == "StageOperator"
             assert task["attrs"]["skip_on_exit_code"] == [1, 3]  # failed by StageOperator
 
 

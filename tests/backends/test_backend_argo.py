@@ -76,8 +76,54 @@ def test_approval_is_a_suspend_step(programs, tmp_path):
     assert argo_dependencies(tasks["approval-fraud-gbm--human"]) == ["register-fraud-gbm"]
     assert argo_dependencies(tasks["approval-fraud-gbm"]) == ["approval-fraud-gbm--human"]
     assert "container" in templates[tasks["approval-fraud-gbm"]["template"]]
-    # Deploy needs the approval stage to have succeeded: skipped (rejected) is not enough.
-    assert tasks["deploy-fraud-gbm"]["depends"] == "approval-fraud-gbm.Succeeded"
+    # Deploy needs the approval stage to have succeeded: skipped (rejected) is not enough;
+    # it runs as `--approved` when nobody was asked (see the test below).
+    assert tasks["deploy-fraud-gbm"]["depends"] == \
+        "(approval-fraud-gbm.Succeeded || approval-fraud-gbm--approved.Succeeded)"
+
+
+GIVEN = "{{tasks.register-fraud-gbm.outputs.parameters.approval-given}}"
+
+
+def test_the_human_step_is_skipped_when_the_registry_holds_the_approval(programs, tmp_path):
+    """The register stage's pod says whether the registry already holds the approval
+    (`--approval-given`, a file in a volume of its own, its output parameter); the suspend
+    step's `when` skips it then. Nothing reads a skipped step's outputs (Argo versions
+    disagree on what they are): the approval stage and the Reject task wait for it to have
+    succeeded, and `--approved` runs the approval stage after a skip instead."""
+    (document,) = _documents(programs["fraud_detection"], tmp_path)
+    templates = {t["name"]: t for t in document["spec"]["workflowSpec"]["templates"]}
+    tasks = {t["name"]: t for t in templates["pipeline"]["dag"]["tasks"]}
+    register = templates[tasks["register-fraud-gbm"]["template"]]
+    path = "/pipec-outputs/approval-given.json"
+    assert register["container"]["args"][-2:] == ["--approval-given", path]
+    assert register["outputs"] == {"parameters": [
+        {"name": "approval-given", "valueFrom": {"path": path, "default": "false"}}]}
+    assert register["volumes"] == [{"name": "pipec-outputs", "emptyDir": {}}]
+    assert register["container"]["volumeMounts"] == [
+        {"name": "pipec-outputs", "mountPath": "/pipec-outputs"}]
+    assert tasks["approval-fraud-gbm--human"]["when"] == f"{GIVEN} != true"
+    assert tasks["approval-fraud-gbm"]["depends"] == "approval-fraud-gbm--human.Succeeded"
+    assert tasks["approval-fraud-gbm--rejected"]["depends"] == \
+        "approval-fraud-gbm--human.Succeeded"
+    approved = tasks["approval-fraud-gbm--approved"]
+    assert approved["depends"] == "approval-fraud-gbm--human.Skipped"
+    assert "when" not in approved
+    assert (approved["template"], approved["arguments"]) == (
+        tasks["approval-fraud-gbm"]["template"], tasks["approval-fraud-gbm"]["arguments"])
+    # Only the register stage an approval follows says it: other stages write nothing.
+    assert [t for t, v in tasks.items() if v["template"] == register["name"]] == \
+        ["register-fraud-gbm"]
+    assert schema_errors(document) == [] and dag_errors(document) == []
+
+
+def test_the_approval_check_keeps_the_state_volume(programs, tmp_path):
+    """With `[tool.pipec] state_volume`, the register stage mounts both volumes."""
+    (document,) = _documents(programs["fraud_stateful"], tmp_path)
+    templates = {t["name"]: t for t in document["spec"]["templates"]}
+    mounts = templates["stage-approval-check"]["container"]["volumeMounts"]
+    assert [m["name"] for m in mounts] == ["pipec-state", "pipec-outputs"]
+    assert schema_errors(document) == []
 
 
 def test_a_rejection_at_the_suspend_step_is_recorded(programs, tmp_path):
@@ -149,8 +195,9 @@ def test_names_labels_and_resources(programs, tmp_path):
 def test_templates_are_shared(programs, tmp_path):
     (document,) = _documents(programs["fraud_detection"], tmp_path)
     templates = document["spec"]["workflowSpec"]["templates"]
-    # the DAG, the human step, the rejection's record, two stage shapes
-    assert len(templates) == 5
+    # the DAG, the human step, the rejection's record, two stage shapes, and the plain
+    # shape's variant for the register stage an approval follows
+    assert len(templates) == 6
 
 
 def _t(name: str, *needs: str) -> DagTask:
@@ -241,8 +288,8 @@ def test_a_state_volume_is_mounted_by_every_stage_pod(programs, tmp_path):
     assert len(containers) >= 3  # the stage templates and the rejection's
     for container in containers:
         assert {"name": "PIPEC_STATE_DIR", "value": "/var/lib/pipec"} in container["env"]
-        assert container["volumeMounts"] == [{"name": "pipec-state",
-                                              "mountPath": "/var/lib/pipec"}]
+        assert container["volumeMounts"][0] == {"name": "pipec-state",
+                                                "mountPath": "/var/lib/pipec"}
     (plain,) = _documents(programs["fraud_detection"], tmp_path / "plain")
     assert "volumes" not in plain["spec"]["workflowSpec"]
 

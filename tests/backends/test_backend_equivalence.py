@@ -46,9 +46,14 @@ def _argo(path, tmp_path) -> dict:
     stage_of = {t["name"]: _param(t, "stage", templates) for t in tasks}
     human = {t["name"]: t["name"].removesuffix("--human") for t in tasks
              if t["template"] == "approval"}
+    # The approval stage run after a skipped human step (the registry held the approval)
+    # is the approval stage too, as its human step is.
+    human |= {t["name"]: t["name"].removesuffix("--approved") for t in tasks
+              if t["name"].endswith("--approved")}
     stages = {stage_of[t["name"]]: (int(_param(t, "retries", templates)),
                                     _timeout(t, templates))
-              for t in tasks if t["template"] != "approval" and t["name"] not in human.values()}
+              for t in tasks if t["template"] != "approval" and t["name"] not in human
+              and t["name"] not in human.values()}
     edges = _through_human_steps([(d, t["name"]) for t in tasks for d in argo_dependencies(t)],
                                  human)
     approvals = sorted(human)
@@ -58,9 +63,10 @@ def _argo(path, tmp_path) -> dict:
 
 def _through_human_steps(edges, human):
     """The edges with each human step (`human`: step -> its approval stage) folded into
-    the stage it precedes: `register -> step -> approval` reads `register -> approval`."""
+    the stage it precedes: `register -> step -> approval` reads `register -> approval`
+    (and `approval -> deploy` once, though deploy waits for either approval task)."""
     folded = ((human.get(a, a), human.get(b, b)) for a, b in edges)
-    return sorted((a, b) for a, b in folded if a != b)
+    return sorted({(a, b) for a, b in folded if a != b})
 
 
 def _param(task, name, templates):
@@ -102,7 +108,8 @@ def test_targets_agree(programs, plans, tmp_path):
         assert airflow["edges"] == local["edges"] == list(plan.edges)
         approvals = sorted(s.id for s in plan.stages if s.is_approval)
         assert airflow["approvals"] == local["approvals"] == approvals
-        assert argo["approvals"] == sorted(dns_label(a) + "--human" for a in approvals)
+        assert argo["approvals"] == sorted(dns_label(a) + suffix for a in approvals
+                                           for suffix in ("--approved", "--human"))
         assert argo["edges"] == sorted((dns_label(a), dns_label(b)) for a, b in plan.edges)
         assert airflow["retrain"] == local["retrain"] == plan.retrain
         assert local["order"] == [s.id for s in plan.stages]

@@ -10,7 +10,9 @@ end to end (slow: about 25 s per DAG run; skipped without the Airflow venv):
   the approval with `pipec registry approve`, the HITL task is answered as the HITL REST
   route answers it, and the model is promoted;
 - a HITL Reject skips promotion and deploy; the task after the approval stage records
-  the rejection (the run ends blocked, naming the reviewer).
+  the rejection (the run ends blocked, naming the reviewer);
+- a re-run of a version the registry already approved asks nobody (its register task
+  says so), and succeeds as `pipec run` does; a new version is asked about again.
 
 Plus one fast check: the approval stage's task keeps the manifest's `retries`.
 """
@@ -30,7 +32,7 @@ from pathlib import Path
 
 import pytest
 from backends.backend_helpers import airflow_stages, module_constants
-from model.project import write_project
+from model.project import program, write_project
 from support.airflow_env import airflow_env, airflow_python, run_dags_test
 
 QUESTIONS = ("1. which data snapshot", "2. which label window", "3. which feature versions",
@@ -241,6 +243,63 @@ def test_reject_at_the_hitl_step_records_the_run(tmp_path: Path) -> None:
     assert [s["stage_id"] for s in record["stages"]][-1] == "approval.model"
     lineage = pipec_json("lineage", "model@1", "--project", str(tmp_path / "project"))
     assert lineage[QUESTIONS[-1]]["rejected_by"] == "risk-reviewer"
+
+
+def run_record(project: Path, output: str) -> dict:
+    """The run record of the one DAG run in `output` (a project may hold several)."""
+    [airflow_run] = DAG_RUN_ID.findall(output)
+    return pipec_json("runs", "show", airflow_run, "--project", str(project))
+
+
+@pytest.mark.slow
+def test_a_re_run_of_an_approved_version_asks_nobody(tmp_path: Path) -> None:
+    """The first DAG run parks at the human step, the team records its approval and
+    approves. A second DAG run of the unchanged project has nobody to answer (a human
+    step that asked would park until the timeout): the register task says the registry
+    holds the approval, the human step completes approved without asking, the approval
+    stage passes, the Reject task is skipped and deploy runs. The run succeeds, as a
+    `pipec run` of the same project does from its cache."""
+    dags, first = answered_at_the_hitl_step(tmp_path, "Approve", approve=True)
+    assert first.returncode == 0, first.output[-5000:]
+    assert PARKED in first.output
+    project = tmp_path / "project"
+    second = run_dags_test(dags, "spend", timeout=400)
+    assert second.returncode == 0, second.output[-5000:]
+    assert PARKED not in second.output
+    assert "not asking" in second.output
+    assert stage_runs(second.output, "approval.model") == 1
+    assert "no rejection to record" in second.output  # the Reject task skipped
+    record = run_record(project, second.output)
+    assert record["status"] == "succeeded"
+    assert [s["stage_id"] for s in record["stages"]] == stage_ids(dags)
+    assert record["deploy"]["model"]["state"] == "production"
+    [model] = pipec_json("registry", "list", "--project", str(project))
+    assert (model["version"], model["state"]) == (1, "production")
+    ran = pipec("run", str(project / "spend.pipe"))
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+
+
+@pytest.mark.slow
+def test_a_version_not_yet_approved_is_asked_about(tmp_path: Path) -> None:
+    """After version 1 was approved and deployed, a model edit trains version 2: the
+    register task says the registry holds no approval of it, and the human step asks
+    (here the answer is a Reject, which is recorded against version 2)."""
+    dags, first = answered_at_the_hitl_step(tmp_path, "Approve", approve=True)
+    assert first.returncode == 0, first.output[-5000:]
+    project = tmp_path / "project"
+    (project / "spend.pipe").write_text(program(approval=True, c=0.05), "utf-8")
+    result = pipec("build", str(project / "spend.pipe"), "--target", "airflow", "-o", str(dags))
+    assert result.returncode == 0, result.stdout + result.stderr
+    second = run_dags_test(dags, "spend", answer="Reject", timeout=400)
+    assert second.returncode == 0, second.output[-5000:]
+    assert "--approval-given" in second.output
+    assert "answered approval__model-human with Reject" in second.approver_output
+    record = run_record(project, second.output)
+    assert record["status"] == "blocked"
+    assert record["report"]["blocked_by"] == "approval.model"
+    versions = pipec_json("registry", "list", "--project", str(project))
+    assert sorted((v["version"], v["state"]) for v in versions) == [
+        (1, "production"), (2, "candidate")]
 
 
 def test_the_approval_stage_keeps_the_manifest_retries(tmp_path: Path) -> None:

@@ -154,6 +154,55 @@ def test_a_rejection_at_the_human_step_ends_the_run_blocked(
         "approval.model (run x1)" in out
 
 
+def test_approval_given_says_whether_the_registry_holds_the_approval(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--approval-given PATH` on the register stage an approval guards writes JSON
+    `false` until the team approved the candidate, then `true` (a later run, the version
+    cached), and still `true` once it serves: what the approval stage would check, which
+    the generated workflows read to skip their human step. Any other stage refuses it."""
+    write_project(tmp_path, approval=True)
+    build = _build(tmp_path / "spend.pipe")
+    order = [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
+    given = tmp_path / "given.json"
+    for stage in order[:order.index("register.model")]:
+        assert _stage(capsys, build, stage, "--run-id", "g1")[0] == 0
+    for run_id, approve, expected in (("g1", False, "false"), ("g2", True, "true")):
+        if approve:
+            assert _pipec(capsys, "registry", "approve", "model@1", "--by", "risk",
+                          "--project", str(tmp_path))[0] == 0
+        code, out, err = _stage(capsys, build, "register.model", "--run-id", run_id,
+                                "--approval-given", str(given))
+        assert code == 0, out + err
+        assert given.read_text("utf-8") == expected
+    for stage in ("approval.model", "deploy.model"):
+        assert _stage(capsys, build, stage, "--run-id", "g2")[0] == 0
+    given.unlink()
+    assert _stage(capsys, build, "register.model", "--run-id", "g3", "--approval-given",
+                  str(given))[0] == 0
+    assert given.read_text("utf-8") == "true"  # production: nothing new to approve
+    code, out, err = _stage(capsys, build, "train.model", "--run-id", "g4",
+                            "--approval-given", str(given))
+    assert code == 2
+    assert "--approval-given: stage 'train.model' is not a register stage that an " \
+        "approval stage guards" in err
+
+
+def test_approval_given_is_false_when_the_register_stage_stops(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A register stage that blocks (its candidate not blessed) still writes the file:
+    `false`, so an orchestrator that reads it asks (it stops the run anyway)."""
+    write_project(tmp_path, approval=True, min_auc=0.99)
+    build = _build(tmp_path / "spend.pipe")
+    order = [s["id"] for s in json.loads((build / "lineage.json").read_text())["stages"]]
+    for stage in order[:order.index("register.model")]:
+        assert _stage(capsys, build, stage, "--run-id", "n1")[0] == 0
+    given = tmp_path / "given.json"
+    code, out, err = _stage(capsys, build, "register.model", "--run-id", "n1",
+                            "--approval-given", str(given))
+    assert code == 1, out + err
+    assert given.read_text("utf-8") == "false"
+
+
 def test_a_run_that_goes_on_after_waiting_gets_a_continuation_record(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The approval stage waits and ends the run (record: waiting). The team approves and

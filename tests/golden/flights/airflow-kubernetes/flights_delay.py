@@ -144,7 +144,22 @@ class HumanApproval(ApprovalOperator):
     """Airflow's ApprovalOperator that keeps who answered (XCom `responded_by`) and
     whether they rejected (XCom `rejected`): a Reject skips the tasks after it without
     pushing the operator's result, and the task that records the rejection runs only
-    then, naming the reviewer."""
+    then, naming the reviewer. When its register task's XCom says the registry already
+    holds the approval (`pipec stage run --approval-given`), nobody is asked: it
+    completes approved at once, as `pipec run` asks nobody, and the approval stage's
+    task checks the registry itself."""
+
+    def __init__(self, *, register_task_id, **kwargs):
+        super().__init__(**kwargs)
+        self.register_task_id = register_task_id
+
+    def execute(self, context):
+        if context["ti"].xcom_pull(task_ids=self.register_task_id) is True:
+            self.log.info("The registry already holds the approval of this candidate "
+                          "(%s): not asking", self.register_task_id)
+            context["ti"].xcom_push(key="rejected", value=False)
+            return {"chosen_options": [self.APPROVE], "params_input": {}}
+        return super().execute(context)
 
     def execute_complete(self, context, event):
         user = event.get("responded_by_user") or {}
@@ -154,9 +169,10 @@ class HumanApproval(ApprovalOperator):
         return super().execute_complete(context, event)
 
 
-def approval_task(task_id, stage_id, owner, subject, body):
+def approval_task(task_id, stage_id, owner, subject, body, register_task_id):
     return HumanApproval(
         task_id=task_id,
+        register_task_id=register_task_id,
         subject=literal(subject),
         body=literal(body),
         owner=owner,

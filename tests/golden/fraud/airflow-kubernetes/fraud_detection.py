@@ -61,10 +61,13 @@ OVERRIDES = {
     'deploy__fraud_gbm': {'owner': 'serving'},
 }
 
-# task id -> the human approval between register and deploy
+# task id -> the human approval between register and deploy; `register_task_id` tells
+# whether the registry already holds that approval (see `approval_check_task`)
 APPROVALS = {
-    'approval__fraud_gbm-human': {'owner': 'risk', 'subject': 'Approve register.fraud_gbm for promotion', 'body': '`register.fraud_gbm` registered a blessed candidate (`pipec registry list` shows its version). Team `risk` records the approval with `pipec registry approve fraud_gbm@VERSION --by risk`, which binds it to the evaluation report, then approves here; the next task checks the registry before promotion and deploy. Rejecting skips them and ends the run blocked, with its record.'},
+    'approval__fraud_gbm-human': {'owner': 'risk', 'subject': 'Approve register.fraud_gbm for promotion', 'body': '`register.fraud_gbm` registered a blessed candidate (`pipec registry list` shows its version). Team `risk` records the approval with `pipec registry approve fraud_gbm@VERSION --by risk`, which binds it to the evaluation report, then approves here; the next task checks the registry before promotion and deploy. Rejecting skips them and ends the run blocked, with its record.', 'register_task_id': 'register__fraud_gbm'},
 }
+# The register tasks a human step follows (see `approval_check_task`)
+APPROVAL_CHECKS = frozenset(spec["register_task_id"] for spec in APPROVALS.values())
 
 # task id -> (approval stage id, its human step's task id, the stage's task id, pod
 # name): the task that records a Reject at the human step (see `rejection_task`)
@@ -146,6 +149,19 @@ def stage_task(task_id, stage_id, pod_name, overrides, more_args=(), env_vars=No
     )
 
 
+# KubernetesPodOperator's `do_xcom_push`: what the pod writes here is the task's XCom.
+XCOM_RETURN = "/airflow/xcom/return.json"
+
+
+def approval_check_task(task_id, stage_id, pod_name, overrides):
+    """A register task that a human step follows (APPROVAL_CHECKS). Once the stage
+    succeeded, `pipec stage run --approval-given` writes whether the registry already
+    holds the approval that the approval stage checks for (a re-run of an approved
+    version): the task's XCom, and `HumanApproval` asks nobody when it is true."""
+    return stage_task(task_id, stage_id, pod_name, overrides,
+                      ("--approval-given", XCOM_RETURN), do_xcom_push=True)
+
+
 # Who answered a human step (`HumanApproval`); Airflow renders this for the task.
 REVIEWER = "{{ ti.xcom_pull(task_ids=%r, key='responded_by') or '' }}"
 
@@ -185,7 +201,22 @@ class HumanApproval(ApprovalOperator):
     """Airflow's ApprovalOperator that keeps who answered (XCom `responded_by`) and
     whether they rejected (XCom `rejected`): a Reject skips the tasks after it without
     pushing the operator's result, and the task that records the rejection runs only
-    then, naming the reviewer."""
+    then, naming the reviewer. When its register task's XCom says the registry already
+    holds the approval (`pipec stage run --approval-given`), nobody is asked: it
+    completes approved at once, as `pipec run` asks nobody, and the approval stage's
+    task checks the registry itself."""
+
+    def __init__(self, *, register_task_id, **kwargs):
+        super().__init__(**kwargs)
+        self.register_task_id = register_task_id
+
+    def execute(self, context):
+        if context["ti"].xcom_pull(task_ids=self.register_task_id) is True:
+            self.log.info("The registry already holds the approval of this candidate "
+                          "(%s): not asking", self.register_task_id)
+            context["ti"].xcom_push(key="rejected", value=False)
+            return {"chosen_options": [self.APPROVE], "params_input": {}}
+        return super().execute(context)
 
     def execute_complete(self, context, event):
         user = event.get("responded_by_user") or {}
@@ -195,9 +226,10 @@ class HumanApproval(ApprovalOperator):
         return super().execute_complete(context, event)
 
 
-def approval_task(task_id, stage_id, owner, subject, body):
+def approval_task(task_id, stage_id, owner, subject, body, register_task_id):
     return HumanApproval(
         task_id=task_id,
+        register_task_id=register_task_id,
         subject=literal(subject),
         body=literal(body),
         owner=owner,
@@ -226,6 +258,8 @@ with DAG(
     for task_id, stage_id, pod_name, upstream in TASKS:
         if task_id in APPROVALS:
             task = approval_task(task_id, stage_id, **APPROVALS[task_id])
+        elif task_id in APPROVAL_CHECKS:
+            task = approval_check_task(task_id, stage_id, pod_name, OVERRIDES.get(task_id, ()))
         else:
             task = stage_task(task_id, stage_id, pod_name, OVERRIDES.get(task_id, ()))
         if upstream:

@@ -8,8 +8,10 @@ human-in-the-loop ApprovalOperator. Written for Airflow 3.1 and later.
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import shlex
+import tempfile
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
 from airflow.providers.standard.operators.bash import BashOperator
@@ -59,10 +61,13 @@ OVERRIDES = {
     'deploy__fraud_gbm': {'owner': 'serving'},
 }
 
-# task id -> the human approval between register and deploy
+# task id -> the human approval between register and deploy; `register_task_id` tells
+# whether the registry already holds that approval (see `approval_check_task`)
 APPROVALS = {
-    'approval__fraud_gbm-human': {'owner': 'risk', 'subject': 'Approve register.fraud_gbm for promotion', 'body': '`register.fraud_gbm` registered a blessed candidate (`pipec registry list` shows its version). Team `risk` records the approval with `pipec registry approve fraud_gbm@VERSION --by risk`, which binds it to the evaluation report, then approves here; the next task checks the registry before promotion and deploy. Rejecting skips them and ends the run blocked, with its record.'},
+    'approval__fraud_gbm-human': {'owner': 'risk', 'subject': 'Approve register.fraud_gbm for promotion', 'body': '`register.fraud_gbm` registered a blessed candidate (`pipec registry list` shows its version). Team `risk` records the approval with `pipec registry approve fraud_gbm@VERSION --by risk`, which binds it to the evaluation report, then approves here; the next task checks the registry before promotion and deploy. Rejecting skips them and ends the run blocked, with its record.', 'register_task_id': 'register__fraud_gbm'},
 }
+# The register tasks a human step follows (see `approval_check_task`)
+APPROVAL_CHECKS = frozenset(spec["register_task_id"] for spec in APPROVALS.values())
 
 # task id -> (approval stage id, its human step's task id, the stage's task id): the task
 # that records a Reject at the human step (see `rejection_task`)
@@ -128,6 +133,35 @@ def stage_task(task_id, stage_id, overrides, more_args="", operator=StageOperato
     )
 
 
+class ApprovalCheck(StageOperator):
+    """A register task that a human step follows (APPROVAL_CHECKS). Once the stage
+    succeeded, `pipec stage run --approval-given FILE` writes whether the registry
+    already holds the approval that the approval stage checks for (a re-run of an
+    approved version): the task's XCom, and `HumanApproval` asks nobody when it is true."""
+
+    def execute(self, context):
+        with tempfile.TemporaryDirectory(prefix="pipec-") as folder:
+            path = os.path.join(folder, "approval-given.json")
+            # The path reaches the command through the environment, never through a shell.
+            self.env = {**(self.env or {}), "PIPEC_APPROVAL_GIVEN": path}
+            super().execute(context)
+            return _approval_given(path)
+
+
+def _approval_given(path):
+    """The file's `true`, else False: anything else (no file) asks the human."""
+    try:
+        with open(path, encoding="utf-8") as written:
+            return json.load(written) is True
+    except (OSError, ValueError):
+        return False
+
+
+def approval_check_task(task_id, stage_id, overrides):
+    return stage_task(task_id, stage_id, overrides, ' --approval-given "$PIPEC_APPROVAL_GIVEN"',
+                      operator=ApprovalCheck, append_env=True)
+
+
 # Who answered a human step (`HumanApproval`); Airflow renders this for the task.
 REVIEWER = "{{ ti.xcom_pull(task_ids=%r, key='responded_by') or '' }}"
 
@@ -166,7 +200,22 @@ class HumanApproval(ApprovalOperator):
     """Airflow's ApprovalOperator that keeps who answered (XCom `responded_by`) and
     whether they rejected (XCom `rejected`): a Reject skips the tasks after it without
     pushing the operator's result, and the task that records the rejection runs only
-    then, naming the reviewer."""
+    then, naming the reviewer. When its register task's XCom says the registry already
+    holds the approval (`pipec stage run --approval-given`), nobody is asked: it
+    completes approved at once, as `pipec run` asks nobody, and the approval stage's
+    task checks the registry itself."""
+
+    def __init__(self, *, register_task_id, **kwargs):
+        super().__init__(**kwargs)
+        self.register_task_id = register_task_id
+
+    def execute(self, context):
+        if context["ti"].xcom_pull(task_ids=self.register_task_id) is True:
+            self.log.info("The registry already holds the approval of this candidate "
+                          "(%s): not asking", self.register_task_id)
+            context["ti"].xcom_push(key="rejected", value=False)
+            return {"chosen_options": [self.APPROVE], "params_input": {}}
+        return super().execute(context)
 
     def execute_complete(self, context, event):
         user = event.get("responded_by_user") or {}
@@ -176,9 +225,10 @@ class HumanApproval(ApprovalOperator):
         return super().execute_complete(context, event)
 
 
-def approval_task(task_id, stage_id, owner, subject, body):
+def approval_task(task_id, stage_id, owner, subject, body, register_task_id):
     return HumanApproval(
         task_id=task_id,
+        register_task_id=register_task_id,
         subject=literal(subject),
         body=literal(body),
         owner=owner,
@@ -207,6 +257,8 @@ with DAG(
     for task_id, stage_id, upstream in TASKS:
         if task_id in APPROVALS:
             task = approval_task(task_id, stage_id, **APPROVALS[task_id])
+        elif task_id in APPROVAL_CHECKS:
+            task = approval_check_task(task_id, stage_id, OVERRIDES.get(task_id, ()))
         else:
             task = stage_task(task_id, stage_id, OVERRIDES.get(task_id, ()))
         if upstream:
