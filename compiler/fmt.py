@@ -4,11 +4,12 @@ Layout: two-space indentation, one statement per line, a blank line between
 top-level declarations and around stage blocks, teams on one line
 (`team risk { contact "#risk"; role risk }`) unless a comment sits inside them.
 Literals keep their spelling (`20%` stays `20%`). A standalone comment stays above the
-statement that follows it (a blank line after it is kept). A comment at the end of a
-line stays with the first statement that starts on that line: at the end of its line,
-or of its header line when it is a block (so a one-line block that fmt expands keeps
-its comment on `validate ev {`). A map or list with a comment inside it is laid out one
-entry per line, so the comment stays with its entry.
+statement that follows it (a blank line after it is kept, but none before a closing
+bracket). A comment at the end of a line stays with the first statement that starts on
+that line: at the end of its line, or of its header line when it is a block (so a
+one-line block that fmt expands keeps its comment on `validate ev {`). A map or list
+with a comment inside it is laid out one entry per line, so the comment stays with its
+entry.
 
 fmt never changes what `pipec check` reports: a suppression comment covers the whole
 statement it is on or above (see `pipec.suppress`), and fmt keeps each comment on or
@@ -66,8 +67,11 @@ class _Formatter:
         return "\n".join(self.out) + "\n" if self.out else ""
 
     # ------------------------------------------------------------- comments
-    def _leading(self, before_line: int, depth: int) -> None:
-        """Standalone comments above `before_line` that are not yet written."""
+    def _leading(self, before_line: int, depth: int, *, closing: bool = False) -> None:
+        """Standalone comments above `before_line` that are not yet written. Above a
+        closing bracket (`closing`), the last of them gets no blank line after it: fmt
+        writes none before a `}` or `]` anywhere else, so one kept there made two
+        layouts of the same block canonical."""
         while self.next_alone < len(self.alone_order):
             index = self.alone_order[self.next_alone]
             comment = self.comments[index]
@@ -76,8 +80,14 @@ class _Formatter:
             self.next_alone += 1
             self.used.add(index)
             self.out.append(INDENT * depth + comment.text)
-            if self._blank_after(comment.span.line, before_line):
+            last = not self._alone_before(before_line)
+            if self._blank_after(comment.span.line, before_line) and not (closing and last):
                 self.out.append("")
+
+    def _alone_before(self, before_line: int) -> bool:
+        """Whether a standalone comment not yet written sits above `before_line`."""
+        return self.next_alone < len(self.alone_order) and \
+            self.comments[self.alone_order[self.next_alone]].span.line < before_line
 
     def _blank_after(self, line: int, limit: int) -> bool:
         following = line  # index of the next line (0-based == line number)
@@ -190,7 +200,7 @@ class _Formatter:
                 text = inner if isinstance(inner, str) else render_value(inner)
                 self._emit(INDENT * (depth + 1) + key + text,
                            self._trailing(entry.span.line, entry_until))
-        self._leading(listing.span.end_line, depth + 1)
+        self._leading(listing.span.end_line, depth + 1, closing=True)
         self._emit(INDENT * depth + closing, self._trailing(listing.span.end_line, until))
 
     def _block(self, block: n.Block, depth: int, next_line: int) -> None:
@@ -207,7 +217,7 @@ class _Formatter:
         self._emit(text, self._trailing(line, line))
 
     def _close(self, node: n.Node, depth: int, next_line: int) -> None:
-        self._leading(node.span.end_line, depth + 1)
+        self._leading(node.span.end_line, depth + 1, closing=True)
         until = _until(node.span.line, node.span.end_line, next_line)
         self._emit(INDENT * depth + "}", self._trailing(node.span.end_line, until))
 
