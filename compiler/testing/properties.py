@@ -117,7 +117,10 @@ def _run(func: Callable[..., Any], strategy: st.SearchStrategy[Any],
 def apply(spec: SplitSpec, impl: Impl, table: pa.Table, snapshot: date | None) -> pa.Table:
     """Run the implementation; its exceptions and malformed outputs are counterexamples."""
     try:
-        out = impl(table, dict(spec.split), snapshot, on=spec.on, identity=list(spec.identity))
+        # No identity column at all (no schema, no entity, no time): every column the
+        # rows have, as the runtime hashes a schemaless source's rows.
+        out = impl(table, dict(spec.split), snapshot, on=spec.on,
+                   identity=list(spec.identity) or None)
     except Exception as exc:
         raise Counterexample(f"the split raised {type(exc).__name__}: {exc}",
                              _rows(spec, table)) from exc
@@ -282,7 +285,7 @@ def time_bounds_hold(spec: SplitSpec, impl: Impl | None = None,
         bounds = time_bounds(spec, case.snapshot)
         if bounds.before is not None and bounds.before > bounds.start:
             raise Counterexample(f"`train before` {bounds.before} is after `test from` "
-                                 f"{bounds.start}", [])
+                                 f"{bounds.start}{_drawn_snapshot(spec, case.snapshot)}", [])
         got = sides(spec, impl, case.table, case.snapshot)
         times = dict(zip(case.table.column(ROW).to_pylist(),
                          case.table.column(spec.on).to_pylist(), strict=True))
@@ -292,7 +295,7 @@ def time_bounds_hold(spec: SplitSpec, impl: Impl | None = None,
             if side != want:
                 raise Counterexample(
                     f"row {rid} at {t} is on {_side(got.get(rid))} but belongs on "
-                    f"{_side(want)}: {_time_rule(bounds)}",
+                    f"{_side(want)}: {_time_rule(bounds)}{_drawn_snapshot(spec, case.snapshot)}",
                     _rows(spec, case.table, {rid}, side=got,
                           expected={r: _expected_time_side(v, bounds)
                                     for r, v in times.items()}))
@@ -319,6 +322,18 @@ def _expected_time_side(t: Any, bounds: Any) -> str | None:
     return None
 
 
+def _drawn_snapshot(spec: SplitSpec, snapshot: date | None) -> str:
+    """The snapshot a failure was found at, where the split counts dates from a
+    `snapshot latest` that the strategies drew: the message's dates are resolved ones,
+    and `snapshot - 10d` cannot be traced back to `2025-06-21` without it."""
+    relative = any(isinstance(spec.split.get(key), dict)
+                   and "snapshot_minus_s" in spec.split[key]
+                   for key in ("train_before", "test_from", "test_until"))
+    if spec.snapshot is not None or snapshot is None or not relative:
+        return ""
+    return f" (with `snapshot latest` resolved to {snapshot.isoformat()})"
+
+
 def _time_rule(bounds: Any) -> str:
     until = f" and t < {bounds.until}" if bounds.until else ""
     return f"train is t < {bounds.before}, test is t >= {bounds.start}{until}"
@@ -342,7 +357,7 @@ def labels_mature(spec: SplitSpec, impl: Impl | None = None,
             raise Counterexample(
                 f"train ends {bounds.before} and labels mature after {_days(spec.maturity_s)}, "
                 f"so the last training labels are known {shifted(bounds.before, maturity)}, "
-                f"after the test start {bounds.start}", [])
+                f"after the test start {bounds.start}{_drawn_snapshot(spec, case.snapshot)}", [])
         got = sides(spec, impl, case.table, case.snapshot)
         start = to_us(bounds.start)
         for row in case.table.select([ROW, spec.on]).to_pylist():
@@ -352,7 +367,8 @@ def labels_mature(spec: SplitSpec, impl: Impl | None = None,
                 raise Counterexample(
                     f"row {row[ROW]} at {row[spec.on]} is on {_side(got[row[ROW]])}, but its "
                     f"label matures {_days(spec.maturity_s)} later, after the test start "
-                    f"{bounds.start}", _rows(spec, case.table, {row[ROW]}, side=got))
+                    f"{bounds.start}{_drawn_snapshot(spec, case.snapshot)}",
+                    _rows(spec, case.table, {row[ROW]}, side=got))
 
     _run(labels_mature, split_cases(spec, max_rows=options.max_rows), check, options)
 
@@ -472,7 +488,10 @@ def shares(spec: SplitSpec, impl: Impl | None = None, options: Options | None = 
                     _rows(spec, table.slice(0, 8), side=got))
 
     if wanted:
-        _run(shares, st.integers(0, 2**31), check, options, options.share_examples)
+        # Each example is a table of thousands of keys: a few of them, and never more
+        # than the `--max-examples` asked for (1 is a quick smoke run).
+        count = min(options.share_examples, options.max_examples)
+        _run(shares, st.integers(0, 2**31), check, options, count)
 
 
 def _wanted_shares(spec: SplitSpec) -> dict[str, float]:
@@ -488,7 +507,9 @@ def _units(spec: SplitSpec, table: pa.Table, got: dict[int, Any]) -> dict[Any, A
     if spec.kind in ("entity", "group"):
         cols = [spec.on]
     elif spec.kind == "random":
-        cols = list(spec.identity)
+        # With no identity column, the rows hash by every column they have (`apply`),
+        # the row number among them: each row is its own unit.
+        cols = list(spec.identity) or [ROW]
     else:
         return {r: got.get(r) for r in table.column(ROW).to_pylist()}
     units: dict[Any, Any] = {}

@@ -56,7 +56,9 @@ def print_failure(console: Console, failure: SplitPropertyFailure) -> None:
     for header in failure.rows[0]:
         table.add_column(header, overflow="fold")
     for row in failure.rows[:MAX_ROWS]:
-        table.add_row(*(cell(v) for v in row.values()))
+        # As Text: a drawn or declared value such as "[/b]" is data, not rich markup
+        # (which raised MarkupError, or restyled the rest of the row).
+        table.add_row(*(Text(cell(v)) for v in row.values()))
     console.print(table)
     if len(failure.rows) > MAX_ROWS:
         console.print(f"... {len(failure.rows) - MAX_ROWS} more row(s)")

@@ -40,7 +40,10 @@ class SplitSpec:
     defaults to the base time, an entity split to the base entity); `columns` the base
     source's schema (plus `on` when the split names a column the schema lacks);
     `snapshot` the declared snapshot date, or None for `snapshot latest` (the strategies
-    then draw one); `maturity_s` the longest label maturity.
+    then draw one); `maturity_s` the longest label maturity; `identity` the columns a
+    row hash reads (random splits, `valid` shares), as the runtime's split stage picks
+    them: the declared schema columns, or, for a source that declares none, every column
+    its rows have (here, those the strategies draw).
     """
 
     split: dict[str, Any]

@@ -293,7 +293,8 @@ def split_cases(draw: st.DrawFn, spec: SplitSpec, *, max_rows: int = 30) -> Spli
         cells[time_col.name] = moment.map(_day) if time_col.type == "date" else moment
     on_col = spec.column(spec.on)
     if spec.kind == "market" and on_col is not None:
-        holdout = tuple(coerce(on_col, v) for v in spec.split.get("holdout") or [])
+        holdout = tuple(key for v in spec.split.get("holdout") or []
+                        if _holds(on_col, key := coerce(on_col, v)))
         cells[on_col.name] = st.sampled_from(draw(key_pool(on_col, extra=holdout)))
     key_cols = tuple(c for c in (spec.entity, spec.on) if c and c not in cells)
     table = draw(tables(spec.columns, min_rows=1, max_rows=max_rows, key_columns=key_cols,
@@ -311,13 +312,43 @@ def _passive(spec: SplitSpec) -> frozenset[str]:
 def coerce(column: Column, value: Any) -> Any:
     """A holdout value as a value of the column's type (`holdout [3]` on a string column
     is the string "3")."""
-    converters = {"int": int, "float": float, "bool": bool,
-                  "date": lambda v: date.fromisoformat(str(v)),
+    converters = {"int": _whole, "float": float, "bool": bool,
+                  "date": _calendar_day,
                   "timestamp": _instant}
     try:
         return converters.get(column.type, str)(value)
     except (TypeError, ValueError):
         return value
+
+
+def _whole(value: Any) -> Any:
+    """A holdout on an int column: `2` and `2.0` are the int 2, but `1.5` stays 1.5,
+    which no int equals (the runtime compares them as numbers), not the 1 that `int()`
+    truncates it to."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    return int(value)
+
+
+def _holds(column: Column, value: Any) -> bool:
+    """Whether a column of this type can hold the value: a row cannot be drawn with
+    1.5 in an int column (arrow would truncate it to 1, a key the split keeps)."""
+    if column.type == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if column.type == "float":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if column.type == "date":
+        return isinstance(value, date) and not isinstance(value, datetime)
+    return True
+
+
+def _calendar_day(value: Any) -> date | datetime:
+    """A holdout on a date column, which the checker takes as a date or a timestamp:
+    a timestamp at 00:00 UTC is that day (a date means 00:00 UTC), any other instant
+    stays an instant, which no date equals."""
+    instant = _instant(value)
+    day = instant.date()
+    return day if instant == midnight(day) else instant
 
 
 def _instant(value: Any) -> datetime:
@@ -339,15 +370,18 @@ def bulk_table(spec: SplitSpec, n_keys: int, seed: int, *, rows_per_key: int = 3
     snapshot = spec.snapshot or DEFAULT_SNAPSHOT
     key = spec.column(spec.on) if spec.kind in ("entity", "group") else None
     data: dict[str, list[Any]] = {c.name: [] for c in spec.columns}
+    # Counted, not read off a column: a source with no schema has no column to read.
+    count = 0
     for i in range(n_keys):
         for _ in range(rng.randint(1, rows_per_key) if key is not None else 1):
+            count += 1
             for column in spec.columns:
                 value = _bulk_key(column, seed, i) if column is key else \
                     _bulk_value(column, rng, snapshot)
                 data[column.name].append(value)
     if spec.kind in ("time", "market") and spec.on:
         _bulk_train_side(spec, data, rng, snapshot)
-    data[ROW] = list(range(len(next(iter(data.values())))))
+    data[ROW] = list(range(count))
     return to_arrow(list(spec.columns), data)
 
 

@@ -306,8 +306,7 @@ def run_split(ctx: StageContext) -> StageOutput:
     snapshot = ctx.source_meta(join["base"])["snapshot"]
     con = ctx.connect()
     ctx.open_output(con, "join", "examples", "examples")
-    columns = set(con.table("examples").columns)
-    identity = [c["name"] for c in base["schema"] if c["name"] in columns]
+    identity = _identity(ctx, con, join["base"], base["schema"])
     on = ctx.stage.get("on") or _default_on(ctx.stage["by"], join)
     resolved = date.fromisoformat(snapshot) if snapshot else None
     _dates_need_a_snapshot(ctx, join["base"], resolved)
@@ -323,6 +322,19 @@ def run_split(ctx: StageContext) -> StageOutput:
     )
     report["snapshot"] = snapshot
     return StageOutput(outputs, report)
+
+
+def _identity(ctx: StageContext, con: Any, base: str,
+              schema: list[dict[str, Any]]) -> list[str]:
+    """The columns a row's hash reads (a random split, a `valid` share): the base
+    source's columns, as the examples table holds them. Those its schema declares, or,
+    for a source that declares none, every column its data has: with no column at all,
+    every row hashed alike and `test 20%` put every row on one side."""
+    columns = set(con.table("examples").columns)
+    if schema:
+        return [c["name"] for c in schema if c["name"] in columns]
+    ctx.open_dataset(con, base, "base_rows")
+    return sorted(c for c in con.table("base_rows").columns if c in columns)
 
 
 def _dates_need_a_snapshot(ctx: StageContext, base: str, snapshot: date | None) -> None:
