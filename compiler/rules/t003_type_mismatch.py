@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 from pipec import nodes as n
@@ -30,7 +31,9 @@ also take dates); a time split, a source's `time` and a feature view's `time` ne
 date or timestamp column; a schema constraint needs a number or a date like its column;
 a label's `when COL op VALUE` and a market split's `holdout` values need values of the
 column's kind (a number for a number, a date or timestamp for a date or timestamp, a
-string or bare word for a string or category, `true` or `false` for a bool);
+string or bare word for a string or category, `true` or `false` for a bool), and a
+held-out value must be one a row can hold (not `1.5` in an int column, nor a timestamp
+other than 00:00 UTC in a date column);
 a train stage's `task binary` needs a bool or 0/1 int label column (a string's positive
 class is unknowable: `when COL == "VALUE"` says it), and `task regression` a number.
 
@@ -312,7 +315,7 @@ def _holdout_values(program: Program) -> Iterator[Diagnostic]:
         # Market codes are often digits (`holdout [75001]` on a string column): the
         # runtime compares them as text, so a whole number fits a text column here.
         digits = isinstance(value, n.Int) and col_type in ("string", "category")
-        misfit = None if digits else _misfit(value, col_type)
+        misfit = None if digits else _misfit(value, col_type) or _unheld(value, col_type)
         if misfit is not None:
             wanted, example = misfit
             yield error("T003", f"the market split holds out `{value.text}`, "
@@ -321,3 +324,19 @@ def _holdout_values(program: Program) -> Iterator[Diagnostic]:
                         f"hold out values of `{split.on.name}`: {wanted}, e.g. "
                         f"`holdout [{example}]`")
             return
+
+
+def _unheld(value: n.Value, col_type: str | None) -> tuple[str, str] | None:
+    """(what the column takes, an example) for a value of the right kind that no row of
+    the column can hold: `1.5` in an int column, a timestamp other than 00:00 UTC in a
+    date column (a date is 00:00 UTC). Held out, it matches nothing: an empty test set."""
+    if col_type == "int" and isinstance(value, n.Float) and not value.value.is_integer():
+        return "whole numbers", "3"
+    if col_type == "date" and isinstance(value, n.Timestamp) and _not_midnight(value.value):
+        return "dates (a date is 00:00 UTC)", "2026-01-01"
+    return None
+
+
+def _not_midnight(instant: dt.datetime) -> bool:
+    utc = instant.replace(tzinfo=instant.tzinfo or dt.UTC).astimezone(dt.UTC)
+    return utc.time() != dt.time(0)

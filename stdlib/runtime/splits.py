@@ -14,7 +14,7 @@ keys (and equal rows) share a side.
 
 `time`: train `t < before`, test `t >= from` (and `t < until`), rows between (and rows
 with no time) are dropped: their side is NULL. `from` defaults to `before + gap`.
-`market`: rows whose `on` value (as text) is in `holdout` are test.
+`market`: rows whose `on` value is in `holdout` are test (see `holdout_sql`).
 For `time` and `market` an optional `valid` share is carved out of the train side by the
 row-identity hash. Dates are 00:00 UTC; `snapshot - D` counts from the base source's
 resolved snapshot date.
@@ -124,8 +124,28 @@ def holdout_sql(on: str, values: list[Any]) -> str:
             terms.append(f"CASE WHEN {is_text} THEN {as_text} = {literal(str(value))} "
                          f"ELSE TRY_CAST({column} AS DOUBLE) = {float(value)!r} END")
         else:
-            terms.append(f"{as_text} = {literal(str(value))}")
+            text = f"{as_text} = {literal(str(value))}"
+            day = _held_day(column, str(value))
+            terms.append(text if day is None else
+                         f"CASE WHEN typeof({column}) = 'DATE' THEN {day} ELSE {text} END")
     return "(" + " OR ".join(terms) + ")" if terms else "FALSE"
+
+
+def _held_day(column: str, value: str) -> str | None:
+    """A timestamp held out on a DATE column, as SQL over the column: its day when it is
+    00:00 UTC (a date means 00:00 UTC), else FALSE, as no date is that instant. None for
+    any other value (a date's text is the column's text). Compared as text, a
+    `2025-01-01T00:00:00Z` matched no row of a date column."""
+    if "T" not in value:
+        return None
+    try:
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    utc = instant.replace(tzinfo=instant.tzinfo or UTC).astimezone(UTC)
+    if utc.time() != datetime.min.time():
+        return "FALSE"
+    return f"TRY_CAST({column} AS DATE) = DATE '{utc.date().isoformat()}'"
 
 
 def time_bounds(split: dict[str, Any], snapshot: date | None) -> tuple[Any, Any, Any]:

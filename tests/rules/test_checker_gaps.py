@@ -287,6 +287,14 @@ FIRES = [
      "T003", 9, 'the market split holds out `"JFK"`, a string, but `amount` is a float'),
     ("t003-holdout-number-on-category", [(SPLIT, "split by market on kind { holdout [a, 1.5] }")],
      "T003", 9, "holds out `1.5`, a number, but `kind` is a category"),
+    # QA: a value of the column's kind that no row can hold matched no row (pipec test)
+    ("t003-holdout-fraction-on-int", [("amount: float", "amount: int"),
+                                      (SPLIT, "split by market on amount { holdout [2, 1.5] }")],
+     "T003", 9, "holds out `1.5`, a number, but `amount` is an int"),
+    ("t003-holdout-instant-on-date", [("at: timestamp", "at: date"), (SPLIT, (
+        "split by market on at { holdout [2026-01-01T00:00:00Z, 2026-01-02T01:00:00+01:00, "
+        "2026-01-01T05:00:00Z] }"))],
+     "T003", 9, "holds out `2026-01-01T05:00:00Z`, a timestamp, but `at` is a date"),
     # QA 4: a type name takes its article ("an int")
     ("t003-time-column-an-int", [("at: timestamp", "at: int")], "T003", 4,
      "the `time` column `at` is an int, not a date"),

@@ -11,6 +11,7 @@ test` once stopped there with an internal error (StopIteration)."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from pathlib import Path
@@ -24,8 +25,9 @@ from pipec.testing.properties import (
     labels_mature,
     shares,
 )
+from pipec.testing.spec import SplitSpec
 
-from testing.programs import spec_for
+from testing.programs import program_text, spec_for
 
 FAST = Options(max_examples=5, max_rows=10, share_keys=400, share_examples=2)
 
@@ -97,9 +99,30 @@ def test_a_schemaless_spec_hashes_the_columns_its_rows_have(tmp_path: Path,
 
 def test_a_fractional_holdout_on_an_int_column_holds_out_no_int() -> None:
     """`holdout [1.5]` on an int column: the runtime compares numbers, so no row is held
-    out. The oracle once truncated 1.5 to 1 and reported rows with 1 as wrongly trained."""
-    spec = spec_for("split by market on n { holdout [1.5] }", snapshot="2026-01-01")
+    out. The oracle once truncated 1.5 to 1 and reported rows with 1 as wrongly trained.
+    The checker now refuses the line (T003); a spec given to the API still agrees."""
+    spec = _with_holdout(spec_for("split by market on n { holdout [2] }",
+                                  snapshot="2026-01-01"), [1.5])
     holdout_is_test(spec, None, Options(max_examples=15))
+
+
+def _with_holdout(spec: SplitSpec, values: list[object]) -> SplitSpec:
+    return dataclasses.replace(spec, split={**spec.split, "holdout": values})
+
+
+@pytest.mark.parametrize(("split", "refused"), [
+    ("split by market on n { holdout [2, 1.5] }", "holds out `1.5`, a number, but `n` is an int"),
+    ("split by market on d { holdout [2025-01-01T05:00:00Z] }",
+     "holds out `2025-01-01T05:00:00Z`, a timestamp, but `d` is a date")])
+def test_pipec_test_refuses_a_holdout_no_row_can_hold(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], split: str, refused: str) -> None:
+    """Held out, such a value matches no row and the test set is empty: T003, as for a
+    value of another kind."""
+    path = tmp_path / "model.pipe"
+    path.write_text(program_text(split, snapshot="2026-01-01", predicts="future"), "utf-8")
+    assert main(["test", str(path), "--max-examples", "3", "--no-cross-process"]) == 1
+    captured = capsys.readouterr()
+    assert refused in captured.out + captured.err
 
 
 def test_a_failure_at_a_drawn_snapshot_names_that_snapshot() -> None:
@@ -141,18 +164,18 @@ def test_max_examples_also_bounds_the_shares_property() -> None:
 
 
 def test_a_timestamp_holdout_on_a_date_column_draws_rows() -> None:
-    """The checker takes a date or a timestamp as a holdout on a date column; a timestamp
-    was put as text into the drawn date column, and `pipec test` stopped with an internal
-    error (ArrowTypeError). A timestamp no date equals holds out nothing, as it does in
-    the runtime."""
-    spec = spec_for("split by market on d { holdout [2025-01-01T05:00:00Z] }",
-                    snapshot="2026-01-01")
+    """A timestamp was put as text into the drawn date column, and `pipec test` stopped
+    with an internal error (ArrowTypeError). A timestamp no date equals holds out
+    nothing, as in the runtime (the checker now refuses it, T003; a spec given to the
+    API still agrees)."""
+    spec = _with_holdout(spec_for("split by market on d { holdout [2025-01-01] }",
+                                  snapshot="2026-01-01"), ["2025-01-01T05:00:00Z"])
     holdout_is_test(spec, None, Options(max_examples=10))
 
 
 def test_a_midnight_timestamp_holdout_is_that_day() -> None:
     """A date means 00:00 UTC of that day, so `2025-01-01T00:00:00Z` holds out the date
-    2025-01-01 (the runtime, which compares it as text, holds out nothing: reported)."""
+    2025-01-01."""
     from datetime import UTC, date, datetime
 
     from pipec.testing.spec import Column
@@ -162,3 +185,11 @@ def test_a_midnight_timestamp_holdout_is_that_day() -> None:
     assert coerce(day, "2025-01-01T00:00:00Z") == date(2025, 1, 1)
     assert coerce(day, "2025-01-01T05:00:00Z") == datetime(2025, 1, 1, 5, tzinfo=UTC)
     assert coerce(day, "2025-01-01") == date(2025, 1, 1)
+
+
+@pytest.mark.parametrize("instant", ["2025-01-01T00:00:00Z", "2025-01-01T01:00:00+01:00"])
+def test_the_runtime_holds_out_the_day_of_a_midnight_timestamp(instant: str) -> None:
+    """The runtime compared a timestamp with a date column's text (`2025-01-01`), so it
+    held out no row, and `pipec test` found a row of 2025-01-01 on train."""
+    spec = spec_for(f"split by market on d {{ holdout [{instant}] }}", snapshot="2026-01-01")
+    holdout_is_test(spec, None, Options(max_examples=30))
