@@ -19,7 +19,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.add_argument("--check", action="store_true",
                         help="change nothing; exit 1 when a file would change")
-    parser.add_argument("--diff", action="store_true", help="print a diff instead of writing; exit 1 when a file would change")
+    parser.add_argument("--diff", action="store_true",
+                        help="print a diff instead of writing; exit 1 when a file would change")
 
 
 def run(args: argparse.Namespace) -> int:
