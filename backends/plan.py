@@ -92,11 +92,8 @@ def _stage(entry: dict[str, Any]) -> StagePlan:
 
 
 def _guarded_register(entry: dict[str, Any]) -> str | None:
-    """The register stage an approval stage guards (the manifest names it; it is the
-    one of the same name)."""
-    if entry["kind"] != "approval":
-        return None
-    return entry.get("register") or f"register.{entry['id'].partition('.')[2]}"
+    """The register stage an approval stage guards (the manifest names it)."""
+    return entry["register"] if entry["kind"] == "approval" else None
 
 
 def most_common(values: list[Any], empty: Any) -> Any:

@@ -76,7 +76,7 @@ def _approval(stage: StagePlan, upstream: tuple[str, ...]) -> ApprovalTask:
     register stage's task says the registry holds that approval already (a re-run of an
     approved version), as `pipec run` asks nobody then."""
     name = stage.id.partition(".")[2]
-    register = stage.register or f"register.{name}"  # always set for an approval stage
+    register = str(stage.register)  # an approval stage's: `plan` always sets it
     return ApprovalTask(
         task_id=f"{task_id(stage.id)}-human", stage_id=stage.id,
         owner=stage.owner or DEFAULT_OWNER,
