@@ -52,16 +52,17 @@ def run_train(ctx: StageContext) -> StageOutput:
     from .evaluation import _kind
     from .modeling import frame, grouped_categories, infinite_values
 
-    spec = ctx.stage
     train, unlabelled = labelled(ctx.store.get_table(ctx.outputs_of("split")["train"]),
-                                 spec["label"])
+                                 ctx.stage["label"])
+    _require_features(ctx, train)
+    spec = ctx.stage | {"task": resolved_task(ctx.stage, train)}
     model = _fit_or_stop(ctx, train, unlabelled)
     data = serialize.dumps(model)
     model_id = ctx.store.put_bytes(data)
     kinds = {c: _kind(s) for c, s in frame(train.slice(0, 1000), spec["features"]).items()}
     report = {"rows": train.num_rows, "unlabelled_dropped": unlabelled,
               "model_sha256": model_id, "size_bytes": len(data), "features": spec["features"],
-              "feature_kinds": kinds, "params": spec.get("params") or {},
+              "feature_kinds": kinds, "task": spec["task"], "params": spec.get("params") or {},
               "seed": spec.get("seed")}
     if infinite := infinite_values(train, spec["features"]):
         report["infinite_values_as_missing"] = infinite
@@ -69,6 +70,49 @@ def run_train(ctx: StageContext) -> StageOutput:
         report["grouped_categories"] = {column: entry | {"note": _grouped_note(spec, column, entry)}
                                         for column, entry in grouped.items()}
     return StageOutput({"model": model_id, "info": ctx.store.put_json(report)}, report)
+
+
+def resolved_task(spec: dict[str, Any], table: pa.Table) -> str:
+    """The train stage's task: its own, or, when the checker could not know it (a `column`
+    label of a base source without a `schema`), the label column's type as the data
+    has it, by language.md's rule: bool is binary, text multiclass, a number regression.
+    Left unknown, the model was fitted as a classifier and every metric computed as a
+    regression's (a TypeError on a boolean label)."""
+    import pyarrow as pa
+
+    if spec.get("task"):
+        return str(spec["task"])
+    kind = table.schema.field(spec["label"]).type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_boolean(kind):
+        return "binary"
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return "multiclass"
+    return "regression"
+
+
+def _require_features(ctx: StageContext, train: pa.Table) -> None:
+    """Each feature is a column of the examples. The checker (T002) sees to it for a base
+    source with a `schema`; without one, a misspelt name or a view's feature written
+    without its view (`n7` for `f.n7`) stopped the stage with pyarrow's KeyError."""
+    spec = ctx.stage
+    missing = [f for f in spec["features"] if f not in train.column_names]
+    if not missing:
+        return
+    views = {s["name"] for s in ctx.manifest["stages"] if s["kind"] == "features"}
+    named = ", ".join(f"`{_as_written(f, views)}`" for f in missing)
+    columns = ", ".join(_as_written(c, views) for c in train.column_names
+                        if c not in (spec["label"], "__row_id"))
+    what = "feature {} is not a column" if len(missing) == 1 else "features {} are not columns"
+    raise TrainingRefused(spec["id"], {"missing_features": missing}, (
+        f"{spec['id']}: {what.format(named)} of the examples; they have: {columns}"))
+
+
+def _as_written(column: str, views: set[str]) -> str:
+    """An examples column as `features [...]` names it: a view's `f__n7` is `f.n7`."""
+    view, sep, feature = column.partition("__")
+    return f"{view}.{feature}" if sep and view in views else column
 
 
 def _grouped_note(spec: dict[str, Any], column: str, entry: dict[str, Any]) -> str:
@@ -81,7 +125,7 @@ def _grouped_note(spec: dict[str, Any], column: str, entry: dict[str, Any]) -> s
 def _fit_or_stop(ctx: StageContext, train: pa.Table, unlabelled: int) -> Any:
     from .modeling import fit
 
-    spec = ctx.stage
+    spec = ctx.stage | {"task": resolved_task(ctx.stage, train)}
     report = {"rows": train.num_rows, "unlabelled_dropped": unlabelled}
     if train.num_rows == 0:
         raise TrainingRefused(spec["id"], report, (
@@ -153,6 +197,9 @@ def run_evaluate(ctx: StageContext) -> StageOutput:
     test, unlabelled = labelled(ctx.store.get_table(ctx.outputs_of("split")["test"]),
                                 train_spec["label"])
     champion = _champion(ctx, spec["model"], train_out["model"])
+    # The task the model was trained for (a train report older than its `task` entry:
+    # resolved again, from the same label column).
+    spec = spec | {"task": train_info.get("task") or resolved_task(train_spec, test)}
     report = evaluate_model(model, size, spec, train_spec | train_info, test, champion)
     report["unlabelled_dropped"] = unlabelled
     report["model_sha256"] = train_out["model"]
@@ -238,7 +285,8 @@ def run_register(ctx: StageContext) -> StageOutput:
             train_spec["name"], ctx.store.get_path(model_id).read_bytes(), model_id,
             run_id=ctx.run_id, report_sha256=evaluation_id, actor=spec.get("owner") or "pipec",
             info={"features": info["features"], "feature_kinds": info["feature_kinds"],
-                  "label": train_spec["label"], "task": train_spec["task"],
+                  "label": train_spec["label"],
+                  "task": info.get("task") or train_spec["task"],
                   "dag_hash": ctx.manifest.get("dag_hash"), "pipeline":
                   ctx.manifest["pipeline"]["name"],
                   "metrics": {k: v["value"] for k, v in evaluation["metrics"].items()},
@@ -335,14 +383,19 @@ def _approval_by(ctx: StageContext, register_id: str) -> dict[str, str]:
 
 def guarding_approval(manifest: dict[str, Any], register_id: str) -> dict[str, Any] | None:
     """The approval stage that guards the registration of `register_id`, if any."""
-    return next((stage for stage in manifest["stages"] if stage["kind"] == "approval" and (
-        stage.get("register") or f"register.{stage['name']}") == register_id), None)
+    return next((stage for stage in manifest["stages"] if stage["kind"] == "approval"
+                 and register_of(stage) == register_id), None)
+
+
+def register_of(stage: dict[str, Any]) -> str:
+    """The register stage an approval or deploy stage follows: the manifest names it,
+    and it is the one of the same name."""
+    return stage.get("register") or f"register.{stage['name']}"
 
 
 def registry_salt(ctx: StageContext) -> Any:
     """Register, approval and deploy change the registry: a new registry runs them again."""
-    register = ctx.stage if ctx.stage["kind"] == "register" else ctx.stage_def(
-        ctx.stage.get("register") or f"register.{ctx.stage['name']}")
+    register = ctx.stage if ctx.stage["kind"] == "register" else _register_def(ctx)
     registry = _registry(ctx, register)
     try:
         return registry.instance
@@ -353,7 +406,7 @@ def registry_salt(ctx: StageContext) -> Any:
 # approval and deploy --------------------------------------------------------------------
 def _register_def(ctx: StageContext) -> dict[str, Any]:
     """The register stage an approval or deploy stage follows."""
-    return ctx.stage_def(ctx.stage.get("register") or f"register.{ctx.stage['name']}")
+    return ctx.stage_def(register_of(ctx.stage))
 
 
 def _registration(ctx: StageContext) -> tuple[dict[str, Any], dict[str, Any]]:

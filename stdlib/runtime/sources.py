@@ -39,6 +39,7 @@ from typing import IO, Any
 
 import duckdb
 
+from .csv_types import inferred_types
 from .dates import snapshot_end, sql_us, to_us
 from .db import BIGINT_INTEGERS, ident, literal
 from .errors import SourceError
@@ -114,14 +115,43 @@ def _read_typed(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
     raw = con.table("__raw")
     raw_types = {name: str(kind) for name, kind in zip(raw.columns, raw.dtypes, strict=True)}
     present = set(raw_types)
-    declared = [c | {"raw": raw_types[c["name"]]} for c in stage["schema"] if c["name"] in present]
-    missing = [c["name"] for c in stage["schema"] if c["name"] not in present]
+    schema = stage["schema"] or _undeclared_schema(con, stage, raw_types)
+    declared = [c | {"raw": raw_types[c["name"]]} for c in schema if c["name"] in present]
+    missing = [c["name"] for c in schema if c["name"] not in present]
     time_col = stage.get("time")
     if time_col and time_col not in present:
         raise SourceError(f"source {stage['name']!r}: time column {time_col!r} is missing")
-    names = {d["name"] for d in stage["schema"]}
+    names = {d["name"] for d in schema}
     _create_typed(con, declared, {c: k for c, k in raw_types.items() if c not in names})
     return declared, missing
+
+
+def _undeclared_schema(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
+                       raw_types: dict[str, str]) -> list[dict[str, Any]]:
+    """The schema of a source that declares none. A csv file's columns are text: each
+    gets the type its values have (csv_types.py), in the file's order. Other formats
+    keep their own types, but a `time` column that is not a microsecond time (epoch
+    seconds, ISO text, nanoseconds) is a `timestamp` as a declared one would be: cast
+    to UTC, a value that is no time a type error, nanoseconds floored. Kept as read, a
+    BIGINT time stopped the source stage with DuckDB's "Unimplemented type for cast
+    (BIGINT -> TIMESTAMP)", and the snapshot's rounding cast dropped an event at
+    23:59:59.9999999 of the snapshot day."""
+    if stage["format"] == "csv":
+        return _csv_schema(con, stage, raw_types)
+    time_col = stage.get("time")
+    kind = raw_types.get(time_col or "", "TIMESTAMP")
+    if kind not in _NANOSECOND_TIMES and (kind == "DATE" or kind.startswith("TIMESTAMP")):
+        return []
+    return [{"name": time_col, "type": "timestamp"}]
+
+
+def _csv_schema(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
+                raw_types: dict[str, str]) -> list[dict[str, Any]]:
+    """Each column of a csv source's file with the type its text has (csv_types.py)."""
+    text = [name for name, kind in raw_types.items() if kind == "VARCHAR"]
+    kinds = inferred_types(con, "__raw", text,
+                           lambda col, kind: _cast(col, kind, "VARCHAR"), stage.get("time"))
+    return [{"name": name, "type": kind} for name, kind in kinds.items()]
 
 
 def _create_raw(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], base_dir: Path) -> None:
@@ -398,10 +428,28 @@ def _create_typed(
         if c["type"] == "float" and c["raw"] not in _FLOATS:  # text `NaN` cast to a float
             value = _missing_nan(value)
         casts.append(f"{value} AS {ident(c['name'])}")
-    kept = [_missing_nan(ident(c)) + f" AS {ident(c)}" if kind in _FLOATS else ident(c)
-            for c, kind in extra.items()]
+    kept = [f"{_undeclared_value(ident(c), kind)} AS {ident(c)}" for c, kind in extra.items()]
     cols = ", ".join(casts + kept) or "*"
     con.execute(f"CREATE OR REPLACE TEMP TABLE __typed AS SELECT {cols} FROM __raw")
+
+
+# DECIMAL(p, s) as parquet and DuckDB write it: not one of the language's types.
+_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+
+
+def _undeclared_value(col: str, kind: str) -> str:
+    """SQL of an undeclared column's value as the dataset keeps it: its type as read, but
+    a float NaN is NULL and a DECIMAL is a number of the language. A decimal reached the
+    model as Python `Decimal` objects, which it took for a category (and whose stored
+    model the allow-list then refused): one with no fraction that a BIGINT holds is an
+    `int`, any other a `float`, as a declared type would make it."""
+    if kind in _FLOATS:
+        return _missing_nan(col)
+    decimal = _DECIMAL.fullmatch(kind)
+    if decimal is None:
+        return col
+    precision, scale = (int(n) for n in decimal.groups())
+    return f"CAST({col} AS {'BIGINT' if scale == 0 and precision <= 18 else 'DOUBLE'})"
 
 
 def resolve_snapshot(

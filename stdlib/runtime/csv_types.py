@@ -1,0 +1,76 @@
+"""Column types of a `csv` source that declares no `schema`, inferred from its text.
+
+A csv file is read as all-VARCHAR (sources.py). With a schema each declared column is
+cast to its type; without one every column stayed text, so `range amount >= 0` stopped
+the validate stage with a DuckDB binder error, `mean(amount)` could not be summed, a
+number reached the model as a category and the `time` column was compared as text. A
+parquet source without a schema keeps its file's types; this gives a csv source the
+types a reader of the file would give it, as pandas' `read_csv` does:
+
+- `int`: every value a whole number written with digits only (`2.0` is a float, as in
+  pandas); `float`: every value a number (`1e3`, `-0.5`, `NaN`, `inf`). Unlike pandas,
+  a column with a leading zero (`007`) stays text: it is a code, not a number.
+- `bool`: every value `true` or `false`, in any case (pandas' rule; `yes`/`no` and
+  `1`/`0` stay text and int, since they are as often categories and counts).
+- `date`: every value `YYYY-MM-DD`; `timestamp`: every value a date and a time, with
+  or without a UTC offset (then cast by the same rule as a declared timestamp).
+- else `string`. A column with no value at all stays `string`.
+
+Thousands separators (`1,234.5`) are not numbers here, as in pandas without
+`thousands=","`: such a column is text. The source's `time` column is a `timestamp`
+whatever its values, so a value that is not one is a type error (the validate stage's
+`type` check) and a row without a time, as with a declared schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+from .db import ident, literal
+
+# No leading zero: `007` and `02134` are codes (an account, a zip code), and as numbers
+# they would no longer match the same code written as text in another source.
+_DIGITS = r"[+-]?(0|[1-9][0-9]*)"
+_NUMBER = r"[+-]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)(e[+-]?[0-9]+)?|[+-]?(nan|inf|infinity)"
+_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+
+def _matches(pattern: str) -> Callable[[str], str]:
+    return lambda col: f"regexp_full_match(lower(trim({col})), {literal(pattern)})"
+
+
+# In order of preference: the first kind every value of a column has is its type. Each
+# is a test on the text of a non-NULL value, besides its cast (see `inferred_types`).
+_KINDS: tuple[tuple[str, Callable[[str], str]], ...] = (
+    ("int", _matches(_DIGITS)),
+    ("float", _matches(_NUMBER)),
+    ("bool", lambda col: f"lower(trim({col})) IN ('true', 'false')"),
+    ("date", _matches(_DATE)),
+    ("timestamp", _matches(_DATE + r"([t ].+)?")),
+)
+
+
+def inferred_types(con: duckdb.DuckDBPyConnection, table: str, columns: list[str],
+                   cast: Callable[[str, str], str], time_col: str | None) -> dict[str, str]:
+    """Column name -> declared type for the all-text `columns` of `table`; `cast(col,
+    kind)` is the SQL that makes a text value of that kind, NULL when it is not one (so
+    an int out of BIGINT's range is no int). One scan counts, per column and kind, the
+    values that are not of that kind."""
+    if not columns:
+        return {}
+    tests = [f"count(*) FILTER (WHERE {ident(c)} IS NOT NULL AND NOT coalesce("
+             f"{test(ident(c))} AND {cast(ident(c), kind)} IS NOT NULL, FALSE))"
+             for c in columns for kind, test in _KINDS]
+    present = [f"count({ident(c)})" for c in columns]
+    counts = con.execute(f"SELECT {', '.join(tests + present)} FROM {ident(table)}").fetchall()[0]
+    types = {}
+    for i, column in enumerate(columns):
+        failing = counts[i * len(_KINDS):(i + 1) * len(_KINDS)]
+        has_values = counts[len(tests) + i] > 0
+        fits = [kind for (kind, _test), bad in zip(_KINDS, failing, strict=True) if not bad]
+        types[column] = fits[0] if fits and has_values else "string"
+    if time_col in types and types[time_col] not in ("date", "timestamp"):
+        types[time_col] = "timestamp"
+    return types
