@@ -212,8 +212,19 @@ def _observe(gate: dict[str, Any], report: dict[str, Any]) -> tuple[Any, bool, s
         observed = (report["metrics"].get(gate["metric"]) or {}).get("value")
     if observed is None:
         return None, False, f"{gate.get('metric') or kind} could not be computed" \
-            + _non_finite(report)
+            + (_not_of_task(gate, report) or _non_finite(report))
     return observed, bool(OPS[gate["op"]](observed, gate["value"])), ""
+
+
+def _not_of_task(gate: dict[str, Any], report: dict[str, Any]) -> str:
+    """Why a metric has no value when the task has no such metric: the checker (T005)
+    refuses that, unless the task was only known from the data (a base source without
+    a `schema`: a 0/1 int label is a number, so a regression)."""
+    metric = gate.get("metric")
+    if gate["kind"] in ("latency", "size") or metric is None or metric in report["metrics"]:
+        return ""
+    return (f": it is not a metric of a {report['task']} model (the task the label's "
+            "type in the data gives; say `task` on the train stage if it is not that)")
 
 
 def _non_finite(report: dict[str, Any]) -> str:

@@ -215,3 +215,22 @@ def test_a_nanosecond_time_without_a_schema_stays_in_its_snapshot_day(tmp_path: 
     assert [r["id"] for r in query_arrow(con, "SELECT id FROM data ORDER BY id").to_pylist()] \
         == ["a", "c"]
     assert loaded.row_count == 2
+
+
+def test_a_gate_on_a_metric_the_datas_task_lacks_says_which_task() -> None:
+    """A 0/1 int label of a source without a schema is a number, so a regression: a gate
+    on `accuracy` said only "could not be computed", not why nor how to say `task`."""
+    from pipec.stdlib.runtime.evaluation import judge
+
+    gate = {"kind": "primary", "metric": "accuracy", "op": ">=", "value": 0.7,
+            "blocking": True}
+    report = {"task": "regression", "metrics": {"rmse": {"value": 0.4}},
+              "non_finite_scores": 0}
+    verdict = judge(gate, report)
+    assert not verdict["passed"]
+    assert verdict["note"] == (
+        "accuracy could not be computed: it is not a metric of a regression model (the "
+        "task the label's type in the data gives; say `task` on the train stage if it is "
+        "not that)")
+    undefined = report | {"task": "binary", "metrics": {"accuracy": {"value": None}}}
+    assert judge(gate, undefined)["note"] == "accuracy could not be computed"
