@@ -9,7 +9,10 @@ types a reader of the file would give it, as pandas' `read_csv` does:
 
 - `int`: every value a whole number written with digits only (`2.0` is a float, as in
   pandas); `float`: every value a number (`1e3`, `-0.5`, `NaN`, `inf`). Unlike pandas,
-  a column with a leading zero (`007`) stays text: it is a code, not a number.
+  a column with a leading zero (`007`) stays text: it is a code, not a number. A column
+  of whole numbers that a BIGINT cannot all hold (a 20-digit account id) stays text, as
+  pandas keeps it (`object`): as floats, ids that differ in their last digits became one
+  value, merging entities in joins and splits.
 - `bool`: every value `true` or `false`, in any case (pandas' rule; `yes`/`no` and
   `1`/`0` stay text and int, since they are as often categories and counts).
 - `date`: every value `YYYY-MM-DD`; `timestamp`: every value a date and a time, with
@@ -19,7 +22,12 @@ types a reader of the file would give it, as pandas' `read_csv` does:
 Thousands separators (`1,234.5`) are not numbers here, as in pandas without
 `thousands=","`: such a column is text. The source's `time` column is a `timestamp`
 whatever its values, so a value that is not one is a type error (the validate stage's
-`type` check) and a row without a time, as with a declared schema.
+`type` check) and a row without a time, as with a declared schema. Its `entity` column
+stays text whatever its values: it is a key that labels and feature views match with
+the keys of other sources, which are text when declared `string` or read from another
+csv. As a number (`1001`), the windowed label's join over a source whose keys held one
+`A17` stopped with DuckDB's "Could not convert string 'A17' to INT64", and `007`
+matched 7.
 """
 
 from __future__ import annotations
@@ -45,6 +53,9 @@ def _matches(pattern: str) -> Callable[[str], str]:
 # is a test on the text of a non-NULL value, besides its cast (see `inferred_types`).
 _KINDS: tuple[tuple[str, Callable[[str], str]], ...] = (
     ("int", _matches(_DIGITS)),
+    # Whole numbers past BIGINT's range: exact as text, not rounded to a float (the
+    # `string` cast of a text value is the value itself, so only the pattern decides).
+    ("string", _matches(_DIGITS)),
     ("float", _matches(_NUMBER)),
     ("bool", lambda col: f"lower(trim({col})) IN ('true', 'false')"),
     ("date", _matches(_DATE)),
@@ -53,11 +64,13 @@ _KINDS: tuple[tuple[str, Callable[[str], str]], ...] = (
 
 
 def inferred_types(con: duckdb.DuckDBPyConnection, table: str, columns: list[str],
-                   cast: Callable[[str, str], str], time_col: str | None) -> dict[str, str]:
+                   cast: Callable[[str, str], str], time_col: str | None,
+                   entity: str | None) -> dict[str, str]:
     """Column name -> declared type for the all-text `columns` of `table`; `cast(col,
     kind)` is the SQL that makes a text value of that kind, NULL when it is not one (so
     an int out of BIGINT's range is no int). One scan counts, per column and kind, the
-    values that are not of that kind."""
+    values that are not of that kind. The source's `time_col` is a time and its `entity`
+    text, whatever their values (see the module's docstring)."""
     if not columns:
         return {}
     tests = [f"count(*) FILTER (WHERE {ident(c)} IS NOT NULL AND NOT coalesce("
@@ -73,4 +86,6 @@ def inferred_types(con: duckdb.DuckDBPyConnection, table: str, columns: list[str
         types[column] = fits[0] if fits and has_values else "string"
     if time_col in types and types[time_col] not in ("date", "timestamp"):
         types[time_col] = "timestamp"
+    if entity in types and entity != time_col:
+        types[entity] = "string"
     return types

@@ -122,7 +122,8 @@ def _read_typed(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
     if time_col and time_col not in present:
         raise SourceError(f"source {stage['name']!r}: time column {time_col!r} is missing")
     names = {d["name"] for d in schema}
-    _create_typed(con, declared, {c: k for c, k in raw_types.items() if c not in names})
+    extra = {c: k for c, k in raw_types.items() if c not in names}
+    _create_typed(con, declared, extra, _whole_decimals(con, extra))
     return declared, missing
 
 
@@ -149,8 +150,8 @@ def _csv_schema(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
                 raw_types: dict[str, str]) -> list[dict[str, Any]]:
     """Each column of a csv source's file with the type its text has (csv_types.py)."""
     text = [name for name, kind in raw_types.items() if kind == "VARCHAR"]
-    kinds = inferred_types(con, "__raw", text,
-                           lambda col, kind: _cast(col, kind, "VARCHAR"), stage.get("time"))
+    kinds = inferred_types(con, "__raw", text, lambda col, kind: _cast(col, kind, "VARCHAR"),
+                           stage.get("time"), stage.get("entity"))
     return [{"name": name, "type": kind} for name, kind in kinds.items()]
 
 
@@ -418,17 +419,20 @@ def _missing_nan(expr: str) -> str:
 
 
 def _create_typed(
-    con: duckdb.DuckDBPyConnection, declared: list[dict[str, Any]], extra: dict[str, str]
+    con: duckdb.DuckDBPyConnection, declared: list[dict[str, Any]], extra: dict[str, str],
+    whole: frozenset[str],
 ) -> None:
     """`__typed`: the declared columns cast, then the undeclared ones (name -> type as
-    read) as they are; in both, a float NaN is NULL."""
+    read) as they are, the DECIMAL columns in `whole` as ints; in both, a float NaN is
+    NULL."""
     casts = []
     for c in declared:
         value = _cast(_read_value(c), c["type"], c["raw"])
         if c["type"] == "float" and c["raw"] not in _FLOATS:  # text `NaN` cast to a float
             value = _missing_nan(value)
         casts.append(f"{value} AS {ident(c['name'])}")
-    kept = [f"{_undeclared_value(ident(c), kind)} AS {ident(c)}" for c, kind in extra.items()]
+    kept = [f"{_undeclared_value(ident(c), kind, c in whole)} AS {ident(c)}"
+            for c, kind in extra.items()]
     cols = ", ".join(casts + kept) or "*"
     con.execute(f"CREATE OR REPLACE TEMP TABLE __typed AS SELECT {cols} FROM __raw")
 
@@ -437,19 +441,34 @@ def _create_typed(
 _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 
 
-def _undeclared_value(col: str, kind: str) -> str:
+def _undeclared_value(col: str, kind: str, whole: bool) -> str:
     """SQL of an undeclared column's value as the dataset keeps it: its type as read, but
     a float NaN is NULL and a DECIMAL is a number of the language. A decimal reached the
     model as Python `Decimal` objects, which it took for a category (and whose stored
-    model the allow-list then refused): one with no fraction that a BIGINT holds is an
+    model the allow-list then refused): a `whole` one (see `_whole_decimals`) is an
     `int`, any other a `float`, as a declared type would make it."""
     if kind in _FLOATS:
         return _missing_nan(col)
-    decimal = _DECIMAL.fullmatch(kind)
-    if decimal is None:
+    if _DECIMAL.fullmatch(kind) is None:
         return col
-    precision, scale = (int(n) for n in decimal.groups())
-    return f"CAST({col} AS {'BIGINT' if scale == 0 and precision <= 18 else 'DOUBLE'})"
+    return f"CAST({col} AS {'BIGINT' if whole else 'DOUBLE'})"
+
+
+def _whole_decimals(con: duckdb.DuckDBPyConnection, extra: dict[str, str]) -> frozenset[str]:
+    """The undeclared DECIMAL columns with no fraction (scale 0) whose every value a
+    BIGINT holds: those of 18 digits or fewer, and wider ones whose values fit (one scan).
+    Warehouses write whole numbers as DECIMAL(38, 0) (Snowflake's NUMBER, an integer sum
+    in Spark): as floats, ids past 2**53 that differ in their last digit became one."""
+    decimals = {c: _DECIMAL.fullmatch(k) for c, k in extra.items()}
+    whole = {c: int(m[1]) for c, m in decimals.items() if m is not None and m[2] == "0"}
+    wide = sorted(c for c, precision in whole.items() if precision > 18)
+    if not wide:
+        return frozenset(whole)
+    counts = con.execute("SELECT " + ", ".join(
+        f"count(*) FILTER (WHERE {ident(c)} IS NOT NULL AND TRY_CAST({ident(c)} AS BIGINT) "
+        "IS NULL)" for c in wide) + " FROM __raw").fetchall()[0]
+    overflowing = {c for c, bad in zip(wide, counts, strict=True) if bad}
+    return frozenset(c for c in whole if c not in overflowing)
 
 
 def resolve_snapshot(
