@@ -215,7 +215,7 @@ LIMITS = {
                   "what remains is that distinct count over 10M keys, a hash table of 10M "
                   "entries that any exact duplicate check pays",
     "point-in-time features": "the ratio moves with the CPU: the same code measured 5.37x "
-                              "and 4.95x on the AMD EPYC of earlier runs, 4.09x and 4.23x on "
+                              "and 4.95x on the AMD EPYC of earlier runs, 4.09x to 4.80x on "
                               "an Intel Xeon. DuckDB's part (timed on the EPYC): its RANGE-frame "
                               "window (~1.5 s at 10M: a sort, "
                               "then a frame search and a segment tree; the sum and both "
@@ -229,7 +229,9 @@ LIMITS = {
                               "sort, a prefix sum plus ASOF joins, a union with a running "
                               "last value, a numpy prefix-sum kernel, views instead of "
                               "coded tables, more DuckDB threads than cores, the parquet "
-                              "file copied into a table before the coding; one sort key "
+                              "file copied into a table before the coding, "
+                              "`preserve_insertion_order = false`, keys coded by `hash()` "
+                              "(with a collision check) instead of dense codes; one sort key "
                               "(key code times the time span, plus the time) in place of "
                               "PARTITION BY is ~100x slower (a window of one partition "
                               "runs on one thread)",
