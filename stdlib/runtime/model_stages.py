@@ -55,7 +55,7 @@ def run_train(ctx: StageContext) -> StageOutput:
     train, unlabelled = labelled(ctx.store.get_table(ctx.outputs_of("split")["train"]),
                                  ctx.stage["label"])
     _require_features(ctx, train)
-    spec = ctx.stage | {"task": resolved_task(ctx.stage, train)}
+    spec = trained_spec(ctx.stage, train)
     model = _fit_or_stop(ctx, train, unlabelled)
     data = serialize.dumps(model)
     model_id = ctx.store.put_bytes(data)
@@ -70,6 +70,11 @@ def run_train(ctx: StageContext) -> StageOutput:
         report["grouped_categories"] = {column: entry | {"note": _grouped_note(spec, column, entry)}
                                         for column, entry in grouped.items()}
     return StageOutput({"model": model_id, "info": ctx.store.put_json(report)}, report)
+
+
+def trained_spec(stage: dict[str, Any], train: pa.Table) -> dict[str, Any]:
+    """The train stage as it is fitted: with its task resolved (`resolved_task`)."""
+    return stage | {"task": resolved_task(stage, train)}
 
 
 def resolved_task(spec: dict[str, Any], table: pa.Table) -> str:
@@ -125,7 +130,7 @@ def _grouped_note(spec: dict[str, Any], column: str, entry: dict[str, Any]) -> s
 def _fit_or_stop(ctx: StageContext, train: pa.Table, unlabelled: int) -> Any:
     from .modeling import fit
 
-    spec = ctx.stage | {"task": resolved_task(ctx.stage, train)}
+    spec = trained_spec(ctx.stage, train)
     report = {"rows": train.num_rows, "unlabelled_dropped": unlabelled}
     if train.num_rows == 0:
         raise TrainingRefused(spec["id"], report, (
