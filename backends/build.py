@@ -78,7 +78,9 @@ def _build_files(path: Path, target: str, output: Path, airflow_operator: str,
                            manifest=manifest)
     files, found = _lower_and_emit(program, target, options)
     found += runtime_limits(program)
-    found += _repro005(program, path.parent, output)
+    # Resolved, as `pipec run` does: REPRO005 names the folder, and the parent of a bare
+    # `model.pipe` is `.`, which named no folder at all.
+    found += _repro005(program, path.resolve().parent, output)
     result.diagnostics += _policy(found, check_options)
     result.files = {**files, options.manifest_name: dump_manifest(manifest)}
     return result

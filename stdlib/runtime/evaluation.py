@@ -122,16 +122,32 @@ def slice_metrics(gates: list[dict[str, Any]], test: Any, y: np.ndarray, p: np.n
         smallest[key] = min(smallest.get(key, _min_rows(gate)), _min_rows(gate))
     out: dict[str, Any] = {}
     for (column, metric), minimum in smallest.items():
-        values = np.asarray(test.column(column).to_pylist(), dtype=object)
+        keys = slice_keys(test.column(column).to_pylist())
         per_value = {}
-        for value in sorted({v for v in values if v is not None}, key=str):
-            mask = values == value
+        for key in sorted(set(keys.tolist())):
+            mask = keys == key
             entry = M.with_interval(table[metric], y[mask], p[mask], threshold) \
                 if metric in table else {"value": None}
-            per_value[str(value)] = {"rows": int(mask.sum()), "gated": int(mask.sum()) >= minimum,
-                                     metric: entry}
+            per_value[key] = {"rows": int(mask.sum()), "gated": int(mask.sum()) >= minimum,
+                              metric: entry}
         out.setdefault(column, {})[metric] = per_value
     return out
+
+
+# The slice of the test rows whose sliced column has no value.
+MISSING_SLICE = "(missing)"
+
+
+def slice_keys(values: list[Any]) -> np.ndarray:
+    """Each row's slice: its value as text, or MISSING_SLICE for a null or a float NaN
+    (a missing value, as the sources read it). Those rows are a slice of their own,
+    reported and gated like any other: left out, a gate said "per slice" of a test set
+    it had only partly judged (an unknown country is a group a fairness gate must see)."""
+    return np.array([MISSING_SLICE if _missing(v) else str(v) for v in values], dtype=object)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def _min_rows(gate: dict[str, Any]) -> int:
@@ -212,8 +228,33 @@ def _observe(gate: dict[str, Any], report: dict[str, Any]) -> tuple[Any, bool, s
         observed = (report["metrics"].get(gate["metric"]) or {}).get("value")
     if observed is None:
         return None, False, f"{gate.get('metric') or kind} could not be computed" \
-            + (_not_of_task(gate, report) or _non_finite(report))
+            + (_not_of_task(gate, report) or _non_finite(report) or _undefined(gate, report))
     return observed, bool(OPS[gate["op"]](observed, gate["value"])), ""
+
+
+# Why a binary metric has no value on a non-empty test set with finite scores: each is a
+# ratio whose denominator is then 0.
+_UNDEFINED_BINARY = {
+    "precision": "no test row scored at or above the threshold {threshold}",
+    "recall": "the test set has no positive example",
+    "average_precision": "the test set has no positive example",
+    "pr_auc": "the test set has no positive example",
+    "f1": "the test set has no positive example and no row scored at or above the "
+          "threshold {threshold}",
+    "roc_auc": "the test set holds examples of one class only",
+    "balanced_accuracy": "the test set holds examples of one class only",
+}
+
+
+def _undefined(gate: dict[str, Any], report: dict[str, Any]) -> str:
+    """Why a metric of the task has no value, so that the failed gate names what to fix
+    (an empty test set, a threshold no score reaches) rather than only that it failed."""
+    if report.get("test_rows") == 0:
+        return ": the test set is empty"
+    if report.get("task") != "binary" or gate["kind"] in ("latency", "size"):
+        return ""
+    why = _UNDEFINED_BINARY.get(gate.get("metric") or "")
+    return f": {why.format(threshold=report['threshold'])}" if why else ""
 
 
 def _not_of_task(gate: dict[str, Any], report: dict[str, Any]) -> str:
