@@ -85,8 +85,16 @@ def _failure(check: dict[str, Any]) -> str:
     if check.get("kind") == "type" and detail.get("columns"):
         # Which columns: "4 rows" of values that fit no declared type says nothing of where.
         return "; ".join(_rows(f"`{c['column']}` ({c.get('type', '?')})", c["rows"],
-                               c["values"]) for c in detail["columns"])
+                               _placed(c)) for c in detail["columns"])
     return _rows("", check["rows_failing"], check.get("values", []))
+
+
+def _placed(column: dict[str, Any]) -> list[Any]:
+    """A type error's sample values, each with where it first is (`0x10 at line 4`) when
+    the source stage found it in its file."""
+    at = column.get("at") or []
+    return [f"{v} at {a}" for v, a in zip(column["values"], at, strict=True)] if at \
+        else column["values"]
 
 
 def _rows(where: str, rows: int, values: list[Any]) -> str:

@@ -15,6 +15,10 @@ types a reader of the file would give it, as pandas' `read_csv` does:
   value, merging entities in joins and splits.
 - `bool`: every value `true` or `false`, in any case (pandas' rule; `yes`/`no` and
   `1`/`0` stay text and int, since they are as often categories and counts).
+- Blanks around a value are padding, for every kind: ` 5` is an int and ` true` a
+  bool. pandas reads ` 5` as 5 but keeps ` true` as text; that made a column of
+  booleans written `a, true` text while the same file's numbers were numbers, and a
+  declared `bool` refused ` true` while a declared `int` took ` 5`.
 - `date`: every value `YYYY-MM-DD`; `timestamp`: every value a date and a time, with
   or without a UTC offset (then cast by the same rule as a declared timestamp).
 - else `string`. A column with no value at all stays `string`.
@@ -44,9 +48,44 @@ _DIGITS = r"[+-]?(0|[1-9][0-9]*)"
 _NUMBER = r"[+-]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)(e[+-]?[0-9]+)?|[+-]?(nan|inf|infinity)"
 _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
+# How a value of a declared type may be written in text (a csv file, a string column of
+# a parquet file or a query), on top of DuckDB's cast: the notations pandas' `read_csv`
+# reads for that dtype. DuckDB's casts also read ones no data file means: `1_000` and
+# `0x10` as 1000 and 16, `+-1` as -1.0, and `epoch`, `infinity`, `-2026-01-01` (a year
+# BC) or `12026-01-01` as times; each is a type error instead.
+_DECIMAL = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(e[+-]?[0-9]+)?"
+# A time: a year of four digits, a date and time in digits (`2026/01/02`, `T10:00`) and a
+# zone as an offset, `Z`, `UTC`, `GMT` or an IANA name (`America/New_York`). Not an
+# abbreviation, which DuckDB reads as a legacy zone id: `BST` as Bangladesh (+6) for a
+# British summer time (+1), `PST` and `CET` with summer time; pandas refuses them. Nor
+# `UTC+2`, +2 to DuckDB and -2 (POSIX) to pandas.
+_ZONE = r"z|\s*(utc|gmt)|\s+[a-z_]+(/[a-z0-9_+-]+)+"
+_TIME = rf"[0-9]{{4}}[^0-9a-z][^a-z]*(t[^a-z]*)?({_ZONE})?"
+_TEXT_FORMS = {
+    "int": _DECIMAL,  # and a whole value (`2.0`, `1e3`), as pandas reads an int64
+    "float": _DECIMAL + r"|[+-]?(nan|inf|infinity)",
+    "date": _TIME,
+    "timestamp": _TIME,
+}
+
 
 def _matches(pattern: str) -> Callable[[str], str]:
-    return lambda col: f"regexp_full_match(lower(trim({col})), {literal(pattern)})"
+    # Blanks around a value are padding (tabs too, as DuckDB's number casts skip them).
+    padded = literal(rf"\s*({pattern})\s*")
+    return lambda col: f"regexp_full_match(lower({col}), {padded})"
+
+
+def unpadded(col: str) -> str:
+    """SQL: the text `col` without the blanks around it (tabs and line breaks too)."""
+    return rf"regexp_replace({col}, '^\s+|\s+$', '', 'g')"
+
+
+def written_as(col: str, kind: str) -> str | None:
+    """SQL: the text `col` is written as a value of the declared type `kind` (None: any
+    text DuckDB's cast reads is; the cast itself still decides). Blanks around a value
+    are padding, for every type (see the module's docstring)."""
+    pattern = _TEXT_FORMS.get(kind)
+    return None if pattern is None else _matches(pattern)(col)
 
 
 # In order of preference: the first kind every value of a column has is its type. Each
@@ -57,7 +96,7 @@ _KINDS: tuple[tuple[str, Callable[[str], str]], ...] = (
     # `string` cast of a text value is the value itself, so only the pattern decides).
     ("string", _matches(_DIGITS)),
     ("float", _matches(_NUMBER)),
-    ("bool", lambda col: f"lower(trim({col})) IN ('true', 'false')"),
+    ("bool", _matches("true|false")),
     ("date", _matches(_DATE)),
     ("timestamp", _matches(_DATE + r"([t ].+)?")),
 )

@@ -10,7 +10,10 @@
 
 Casting uses TRY_CAST: a value that does not fit its declared type becomes NULL in the
 dataset and is counted in the type report that the validate stage turns into its
-`type` check (a block policy then stops the run; a warn policy keeps the NULLs).
+`type` check (a block policy then stops the run; a warn policy keeps the NULLs). The
+report gives the first few bad values of a column in the file's order, each with where
+it first is: the line of a csv file (the header is line 1), the row index of a parquet
+file (from 0). Text is cast only when written in a notation of its type (csv_types.py).
 A float NaN (parquet NaN, CSV `NaN`) is a missing value, as in pandas: it becomes NULL
 (not a type error), so `require`, `completeness`, `range`, labels and features all see
 it as missing. Left as NaN it would pass `range x >= 0` (SQL orders NaN above every
@@ -28,10 +31,10 @@ from __future__ import annotations
 
 import csv
 import glob
-import gzip
 import io
 import re
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -39,11 +42,12 @@ from typing import IO, Any
 
 import duckdb
 
-from .csv_types import inferred_types
+from .csv_types import inferred_types, unpadded, written_as
 from .dates import snapshot_end, sql_us, to_us
 from .db import BIGINT_INTEGERS, ident, literal
 from .errors import SourceError
 from .paths import resolve_path
+from .source_files import Locate, is_pattern, line_of_record, locator, open_csv
 
 SQL_TYPES: dict[str, str] = {
     "string": "VARCHAR",
@@ -91,8 +95,9 @@ def load_source(
     """Create table `table` holding the typed, snapshotted, sorted rows of `stage`."""
     declared, missing = _read_typed(con, stage, base_dir)
     time_col = stage.get("time")
-    snapshot = resolve_snapshot(con, "__typed", time_col, stage.get("snapshot"))
-    type_errors = _type_errors(con, declared, _before_snapshot(declared, time_col, snapshot))
+    snapshot = resolve_snapshot(con, "__typed", time_col, stage.get("snapshot"), stage["name"])
+    type_errors = _type_errors(con, declared, _before_snapshot(declared, time_col, snapshot),
+                               locator(con, stage, base_dir))
     null_time = _apply_snapshot(con, table, time_col, snapshot)
     rows = con.execute(f"SELECT count(*) FROM {ident(table)}").fetchall()[0][0]
     return LoadedSource(snapshot, rows, null_time, missing, type_errors)
@@ -103,7 +108,7 @@ def newest_date(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
     """What `snapshot latest` resolves to, read as `load_source` reads it (None: no time,
     or no rows): `pipec build --resolve` checks the rules with it."""
     _read_typed(con, stage, base_dir)
-    return resolve_snapshot(con, "__typed", stage.get("time"), "latest")
+    return resolve_snapshot(con, "__typed", stage.get("time"), "latest", stage["name"])
 
 
 def _read_typed(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
@@ -205,8 +210,8 @@ def _csv_header(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
     """The column names of the header of `path` (of the first file a glob matches), as
     DuckDB's sniffer names them (trimmed, `a_1` for a second `a`, `column1` for an empty
     one): it sniffs a copy of the header record alone. None: a file only DuckDB opens."""
-    files = sorted(glob.glob(path, recursive=True)) if _is_pattern(path) else [path]
-    opened = _open_csv(files[0]) if files else None
+    files = sorted(glob.glob(path, recursive=True)) if is_pattern(path) else [path]
+    opened = open_csv(files[0]) if files else None
     if opened is None:
         return None
     with opened:
@@ -218,7 +223,33 @@ def _csv_header(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
         header = Path(tmp) / "header.csv"
         header.write_bytes(record)
         read = f"SELECT * FROM read_csv({literal(str(header))}, {_CSV_DIALECT}) LIMIT 0"
-        return [column[0] for column in con.execute(read).description]
+        names = [column[0] for column in con.execute(read).description]
+    _refuse_renamed(stage, record, names)
+    return names
+
+
+def _refuse_renamed(stage: dict[str, Any], record: bytes, names: list[str]) -> None:
+    """DuckDB renames a repeated column name (the second `x` is `x_1`; names differing in
+    case only are the same name) and an empty one (`column2`). A header column with such
+    a name (a real `x_1`) was then renamed too (`x_1_1`), and its name read the other
+    column: a schema's `x_1` silently got the second `x`'s values. That is an error."""
+    header = next(csv.reader(io.StringIO(record.decode("utf-8-sig", "replace"), newline="")),
+                  [])
+    if len(header) != len(names):
+        return
+    repeated = Counter(name.strip().casefold() for name in header)
+    for i, (written, read) in enumerate(zip(header, names, strict=True)):
+        name = written.strip()
+        if not name or read == name or repeated[name.casefold()] > 1:
+            continue  # as written, or a repeated name renamed, which nothing else had
+        taker = next((j for j, other in enumerate(names) if other == name), None)
+        if taker is not None:
+            who = f"the repeated `{header[taker].strip()}`" if header[taker].strip() \
+                else "an unnamed column"
+            raise SourceError(
+                f"source {stage['name']!r}: the header of `{stage['path']}` cannot be read as "
+                f"written: DuckDB names {who} (column {taker + 1}) `{name}`, the name of "
+                f"column {i + 1}; rename one of them")
 
 
 def _header_record(lines: IO[bytes]) -> bytes:
@@ -230,14 +261,6 @@ def _header_record(lines: IO[bytes]) -> bytes:
         if record.count(b'"') % 2 == 0 or len(record) > _MAX_HEADER_BYTES:
             break
     return record
-
-
-def _open_csv(file: str) -> IO[bytes] | None:
-    """The file as DuckDB reads it, uncompressed (None: remote or zstd, which only DuckDB
-    opens)."""
-    if "://" in file or file.endswith(".zst"):
-        return None
-    return gzip.open(file) if file.endswith(".gz") else open(file, "rb")
 
 
 # DuckDB's error for a row whose field count is not the header's. Its line is the
@@ -255,35 +278,15 @@ def _ragged_row(stage: dict[str, Any], error: str) -> str | None:
         return None
     record, expected, fields = (int(n) for n in found.groups())
     file = _ERROR_FILE.search(error)
-    shown = file[1] if file and _is_pattern(stage["path"]) else stage["path"]
-    line = _line_of_record(file[1], record) if file else record
+    shown = file[1] if file and is_pattern(stage["path"]) else stage["path"]
+    line = line_of_record(file[1], record) if file else record
     return f"{shown} line {line} has {fields} fields, the header has {expected}"
-
-
-def _line_of_record(file: str, record: int) -> int:
-    """The line (as an editor numbers them) where the `record`th record of a CSV starts;
-    `record` itself when the file cannot be read here."""
-    opened = _open_csv(file) if Path(file).is_file() else None
-    if opened is None:
-        return record
-    with io.TextIOWrapper(opened, encoding="utf-8-sig", errors="replace", newline="") as text:
-        reader = csv.reader(text)
-        try:
-            for _ in range(record - 1):
-                next(reader)
-        except (StopIteration, csv.Error):  # read unlike DuckDB: keep DuckDB's number
-            return record
-        return reader.line_num + 1
-
-
-def _is_pattern(path: str) -> bool:
-    return any(c in path for c in "*?[")
 
 
 def _require_file(stage: dict[str, Any], path: str) -> None:
     """A plain local path that is not there: say so, rather than DuckDB's error about a
     pattern matching no file (with the SQL around it). URLs and globs go to DuckDB."""
-    if "://" in path or _is_pattern(path):
+    if "://" in path or is_pattern(path):
         return
     if not Path(path).is_file():
         raise SourceError(f"source {stage['name']!r}: `{stage['path']}` does not exist "
@@ -303,12 +306,15 @@ def _before_snapshot(declared: list[dict[str, Any]], time_col: str | None,
 
 
 def _type_errors(
-    con: duckdb.DuckDBPyConnection, declared: list[dict[str, Any]], where: str = "TRUE"
+    con: duckdb.DuckDBPyConnection, declared: list[dict[str, Any]], where: str = "TRUE",
+    locate: Locate | None = None,
 ) -> list[dict[str, Any]]:
     """Per declared column whose non-NULL values do not all cast to the declared type:
     the rows (of those `where` keeps) that fail, with samples. One scan counts every
     column that can fail (`where` evaluated once per row, not once per column); samples
-    are fetched only for a column that failed."""
+    are fetched only for a column that failed. With `locate` (a file source) the samples
+    are the first bad values in the file's order, and `at` says where each first is
+    (`line 12`); else the first in sort order."""
     bad = {c["name"]: b for c in declared if (b := _uncastable(c)) is not None}
     if not bad:
         return []
@@ -323,16 +329,17 @@ def _type_errors(
         if not count:
             continue
         col = ident(column["name"])
+        # A table made from a file keeps its rows in the file's order: rowid is a position.
         samples = con.execute(
-            f"SELECT DISTINCT CAST({col} AS VARCHAR) AS v FROM __raw "
-            f"WHERE ({where}) AND ({bad[column['name']]}) ORDER BY v LIMIT {_SAMPLE}"
+            f"SELECT CAST({col} AS VARCHAR) AS v, min(rowid) AS first FROM __raw "
+            f"WHERE ({where}) AND ({bad[column['name']]}) GROUP BY v "
+            f"ORDER BY {'first' if locate else 'v'} LIMIT {_SAMPLE}"
         ).fetchall()
-        errors.append({
-            "column": column["name"],
-            "type": column["type"],
-            "rows": count,
-            "values": [s[0] for s in samples],
-        })
+        error = {"column": column["name"], "type": column["type"], "rows": count,
+                 "values": [s[0] for s in samples]}
+        if locate is not None and (at := locate(column["name"], samples)):
+            error["at"] = at
+        errors.append(error)
     return errors
 
 
@@ -348,12 +355,24 @@ def _cast(col: str, kind: str, raw: str | None = None) -> str:
       than keeping its wall clock; one without an offset is read as UTC, as before.
     - date: the UTC instant, when it is 00:00 of its day (see `_utc_date`).
     - int: only a whole number; `2.5` or `"1.5"` is a type error, not a rounded 2.
+    - bool: `true`/`false`, `t`/`f`, `yes`/`no`, `y`/`n`, `1`/`0` in any case (DuckDB's
+      spellings, the ones databases export), blanks around it allowed as around a
+      number; anything else is a type error.
+    - text (VARCHAR): only in a notation of the type (`csv_types.written_as`), so
+      `1_000` or `0x10` is a type error rather than DuckDB's 1000 or 16.
     """
     target = SQL_TYPES[kind]
     if raw == target:
         return col
     if _always_converts(kind, raw):
         return f"CAST({col} AS {target})"
+    value = _checked_cast(col, kind, raw)
+    written = written_as(col, kind) if raw == "VARCHAR" else None
+    return value if written is None else f"CASE WHEN {written} THEN {value} END"
+
+
+def _checked_cast(col: str, kind: str, raw: str | None) -> str:
+    """SQL: `col` as the declared type, NULL where DuckDB's cast cannot make it one."""
     if kind == "timestamp":
         return _utc_instant(col, raw)
     if kind == "date":
@@ -361,7 +380,10 @@ def _cast(col: str, kind: str, raw: str | None = None) -> str:
     if kind == "int":
         whole = f"TRY_CAST({col} AS BIGINT)"
         return f"CASE WHEN TRY_CAST({col} AS DOUBLE) = {whole} THEN {whole} END"
-    return f"TRY_CAST({col} AS {target})"
+    if kind == "bool" and raw == "VARCHAR":
+        # DuckDB reads ` 5` as 5 and ` 2026-01-01` as a date, but ` true` as no bool.
+        return f"TRY_CAST({unpadded(col)} AS BOOLEAN)"
+    return f"TRY_CAST({col} AS {SQL_TYPES[kind]})"
 
 
 # Nanosecond times (pandas writes them to parquet): DuckDB's casts to microseconds round,
@@ -472,7 +494,8 @@ def _whole_decimals(con: duckdb.DuckDBPyConnection, extra: dict[str, str]) -> fr
 
 
 def resolve_snapshot(
-    con: duckdb.DuckDBPyConnection, table: str, time_col: str | None, declared: str | None
+    con: duckdb.DuckDBPyConnection, table: str, time_col: str | None, declared: str | None,
+    source: str = "",
 ) -> date | None:
     """`latest` → UTC date of the newest time value; a date string → that date."""
     if declared is None or time_col is None:
@@ -482,6 +505,12 @@ def resolve_snapshot(
     newest = con.execute(
         f"SELECT max(CAST({ident(time_col)} AS TIMESTAMP))::DATE FROM {ident(table)}"
     ).fetchall()[0][0]
+    if newest == date.max:
+        # A snapshot ends the day after its date, which no date holds: this stopped the
+        # run with Python's "OverflowError: date value out of range".
+        raise SourceError(f"source {source!r}: `snapshot latest` is the newest {time_col!r}, "
+                          f"{newest}, the last day a date can hold: a placeholder rather "
+                          f"than an event time? Leave it empty, or give `snapshot` a date")
     return newest
 
 

@@ -159,7 +159,7 @@ def test_a_time_column_that_is_not_a_time_is_a_type_error(tmp_path: Path) -> Non
     stage = source("s", "t.csv", None, "at", [], fmt="csv", snapshot=None)
     loaded = load_source(con, stage, tmp_path, "data")
     assert loaded.type_errors == [{"column": "at", "type": "timestamp", "rows": 1,
-                                   "values": ["soon"]}]
+                                   "values": ["soon"], "at": ["line 3"]}]
     assert (loaded.row_count, loaded.null_time_rows) == (1, 1)
 
 

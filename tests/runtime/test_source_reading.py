@@ -112,7 +112,8 @@ def test_a_time_of_day_in_a_date_column_is_a_type_error(tmp_path: Path) -> None:
     loaded, rows = _load(tmp_path, stage)
     assert loaded.type_errors == [{"column": "d", "type": "date", "rows": 2,
                                    "values": ["2013-01-01 10:30:00",
-                                              "2013-01-01T23:00:00-05:00"]}]
+                                              "2013-01-01T23:00:00-05:00"],
+                                   "at": ["line 3", "line 4"]}]
     assert [r["d"] for r in rows] == [date(2013, 1, 1), None, None, date(2013, 1, 2)]
 
 
