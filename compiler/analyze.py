@@ -146,9 +146,21 @@ def reference_problem(program: Program, ident: n.Ident, wanted: str,
         return error("T004", f"{context} names `{ident.name}`, which is {_a(others[0])}, "
                      f"not {_a(wanted)}", ident.span,
                      f"name a declared {_kind_word(wanted)}")
+    close = _closest_name(ident.name, list(table) if table is not None else
+                          [s.name for s in program.stages.values() if s.kind == wanted])
     return error("T001", f"{context} names `{ident.name}`, but no {_kind_word(wanted)} "
                  f"`{ident.name}` is declared", ident.span,
+                 f"did you mean `{close}`?" if close else
                  f"declare `{wanted} {ident.name} {{ ... }}` or fix the name")
+
+
+def _closest_name(name: str, declared: list[str]) -> str | None:
+    """The declared name that `name` most likely misspells (`chargeback` for
+    `chargebacks`), if one is close enough."""
+    import difflib  # only for a misspelt name: not worth importing on every check
+
+    close = difflib.get_close_matches(name, sorted(declared), n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def _a(kind: str) -> str:
@@ -217,7 +229,12 @@ def _check_feature_columns(program: Program) -> None:
     table would keep one of them while the model read it twice."""
     seen: dict[str, n.Span] = {}
     for view in program.blocks("features"):
-        outputs = [f.name for f in view.all(n.FeatureDef)]
+        # A feature defined twice in one view is already `structure`'s P003, at the same
+        # place: only its first definition takes part here.
+        defined: dict[str, n.Ident] = {}
+        for feature in view.all(n.FeatureDef):
+            defined.setdefault(feature.name.name, feature.name)
+        outputs = list(defined.values())
         outputs += [c for listing in view.all(n.Columns) for c in listing.columns]
         for name in outputs:
             column = f"{view.name.name}__{name.name}"

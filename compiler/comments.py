@@ -12,14 +12,27 @@ def brace_delta(line: str) -> int:
     in_string, escaped, delta = False, False, 0
     for char in code:
         if in_string:
-            escaped = char == "\\" and not escaped
+            # Whether this character is escaped is decided by the one before it: a
+            # `\"` did end the string, and the braces after it counted (`"a\"}"`).
             if char == '"' and not escaped:
                 in_string = False
+            escaped = char == "\\" and not escaped
             continue
         if char == '"':
             in_string = True
         delta += {"{": 1, "}": -1}.get(char, 0)
     return delta
+
+
+def open_blocks(lines: list[str]) -> list[int]:
+    """The 1-based numbers of the lines whose `{` is still open after these lines,
+    innermost last."""
+    opened: list[int] = []
+    for number, line in enumerate(lines, start=1):
+        delta = brace_delta(line)
+        opened.extend([number] * max(delta, 0))
+        del opened[len(opened) + min(delta, 0):]
+    return opened
 
 
 def comment_column(line: str) -> int | None:

@@ -5,11 +5,12 @@ top-level declarations and around stage blocks, teams on one line
 (`team risk { contact "#risk"; role risk }`) unless a comment sits inside them.
 Literals keep their spelling (`20%` stays `20%`). A standalone comment stays above the
 statement that follows it (a blank line after it is kept, but none before a closing
-bracket). A comment at the end of a line stays with the first statement that starts on
-that line: at the end of its line, or of its header line when it is a block (so a
-one-line block that fmt expands keeps its comment on `validate ev {`). A map or list
-with a comment inside it is laid out one entry per line, so the comment stays with its
-entry.
+bracket); comments after the last statement of a block or of the file keep the blank line
+that set them apart from it. A comment at the end of a line stays with the first
+statement that starts on that line: at the end of its line, or of its header line when
+it is a block (so a one-line block that fmt expands keeps its comment on
+`validate ev {`). A map or list with a comment inside it is laid out one entry per line,
+so the comment stays with its entry.
 
 fmt never changes what `pipec check` reports: a suppression comment covers the whole
 statement it is on or above (see `pipec.suppress`), and fmt keeps each comment on or
@@ -58,8 +59,9 @@ class _Formatter:
                      bisect.bisect_right(self.lines, last_line))
 
     def run(self) -> str:
-        self._body(self.module.items, 0, len(self.source_lines) + 1, _separate_top)
-        self._leading(len(self.source_lines) + 1, 0)
+        end = len(self.source_lines) + 1
+        self._body(self.module.items, 0, end, _separate_top)
+        self._last_comments(end, 0, after_code=bool(self.module.items))
         while self.out and self.out[-1] == "":
             self.out.pop()
         # A file with nothing to keep (empty, or only blank lines) formats to empty, not
@@ -83,6 +85,17 @@ class _Formatter:
             last = not self._alone_before(before_line)
             if self._blank_after(comment.span.line, before_line) and not (closing and last):
                 self.out.append("")
+
+    def _last_comments(self, before_line: int, depth: int, *, after_code: bool) -> None:
+        """The standalone comments after the last statement of a body (or of the file),
+        with the blank line that set them apart from that statement in the source: no
+        statement follows them to bring one (as the separator between declarations
+        does), so fmt dropped it, and a closing note glued itself to the code above."""
+        if after_code and self._alone_before(before_line):
+            first = self.comments[self.alone_order[self.next_alone]].span.line
+            if first >= 2 and not self.source_lines[first - 2].strip() and self.out[-1]:
+                self.out.append("")
+        self._leading(before_line, depth, closing=True)
 
     def _alone_before(self, before_line: int) -> bool:
         """Whether a standalone comment not yet written sits above `before_line`."""
@@ -216,8 +229,9 @@ class _Formatter:
     def _header(self, text: str, line: int) -> None:
         self._emit(text, self._trailing(line, line))
 
-    def _close(self, node: n.Node, depth: int, next_line: int) -> None:
-        self._leading(node.span.end_line, depth + 1, closing=True)
+    def _close(self, node: n.Block | n.Schema, depth: int, next_line: int) -> None:
+        inner = node.body if isinstance(node, n.Block) else node.columns
+        self._last_comments(node.span.end_line, depth + 1, after_code=bool(inner))
         until = _until(node.span.line, node.span.end_line, next_line)
         self._emit(INDENT * depth + "}", self._trailing(node.span.end_line, until))
 

@@ -16,9 +16,16 @@ from importlib import resources
 
 from lark import Lark, UnexpectedInput, UnexpectedToken
 from pipec import nodes as n
-from pipec.comments import brace_delta, scan_comments
+from pipec.comments import open_blocks, scan_comments, strip_comment
 from pipec.diagnostics import Diagnostic, error
-from pipec.recovery import at_end, blank_statement, error_pos, expected_terminals
+from pipec.recovery import (
+    at_end,
+    blank_statement,
+    brace_on_next_line,
+    error_pos,
+    expected_terminals,
+    unclosed_before,
+)
 from pipec.syntax_errors import (
     closest_keyword,
     describe_expected,
@@ -26,8 +33,11 @@ from pipec.syntax_errors import (
     lexical_problem,
     previous_word,
     quote,
+    reversed_comparison,
     spaced_duration,
+    spaced_unit,
     split_word,
+    unquoted_string,
     unusual_character,
 )
 from pipec.transform import ToAst
@@ -151,6 +161,10 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
         return _unclosed_block(text.split("\n"), file)
     line, col = exc.line, exc.column
     source_line = _line_at(text, error_pos(exc))
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "_NL":
+        # The line ended too soon: point after its code, not after its comment, and
+        # name the code's last word, not the comment's (`after `reg``).
+        col = min(col, len(strip_comment(source_line).rstrip()) + 1)
     expected = expected_terminals(exc)
     problem = lexical_problem(source_line, col - 1, expected, _kind_before(exc))
     if problem is not None:
@@ -176,13 +190,39 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
     if unusual is not None:  # `“`, a no-break space: say what the character is
         return error("P001", f"{message.rpartition(', found ')[0]}, found {unusual[0]}",
                      span, unusual[1])
-    typo = closest_keyword(found, expected, grammar()) if found else None
-    hint = f"did you mean {quote(typo)}?" if typo else spaced_duration(after, found)
+    hint = _layout_hint(text, exc, found) or _hint(source_line, col - 1, found, after, expected)
     if hint and found and not found.isascii():  # `tеam` with a Cyrillic `е`
         odd = next(c for c in found if not c.isascii())
         hint += (f" (`{odd}` is U+{ord(odd):04X}, "
                  f"{unicodedata.name(odd, 'an unnamed character').lower()}, not an ASCII letter)")
     return error("P001", message, span, hint)
+
+
+def _layout_hint(text: str, exc: UnexpectedInput, found: str | None) -> str | None:
+    """What the lines around the error say: a block's `{` on the line after its header,
+    or a block left open above the declaration the parser stopped at."""
+    if brace_on_next_line(text, exc) is not None:
+        return "a block's `{` goes at the end of its header line, not on the next line"
+    unclosed = unclosed_before(text, exc)
+    if unclosed is None:
+        return None
+    opener = strip_comment(text.split("\n")[unclosed - 1]).split("{")[0].strip()
+    return (f"is a `}}` missing above? {quote(opener)} on line {unclosed} is still open, "
+            f"and `{found}` cannot go inside it")
+
+
+def _hint(line: str, index: int, found: str | None, after: str | None,
+          expected: set[str]) -> str | None:
+    """The likely fix for `found` at `index` of `line`, where the parser wanted
+    `expected`: a misspelt keyword, a literal split in two (`1d 12h`, `30 d`), `=>`, a
+    path without quotes."""
+    typo = closest_keyword(found, expected, grammar()) if found else None
+    if typo:
+        return f"did you mean {quote(typo)}?"
+    return spaced_duration(after, found) \
+        or spaced_unit(line, index + len(found or ""), found, expected) \
+        or reversed_comparison(line, index, expected) \
+        or unquoted_string(line, index, expected)
 
 
 def _line_at(text: str, pos: int) -> str:
@@ -224,11 +264,7 @@ def _found_words(exc: UnexpectedInput, found: str | None) -> str:
 
 def _unclosed_block(lines: list[str], file: str) -> Diagnostic:
     """At the end of the file the only useful news is which block is still open."""
-    opened: list[int] = []
-    for number, line in enumerate(lines, start=1):
-        delta = brace_delta(line)
-        opened.extend([number] * max(delta, 0))
-        del opened[len(opened) + min(delta, 0):]
+    opened = open_blocks(lines)
     end = n.Span(file, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
     if opened:
         return error("P001", f"expected `}}` to close the block opened on line {opened[-1]}, "

@@ -9,7 +9,7 @@ import re
 
 from lark import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.parsers.lalr_analysis import ParseTableBase, Shift
-from pipec.comments import strip_comment
+from pipec.comments import brace_delta, open_blocks, strip_comment
 
 
 def error_pos(exc: UnexpectedInput) -> int:
@@ -44,7 +44,14 @@ def blank_statement(text: str, exc: UnexpectedInput) -> str | None:
     every line and column."""
     if at_end(exc) or getattr(exc, "line", -1) < 1:
         return None
+    brace = brace_on_next_line(text, exc)
+    if brace is not None:
+        return _brace_moved_up(text, error_pos(exc), brace)
     pos = error_pos(exc)
+    if unclosed_before(text, exc) is not None and _indent(text, pos) >= 2:
+        # `};` in the last two columns of the indentation: the block is closed, and
+        # the declaration after it keeps its line and column.
+        return text[:pos - 2] + "};" + text[pos:]
     start, opener, opened_on_line = _statement_start(text, pos)
     enclosing = opener or _enclosing_bracket(exc, opened_on_line)
     # A `}` where a block's `{` should be (`pipeline p }`) belongs to the mistake: kept,
@@ -56,6 +63,57 @@ def blank_statement(text: str, exc: UnexpectedInput) -> str | None:
     if not text[start:end].strip():
         return None
     return text[:start] + _BLANKABLE.sub(" ", text[start:end]) + text[end:]
+
+
+# The keywords that start a declaration: one of them where a statement of the block
+# goes, at the start of a line, in a file with more `{` than `}`, is the next
+# declaration after a block whose `}` was left out.
+DECLARATION_KEYWORDS = frozenset({
+    "import", "team", "checks", "gates", "pipeline", "source", "validate", "label",
+    "features", "split", "train", "evaluate", "register", "deploy"})
+
+
+def unclosed_before(text: str, exc: UnexpectedInput) -> int | None:
+    """The line of the block whose `}` is missing, when the parser stopped at the next
+    declaration because that block was never closed (`train m {` ... `evaluate m {`)."""
+    if not isinstance(exc, UnexpectedToken) or exc.token.start_pos is None \
+            or str(exc.token) not in DECLARATION_KEYWORDS \
+            or "RBRACE" not in expected_terminals(exc):
+        return None
+    pos = exc.token.start_pos
+    line_start = text.rfind("\n", 0, pos) + 1
+    if text[line_start:pos].strip() or sum(map(brace_delta, text.split("\n"))) <= 0:
+        return None
+    opened = open_blocks(text[:line_start].split("\n"))
+    return opened[-1] if opened else None
+
+
+def _indent(text: str, pos: int) -> int:
+    return pos - (text.rfind("\n", 0, pos) + 1)
+
+
+_LEADING_BRACE = re.compile(r"[ \t]*\{")
+
+
+def brace_on_next_line(text: str, exc: UnexpectedInput) -> int | None:
+    """Offset of a block's `{` put at the start of the line after its header (the
+    Allman style of C#, or of a user used to it) where the parser wanted it at the end
+    of the header line, if that is the mistake."""
+    if not isinstance(exc, UnexpectedToken) or exc.token.type != "_NL" \
+            or not _opens_block(exc):
+        return None
+    brace = _LEADING_BRACE.match(text, error_pos(exc) + 1)
+    return brace.end() - 1 if brace is not None else None
+
+
+def _brace_moved_up(text: str, newline: int, brace: int) -> str:
+    """The `{` at `brace` moved to the end of the header line ending at `newline` (before
+    its comment): parsing goes on into the block, which blanking the header alone would
+    have left as a stray `{` and a body of misplaced statements. Every token keeps its
+    line and column; only the header line's comment moves right."""
+    start = text.rfind("\n", 0, newline) + 1
+    end = start + len(strip_comment(text[start:newline]).rstrip())
+    return text[:end] + " {" + text[end:brace] + " " + text[brace + 1:]
 
 
 def _opens_block(exc: UnexpectedInput) -> bool:

@@ -3,6 +3,7 @@ never a dump of Lark terminal names."""
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -130,6 +131,51 @@ def spaced_duration(after: str | None, found: str | None) -> str | None:
     return None
 
 
+_NUMBER = re.compile(r"\d+(\.\d+)?")
+_UNIT_AFTER = re.compile(r"[ \t]+([A-Za-z]+)(?![\w.])")
+
+
+def spaced_unit(line: str, end: int, found: str | None, expected: set[str]) -> str | None:
+    """The fix for `30 d` where a duration goes, `50 MB` where a size goes: a number and
+    its unit are one word. `end` indexes `line` just after the number."""
+    unit = _UNIT_AFTER.match(line, end)
+    if not found or unit is None or not _NUMBER.fullmatch(found):
+        return None
+    for kind, (noun, _, units, _) in _UNIT_WORDS.items():
+        short = _SHORT_UNITS.get(unit.group(1), unit.group(1)) if kind == "DURATION" \
+            else unit.group(1)
+        if kind in expected and short in units:
+            return f"a {noun} is one word: write `{found}{short}`"
+    return None
+
+
+# Duration units spelled out (`30 days`), and what the grammar calls them.
+_SHORT_UNITS = {**dict.fromkeys(("day", "days"), "d"),
+                **dict.fromkeys(("hour", "hours", "hr", "hrs"), "h"),
+                **dict.fromkeys(("min", "mins", "minute", "minutes"), "m"),
+                **dict.fromkeys(("sec", "secs", "second", "seconds"), "s")}
+
+
+_UNQUOTED = re.compile(r"[^\s\"';#{}\[\]]+")
+
+
+def unquoted_string(line: str, index: int, expected: set[str]) -> str | None:
+    """The fix for a path or module name left unquoted (`from parquet data.parquet`,
+    `model sklearn.linear_model.Ridge`) where only a string goes."""
+    text = _UNQUOTED.match(line, index)
+    if expected != {"STRING"} or text is None:
+        return None
+    return f"write it in double quotes: {quote(json.dumps(text.group()))}"
+
+
+def reversed_comparison(line: str, index: int, expected: set[str]) -> str | None:
+    """`=>` or `=<` where a comparison goes: the `=` comes second, as in Python."""
+    written = line[index:index + 2]
+    if "CMP" in expected and written in ("=>", "=<"):
+        return f"did you mean `{written[1]}=`?"
+    return None
+
+
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
 _WORD_AROUND = re.compile(r"[A-Za-z0-9_]*")
 
@@ -243,6 +289,8 @@ def lexical_problem(line: str, index: int, expected: set[str],
         return None
     if line[index] == '"':
         return string_problem(line, index)
+    if line[index] == "'" and "STRING" in expected:
+        return single_quoted(line, index)
     return word_problem(line, index, expected, before) or unit_problem(line, index, expected)
 
 
@@ -258,6 +306,17 @@ def string_problem(line: str, index: int) -> Problem | None:
                            'use `\\"`, `\\\\`, `\\/`, `\\b`, `\\f`, `\\n`, `\\r`, `\\t` '
                            "or `\\u` and four hex digits")
     return None
+
+
+_SINGLE_QUOTED = re.compile(r"'([^'\n]*)'?")
+
+
+def single_quoted(line: str, index: int) -> Problem:
+    """`'data.csv'` (Python's or SQL's quotes) where a string goes."""
+    match = _SINGLE_QUOTED.match(line, index)
+    assert match is not None
+    return Problem("a string is written in double quotes, not single quotes", index,
+                   match.end(), f"write {quote(json.dumps(match.group(1)))}")
 
 
 def word_problem(line: str, index: int, expected: set[str],
