@@ -26,8 +26,10 @@ Checks that each operation fits the type of the column it acts on: `range` needs
 number, date or timestamp, and a bound of the same kind (a number for a number, a date
 or timestamp for a date or timestamp column); `drift` takes the statistics `mean`,
 `median`, `std`, `min`, `max`, `sum` of a number, and `count`, `distinct`, `null_rate`
-of any column; the aggregates `sum`, `mean`, `min`, `max` need numbers (`min`/`max`
-also take dates); a time split, a source's `time` and a feature view's `time` need a
+of any column; a feature's aggregate is `count`, `distinct`, `sum`, `mean`, `min` or
+`max` (the ones the runtime computes over a window), `sum` and `mean` of a number or a
+bool (the count and the share of true values), `min` and `max` of a number, date or
+timestamp; a time split, a source's `time` and a feature view's `time` need a
 date or timestamp column; a schema constraint needs a number or a date like its column;
 a label's `when COL op VALUE` and a market split's `holdout` values need values of the
 column's kind (a number for a number, a date or timestamp for a date or timestamp, a
@@ -67,12 +69,23 @@ pipeline p {
 ```
 '''
 
-NUMERIC_AGGREGATES = {"sum", "mean", "avg", "std", "stddev"}
+# A feature's aggregates: the ones the runtime computes over a window
+# (stdlib/runtime/features.py). A bool is summed as 1 and 0: `sum` counts its true
+# values, `mean` is their share (a model reads a bool as 1 and 0 too).
+NUMERIC_AGGREGATES = {"sum", "mean"}
+ORDERED_AGGREGATES = {"min", "max"}
+KNOWN_AGGREGATES = {"count", "distinct"} | NUMERIC_AGGREGATES | ORDERED_AGGREGATES
+# Names a user reaches for that are not aggregates here, with what to write instead.
+_OTHER_AGGREGATES = {
+    "avg": "did you mean `mean`?",
+    "average": "did you mean `mean`?",
+    "std": "there is no windowed standard deviation: use count, sum, mean, min, max or "
+           "distinct",
+}
+_OTHER_AGGREGATES["stddev"] = _OTHER_AGGREGATES["std"]
 # `drift STAT(COL)`: the statistics the runtime computes (stdlib/runtime/validation.py).
 NUMERIC_DRIFT_STATS = {"mean", "median", "std", "stddev", "min", "max", "sum"}
 ANY_DRIFT_STATS = {"count", "distinct", "null_rate"}
-ORDERED_AGGREGATES = {"min", "max"}
-KNOWN_AGGREGATES = {"count", "distinct"} | NUMERIC_AGGREGATES | ORDERED_AGGREGATES
 
 
 @rule("T003", "error", "a check, aggregate or split that does not fit the column's type", DOC)
@@ -215,8 +228,8 @@ def _aggregate_types(view: n.Block,
     for feature in view.all(n.FeatureDef):
         agg = feature.agg.name
         if agg not in KNOWN_AGGREGATES:
-            yield error("T003", f"`{agg}` is not an aggregate", feature.agg.span,
-                        "use count, sum, mean, min, max or distinct")
+            yield error("T003", f"`{agg}` is not an aggregate of a feature", feature.agg.span,
+                        _OTHER_AGGREGATES.get(agg, "use count, sum, mean, min, max or distinct"))
             continue
         if agg != "count" and feature.column is None:
             yield error("T003", f"`{agg}()` needs a column", feature.agg.span,
@@ -225,11 +238,18 @@ def _aggregate_types(view: n.Block,
         col_type = _type_of(schema, feature.column)
         if col_type is None:
             continue
-        allowed = NUMERIC_TYPES | (TEMPORAL_TYPES if agg in ORDERED_AGGREGATES else set())
+        allowed = NUMERIC_TYPES | (TEMPORAL_TYPES if agg in ORDERED_AGGREGATES else {"bool"})
         if agg in NUMERIC_AGGREGATES | ORDERED_AGGREGATES and col_type not in allowed:
             assert feature.column is not None
             yield error("T003", f"`{agg}({feature.column.name})` of {_a(col_type)}",
-                        feature.span, "use count() or distinct() for non-numeric columns")
+                        feature.span, _fits_instead(agg, col_type))
+
+
+def _fits_instead(agg: str, col_type: str) -> str:
+    """What a feature over a column of this type can aggregate instead."""
+    if col_type == "bool":  # min/max of a bool: whether any, or every, value is true
+        return f"`sum` counts the true values and `mean` is their share; `{agg}` needs a number"
+    return "`count(COL)` counts its values and `distinct(COL)` its distinct values"
 
 
 def _split_type(program: Program) -> Iterator[Diagnostic]:
