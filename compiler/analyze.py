@@ -346,7 +346,8 @@ def _check_schedule(program: Program) -> None:
     except cron.CronError as exc:
         program.diagnostics.append(error(
             "P001", f"`{text}` is not a cron expression every target accepts: {exc}",
-            retrain.cron.span, 'write five fields, e.g. "0 3 * * *" (03:00 UTC daily)'))
+            retrain.cron.span, cron.preset_meant(text)
+            or 'write five fields, e.g. "0 3 * * *" (03:00 UTC daily)'))
         return
     if cron.never_fires(schedule):
         program.diagnostics.append(error(

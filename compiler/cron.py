@@ -75,6 +75,15 @@ def parse(expression: str) -> Schedule:
     return Schedule(*values, not _unrestricted(parts[2]), not _unrestricted(parts[4]))
 
 
+def preset_meant(expression: str) -> str | None:
+    """The fix for a preset written without its `@` or in another case (`daily`,
+    `@Hourly`): 'did you mean "@daily"?'. None when the text names no preset."""
+    preset = "@" + expression.strip().lstrip("@").lower()
+    if preset in PRESETS and preset != expression:
+        return f'did you mean "{preset}"? (or five fields, e.g. "{PRESETS[preset]}")'
+    return None
+
+
 def _unrestricted(part: str) -> bool:
     return part.startswith(("*", "?"))
 

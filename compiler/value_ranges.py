@@ -125,6 +125,15 @@ def _code_commit(value: n.Value | n.Ident) -> Iterator[Diagnostic]:
 
 
 def _statements(block: n.Block) -> Iterator[Diagnostic]:
+    if isinstance(block, n.Features) and block.version is not None and block.version.value < 0:
+        yield _p001(block.version, "a feature view's version is a whole number from 0: "
+                    "lineage and the docs order versions by it", "write `version 1`, and "
+                    "raise it when the view's definition changes")
+    for gate in block.all(n.Gate):
+        if gate.min_rows is not None and gate.min_rows.value < 0:
+            yield _p001(gate.min_rows, "a slice's `min` is a number of test rows, so it "
+                        "cannot be negative", "write `min 0` to gate every slice, or the "
+                        "fewest rows a slice needs to be gated, e.g. `min 100`")
     for feature in block.all(n.FeatureDef):
         if feature.window.seconds <= 0:
             yield _p001(feature.window, "a window of no time holds no rows: the feature "

@@ -52,6 +52,16 @@ def test_a_bad_schedule_is_p001_at_the_string_and_the_rest_is_still_checked() ->
     assert any(d.code == "OWN002" for d in program.diagnostics)  # `owner ghost`
 
 
+@pytest.mark.parametrize(("written", "meant"), [
+    ("daily", '"@daily"'), ("@Hourly", '"@hourly"'), (" weekly ", '"@weekly"')])
+def test_a_preset_without_its_at_sign_is_named(written: str, meant: str) -> None:
+    """`daily` is no cron expression (targets read only `@daily`): the help says which
+    preset was meant, where it used to ask for five fields."""
+    program = compile(PROGRAM.format(cron=written))
+    [found] = [d for d in program.diagnostics if d.code == "P001"]
+    assert found.help is not None and found.help.startswith(f"did you mean {meant}?")
+
+
 def test_a_schedule_that_never_fires_is_p001() -> None:
     program = compile(PROGRAM.format(cron="0 0 30 2 *"))
     assert any(d.code == "P001" and "never fires" in d.message for d in program.diagnostics)

@@ -43,6 +43,8 @@ def _p001(text: str) -> list[str]:
     ("validate s {\n    range at in 2026-01-02..2026-01-01T12:00:00Z\n  }",
      "3:17 the range `2026-01-02..2026-01-01T12:00:00Z` ends"),
     ("source s {\n    schema { p: float in 1..0 }\n  }", "3:26 the range `1..0` ends (0)"),
+    ("features f version -3 {\n    entity e\n  }", "2:22 a feature view's version is a whole"),
+    ("evaluate m {\n    slice c min -5: roc_auc >= 0.8\n  }", "3:17 a slice's `min` is a number"),
 ])
 def test_out_of_range_values_are_p001_at_the_value(body: str, found: str) -> None:
     messages = _p001(f"pipeline p {{\n  {body}\n}}\n")
@@ -64,6 +66,8 @@ def test_out_of_range_values_are_p001_at_the_value(body: str, found: str) -> Non
     "validate s {\n    range x in 3..3\n    range y in -1..2.5\n  }",
     "validate s {\n    range at in 2026-01-01..2026-01-01T00:00:00Z\n  }",
     "source s {\n    schema { p: float in 0..1, d: date in 2020-01-01..2030-01-01 }\n  }",
+    "features f version 0 {\n    entity e\n  }",
+    "evaluate m {\n    slice c min 0: roc_auc >= 0.8\n  }",
 ])
 def test_values_in_range_are_not(body: str) -> None:
     assert _p001(f"pipeline p {{\n  {body}\n}}\n") == []
