@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, warning
 from pipec.model import Program
 from pipec.rules import rule
@@ -11,7 +12,8 @@ from pipec.rules._support import base_schema, gates_of, ident_value, uses_unknow
 
 DOC = '''
 ## What it does
-When the base source has a `category` column (other than a label's or its `entity`),
+When the base source has a `category` column (other than a label's, its `entity`, or
+the column of a market split that holds out one market, which every test row shares),
 reports an evaluate stage with no `slice COL: METRIC op V` gate.
 
 ## Why is this bad?
@@ -69,7 +71,8 @@ def check(program: Program) -> Iterator[Diagnostic]:
     label_columns = {program.label_column(label) for label in program.labels()}
     entity = ident_value(program.block("source", program.base_source), "entity") \
         if program.base_source else None
-    skipped = label_columns | ({entity.name} if entity is not None else set())
+    skipped = label_columns | ({entity.name} if entity is not None else set()) \
+        | _one_held_market(program)
     categories = [c for c, d in schema.items() if d.type == "category" and c not in skipped]
     if not categories:
         return
@@ -82,3 +85,15 @@ def check(program: Program) -> Iterator[Diagnostic]:
                       f"has the category column{'s' if len(categories) > 1 else ''} {names}",
                       evaluate.header,
                       f"add `slice {categories[0]} min 100: METRIC op VALUE`")
+
+
+def _one_held_market(program: Program) -> set[str]:
+    """The column of a market split that holds out one market: every test row has the
+    same value there, so a slice gate on it is the overall gate again. (With several
+    held-out markets it is a real slice, one per market.)"""
+    split = program.split
+    holdout = split.setting("holdout") if split is not None and split.by == "market" else None
+    if split is None or split.on is None or holdout is None \
+            or not isinstance(holdout.value, n.ListValue) or len(holdout.value.items) != 1:
+        return set()
+    return {split.on.name}
