@@ -165,7 +165,7 @@ def _create_raw(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], base_dir:
     if fmt == "sql":
         # Relative paths inside the user's query resolve against the base dir.
         con.execute(f"SET file_search_path = {literal(str(base_dir))}")
-        body = stage["query"]
+        body = _one_select(stage)
     else:
         path = resolve_path(stage["path"], base_dir)
         _require_file(stage, path)
@@ -185,6 +185,26 @@ def _create_raw(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], base_dir:
         # (`CREATE ... TABLE __raw AS`) with a caret, which no user wrote.
         why = str(exc).split("\n\n", 1)[0]
         raise SourceError(f"source {stage['name']!r}: cannot read: {why}") from exc
+
+
+def _one_select(stage: dict[str, Any]) -> str:
+    """A sql source's query, once it is known to be one SELECT (a `WITH`, `FROM t` or
+    `VALUES` is one too). It is run as `CREATE TABLE __raw AS <query>`, where a second
+    statement ran as well: `...; COPY (...) TO 'file'` wrote a file, `...; ATTACH` opened
+    a database, side effects no source may have, which neither the cache nor lineage
+    sees."""
+    try:
+        statements = duckdb.extract_statements(stage["query"])
+    except duckdb.Error as exc:
+        why = str(exc).split("\n\n", 1)[0]
+        raise SourceError(f"source {stage['name']!r}: cannot read: {why}") from exc
+    kinds = [statement.type.name for statement in statements]
+    if kinds != ["SELECT"]:
+        found = ", then ".join(kinds) if kinds else "no statement at all"
+        raise SourceError(
+            f"source {stage['name']!r}: a `sql` source is one SELECT query, and this one is "
+            f"{found}: a source only reads (write files or tables in a stage of their own)")
+    return stage["query"]
 
 
 # RFC 4180. Given to DuckDB rather than sniffed: sniffing a file with one ragged row

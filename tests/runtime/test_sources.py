@@ -175,3 +175,32 @@ def test_a_corrupt_file_says_why_without_the_internal_sql(tmp_path: Path) -> Non
     with pytest.raises(SourceError, match="cannot read") as caught:
         _load(tmp_path, source("b", "bad.parquet", "id", "at", SCHEMA))
     assert "\n" not in str(caught.value) and "__raw" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("query", "found"), [
+    ("SELECT * FROM t; COPY (SELECT 1) TO 'written.csv'", "SELECT, then COPY"),
+    ("SELECT 1 AS id; CREATE TABLE kept AS SELECT 2", "SELECT, then CREATE"),
+    ("ATTACH 'other.db'", "ATTACH"),
+    ("-- nothing but a comment", "no statement at all"),
+])
+def test_a_sql_source_is_one_select_and_runs_nothing_else(
+        tmp_path: Path, query: str, found: str) -> None:
+    """The query is run inside `CREATE TABLE AS`, where a second statement used to run
+    too: a source that wrote a file, unseen by the cache and lineage."""
+    stage = source("q", "", "id", None, [col("id", "string")], fmt="sql", snapshot=None,
+                   query=query)
+    with pytest.raises(SourceError, match=f"one SELECT query, and this one is {found}"):
+        _load(tmp_path, stage)
+    assert not (tmp_path / "written.csv").exists()
+
+
+@pytest.mark.parametrize("query", [
+    "WITH a AS (SELECT 'x' AS id) SELECT * FROM a;",
+    "FROM (VALUES ('x')) v(id)",
+    "SELECT 'x' AS id -- a comment after it",
+])
+def test_every_form_of_one_select_still_reads(tmp_path: Path, query: str) -> None:
+    stage = source("q", "", "id", None, [col("id", "string")], fmt="sql", snapshot=None,
+                   query=query)
+    _loaded, rows = _load(tmp_path, stage)
+    assert rows == [{"id": "x"}]
