@@ -8,13 +8,12 @@ contract, validation rules, gates, approvals and the open diagnostics.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pipec import __version__
 from pipec import nodes as n
 from pipec.docsite import describe
-from pipec.loader import stdlib_root
+from pipec.docsite.names import FileNames, portable
 from pipec.model import PRODUCES, Program
 from pipec.rules._support import gates_with_origin
 
@@ -23,50 +22,38 @@ COMMON = ("id", "kind", "name", "owner", "inputs", "on_failure", "alert", "retri
           "timeout_s", "description", "definition_hash")
 
 
-def portable(path: str) -> str:
-    """A file name safe to publish, and the same from any working directory: from the
-    repository root (as SARIF names it), `std/...` for the standard library; never an
-    absolute path of the building machine."""
-    from pipec.config import repository_name
-
-    in_repository = repository_name(path)
-    if in_repository is not None:
-        return in_repository
-    candidate = Path(path)
-    if not candidate.is_absolute():
-        return candidate.as_posix()
-    for root, prefix in ((stdlib_root(), "std/"), (Path.cwd(), "")):
-        try:
-            return prefix + candidate.resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
-            continue
-    return candidate.name
+__all__ = ["FileNames", "pipeline_entry", "portable", "team_entries"]
 
 
-def team_entries(program: Program) -> dict[str, dict[str, Any]]:
+def team_entries(program: Program, names: FileNames | None = None) -> dict[str, dict[str, Any]]:
+    """The teams the program sees, by name; `names` names their files (default: plain)."""
+    names = FileNames() if names is None else names
     teams = {}
     for name, block in program.teams.items():
         contact = block.setting("contact")
         teams[name] = {"contact": contact.value.py if contact is not None else None,
                        "role": program.team_role(name),
-                       "file": portable(block.header.file)}
+                       "file": names(block.header.file)}
     return teams
 
 
-def pipeline_entry(program: Program, lineage: dict[str, Any], slug: str) -> dict[str, Any]:
-    """The docs of one pipeline, from its checked program and its lineage manifest."""
+def pipeline_entry(program: Program, lineage: dict[str, Any], slug: str,
+                   names: FileNames | None = None) -> dict[str, Any]:
+    """The docs of one pipeline, from its checked program and its lineage manifest;
+    `names` names its files (qualified by project when a site spans several)."""
+    names = FileNames() if names is None else names
     head = lineage["pipeline"]
     edges = lineage["edges"]
     nodes = {stage["id"]: _node(stage, edges) for stage in lineage["stages"]}
     for stage_id, node in nodes.items():
         node["on_failure_from"] = _policy_origin(program, stage_id)
     return {
-        "name": head["name"], "slug": slug, "file": portable(program.display),
+        "name": head["name"], "slug": slug, "file": names(program.display),
         "description": head["description"], "owner": head["owner"], "risk": head["risk"],
         "predicts": head["predicts"],
         "retrain": {**head["retrain"], "summary": describe.retrain(head["retrain"])},
         "dag_hash": lineage["dag_hash"],
-        "teams": team_entries(program),
+        "teams": team_entries(program, names),
         "order": [stage["id"] for stage in lineage["stages"]],
         "nodes": nodes,
         "parent_map": {sid: sorted(program.graph.predecessors(sid)) for sid in nodes},
@@ -76,7 +63,7 @@ def pipeline_entry(program: Program, lineage: dict[str, Any], slug: str) -> dict
         "validation": _validation(nodes),
         "gates": _gates(program, nodes),
         "approvals": [_approval(node) for node in nodes.values() if node["kind"] == "approval"],
-        "diagnostics": _diagnostics(program),
+        "diagnostics": _diagnostics(program, names),
     }
 
 
@@ -219,10 +206,10 @@ def _approval(node: dict[str, Any]) -> dict[str, Any]:
             "register": node["spec"]["register"]}
 
 
-def _diagnostics(program: Program) -> list[dict[str, Any]]:
+def _diagnostics(program: Program, names: FileNames) -> list[dict[str, Any]]:
     """Open findings that do not stop the build (warnings and notes), with their codes."""
     return [{"code": d.code, "severity": str(d.severity), "message": d.message,
-             "file": portable(d.span.file), "line": d.span.line, "column": d.span.col,
+             "file": names(d.span.file), "line": d.span.line, "column": d.span.col,
              "help": d.help} for d in program.diagnostics if str(d.severity) != "error"]
 
 

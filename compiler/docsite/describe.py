@@ -100,6 +100,26 @@ def retrain(entry: dict[str, Any]) -> str:
     return kind
 
 
+def backfill(entry: dict[str, Any] | None) -> str:
+    """A feature view's `backfill FROM..UNTIL [validated]`: the range whose rows were
+    recomputed, which a reader of the reproducibility contract must see."""
+    if not entry:
+        return ""
+    text = f"{entry['from']}..{entry['until']}"
+    return f"{text}, validated" if entry.get("validated") else text
+
+
+def marked_columns(schema: list[dict[str, Any]] | None) -> str:
+    """A source's columns marked `pii` (personal data) and `after_event` (known only
+    after the prediction time): what governance and leakage reviews look for."""
+    parts = []
+    for marker in ("pii", "after_event"):
+        names = [column["name"] for column in schema or () if column.get(marker)]
+        if names:
+            parts.append(f"{marker}: {', '.join(names)}")
+    return "; ".join(parts)
+
+
 def date(entry: dict[str, Any] | None) -> str:
     if entry is None:
         return ""

@@ -8,7 +8,8 @@ import json
 from typing import Any
 
 from pipec import __version__
-from pipec.docsite.collect import pipeline_entry, portable, team_entries
+from pipec.docsite.collect import pipeline_entry, team_entries
+from pipec.docsite.names import FileNames
 from pipec.manifest import build_manifest
 from pipec.model import Program
 
@@ -17,30 +18,33 @@ SCHEMA_VERSION = 1
 
 def build_docs_manifest(programs: list[Program]) -> dict[str, Any]:
     """Everything `pipec docs` shows, for one or more checked files."""
+    names = FileNames.of(p.display for p in programs)
     # Each pipeline's lineage manifest, built once: it orders the pages and fills them.
     lineages = [(p, build_manifest(p)) for p in programs if p.pipeline is not None]
-    lineages.sort(key=lambda entry: _page_order(*entry))
+    lineages.sort(key=lambda entry: _page_order(*entry, names))
     slugs = _slugs([p.name for p, _lineage in lineages])
-    pipelines = [pipeline_entry(p, lineage, slug)
-                 for (p, lineage), slug in zip(lineages, slugs, strict=True)]
+    documented = [(p, pipeline_entry(p, lineage, slug, names))
+                  for (p, lineage), slug in zip(lineages, slugs, strict=True)]
+    pipelines = [entry for _program, entry in documented]
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "generator": {"name": "pipec", "version": __version__},
-        "files": sorted(({"path": portable(p.display),
+        "files": sorted(({"path": names(p.display),
                           "pipeline": p.name if p.pipeline is not None else None}
                          for p in programs), key=lambda f: (f["path"], f["pipeline"] or "")),
         "pipelines": pipelines,
-        "organisation": organisation(programs, pipelines),
+        "organisation": organisation(programs, documented, names),
     }
     # The canonical JSON form: what a reader of the file on disk gets, key for key.
     return json.loads(dump(manifest))
 
 
-def _page_order(program: Program, lineage: dict[str, Any]) -> tuple[str, str, str]:
+def _page_order(program: Program, lineage: dict[str, Any],
+                names: FileNames) -> tuple[str, str, str]:
     """Pages are ordered and numbered by pipeline name, then file; two files published
-    under one name (`pipelines/p.pipe` of two repositories) are told apart by content,
-    so the site does not depend on the order the files were named in."""
-    return (program.name, portable(program.display), lineage["dag_hash"])
+    under one name are told apart by content, so the site does not depend on the order
+    the files were named in."""
+    return (program.name, names(program.display), lineage["dag_hash"])
 
 
 def dump(manifest: dict[str, Any]) -> str:
@@ -69,22 +73,29 @@ def slugify(text: str) -> str:
     return cleaned.strip("-") or "pipeline"
 
 
-def organisation(programs: list[Program], pipelines: list[dict[str, Any]]) -> dict[str, Any]:
-    """Which team owns which stages in which pipelines, and the stages nobody declared."""
-    teams: dict[str, dict[str, Any]] = {}
+def organisation(programs: list[Program], pipelines: list[tuple[Program, dict[str, Any]]],
+                 names: FileNames | None = None) -> dict[str, Any]:
+    """Which team owns which stages in which pipelines, and the stages nobody declared.
+    A team is one row per project: `ml` of two projects is two teams, each listing its
+    own stages (its declarations name their files, qualified by project)."""
+    names = FileNames() if names is None else names
+    teams: dict[tuple[str, str], dict[str, Any]] = {}
     for program in programs:
-        for name, team in team_entries(program).items():
-            entry = teams.setdefault(name, {"name": name, "declarations": [], "stages": []})
+        project = names.project(program.display) or ""
+        for name, team in team_entries(program, names).items():
+            entry = teams.setdefault((name, project),
+                                     {"name": name, "declarations": [], "stages": []})
             _declare(entry["declarations"], team)
     undeclared = []
-    for pipeline in pipelines:
+    for program, pipeline in pipelines:
+        project = names.project(program.display) or ""
         for stage_id in pipeline["order"]:
             node = pipeline["nodes"][stage_id]
-            undeclared.extend(_claim(teams, pipeline, node))
+            undeclared.extend(_claim(teams, project, pipeline, node))
     for entry in teams.values():
         entry["declarations"].sort(key=lambda d: (d["files"], str(d["contact"]),
                                                   str(d["role"])))
-    return {"teams": [teams[name] for name in sorted(teams)], "undeclared": undeclared}
+    return {"teams": [teams[key] for key in sorted(teams)], "undeclared": undeclared}
 
 
 def _declare(declarations: list[dict[str, Any]], team: dict[str, Any]) -> None:
@@ -98,17 +109,18 @@ def _declare(declarations: list[dict[str, Any]], team: dict[str, Any]) -> None:
                          "files": [team["file"]]})
 
 
-def _claim(teams: dict[str, dict[str, Any]], pipeline: dict[str, Any],
-           node: dict[str, Any]) -> list[dict[str, Any]]:
-    """Records the node under each of its owners; returns its ownership problems."""
+def _claim(teams: dict[tuple[str, str], dict[str, Any]], project: str,
+           pipeline: dict[str, Any], node: dict[str, Any]) -> list[dict[str, Any]]:
+    """Records the node under each of its owners (the teams of the pipeline's project);
+    returns its ownership problems."""
     where = {"pipeline": pipeline["name"], "slug": pipeline["slug"], "stage": node["id"]}
     if not node["owners"]:
         return [{**where, "owner": None, "reason": "no owner"}]
     problems = []
     for index, owner in enumerate(node["owners"]):
         as_ = "owner" if index == 0 else "co-owner"
-        if owner in teams and owner in pipeline["teams"]:
-            teams[owner]["stages"].append({**where, "as": as_})
+        if (owner, project) in teams and owner in pipeline["teams"]:
+            teams[owner, project]["stages"].append({**where, "as": as_})
         else:
             problems.append({**where, "owner": owner, "reason": "not declared as a team"})
     return problems

@@ -18,6 +18,7 @@ from pipec.docsite import describe
 from pipec.docsite.svg import render_svg
 from pipec.docsite.text import (
     Raw,
+    TeamRows,
     md_code,
     md_inline_code,
     md_text,
@@ -51,7 +52,7 @@ def render_site(manifest: dict[str, Any]) -> dict[str, str]:
     """Relative file name -> text of every page. The pages show `displayed` strings; the
     published manifest.json keeps them exact."""
     manifest = displayed(manifest)
-    context = {"m": manifest, "colours": team_colours(manifest)}
+    context = {"m": manifest, "colours": team_colours(manifest), "teams": TeamRows(manifest)}
     pages = {"index.html": _env("html").get_template("index.html.j2").render(context),
              "index.md": _env("md").get_template("index.md.j2").render(context)}
     pipeline_page = _env("md").get_template("pipeline.md.j2")
@@ -79,7 +80,8 @@ def _env(kind: str) -> jinja2.Environment:
         lstrip_blocks=True, keep_trailing_newline=True,
         finalize=None if html else md_text)
     env.filters.update(duration=describe.duration, value=describe.value,
-                       share=describe.share, jsonc=_json)
+                       share=describe.share, backfill=describe.backfill,
+                       marked=describe.marked_columns, jsonc=_json)
     env.globals.update(stage_anchor=stage_anchor, pipeline_anchor=pipeline_anchor,
                        team_anchor=team_anchor, svg=render_svg, mermaid=mermaid,
                        css=_css, Raw=Raw)

@@ -33,8 +33,34 @@ def team_anchor(team: str) -> str:
 
 
 def team_colours(manifest: dict[str, Any]) -> dict[str, str]:
-    teams = [team["name"] for team in manifest["organisation"]["teams"]]
+    # A name of several projects (one row each) is one colour: the chips show the name.
+    teams = {team["name"] for team in manifest["organisation"]["teams"]}
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(sorted(teams))}
+
+
+class TeamRows:
+    """The anchor of each organisation row, and which row a pipeline's team is. Teams
+    of one name from several projects are several rows (`team-ml`, `team-ml--2`: a
+    team name has no `-`); a pipeline's team is the row declared in its team's file."""
+
+    def __init__(self, manifest: dict[str, Any]) -> None:
+        self.anchors: list[str] = []
+        self._by_file: dict[tuple[str, str], str] = {}
+        seen: dict[str, int] = {}
+        for row in manifest["organisation"]["teams"]:
+            name = row["name"]
+            seen[name] = seen.get(name, 0) + 1
+            anchor = team_anchor(name) + ("" if seen[name] == 1 else f"--{seen[name]}")
+            self.anchors.append(anchor)
+            for declaration in row["declarations"]:
+                for file in declaration["files"]:
+                    self._by_file[name, file] = anchor
+
+    def href(self, pipeline: dict[str, Any], name: str) -> str:
+        """The anchor of the row of `name` as `pipeline` sees it."""
+        team = pipeline["teams"].get(name)
+        key = (name, team["file"] if team else "")
+        return self._by_file.get(key, team_anchor(name))
 
 
 class Raw(str):
