@@ -188,3 +188,27 @@ def test_an_index_without_pipelines_says_so(tmp_path: Path) -> None:
     index = (tmp_path / "index.md").read_text("utf-8")
     assert "| Pipeline | File |" not in index
     assert "## Pipelines\n\nNo pipelines: " in index
+
+
+def test_the_training_table_shows_features_and_distributed_training(tmp_path: Path) -> None:
+    """The train stage's `features [...]` and `distributed {...}` were in manifest.json
+    but on no page, and the Markdown feature versions had no Entity column (the HTML
+    table had one): a reviewer could not see what the model reads or how it trains."""
+    text = (EXAMPLES / "fraud" / "fraud.pipe").read_text("utf-8")
+    text = text.replace("    seed 42\n", "    seed 42\n    distributed { workers: 4 }\n", 1)
+    source = tmp_path / "src" / "fraud.pipe"
+    source.parent.mkdir()
+    source.write_text(text, "utf-8")
+    (tmp_path / "src" / "teams.pipe").write_bytes((EXAMPLES / "fraud" / "teams.pipe").read_bytes())
+    assert main(["docs", str(source), "-o", str(tmp_path / "site")]) == 0
+    page = (tmp_path / "site" / "fraud_detection.md").read_text("utf-8")
+    assert "| Stage | Model | Task | Features | Parameters | Seed | Resources | Distributed |" \
+        in page
+    assert "| amount, country, merchant\\_id |" in page.replace(
+        "account\\_risk\\_\\_amount\\_mean\\_30d, account\\_risk\\_\\_txn\\_count\\_7d, ", "")
+    assert '| `{"workers": 4}` |' in page
+    assert "| Source | Entity | Point in time |" in page
+    html = (tmp_path / "site" / "index.html").read_text("utf-8")
+    assert "<th>Features</th><th>Parameters</th>" in html
+    assert '<code class="wrap">{&#34;workers&#34;: 4}</code>' in html \
+        or '<code class="wrap">{&quot;workers&quot;: 4}</code>' in html
