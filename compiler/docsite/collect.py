@@ -15,7 +15,7 @@ from pipec import nodes as n
 from pipec.docsite import describe
 from pipec.docsite.names import FileNames, portable
 from pipec.model import PRODUCES, Program
-from pipec.rules._support import gates_with_origin
+from pipec.rules._support import checks_with_origin, gates_with_origin
 
 # Lifted out of the lineage entry into the node itself; the rest becomes `spec`.
 COMMON = ("id", "kind", "name", "owner", "inputs", "on_failure", "alert", "retries",
@@ -60,7 +60,7 @@ def pipeline_entry(program: Program, lineage: dict[str, Any], slug: str,
         "child_map": {sid: sorted(program.graph.successors(sid)) for sid in nodes},
         "edges": edges,
         "reproducibility": _reproducibility(program, head, lineage),
-        "validation": _validation(nodes),
+        "validation": _validation(program, nodes),
         "gates": _gates(program, nodes),
         "approvals": [_approval(node) for node in nodes.values() if node["kind"] == "approval"],
         "diagnostics": _diagnostics(program, names),
@@ -164,13 +164,15 @@ def _deploy(stage: dict[str, Any]) -> dict[str, Any]:
             "approval": stage.get("approval"), "summary": summary}
 
 
-def _validation(nodes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _validation(program: Program, nodes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     found = []
     for node in nodes.values():
         if node["kind"] != "validate":
             continue
-        checks = [{"kind": c["kind"], "severity": c["severity"],
-                   "summary": describe.check(c)} for c in node["spec"]["checks"]]
+        origins = _check_origins(program, node["id"])
+        checks = [{"kind": c["kind"], "severity": c["severity"], "summary": describe.check(c),
+                   "from": origin}
+                  for c, origin in zip(node["spec"]["checks"], origins, strict=True)]
         found.append({"stage": node["id"], "source": node["spec"]["source"],
                       "on_failure": node["on_failure"], "alert": node["alert"],
                       "uses": node["spec"]["uses"],
@@ -191,6 +193,16 @@ def _gates(program: Program, nodes: dict[str, dict[str, Any]]) -> list[dict[str,
                       "threshold": spec["threshold"], "approval_by": spec["approval_by"],
                       "owners": node["owners"], "gates": gates})
     return found
+
+
+def _check_origins(program: Program, stage_id: str) -> list[str | None]:
+    """Per check of a validate stage, in the lineage manifest's order (the schema's
+    types first, then the stage's own lines, then each check set's it uses), the set it
+    comes from (None: the stage's own): `unique a, b` beside `unique a, b (warn)` says
+    which one the team wrote."""
+    block = program.stages[stage_id].block
+    lines = [] if block is None else [name for _c, name in checks_with_origin(program, block)]
+    return [None, *lines]
 
 
 def _gate_origins(program: Program, stage_id: str) -> list[str | None]:

@@ -50,9 +50,16 @@ def gates_with_origin(program: Program,
 
 def checks_of(program: Program, validate: n.Block) -> Iterator[n.Stmt]:
     """A validate stage's check lines, including those of the check sets it uses."""
-    yield from (s for s in validate.body if isinstance(s, n.Check))
+    return (check for check, _set in checks_with_origin(program, validate))
+
+
+def checks_with_origin(program: Program,
+                       validate: n.Block) -> Iterator[tuple[n.Stmt, str | None]]:
+    """`checks_of`, each line with the check set it comes from (None: the stage's own)."""
+    yield from ((s, None) for s in validate.body if isinstance(s, n.Check))
     for set_name in used_sets(program.check_sets, validate):
-        yield from (s for s in program.check_sets[set_name].body if isinstance(s, n.Check))
+        yield from ((s, set_name) for s in program.check_sets[set_name].body
+                    if isinstance(s, n.Check))
 
 
 def lines_by_use(table: dict[str, n.Block], block: n.Block,

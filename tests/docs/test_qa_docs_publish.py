@@ -212,3 +212,30 @@ def test_the_training_table_shows_features_and_distributed_training(tmp_path: Pa
     assert "<th>Features</th><th>Parameters</th>" in html
     assert '<code class="wrap">{&#34;workers&#34;: 4}</code>' in html \
         or '<code class="wrap">{&quot;workers&quot;: 4}</code>' in html
+
+
+def test_a_check_from_a_check_set_says_which_set(tmp_path: Path) -> None:
+    """Checks a validate stage takes with `use SET` were listed like its own lines, so
+    `unique account_id, decision_at` and the same line `(warn)` stood side by side
+    unexplained; gates already said which set each came from."""
+    text = (EXAMPLES / "fraud" / "fraud.pipe").read_text("utf-8")
+    text = text.replace("pipeline fraud_detection {", "checks txn_basics {\n"
+                        "  unique account_id, decision_at warn\n}\n\n"
+                        "pipeline fraud_detection {", 1)
+    text = text.replace("  validate transactions {\n    owner data_platform\n",
+                        "  validate transactions {\n    owner data_platform\n"
+                        "    use txn_basics\n", 1)
+    source = tmp_path / "src" / "fraud.pipe"
+    source.parent.mkdir()
+    source.write_text(text, "utf-8")
+    (tmp_path / "src" / "teams.pipe").write_bytes((EXAMPLES / "fraud" / "teams.pipe").read_bytes())
+    assert main(["docs", str(source), "-o", str(tmp_path / "site")]) == 0
+    page = (tmp_path / "site" / "fraud_detection.md").read_text("utf-8")
+    assert "- `unique account_id, decision_at`\n" in page
+    assert "- `unique account_id, decision_at` (warn), from check set `txn_basics`\n" in page
+    manifest = json.loads((tmp_path / "site" / "manifest.json").read_text("utf-8"))
+    [stage] = [v for p in manifest["pipelines"] for v in p["validation"]
+               if v["stage"] == "validate.transactions"]
+    assert [c["from"] for c in stage["checks"]][-2:] == [None, "txn_basics"]
+    html = (tmp_path / "site" / "index.html").read_text("utf-8")
+    assert "from check set <code>txn_basics</code>" in html
