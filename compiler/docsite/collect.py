@@ -30,9 +30,11 @@ def team_entries(program: Program, names: FileNames | None = None) -> dict[str, 
     names = FileNames() if names is None else names
     teams = {}
     for name, block in program.teams.items():
-        contact = block.setting("contact")
+        contact, description = block.setting("contact"), block.setting("description")
         teams[name] = {"contact": contact.value.py if contact is not None else None,
                        "role": program.team_role(name),
+                       "description": description.value.py if description is not None
+                       else None,
                        "file": names(block.header.file)}
     return teams
 

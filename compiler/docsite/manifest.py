@@ -94,19 +94,19 @@ def organisation(programs: list[Program], pipelines: list[tuple[Program, dict[st
             undeclared.extend(_claim(teams, project, pipeline, node))
     for entry in teams.values():
         entry["declarations"].sort(key=lambda d: (d["files"], str(d["contact"]),
-                                                  str(d["role"])))
+                                                  str(d["role"]), str(d["description"])))
     return {"teams": [teams[key] for key in sorted(teams)], "undeclared": undeclared}
 
 
 def _declare(declarations: list[dict[str, Any]], team: dict[str, Any]) -> None:
     """Identical declarations in several files (each example's teams.pipe) are one row."""
+    said = {key: team[key] for key in ("contact", "role", "description")}
     for declaration in declarations:
-        if (declaration["contact"], declaration["role"]) == (team["contact"], team["role"]):
+        if {key: declaration[key] for key in said} == said:
             if team["file"] not in declaration["files"]:
                 declaration["files"] = sorted([*declaration["files"], team["file"]])
             return
-    declarations.append({"contact": team["contact"], "role": team["role"],
-                         "files": [team["file"]]})
+    declarations.append({**said, "files": [team["file"]]})
 
 
 def _claim(teams: dict[tuple[str, str], dict[str, Any]], project: str,

@@ -239,3 +239,22 @@ def test_a_check_from_a_check_set_says_which_set(tmp_path: Path) -> None:
     assert [c["from"] for c in stage["checks"]][-2:] == [None, "txn_basics"]
     html = (tmp_path / "site" / "index.html").read_text("utf-8")
     assert "from check set <code>txn_basics</code>" in html
+
+
+def test_a_team_description_is_shown(tmp_path: Path) -> None:
+    """`team x { ...; description "..." }` parsed and checked, but no page showed it."""
+    teams = (EXAMPLES / "fraud" / "teams.pipe").read_text("utf-8")
+    first = teams.index("team ")
+    end = teams.index("}", first)
+    teams = teams[:end] + '; description "Owns the <raw> & settled | data"' + teams[end:]
+    (tmp_path / "teams.pipe").write_text(teams, "utf-8")
+    assert main(["docs", str(tmp_path / "teams.pipe"), "-o", str(tmp_path / "site")]) == 0
+    manifest = json.loads((tmp_path / "site" / "manifest.json").read_text("utf-8"))
+    described = [d["description"] for t in manifest["organisation"]["teams"]
+                 for d in t["declarations"] if d["description"]]
+    assert described == ["Owns the <raw> & settled | data"]
+    index = (tmp_path / "site" / "index.md").read_text("utf-8")
+    assert "| Team | Role | Contact | About | Declared in | Stages |" in index
+    assert "| Owns the \\<raw\\> &amp; settled \\| data |" in index
+    html = (tmp_path / "site" / "index.html").read_text("utf-8")
+    assert "Owns the &lt;raw&gt; &amp; settled | data" in html

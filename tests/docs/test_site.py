@@ -41,7 +41,7 @@ def test_manifest_is_versioned_and_dbt_shaped(site: Path) -> None:
     evaluate = fraud["nodes"]["evaluate.fraud_gbm"]
     assert evaluate["owners"] == ["ml_fraud", "fraud_product", "risk"]
     assert {c["artifact"] for c in evaluate["consumes"]} == {"Model", "TestSet"}
-    assert fraud["teams"]["risk"] == {"contact": "#risk", "role": "risk",
+    assert fraud["teams"]["risk"] == {"contact": "#risk", "role": "risk", "description": None,
                                       "file": "examples/fraud/teams.pipe"}
     repro = fraud["reproducibility"]
     assert repro["features"][0]["version"] == 12
