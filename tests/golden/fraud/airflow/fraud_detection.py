@@ -7,10 +7,13 @@ human-in-the-loop ApprovalOperator. Written for Airflow 3.1 and later.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
 import shlex
+import signal
+import subprocess
 import tempfile
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
@@ -96,6 +99,9 @@ def _settings(overrides):
 # at once instead of spending its retries on the retry delay: the operator reports them
 # as a skip, which StageOperator turns into a failure. A failure (2) is retried.
 STOPPED_EXIT_CODES = (1, 3)
+# How long a stage stopped by its timeout (or a cancel) has to record its failure before
+# it is killed: Kubernetes' default grace period, which the local script gives it too.
+STOP_GRACE_S = 30
 
 
 class StageOperator(BashOperator):
@@ -106,6 +112,26 @@ class StageOperator(BashOperator):
 
     def execute(self, context):
         return _failing_a_stop(super().execute, context)
+
+    def on_kill(self):
+        # BashOperator only sends SIGTERM, to a process group of its own session that
+        # outlives the task: a stage busy in native code past its timeout ran on beside
+        # its retry, and after the DAG run ended. As a pod is, it is killed after a grace.
+        super().on_kill()
+        _kill_after_grace(self.subprocess_hook.sub_process)
+
+
+def _kill_after_grace(process):
+    """SIGKILL the stage's process group unless it ended within STOP_GRACE_S of the
+    SIGTERM (its group is its own: SubprocessHook starts a new session)."""
+    if process is None:
+        return
+    try:
+        process.wait(timeout=STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):  # it ended just now
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def _failing_a_stop(call, *args):
