@@ -11,7 +11,7 @@ from pipec.model import Program
 
 
 def runtime_limits(program: Program) -> list[Diagnostic]:
-    return [*_remote_registries(program), *_distributed(program)]
+    return [*_remote_registries(program), *_distributed(program), *_canaries(program)]
 
 
 def _remote_registries(program: Program) -> list[Diagnostic]:
@@ -41,4 +41,20 @@ def _distributed(program: Program) -> list[Diagnostic]:
                 "in the lineage but not applied: no target starts workers, and the model "
                 "trains in one process", setting.span,
                 "size the stage with `resources { cpu: N }` instead"))
+    return found
+
+
+def _canaries(program: Program) -> list[Diagnostic]:
+    """`canary P for D` is recorded (the deploy report, the registry's reason) but no
+    target serves traffic: the deploy stage puts the version in production at once."""
+    found = []
+    for block in program.blocks("deploy"):
+        canary = block.first(n.Canary)
+        if canary is not None:
+            written = f"canary {canary.share.text} for {canary.duration.text}"
+            found.append(Diagnostic(
+                "BUILD002", Severity.NOTE, f"`{written}` on `{block.name.name}` is "
+                "recorded in the deploy report and the registry but not applied: no target "
+                "serves traffic, and the version is promoted to production at once",
+                canary.span, "run the canary in the serving system that reads the registry"))
     return found

@@ -78,7 +78,8 @@ def test_keys_that_name_no_kubernetes_resource_are_left_out_with_a_note(tmp_path
     path = _reference(tmp_path, REFERENCE_RESOURCES,
                       'resources { cpu: 4, gpus: 1, "example.com/fpga": 2 }')
     result = build(path, "argo", tmp_path / "argo")
-    notes = [d.message for d in result.diagnostics if d.code == "BUILD002"]
+    notes = [d.message for d in result.diagnostics if d.code == "BUILD002"
+             and "`resources`" in d.message]
     assert len(notes) == 1 and "`gpus` in `resources` is not a Kubernetes" in notes[0]
     (workflow,) = yaml.safe_load_all(result.files["fraud_detection.yaml"])
     containers = [t["container"] for t in workflow["spec"]["workflowSpec"]["templates"]
