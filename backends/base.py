@@ -65,3 +65,20 @@ def pipeline_span(program: Program) -> Span:
     if program.pipeline is not None:
         return program.pipeline.header
     return Span(program.display, 1, 1, 1, 1)
+
+
+def resources_span(program: Program) -> Span | None:
+    """The first `resources` setting of a train stage: what BUILD002 points at."""
+    for block in program.blocks("train"):
+        setting = block.setting("resources")
+        if setting is not None:
+            return setting.span
+    return None
+
+
+def image_span(program: Program) -> Span | None:
+    """The pipeline's `image` setting: what a BUILD002 note on it points at."""
+    if program.pipeline is None:
+        return None
+    setting = program.pipeline.setting("image")
+    return setting.span if setting is not None else None

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from pipec.backends.airflow.lower import diagnostics, lower_dag
 from pipec.backends.airflow.model import AirflowDag
-from pipec.backends.base import BuildOptions, Lowered, pipeline_span
+from pipec.backends.base import (
+    BuildOptions,
+    Lowered,
+    image_span,
+    pipeline_span,
+    resources_span,
+)
 from pipec.backends.kube import diagnostics as pod_diagnostics
 from pipec.backends.kube import shared_state
 from pipec.backends.plan import plan_of
 from pipec.backends.pyrender import render
 from pipec.diagnostics import Diagnostic, Severity
 from pipec.model import Program
-from pipec.nodes import Span
 
 OPERATORS = ("bash", "kubernetes")
 
@@ -23,7 +28,7 @@ class AirflowBackend:
         plan = plan_of(program, options.manifest)
         model = lower_dag(plan, options)
         span = pipeline_span(program)
-        found = diagnostics(plan, model, span, _resources_span(program), _image_span(program))
+        found = diagnostics(plan, model, span, resources_span(program), image_span(program))
         if options.airflow_operator == "kubernetes":
             found += pod_diagnostics(program, plan, "the KubernetesPodOperator")
             found += shared_state(program, options.state_volume, "The KubernetesPodOperator")
@@ -52,21 +57,3 @@ class AirflowBackend:
         if size <= options.airflow_max_tasks:
             return []
         return [budget001(lowered.span, "airflow", size, options.airflow_max_tasks)]
-
-
-def _resources_span(program: Program) -> Span | None:
-    """The first `resources` setting of a train stage: what BUILD002 points at."""
-    for block in program.blocks("train"):
-        setting = block.setting("resources")
-        if setting is not None:
-            return setting.span
-    return None
-
-
-
-def _image_span(program: Program) -> Span | None:
-    """The pipeline's `image` setting: what the Bash BUILD002 note points at."""
-    if program.pipeline is None:
-        return None
-    setting = program.pipeline.setting("image")
-    return setting.span if setting is not None else None

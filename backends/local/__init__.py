@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipec.backends.base import BuildOptions, Lowered, pipeline_span
-from pipec.backends.plan import RETRY_DELAY_S, plan_of
+from pipec.backends.base import (
+    BuildOptions,
+    Lowered,
+    image_span,
+    pipeline_span,
+    resources_span,
+)
+from pipec.backends.plan import RETRY_DELAY_S, Plan, plan_of
 from pipec.backends.pyrender import render
 from pipec.commands.stage import RUN_ID
-from pipec.diagnostics import Diagnostic
+from pipec.diagnostics import Diagnostic, Severity
 from pipec.model import Program
+from pipec.nodes import Span
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,8 @@ class LocalBackend:
                          for s in plan.stages),
             edges=plan.edges, schedule=plan.retrain,
         )
-        return Lowered(model, pipeline_span(program))
+        span = pipeline_span(program)
+        return Lowered(model, span, _ignored(program, plan, span))
 
     def emit(self, lowered: Lowered) -> dict[str, str]:
         script: LocalScript = lowered.model
@@ -49,3 +57,23 @@ class LocalBackend:
     def measure(self, lowered: Lowered, files: dict[str, str],
                 options: BuildOptions) -> list[Diagnostic]:
         return []
+
+
+def _ignored(program: Program, plan: Plan, span: Span) -> list[Diagnostic]:
+    """What the script runs without, said as Airflow's BashOperator says it: every
+    stage is a process on this machine, in the Python environment the script runs in.
+    (`resources { cpu: N }` still sets the model's thread count, on every target.)"""
+    found = []
+    if any(stage.resources for stage in plan.stages):
+        found.append(Diagnostic(
+            "BUILD002", Severity.NOTE, "`resources` is not requested by the local script: "
+            "each stage runs as a process on this machine, as it is (`cpu` still sets the "
+            "model's thread count)", resources_span(program) or span,
+            "build for Argo or `--airflow-operator kubernetes` to request them for a pod"))
+    if plan.image:
+        found.append(Diagnostic(
+            "BUILD002", Severity.NOTE, "the pipeline's `image` is not used by the local "
+            "script: stages run in the Python environment that runs the script",
+            image_span(program) or span,
+            "build for Argo or `--airflow-operator kubernetes` to run every stage in the image"))
+    return found

@@ -60,7 +60,8 @@ document("BUILD002", "note", "a setting the target ignores", '''
 ## What it does
 Reported by `pipec build` when the target accepts the program but ignores one of its
 settings: `resources` on a train stage or the pipeline's `image` built for Airflow's
-BashOperator, which runs every stage on the worker as it is, or a `resources` key that
+BashOperator, which runs every stage on the worker as it is, or for the local script,
+which runs every stage as a process of the machine it runs on, or a `resources` key that
 names no Kubernetes resource (`gpus`), which a pod cannot request (`gpu` becomes
 `nvidia.com/gpu`). On every target: `distributed` on a train stage, which the lineage
 records but no target applies (the model trains in one process), and a deploy stage's
