@@ -104,7 +104,8 @@ def _store_problem(exc: sqlite3.DatabaseError | OSError, store: Path) -> str | N
 def _heard(write: Callable[..., None], *args: Any) -> None:
     """Print, or, when the reader of stdout has left (`pipec run | head`), go on
     without one: a run stopped half-way by its output would leave a registered model
-    with no run record (and the run's exit code would be lost)."""
+    with no run record (and the run's exit code would be lost), and one stopped by its
+    first warnings would not run at all."""
     try:
         write(*args)
     except BrokenPipeError:
@@ -137,7 +138,7 @@ def _compile(path: Path) -> tuple[Any, dict[str, Any] | None]:
     # not after the model is trained.
     found = program.diagnostics + (runtime_limits(program) if program.ok else [])
     if found:
-        emit(found, {f.display: f.text for f in program.files}, "text")
+        _heard(emit, found, {f.display: f.text for f in program.files}, "text")
     if has_errors(found):
         return program, None
     return program, build_manifest(program)
@@ -148,7 +149,7 @@ def _warn_dirty(program: Any, path: Path, emit: Any) -> None:
 
     found = repro005(program, path.resolve().parent)
     if found:
-        emit(found, {f.display: f.text for f in program.files}, "text")
+        _heard(emit, found, {f.display: f.text for f in program.files}, "text")
 
 
 def _execute(manifest: dict[str, Any], path: Path, args: argparse.Namespace,
