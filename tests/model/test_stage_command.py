@@ -27,6 +27,8 @@ from pipec.stdlib.runtime.store import RunIndex
 
 
 def _pipec(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """This command's status and output; what came before (a build's notes) is not."""
+    capsys.readouterr()
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
