@@ -203,10 +203,12 @@ class _Formatter:
         opening, closing = ("{", "}") if isinstance(listing, n.MapValue) else ("[", "]")
         self._emit(head + opening, self._trailing(listing.span.line, listing.span.line))
         entries = _entries_of(listing)
+        # Built once, not once per entry: a 10,000-name `features [` list took 14 s.
+        nodes = [entry for entry, _, _ in entries]
         for index, (entry, key, inner) in enumerate(entries):
             self._leading(entry.span.line, depth + 1)
-            entry_until = _until(entry.span.line, entry.span.end_line, _next_line(
-                [e for e, _, _ in entries], index, listing.span.end_line))
+            entry_until = _until(entry.span.line, entry.span.end_line,
+                                 _next_line(nodes, index, listing.span.end_line))
             if isinstance(inner, n.MapValue | n.ListValue) and self._spread(inner):
                 self._entries(INDENT * (depth + 1) + key, inner, depth + 1, entry_until)
             else:
