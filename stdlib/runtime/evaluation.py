@@ -46,6 +46,7 @@ def evaluate_model(model: Any, model_bytes: int, spec: dict[str, Any],
     report: dict[str, Any] = {
         "task": task, "threshold": threshold, "test_rows": len(y),
         "non_finite_scores": _non_finite_rows(p),
+        "non_finite_labels": _non_finite_rows(y) if task == "regression" else 0,
         "metrics": M.all_metrics(task, y, p, threshold),
         "size_bytes": model_bytes,
         "latency_s": measure_latency(model, data),
@@ -270,7 +271,10 @@ def _not_of_task(gate: dict[str, Any], report: dict[str, Any]) -> str:
 
 def _non_finite(report: dict[str, Any]) -> str:
     count = report.get("non_finite_scores") or 0
-    return f": the model gave {count} NaN or infinite scores" if count else ""
+    if count:
+        return f": the model gave {count} NaN or infinite scores"
+    labels = report.get("non_finite_labels") or 0
+    return f": {labels} test rows have a NaN or infinite label" if labels else ""
 
 
 def _compare(gate: dict[str, Any], report: dict[str, Any]) -> tuple[Any, bool, str]:

@@ -8,7 +8,8 @@ the same predictions always give the same report.
 A metric that is undefined on its data (roc_auc on a test set of one class, binary
 precision when nothing is predicted positive, r2 of a constant target) is None, and a
 gate on it fails. Scores that are NaN or infinite make every metric None: a model that
-emits them is not ranked or calibrated on the finite rest. Macro averages (multiclass
+emits them is not ranked or calibrated on the finite rest; so do NaN or infinite
+targets of a regression (the evaluate stage says how many). Macro averages (multiclass
 precision, recall, f1) follow scikit-learn: over the classes that are true or
 predicted, a class's undefined ratio counting 0. ECE uses ECE_BINS equal-width bins.
 """
@@ -334,7 +335,7 @@ def with_interval(metric: Metric, y: np.ndarray, p: np.ndarray, threshold: float
                   samples: int = BOOTSTRAP_SAMPLES,
                   weights: Iterable[np.ndarray] | None = None) -> dict[str, float | None]:
     """The metric and its percentile-bootstrap 95% interval."""
-    if not finite(p):
+    if not (finite(p) and finite(y)):
         return dict(UNDEFINED)
     plain = value(metric, y, p, threshold)
     if len(y) < 2:
@@ -352,7 +353,9 @@ UNDEFINED: dict[str, float | None] = {"value": None, "low": None, "high": None}
 
 
 def finite(p: np.ndarray) -> bool:
-    """Every score is a number: NaN or infinite scores leave every metric undefined."""
+    """Every score (or target) is a number: NaN or infinite scores leave every metric
+    undefined, and so does a regression target that is (an rmse of infinity is no
+    measurement, and numpy warned on every bootstrap sample)."""
     return bool(np.isfinite(p).all())
 
 
@@ -367,7 +370,7 @@ def all_metrics(task: str, y: np.ndarray, p: np.ndarray, threshold: float,
                 samples: int = BOOTSTRAP_SAMPLES) -> dict[str, dict[str, float | None]]:
     table = metrics_for(task)
     chosen = sorted(names & table.keys()) if names is not None else sorted(table)
-    if not finite(p):
+    if not (finite(p) and finite(y)):
         return {name: dict(UNDEFINED) for name in chosen}
     weights = bootstrap_weights(len(y), samples) if len(y) >= 2 else None
     # Aliases (pr_auc, average_precision) share one function: compute it once.

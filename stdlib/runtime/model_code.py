@@ -4,7 +4,8 @@ scikit-learn is covered by the library versions every key holds. A model class f
 another allowed module (`[tool.pipec] allowed_model_modules`) is covered here: by the
 version of the installed distribution it comes from, or by the sha256 of its source files
 when it is the project's own code (a module or package on the path, an editable
-checkout). Editing the class trains again instead of reusing a model the old code made.
+checkout), with the project's modules it imports (a helper beside it). Editing the class
+or such a helper trains again instead of reusing a model the old code made.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def module_code(top: str, project: Path) -> Any:
     files = _source_files(top, project)
     if not files or _installed(files[0]):
         return _distribution_versions(top)
+    files = _with_project_imports(files, project)
     digest = hashlib.sha256()
     for file in files:
         try:
@@ -42,15 +44,56 @@ def module_code(top: str, project: Path) -> Any:
 
 def _source_files(top: str, project: Path) -> list[Path]:
     import sys
+
+    return _sources(top, [str(project), *sys.path])
+
+
+def _sources(name: str, path: list[str]) -> list[Path]:
+    """The source files of module or package `name` as found on `path`."""
     from importlib.machinery import PathFinder
 
-    spec = PathFinder.find_spec(top, [str(project), *sys.path])
+    spec = PathFinder.find_spec(name, path)
     if spec is None:
         return []
     places = list(spec.submodule_search_locations or [])
     if places:
         return sorted(p for place in places for p in Path(place).rglob("*.py"))
     return [Path(spec.origin)] if spec.has_location and spec.origin else []
+
+
+def _with_project_imports(files: list[Path], project: Path) -> list[Path]:
+    """`files` and the sources of the project's own modules they import, and so on: a
+    model module beside the .pipe file that imports a helper beside it (`from scaling
+    import SHIFT`) fits what the helper says, and an edit of the helper reused the model
+    the old code made. Read with `ast`, not imported (that would run the project's code);
+    only modules found in the project's folder count (the installed ones are covered by
+    the library versions or are not the project's)."""
+    found, queue = set(files), list(files)
+    while queue:
+        for name in sorted(_imported_modules(queue.pop())):
+            for source in _sources(name, [str(project)]):
+                if source not in found:
+                    found.add(source)
+                    queue.append(source)
+    return sorted(found)
+
+
+def _imported_modules(file: Path) -> set[str]:
+    """The top-level modules `file` imports by absolute name (a package's relative
+    imports are its own files, already counted)."""
+    import ast
+
+    try:
+        tree = ast.parse(file.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
 
 
 def _installed(file: Path) -> bool:

@@ -57,19 +57,43 @@ def run_train(ctx: StageContext) -> StageOutput:
     _require_features(ctx, train)
     spec = trained_spec(ctx.stage, train)
     model = _fit_or_stop(ctx, train, unlabelled)
-    data = serialize.dumps(model)
+    data = _stored_bytes(ctx, spec, model)
     model_id = ctx.store.put_bytes(data)
     kinds = {c: _kind(s) for c, s in frame(train.slice(0, 1000), spec["features"]).items()}
     report = {"rows": train.num_rows, "unlabelled_dropped": unlabelled,
               "model_sha256": model_id, "size_bytes": len(data), "features": spec["features"],
               "feature_kinds": kinds, "task": spec["task"], "params": spec.get("params") or {},
               "seed": spec.get("seed")}
+    if spec.get("seed") is not None and "random_state" not in \
+            model.named_steps["model"].get_params(deep=False):
+        report["seed_note"] = (f"`{spec['model']}` has no random_state: the seed seeds "
+                               "numpy's and Python's global generators while it fits")
     if infinite := infinite_values(train, spec["features"]):
         report["infinite_values_as_missing"] = infinite
     if grouped := grouped_categories(model):
         report["grouped_categories"] = {column: entry | {"note": _grouped_note(spec, column, entry)}
                                         for column, entry in grouped.items()}
     return StageOutput({"model": model_id, "info": ctx.store.put_json(report)}, report)
+
+
+def _stored_bytes(ctx: StageContext, spec: dict[str, Any], model: Any) -> bytes:
+    """The model's canonical bytes, once loaded back as the evaluate stage and serving
+    load them. A project's class may keep in its fitted state what skops cannot store
+    or will not trust (a lambda, a `datetime.date`): that failed at the evaluate stage,
+    with skops' own words ("module 'my_model' has no attribute '<lambda>'")."""
+    from .modeling import ModelLoadError
+
+    try:
+        data = serialize.dumps(model)
+        serialize.loads(data, serialize.sha256(data), _allowed(ctx))
+    except Exception as exc:  # skops raises TypeError, AttributeError, ... by object kind
+        raise ModelLoadError(
+            f"the fitted `{spec['model']}` cannot be stored and loaded back: "
+            f"{type(exc).__name__}: {' '.join(str(exc).split())}. A stored model holds "
+            "scikit-learn, numpy and scipy objects and classes of the allowed modules; keep "
+            "functions, lambdas, dates and other objects out of the model's fitted "
+            "attributes") from exc
+    return data
 
 
 def trained_spec(stage: dict[str, Any], train: pa.Table) -> dict[str, Any]:
@@ -144,6 +168,14 @@ def _fit_or_stop(ctx: StageContext, train: pa.Table, unlabelled: int) -> Any:
         report["classes"] = classes
         raise TrainingRefused(spec["id"], report, _one_class(spec, train.num_rows,
                                                               unlabelled, classes[0]))
+    if (bad := _non_finite_labels(train, spec)):
+        report["non_finite_labels"] = bad
+        raise TrainingRefused(spec["id"], report, (
+            f"{spec['id']}: the label `{spec['label']}` is NaN or infinite in {bad:,} of the "
+            f"{train.num_rows:,} labelled train rows: no regressor fits a target that is not a "
+            "number; fix those values in the label's column, or make them missing (null), "
+            "which the stage drops as unlabelled"))
+    _require_probabilities(ctx, spec)
     try:
         return fit(spec, train, _allowed(ctx))
     except ValueError as exc:  # the data's: features whose median overflows
@@ -152,6 +184,36 @@ def _fit_or_stop(ctx: StageContext, train: pa.Table, unlabelled: int) -> Any:
         raise TrainingRefused(spec["id"], report, (
             f"{spec['id']}: `{spec['model']}` cannot fit the train set: "
             f"{' '.join(str(exc).split())}")) from exc
+
+
+def _non_finite_labels(train: pa.Table, spec: dict[str, Any]) -> int:
+    """Labelled rows of a regression whose float target is NaN or infinite."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = train.column(spec["label"])
+    if spec["task"] != "regression" or not pa.types.is_floating(column.type):
+        return 0
+    return int(pc.sum(pc.invert(pc.is_finite(column))).as_py() or 0)
+
+
+def _require_probabilities(ctx: StageContext, spec: dict[str, Any]) -> None:
+    """A classifier that an evaluate stage scores has `predict_proba`, checked before the
+    fit: the checker (T005) knows scikit-learn's classes by name, not a project's own,
+    which failed at the evaluate stage, after training, with "This 'Pipeline' has no
+    attribute 'predict_proba'"."""
+    from .modeling import ModelLoadError, has_probabilities
+
+    if spec["task"] == "regression" or not any(
+            s["kind"] == "evaluate" and s.get("model") == spec["id"]
+            for s in ctx.manifest["stages"]) or has_probabilities(spec, _allowed(ctx)):
+        return
+    raise ModelLoadError(
+        f"`{spec['model']}` gives no class probabilities (`predict_proba`), "
+        f"which the evaluate stage scores a {spec['task']} model on; use a classifier "
+        "that has them (an SVC with `probability: true`), or give the project's class a "
+        "`predict_proba` (wrapping its estimator in "
+        "sklearn.calibration.CalibratedClassifierCV gives one)")
 
 
 def _one_class(spec: dict[str, Any], rows: int, unlabelled: int, seen: Any) -> str:

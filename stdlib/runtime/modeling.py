@@ -6,12 +6,16 @@ project allows (`[tool.pipec] allowed_model_modules`, scikit-learn by default): 
 inside the pipeline (so the stored model carries its vocabulary, and the rarer values
 of a column with more than the estimator takes are grouped the same way at prediction
 time), missing values are imputed only for estimators that cannot take NaN, and the
-seed becomes `random_state`.
+seed becomes `random_state` and seeds numpy's and Python's global generators during the
+fit (for an estimator without `random_state` that draws from them). A `class_weight` map
+is keyed by the train set's labels (`class_weight_by_label`).
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -127,14 +131,16 @@ def categorical_columns(data: Any) -> list[str]:
     return [c for c in data.columns if str(data[c].dtype) == "category"]
 
 
-def build_model(spec: dict[str, Any], data: Any, allowed: tuple[str, ...]) -> Any:
-    """Pipeline(encode [, impute], model) for the train stage `spec`."""
+def build_model(spec: dict[str, Any], data: Any, allowed: tuple[str, ...],
+                classes: list[Any] | None = None) -> Any:
+    """Pipeline(encode [, impute], model) for the train stage `spec`; `classes`: the
+    train set's labels, which a `class_weight` map of its params names."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OrdinalEncoder
 
-    estimator = _estimator(spec, allowed)
+    estimator = _estimator(spec, allowed, classes)
     categorical = categorical_columns(data)
     numeric = [c for c in data.columns if c not in categorical]
     takes_nan = _allows_nan(estimator)
@@ -211,13 +217,17 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value))
 
 
-def _estimator(spec: dict[str, Any], allowed: tuple[str, ...]) -> Any:
+def _estimator(spec: dict[str, Any], allowed: tuple[str, ...],
+               classes: list[Any] | None = None) -> Any:
     cls = estimator_class(spec["model"], allowed)
     params = dict(spec.get("params") or {})
     known = _parameters(cls, spec["model"])
     unknown = sorted(set(params) - known)
     if unknown:
         raise ModelLoadError(f"`{spec['model']}` has no parameter(s) {', '.join(unknown)}")
+    if isinstance(params.get("class_weight"), dict) and classes is not None:
+        params["class_weight"] = class_weight_by_label(params["class_weight"], classes,
+                                                       spec["model"])
     seed = spec.get("seed")
     if "random_state" in known and seed is not None:
         if params.get("random_state", seed) != seed:
@@ -228,6 +238,34 @@ def _estimator(spec: dict[str, Any], allowed: tuple[str, ...]) -> Any:
         return cls(**params)
     except TypeError as exc:  # a required argument (StackingClassifier's estimators)
         raise ModelLoadError(f"cannot build `{spec['model']}` from its params: {exc}") from exc
+
+
+def class_weight_by_label(weights: dict[str, Any], classes: list[Any],
+                          path: str) -> dict[Any, Any]:
+    """A `class_weight` map of `params` keyed by the train set's labels themselves.
+
+    A .pipe map's keys are text, but a binary label is 0/1 (true is 1) and a multiclass
+    label may be a number: scikit-learn looks the key "1" up among the classes 0 and 1,
+    finds none, and stops the fit ("The classes, [0, 1], are not in class_weight"), so
+    no binary model could be weighted. A key names the class whose text it is (`"1"`,
+    or `"true"`/`"false"` for a binary label)."""
+    names = {str(c): c for c in classes}
+    if set(classes) <= {0, 1}:
+        names |= {"true": 1, "false": 0, "True": 1, "False": 0}
+    unknown = [str(k) for k in weights if str(k) not in names]
+    if unknown:
+        raise ModelLoadError(
+            f"params class_weight of `{path}` names {', '.join(repr(k) for k in unknown)}, "
+            f"which is not a class of the train set (its classes: "
+            f"{', '.join(repr(str(c)) for c in classes)}); key each weight by a class")
+    return {names[str(k)]: weight for k, weight in weights.items()}
+
+
+def has_probabilities(spec: dict[str, Any], allowed: tuple[str, ...]) -> bool:
+    """Whether the train stage's estimator, as its params build it, has `predict_proba`.
+    Asked before fitting, as scikit-learn's own Pipeline asks its last step: an SVC
+    without `probability: true` or an SGDClassifier with the hinge loss has none."""
+    return hasattr(_estimator(spec, allowed), "predict_proba")
 
 
 def _parameters(cls: type, path: str) -> set[str]:
@@ -270,10 +308,33 @@ def fit(spec: dict[str, Any], train: pa.Table, allowed: tuple[str, ...]) -> Any:
     from threadpoolctl import threadpool_limits
 
     data = frame(train, spec["features"])
-    model = build_model(spec, data, allowed)
-    with threadpool_limits(limits=training_threads(spec)):
-        model.fit(data, target(train, spec["label"], spec["task"]))
+    labels = target(train, spec["label"], spec["task"])
+    classes = None if spec["task"] == "regression" else np.unique(labels).tolist()
+    model = build_model(spec, data, allowed, classes)
+    with threadpool_limits(limits=training_threads(spec)), seeded(spec.get("seed")):
+        model.fit(data, labels)
     return model
+
+
+@contextmanager
+def seeded(seed: Any) -> Iterator[None]:
+    """numpy's and Python's global generators seeded with `seed` while the block runs,
+    then restored. `random_state` is the seed of an estimator that takes one; one that
+    does not (a project's own class drawing from `np.random`) gave other bytes, and so
+    another model hash, on each run with the same seed."""
+    if seed is None:
+        yield
+        return
+    import random
+
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    np.random.seed(int(seed))
+    random.seed(int(seed))
+    try:
+        yield
+    finally:
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
 
 
 def scores(model: Any, data: Any, task: str) -> np.ndarray:

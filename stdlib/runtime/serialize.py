@@ -94,5 +94,20 @@ def loads(data: bytes, expected_sha256: str, allowed_modules: tuple[str, ...] = 
     refused = [t for t in untrusted if not t.startswith(prefixes) and t not in TRUSTED_NAMES]
     if refused:
         raise ModelIntegrityError(f"the model contains types outside the allowed modules: "
-                                  f"{', '.join(sorted(refused))}")
+                                  f"{', '.join(sorted(refused))}; nothing of it was loaded "
+                                  f"or run{_allow_hint(refused)}")
     return sio.loads(data, trusted=untrusted)
+
+
+def _allow_hint(refused: list[str]) -> str:
+    """What lets a project load its own model class again (a module dropped from
+    `allowed_model_modules` since it was trained); none for the standard library's
+    types, which no model needs to hold."""
+    import sys
+
+    modules = sorted({t.partition(".")[0] for t in refused} - set(sys.stdlib_module_names)
+                     - {"builtins"})
+    if not modules:
+        return ""
+    return (f". If the project trusts that code, add {', '.join(f'`{m}`' for m in modules)} "
+            "to [tool.pipec] allowed_model_modules in pyproject.toml")
