@@ -46,7 +46,9 @@ def pipeline_entry(program: Program, lineage: dict[str, Any], slug: str,
     names = FileNames() if names is None else names
     head = lineage["pipeline"]
     edges = lineage["edges"]
-    nodes = {stage["id"]: _node(stage, edges) for stage in lineage["stages"]}
+    into, out_of = _edges_by(edges, "target"), _edges_by(edges, "source")
+    nodes = {stage["id"]: _node(stage, into.get(stage["id"], []), out_of.get(stage["id"], []))
+             for stage in lineage["stages"]}
     for stage_id, node in nodes.items():
         node["on_failure_from"] = _policy_origin(program, stage_id)
     return {
@@ -69,9 +71,18 @@ def pipeline_entry(program: Program, lineage: dict[str, Any], slug: str,
     }
 
 
-def _node(stage: dict[str, Any], edges: list[dict[str, Any]]) -> dict[str, Any]:
-    incoming = [e for e in edges if e["target"] == stage["id"]]
-    outgoing = {e["artifact"] for e in edges if e["source"] == stage["id"]}
+def _edges_by(edges: list[dict[str, Any]], end: str) -> dict[str, list[dict[str, Any]]]:
+    """The edges by the stage at one end (`source` or `target`), in their order: looked
+    up per stage, not filtered from all edges for each (quadratic in the stages)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for edge in edges:
+        found.setdefault(edge[end], []).append(edge)
+    return found
+
+
+def _node(stage: dict[str, Any], incoming: list[dict[str, Any]],
+          outgoing_edges: list[dict[str, Any]]) -> dict[str, Any]:
+    outgoing = {e["artifact"] for e in outgoing_edges}
     owners = stage.get("owners") or ([stage["owner"]] if stage["owner"] else [])
     node = {key: stage.get(key) for key in COMMON if key != "inputs"}
     node.update({
