@@ -133,20 +133,29 @@ def test_two_checkouts_of_one_folder_name_are_told_apart(tmp_path: Path) -> None
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def _fraud_with_markers(tmp_path: Path) -> Path:
-    """The fraud example with a backfilled feature view and `pii`/`after_event` columns."""
+def _fraud_site(tmp_path: Path, *edits: tuple[str, str]) -> Path:
+    """The docs site of the fraud example with each (old, new) text replaced once."""
     text = (EXAMPLES / "fraud" / "fraud.pipe").read_text("utf-8")
-    text = text.replace("      merchant_id: string\n", "      merchant_id: string\n"
-                        "      email: string pii\n      settled: float after_event\n")
-    text = text.replace("    feature amount_mean_30d = mean(amount) over 30d\n",
-                        "    feature amount_mean_30d = mean(amount) over 30d\n"
-                        "    backfill 2025-01-01..2025-02-01 validated\n")
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new, 1)
     source = tmp_path / "src" / "fraud.pipe"
     source.parent.mkdir()
     source.write_text(text, "utf-8")
     (tmp_path / "src" / "teams.pipe").write_bytes((EXAMPLES / "fraud" / "teams.pipe").read_bytes())
     assert main(["docs", str(source), "-o", str(tmp_path / "site")]) == 0
     return tmp_path / "site"
+
+
+def _fraud_with_markers(tmp_path: Path) -> Path:
+    """The fraud example with a backfilled feature view and `pii`/`after_event` columns."""
+    return _fraud_site(
+        tmp_path,
+        ("      merchant_id: string\n", "      merchant_id: string\n"
+         "      email: string pii\n      settled: float after_event\n"),
+        ("    feature amount_mean_30d = mean(amount) over 30d\n",
+         "    feature amount_mean_30d = mean(amount) over 30d\n"
+         "    backfill 2025-01-01..2025-02-01 validated\n"))
 
 
 def test_a_backfilled_feature_view_says_so(tmp_path: Path) -> None:
@@ -194,21 +203,15 @@ def test_the_training_table_shows_features_and_distributed_training(tmp_path: Pa
     """The train stage's `features [...]` and `distributed {...}` were in manifest.json
     but on no page, and the Markdown feature versions had no Entity column (the HTML
     table had one): a reviewer could not see what the model reads or how it trains."""
-    text = (EXAMPLES / "fraud" / "fraud.pipe").read_text("utf-8")
-    text = text.replace("    seed 42\n", "    seed 42\n    distributed { workers: 4 }\n", 1)
-    source = tmp_path / "src" / "fraud.pipe"
-    source.parent.mkdir()
-    source.write_text(text, "utf-8")
-    (tmp_path / "src" / "teams.pipe").write_bytes((EXAMPLES / "fraud" / "teams.pipe").read_bytes())
-    assert main(["docs", str(source), "-o", str(tmp_path / "site")]) == 0
-    page = (tmp_path / "site" / "fraud_detection.md").read_text("utf-8")
+    site = _fraud_site(tmp_path, ("    seed 42\n", "    seed 42\n    distributed { workers: 4 }\n"))
+    page = (site / "fraud_detection.md").read_text("utf-8")
     assert "| Stage | Model | Task | Features | Parameters | Seed | Resources | Distributed |" \
         in page
     assert "| amount, country, merchant\\_id |" in page.replace(
         "account\\_risk\\_\\_amount\\_mean\\_30d, account\\_risk\\_\\_txn\\_count\\_7d, ", "")
     assert '| `{"workers": 4}` |' in page
     assert "| Source | Entity | Point in time |" in page
-    html = (tmp_path / "site" / "index.html").read_text("utf-8")
+    html = (site / "index.html").read_text("utf-8")
     assert "<th>Features</th><th>Parameters</th>" in html
     assert '<code class="wrap">{&#34;workers&#34;: 4}</code>' in html \
         or '<code class="wrap">{&quot;workers&quot;: 4}</code>' in html
@@ -218,26 +221,20 @@ def test_a_check_from_a_check_set_says_which_set(tmp_path: Path) -> None:
     """Checks a validate stage takes with `use SET` were listed like its own lines, so
     `unique account_id, decision_at` and the same line `(warn)` stood side by side
     unexplained; gates already said which set each came from."""
-    text = (EXAMPLES / "fraud" / "fraud.pipe").read_text("utf-8")
-    text = text.replace("pipeline fraud_detection {", "checks txn_basics {\n"
-                        "  unique account_id, decision_at warn\n}\n\n"
-                        "pipeline fraud_detection {", 1)
-    text = text.replace("  validate transactions {\n    owner data_platform\n",
-                        "  validate transactions {\n    owner data_platform\n"
-                        "    use txn_basics\n", 1)
-    source = tmp_path / "src" / "fraud.pipe"
-    source.parent.mkdir()
-    source.write_text(text, "utf-8")
-    (tmp_path / "src" / "teams.pipe").write_bytes((EXAMPLES / "fraud" / "teams.pipe").read_bytes())
-    assert main(["docs", str(source), "-o", str(tmp_path / "site")]) == 0
-    page = (tmp_path / "site" / "fraud_detection.md").read_text("utf-8")
+    site = _fraud_site(
+        tmp_path,
+        ("pipeline fraud_detection {", "checks txn_basics {\n"
+         "  unique account_id, decision_at warn\n}\n\npipeline fraud_detection {"),
+        ("  validate transactions {\n    owner data_platform\n",
+         "  validate transactions {\n    owner data_platform\n    use txn_basics\n"))
+    page = (site / "fraud_detection.md").read_text("utf-8")
     assert "- `unique account_id, decision_at`\n" in page
     assert "- `unique account_id, decision_at` (warn), from check set `txn_basics`\n" in page
-    manifest = json.loads((tmp_path / "site" / "manifest.json").read_text("utf-8"))
+    manifest = json.loads((site / "manifest.json").read_text("utf-8"))
     [stage] = [v for p in manifest["pipelines"] for v in p["validation"]
                if v["stage"] == "validate.transactions"]
     assert [c["from"] for c in stage["checks"]][-2:] == [None, "txn_basics"]
-    html = (tmp_path / "site" / "index.html").read_text("utf-8")
+    html = (site / "index.html").read_text("utf-8")
     assert "from check set <code>txn_basics</code>" in html
 
 
