@@ -49,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"pipec: {problem}", file=sys.stderr)
         return 2
+    problem = _unnamable_base_dir(path, output)
+    if problem is not None:
+        print(f"pipec: {problem}", file=sys.stderr)
+        return 2
     return build(path, args.target, output, args.airflow_operator, args.resolve)
 
 
@@ -87,6 +91,23 @@ def build(path: Path, target: str, output: Path, airflow_operator: str = "bash",
         return 2
     print(f"wrote {', '.join(sorted(result.files))} to `{output}`", file=sys.stderr)
     return 0
+
+
+def _unnamable_base_dir(path: Path, output: Path) -> str | None:
+    """Why `lineage.json` cannot name the .pipe file's folder from the output folder (its
+    `base_dir`), or None: a folder name in between that is not UTF-8 (a surrogate in
+    Python's name for it) cannot be written into the UTF-8 manifest."""
+    from pipec.backends.build import relative_base_dir
+    from pipec.render.json_format import valid_text
+
+    base_dir = relative_base_dir(path, output)
+    try:
+        base_dir.encode("utf-8")
+    except UnicodeEncodeError:
+        return valid_text(f"`lineage.json` in `{output}` would name the .pipe file's folder "
+                          f"as `{base_dir}`, which is not UTF-8; rename that folder, or "
+                          "build into a folder below the .pipe file's")
+    return None
 
 
 def other_pipeline(existing: Path, manifest: str) -> str | None:

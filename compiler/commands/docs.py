@@ -49,7 +49,15 @@ def run(args: argparse.Namespace) -> int:
         emit(broken, {f.display: f.text for f in loader.files.values()}, "text")
         print("pipec docs: fix the errors above; nothing was written", file=sys.stderr)
         return 1
-    written = site_files(build_docs_manifest(programs))
+    try:
+        written = site_files(build_docs_manifest(programs))
+    except UnicodeEncodeError:
+        # Only a file name can hold a lone surrogate (a `.pipe` string cannot: P001), and
+        # the pages name every file from its project's root.
+        print("pipec docs: a documented file's path from its project's folder is not UTF-8, "
+              "and the pages name it; rename that folder or file. Nothing was written",
+              file=sys.stderr)
+        return 2
     if not write_output(output, written, remove=previous_pages(output)):
         return 2
     pages = sum(1 for name in written if name != "manifest.json")

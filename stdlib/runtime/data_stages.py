@@ -9,7 +9,6 @@ key covers them.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from pipec.literals import format_duration
@@ -17,7 +16,7 @@ from pipec.literals import format_duration
 from .context import StageContext, StageOutput
 from .dates import micros, snapshot_end, to_us
 from .errors import RunStopped
-from .paths import resolve_path
+from .paths import local_path
 from .store import file_sha256
 
 # The DuckDB modules are imported inside the runners: a run whose stages are all cached
@@ -35,7 +34,8 @@ def source_salt(ctx: StageContext) -> object:
     """
     if ctx.stage.get("format") == "sql" or not ctx.stage.get("path"):
         return NOT_CACHEABLE
-    path = Path(resolve_path(ctx.stage["path"], ctx.base_dir))
+    # The file itself: resolved for DuckDB, a folder such as `runs [1]/` is escaped.
+    path = local_path(ctx.stage["path"], ctx.base_dir)
     if not path.is_file():
         return NOT_CACHEABLE  # let the stage run and report the missing file
     return file_sha256(path)

@@ -18,7 +18,7 @@ from typing import IO, Any
 import duckdb
 
 from .db import literal
-from .paths import resolve_path
+from .paths import local_path, resolve_path
 
 
 def is_pattern(path: str) -> bool:
@@ -71,12 +71,12 @@ def locator(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
     a remote file."""
     if stage["format"] not in ("csv", "parquet"):
         return None
-    path = resolve_path(stage["path"], base_dir)
-    if "://" in path:
+    if "://" in stage["path"]:
         return None
-    files = [path]
-    if is_pattern(path):  # in DuckDB's order, the order of the rows in __raw
-        files = [r[0] for r in con.execute(f"SELECT file FROM glob({literal(path)})").fetchall()]
+    files = [str(local_path(stage["path"], base_dir))]
+    if is_pattern(stage["path"]):  # in DuckDB's order, the order of the rows in __raw
+        pattern = literal(resolve_path(stage["path"], base_dir))
+        files = [r[0] for r in con.execute(f"SELECT file FROM glob({pattern})").fetchall()]
 
     def label(file: str, where: str) -> str:
         return where if len(files) == 1 else f"{_shown(file, base_dir)} {where}"

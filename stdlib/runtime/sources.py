@@ -46,7 +46,7 @@ from .csv_types import inferred_types, unpadded, written_as
 from .dates import snapshot_end, sql_us, to_us
 from .db import BIGINT_INTEGERS, ident, literal
 from .errors import SourceError
-from .paths import resolve_path
+from .paths import local_path, resolve_path
 from .source_files import Locate, is_pattern, line_of_record, locator, open_csv
 
 SQL_TYPES: dict[str, str] = {
@@ -168,7 +168,7 @@ def _create_raw(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], base_dir:
         body = _one_select(stage)
     else:
         path = resolve_path(stage["path"], base_dir)
-        _require_file(stage, path)
+        _require_file(stage, base_dir)
         if fmt == "csv":
             body = f"SELECT * FROM {_csv_reader(con, stage, path)}"
         elif fmt == "parquet":
@@ -303,12 +303,14 @@ def _ragged_row(stage: dict[str, Any], error: str) -> str | None:
     return f"{shown} line {line} has {fields} fields, the header has {expected}"
 
 
-def _require_file(stage: dict[str, Any], path: str) -> None:
+def _require_file(stage: dict[str, Any], base_dir: Path) -> None:
     """A plain local path that is not there: say so, rather than DuckDB's error about a
-    pattern matching no file (with the SQL around it). URLs and globs go to DuckDB."""
-    if "://" in path or is_pattern(path):
+    pattern matching no file (with the SQL around it). URLs and the user's globs go to
+    DuckDB (a `[` of the project's folder is no glob)."""
+    if "://" in stage["path"] or is_pattern(stage["path"]):
         return
-    if not Path(path).is_file():
+    path = local_path(stage["path"], base_dir)
+    if not path.is_file():
         raise SourceError(f"source {stage['name']!r}: `{stage['path']}` does not exist "
                           f"(looked for {path})")
 
