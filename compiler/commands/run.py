@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         from pipec.stdlib.runtime.store import STORE_DIR
 
         store = Path(args.project or path.parent) / STORE_DIR
-        if (problem := _store_problem(exc, store)) is None:
+        if (problem := store_problem(exc, store)) is None:
             raise
         print(f"pipec: {problem}", file=sys.stderr)
         return 2
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_CODES.get(result.status, 2)
 
 
-def _store_problem(exc: sqlite3.DatabaseError | OSError, store: Path) -> str | None:
+def store_problem(exc: sqlite3.DatabaseError | OSError, store: Path) -> str | None:
     """What is wrong with the run store, in the words of `pipec runs`; None when `exc`
     is not about the store (a file of the pipeline's own: the CLI says which)."""
     if isinstance(exc, OSError):
@@ -98,7 +98,20 @@ def _store_problem(exc: sqlite3.DatabaseError | OSError, store: Path) -> str | N
         return f"the run store `{store}` is not writable ({exc})"
     if getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or "disk is full" in str(exc):
         return f"the run store `{store}` is full ({exc}): free space, then run again"
-    return f"the run store `{store}` cannot be read ({exc})"
+    return f"the run store `{store}` cannot be read ({exc}){_too_long(store)}"
+
+
+# SQLite opens paths of at most 512 bytes, and the store's journal adds a suffix to it.
+SQLITE_PATH_BYTES = 500
+
+
+def _too_long(store: Path) -> str:
+    """Why SQLite could not open the store, when its path is the reason."""
+    length = len(os.fsencode(store.resolve()))
+    if length <= SQLITE_PATH_BYTES:
+        return ""
+    return (f": its path is {length:,} bytes, more than SQLite opens (about "
+            f"{SQLITE_PATH_BYTES}); move the project to a shorter path, or give `--project` one")
 
 
 def _heard(write: Callable[..., None], *args: Any) -> None:

@@ -32,6 +32,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import sys
 import traceback
 import uuid
@@ -113,8 +114,19 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "record_stop", None):
         return _record_stop(manifest, manifest_dir, project, stage_id, run_id,
                             signal.Signals[args.record_stop])
-    status = _run_one(manifest, manifest_dir, base_dir, project, stage_id, run_id,
-                      getattr(args, "debug", False), rejected_by)
+    try:
+        status = _run_one(manifest, manifest_dir, base_dir, project, stage_id, run_id,
+                          getattr(args, "debug", False), rejected_by)
+    except (sqlite3.DatabaseError, OSError) as exc:
+        # The run store itself (not a stage's work, which is recorded): said as `pipec
+        # run` says it, not as an internal error.
+        from pipec.commands.run import store_problem
+        from pipec.stdlib.runtime.store import STORE_DIR
+
+        if (problem := store_problem(exc, project / STORE_DIR)) is None:
+            raise
+        print(visible(f"pipec: {problem}"), file=sys.stderr)
+        return 2
     if approval_given is not None:
         _write_approval_given(approval_given, status == "succeeded" and _given(
             manifest, manifest_dir, project, stage_id, run_id))
