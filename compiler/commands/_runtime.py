@@ -1,9 +1,12 @@
-"""What `run`, `stage`, `runs`, `registry` and `lineage` share: exit codes and locating
-a project's store and registry."""
+"""What `run`, `stage`, `runs`, `registry` and `lineage` share: exit codes, locating
+a project's store and registry, and saying what is wrong with the store."""
 
 from __future__ import annotations
 
 import argparse
+import errno
+import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +100,36 @@ def resolve_stage(manifest: dict[str, Any], written: str) -> str:
     close = get_close_matches(written, list(words), n=1, cutoff=0.6)
     hint = f"did you mean `{words[close[0]]}`? " if close else ""
     raise ValueError(f"no stage `{written}`; {hint}the stages are: {', '.join(ids)}")
+
+
+def store_problem(exc: sqlite3.DatabaseError | OSError, store: Path) -> str | None:
+    """What is wrong with the run store, in the words of `pipec runs`; None when `exc`
+    is not about the store (a file of the pipeline's own: the CLI says which)."""
+    if isinstance(exc, OSError):
+        if not isinstance(exc.filename, str) or not Path(exc.filename).resolve().is_relative_to(
+                store.resolve()):
+            return None
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return f"the run store `{store}` is not writable ({exc.strerror})"
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return f"the run store `{store}` is full ({exc.strerror}): free space, then run again"
+        return None
+    if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_READONLY", "SQLITE_PERM")) \
+            or "readonly database" in str(exc):
+        return f"the run store `{store}` is not writable ({exc})"
+    if getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or "disk is full" in str(exc):
+        return f"the run store `{store}` is full ({exc}): free space, then run again"
+    return f"the run store `{store}` cannot be read ({exc}){_too_long(store)}"
+
+
+# SQLite opens paths of at most 512 bytes, and the store's journal adds a suffix to it.
+SQLITE_PATH_BYTES = 500
+
+
+def _too_long(store: Path) -> str:
+    """Why SQLite could not open the store, when its path is the reason."""
+    length = len(os.fsencode(store.resolve()))
+    if length <= SQLITE_PATH_BYTES:
+        return ""
+    return (f": its path is {length:,} bytes, more than SQLite opens (about "
+            f"{SQLITE_PATH_BYTES}); move the project to a shorter path, or give `--project` one")

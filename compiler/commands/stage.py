@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     except (sqlite3.DatabaseError, OSError) as exc:
         # The run store itself (not a stage's work, which is recorded): said as `pipec
         # run` says it, not as an internal error.
-        from pipec.commands.run import store_problem
+        from pipec.commands._runtime import store_problem
         from pipec.stdlib.runtime.store import STORE_DIR
 
         if (problem := store_problem(exc, project / STORE_DIR)) is None:

@@ -140,7 +140,7 @@ def test_airflow_runs_the_dag_of_a_project_in_a_hostile_folder(tmp_path: Path) -
     from tests.support.airflow_env import airflow_python, probe_dagbag, run_dags_test
 
     if airflow_python() is None:
-        pytest.skip("no Airflow venv")
+        pytest.skip("no Airflow venv: `bash .ci/airflow-venv.sh` creates it (CI does)")
     # Airflow expands `$NAME` in its own settings (the DAG folder): `$-`, which bash
     # expands but Airflow does not, stands for it.
     project = tmp_path / HOSTILE.replace("$x", "$-") / "proj"

@@ -212,7 +212,7 @@ def test_a_full_run_store_is_said_to_be_full(tmp_path: Path, monkeypatch: Any,
 def test_a_full_sqlite_index_is_said_to_be_full(tmp_path: Path) -> None:
     import sqlite3
 
-    from pipec.commands.run import store_problem
+    from pipec.commands._runtime import store_problem
 
     problem = store_problem(sqlite3.OperationalError("database or disk is full"), tmp_path)
     assert problem == f"the run store `{tmp_path}` is full (database or disk is full): " \
