@@ -180,12 +180,13 @@ def _validate(program: Program, stage: Stage) -> dict[str, Any]:
     assert block is not None
     schema = [_column(c) for c in (program.schema(stage.name) or {}).values()]
     checks = [{"kind": "schema", "columns": schema, "severity": "block"}]
-    checks += [_check(line) for line in checks_of(program, block)]
+    checks += [check_entry(line) for line in checks_of(program, block)]
     return {"source": stage.name, "checks": checks,
             "uses": used_sets(program.check_sets, block)}
 
 
-def _check(line: n.Stmt) -> dict[str, Any]:
+def check_entry(line: n.Stmt) -> dict[str, Any]:
+    """A check line as the lineage manifest records it (durations in seconds)."""
     severity = "warn" if isinstance(line, n.Check) and line.warn else "block"
     if isinstance(line, n.Require):
         return {"kind": "require", "columns": [c.name for c in line.columns], "severity": severity}
@@ -356,12 +357,13 @@ def _evaluate(program: Program, stage: Stage) -> dict[str, Any]:
         "model": f"train.{stage.name}", "task": program.train_task(stage.name),
         "owners": owners or ([stage.owner] if stage.owner else []),
         "threshold": threshold.value.py if threshold is not None else 0.5,
-        "gates": [_gate(g) for g in gates_of(program, block)],
+        "gates": [gate_entry(g) for g in gates_of(program, block)],
         "approval_by": approval.team.name if approval else None,
     }
 
 
-def _gate(gate: n.Gate) -> dict[str, Any]:
+def gate_entry(gate: n.Gate) -> dict[str, Any]:
+    """A gate line as the lineage manifest records it (bounds in seconds and bytes)."""
     return {
         "kind": gate.kind, "metric": gate.metric.name if gate.metric else None,
         "op": gate.op, "value": gate.value.py if gate.value is not None else None,

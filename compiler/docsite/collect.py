@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipec import __version__
+from pipec import __version__, spelling
 from pipec import nodes as n
 from pipec.docsite import describe
 from pipec.docsite.names import FileNames, portable
@@ -145,10 +145,10 @@ def _label(stage: dict[str, Any]) -> dict[str, Any]:
     entry = _pick(stage, "name", "mode", "source", "window_s", "maturity_s", "definition")
     entry["stage"] = stage["id"]
     if stage["mode"] == "window":
-        window = describe.duration(stage["window_s"])
+        window = spelling.duration(stage["window_s"])
         entry["summary"] = f"event in {stage['source']} within {window}"
     elif stage["mode"] == "when":
-        entry["summary"] = f"{stage['column']} {stage['op']} {describe.value(stage['value'])}"
+        entry["summary"] = f"{stage['column']} {stage['op']} {spelling.value(stage['value'])}"
     else:
         entry["summary"] = f"column {stage['column']}"
     return entry
@@ -171,8 +171,8 @@ def _training(stage: dict[str, Any]) -> dict[str, Any]:
 
 def _deploy(stage: dict[str, Any]) -> dict[str, Any]:
     canary = stage.get("canary")
-    summary = (f"canary {describe.share(canary['percent'])} for "
-               f"{describe.duration(canary['for_s'])}") if canary else "full rollout"
+    summary = (f"canary {spelling.share(canary['percent'])} for "
+               f"{spelling.duration(canary['for_s'])}") if canary else "full rollout"
     return {"stage": stage["id"], "runtime": stage.get("runtime"),
             "approval": stage.get("approval"), "summary": summary}
 
@@ -183,7 +183,7 @@ def _validation(program: Program, nodes: dict[str, dict[str, Any]]) -> list[dict
         if node["kind"] != "validate":
             continue
         origins = _check_origins(program, node["id"])
-        checks = [{"kind": c["kind"], "severity": c["severity"], "summary": describe.check(c),
+        checks = [{"kind": c["kind"], "severity": c["severity"], "summary": spelling.check_line(c),
                    "from": origin}
                   for c, origin in zip(node["spec"]["checks"], origins, strict=True)]
         found.append({"stage": node["id"], "source": node["spec"]["source"],

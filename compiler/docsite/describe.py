@@ -4,89 +4,14 @@ every reader of `manifest.json` (and every renderer) shows the same words."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from pipec.literals import format_duration
-
-_SIZES = (("GiB", 1 << 30), ("GB", 10**9), ("MiB", 1 << 20), ("MB", 10**6),
-          ("KiB", 1 << 10), ("KB", 10**3))
-
-
-def duration(seconds: float | None) -> str:
-    return "" if seconds is None else format_duration(seconds)
-
-
-def size(count: float) -> str:
-    """The largest unit that divides the byte count exactly: 20000000 -> `20MB`."""
-    for unit, scale in _SIZES:
-        if count and count % scale == 0:
-            return f"{int(count // scale)}{unit}"
-    return f"{_number(count)}B"
-
-
-def value(data: Any) -> str:
-    """A literal as the `.pipe` file would spell it (maps and lists as compact JSON)."""
-    if isinstance(data, bool):
-        return "true" if data else "false"
-    if isinstance(data, int | float):
-        return _number(data)
-    if isinstance(data, dict | list):
-        return json.dumps(data, sort_keys=True, ensure_ascii=False)
-    return "" if data is None else str(data)
-
-
-def _number(number: float) -> str:
-    if isinstance(number, float) and number.is_integer():
-        return str(int(number))
-    return str(number)
-
-
-def share(number: float | None) -> str:
-    return "" if number is None else f"{_number(round(number * 100, 6))}%"
-
-
-def check(entry: dict[str, Any]) -> str:
-    kind = entry["kind"]
-    if kind == "schema":
-        count = len(entry["columns"])
-        return f"schema: {count} typed column{'' if count == 1 else 's'}"
-    if kind in ("require", "unique"):
-        return f"{kind} {', '.join(entry['columns'])}"
-    if kind == "range":
-        if "in" in entry:
-            low, high = entry["in"]
-            return f"range {entry['column']} in {value(low)}..{value(high)}"
-        return f"range {entry['column']} {entry['op']} {value(entry['value'])}"
-    if kind == "completeness":
-        return f"completeness {entry['column']} {entry['op']} {share(entry['value'])}"
-    if kind == "drift":
-        return (f"drift {entry['stat']}({entry['column']}) within "
-                f"{value(entry['factor'])}x of baseline")
-    if kind == "freshness":
-        return f"freshness {entry['column']} within {duration(entry['within_s'])}"
-    return kind
+from pipec.spelling import duration, gate_line, share, value
 
 
 def gate(entry: dict[str, Any]) -> str:
-    kind, metric, op = entry["kind"], entry.get("metric"), entry.get("op")
-    text = _gate_body(kind, metric, op, entry)
+    text = gate_line(entry)
     return text if entry.get("blocking", True) else f"{text} (warn)"
-
-
-def _gate_body(kind: str, metric: str | None, op: str | None, entry: dict[str, Any]) -> str:
-    amount = value(entry.get("value"))
-    if kind == "slice":
-        return f"slice {entry['column']} min {entry['min']}: {metric} {op} {amount}"
-    if kind == "latency":
-        return f"latency {metric} {op} {duration(entry['value'])}"
-    if kind == "size":
-        return f"size {op} {size(entry['value'])}"
-    if kind == "compare_champion":
-        return f"compare champion {metric} {op} {amount}"
-    if kind == "features_compatible":
-        return "features compatible"
-    return f"{kind} {metric} {op} {amount}"
 
 
 def retrain(entry: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any
 
 import jinja2
+from pipec import spelling
 from pipec.docsite import describe
 from pipec.docsite.svg import render_svg
 from pipec.docsite.text import (
@@ -79,8 +80,8 @@ def _env(kind: str) -> jinja2.Environment:
         autoescape=html, undefined=jinja2.StrictUndefined, trim_blocks=True,
         lstrip_blocks=True, keep_trailing_newline=True,
         finalize=None if html else md_text)
-    env.filters.update(duration=describe.duration, value=describe.value,
-                       share=describe.share, backfill=describe.backfill,
+    env.filters.update(duration=spelling.duration, value=spelling.value,
+                       share=spelling.share, backfill=describe.backfill,
                        marked=describe.marked_columns, jsonc=_json)
     env.globals.update(stage_anchor=stage_anchor, pipeline_anchor=pipeline_anchor,
                        team_anchor=team_anchor, svg=render_svg, mermaid=mermaid,

@@ -49,5 +49,12 @@ def check(program: Program) -> Iterator[Diagnostic]:
         what = "the split" if stage.kind == "split" else f"stage `{stage.id}`"
         yield warning("FAIL001", f"{what} has no failure policy and the pipeline sets no "
                       "default", stage.block.header,
-                      "add `on_failure block|warn|retry|alert \"...\"` to the stage or the "
-                      "pipeline")
+                      _fix(stage.kind))
+
+
+def _fix(kind: str) -> str:
+    """`warn` is offered only where it does something (FAIL002): on a validate stage, and
+    as the pipeline's default, which its validate stages take."""
+    policies = "block|warn|retry|alert \"...\"" if kind == "validate" else \
+        "block|retry|alert \"...\""
+    return f"add `on_failure {policies}` to the stage, or a default to the pipeline"

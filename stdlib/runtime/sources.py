@@ -10,10 +10,11 @@
 
 Casting uses TRY_CAST: a value that does not fit its declared type becomes NULL in the
 dataset and is counted in the type report that the validate stage turns into its
-`type` check (a block policy then stops the run; a warn policy keeps the NULLs). The
-report gives the first few bad values of a column in the file's order, each with where
-it first is: the line of a csv file (the header is line 1), the row index of a parquet
-file (from 0). Text is cast only when written in a notation of its type (csv_types.py).
+`type` check (under the validate stage's policy: `block` stops the run, `warn` keeps
+the NULLs). The report gives the first few bad values of a column in the file's order,
+each with where it first is: the line of a csv file (the header is line 1), the row
+index of a parquet file (from 0). Text is cast only when written in a notation of its
+type (csv_types.py).
 A float NaN (parquet NaN, CSV `NaN`) is a missing value, as in pandas: it becomes NULL
 (not a type error), so `require`, `completeness`, `range`, labels and features all see
 it as missing. Left as NaN it would pass `range x >= 0` (SQL orders NaN above every

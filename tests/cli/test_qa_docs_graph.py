@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from docs.docsite_support import build, read_tree
 from pipec.cli import main
-from pipec.docsite.describe import check
+from pipec.spelling import check_line as check
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CO_OWNED = 'evaluate__fraud_gbm["evaluate.fraud_gbm<br/>owners: ml_fraud, fraud_product, risk"]'

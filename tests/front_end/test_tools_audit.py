@@ -26,7 +26,7 @@ def test_fmt_check_flags_a_bom_that_fmt_drops(tmp_path: Path,
 
 
 @pytest.mark.parametrize(("typed", "meant"), [
-    ("leak2", "LEAK002"), ("GATE01", "GATE001"), ("gate1", "GATE001"),
+    ("leak2", "LEAK002"), ("GAT001", "GATE001"), ("gate1", "GATE001"),
     ("BUIDL001", "BUILD001"), ("own01", "OWN001")])
 def test_explain_suggests_the_code_meant(typed: str, meant: str,
                                          capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,11 +10,10 @@ import re
 from pathlib import Path
 
 import pytest
-from pipec.check import compile
 from pipec.cli import main
 from pipec.rules import load_all
 
-from .test_docs import _program
+from .test_docs import _program, compile_example
 
 FENCE = re.compile(r"^```")
 # The Example does not parse: nothing else in it is checked, so its fix reports more.
@@ -23,8 +22,9 @@ UNPARSED = {"P001"}
 BOTH_NAME_ERRORS = {"T001": {"T007"}}
 
 
-def _codes(text: str) -> set[str]:
-    return {d.code for d in compile(text).diagnostics}
+def _example_codes(doc: str, title: str, folder: Path) -> set[str]:
+    """The codes of a page's section, with the files it imports (P004's) beside it."""
+    return {d.code for d in compile_example(doc, title, folder).diagnostics}
 
 
 def _pages() -> list[str]:
@@ -35,21 +35,23 @@ def _pages() -> list[str]:
 
 # An Example that does not parse (P001's) reports no other code to compare with.
 @pytest.mark.parametrize("code", [c for c in _pages() if c not in UNPARSED])
-def test_use_instead_reports_nothing_the_example_does_not(code: str) -> None:
+def test_use_instead_reports_nothing_the_example_does_not(code: str, tmp_path: Path) -> None:
     """Following a page's fix must not make a new mistake (GATE003's fix once
     registered without an evaluate stage: GATE001)."""
     doc = load_all()[code].doc
-    new = _codes(_program(doc, "## Use instead")) - _codes(_program(doc, "## Example"))
+    new = _example_codes(doc, "## Use instead", tmp_path / "use_instead") \
+        - _example_codes(doc, "## Example", tmp_path / "example")
     assert not new, f"{code}: the Use instead reports {sorted(new)}"
 
 
 @pytest.mark.parametrize("code", [c for c in _pages() if c[0] in "PT" and c[1].isdigit()])
-def test_front_end_examples_show_only_their_own_error(code: str) -> None:
+def test_front_end_examples_show_only_their_own_error(code: str, tmp_path: Path) -> None:
     """A page about a name, type or syntax error shows that error alone: its examples
     are otherwise complete programs (T005's once evaluated an undeclared model, T001)."""
     doc = load_all()[code].doc
     for title in ("## Example", "## Use instead"):
-        front_end = {c for c in _codes(_program(doc, title)) if c[0] in "PT" and c[1].isdigit()}
+        codes = _example_codes(doc, title, tmp_path / title.strip("# ").replace(" ", "_"))
+        front_end = {c for c in codes if c[0] in "PT" and c[1].isdigit()}
         allowed = {code} | BOTH_NAME_ERRORS.get(code, set()) if title == "## Example" else set()
         assert front_end <= allowed, f"{code} {title}: {sorted(front_end - allowed)}"
 

@@ -1,0 +1,43 @@
+"""A gate line is quoted back as its author wrote it (`latency p99 <= 50ms`, `size <=
+20MB`), and what was measured in units a reader takes in (`12.2ms`, `1.23MB`), in the
+run's report, the lineage answers and the docs alike."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+from pipec.literals import duration_seconds, size_bytes
+from pipec.spelling import gate_line, measured, size
+
+
+def test_latency_and_size_lines_keep_the_units_they_were_written_in() -> None:
+    assert gate_line({"kind": "latency", "metric": "p99", "op": "<=", "value": 0.05}) \
+        == "latency p99 <= 50ms"
+    assert gate_line({"kind": "size", "op": "<=", "value": 20_000_000}) == "size <= 20MB"
+    assert gate_line({"kind": "size", "op": "<=", "value": 1 << 30}) == "size <= 1GiB"
+
+
+def test_measured_latency_and_size_have_three_significant_digits_and_a_unit() -> None:
+    assert measured("latency", 0.012245) == "12.2ms"
+    assert measured("latency", 0.0000453) == "45.3µs"
+    assert measured("latency", 2.5) == "2.5s"
+    assert measured("size", 1_225_418) == "1.23MB"
+    assert measured("size", 512) == "512B"
+    assert measured("size", 3_400_000_000) == "3.4GB"
+
+
+def test_other_values_are_shown_as_they_are() -> None:
+    assert measured("primary", 0.703993) == "0.703993"
+    assert measured("features_compatible", True) == "True"
+    assert measured("latency", None) == "None"  # not measured: said, not formatted
+
+
+@given(st.integers(min_value=1, max_value=10**13))
+def test_a_size_is_spelt_so_that_it_reads_back_as_the_same_bytes(count: int) -> None:
+    assert size_bytes(size(count)) == count
+
+
+@given(st.integers(min_value=1, max_value=10**9))
+def test_a_latency_bound_is_spelt_so_that_it_reads_back_as_the_same_time(millis: int) -> None:
+    line = gate_line({"kind": "latency", "metric": "p99", "op": "<=", "value": millis / 1000})
+    assert duration_seconds(line.rsplit(" ", 1)[1]) == round(millis / 1000, 3)
