@@ -4,7 +4,7 @@ line outranks can never be what passes or stops a run (GATE011, VAL005)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,21 @@ class Bound:
     value: Any
     strict: bool
     blocking: bool
+
+
+def powerless_lines(lines: Iterable[tuple[n.Stmt, str | None]],
+                    bounds_of: Callable[[Any], Iterator[Bound]],
+                    ) -> Iterator[tuple[n.Stmt, n.Stmt, str]]:
+    """Of a stage's lines, each with the set it comes from (None: its own), every own
+    line a set's line makes powerless, with that line and its set's name."""
+    lines = list(lines)
+    kept = [(bound, (line, origin)) for line, origin in lines if origin is not None
+            for bound in bounds_of(line)]
+    for own, origin in lines:
+        bounds = list(bounds_of(own)) if origin is None else []
+        found = powerless(bounds, kept) if bounds else None
+        if found is not None:
+            yield own, *found
 
 
 def powerless(own: list[Bound], kept: list[tuple[Bound, Any]]) -> Any | None:

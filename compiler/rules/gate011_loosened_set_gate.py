@@ -10,7 +10,7 @@ from pipec.diagnostics import Diagnostic, warning
 from pipec.manifest import gate_entry
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._bounds import gate_bounds, powerless
+from pipec.rules._bounds import gate_bounds, powerless_lines
 from pipec.rules._support import gates_with_origin
 from pipec.spelling import gate_line
 
@@ -57,14 +57,9 @@ pipeline p {
       DOC)
 def check(program: Program) -> Iterator[Diagnostic]:
     for evaluate in program.blocks("evaluate"):
-        lines = list(gates_with_origin(program, evaluate))
-        kept = [(bound, (gate, origin)) for gate, origin in lines if origin is not None
-                for bound in gate_bounds(gate)]
-        for own, origin in lines:
-            bounds = list(gate_bounds(own))
-            found = powerless(bounds, kept) if origin is None and bounds else None
-            if found is not None:
-                yield _report(own, *found)
+        lines = gates_with_origin(program, evaluate)
+        for own, kept, set_name in powerless_lines(lines, gate_bounds):
+            yield _report(own, kept, set_name)
 
 
 def _report(own: n.Gate, kept: n.Gate, set_name: str) -> Diagnostic:

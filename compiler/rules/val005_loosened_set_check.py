@@ -10,7 +10,7 @@ from pipec.diagnostics import Diagnostic, warning
 from pipec.manifest import check_entry
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._bounds import check_bounds, powerless
+from pipec.rules._bounds import check_bounds, powerless_lines
 from pipec.rules._support import checks_with_origin
 from pipec.spelling import check_line
 
@@ -55,14 +55,9 @@ pipeline p {
 @rule("VAL005", "warning", "a stage's check looser than a check of a check set it uses", DOC)
 def check(program: Program) -> Iterator[Diagnostic]:
     for validate in program.blocks("validate"):
-        lines = list(checks_with_origin(program, validate))
-        kept = [(bound, (line, origin)) for line, origin in lines if origin is not None
-                for bound in check_bounds(line)]
-        for own, origin in lines:
-            bounds = list(check_bounds(own))
-            found = powerless(bounds, kept) if origin is None and bounds else None
-            if found is not None:
-                yield _report(own, *found)
+        lines = checks_with_origin(program, validate)
+        for own, kept, set_name in powerless_lines(lines, check_bounds):
+            yield _report(own, kept, set_name)
 
 
 def _report(own: n.Stmt, kept: n.Stmt, set_name: str) -> Diagnostic:
