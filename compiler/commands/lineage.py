@@ -17,6 +17,7 @@ from pipec.commands._runtime import (
     registry_dir,
 )
 from pipec.render.text import shown_lines
+from pipec.spelling import measured
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -128,8 +129,7 @@ def answer(entry: dict[str, Any], record: dict[str, Any],
         "6. which code commit": record.get("code"),
         "7. which gates and approvals": {
             "blessed": evaluation.get("blessed"),
-            "gates": [f"{'pass' if g['passed'] else 'FAIL'} {g['line']} ("
-                      f"{json.dumps(g['observed'], sort_keys=True, default=str)})"
+            "gates": [f"{'pass' if g['passed'] else 'FAIL'} {g['line']} ({_observed(g)})"
                       for g in evaluation.get("gates", [])],
             "evaluation_report": evaluation.get("report_sha256"),
             # `approval: null` alone cannot tell "none needed" from "still waiting".
@@ -137,6 +137,12 @@ def answer(entry: dict[str, Any], record: dict[str, Any],
         "model": {"sha256": entry["sha256"], "state": entry["state"], "run_id": entry["run_id"],
                   "environment": record["environment"]},
     }
+
+
+def _observed(gate: dict[str, Any]) -> str:
+    if gate.get("kind") in ("latency", "size"):  # `12.2ms`, not 0.012245 (seconds)
+        return measured(gate["kind"], gate["observed"])
+    return json.dumps(gate["observed"], sort_keys=True, default=str)
 
 
 def render(name: str, version: int, answers: dict[str, Any]) -> str:

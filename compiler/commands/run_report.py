@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipec.render.text import visible
+from pipec.spelling import measured
 from pipec.stdlib.runtime.alerts import alert_line
 from pipec.stdlib.runtime.drift import drift_summary
 
@@ -105,21 +106,34 @@ def _rows(where: str, rows: int, values: list[Any]) -> str:
         (f" (e.g. {shown})" if shown else "")
 
 
+def _left_out(report: dict[str, Any]) -> str:
+    """The rows a model stage left out for want of a label (a cancelled flight has no
+    arrival delay): neither fitted nor scored, which the split's counts do not show."""
+    count = report.get("unlabelled_dropped") or 0
+    return f" ({count:,} without a label left out)" if count else ""
+
+
 def _model_lines(stage: Any) -> list[str]:
     report = stage.report or {}
     if stage.kind == "evaluate":
         verdict = "blessed" if report.get("blessed") else "NOT blessed"
-        lines = [f"{stage.stage_id}: {verdict} on {report.get('test_rows', 0):,} test rows"]
+        lines = [f"{stage.stage_id}: {verdict} on {report.get('test_rows', 0):,} test rows"
+                 f"{_left_out(report)}"]
         for gate in report.get("gates", []):
             mark = "✓" if gate["passed"] else ("✗" if gate["blocking"] else "!")
-            observed = gate["observed"] if not isinstance(gate["observed"], dict) else "per slice"
+            observed = "per slice" if isinstance(gate["observed"], dict) else \
+                measured(gate["kind"], gate["observed"])
             note = f" ({gate['note']})" if gate.get("note") else ""
             lines.append(f"  {mark} {gate['line']}: {observed}{note}")
         return lines
-    if stage.kind == "train" and report.get("grouped_categories"):
+    if stage.kind == "train":
         # Said where the run is read: the model sees these columns' rarer values as one.
-        return [f"{stage.stage_id}: {entry['note']}"
-                for entry in report["grouped_categories"].values()]
+        lines = [f"{stage.stage_id}: {entry['note']}"
+                 for entry in (report.get("grouped_categories") or {}).values()]
+        if report.get("unlabelled_dropped"):
+            lines.insert(0, f"{stage.stage_id}: fitted on {report.get('rows', 0):,} train rows"
+                         f"{_left_out(report)}")
+        return lines
     if stage.kind == "register" and report:
         # The same model bytes are the same version: registering them again finds the
         # version in whatever state it is now (archived after a newer one took over).

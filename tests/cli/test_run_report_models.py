@@ -1,0 +1,40 @@
+"""What the end of `pipec run` says of the model stages: rows a model never saw for want
+of a label, and gates quoted with the units they were written in."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from pipec.commands.run_report import report_lines
+
+
+def _stage(stage_id: str, report: dict) -> SimpleNamespace:
+    return SimpleNamespace(stage_id=stage_id, kind=stage_id.split(".")[0], report=report)
+
+
+def _lines(*stages: SimpleNamespace) -> list[str]:
+    return report_lines("succeeded", {"run_id": "r1"}, {s.stage_id: s for s in stages})
+
+
+def test_rows_without_a_label_are_counted_where_the_model_left_them_out() -> None:
+    lines = _lines(_stage("train.m", {"rows": 244_646, "unlabelled_dropped": 7_746}),
+                   _stage("evaluate.m", {"blessed": True, "test_rows": 79_909,
+                                         "unlabelled_dropped": 1_658, "gates": []}))
+    assert "train.m: fitted on 244,646 train rows (7,746 without a label left out)" in lines
+    assert "evaluate.m: blessed on 79,909 test rows (1,658 without a label left out)" in lines
+
+
+def test_a_train_stage_with_every_row_labelled_says_nothing() -> None:
+    assert not [line for line in _lines(_stage("train.m", {"rows": 10,
+                                                           "unlabelled_dropped": 0}))
+                if line.startswith("train.m")]
+
+
+def test_latency_and_size_are_shown_in_their_units() -> None:
+    gates = [{"line": "latency p99 <= 50ms", "kind": "latency", "blocking": True,
+              "observed": 0.012245, "passed": True, "note": ""},
+             {"line": "size <= 20MB", "kind": "size", "blocking": True,
+              "observed": 1_225_418, "passed": True, "note": ""}]
+    lines = _lines(_stage("evaluate.m", {"blessed": True, "test_rows": 5, "gates": gates}))
+    assert "  ✓ latency p99 <= 50ms: 12.2ms" in lines
+    assert "  ✓ size <= 20MB: 1.23MB" in lines
