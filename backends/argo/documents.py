@@ -130,20 +130,25 @@ def _approval_template() -> dict[str, Any]:
 def _rejection_template(wf: ArgoWorkflow) -> dict[str, Any]:
     """`pipec stage run --rejected-by REVIEWER` for the approval stage the human step
     rejected: the run's record says blocked there, and by whom. The reviewer is one
-    argument of its own, never read by a shell."""
-    return {
+    argument of its own, never read by a shell. It runs as the approval stage would:
+    its retries, and its deadline (the pipeline's `timeout`) when it has one, so a hung
+    record cannot hold the workflow past it."""
+    names = ("stage", "owner", "retries") + (("timeout",) if wf.rejection_timed else ())
+    template: dict[str, Any] = {
         "name": REJECT_TEMPLATE,
-        "inputs": {"parameters": [{"name": n} for n in ("stage", "owner", "retries",
-                                                          REVIEWER)]},
+        "inputs": {"parameters": [{"name": n} for n in (*names, REVIEWER)]},
         "metadata": {"labels": {PREFIX + "owner": "{{inputs.parameters.owner}}"},
                      "annotations": {PREFIX + "stage": "{{inputs.parameters.stage}}"}},
         "retryStrategy": _retry_strategy(wf),
-        # `--rejected-by=NAME`, one argument: a name typed as `-bob` is still a value.
-        "container": _with_state(wf, {
-            "image": wf.image, "command": ["pipec"],
-            "args": [*_stage_args(wf), f"--rejected-by={{{{inputs.parameters.{REVIEWER}}}}}"],
-            "env": _run_env()}),
     }
+    if wf.rejection_timed:
+        template["activeDeadlineSeconds"] = "{{inputs.parameters.timeout}}"
+    # `--rejected-by=NAME`, one argument: a name typed as `-bob` is still a value.
+    template["container"] = _with_state(wf, {
+        "image": wf.image, "command": ["pipec"],
+        "args": [*_stage_args(wf), f"--rejected-by={{{{inputs.parameters.{REVIEWER}}}}}"],
+        "env": _run_env()})
+    return template
 
 
 # `pipec stage run` exits 1 when a blocking check or gate stopped the stage and 3 when it

@@ -63,6 +63,7 @@ def lower_workflow(plan: Plan, options: BuildOptions) -> ArgoWorkflow:
         service_account=options.service_account,
         sensor_service_account=options.sensor_service_account, dag_hash=plan.dag_hash,
         parallelism=options.max_parallel_stages,
+        rejection_timed=any(s.timeout_s is not None for s in plan.stages if s.is_approval),
     )
 
 
@@ -140,10 +141,13 @@ def _approval_tasks(stage: StagePlan, task: DagTask) -> tuple[DagTask, ...]:
     def chosen(name: str) -> str:
         return f"{{{{tasks.{human}.outputs.parameters.{name}}}}}"
 
+    # The approval stage's retries and deadline (the pipeline's), as its own task's.
+    deadline = (("timeout", str(deadline_seconds(stage.timeout_s))),) \
+        if stage.timeout_s is not None else ()
     rejected = DagTask(
         _suffixed(stage.id, REJECTED_SUFFIX), stage.id, REJECT_TEMPLATE, (human,),
         (("stage", stage.id), ("owner", label_value(stage.owner or "")),
-         ("retries", str(stage.retries)), (REVIEWER, chosen(REVIEWER))),
+         ("retries", str(stage.retries)), *deadline, (REVIEWER, chosen(REVIEWER))),
         when=f"{chosen(DECISION)} == {REJECT}")
     approved = replace(task, name=_suffixed(stage.id, APPROVED_SUFFIX), dependencies=(human,),
                        depends=f"{human}.Skipped", stands_for=task.name)

@@ -86,6 +86,9 @@ class ArgoWorkflow:
     sensor_service_account: str | None = None  # the Sensor's: allowed to create Workflows
     parallelism: int | None = None  # the most stage pods of a run at once (None: no limit)
     dag_hash: str = ""  # the build's: each stage refuses a manifest of another build
+    # The task that records a rejection has its approval stage's deadline: every approval
+    # stage is implied, so all of them take the pipeline's `timeout`, or none has one.
+    rejection_timed: bool = False
 
     def all_tasks(self) -> list[DagTask]:
         """Every stage's task, those inside groups included (not the group tasks)."""

@@ -23,7 +23,9 @@ HumanApproval reads it as the task's XCom, Argo's suspend step has a `when` on i
 
 `--record-stop SIGNAL` runs nothing: the local target's script, stopped by SIGNAL at this
 stage, records the stop (the stage as failed when it had no ending yet, and the run's
-record) unless the stage wrote it; the exit is 128 + the signal."""
+record) unless the stage wrote it; the exit is 128 + the signal. A stage's `on_failure
+alert` line is printed for a failed attempt only when no retry follows; the script
+stopped retries nothing, so `--record-stop` prints the one an attempt held back."""
 
 from __future__ import annotations
 
@@ -235,12 +237,55 @@ def _record_stop(manifest: dict[str, Any], manifest_dir: Path, project: Path,
                  stage_id: str, run_id: str, signum: int) -> int:
     """`--record-stop`: the run's record, when the stage did not write it; 128 + the
     signal, the stopped script's own exit status."""
+    from pipec.render.text import visible
+    from pipec.stdlib.runtime.alerts import alert_line
     from pipec.stdlib.runtime.runner import end_stopped_run
 
+    withheld = _withheld_alert(manifest, project, run_id, stage_id)
     ended = end_stopped_run(manifest, manifest_dir, project, run_id, stage_id, signum)
+    if withheld is not None:
+        print(visible(alert_line(withheld)), file=sys.stderr)
     if ended is not None:
         _say_record(run_id, ended)
     return 128 + signum
+
+
+def _withheld_alert(manifest: dict[str, Any], project: Path, run_id: str,
+                    stage_id: str) -> dict[str, Any] | None:
+    """The alert the stage's last attempt held back because a retry was to follow
+    (`_end`): the local script, stopped, retries nothing, so it is due now. None when
+    that attempt said its alert (no retry was left, or SIGINT stopped it) or had none."""
+    from pipec.stdlib.runtime.alerts import alert_for
+    from pipec.stdlib.runtime.context import manifest_stage
+    from pipec.stdlib.runtime.errors import Terminated
+    from pipec.stdlib.runtime.runner import _retry_follows
+    from pipec.stdlib.runtime.store import RunIndex
+
+    index = RunIndex(project)
+    try:
+        execution = index.execution(run_id, stage_id)
+        if execution is None or execution.status != "failed":
+            return None
+        error = str(execution.report.get("error") or "")
+        if error == f"{Terminated.__name__}: {_STOP_REASONS[signal.SIGINT]}" or \
+                not _retry_follows(manifest, index, run_id, stage_id):
+            return None
+    finally:
+        index.close()
+    return alert_for(manifest_stage(manifest, stage_id), error)
+
+
+def _retried(manifest: dict[str, Any], project: Path, run_id: str, stage_id: str) -> bool:
+    """Whether the orchestrator runs the failed stage again (its `retries` are not used
+    up): the same answer that leaves the attempt out of the run's record."""
+    from pipec.stdlib.runtime.runner import _retry_follows
+    from pipec.stdlib.runtime.store import RunIndex
+
+    index = RunIndex(project)
+    try:
+        return _retry_follows(manifest, index, run_id, stage_id)
+    finally:
+        index.close()
 
 
 def _say_record(run_id: str, ended: Any) -> None:
@@ -305,7 +350,10 @@ def _end(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: st
     from pipec.stdlib.runtime.runner import end_stage_run
 
     print(visible(message))  # an error may quote data or a file name
-    if alert is not None:  # into the task's log, where the orchestrator's alerting looks
+    # Into the task's log, where the orchestrator's alerting looks: for a failure, only
+    # once no retry follows, or a failure that a retry then mended would page someone.
+    if alert is not None and (error is None or final or not _retried(
+            manifest, project, run_id, stage_id)):
         print(visible(alert_line(alert)), file=sys.stderr)
     ended = end_stage_run(manifest, manifest_dir, project, run_id, stage_id, stopped=stopped,
                           error=error, failed_alert=alert if error else None, final=final)

@@ -5,6 +5,9 @@ An alert is a line in the run's output and an entry in its run record (`alerts`)
 naming the stage, its owning team and the message. Every target runs stages through
 this runtime, so the same line reaches the terminal of `pipec run`, an Airflow task
 log and an Argo pod log; sending it on (chat, paging) is the orchestrator's job.
+A failed attempt that the orchestrator retries raises nothing (its log has no such line,
+as the run record leaves it out): only a failure with no retry left does, so a failure
+that a retry mends pages nobody.
 """
 
 from __future__ import annotations

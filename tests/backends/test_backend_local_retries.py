@@ -69,10 +69,12 @@ def test_the_run_id_goes_to_each_stage_not_into_the_environment(programs, tmp_pa
 
 class FakeStage:
     """A stage process whose successive `wait`s return these statuses, or time out
-    (None)."""
+    (None); once it has a status, it keeps it."""
+
+    pid = None  # no process to signal: the test replaces `signal_group`
 
     def __init__(self, waits):
-        self.waits, self.signals = list(waits), []
+        self.waits, self.signals, self.returncode = list(waits), [], None
 
     def __enter__(self):
         return self
@@ -81,30 +83,34 @@ class FakeStage:
         return False
 
     def wait(self, timeout=None):
+        if self.returncode is not None:
+            return self.returncode
         status = self.waits.pop(0)
         if status is None:
             raise subprocess.TimeoutExpired("pipec", timeout)
+        self.returncode = status
         return status
 
-    def send_signal(self, signum):
-        self.signals.append(signal.Signals(signum).name)
 
-    def terminate(self):
-        self.send_signal(signal.SIGTERM)
-
-    def kill(self):
-        self.signals.append("SIGKILL")
+def signal_fake_group(stage, signum):
+    """The script's `signal_group` for a FakeStage: which signal, and whether the stage
+    itself was still running (else it reaches only what the stage left behind)."""
+    stage.signals.append((signal.Signals(signum).name, stage.returncode is None))
 
 
 @pytest.mark.parametrize("waits, signals", [
-    ([None, -15], ["SIGTERM"]),  # stopped within the grace period: it recorded its failure
-    ([None, None, -9], ["SIGTERM", "SIGKILL"]),  # ignored SIGTERM: killed after the grace
+    # Stopped within the grace period, its failure recorded: SIGKILL only for whatever
+    # it started that outlived it (tests/backends/test_backend_local_stops.py).
+    ([None, -15], [("SIGTERM", True), ("SIGKILL", False)]),
+    # Ignored SIGTERM: killed after the grace.
+    ([None, None, -9], [("SIGTERM", True), ("SIGKILL", True)]),
 ])
 def test_a_timed_out_stage_gets_sigterm_before_sigkill(programs, tmp_path, monkeypatch,
                                                        waits, signals):
     script = _script(programs, tmp_path)
     stage = FakeStage(waits)
     monkeypatch.setattr(script.subprocess, "Popen", lambda argv, **_: stage)
+    script.signal_group = signal_fake_group
     assert script.run_stage("train.fraud_gbm", 5) == script.FAILED
     assert stage.signals == signals
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pipec
+import pytest
 from model.project import write_project
 from pipec.manifest import build_manifest
 
@@ -79,3 +80,33 @@ def test_a_type_failure_names_its_columns() -> None:
                  {"column": "wind_dir", "type": "int", "rows": 1, "values": ["270.5"]}]}}
     assert _failure(check) == ("`temp` (float) 3 rows (e.g. 12,5, n/a, abc); "
                                "`wind_dir` (int) 1 row (e.g. 270.5)")
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_a_failed_stage_alerts_only_when_no_retry_follows(tmp_path: Path, capsys,
+                                                          retries: int) -> None:
+    """Every target runs a stage as `pipec stage run`, the orchestrator retrying it its
+    `retries` times. A failed attempt that a retry follows printed its ALERT line too,
+    so log-based alerting paged for a failure a retry could still mend; now only the
+    last attempt's failure alerts, as only it reaches the run record."""
+    from pipec.cli import main
+
+    path = _alerting_project(tmp_path)
+    path.write_text(path.read_text("utf-8").replace(
+        '    on_failure alert "training broke"',
+        f'    on_failure alert "training broke"\n    retries {retries}', 1), "utf-8")
+    build = tmp_path / "build"
+    assert main(["build", str(path), "--target", "local", "-o", str(build)]) == 0
+    manifest = json.loads((build / "lineage.json").read_text("utf-8"))
+    stage = ["stage", "run", "--manifest", str(build / "lineage.json"), "--run-id", "r1"]
+    upstream = [s["id"] for s in manifest["stages"]]
+    for stage_id in upstream[:upstream.index("train.model")]:
+        assert main([*stage, "--stage", stage_id]) == 0, stage_id
+    capsys.readouterr()
+    alerted = []
+    for attempt in range(1, retries + 2):
+        assert main([*stage, "--stage", "train.model"]) == 2
+        captured = capsys.readouterr()
+        if "ALERT train.model (owner ml): training broke" in captured.out + captured.err:
+            alerted.append(attempt)
+    assert alerted == [retries + 1]

@@ -12,10 +12,13 @@ as in `pipec run`, Airflow and Argo.
 Exit status, as `pipec run`: 0 every stage succeeded, 1 a blocking check or gate stopped
 the run, 2 a stage failed (or a usage or environment error), 3 a stage waits for a human
 approval (`pipec registry approve`); with several, the worst: a failure, then a block,
-then a wait. 143 (SIGTERM) or 130 (SIGINT) when this script is stopped: the running
-stage is sent the same signal first, nothing is retried, and the run's record is written
-(by that stage, else by `pipec stage run --record-stop`), as `pipec run` writes it. The
-schedule (`SCHEDULE`) is for the orchestrators; this script runs once.
+then a wait. 143 (SIGTERM, or SIGHUP: the terminal closed) or 130 (SIGINT) when this
+script is stopped: the running stage and every process it started are sent the same
+signal first (SIGTERM for a SIGHUP; then SIGKILL to whatever of them is left once the
+stage ended or the grace passed, as on a timeout), nothing is retried, and the run's
+record is written (by that stage, else by `pipec stage run --record-stop`), as `pipec
+run` writes it. The schedule (`SCHEDULE`) is for the orchestrators; this script runs
+once.
 """
 
 from __future__ import annotations
@@ -89,6 +92,9 @@ EDGES = [
 ]
 
 
+# The signals that stop this script, and the stage it runs with it.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
 # The run's id, set once by `main`: every stage runs under it.
 RUN_ID = None
 
@@ -102,13 +108,18 @@ class Stopped(Exception):
 
 
 def stopped(signum, _frame):
-    raise Stopped(signum)
+    # A hangup (the terminal closed) stops the run as a cancelled job does. The stage,
+    # in a session of its own (`run_stage`), would not get it: it is sent SIGTERM.
+    raise Stopped(signal.SIGTERM if signum == signal.SIGHUP else signum)
 
 
 def run_stage(stage_id, timeout_s):
     argv = [sys.executable, "-m", "pipec", "stage", "run", "--manifest", MANIFEST,
             "--stage", stage_id] + (["--run-id", RUN_ID] if RUN_ID else [])
-    with subprocess.Popen(argv) as stage:
+    # A session of its own, so a process group of its own: a timeout or a stop then
+    # reaches every process the stage started (a model's own subprocess, joblib's
+    # workers), which would otherwise outlive it. A signal this script gets is passed on.
+    with subprocess.Popen(argv, start_new_session=True) as stage:
         try:
             return stage.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -125,15 +136,28 @@ def run_stage(stage_id, timeout_s):
 
 
 def stop(stage, signum=signal.SIGTERM):
-    """SIGTERM first, as Kubernetes does: the stage records its failure (and the run's
-    record when no retry follows; with SIGINT, at once); SIGKILL once STOP_GRACE_S have
-    passed."""
-    stage.send_signal(signum)
+    """SIGTERM first (or the signal that stopped this script), to the stage and every
+    process it started: the stage records its failure (and the run's record when no
+    retry follows; with SIGINT, at once). Then SIGKILL to what is left of them, as
+    Kubernetes ends a pod: the stage itself once STOP_GRACE_S have passed (or sooner,
+    when this script is stopped meanwhile), and whatever it started that outlived it."""
+    signal_group(stage, signum)
     try:
         stage.wait(timeout=STOP_GRACE_S)
     except subprocess.TimeoutExpired:
-        stage.kill()
-        stage.wait()
+        pass
+    finally:
+        signal_group(stage, signal.SIGKILL)
+    stage.wait()
+
+
+def signal_group(stage, signum):
+    """`signum` to the stage's process group (its session: `run_stage`), if any of it is
+    left."""
+    try:
+        os.killpg(stage.pid, signum)
+    except ProcessLookupError:  # every process of the group has ended
+        pass
 
 
 def run_with_retries(stage_id, retries, timeout_s, retry_delay_s):
@@ -191,7 +215,7 @@ def record_stop(stage_id, signum):
     still starting, or waiting for a retry, or past its end, or it was sent SIGTERM with
     a retry left (`pipec stage run --record-stop`, which writes nothing when the stage
     did). Signals are ignored from here on: the record is being written."""
-    for ignored in (signal.SIGTERM, signal.SIGINT):
+    for ignored in STOP_SIGNALS:
         signal.signal(ignored, signal.SIG_IGN)
     argv = [sys.executable, "-m", "pipec", "stage", "run", "--manifest", MANIFEST,
             "--stage", stage_id, "--run-id", RUN_ID, "--record-stop",
@@ -252,7 +276,7 @@ def main(argv=None):
     # as an argument, not set in this process's environment, which a caller may share.
     RUN_ID = args.run_id or uuid.uuid4().hex[:16]
     print(f"run {RUN_ID}", file=sys.stderr)
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in STOP_SIGNALS:
         signal.signal(signum, stopped)
     try:
         return run_stages(args.retry_delay)
