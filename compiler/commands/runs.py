@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipec.render.text import shown_lines
+from pipec.spelling import measured
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -137,11 +138,11 @@ def _record_text(record: dict[str, Any]) -> str:
               + (f"sha256 {m['model_sha256'][:12]}" if m.get("model_sha256") else "not trained")
               for name, m in sorted((record.get("models") or {}).items())]
     for name, evaluation in sorted((record.get("evaluations") or {}).items()):
-        failed = [g["line"] for g in evaluation.get("gates") or [] if not g.get("passed")]
         verdict = {True: "blessed", False: "not blessed"}.get(evaluation.get("blessed"),
                                                              "not evaluated")
-        lines.append(f"  evaluate  {name}: {verdict}"
-                     + (f" (failed: {'; '.join(failed)})" if failed else ""))
+        lines.append(f"  evaluate  {name}: {verdict}")
+        lines += [_failed_gate(gate) for gate in evaluation.get("gates") or []
+                  if not gate.get("passed")]
     lines += _registry_lines(record)
     report = record.get("report") or {}
     lines += [f"  {label:<9} {report[key]}" for key, label in
@@ -149,6 +150,17 @@ def _record_text(record: dict[str, Any]) -> str:
     lines.append("  stages")
     lines += [f"    {s['stage_id']}: {s['status']}" for s in record.get("stages") or []]
     return shown_lines(lines)
+
+
+def _failed_gate(gate: dict[str, Any]) -> str:
+    """A failed gate line with its note: why a comparison could not be made, or what
+    was measured, is what a reader of a blocked run needs next."""
+    mark = "failed" if gate.get("blocking", True) else "warned"
+    observed = gate.get("observed")
+    shown = "per slice" if isinstance(observed, dict) else measured(gate.get("kind", ""),
+                                                                     observed)
+    note = f" ({gate['note']})" if gate.get("note") else ""
+    return f"            {mark} {gate['line']}: {shown}{note}"
 
 
 def _code(code: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import numpy as np
+from pipec.spelling import gate_line
 
 from . import metrics as M
 from .modeling import frame, scores, target
@@ -17,22 +18,6 @@ OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
        "==": operator.eq, "!=": operator.ne}
 LATENCY_ROWS = 300
 LATENCY_SEED = 7
-
-
-def gate_line(gate: dict[str, Any]) -> str:
-    """The gate as the user wrote it, for reports."""
-    kind, metric, op, value = gate["kind"], gate.get("metric"), gate.get("op"), gate.get("value")
-    if kind == "slice":
-        return f"slice {gate['column']} min {gate['min']}: {metric} {op} {value}"
-    if kind == "compare_champion":
-        return f"compare champion {metric} {op} {value}"
-    if kind == "features_compatible":
-        return "features compatible"
-    if kind == "size":
-        return f"size {op} {value} bytes"
-    if kind == "latency":
-        return f"latency {metric} {op} {value}s"
-    return f"{kind} {metric} {op} {value}"
 
 
 def evaluate_model(model: Any, model_bytes: int, spec: dict[str, Any],
@@ -165,21 +150,56 @@ def champion_metrics(champion: tuple[Any, dict[str, Any]] | None, spec: dict[str
     if champion is None:
         return None
     model, info = champion
-    if info.get("task") not in (None, task):
-        return {"version": info.get("version"),
-                "error": f"it is a {info['task']} model, the candidate a {task} one"}
-    missing = sorted(set(info.get("features", [])) - set(test.column_names))
-    if missing:
-        return {"version": info.get("version"), "error": f"missing features {missing}"}
+    wanted = {g["metric"] for g in spec["gates"] if g["kind"] == "compare_champion"}
+    # The run record's schema: {version, sha256, metrics}, or {version, error}.
+    failed = {"version": info.get("version")}
+    if not wanted and not info.get("error"):  # nothing compares it: not loaded (`_champion`)
+        return failed | {"sha256": info.get("sha256"), "metrics": {}}
+    if (problem := _unscorable(info, test, task) or _not_of_kind(model, task)) is not None:
+        return failed | {"error": problem}
     try:
         y, p = observed(model, frame(test, info["features"]), target(test, label, task), task)
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+    except Exception as exc:  # the champion's code (a project class) may raise anything
         # e.g. a feature that changed kind since the champion was trained: the
         # comparison fails with the reason, the run goes on to report every other gate.
-        return {"version": info.get("version"), "error": f"{type(exc).__name__}: {exc}"}
-    wanted = {g["metric"] for g in spec["gates"] if g["kind"] == "compare_champion"}
+        return failed | {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"}
+    if bad := _non_finite_rows(p):  # every metric of it would have no value
+        return failed | {"error": f"it gave {bad} NaN or infinite scores on the test set"}
     return {"version": info.get("version"), "sha256": info.get("sha256"),
             "metrics": M.all_metrics(task, y, p, threshold, wanted)}
+
+
+def _unscorable(info: dict[str, Any], test: Any, task: str) -> str | None:
+    """Why the champion cannot score this test set before it is tried: it could not be
+    loaded (`error`, said by the stage that loads it), its registry entry lacks its
+    features, it is a model of another task, or it reads features the test set no
+    longer has (a feature renamed or removed from the pipeline since it was trained)."""
+    if info.get("error"):
+        return str(info["error"])
+    features = info.get("features")
+    if not isinstance(features, list) or not features:
+        return "its registry entry does not list the features it was trained on"
+    if info.get("task") not in (None, task):
+        return f"it is a {info['task']} model, the candidate a {task} one"
+    missing = sorted(set(features) - set(test.column_names))
+    if missing:
+        return (f"it was trained on {', '.join(f'`{m}`' for m in missing)}, which the "
+                "test set no longer has (renamed or removed from the pipeline since)")
+    return None
+
+
+def _not_of_kind(model: Any, task: str) -> str | None:
+    """A champion whose registry entry does not say its task (one registered before it
+    was recorded) of the other kind: a regressor has no class probabilities to compare
+    (scikit-learn's "has no attribute 'predict_proba'"), and a classifier's class labels
+    would be compared as a regression's predictions."""
+    classifier = hasattr(model, "predict_proba")
+    if task == "regression" and classifier:
+        return "it is a classifier (it gives class probabilities), the candidate a regression model"
+    if task != "regression" and not classifier:
+        return (f"it gives no class probabilities (`predict_proba`), which a {task} candidate "
+                "is compared on: it is not a classifier")
+    return None
 
 
 def feature_compatibility(train_spec: dict[str, Any], data: Any,
@@ -191,8 +211,9 @@ def feature_compatibility(train_spec: dict[str, Any], data: Any,
     problems = [f"{c}: trained as {k}, test set has {kinds.get(c)}"
                 for c, k in sorted(trained.items()) if kinds.get(c) != k]
     added, removed = [], []
-    if champion is not None:
-        theirs = champion[1].get("feature_kinds") or {}
+    # A champion whose registry entry has no kinds (damaged, or older than them) is
+    # not compared: every candidate feature would be "added".
+    if champion is not None and (theirs := champion[1].get("feature_kinds")):
         added = sorted(set(kinds) - set(theirs))
         removed = sorted(set(theirs) - set(kinds))
         problems += [f"{c}: champion has {theirs[c]}, candidate {kinds[c]}"
@@ -282,17 +303,36 @@ def _compare(gate: dict[str, Any], report: dict[str, Any]) -> tuple[Any, bool, s
     if champion is None:
         return None, True, "no champion in production: passes"
     if "error" in champion:
-        return None, False, f"champion v{champion['version']} cannot be scored: " \
-                            f"{champion['error']}"
+        return None, False, f"{_champion_name(champion)} cannot be scored: " \
+                            f"{champion['error']}{_unscored_advice(gate)}"
     ours = (report["metrics"].get(gate["metric"]) or {}).get("value")
     theirs = (champion["metrics"].get(gate["metric"]) or {}).get("value")
-    if ours is None or theirs is None:
-        side = "candidate" if ours is None else f"champion v{champion['version']}"
-        return None, False, f"{gate['metric']} of the {side} could not be computed" + \
-            (_non_finite(report) if ours is None else "")
+    if ours is None:
+        return None, False, f"{gate['metric']} of the candidate could not be computed" + \
+            (_non_finite(report) or _undefined(gate, report))
+    if theirs is None:
+        return None, False, f"{gate['metric']} of the {_champion_name(champion)} could not " \
+            "be computed" + _unscored_advice(gate)
     delta = round(ours - theirs, 6)
     return delta, bool(OPS[gate["op"]](delta, gate["value"])), \
         f"candidate {ours} vs champion v{champion['version']} {theirs}"
+
+
+def _champion_name(champion: dict[str, Any]) -> str:
+    """"champion v3", or "the champion" when its version is unknown (its registry entry
+    could not be read: the error names the version)."""
+    version = champion.get("version")
+    return "the champion" if version is None else f"champion v{version}"
+
+
+def _unscored_advice(gate: dict[str, Any]) -> str:
+    """What to do when the champion cannot be compared: a blocking line blocks, as a gate
+    on a metric that has no value does, rather than passing on a comparison never made;
+    `warn` is how a team says it may promote without it (a champion it cannot restore)."""
+    if not gate["blocking"]:
+        return ""
+    return ("; a comparison that cannot be made blocks: end the line with `warn` to let "
+            "the candidate through without it")
 
 
 def _slice(gate: dict[str, Any], report: dict[str, Any]) -> tuple[Any, bool, str]:

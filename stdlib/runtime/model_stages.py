@@ -22,7 +22,7 @@ from .errors import (
 )
 from .model_code import model_code
 from .model_modules import DEFAULT_ALLOWED, with_project_modules
-from .registry import Registry, Version
+from .registry import Registry, RegistryError, Version
 from .state import registry_base
 
 if TYPE_CHECKING:  # numpy, pyarrow and scikit-learn load only when a model stage runs
@@ -277,23 +277,68 @@ def run_evaluate(ctx: StageContext) -> StageOutput:
 
 def _champion(ctx: StageContext, model_stage: str,
               candidate: str) -> tuple[Any, dict[str, Any]] | None:
+    """The champion and its registry entry (None: there is none). One that cannot be
+    loaded comes without a model and with the `error` that says why: the `compare
+    champion` line fails with it and every other gate is still judged, where the whole
+    stage failed (a candidate could then never replace a broken production model). It
+    is loaded only for a `compare champion` line; `features compatible` reads its entry."""
     register = _register_stage(ctx, model_stage)
     if register is None:
         return None
     registry = _registry(ctx, register)
     try:
-        entry = registry.champion(ctx.stage_def(model_stage)["name"], candidate)
+        try:
+            entry = registry.champion(ctx.stage_def(model_stage)["name"], candidate)
+        except RegistryError as exc:  # its row is damaged; the message names the version
+            return None, {"version": None, "error": str(exc)}
         if entry is None:
             return None
         info = entry.info | {"version": entry.version, "sha256": entry.sha256}
-        return registry.load(entry.model, entry.version, _allowed(ctx)), info
+        if not any(g["kind"] == "compare_champion" for g in ctx.stage["gates"]):
+            return None, info
+        return _loaded_champion(ctx, registry, entry, info)
     finally:
         registry.close()
 
 
+def _loaded_champion(ctx: StageContext, registry: Registry, entry: Version,
+                     info: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    if (problem := registry.file_problem(entry)) is not None:
+        return None, info | {"error": _damaged_file(registry, entry, problem)}
+    try:
+        return registry.load(entry.model, entry.version, _allowed(ctx)), info
+    except Exception as exc:  # skops raises by object kind; the project's class, anything
+        return None, info | {"error": _unloadable(entry, exc)}
+
+
+def _damaged_file(registry: Registry, entry: Version, problem: str) -> str:
+    name = registry.object_path(entry.sha256).name
+    what = "is missing from" if problem == "missing" else \
+        "no longer matches its recorded sha256 (altered or corrupted) in"
+    return (f"its model file `{name}` {what} the registry's `objects` folder, so nothing "
+            "of it was loaded; restore that file from a backup of the registry")
+
+
+def _unloadable(entry: Version, exc: Exception) -> str:
+    """Why a champion whose file is intact does not load, without the `model vN: ` the
+    registry puts first (the gate's note names the version)."""
+    text = " ".join(str(exc).split()).removeprefix(f"{entry.model} v{entry.version}: ")
+    if isinstance(exc, serialize.ModelIntegrityError):  # a type outside the allowed modules
+        return text
+    if isinstance(exc, ImportError | AttributeError):
+        return (f"its model's code cannot be imported ({type(exc).__name__}: {text}); the "
+                "module and class it was trained with must stay importable from the project "
+                "to score it")
+    return f"it cannot be loaded ({type(exc).__name__}: {text})"
+
+
 def evaluate_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
     """On a cache hit, a blessed evaluation blesses this run too, as running it would:
-    this run's data then becomes the drift baseline."""
+    this run's data then becomes the drift baseline. A champion that could not be scored
+    is tried again: what stopped it (a registry file, the allowed modules, the project's
+    code) is not in the stage's key, and fixing it must not leave the old failure."""
+    if (report.get("champion") or {}).get("error"):
+        return False
     if report.get("blessed"):
         ctx.index.mark_blessed(ctx.run_id)
     return True
@@ -327,7 +372,10 @@ def _champion_salt(ctx: StageContext) -> Any:
     registry = _registry(ctx, register)
     try:
         model = ctx.outputs_of(ctx.stage["model"])["model"]
-        champion = registry.champion(ctx.stage_def(ctx.stage["model"])["name"], model)
+        try:
+            champion = registry.champion(ctx.stage_def(ctx.stage["model"])["name"], model)
+        except RegistryError:  # a damaged entry: the stage says so in its report
+            return {"registry": registry.instance, "champion": "unreadable"}
         return {"registry": registry.instance, "champion": champion.sha256 if champion else None}
     finally:
         registry.close()

@@ -41,3 +41,15 @@ def test_a_size_is_spelt_so_that_it_reads_back_as_the_same_bytes(count: int) -> 
 def test_a_latency_bound_is_spelt_so_that_it_reads_back_as_the_same_time(millis: int) -> None:
     line = gate_line({"kind": "latency", "metric": "p99", "op": "<=", "value": millis / 1000})
     assert duration_seconds(line.rsplit(" ", 1)[1]) == round(millis / 1000, 3)
+
+
+def test_the_evaluate_stage_records_each_line_as_written() -> None:
+    """The run record's gate lines said `latency p99 <= 0.05s` and `size <= 20000000
+    bytes` where the file says `50ms` and `20MB`."""
+    from pipec.stdlib.runtime.evaluation import judge
+
+    report = {"size_bytes": 1_225_418, "latency_s": {"p99": 0.012}}
+    latency = {"kind": "latency", "metric": "p99", "op": "<=", "value": 0.05, "blocking": True}
+    size = {"kind": "size", "metric": None, "op": "<=", "value": 20_000_000, "blocking": True}
+    assert judge(latency, report)["line"] == "latency p99 <= 50ms"
+    assert judge(size, report)["line"] == "size <= 20MB"
