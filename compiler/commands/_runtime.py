@@ -114,6 +114,10 @@ def store_problem(exc: sqlite3.DatabaseError | OSError, store: Path) -> str | No
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return f"the run store `{store}` is full ({exc.strerror}): free space, then run again"
         return None
+    from pipec.stdlib.runtime.store import held_elsewhere
+
+    if (held := held_elsewhere(exc)) is not None:
+        return f"the run store `{store}` is locked: {held}"
     if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_READONLY", "SQLITE_PERM")) \
             or "readonly database" in str(exc):
         return f"the run store `{store}` is not writable ({exc})"

@@ -65,10 +65,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"pipec: {exc}", file=sys.stderr)
         return 2
     except sqlite3.DatabaseError as exc:  # damage found past the header, mid-query
-        print(f"pipec: the registry `{folder}` cannot be read ({exc})", file=sys.stderr)
+        print(f"pipec: the registry `{folder}` {_why_unusable(exc)}", file=sys.stderr)
         return 2
     finally:
         registry.close()
+
+
+def _why_unusable(exc: sqlite3.DatabaseError) -> str:
+    """A change that waited past the busy timeout for another process is not damage."""
+    from pipec.stdlib.runtime.store import held_elsewhere
+
+    held = held_elsewhere(exc)
+    return f"is locked: {held}" if held is not None else f"cannot be read ({exc})"
 
 
 def _version(registry: Any, ref: str) -> Any:

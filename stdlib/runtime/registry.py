@@ -28,7 +28,7 @@ from typing import Any
 from .errors import PipecRuntimeError
 from .serialize import ModelIntegrityError, loads
 from .serialize import sha256 as digest
-from .store import connect_wal, immediate_transaction, remove_stale_temps
+from .store import connect_wal, held_elsewhere, immediate_transaction, remove_stale_temps
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -409,8 +409,11 @@ class Registry:
 
 def _unusable(path: Path, exc: sqlite3.DatabaseError) -> str:
     """Why the registry database at `path` cannot be opened. A read-only folder (a
-    read-only mount, a folder of another user) or a full disk is not a damaged file:
-    saying so would send the user to restore a registry that is fine."""
+    read-only mount, a folder of another user), a full disk or a lock another process
+    holds is not a damaged file: saying so would send the user to restore a registry
+    that is fine."""
+    if (held := held_elsewhere(exc)) is not None:
+        return f"the registry `{path.parent}` is locked: {held}"
     name = getattr(exc, "sqlite_errorname", "")
     if name.startswith(("SQLITE_READONLY", "SQLITE_PERM")) or (
             name == "SQLITE_CANTOPEN" and not os.access(path.parent, os.W_OK)):

@@ -9,6 +9,8 @@
   and the stages of other branches still run, as an orchestrator runs them: with two
   models, the second trains and registers although the first one's gate failed. The
   run ends as the worst of those stages left it (`branches.worst_ending`).
+- Two runs of one pipeline in one project take turns at each stage (`stage_turn`): the
+  second reuses what the first made, rather than training and evaluating again beside it.
 - Ctrl-C (SIGINT) or SIGTERM while a stage runs ends the run as a failure of that stage
   does, with its record; the result names the signal (`stopped_by`).
 """
@@ -45,9 +47,13 @@ from .errors import (
 )
 from .records import RunRecords, write_run_record
 from .stage import StageResult, current_key, record_failure, run_stage
-from .store import ArtifactStore, Execution, RunIndex
+from .store import ArtifactStore, Execution, RunIndex, stage_turn
 
 Progress = Callable[[str, str], None]  # (stage id, status)
+
+# The status a stage shows while it waits for another `pipec run` of the pipeline that
+# runs it now (`store.stage_turn`).
+QUEUED = "queued behind another `pipec run` of this pipeline, which runs it now"
 
 # What a stage stopped by a signal at `pipec run` records as its error.
 RUN_SIGNALS = {signal.SIGINT: "interrupted by SIGINT", signal.SIGTERM: "stopped by SIGTERM"}
@@ -387,10 +393,14 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id
              outcome: _Outcome) -> bool:
     """Run one stage into `outcome`; False when it stopped the run (blocked, waiting)
     or failed (a signal stops it too: Terminated)."""
-    notify(stage["id"], "running")
     ending = _Outcome()
     try:
-        result = run_stage(manifest, manifest_dir, stage["id"], project, run_id, options)
+        # Another `pipec run` of this pipeline running the stage now goes first: this
+        # run then finds its result in the cache instead of making a second one.
+        with stage_turn(project, manifest["pipeline"]["name"], stage["id"],
+                        lambda: notify(stage["id"], QUEUED)):
+            notify(stage["id"], "running")
+            result = run_stage(manifest, manifest_dir, stage["id"], project, run_id, options)
     except RunStopped as exc:
         ending.status, ending.blocked = exc.status, exc
     except (Exception, Terminated) as exc:  # the failure ends the run, recorded, not raised

@@ -7,6 +7,8 @@ Layout under `<project>/.pipec/`:
 - `tmp/`: staging for atomic writes (same file system as `objects/`, so `os.replace` is
   atomic).
 - `index.sqlite`: the run index (see `RunIndex`).
+- `locks/`: one empty file per stage of a pipeline, locked while a `pipec run` runs that
+  stage (see `stage_turn`).
 
 Tables are written as parquet with fixed writer options and no schema metadata, so the
 same table always gives the same bytes and therefore the same id; that is what lets an
@@ -23,13 +25,18 @@ import random
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ArtifactMissing, StoreGone
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: the stages of concurrent runs run side by side
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:  # pyarrow loads only when a table is stored or read
     import pyarrow as pa
@@ -51,6 +58,9 @@ _PARQUET_OPTIONS: dict[str, Any] = {
 # A temporary file this old was left by a writer that crashed (a write takes seconds to
 # minutes); a younger one may belong to a process writing now, so it stays.
 STALE_TEMP_S = 86_400
+
+# How long a connection waits for another process's write to end (SQLite's busy timeout).
+BUSY_TIMEOUT_S = 60.0
 
 # A file system that is full (or the user's quota used up).
 _FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -236,8 +246,52 @@ class ArtifactStore:
         return artifact_id
 
 
+@contextmanager
+def stage_turn(project: Path, pipeline: str, stage_id: str,
+               on_wait: Callable[[], None]) -> Iterator[None]:
+    """Run a stage of `pipeline` in one process of the project at a time: `on_wait` is
+    called when another process holds the stage, then this one waits for its turn.
+
+    Two `pipec run`s started together (two terminals, a scheduled retrain and a manual
+    run) would otherwise run the same stage side by side: train the same model twice,
+    and evaluate it twice, with two reports (latency is measured anew) of which the cache
+    keeps one and the registry another, so an approval of the registered one was lost at
+    the next run. Taking turns, the second finds the first's result in the cache.
+
+    `flock`: the kernel releases the lock when its process ends, however it ends (a
+    SIGKILL leaves no stale lock). Where there is no such lock (no `fcntl`, a file system
+    that refuses it), stages run side by side, as before."""
+    if fcntl is None:
+        yield
+        return
+    folder = Path(project) / STORE_DIR / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    # Hashed: a name from the program never becomes a path.
+    name = hashlib.sha256(f"{pipeline}\0{stage_id}".encode()).hexdigest()[:32]
+    with open(folder / f"{name}.lock", "a+b") as handle:
+        if _locked(handle.fileno(), blocking=False) is False:
+            on_wait()
+            _locked(handle.fileno(), blocking=True)
+        yield  # closing the file releases the lock
+
+
+def _locked(fd: int, *, blocking: bool) -> bool | None:
+    """True once the lock is held; False when another process holds it (only when not
+    `blocking`); None when the file system has no such lock."""
+    assert fcntl is not None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    except OSError as exc:
+        if exc.errno in (errno.ENOLCK, errno.EINVAL, errno.EOPNOTSUPP):
+            return None
+        raise
+    return True
+
+
 def connect_wal(path: Path, *, synchronous: str = "NORMAL", schema: str | None = None,
-                timeout: float = 60.0) -> sqlite3.Connection:
+                timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
     """An autocommit connection to a WAL database, its schema created if missing.
 
     Two processes opening a new database at once race to switch it to WAL and create
@@ -260,6 +314,18 @@ def connect_wal(path: Path, *, synchronous: str = "NORMAL", schema: str | None =
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.02 + random.random() * 0.08)
+
+
+def held_elsewhere(exc: sqlite3.DatabaseError) -> str | None:
+    """Why SQLite gave up, when it gave up waiting for a lock another process held past
+    the busy timeout; None for any other error. Such a database is not damaged: saying
+    so would send the user to restore one that is fine."""
+    if not (getattr(exc, "sqlite_errorname", "").startswith("SQLITE_BUSY")
+            or "database is locked" in str(exc)):
+        return None
+    return (f"another process has held it locked for longer than pipec waits "
+            f"({BUSY_TIMEOUT_S:.0f} s): a command suspended (Ctrl-Z) or stuck mid-change, or "
+            f"a SQLite shell with a transaction open; try again once it has ended ({exc})")
 
 
 @contextmanager
