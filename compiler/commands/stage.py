@@ -258,7 +258,7 @@ def _withheld_alert(manifest: dict[str, Any], project: Path, run_id: str,
     from pipec.stdlib.runtime.alerts import alert_for
     from pipec.stdlib.runtime.context import manifest_stage
     from pipec.stdlib.runtime.errors import Terminated
-    from pipec.stdlib.runtime.runner import _retry_follows
+    from pipec.stdlib.runtime.runner import retry_follows
     from pipec.stdlib.runtime.store import RunIndex
 
     index = RunIndex(project)
@@ -268,7 +268,7 @@ def _withheld_alert(manifest: dict[str, Any], project: Path, run_id: str,
             return None
         error = str(execution.report.get("error") or "")
         if error == f"{Terminated.__name__}: {_STOP_REASONS[signal.SIGINT]}" or \
-                not _retry_follows(manifest, index, run_id, stage_id):
+                not retry_follows(manifest, index, run_id, stage_id):
             return None
     finally:
         index.close()
@@ -278,12 +278,12 @@ def _withheld_alert(manifest: dict[str, Any], project: Path, run_id: str,
 def _retried(manifest: dict[str, Any], project: Path, run_id: str, stage_id: str) -> bool:
     """Whether the orchestrator runs the failed stage again (its `retries` are not used
     up): the same answer that leaves the attempt out of the run's record."""
-    from pipec.stdlib.runtime.runner import _retry_follows
+    from pipec.stdlib.runtime.runner import retry_follows
     from pipec.stdlib.runtime.store import RunIndex
 
     index = RunIndex(project)
     try:
-        return _retry_follows(manifest, index, run_id, stage_id)
+        return retry_follows(manifest, index, run_id, stage_id)
     finally:
         index.close()
 
@@ -320,7 +320,9 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
                 result = reject_stage(manifest, manifest_dir, stage_id, project, run_id,
                                       rejected_by)
             else:
-                result = run_stage(manifest, manifest_dir, stage_id, project, run_id, options)
+                with _turn(manifest, project, stage_id):
+                    result = run_stage(manifest, manifest_dir, stage_id, project, run_id,
+                                       options)
             status, message, alert = "succeeded", f"{stage_id}: {result.status}", \
                 result.report.get("alert")
             if (refused := refused_unregistered(manifest, result)) is not None:
@@ -339,6 +341,19 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
             stage_running.clear()  # from here on, a SIGTERM waits for the record
         return _end(manifest, manifest_dir, project, run_id, stage_id, status, message,
                     stopped, error, alert, final)
+
+
+def _turn(manifest: dict[str, Any], project: Path, stage_id: str) -> Any:
+    """The stage's turn in the project (`store.stage_turn`), as `pipec run` takes it: a
+    task of an orchestrator's run and a `pipec run` of the same pipeline, or two runs'
+    tasks, do not make the same stage side by side; the second finds it cached."""
+    from pipec.render.text import visible
+    from pipec.stdlib.runtime.runner import QUEUED
+    from pipec.stdlib.runtime.store import stage_turn
+
+    return stage_turn(project, manifest["pipeline"]["name"], stage_id,
+                      lambda: print(visible(f"{stage_id}: {QUEUED}"), file=sys.stderr,
+                                    flush=True))
 
 
 def _end(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,

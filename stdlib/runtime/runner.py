@@ -51,9 +51,9 @@ from .store import ArtifactStore, Execution, RunIndex, stage_turn
 
 Progress = Callable[[str, str], None]  # (stage id, status)
 
-# The status a stage shows while it waits for another `pipec run` of the pipeline that
-# runs it now (`store.stage_turn`).
-QUEUED = "queued behind another `pipec run` of this pipeline, which runs it now"
+# The status a stage shows while it waits for another run of the pipeline in the project
+# (`pipec run`, or an orchestrator's `pipec stage run`) that runs it now (`store.stage_turn`).
+QUEUED = "queued behind another run of this pipeline, which runs this stage now"
 
 # What a stage stopped by a signal at `pipec run` records as its error.
 RUN_SIGNALS = {signal.SIGINT: "interrupted by SIGINT", signal.SIGTERM: "stopped by SIGTERM"}
@@ -228,7 +228,7 @@ def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, r
         if stopped is not None:
             outcome.status, outcome.blocked = stopped.status, stopped
         elif error is not None:
-            if not final and _retry_follows(manifest, index, run_id, stage_id):
+            if not final and retry_follows(manifest, index, run_id, stage_id):
                 return None
             outcome.status, outcome.error = "failed", error
         elif can_still_run(manifest, {r.stage_id for r in outcome.results}, set(others)):
@@ -337,8 +337,8 @@ def _succeeded(manifest: dict[str, Any],
     return found
 
 
-def _retry_follows(manifest: dict[str, Any], index: RunIndex, run_id: str,
-                   stage_id: str) -> bool:
+def retry_follows(manifest: dict[str, Any], index: RunIndex, run_id: str,
+                  stage_id: str) -> bool:
     """Whether the orchestrator will run the failed stage again: it retries a stage its
     `retries` times (the attempt is counted by `run_stage`)."""
     stage = manifest_stage(manifest, stage_id)

@@ -172,3 +172,36 @@ def test_a_run_killed_while_it_holds_a_stage_holds_no_other_run(tmp_path: Path) 
         assert [v.state for v in registry.versions("model")] == ["production"]
     finally:
         registry.close()
+
+
+def test_an_orchestrators_task_waits_for_a_pipec_run_making_the_same_stage(
+        tmp_path: Path) -> None:
+    """`pipec stage run` (what the local script, Airflow and Argo run) took no turn: a
+    task trained the model beside a `pipec run` training it. It now waits, then finds
+    the model in the cache."""
+    project = tmp_path / "project"
+    project.mkdir()
+    pipe = write_project(project)
+    built = _pipec("build", pipe.name, "--target", "local", "-o", "out", cwd=project)
+    assert built.returncode == 0, built.stderr
+    (script,) = (project / "out").glob("run_*.py")
+    first = Run(tmp_path, "first", pipe, "train")
+    runs = [first]
+    with _cleaned_up(runs):
+        _until("the pipec run trains", lambda: first.at("train"))
+        out = tmp_path / "script.out"
+        with open(out, "w") as sink:
+            task = subprocess.Popen([sys.executable, str(script), "--retry-delay", "0"],
+                                    cwd=project, stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            _until("the script's train task queues",
+                   lambda: _queued("train.model") in out.read_text(),
+                   lambda: task.poll() is not None)
+            assert task.poll() is None, out.read_text()
+            first.go("train")
+            assert first.finish() == 0
+            assert task.wait(timeout=DEADLINE_S) == 0, out.read_text()
+        finally:
+            task.kill()
+            task.wait()
+    assert "train.model: skipped (cached)" in out.read_text(), out.read_text()
