@@ -113,19 +113,28 @@ def _left_out(report: dict[str, Any]) -> str:
     return f" ({count:,} without a label left out)" if count else ""
 
 
+def _gate_lines(gates: list[dict[str, Any]]) -> list[str]:
+    lines, shown = [], set()
+    for gate in gates:
+        # A stage's own line and a gate set's that say the same (`features compatible`
+        # in both) are one line to a reader; the record keeps both.
+        if (gate["line"], gate["blocking"]) in shown:
+            continue
+        shown.add((gate["line"], gate["blocking"]))
+        mark = "✓" if gate["passed"] else ("✗" if gate["blocking"] else "!")
+        observed = "per slice" if isinstance(gate["observed"], dict) else \
+            measured(gate["kind"], gate["observed"])
+        note = f" ({gate['note']})" if gate.get("note") else ""
+        lines.append(f"  {mark} {gate['line']}: {observed}{note}")
+    return lines
+
+
 def _model_lines(stage: Any) -> list[str]:
     report = stage.report or {}
     if stage.kind == "evaluate":
         verdict = "blessed" if report.get("blessed") else "NOT blessed"
-        lines = [f"{stage.stage_id}: {verdict} on {report.get('test_rows', 0):,} test rows"
-                 f"{_left_out(report)}"]
-        for gate in report.get("gates", []):
-            mark = "✓" if gate["passed"] else ("✗" if gate["blocking"] else "!")
-            observed = "per slice" if isinstance(gate["observed"], dict) else \
-                measured(gate["kind"], gate["observed"])
-            note = f" ({gate['note']})" if gate.get("note") else ""
-            lines.append(f"  {mark} {gate['line']}: {observed}{note}")
-        return lines
+        return [f"{stage.stage_id}: {verdict} on {report.get('test_rows', 0):,} test rows"
+                f"{_left_out(report)}", *_gate_lines(report.get("gates", []))]
     if stage.kind == "train":
         # Said where the run is read: the model sees these columns' rarer values as one.
         lines = [f"{stage.stage_id}: {entry['note']}"

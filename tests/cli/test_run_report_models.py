@@ -38,3 +38,12 @@ def test_latency_and_size_are_shown_in_their_units() -> None:
     lines = _lines(_stage("evaluate.m", {"blessed": True, "test_rows": 5, "gates": gates}))
     assert "  ✓ latency p99 <= 50ms: 12.2ms" in lines
     assert "  ✓ size <= 20MB: 1.23MB" in lines
+
+
+def test_a_line_said_by_the_stage_and_its_gate_set_is_shown_once() -> None:
+    gate = {"line": "features compatible", "kind": "features_compatible", "blocking": True,
+            "observed": True, "passed": True, "note": ""}
+    warned = gate | {"blocking": False}
+    lines = _lines(_stage("evaluate.m", {"blessed": True, "test_rows": 5,
+                                         "gates": [gate, dict(gate), warned]}))
+    assert lines.count("  ✓ features compatible: True") == 2  # blocking, then warning
