@@ -242,7 +242,8 @@ def _record_stop(manifest: dict[str, Any], manifest_dir: Path, project: Path,
     from pipec.stdlib.runtime.runner import end_stopped_run
 
     withheld = _withheld_alert(manifest, project, run_id, stage_id)
-    ended = end_stopped_run(manifest, manifest_dir, project, run_id, stage_id, signum)
+    ended = end_stopped_run(manifest, manifest_dir, project, run_id, stage_id, signum,
+                            failed_alert=withheld)
     if withheld is not None:
         print(visible(alert_line(withheld)), file=sys.stderr)
     if ended is not None:

@@ -249,13 +249,16 @@ def end_stage_run(manifest: dict[str, Any], manifest_dir: Path, project: Path, r
 
 
 def end_stopped_run(manifest: dict[str, Any], manifest_dir: Path, project: Path,
-                    run_id: str, stage_id: str, signum: int) -> RunResult | None:
+                    run_id: str, stage_id: str, signum: int,
+                    failed_alert: dict[str, Any] | None = None) -> RunResult | None:
     """The local target's script was stopped by `signum` at `stage_id` (while it ran, or
     waited to retry it, or was about to start it): the run's record, as `pipec run`
     writes it, unless the stage wrote it itself; None then. The stage is recorded as
     failed when it has no ending yet (it never started, or died before it could record
     one); a stage that ended (it succeeded, or stopped the run) is left as it is, and the
-    run ends failed, stopped between two stages, when a stage could still have run."""
+    run ends failed, stopped between two stages, when a stage could still have run.
+    `failed_alert`: the alert of the stage's failed attempt, which held it back for a
+    retry that the stopped script will not make; the record lists it."""
     reason = f"stopped by {signal.Signals(signum).name}"
     index = RunIndex(project)
     try:
@@ -277,7 +280,7 @@ def end_stopped_run(manifest: dict[str, Any], manifest_dir: Path, project: Path,
     finally:
         index.close()
     return end_stage_run(manifest, manifest_dir, project, run_id, stage_id, error=error,
-                         final=True)
+                         failed_alert=failed_alert, final=True)
 
 
 def _ended_first(manifest: dict[str, Any], others: dict[str, Execution], stage_id: str,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from model.project import write_project
+from model.project import latest_record, write_project
 
 from .backend_helpers import build
 
@@ -148,6 +149,12 @@ def test_a_stopped_script_stops_what_its_stage_started(tmp_path: Path, sent: int
         assert not _running(tmp_path)
         assert (out + err).count(ALERT) == 1, out + err
         assert "retry 1 of 1" not in err
+        # The run's record lists the alert too (written by the stage, or by
+        # `--record-stop` with the alert the attempt held back).
+        run_id = re.search(r"^run ([0-9a-f]+)$", err, re.M).group(1)
+        record = latest_record(tmp_path, run_id)
+        assert [a["stage"] for a in record["report"].get("alerts", [])] == ["train.model"], \
+            record["report"]
     finally:
         proc.kill()
         proc.wait()
