@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import getpass
 import json
 import sqlite3
@@ -17,6 +18,13 @@ from pipec.commands._runtime import (
     registry_dir,
 )
 from pipec.render.text import shown_lines
+from pipec.spelling import measured
+
+# `registry show` hashes a model file up to this size unasked (well under a second, as
+# `lineage` and `promote` hash it anyway); a larger one is hashed with `--verify`.
+# `registry list` looks at presence and size only: hashing every version of many large
+# models is what `list --verify` asks for.
+HASHED_UP_TO = 64_000_000
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -28,10 +36,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     listing = sub.add_parser("list", help="every version and its state")
     show = sub.add_parser("show", help="one version, its transitions and approvals")
     show.add_argument("model", help="MODEL or MODEL@VERSION")
+    for action in (parser, listing, show):  # the parser itself: a bare `registry` lists
+        action.add_argument("--verify", action="store_true",
+                            help="hash every model file shown against its sha256 (`show` "
+                                 f"does unasked up to {measured('size', HASHED_UP_TO)}; "
+                                 "`list` looks at presence and size only)")
     approve = sub.add_parser("approve", help="approve a candidate (bound to its report)")
     approve.add_argument("model", help="MODEL@VERSION")
     approve.add_argument("--by", required=True, help="the approving team")
     approve.add_argument("--approver", default=None, help="who approves (default: $USER)")
+    approve.add_argument("--report", default=None, metavar="HASH",
+                         help="the evaluation report reviewed (at least the first 12 hex "
+                              "digits of the sha256 `registry show` prints): refused when "
+                              "a run has evaluated the version again since")
     promote = sub.add_parser("promote", help="make a version the production one")
     promote.add_argument("model", help="MODEL@VERSION")
     rollback = sub.add_parser("rollback", help="restore the previous production version (or "
@@ -62,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         return ACTIONS[args.action](registry, args)
     except (PipecRuntimeError, ModelIntegrityError, ValueError) as exc:
-        print(f"pipec: {exc}", file=sys.stderr)
+        # A message may carry names others stored (a model name edited into a row).
+        print(shown_lines([f"pipec: {exc}"]), file=sys.stderr)
         return 2
     except sqlite3.DatabaseError as exc:  # damage found past the header, mid-query
         print(f"pipec: the registry `{folder}` {_why_unusable(exc)}", file=sys.stderr)
@@ -80,41 +98,144 @@ def _why_unusable(exc: sqlite3.DatabaseError) -> str:
 
 
 def _version(registry: Any, ref: str) -> Any:
+    """The version MODEL@VERSION names (MODEL: its production version, else its latest);
+    a damaged entry raises RegistryError."""
+    return _usable(_entry(registry, ref))
+
+
+def _usable(entry: Any) -> Any:
+    """The entry, unless it is damaged: then RegistryError, naming it and why."""
+    from pipec.stdlib.runtime.registry import DamagedEntry, RegistryError
+
+    if isinstance(entry, DamagedEntry):
+        raise RegistryError(entry.message)
+    return entry
+
+
+def _entry(registry: Any, ref: str) -> Any:
+    """As `_version`, a damaged entry returned as such: a damaged sibling version does
+    not stop the one asked for from being shown."""
     name, version = parse_model_ref(ref)
-    if version is None:
-        production = registry.production(name)
-        versions = registry.versions(name)
-        if production is None and not versions:
-            raise ValueError(f"no model `{name}` in the registry")
-        return production or versions[-1]
-    return registry.get(name, version)
+    if version is not None:
+        return _known(registry, name, version)
+    entries = registry.entries(name)
+    if not entries:
+        raise ValueError(_unknown(registry.names(), name, None))
+    return next((e for e in entries if e.state == "production"), entries[-1])
+
+
+def _known(registry: Any, name: str, version: int) -> Any:
+    entry = registry.entry(name, version)
+    if entry is None:
+        raise ValueError(_unknown(registry.names(), name, version))
+    return entry
+
+
+def _unknown(names: dict[str, list[Any]], name: str, version: int | None) -> str:
+    """No such model or version, and the ones there are: a typo is seen at once."""
+    if name in names:
+        return (f"model `{name}` has no version {version}; its versions are "
+                f"{_numbers(names[name])} (`pipec registry list` shows them)")
+    if not names:
+        return f"no model `{name}` in the registry: it holds no version yet"
+    close = difflib.get_close_matches(name, list(names), n=3)
+    guess = f"did you mean {' or '.join(f'`{c}`' for c in close)}? " if close else ""
+    held = sorted(names)
+    shown = ", ".join(f"`{n}`" for n in held[:10]) + (f" and {len(held) - 10} more"
+                                                      if len(held) > 10 else "")
+    return f"no model `{name}` in the registry; {guess}it holds {shown}"
+
+
+def _numbers(versions: list[Any]) -> str:
+    """`1-3, 5`: version numbers as runs (a long-lived model has hundreds)."""
+    runs: list[list[Any]] = []
+    for number in versions:
+        if runs and isinstance(number, int) and isinstance(runs[-1][-1], int) \
+                and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)
 
 
 def _list(registry: Any, args: argparse.Namespace) -> int:
-    versions = registry.versions()
+    """Every version; a damaged entry or a model file missing or altered is marked and
+    the others are listed as usual (exit 0: the listing itself is complete)."""
+    entries = registry.entries()
+    checks = [_file_check(registry, e, args, 0) for e in entries]
     if args.format == "json":
-        print(json.dumps([v.as_json() for v in versions], indent=2, sort_keys=True))
+        print(json.dumps([_listed_json(e, c) for e, c in zip(entries, checks, strict=True)],
+                         indent=2, sort_keys=True))
         return 0
     # Pad the whole `model@version` to the widest one: a registry holds several models
     # whose names differ in length, and padding only the version left the state column
     # ragged between them.
-    refs = [f"{v.model}@{v.version}" for v in versions]
+    refs = [f"{e.model}@{e.version}" for e in entries]
     width = max(map(len, refs), default=0)
-    for ref, v in zip(refs, versions, strict=True):
-        print(shown_lines([f"{ref:<{width}}  {v.state:<11} sha256 {v.sha256[:12]}  "
-                           f"run {v.run_id}"]))
+    for ref, e, check in zip(refs, entries, checks, strict=True):
+        run = "" if check is None else f"  run {e.run_id}"
+        print(shown_lines([f"{ref:<{width}}  {e.state:<11} sha256 {e.sha256[:12]}{run}"
+                           f"{_list_mark(e, check)}"]))
     return 0
+
+
+def _file_check(registry: Any, entry: Any, args: argparse.Namespace, hash_up_to: int) -> Any:
+    """The entry's model file (None for a damaged entry: its hash may not be one)."""
+    from pipec.stdlib.runtime.registry import DamagedEntry
+
+    if isinstance(entry, DamagedEntry):
+        return None
+    return registry.check_file(entry, None if args.verify else hash_up_to)
+
+
+def _listed_json(entry: Any, check: Any) -> dict[str, Any]:
+    return entry.as_json() if check is None else entry.as_json() | {
+        "model_file": check.as_json()}
+
+
+def _list_mark(entry: Any, check: Any) -> str:
+    if check is None:
+        return f"  ! DAMAGED ENTRY: {entry.why}"
+    if check.problem is not None:
+        return f"  ! MODEL FILE {check.problem.upper()}"
+    return ""
 
 
 def _show(registry: Any, args: argparse.Namespace) -> int:
-    entry = _version(registry, args.model)
+    """One version. Exit 2 when it cannot be used, after showing what can be: its entry
+    is damaged, or its model file is missing or altered (nobody could load it)."""
+    from pipec.stdlib.runtime.registry import RESTORE
+
+    entry = _entry(registry, args.model)
+    check = _file_check(registry, entry, args, HASHED_UP_TO)
+    transitions = [t for t in registry.transitions(entry.model)
+                   if t["version"] == entry.version]
+    if check is None:
+        return _show_damaged(entry, transitions, args)
     shown = entry.as_json() | {
         "approval": registry.approval(entry.model, entry.version),
-        "transitions": [t for t in registry.transitions(entry.model)
-                        if t["version"] == entry.version]}
+        "transitions": transitions, "model_file": check.as_json()}
     print(json.dumps(shown, indent=2, sort_keys=True) if args.format == "json"
           else _show_text(shown))
-    return 0
+    if check.problem is None:
+        return 0
+    print(shown_lines([f"pipec: {registry.file_message(entry, check.problem)}: nobody "
+                       f"can load this version; {RESTORE}"]), file=sys.stderr)
+    return 2
+
+
+def _show_damaged(entry: Any, transitions: list[dict[str, Any]],
+                  args: argparse.Namespace) -> int:
+    shown = entry.as_json() | {"transitions": transitions}
+    if args.format == "json":
+        print(json.dumps(shown, indent=2, sort_keys=True))
+    else:
+        print(shown_lines([f"{entry.model}@{entry.version}  {entry.state}  DAMAGED ENTRY",
+                           f"  sha256      {entry.sha256}", f"  damaged     {entry.why}",
+                           "  history", *_history(transitions)]))
+    print(shown_lines([f"pipec: {entry.message}; pipec uses no damaged entry (mend its row, "
+                       "or restore the registry from a backup)"]), file=sys.stderr)
+    return 2
 
 
 def _show_text(shown: dict[str, Any]) -> str:
@@ -137,10 +258,28 @@ def _show_text(shown: dict[str, Any]) -> str:
              f"  metrics     {metrics or '-'}",
              f"  approval    {_approval_text(info.get('approval_by'), shown['approval'])}",
              f"  rollback    {info.get('rollback', 'previous')}",
-             "  history"]
-    lines += [f"    {_when(t['at'])}  {t['from_state'] or '-'} -> {t['to_state']}  "
-              f"{t['actor']}: {t['reason']}" for t in shown["transitions"]]
+             f"  model file  {_file_text(shown['model_file'])}",
+             "  history", *_history(shown["transitions"])]
     return shown_lines(lines)
+
+
+def _history(transitions: list[dict[str, Any]]) -> list[str]:
+    return [f"    {_when(t['at'])}  {t['from_state'] or '-'} -> {t['to_state']}  "
+            f"{t['actor']}: {t['reason']}" for t in transitions]
+
+
+def _file_text(check: dict[str, Any]) -> str:
+    """The model file as `registry show` found it: whether anyone could load it."""
+    name = f"objects/{check['name']}"
+    if check["problem"] == "missing":
+        return f"MISSING: {name} is not in the registry; nobody can load this version"
+    size = measured("size", check["size_bytes"])
+    if check["problem"] == "altered":
+        return (f"ALTERED: {name} ({size}) no longer hashes to the sha256 above; nobody "
+                "can load this version")
+    if check["hash_checked"]:
+        return f"{size}, intact (its sha256 checked)"
+    return f"{size}, present (not hashed above {measured('size', HASHED_UP_TO)}: --verify does)"
 
 
 def _approval_text(required: str | None, approval: dict[str, Any] | None) -> str:
@@ -150,7 +289,10 @@ def _approval_text(required: str | None, approval: dict[str, Any] | None) -> str
 
 
 def _when(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (TypeError, ValueError, OverflowError, OSError):  # a history row edited by hand
+        return str(epoch)
 
 
 def _named(registry: Any, ref: str, action: str) -> Any:
@@ -160,7 +302,7 @@ def _named(registry: Any, ref: str, action: str) -> Any:
     if version is None:
         raise ValueError(f"`registry {action}` needs a version, as in `{name}@3` "
                          "(`pipec registry list` shows them)")
-    return registry.get(name, version)
+    return _usable(_known(registry, name, version))
 
 
 def _done(args: argparse.Namespace, text: str, shown: dict[str, Any]) -> int:
@@ -178,22 +320,22 @@ def _why(args: argparse.Namespace) -> str | None:
 
 
 def _approve(registry: Any, args: argparse.Namespace) -> int:
+    """Approve the version's report: the one it has when the approval is recorded (with
+    `--report`, only if that is the one reviewed), printed in full."""
     entry = _named(registry, args.model, "approve")
-    approver = args.approver or getpass.getuser()
-    given = registry.approve(entry.model, entry.version, approver=approver, team=args.by)
-    if given is not None:
-        return _done(args, f"{entry.model}@{entry.version} was already approved by "
-                           f"{given['approver']} ({given['team']}) on {_when(given['at'])} "
-                           f"for report {entry.report_sha256[:12]}; nothing recorded",
-                     {"model": entry.model, "version": entry.version,
-                      "approver": given["approver"], "team": given["team"],
-                      "report_sha256": entry.report_sha256})
-    return _done(args, f"{entry.model}@{entry.version} approved by {approver} ({args.by}) "
-                       f"for report {entry.report_sha256[:12]}; to promote it, run the "
-                       "pipeline again (`pipec run`) or, in Airflow or Argo, resume the "
-                       "run's approval step",
-                 {"model": entry.model, "version": entry.version, "approver": approver,
-                  "team": args.by, "report_sha256": entry.report_sha256})
+    given = registry.approve(entry.model, entry.version,
+                             approver=args.approver or getpass.getuser(), team=args.by,
+                             report=args.report and args.report.strip().lower())
+    ref, report = f"{entry.model}@{entry.version}", given["report_sha256"]
+    shown = {"model": entry.model, "version": entry.version, "approver": given["approver"],
+             "team": given["team"], "report_sha256": report}
+    if not given["recorded"]:
+        return _done(args, f"{ref} was already approved by {given['approver']} "
+                           f"({given['team']}) on {_when(given['at'])} for report {report}; "
+                           "nothing recorded", shown)
+    return _done(args, f"{ref} approved by {given['approver']} ({given['team']}) for report "
+                       f"{report}; to promote it, run the pipeline again (`pipec run`) or, "
+                       "in Airflow or Argo, resume the run's approval step", shown)
 
 
 def _promote(registry: Any, args: argparse.Namespace) -> int:
@@ -213,9 +355,11 @@ def _rollback(registry: Any, args: argparse.Namespace) -> int:
                          f"`pipec registry promote {name}@{version}`")
     done = registry.rollback(name, actor=getpass.getuser(), reason=_why(args))
     if (mark := done.info.get("unblessed")):  # restored all the same: an incident comes first
-        print(f"warning: {done.model} v{done.version} failed its gates in its latest "
-              f"evaluation (run {mark.get('run_id')}: {', '.join(mark.get('failed') or [])})",
-              file=sys.stderr)
+        from pipec.stdlib.runtime.registry import unblessed_why
+
+        print(shown_lines([f"warning: {done.model} v{done.version} failed its gates in its "
+                           f"latest evaluation (run {mark.get('run_id')}: "
+                           f"{unblessed_why(mark)})"]), file=sys.stderr)
     return _done(args, f"{done.model}@{done.version} is production again", done.as_json())
 
 

@@ -389,7 +389,9 @@ def run_register(ctx: StageContext) -> StageOutput:
     model_id = ctx.outputs_of(spec["model"])["model"]
     if not evaluation["blessed"]:
         refused = NotBlessed(spec["id"], evaluation)
-        _mark_unblessed(ctx, model_id, evaluation_id, refused.failed)
+        # Each failed gate with its note: why, not only which, stays with the version.
+        _mark_unblessed(ctx, model_id, evaluation_id,
+                        [g for g in evaluation["gates"] if g["blocking"] and not g["passed"]])
         raise refused
     info = ctx.store.get_json(ctx.outputs_of(spec["model"])["info"])
     train_spec = ctx.stage_def(spec["model"])
@@ -426,7 +428,7 @@ def _check_pin(registry: Registry, spec: dict[str, Any], model: str) -> None:
 
 
 def _mark_unblessed(ctx: StageContext, model_id: str, evaluation_id: str,
-                    failed: list[str]) -> None:
+                    failed: list[dict[str, Any]]) -> None:
     """These bytes, registered before and not serving, just failed their gates: the
     registry keeps it with the version, which is not approved or promoted until a run
     blesses it again (its older passing report is no longer the newest word)."""

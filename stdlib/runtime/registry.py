@@ -15,15 +15,20 @@ new approval.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import sqlite3
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pipec.spelling import measured
 
 from .errors import PipecRuntimeError
 from .serialize import ModelIntegrityError, loads
@@ -57,6 +62,12 @@ class RegistryError(PipecRuntimeError):
     """A registry operation that cannot be done (unknown version, no previous one)."""
 
 
+STATES = ("candidate", "production", "archived")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# 12 hex digits at least (48 bits): another report sharing them by chance is no concern.
+_REPORT_PREFIX = re.compile(r"[0-9a-f]{12,64}")
+
+
 @dataclass(frozen=True)
 class Version:
     model: str
@@ -73,6 +84,42 @@ class Version:
                 "state": self.state, "run_id": self.run_id,
                 "report_sha256": self.report_sha256, "info": self.info,
                 "created_at": self.created_at}
+
+
+@dataclass(frozen=True)
+class DamagedEntry:
+    """A `versions` row that cannot be read as a Version (edited by hand, or written by
+    something else): what of it can still be shown, and why the rest cannot."""
+
+    model: str
+    version: int | str
+    state: str
+    sha256: str
+    why: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.model} v{self.version}: its registry entry is damaged ({self.why})"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"model": self.model, "version": self.version, "state": self.state,
+                "sha256": self.sha256, "damaged": self.message}
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """What was found of a version's model file: its size, and "missing" or "altered"
+    (bytes that no longer hash to the version's sha256) or no problem. `hashed` says
+    whether the bytes were hashed or only their presence and size looked at."""
+
+    name: str
+    size_bytes: int | None
+    problem: str | None
+    hashed: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "size_bytes": self.size_bytes, "problem": self.problem,
+                "hash_checked": self.hashed}
 
 
 class Registry:
@@ -120,21 +167,37 @@ class Registry:
     def verify(self, entry: Version) -> None:
         """Refuse a version whose model file is missing or no longer hashes to its
         recorded sha256: it must never become (or describe) production."""
-        problem = self.file_problem(entry)
+        if (problem := self.file_problem(entry)) is not None:
+            raise ModelIntegrityError(self.file_message(entry, problem))
+
+    def file_message(self, entry: Version, problem: str) -> str:
+        """What a "missing" or "altered" model file means for the version."""
+        name = self.object_path(entry.sha256).name
         if problem == "missing":
-            raise ModelIntegrityError(f"{entry.model} v{entry.version}: model file "
-                                      f"{self.object_path(entry.sha256).name} is missing")
-        if problem == "altered":
-            raise ModelIntegrityError(f"{entry.model} v{entry.version}: the model file was "
-                                      "altered or corrupted (its bytes no longer match the "
-                                      "recorded hash)")
+            return f"{entry.model} v{entry.version}: model file {name} is missing"
+        return (f"{entry.model} v{entry.version}: the model file was altered or corrupted "
+                f"(the bytes of {name} no longer match the recorded hash)")
 
     def file_problem(self, entry: Version) -> str | None:
         """"missing", "altered" (bytes that no longer hash to the version's sha256) or None."""
+        return self.check_file(entry).problem
+
+    def check_file(self, entry: Version, hash_up_to: int | None = None) -> FileCheck:
+        """The version's model file: present, its size, and its bytes hashed when they
+        are at most `hash_up_to` bytes (None: whatever their size). A listing of many
+        large models looks at presence and size only; reading every byte is what
+        `--verify` asks for."""
         path = self.object_path(entry.sha256)
-        if not path.is_file():
-            return "missing"
-        return "altered" if digest(path.read_bytes()) != entry.sha256 else None
+        try:
+            size = path.stat().st_size if path.is_file() else None
+        except OSError:  # gone between the two calls, or unreadable metadata
+            size = None
+        if size is None:
+            return FileCheck(path.name, None, "missing", False)
+        if hash_up_to is not None and size > hash_up_to:
+            return FileCheck(path.name, size, None, False)
+        return FileCheck(path.name, size,
+                         None if _file_digest(path) == entry.sha256 else "altered", True)
 
     def load(self, model: str, version: int, allowed_modules: tuple[str, ...] = ()) -> Any:
         """The model object, after checking its bytes against the recorded hash
@@ -157,10 +220,34 @@ class Registry:
         return _version(row)
 
     def versions(self, model: str | None = None) -> list[Version]:
+        """Every version (of `model`); a damaged entry raises RegistryError (see `entries`)."""
+        return [_version(r) for r in self._rows(model)]
+
+    def entries(self, model: str | None = None) -> list[Version | DamagedEntry]:
+        """Every version (of `model`), a damaged entry as such, in its place: one row
+        edited by hand must not hide every other version from `pipec registry`."""
+        return [_read(r) for r in self._rows(model)]
+
+    def entry(self, model: str, version: int) -> Version | DamagedEntry | None:
+        """One version, damaged or not; None when there is no such version."""
+        row = self.db.execute("SELECT * FROM versions WHERE model=? AND version=?",
+                              (model, version)).fetchone()
+        return None if row is None else _read(row)
+
+    def _rows(self, model: str | None) -> list[tuple[Any, ...]]:
         sql, args = "SELECT * FROM versions", ()
         if model is not None:
             sql, args = sql + " WHERE model=?", (model,)
-        return [_version(r) for r in self.db.execute(sql + " ORDER BY model, version", args)]
+        return self.db.execute(sql + " ORDER BY model, version", args).fetchall()
+
+    def names(self) -> dict[str, list[Any]]:
+        """Each model's version numbers, read without the rest of the row (what an
+        unknown name is compared with, damaged entries included)."""
+        names: dict[str, list[Any]] = {}
+        for model, version in self.db.execute("SELECT model, version FROM versions "
+                                              "ORDER BY model, version"):
+            names.setdefault(str(model), []).append(version)
+        return names
 
     def production(self, model: str) -> Version | None:
         row = self.db.execute("SELECT * FROM versions WHERE model=? AND state='production'",
@@ -240,11 +327,17 @@ class Registry:
         return self.get(model, version)
 
     def mark_unblessed(self, entry: Version, *, run_id: str, report_sha256: str,
-                       failed: list[str]) -> None:
+                       failed: Sequence[str | Mapping[str, Any]]) -> None:
         """A later run evaluated these bytes and they failed their gates: until a run
         blesses them again (`register` replaces the info), the version is not approved
-        or promoted, and its history says which run refused it and why."""
-        mark = {"run_id": run_id, "report_sha256": report_sha256, "failed": failed}
+        or promoted, and its history says which run refused it and why. Each failed
+        gate is its verdict from the evaluation report (`line`, `observed`, `note`): the
+        history then says what was measured and the note (why a champion could not be
+        scored, why a metric has no value), or a bare gate line."""
+        why = [_failed_gate(gate) for gate in failed]
+        mark = {"run_id": run_id, "report_sha256": report_sha256,
+                "failed": [gate if isinstance(gate, str) else str(gate.get("line"))
+                           for gate in failed], "why": why}
         with self._tx() as cur:
             # Read again under the lock: `entry` may be stale (promoted, re-registered
             # by another process since), and a serving version is not marked.
@@ -255,32 +348,39 @@ class Registry:
                         (json.dumps(entry.info | {"unblessed": mark}, sort_keys=True),
                          entry.model, entry.version))
             _log(cur, entry.model, entry.version, entry.state, entry.state, "pipec",
-                 f"not blessed by run {run_id}: failed {', '.join(failed)}")
+                 f"not blessed by run {run_id}: failed {'; '.join(why)}")
 
     def _refuse_unblessed(self, entry: Version) -> None:
         mark = entry.info.get("unblessed")
         if mark:
             raise RegistryError(
                 f"{entry.model} v{entry.version} failed its gates in its latest evaluation "
-                f"(run {mark.get('run_id')}: {', '.join(mark.get('failed') or [])}); it is "
+                f"(run {mark.get('run_id')}: {unblessed_why(mark)}); it is "
                 "not approved or promoted until a run blesses it again")
 
-    def approve(self, model: str, version: int, *, approver: str,
-                team: str) -> dict[str, Any] | None:
+    def approve(self, model: str, version: int, *, approver: str, team: str,
+                report: str | None = None) -> dict[str, Any]:
         """Record the team's approval of the version's current report; when that team
         already approved this report, record nothing and return that approval.
+        `report`, the start of the report hash the approver reviewed, refuses an
+        approval of another report (a run evaluated the version again since).
 
         Checked and recorded in one transaction: two approvals at once record one, and
-        a run that re-evaluates the version meanwhile is seen (see `promote`)."""
+        a run that re-evaluates the version meanwhile is seen (see `promote`). Returns
+        the approval (`approver`, `team`, `at`), the `report_sha256` it is bound to, and
+        `recorded`: False when it is the earlier one."""
         with self._tx() as cur:
             entry = self.get(model, version)
             self._check_approvable(entry, team)
+            _check_reviewed(entry, report)
+            bound = {"report_sha256": entry.report_sha256}
             if (given := self.approval(model, version, team)) is not None:
-                return given
+                return given | bound | {"recorded": False}
+            at = time.time()
             cur.execute("INSERT INTO approvals (model, version, report_sha256, approver, team, at)"
                         " VALUES (?,?,?,?,?,?)",
-                        (model, version, entry.report_sha256, approver, team, time.time()))
-        return None
+                        (model, version, entry.report_sha256, approver, team, at))
+        return {"approver": approver, "team": team, "at": at} | bound | {"recorded": True}
 
     def _check_approvable(self, entry: Version, team: str) -> None:
         """Refuse an approval by `team` that the version cannot take."""
@@ -311,7 +411,11 @@ class Registry:
         that team's approval of its current evaluation report is recorded."""
         # The file is hashed before the lock is taken: a large model would hold up
         # every other writer of the registry meanwhile.
-        self.verify(self.get(model, version))
+        try:
+            self.verify(self.get(model, version))
+        except ModelIntegrityError as exc:  # production must be a model someone can load
+            raise ModelIntegrityError(f"{exc}; v{version} is not made production, as "
+                                      f"nobody could load it: {RESTORE}") from exc
         with self._tx() as cur:
             # The rest is decided under the lock: a run that marked the version unblessed
             # or re-evaluated it (a report not approved yet) since is seen.
@@ -357,7 +461,7 @@ class Registry:
 
     def pin_problem(self, model: str, pinned: int) -> str | None:
         """Why `rollback PINNED` could not restore that version of `model`, or None."""
-        if not any(v.version == pinned for v in self.versions(model)):
+        if pinned not in self.names().get(model, []):  # a damaged other row is no matter
             return f"the registry has no version {pinned} of {model!r}"
         if not _served(self.db.cursor(), model, pinned):
             # A candidate never served: restoring it would skip its approval.
@@ -434,7 +538,11 @@ def _register_again(cur: sqlite3.Cursor, model: str, existing: tuple[Any, ...], 
     the program's dag_hash): `registry show` names that run and report, and must not
     show another evaluation's metrics under them."""
     version, state, approved_report, recorded_text = existing
-    recorded = json.loads(recorded_text or "{}")
+    recorded, why = _info(recorded_text)
+    if why is not None:  # its `approval by` unknown: registering over it could waive it
+        raise RegistryError(f"{model} v{version}: its registry entry is damaged ({why}); "
+                            "these bytes are not registered again over it: restore the "
+                            "registry from a backup")
     if recorded.get("approval_by") and not info.get("approval_by"):
         info = info | {"approval_by": recorded["approval_by"]}
     keeps = state == "production" and _approved(cur, model, version, approved_report)
@@ -466,10 +574,92 @@ def _log(cur: sqlite3.Cursor, model: str, version: int, from_state: str | None, 
                 (model, version, from_state, to_state, actor, reason, time.time()))
 
 
-def _version(row: tuple[Any, ...]) -> Version:
+# What to do about a version's missing or altered model file.
+RESTORE = ("restore the file from a backup of the registry's `objects` folder (a run that "
+           "registers these bytes again also writes it)")
+
+
+def _check_reviewed(entry: Version, report: str | None) -> None:
+    """Refuse an approval whose approver reviewed another report than the version's."""
+    if report is not None and not _REPORT_PREFIX.fullmatch(report):
+        raise RegistryError(f"`{report}` does not name an evaluation report: give at least "
+                            "its first 12 hex digits, as `pipec registry show` prints its "
+                            "sha256")
+    if report is None or (entry.report_sha256 or "").startswith(report):
+        return
+    raise RegistryError(
+        f"{entry.model} v{entry.version}'s evaluation report is now {entry.report_sha256} "
+        f"(run {entry.run_id}), not the {report} you reviewed: a run evaluated it again "
+        f"since; nothing recorded. Review it (`pipec registry show "
+        f"{entry.model}@{entry.version}`), then approve that report")
+
+
+def unblessed_why(mark: Mapping[str, Any]) -> str:
+    """The failed gates of an `unblessed` mark, with what was measured and their notes
+    (a mark written before those were kept has the gate lines only)."""
+    return "; ".join(str(why) for why in mark.get("why") or mark.get("failed") or [])
+
+
+def _failed_gate(gate: str | Mapping[str, Any]) -> str:
+    """A failed gate for the version's history, on one line: `LINE: OBSERVED (NOTE)`."""
+    if isinstance(gate, str):
+        return " ".join(gate.split())
+    observed = gate.get("observed")
+    if observed is None:  # nothing measured (no champion scored, no value): the note says why
+        shown = ""
+    elif isinstance(observed, dict):
+        shown = ": per slice"
+    else:
+        shown = f": {measured(str(gate.get('kind')), observed)}"
+    note = f" ({gate['note']})" if gate.get("note") else ""
+    return " ".join(f"{gate.get('line')}{shown}{note}".split())
+
+
+def _file_digest(path: Path) -> str:
+    """The file's sha256, read in chunks: a model may be larger than the memory to spare."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _info(text: Any) -> tuple[dict[str, Any], str | None]:
+    """A row's `info` and, when it cannot be read as a JSON object, why not."""
     try:
-        info = json.loads(row[6])
-    except (TypeError, ValueError) as exc:  # edited by hand: name the row, not the parser
-        raise RegistryError(f"{row[0]} v{row[1]}: its registry entry is damaged "
-                            "(`info` is not JSON)") from exc
+        info = json.loads(text)
+    except (TypeError, ValueError):
+        return {}, "`info` is not JSON"
+    if not isinstance(info, dict):
+        return {}, "`info` is not a JSON object"
+    return info, None
+
+
+def _row_problem(row: tuple[Any, ...]) -> str | None:
+    """Why a `versions` row edited by hand cannot be used. A hash that is not one would
+    name a file outside `objects/` (`../x`); a bad timestamp fails wherever it is shown."""
+    model, version, sha256, state, run_id, report_sha256, _, created_at = row
+    if not isinstance(model, str) or not isinstance(version, int) or version < 1:
+        return "its model name or version number is not one"
+    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+        return "`sha256` is not a sha256 hash"
+    if state not in STATES:
+        return f"`state` is {state!r}, none of {', '.join(STATES)}"
+    if not all(isinstance(v, str | None) for v in (run_id, report_sha256)):
+        return "`run_id` or `report_sha256` is not text"
+    if isinstance(created_at, bool) or not isinstance(created_at, int | float):
+        return "`created_at` is not a time"
+    return None
+
+
+def _read(row: tuple[Any, ...]) -> Version | DamagedEntry:
+    info, why = _info(row[6])
+    why = _row_problem(row) or why
+    if why is not None:  # edited by hand: name the row, not the parser
+        version = row[1] if isinstance(row[1], int) else str(row[1])
+        return DamagedEntry(str(row[0]), version, str(row[3]), str(row[2]), why)
     return Version(row[0], row[1], row[2], row[3], row[4], row[5], info, row[7])
+
+
+def _version(row: tuple[Any, ...]) -> Version:
+    entry = _read(row)
+    if isinstance(entry, DamagedEntry):
+        raise RegistryError(entry.message)
+    return entry
