@@ -20,13 +20,13 @@ DOC = '''
 Checks every gate metric against the task (from `task` on train, or the label's type:
 windowed and `when` labels are binary): `rmse` on a classifier, `roc_auc` on a
 regressor, calibration on a regressor, a `threshold` on a model that is not a binary
-classifier (it cuts a positive-class probability; elsewhere it would be ignored), or a
-metric pipec does not know. Checks the train stage's `model` too, when its class name
-says what kind of estimator it is: a `...Regressor` or `LinearRegression` for a
-classification task, a `...Classifier` or `LogisticRegression` for a regression, and a
-classifier that gives no class probabilities (`LinearSVC`, `RidgeClassifier`, an `SVC`
-without `probability: true`, an `SGDClassifier` with a loss that has none), which the
-classification gates score.
+classifier (it cuts a positive-class probability; elsewhere it would be ignored), the
+stage's own or one of a gate set it uses, or a metric pipec does not know. Checks the
+train stage's `model` too, when its class name says what kind of estimator it is: a
+`...Regressor` or `LinearRegression` for a classification task, a `...Classifier` or
+`LogisticRegression` for a regression, and a classifier that gives no class
+probabilities (`LinearSVC`, `RidgeClassifier`, an `SVC` without `probability: true`,
+an `SGDClassifier` with a loss that has none), which the classification gates score.
 
 ## Why is this bad?
 The gate cannot be computed, so the model would never be blessed, or a meaningless
@@ -123,21 +123,26 @@ def check(program: Program) -> Iterator[Diagnostic]:
                                 CLASSIFICATION_METRICS | REGRESSION_METRICS)))
             else:  # wrong for this model's task: reported at the `use` that brings it
                 yield from at_use(_for_task(gate, task), use)
-        yield from _threshold_for_task(evaluate, task)
+        yield from _threshold_for_task(program, evaluate, task)
     for train in program.blocks("train"):
         yield from _model_for_task(program, train)
 
 
-def _threshold_for_task(evaluate: n.Block, task: str | None) -> Iterator[Diagnostic]:
+def _threshold_for_task(program: Program, evaluate: n.Block,
+                        task: str | None) -> Iterator[Diagnostic]:
     """`threshold` cuts a binary classifier's positive-class probability; a regressor
     has no probability and a multiclass model takes the likeliest class: the line, which
-    its writer believes moves precision and recall, would be ignored."""
-    threshold = evaluate.setting("threshold")
-    if threshold is None or task not in ("regression", "multiclass"):
+    its writer believes moves precision and recall, would be ignored. So would one in a
+    gate set the stage uses, reported at the `use`."""
+    if task not in ("regression", "multiclass"):
         return
-    yield error("T005", f"`threshold` on a {task} model: it cuts a binary classifier's "
-                "probability of the positive class, so the run would ignore it",
-                threshold.span, "remove `threshold`")
+    for line, use in lines_by_use(program.gate_sets, evaluate, n.Setting):
+        assert isinstance(line, n.Setting)
+        if line.keyword == "threshold":
+            yield from at_use([error(
+                "T005", f"`threshold` on a {task} model: it cuts a binary classifier's "
+                "probability of the positive class, so the run would ignore it", line.span,
+                "remove `threshold`")], use)
 
 
 def _model_for_task(program: Program, train: n.Block) -> Iterator[Diagnostic]:

@@ -37,6 +37,8 @@ def evaluate_model(model: Any, model_bytes: int, spec: dict[str, Any],
         "latency_s": measure_latency(model, data),
         "features": feature_compatibility(train_spec, data, champion),
     }
+    if task == "multiclass":
+        report["classes_not_in_training"] = unseen_classes(model, test, train_spec["label"])
     report["slices"] = slice_metrics(spec["gates"], test, y, p, task, threshold)
     report["champion"] = champion_metrics(champion, spec, test, task, threshold,
                                           train_spec["label"])
@@ -64,6 +66,18 @@ def observed(model: Any, data: Any, labels: np.ndarray,
     unseen = sorted({label for label in labels.tolist() if label not in index}, key=str)
     index |= {label: -1 - i for i, label in enumerate(unseen)}
     return np.array([index[label] for label in labels.tolist()], dtype=int), p
+
+
+def unseen_classes(model: Any, test: Any, label: str) -> dict[str, int]:
+    """Test rows per class the model was not trained on (a carrier that started flying
+    after the train period): it can never predict them, which every multiclass metric
+    counts against it, and the report says which classes cost it that."""
+    known = set(model.classes_.tolist())
+    counts: dict[str, int] = {}
+    for value in test.column(label).to_pylist():
+        if value not in known:
+            counts[str(value)] = counts.get(str(value), 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def measure_latency(model: Any, data: Any) -> dict[str, float]:

@@ -12,6 +12,13 @@ emits them is not ranked or calibrated on the finite rest; so do NaN or infinite
 targets of a regression (the evaluate stage says how many). Macro averages (multiclass
 precision, recall, f1) follow scikit-learn: over the classes that are true or
 predicted, a class's undefined ratio counting 0. ECE uses ECE_BINS equal-width bins.
+
+Multiclass metrics take the class probabilities and score them as scikit-learn scores
+them padded with a column of zeros for each test class the model never saw: roc_auc
+and pr_auc are one-vs-rest macro averages over the classes present in the test set
+(a slice: in the slice), brier is summed over the classes (0..2), log_loss clips as
+the binary one does, ece is top-label (the likeliest class's probability against
+being right), and accuracy and the macro averages read the likeliest class.
 """
 
 from __future__ import annotations
@@ -204,10 +211,17 @@ REGRESSION: dict[str, Metric] = {
 
 # Multiclass: `y` holds class indices (negative: a class the model never saw, one code
 # per such class), `p` the (n, classes) probabilities; averages over classes are
-# unweighted (macro).
+# unweighted (macro). A class the model never saw is scored as if it had a probability
+# column of zeros, as scikit-learn scores the probabilities padded with that class.
 def _one_vs_rest(metric: Metric) -> Metric:
+    """The macro average of a binary ranking metric over each class against the rest,
+    over the classes present in the (weighted) sample. A class the model never saw is
+    one of them, ranked by a score of 0 for every row (roc_auc 0.5): left out, a model
+    that cannot predict a class scored higher than one that predicts it poorly."""
     def macro(y: np.ndarray, p: np.ndarray, t: float, w: np.ndarray) -> np.ndarray:
-        per_class = [metric((y == c).astype(int), p[:, c], t, w) for c in range(p.shape[1])]
+        never = np.zeros(len(y))
+        per_class = [metric((y == c).astype(int), p[:, c] if c >= 0 else never, t, w)
+                     for c in _true_classes(y, p.shape[1])]
         with warnings.catch_warnings():  # no class defined: NaN, not a warning
             warnings.simplefilter("ignore", RuntimeWarning)
             return np.nanmean(np.vstack(per_class), axis=0)
@@ -225,7 +239,8 @@ def mc_accuracy(y: np.ndarray, p: np.ndarray, _t: float, w: np.ndarray) -> np.nd
 
 def _true_classes(y: np.ndarray, classes: int) -> list[int]:
     """The model's classes, and the test set's classes it never saw (negative codes:
-    classes it cannot predict, each with recall 0, not left out of a macro average)."""
+    classes it cannot predict, each with recall 0 and a score of 0 on every row, not
+    left out of a macro average)."""
     return list(range(classes)) + sorted(np.unique(y[y < 0]).tolist())
 
 
@@ -248,10 +263,13 @@ def mc_log_loss(y: np.ndarray, p: np.ndarray, _t: float, w: np.ndarray) -> np.nd
 
 
 def mc_brier(y: np.ndarray, p: np.ndarray, _t: float, w: np.ndarray) -> np.ndarray:
+    """The squared error summed over the classes (0..2), as scikit-learn's multiclass
+    `brier_score_loss`. A row of a class the model never saw adds that class's own term,
+    (0 - 1)^2 = 1: without it, such a row cost less than one of a class it knows."""
     onehot = np.zeros_like(p)
     known = y >= 0
     onehot[np.arange(len(y))[known], y[known]] = 1.0
-    return _mean(((p - onehot) ** 2).sum(1), w)
+    return _mean(((p - onehot) ** 2).sum(1) + (y < 0), w)
 
 
 def mc_ece(y: np.ndarray, p: np.ndarray, t: float, w: np.ndarray) -> np.ndarray:

@@ -183,7 +183,31 @@ def _fit_or_stop(ctx: StageContext, train: pa.Table, unlabelled: int) -> Any:
             raise
         raise TrainingRefused(spec["id"], report, (
             f"{spec['id']}: `{spec['model']}` cannot fit the train set: "
-            f"{' '.join(str(exc).split())}")) from exc
+            f"{' '.join(str(exc).split())}{_single_row_classes(train, spec, exc)}")) from exc
+
+
+def _single_row_classes(train: pa.Table, spec: dict[str, Any], exc: ValueError) -> str:
+    """What scikit-learn's "least populated classes in y have only 1 member ... [8.0]"
+    means, with the classes as the label has them (it names them by their encoded index):
+    an estimator that splits the train set by class inside its fit (HistGradientBoosting's
+    early stopping, on by default above 10,000 rows) needs two rows of every class. A
+    rare class of real data (an airline with one flight in the train period) stopped the
+    run with only that message."""
+    import pyarrow.compute as pc
+
+    if spec["task"] == "regression" or "least populated class" not in str(exc):
+        return ""
+    counts = pc.value_counts(train.column(spec["label"])).to_pylist()
+    single = sorted(str(c["values"]) for c in counts if c["counts"] == 1)
+    if not single:
+        return ""
+    return (f"; the class{'es' if len(single) > 1 else ''} "
+            f"{', '.join(repr(c) for c in single)} of the label `{spec['label']}` "
+            f"{'have' if len(single) > 1 else 'has'} a single labelled train row, and the "
+            "estimator splits the train set by class while it fits (the validation share "
+            "of HistGradientBoosting's or MLP's early stopping: `early_stopping: false` in "
+            "its `params` turns it off); or widen the split's train range, or merge the "
+            "rare classes into one")
 
 
 def _non_finite_labels(train: pa.Table, spec: dict[str, Any]) -> int:
