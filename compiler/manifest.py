@@ -14,7 +14,7 @@ from typing import Any
 from pipec import __version__
 from pipec import nodes as n
 from pipec.model import Program, Stage
-from pipec.rules._support import checks_of, gates_of, ident_value, used_sets
+from pipec.rules._support import checks_of, gates_of, ident_value, lines_by_use, used_sets
 
 SCHEMA_VERSION = 1
 
@@ -351,15 +351,24 @@ def _evaluate(program: Program, stage: Stage) -> dict[str, Any]:
     block = stage.block
     assert block is not None
     approval = block.first(n.Approval)
-    threshold = block.setting("threshold")
     owners = [t.name for o in block.all(n.Owners) for t in o.teams]
     return {
         "model": f"train.{stage.name}", "task": program.train_task(stage.name),
         "owners": owners or ([stage.owner] if stage.owner else []),
-        "threshold": threshold.value.py if threshold is not None else 0.5,
+        "threshold": _threshold(program, block),
         "gates": [gate_entry(g) for g in gates_of(program, block)],
         "approval_by": approval.team.name if approval else None,
     }
+
+
+def _threshold(program: Program, evaluate: n.Block) -> float:
+    """The stage's own `threshold`, else that of the first gate set it uses that has
+    one (a set's threshold was dropped: its recall gate judged at 0.5), else 0.5."""
+    for line, _use in lines_by_use(program.gate_sets, evaluate, n.Setting):
+        assert isinstance(line, n.Setting)
+        if line.keyword == "threshold":
+            return line.value.py
+    return 0.5
 
 
 def gate_entry(gate: n.Gate) -> dict[str, Any]:

@@ -82,3 +82,15 @@ def test_a_threshold_of_the_stage_on_a_multiclass_model_is_still_t005(tmp_path: 
 def test_a_threshold_on_a_binary_model_is_clean(where: str, tmp_path: Path) -> None:
     line = "  threshold 0.3\n" if where == "set_line" else "    threshold 0.3\n"
     assert _t005(tmp_path, label_type="bool", **{where: line}) == []
+
+
+def test_the_standard_multiclass_gate_set_checks_clean_on_a_multiclass_stage(
+        tmp_path: Path) -> None:
+    """`use binary_classifier` on a multiclass stage brings `brier <= 0.25`, a binary
+    bound that a model of many classes fails for its class count alone; the standard
+    library has a set for multiclass models."""
+    path = tmp_path / "p.pipe"
+    text = PROGRAM.format(set_line="", stage_line="    use multiclass_classifier\n",
+                          label_type="category")
+    path.write_text('import "std/gates/multiclass.pipe"\n' + text, "utf-8")
+    assert compile(path).diagnostics == []

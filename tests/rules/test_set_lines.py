@@ -106,3 +106,27 @@ def test_one_end_of_a_range_that_is_tighter_keeps_the_check(tmp_path: Path) -> N
     check_set = "checks standards {\n  range amount >= 0\n  range amount <= 1000\n}\n"
     assert _check_fired(tmp_path, check_set, "    range amount in -5..500\n") == []
     assert len(_check_fired(tmp_path, check_set, "    range amount in -5..5000\n")) == 1
+
+
+def _threshold(tmp_path: Path, gate_set: str, own_lines: str) -> float:
+    from pipec.manifest import build_manifest
+
+    (tmp_path / "standards.pipe").write_text(gate_set, "utf-8")
+    start = PROGRAM.index("  evaluate m {")
+    end = PROGRAM.index("  }\n", start) + 4
+    stage = ("  evaluate m {\n    use standards\n    primary roc_auc >= 0.7\n"
+             f"    calibration ece <= 0.05\n{own_lines}  }}\n")
+    text = 'import "standards.pipe"\n' + PROGRAM[:start] + stage + PROGRAM[end:]
+    (tmp_path / "p.pipe").write_text(text, "utf-8")
+    program = compile(tmp_path / "p.pipe")
+    assert program.diagnostics == [], program.diagnostics
+    (evaluate,) = [s for s in build_manifest(program)["stages"] if s["kind"] == "evaluate"]
+    return evaluate["threshold"]
+
+
+def test_a_gate_sets_threshold_applies_unless_the_stage_sets_its_own(tmp_path: Path) -> None:
+    """A set's `threshold` was dropped: its `recall` gate was judged at 0.5."""
+    gate_set = "gates standards {\n  threshold 0.25\n  guardrail recall >= 0.4\n}\n"
+    assert _threshold(tmp_path, gate_set, "") == 0.25
+    assert _threshold(tmp_path, gate_set, "    threshold 0.3\n") == 0.3
+    assert _threshold(tmp_path, "gates standards {\n  size <= 10MB\n}\n", "") == 0.5
