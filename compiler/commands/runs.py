@@ -141,8 +141,9 @@ def _record_text(record: dict[str, Any]) -> str:
         verdict = {True: "blessed", False: "not blessed"}.get(evaluation.get("blessed"),
                                                              "not evaluated")
         lines.append(f"  evaluate  {name}: {verdict}")
-        lines += [_failed_gate(gate) for gate in evaluation.get("gates") or []
-                  if not gate.get("passed")]
+        # Once each: a stage's own line and a gate set's may say the same.
+        lines += list(dict.fromkeys(_failed_gate(gate) for gate in evaluation.get("gates")
+                                    or [] if not gate.get("passed")))
     lines += _registry_lines(record)
     report = record.get("report") or {}
     lines += [f"  {label:<9} {report[key]}" for key, label in

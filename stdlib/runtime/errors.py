@@ -140,8 +140,9 @@ class NotBlessed(RunStopped):
     """The evaluation did not bless the model: the register stage refuses it."""
 
     def __init__(self, stage_id: str, report: dict[str, Any]) -> None:
-        self.failed = [g["line"] for g in report.get("gates", [])
-                       if g["blocking"] and not g["passed"]]
+        # Once each: a stage's own line and a gate set's may say the same.
+        self.failed = list(dict.fromkeys(g["line"] for g in report.get("gates", [])
+                                         if g["blocking"] and not g["passed"]))
         super().__init__(stage_id, report, f"{stage_id}: the model is not blessed; failed "
                                            f"gates: {', '.join(self.failed)}")
 

@@ -47,3 +47,16 @@ def test_a_line_said_by_the_stage_and_its_gate_set_is_shown_once() -> None:
     lines = _lines(_stage("evaluate.m", {"blessed": True, "test_rows": 5,
                                          "gates": [gate, dict(gate), warned]}))
     assert lines.count("  ✓ features compatible: True") == 2  # blocking, then warning
+
+
+def test_a_failed_line_said_by_the_stage_and_its_set_is_named_once() -> None:
+    from pipec.commands.runs import _record_text
+    from pipec.stdlib.runtime.errors import NotBlessed
+
+    gate = {"line": "calibration ece <= 0.1", "kind": "calibration", "blocking": True,
+            "observed": 0.2, "passed": False, "note": ""}
+    report = {"blessed": False, "gates": [gate, dict(gate)]}
+    assert NotBlessed("register.m", report).failed == ["calibration ece <= 0.1"]
+    record = {"run_id": "r1", "pipeline": "p", "status": "blocked",
+              "evaluations": {"m": report}}
+    assert _record_text(record).count("failed calibration ece <= 0.1: 0.2") == 1
