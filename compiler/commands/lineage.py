@@ -121,7 +121,10 @@ def answer(entry: dict[str, Any], record: dict[str, Any],
         "2. which label window": record.get("labels", {}),
         "3. which feature versions": _views_read(record.get("features", {}),
                                                  model.get("features")),
-        "4. which parameters": {"model": model.get("model"), "params": model.get("params"),
+        # The task from the registry's entry: a run record's model says no task.
+        "4. which parameters": {"model": model.get("model"),
+                                "task": (entry.get("info") or {}).get("task"),
+                                "params": model.get("params"),
                                 "seed": model.get("seed"), "split": record.get("split"),
                                 # the columns it was fitted on (`VIEW__FEATURE` from a view)
                                 "features": model.get("features")},

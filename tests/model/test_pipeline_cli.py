@@ -88,6 +88,7 @@ def test_lineage_answers_the_seven_questions(project: Path) -> None:
     assert answers["3. which feature versions"]["history"]["version"] == 1
     assert answers["4. which parameters"]["params"] == {"C": 1.0, "max_iter": 300}
     assert answers["4. which parameters"]["seed"] == 1
+    assert answers["4. which parameters"]["task"] == "binary"  # from the registry entry
     assert answers["5. which image"].endswith("ab" * 32)
     assert answers["6. which code commit"]["commit"] == "0123456789abcdef"
     gates = answers["7. which gates and approvals"]
