@@ -33,6 +33,9 @@ def report_lines(status: str, report: dict[str, Any], stages: dict[str, Any]) ->
         lines.append(f"split: {sizes}")
     for stage in stages.values():
         lines += _model_lines(stage)
+    for stage in stages.values():  # after every stage's own lines: said once, together
+        lines += warning_lines(stage.stage_id, stage.report or {},
+                               getattr(stage, "status", "ran"))
     lines += [alert_line(alert) for alert in report.get("alerts", [])]
     if report.get("reason"):
         lines.append(f"stopped: {report['reason']}")
@@ -113,6 +116,36 @@ def _left_out(report: dict[str, Any]) -> str:
     return f" ({count:,} without a label left out)" if count else ""
 
 
+# The longest first line of a warning's message that a run's report quotes whole.
+WARNING_CHARS = 120
+
+
+def warning_lines(stage_id: str, report: dict[str, Any], status: str = "ran") -> list[str]:
+    """Each distinct warning a model stage counted (`model_warnings`), once, with how
+    often it was raised and what to do: `train.m: warning (ConvergenceWarning, 1x): lbfgs
+    failed to converge after 2 iteration(s) (status=1) ...; raise `max_iter` in its params
+    (now 2)`. A stage taken from the cache says that its warnings were raised then."""
+    when = "" if status == "ran" else "; in the run that made it"
+    lines = [f"{stage_id}: warning ({entry['category']}, {entry['count']:,}x{when}): "
+             f"{_first_line(entry['message'])}" + (f"; {entry['hint']}" if entry.get("hint")
+                                                  else "")
+             for entry in report.get("warnings") or []]
+    if omitted := report.get("warnings_omitted"):
+        lines.append(f"{stage_id}: {omitted:,} more distinct warning"
+                     f"{'' if omitted == 1 else 's'}, not kept")
+    return lines
+
+
+def _first_line(message: str) -> str:
+    """A warning's first line, cut at WARNING_CHARS, with ` ...` when more follows
+    (scikit-learn's go on with advice and links for several lines)."""
+    first = message.strip().split("\n", 1)[0].rstrip(" :")
+    more = len(first) < len(message.strip())
+    if len(first) > WARNING_CHARS:
+        first, more = first[:WARNING_CHARS].rstrip(), True
+    return first + (" ..." if more else "")
+
+
 def _gate_lines(gates: list[dict[str, Any]]) -> list[str]:
     lines, shown = [], set()
     for gate in gates:
@@ -122,11 +155,19 @@ def _gate_lines(gates: list[dict[str, Any]]) -> list[str]:
             continue
         shown.add((gate["line"], gate["blocking"]))
         mark = "✓" if gate["passed"] else ("✗" if gate["blocking"] else "!")
-        observed = "per slice" if isinstance(gate["observed"], dict) else \
-            measured(gate["kind"], gate["observed"])
-        note = f" ({gate['note']})" if gate.get("note") else ""
-        lines.append(f"  {mark} {gate['line']}: {observed}{note}")
+        lines.append(f"  {mark} {gate['line']}: {gate_result(gate)}")
     return lines
+
+
+def gate_result(gate: dict[str, Any]) -> str:
+    """What a gate line measured, with its note: `12.2ms`, `per slice (3 slices gated)`;
+    the note alone when nothing was measured (`no champion in production: passes`)."""
+    observed, note = gate.get("observed"), gate.get("note") or ""
+    if observed is None:
+        return note or "not measured"
+    shown = "per slice" if isinstance(observed, dict) else measured(gate.get("kind", ""),
+                                                                    observed)
+    return f"{shown} ({note})" if note else shown
 
 
 def _model_lines(stage: Any) -> list[str]:

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pipec.commands.run_report import gate_result
 from pipec.render.text import shown_lines
-from pipec.spelling import measured
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -157,11 +157,7 @@ def _failed_gate(gate: dict[str, Any]) -> str:
     """A failed gate line with its note: why a comparison could not be made, or what
     was measured, is what a reader of a blocked run needs next."""
     mark = "failed" if gate.get("blocking", True) else "warned"
-    observed = gate.get("observed")
-    shown = "per slice" if isinstance(observed, dict) else measured(gate.get("kind", ""),
-                                                                     observed)
-    note = f" ({gate['note']})" if gate.get("note") else ""
-    return f"            {mark} {gate['line']}: {shown}{note}"
+    return f"            {mark} {gate['line']}: {gate_result(gate)}"
 
 
 def _code(code: dict[str, Any]) -> str:

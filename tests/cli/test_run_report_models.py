@@ -60,3 +60,11 @@ def test_a_failed_line_said_by_the_stage_and_its_set_is_named_once() -> None:
     record = {"run_id": "r1", "pipeline": "p", "status": "blocked",
               "evaluations": {"m": report}}
     assert _record_text(record).count("failed calibration ece <= 0.1: 0.2") == 1
+
+
+def test_a_gate_with_nothing_measured_shows_its_note_alone() -> None:
+    gate = {"line": "compare champion roc_auc >= -0.01", "kind": "compare_champion",
+            "blocking": True, "observed": None, "passed": True,
+            "note": "no champion in production: passes"}
+    lines = _lines(_stage("evaluate.m", {"blessed": True, "test_rows": 5, "gates": [gate]}))
+    assert "  ✓ compare champion roc_auc >= -0.01: no champion in production: passes" in lines
