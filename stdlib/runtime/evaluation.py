@@ -270,6 +270,8 @@ def _observe(gate: dict[str, Any], report: dict[str, Any]) -> tuple[Any, bool, s
 
 # Why a binary metric has no value on a non-empty test set with finite scores: each is a
 # ratio whose denominator is then 0.
+# A multiclass model's one-vs-rest rankings: undefined on rows of one class only.
+_RANKINGS = frozenset({"roc_auc", "pr_auc", "average_precision"})
 _UNDEFINED_BINARY = {
     "precision": "no test row scored at or above the threshold {threshold}",
     "recall": "the test set has no positive example",
@@ -291,6 +293,17 @@ def _undefined(gate: dict[str, Any], report: dict[str, Any]) -> str:
         return ""
     why = _UNDEFINED_BINARY.get(gate.get("metric") or "")
     return f": {why.format(threshold=report['threshold'])}" if why else ""
+
+
+def _undefined_in_slice(gate: dict[str, Any], report: dict[str, Any]) -> str:
+    """Why a slice's metric has no value (`US=None` said nothing): what the slice lacks,
+    where that is known (a binary model's metrics, a multiclass model's rankings)."""
+    task, metric = report.get("task"), gate["metric"]
+    why = _UNDEFINED_BINARY.get(metric) if task == "binary" else \
+        _UNDEFINED_BINARY["roc_auc"] if task == "multiclass" and metric in _RANKINGS else None
+    if why is None:
+        return ""
+    return f" ({why.format(threshold=report['threshold']).replace('the test set', 'the slice')})"
 
 
 def _not_of_task(gate: dict[str, Any], report: dict[str, Any]) -> str:
@@ -361,7 +374,9 @@ def _slice(gate: dict[str, Any], report: dict[str, Any]) -> tuple[Any, bool, str
             continue
         gated += 1
         metric = entry[gate["metric"]]["value"]
-        if metric is None or not OPS[gate["op"]](metric, gate["value"]):
+        if metric is None:
+            failing.append(f"{value}: no value{_undefined_in_slice(gate, report)}")
+        elif not OPS[gate["op"]](metric, gate["value"]):
             failing.append(f"{value}={metric}")
     skipped = len(per_value) - gated
     note = (f"failing: {', '.join(failing)}; " if failing else "") + \

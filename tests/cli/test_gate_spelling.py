@@ -53,3 +53,20 @@ def test_the_evaluate_stage_records_each_line_as_written() -> None:
     size = {"kind": "size", "metric": None, "op": "<=", "value": 20_000_000, "blocking": True}
     assert judge(latency, report)["line"] == "latency p99 <= 50ms"
     assert judge(size, report)["line"] == "size <= 20MB"
+
+
+def test_a_slice_without_a_value_says_what_it_lacks() -> None:
+    """The note said `US=None`: a reader could not tell a broken model from a slice of
+    one class."""
+    from pipec.stdlib.runtime.evaluation import judge
+
+    gate = {"kind": "slice", "column": "country", "metric": "roc_auc", "op": ">=",
+            "value": 0.7, "min": 10, "blocking": True}
+    per_value = {"US": {"rows": 50, "roc_auc": {"value": None}},
+                 "FR": {"rows": 50, "roc_auc": {"value": 0.9}}}
+    report = {"task": "binary", "threshold": 0.5,
+              "slices": {"country": {"roc_auc": per_value}}}
+    verdict = judge(gate, report)
+    assert not verdict["passed"]
+    assert verdict["note"].startswith(
+        "failing: US: no value (the slice holds examples of one class only); ")

@@ -250,7 +250,8 @@ def test_tiny_slices_are_reported_and_gated_only_from_min_rows() -> None:
     assert {k: v["rows"] for k, v in per_value.items()} == {"big": 4, "none": 1, "one": 1}
     assert per_value["big"]["roc_auc"]["value"] == 1.0
     assert report["gates"][0]["passed"] is False
-    assert "none=None" in report["gates"][0]["note"]
+    assert "none: no value (the slice holds examples of one class only)" in \
+        report["gates"][0]["note"]
     lenient = _evaluate(model, _test_set(y, group), [gate | {"min": 2}])
     assert lenient["gates"][0]["passed"] is True
 
