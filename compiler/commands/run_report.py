@@ -33,9 +33,8 @@ def report_lines(status: str, report: dict[str, Any], stages: dict[str, Any]) ->
         lines.append(f"split: {sizes}")
     for stage in stages.values():
         lines += _model_lines(stage)
-    for stage in stages.values():  # after every stage's own lines: said once, together
-        lines += warning_lines(stage.stage_id, stage.report or {},
-                               getattr(stage, "status", "ran"))
+    for stage_id, stage in stages.items():  # after every stage's own lines, together
+        lines += warning_lines(stage_id, stage.report or {}, getattr(stage, "status", "ran"))
     lines += [alert_line(alert) for alert in report.get("alerts", [])]
     if report.get("reason"):
         lines.append(f"stopped: {report['reason']}")
@@ -139,8 +138,8 @@ def warning_lines(stage_id: str, report: dict[str, Any], status: str = "ran") ->
 def _first_line(message: str) -> str:
     """A warning's first line, cut at WARNING_CHARS, with ` ...` when more follows
     (scikit-learn's go on with advice and links for several lines)."""
-    first = message.strip().split("\n", 1)[0].rstrip(" :")
-    more = len(first) < len(message.strip())
+    first, _, rest = message.strip().partition("\n")
+    first, more = first.rstrip(" :"), bool(rest)
     if len(first) > WARNING_CHARS:
         first, more = first[:WARNING_CHARS].rstrip(), True
     return first + (" ..." if more else "")

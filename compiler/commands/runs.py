@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipec.commands.run_report import gate_result
+from pipec.commands.run_report import gate_result, warning_lines
 from pipec.render.text import shown_lines
 
 
@@ -134,9 +134,11 @@ def _record_text(record: dict[str, Any]) -> str:
               f"sha256 {d['content_hash'][:12]}" if d.get("content_hash") else
               f"  data      {name}: not read in this run"
               for name, d in sorted((record.get("data") or {}).items())]
-    lines += [f"  model     {name}: {m.get('model')} seed {m.get('seed')}, "
-              + (f"sha256 {m['model_sha256'][:12]}" if m.get("model_sha256") else "not trained")
-              for name, m in sorted((record.get("models") or {}).items())]
+    for name, m in sorted((record.get("models") or {}).items()):
+        lines.append(f"  model     {name}: {m.get('model')} seed {m.get('seed')}, "
+                     + (f"sha256 {m['model_sha256'][:12]}" if m.get("model_sha256")
+                        else "not trained"))
+        lines += [f"            {line}" for line in warning_lines(f"train.{name}", m)]
     for name, evaluation in sorted((record.get("evaluations") or {}).items()):
         verdict = {True: "blessed", False: "not blessed"}.get(evaluation.get("blessed"),
                                                              "not evaluated")
@@ -144,6 +146,8 @@ def _record_text(record: dict[str, Any]) -> str:
         # Once each: a stage's own line and a gate set's may say the same.
         lines += list(dict.fromkeys(_failed_gate(gate) for gate in evaluation.get("gates")
                                     or [] if not gate.get("passed")))
+        lines += [f"            {line}" for line in warning_lines(f"evaluate.{name}",
+                                                                  evaluation)]
     lines += _registry_lines(record)
     report = record.get("report") or {}
     lines += [f"  {label:<9} {report[key]}" for key, label in

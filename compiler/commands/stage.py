@@ -324,7 +324,7 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
                 with _turn(manifest, project, stage_id):
                     result = run_stage(manifest, manifest_dir, stage_id, project, run_id,
                                        options)
-            status, message, alert = "succeeded", f"{stage_id}: {result.status}", \
+            status, message, alert = "succeeded", _said(stage_id, result), \
                 result.report.get("alert")
             if (refused := refused_unregistered(manifest, result)) is not None:
                 status, message = "blocked", _stopped_message(stage_id, refused)
@@ -355,6 +355,15 @@ def _turn(manifest: dict[str, Any], project: Path, stage_id: str) -> Any:
     return stage_turn(project, manifest["pipeline"]["name"], stage_id,
                       lambda: print(visible(f"{stage_id}: {QUEUED}"), file=sys.stderr,
                                     flush=True))
+
+
+def _said(stage_id: str, result: Any) -> str:
+    """`STAGE: ran`, and each warning a model stage counted: into the task's log, where
+    Python's own printing of them no longer goes."""
+    from pipec.commands.run_report import warning_lines
+
+    return "\n".join([f"{stage_id}: {result.status}",
+                      *warning_lines(stage_id, result.report or {}, result.status)])
 
 
 def _end(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,

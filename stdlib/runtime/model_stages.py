@@ -18,10 +18,12 @@ from .errors import (
     NotBlessed,
     PipecRuntimeError,
     RollbackPinUnusable,
+    RunStopped,
     TrainingRefused,
 )
 from .model_code import model_code
 from .model_modules import DEFAULT_ALLOWED, with_project_modules
+from .model_warnings import counted_warnings
 from .registry import Registry, RegistryError, Version
 from .state import registry_base
 
@@ -49,6 +51,21 @@ def load_model(ctx: StageContext, artifact_id: str) -> tuple[Any, int]:
 # train ----------------------------------------------------------------------------------
 @with_project_modules
 def run_train(ctx: StageContext) -> StageOutput:
+    """Fit and store the model. The warnings raised meanwhile (a LogisticRegression
+    stopped at `max_iter`) are counted into the report (`model_warnings`), not printed."""
+    with counted_warnings() as raised:
+        try:
+            model, report = _trained(ctx)
+        except RunStopped as stopped:  # kept with the refusal: an overflow may explain it
+            stopped.report |= raised.report("train", ctx.stage.get("params") or {})
+            raise
+    report |= raised.report("train", model.named_steps["model"].get_params(deep=False))
+    return StageOutput({"model": report["model_sha256"], "info": ctx.store.put_json(report)},
+                       report)
+
+
+def _trained(ctx: StageContext) -> tuple[Any, dict[str, Any]]:
+    """The fitted model, stored, and the train stage's report."""
     from .evaluation import _kind
     from .modeling import frame, grouped_categories, infinite_values
 
@@ -73,7 +90,7 @@ def run_train(ctx: StageContext) -> StageOutput:
     if grouped := grouped_categories(model):
         report["grouped_categories"] = {column: entry | {"note": _grouped_note(spec, column, entry)}
                                         for column, entry in grouped.items()}
-    return StageOutput({"model": model_id, "info": ctx.store.put_json(report)}, report)
+    return model, report
 
 
 def _stored_bytes(ctx: StageContext, spec: dict[str, Any], model: Any) -> bytes:
@@ -278,6 +295,18 @@ def _registry(ctx: StageContext, register: dict[str, Any]) -> Registry:
 
 @with_project_modules
 def run_evaluate(ctx: StageContext) -> StageOutput:
+    """Score the model (and the champion) on the test set and judge the gates; the
+    warnings the scoring raised are counted into the report, as the train stage's."""
+    with counted_warnings() as raised:
+        report = _evaluated(ctx)
+    report |= raised.report("evaluate", {})
+    if report["blessed"]:
+        ctx.index.mark_blessed(ctx.run_id)
+    return StageOutput({"evaluation": ctx.store.put_json(report)}, report)
+
+
+def _evaluated(ctx: StageContext) -> dict[str, Any]:
+    """The evaluate stage's report: the candidate, and the champion, on the test set."""
     from .evaluation import evaluate_model
 
     spec = ctx.stage
@@ -294,9 +323,7 @@ def run_evaluate(ctx: StageContext) -> StageOutput:
     report = evaluate_model(model, size, spec, train_spec | train_info, test, champion)
     report["unlabelled_dropped"] = unlabelled
     report["model_sha256"] = train_out["model"]
-    if report["blessed"]:
-        ctx.index.mark_blessed(ctx.run_id)
-    return StageOutput({"evaluation": ctx.store.put_json(report)}, report)
+    return report
 
 
 def _champion(ctx: StageContext, model_stage: str,

@@ -183,14 +183,21 @@ def _add_stage(record: dict[str, Any], stage: dict[str, Any], report: dict[str, 
     elif kind == "train":
         record.setdefault("models", {})[name] = {
             "model": stage["model"], "params": stage.get("params"), "seed": stage.get("seed"),
-            "features": stage.get("features"), "model_sha256": outputs.get("model")}
+            "features": stage.get("features"), "model_sha256": outputs.get("model"),
+            **_warnings(report)}
     elif kind == "evaluate":
         record.setdefault("evaluations", {})[name] = {
             "blessed": report.get("blessed"), "metrics": report.get("metrics"),
             "slices": report.get("slices"), "gates": report.get("gates"),
-            "champion": report.get("champion"), "report_sha256": outputs.get("evaluation")}
+            "champion": report.get("champion"), "report_sha256": outputs.get("evaluation"),
+            **_warnings(report)}
     elif kind in ("register", "approval", "deploy"):
         record.setdefault(kind, {})[name] = report or None
+
+
+def _warnings(report: dict[str, Any]) -> dict[str, Any]:
+    """The warnings a model stage counted (`model_warnings`), when it raised any."""
+    return {key: report[key] for key in ("warnings", "warnings_omitted") if report.get(key)}
 
 
 # What a manifest stage carries besides its definition: who runs it, how, and from what.

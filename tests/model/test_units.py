@@ -31,6 +31,16 @@ def small_model() -> LogisticRegression:
     return LogisticRegression(random_state=0).fit(x, np.arange(20) % 2)
 
 
+def frame_model() -> LogisticRegression:
+    """`small_model` fitted on the columns `a` and `b` the evaluation scores it with, as
+    the train stage fits on a frame: scoring a frame with a model fitted on a bare array
+    warns "X has feature names" at every call."""
+    import pandas as pd
+
+    x = pd.DataFrame(np.arange(40.0).reshape(20, 2), columns=["a", "b"])
+    return LogisticRegression(random_state=0).fit(x, np.arange(20) % 2)
+
+
 def test_canonical_bytes_are_the_same_in_two_processes() -> None:
     hashes = {subprocess.run([sys.executable, "-c", DUMP], capture_output=True, text=True,
                              check=True).stdout for _ in range(2)}
@@ -236,7 +246,7 @@ def _evaluation(spec_extra: dict, gates: list[dict]) -> dict:
     test = pa.table({"a": x[:, 0], "b": x[:, 1], "y": np.arange(20) % 2,
                      "group": ["g1", "g2"] * 10})
     spec = {"task": "binary", "gates": gates} | spec_extra
-    return evaluate_model(small_model(), 1000, spec, {"features": ["a", "b"], "label": "y"},
+    return evaluate_model(frame_model(), 1000, spec, {"features": ["a", "b"], "label": "y"},
                           test, None)
 
 
