@@ -156,7 +156,7 @@ def _approval_given_path(manifest: dict[str, Any], stage_id: str,
     """The path of `--approval-given`, checked: a register stage that an approval stage
     guards is the only one whose candidate a human step waits for."""
     from pipec.stdlib.runtime.context import manifest_stage
-    from pipec.stdlib.runtime.model_stages import guarding_approval
+    from pipec.stdlib.runtime.release_stages import guarding_approval
 
     if path is None:
         return None

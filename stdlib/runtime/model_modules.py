@@ -27,6 +27,11 @@ def module_allowed(path: str, allowed: tuple[str, ...] = DEFAULT_ALLOWED) -> boo
     return bool(module) and any(module == a or module.startswith(a + ".") for a in allowed)
 
 
+def allowed_modules(options: dict[str, Any]) -> tuple[str, ...]:
+    """The allowed model modules of a stage's run options (the project's settings)."""
+    return tuple(options.get("allowed_model_modules") or DEFAULT_ALLOWED)
+
+
 @contextmanager
 def project_importable(folder: Path) -> Iterator[None]:
     """`folder` searched first for modules while the block runs (a module imported

@@ -1,4 +1,5 @@
-"""Runners of the model stages: train, evaluate, register, approval, deploy.
+"""Runners of the model stages: train and evaluate (`release_stages`: register,
+approval, deploy; `champion`: what evaluate compares the candidate with).
 
 The train stage stores the model's canonical bytes in the artifact store, so the
 artifact id *is* the model's content hash; the registry records the same hash, and
@@ -10,29 +11,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import serialize
+from .champion import champion, champion_salt
 from .context import StageContext, StageOutput
 from .errors import (
-    ApprovalRejected,
-    AwaitingApproval,
-    ManifestError,
-    NotBlessed,
-    PipecRuntimeError,
-    RollbackPinUnusable,
     RunStopped,
     TrainingRefused,
 )
 from .model_code import model_code
-from .model_modules import DEFAULT_ALLOWED, with_project_modules
+from .model_modules import allowed_modules, with_project_modules
 from .model_warnings import counted_warnings
-from .registry import Registry, RegistryError, Version
-from .state import registry_base
 
 if TYPE_CHECKING:  # numpy, pyarrow and scikit-learn load only when a model stage runs
     import pyarrow as pa
-
-
-def _allowed(ctx: StageContext) -> tuple[str, ...]:
-    return tuple(ctx.options.get("allowed_model_modules") or DEFAULT_ALLOWED)
 
 
 def labelled(table: pa.Table, label: str) -> tuple[pa.Table, int]:
@@ -45,7 +35,7 @@ def labelled(table: pa.Table, label: str) -> tuple[pa.Table, int]:
 
 def load_model(ctx: StageContext, artifact_id: str) -> tuple[Any, int]:
     data = ctx.store.get_path(artifact_id).read_bytes()
-    return serialize.loads(data, artifact_id, _allowed(ctx)), len(data)
+    return serialize.loads(data, artifact_id, allowed_modules(ctx.options)), len(data)
 
 
 # train ----------------------------------------------------------------------------------
@@ -102,7 +92,7 @@ def _stored_bytes(ctx: StageContext, spec: dict[str, Any], model: Any) -> bytes:
 
     try:
         data = serialize.dumps(model)
-        serialize.loads(data, serialize.sha256(data), _allowed(ctx))
+        serialize.loads(data, serialize.sha256(data), allowed_modules(ctx.options))
     except Exception as exc:  # skops raises TypeError, AttributeError, ... by object kind
         raise ModelLoadError(
             f"the fitted `{spec['model']}` cannot be stored and loaded back: "
@@ -194,7 +184,7 @@ def _fit_or_stop(ctx: StageContext, train: pa.Table, unlabelled: int) -> Any:
             "which the stage drops as unlabelled"))
     _require_probabilities(ctx, spec)
     try:
-        return fit(spec, train, _allowed(ctx))
+        return fit(spec, train, allowed_modules(ctx.options))
     except ValueError as exc:  # the data's: features whose median overflows
         if type(exc).__name__ == "InvalidParameterError":  # a `params` value: the file's
             raise
@@ -247,7 +237,8 @@ def _require_probabilities(ctx: StageContext, spec: dict[str, Any]) -> None:
 
     if spec["task"] == "regression" or not any(
             s["kind"] == "evaluate" and s.get("model") == spec["id"]
-            for s in ctx.manifest["stages"]) or has_probabilities(spec, _allowed(ctx)):
+            for s in ctx.manifest["stages"]) or \
+            has_probabilities(spec, allowed_modules(ctx.options)):
         return
     raise ModelLoadError(
         f"`{spec['model']}` gives no class probabilities (`predict_proba`), "
@@ -276,23 +267,6 @@ def _classes(train: pa.Table, spec: dict[str, Any]) -> list[Any] | None:
 
 
 # evaluate -------------------------------------------------------------------------------
-def _register_stage(ctx: StageContext, model_id: str) -> dict[str, Any] | None:
-    return next((s for s in ctx.manifest["stages"]
-                 if s["kind"] == "register" and s.get("model") == model_id), None)
-
-
-def _registry(ctx: StageContext, register: dict[str, Any]) -> Registry:
-    location = register["registry"]
-    if location.get("kind") != "local":
-        # Every target (pipec run, the local script, Airflow, Argo) registers through
-        # this runtime, so this is not a limit of the local runner alone.
-        raise ManifestError(
-            f"{register['id']}: `registry {location.get('kind')}` is not supported by "
-            "pipec's runtime, which registers on every target (pipec run, Airflow, Argo): "
-            'write `registry local "DIR"`')
-    return Registry(registry_base(ctx.base_dir) / location["path"])
-
-
 @with_project_modules
 def run_evaluate(ctx: StageContext) -> StageOutput:
     """Score the model (and the champion) on the test set and judge the gates; the
@@ -316,71 +290,14 @@ def _evaluated(ctx: StageContext) -> dict[str, Any]:
     train_info = ctx.store.get_json(train_out["info"])
     test, unlabelled = labelled(ctx.store.get_table(ctx.outputs_of("split")["test"]),
                                 train_spec["label"])
-    champion = _champion(ctx, spec["model"], train_out["model"])
+    held = champion(ctx, spec["model"], train_out["model"])
     # The task the model was trained for (a train report older than its `task` entry:
     # resolved again, from the same label column).
     spec = spec | {"task": train_info.get("task") or resolved_task(train_spec, test)}
-    report = evaluate_model(model, size, spec, train_spec | train_info, test, champion)
+    report = evaluate_model(model, size, spec, train_spec | train_info, test, held)
     report["unlabelled_dropped"] = unlabelled
     report["model_sha256"] = train_out["model"]
     return report
-
-
-def _champion(ctx: StageContext, model_stage: str,
-              candidate: str) -> tuple[Any, dict[str, Any]] | None:
-    """The champion and its registry entry (None: there is none). One that cannot be
-    loaded comes without a model and with the `error` that says why: the `compare
-    champion` line fails with it and every other gate is still judged, where the whole
-    stage failed (a candidate could then never replace a broken production model). It
-    is loaded only for a `compare champion` line; `features compatible` reads its entry."""
-    register = _register_stage(ctx, model_stage)
-    if register is None:
-        return None
-    registry = _registry(ctx, register)
-    try:
-        try:
-            entry = registry.champion(ctx.stage_def(model_stage)["name"], candidate)
-        except RegistryError as exc:  # its row is damaged; the message names the version
-            return None, {"version": None, "error": str(exc)}
-        if entry is None:
-            return None
-        info = entry.info | {"version": entry.version, "sha256": entry.sha256}
-        if not any(g["kind"] == "compare_champion" for g in ctx.stage["gates"]):
-            return None, info
-        return _loaded_champion(ctx, registry, entry, info)
-    finally:
-        registry.close()
-
-
-def _loaded_champion(ctx: StageContext, registry: Registry, entry: Version,
-                     info: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    if (problem := registry.file_problem(entry)) is not None:
-        return None, info | {"error": _damaged_file(registry, entry, problem)}
-    try:
-        return registry.load(entry.model, entry.version, _allowed(ctx)), info
-    except Exception as exc:  # skops raises by object kind; the project's class, anything
-        return None, info | {"error": _unloadable(entry, exc)}
-
-
-def _damaged_file(registry: Registry, entry: Version, problem: str) -> str:
-    name = registry.object_path(entry.sha256).name
-    what = "is missing from" if problem == "missing" else \
-        "no longer matches its recorded sha256 (altered or corrupted) in"
-    return (f"its model file `{name}` {what} the registry's `objects` folder, so nothing "
-            "of it was loaded; restore that file from a backup of the registry")
-
-
-def _unloadable(entry: Version, exc: Exception) -> str:
-    """Why a champion whose file is intact does not load, without the `model vN: ` the
-    registry puts first (the gate's note names the version)."""
-    text = " ".join(str(exc).split()).removeprefix(f"{entry.model} v{entry.version}: ")
-    if isinstance(exc, serialize.ModelIntegrityError):  # a type outside the allowed modules
-        return text
-    if isinstance(exc, ImportError | AttributeError):
-        return (f"its model's code cannot be imported ({type(exc).__name__}: {text}); the "
-                "module and class it was trained with must stay importable from the project "
-                "to score it")
-    return f"it cannot be loaded ({type(exc).__name__}: {text})"
 
 
 def evaluate_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
@@ -399,14 +316,15 @@ def train_salt(ctx: StageContext) -> Any:
     """The allowed model modules come from the project's settings, not the manifest: a
     narrower list must refuse a model that a cached result would let through. A model
     class outside scikit-learn adds its code (`model_code`)."""
-    return _with_model_code(ctx, ctx.stage.get("model"), "allowed", sorted(_allowed(ctx)))
+    return _with_model_code(ctx, ctx.stage.get("model"), "allowed",
+                            sorted(allowed_modules(ctx.options)))
 
 
 def evaluate_salt(ctx: StageContext) -> Any:
     """The champion the candidate is compared with is outside the store; a model class
     outside scikit-learn adds its code, whose `predict` scores the test set."""
     return _with_model_code(ctx, ctx.stage_def(ctx.stage["model"]).get("model"), "champion",
-                            _champion_salt(ctx))
+                            champion_salt(ctx))
 
 
 def _with_model_code(ctx: StageContext, model: str | None, name: str, salt: Any) -> Any:
@@ -414,277 +332,3 @@ def _with_model_code(ctx: StageContext, model: str | None, name: str, salt: Any)
     beside the model class's code under `name`."""
     code = model_code(model, ctx.base_dir)
     return salt if code is None else {name: salt, "model_code": code}
-
-
-def _champion_salt(ctx: StageContext) -> Any:
-    register = _register_stage(ctx, ctx.stage["model"])
-    if register is None:
-        return None
-    registry = _registry(ctx, register)
-    try:
-        model = ctx.outputs_of(ctx.stage["model"])["model"]
-        try:
-            champion = registry.champion(ctx.stage_def(ctx.stage["model"])["name"], model)
-        except RegistryError:  # a damaged entry: the stage says so in its report
-            return {"registry": registry.instance, "champion": "unreadable"}
-        return {"registry": registry.instance, "champion": champion.sha256 if champion else None}
-    finally:
-        registry.close()
-
-
-# register -------------------------------------------------------------------------------
-def run_register(ctx: StageContext) -> StageOutput:
-    spec = ctx.stage
-    evaluation_id = ctx.outputs_of(spec["evaluate"])["evaluation"]
-    evaluation = ctx.store.get_json(evaluation_id)
-    model_id = ctx.outputs_of(spec["model"])["model"]
-    if not evaluation["blessed"]:
-        refused = NotBlessed(spec["id"], evaluation)
-        # Each failed gate with its note: why, not only which, stays with the version.
-        _mark_unblessed(ctx, model_id, evaluation_id,
-                        [g for g in evaluation["gates"] if g["blocking"] and not g["passed"]])
-        raise refused
-    info = ctx.store.get_json(ctx.outputs_of(spec["model"])["info"])
-    train_spec = ctx.stage_def(spec["model"])
-    registry = _registry(ctx, spec)
-    try:
-        _check_pin(registry, spec, train_spec["name"])
-        version = registry.register(
-            train_spec["name"], ctx.store.get_path(model_id).read_bytes(), model_id,
-            run_id=ctx.run_id, report_sha256=evaluation_id, actor=spec.get("owner") or "pipec",
-            info={"features": info["features"], "feature_kinds": info["feature_kinds"],
-                  "label": train_spec["label"],
-                  "task": info.get("task") or train_spec["task"],
-                  "dag_hash": ctx.manifest.get("dag_hash"), "pipeline":
-                  ctx.manifest["pipeline"]["name"],
-                  "metrics": {k: v["value"] for k, v in evaluation["metrics"].items()},
-                  # what `pipec registry rollback` restores: `previous` or a pinned VERSION
-                  "rollback": spec.get("rollback") or "previous"}
-            | _approval_by(ctx, spec["id"]))
-    finally:
-        registry.close()
-    report = {"model": version.model, "version": version.version, "sha256": version.sha256,
-              "state": version.state, "registry": spec["registry"]["path"]}
-    return StageOutput({"registration": ctx.store.put_json(report)}, report)
-
-
-def _check_pin(registry: Registry, spec: dict[str, Any], model: str) -> None:
-    pinned = spec.get("rollback")
-    if isinstance(pinned, int) and not isinstance(pinned, bool) and \
-            (problem := registry.pin_problem(model, pinned)) is not None:
-        raise RollbackPinUnusable(spec["id"], {"rollback": pinned},
-                                  f"{spec['id']}: `rollback {pinned}` cannot be restored: "
-                                  f"{problem}; pin a version that served, or write "
-                                  "`rollback previous`")
-
-
-def _mark_unblessed(ctx: StageContext, model_id: str, evaluation_id: str,
-                    failed: list[dict[str, Any]]) -> None:
-    """These bytes, registered before and not serving, just failed their gates: the
-    registry keeps it with the version, which is not approved or promoted until a run
-    blesses it again (its older passing report is no longer the newest word)."""
-    if ctx.stage["registry"].get("kind") != "local":  # the run stops on NotBlessed anyway
-        return
-    registry = _registry(ctx, ctx.stage)
-    try:
-        entry = registry.by_sha(ctx.stage_def(ctx.stage["model"])["name"], model_id)
-        if entry is not None and entry.state != "production":
-            registry.mark_unblessed(entry, run_id=ctx.run_id, report_sha256=evaluation_id,
-                                    failed=failed)
-    finally:
-        registry.close()
-
-
-def register_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
-    """A cached registration holds while the version names a run that left a record,
-    and the report this run evaluated where registering would bind it (`_bound_elsewhere`).
-    A run killed after registering (or whose record write failed) leaves the version
-    pointing at no record, so its lineage cannot be answered; registering again (the
-    same bytes: the same version) points it at this run, whose record will exist."""
-    from .records import RunRecords
-
-    registry = _registry(ctx, ctx.stage)
-    try:
-        version = registry.get(report["model"], report["version"])
-        # A model file deleted or altered in the registry (its lineage, a rollback to it
-        # and serving it would all refuse it) is written again from the trained bytes.
-        damaged = registry.file_problem(version) is not None
-        rebind = _bound_elsewhere(ctx, registry, version)
-    except PipecRuntimeError:  # the version is gone from the registry: register again
-        return False
-    finally:
-        registry.close()
-    if damaged or version.info.get("unblessed") or rebind:  # unblessed: refused since
-        return False
-    run_id = version.run_id
-    # This run reports the version as it is now (promoted, archived since), not as it
-    # was when the cached registration was made; the stored artifact stays as it was.
-    report["state"] = version.state
-    records = RunRecords(ctx.store.root.parent)
-    try:
-        return run_id is not None and records.get(run_id) is not None
-    finally:
-        records.close()
-
-
-def _bound_elsewhere(ctx: StageContext, registry: Registry, version: Version) -> bool:
-    """Whether the version is bound to another evaluation report than this run's, and
-    registering again would bind it to this run (see `Registry.register`): a run in
-    between (an edit since reverted) registered the same bytes with its report and run.
-    The version's lineage would answer with that run's program, and, as an approval is
-    bound to the report, an approval of this run's report would not be found while one
-    given now would approve the other's. An archived version keeps its binding: its
-    registration, made again, would deploy it again and undo a rollback."""
-    evaluation = ctx.outputs_of(ctx.stage["evaluate"]).get("evaluation")
-    if version.report_sha256 == evaluation or version.state == "archived":
-        return False
-    return version.state != "production" or \
-        registry.approval(version.model, version.version) is None
-
-
-def _approval_by(ctx: StageContext, register_id: str) -> dict[str, str]:
-    """`{"approval_by": TEAM}` when an approval stage guards this registration: the
-    registry then refuses to promote the version without that team's approval."""
-    guard = guarding_approval(ctx.manifest, register_id)
-    return {"approval_by": guard["approver"]} if guard is not None else {}
-
-
-def guarding_approval(manifest: dict[str, Any], register_id: str) -> dict[str, Any] | None:
-    """The approval stage that guards the registration of `register_id`, if any."""
-    return next((stage for stage in manifest["stages"] if stage["kind"] == "approval"
-                 and register_of(stage) == register_id), None)
-
-
-def register_of(stage: dict[str, Any]) -> str:
-    """The register stage an approval or deploy stage follows: the manifest names it,
-    and it is the one of the same name."""
-    return stage.get("register") or f"register.{stage['name']}"
-
-
-def registry_salt(ctx: StageContext) -> Any:
-    """Register, approval and deploy change the registry: a new registry runs them again."""
-    register = ctx.stage if ctx.stage["kind"] == "register" else _register_def(ctx)
-    registry = _registry(ctx, register)
-    try:
-        return registry.instance
-    finally:
-        registry.close()
-
-
-# approval and deploy --------------------------------------------------------------------
-def _register_def(ctx: StageContext) -> dict[str, Any]:
-    """The register stage an approval or deploy stage follows."""
-    return ctx.stage_def(register_of(ctx.stage))
-
-
-def _registration(ctx: StageContext) -> tuple[dict[str, Any], dict[str, Any]]:
-    register = _register_def(ctx)
-    return register, ctx.store.get_json(ctx.outputs_of(register["id"])["registration"])
-
-
-def run_approval(ctx: StageContext) -> StageOutput:
-    register, entry = _registration(ctx)
-    registry = _registry(ctx, register)
-    try:
-        waiting = {"model": entry["model"], "version": entry["version"],
-                   "approver": ctx.stage["approver"]}
-        standing = _standing_approval(registry, entry, ctx.stage["approver"])
-        if standing is None:
-            raise AwaitingApproval(ctx.stage["id"], waiting)
-        report = waiting | standing
-        if "approved_by" in standing and not _has_deploy(ctx):
-            registry.promote(entry["model"], entry["version"], actor=standing["approved_by"],
-                             reason=f"approved by {standing['approved_by']} "
-                             f"({standing['team']})")
-    finally:
-        registry.close()
-    return StageOutput({"approval": ctx.store.put_json(report)}, report)
-
-
-def _standing_approval(registry: Registry, entry: dict[str, Any],
-                       team: str) -> dict[str, Any] | None:
-    """What lets the approval stage pass for the registered `entry`, as its report says
-    it: the team's approval bound to the version's current evaluation report, or the
-    version already serving; None when it must wait for one."""
-    approval = registry.approval(entry["model"], entry["version"], team)
-    if approval is not None:
-        return {"approved_by": approval["approver"], "team": approval["team"]}
-    if _serving(registry, entry):
-        # Already production (approved when it was promoted): a re-run that
-        # re-evaluated it has nothing new to approve.
-        return {"already_production": True}
-    return None
-
-
-def approval_given(ctx: StageContext) -> bool:
-    """Whether approval stage `ctx.stage` would pass now, on what the registry holds for
-    the candidate its register stage registered in this run: an orchestrator then need
-    not ask a human (`pipec stage run --approval-given`). The same check as the stage's."""
-    register, entry = _registration(ctx)
-    registry = _registry(ctx, register)
-    try:
-        return _standing_approval(registry, entry, ctx.stage["approver"]) is not None
-    finally:
-        registry.close()
-
-
-def reject_approval(ctx: StageContext, reviewer: str) -> StageOutput:
-    """The approval stage when the reviewer rejected the candidate at the orchestrator's
-    human step: nothing to check in the registry, the run stops here (blocked), and the
-    record says who rejected which version."""
-    register, entry = _registration(ctx)
-    registry = _registry(ctx, register)
-    try:  # in the version's history too: `registry show` says it was rejected, and by whom
-        registry.record_rejection(entry["model"], entry["version"], actor=reviewer or "?",
-                                  reason=f"rejected at the human step before "
-                                  f"{ctx.stage['id']} (run {ctx.run_id})")
-    finally:
-        registry.close()
-    raise ApprovalRejected(ctx.stage["id"], {
-        "model": entry["model"], "version": entry["version"],
-        "approver": ctx.stage["approver"], "rejected_by": reviewer})
-
-
-def _serving(registry: Any, entry: dict[str, Any]) -> bool:
-    return registry.get(entry["model"], entry["version"]).state == "production"
-
-
-def _has_deploy(ctx: StageContext) -> bool:
-    return any(s["kind"] == "deploy" and s["name"] == ctx.stage["name"]
-               for s in ctx.manifest["stages"])
-
-
-def deploy_hit(ctx: StageContext, report: dict[str, Any]) -> bool:
-    """A cached deploy reports its version as it is now. After `pipec registry rollback`
-    (or a promotion by hand) that is no longer production, and it stays so: a re-run
-    with nothing changed must not undo a rollback someone made for a reason. A new model
-    (anything in the deploy's key moving) deploys as usual; `registry promote` restores
-    this one. A version gone from the registry is deployed again."""
-    registry = _registry(ctx, _register_def(ctx))
-    try:
-        version = registry.get(report["model"], report["version"])
-    except PipecRuntimeError:
-        return False
-    finally:
-        registry.close()
-    report["state"] = version.state
-    return True
-
-
-def run_deploy(ctx: StageContext) -> StageOutput:
-    """The local runtime's deploy: promote the candidate to production (the previous
-    production version is archived, and `rollback previous` can restore it)."""
-    register, entry = _registration(ctx)
-    canary = ctx.stage.get("canary")
-    reason = "deployed" + (f" (canary {canary['percent']:.0%} for {canary['for_s']}s)"
-                           if canary else "")
-    registry = _registry(ctx, register)
-    try:
-        version = registry.promote(entry["model"], entry["version"],
-                                   actor=ctx.stage.get("owner") or "pipec", reason=reason)
-    finally:
-        registry.close()
-    report = {"model": version.model, "version": version.version, "state": version.state,
-              "runtime": ctx.stage.get("runtime") or "local", "canary": canary}
-    return StageOutput({"deployment": ctx.store.put_json(report)}, report)
-

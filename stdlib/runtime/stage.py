@@ -36,6 +36,7 @@ from typing import Any
 
 from . import data_stages as ds
 from . import model_stages as ms
+from . import release_stages as rs
 from .context import StageContext, StageOutput, upstream_ids
 from .errors import (
     ManifestError,
@@ -80,9 +81,9 @@ STAGE_RUNNERS: dict[str, StageRunner] = {
     "split": StageRunner(ds.run_split, ds.reads_split),
     "train": StageRunner(ms.run_train, salt=ms.train_salt),
     "evaluate": StageRunner(ms.run_evaluate, salt=ms.evaluate_salt, on_hit=ms.evaluate_hit),
-    "register": StageRunner(ms.run_register, salt=ms.registry_salt, on_hit=ms.register_hit),
-    "approval": StageRunner(ms.run_approval, salt=ms.registry_salt),
-    "deploy": StageRunner(ms.run_deploy, salt=ms.registry_salt, on_hit=ms.deploy_hit),
+    "register": StageRunner(rs.run_register, salt=rs.registry_salt, on_hit=rs.register_hit),
+    "approval": StageRunner(rs.run_approval, salt=rs.registry_salt),
+    "deploy": StageRunner(rs.run_deploy, salt=rs.registry_salt, on_hit=rs.deploy_hit),
 }
 
 
@@ -199,7 +200,7 @@ def reject_stage(manifest: dict[str, Any], manifest_dir: Path, stage_id: str, pr
     ApprovalRejected like any stage that stops the run."""
     ctx = make_context(manifest, manifest_dir, stage_id, project, run_id)
     try:
-        return _run(ctx, lambda c: ms.reject_approval(c, reviewer))
+        return _run(ctx, lambda c: rs.reject_approval(c, reviewer))
     finally:
         ctx.close()
 
@@ -210,13 +211,13 @@ def approval_given(manifest: dict[str, Any], manifest_dir: Path, register_id: st
     now in run `run_id` (its registration done): the registry already holds the approval
     it checks for that candidate. Nothing is recorded; False when no approval stage
     guards it, or the registration cannot be read."""
-    guard = ms.guarding_approval(manifest, register_id)
+    guard = rs.guarding_approval(manifest, register_id)
     if guard is None:
         return False
     try:
         ctx = make_context(manifest, manifest_dir, guard["id"], project, run_id)
         try:
-            return ms.approval_given(ctx)
+            return rs.approval_given(ctx)
         finally:
             ctx.close()
     except (OSError, KeyError, ValueError, sqlite3.Error, PipecRuntimeError):

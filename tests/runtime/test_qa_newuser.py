@@ -143,12 +143,12 @@ def test_an_mlflow_registry_is_refused_naming_the_fix() -> None:
     from types import SimpleNamespace
 
     import pytest
-    from pipec.stdlib.runtime import model_stages
+    from pipec.stdlib.runtime import champion
     from pipec.stdlib.runtime.errors import ManifestError
 
     register = {"id": "register.b", "registry": {"kind": "mlflow", "uri": "file:./mlruns"}}
     with pytest.raises(ManifestError) as refused:
-        model_stages._registry(SimpleNamespace(base_dir=Path(".")), register)
+        champion.stage_registry(SimpleNamespace(base_dir=Path(".")), register)
     message = str(refused.value)
     assert "local runner" not in message
     assert "`registry mlflow`" in message and "every target" in message
