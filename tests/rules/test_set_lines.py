@@ -4,6 +4,7 @@ lines a set's line makes powerless."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pipec.check import compile
@@ -18,17 +19,28 @@ def _in_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # diagnostics name files relative to the project
 
 
-def _fired(tmp_path: Path, gate_set: str, own_lines: str) -> list[str]:
-    """The GATE011 messages of the fixture's clean program with its evaluate stage using
-    `gate_set` (declared in a file it imports) and holding `own_lines`."""
-    (tmp_path / "standards.pipe").write_text(gate_set, "utf-8")
-    start = PROGRAM.index("  evaluate m {")
-    end = PROGRAM.index("  }\n", start) + 4
-    stage = ("  evaluate m {\n    use standards\n    primary roc_auc >= 0.7\n"
-             f"    compare champion roc_auc >= -0.01\n{own_lines}  }}\n")
-    text = 'import "standards.pipe"\n' + PROGRAM[:start] + stage + PROGRAM[end:]
+def _with_set(tmp_path: Path, program: str, header: str, a_set: str, stage: str) -> Any:
+    """`program`, checked, with its block that opens with `header` replaced by `stage`,
+    and the set it uses (`a_set`, named `standards`) declared in a file it imports."""
+    (tmp_path / "standards.pipe").write_text(a_set, "utf-8")
+    start = program.index(header)
+    end = program.index("  }\n", start) + 4
+    text = 'import "standards.pipe"\n' + program[:start] + stage + program[end:]
     (tmp_path / "p.pipe").write_text(text, "utf-8")
-    program = compile(tmp_path / "p.pipe")
+    return compile(tmp_path / "p.pipe")
+
+
+def _with_gate_set(tmp_path: Path, gate_set: str, stage_lines: str) -> Any:
+    """GATE011's clean fixture with its evaluate stage using `gate_set` and holding
+    `stage_lines` (after a primary metric)."""
+    stage = f"  evaluate m {{\n    use standards\n    primary roc_auc >= 0.7\n{stage_lines}  }}\n"
+    return _with_set(tmp_path, PROGRAM, "  evaluate m {", gate_set, stage)
+
+
+def _fired(tmp_path: Path, gate_set: str, own_lines: str) -> list[str]:
+    """The GATE011 messages of the program of `_with_gate_set` with `own_lines`."""
+    program = _with_gate_set(tmp_path, gate_set,
+                             f"    compare champion roc_auc >= -0.01\n{own_lines}")
     return [d.message for d in program.diagnostics if d.code == "GATE011"]
 
 
@@ -75,13 +87,8 @@ def _check_fired(tmp_path: Path, check_set: str, own_lines: str) -> list[str]:
     program_text = (FIXTURES / "VAL005.ok.pipe").read_text("utf-8")
     declared = program_text.index("checks standards {")
     program_text = program_text[:declared] + program_text[program_text.index("pipeline p"):]
-    (tmp_path / "standards.pipe").write_text(check_set, "utf-8")
-    start = program_text.index("  validate events {")
-    end = program_text.index("  }\n", start) + 4
     stage = f"  validate events {{\n    use standards\n    require id\n{own_lines}  }}\n"
-    text = 'import "standards.pipe"\n' + program_text[:start] + stage + program_text[end:]
-    (tmp_path / "p.pipe").write_text(text, "utf-8")
-    program = compile(tmp_path / "p.pipe")
+    program = _with_set(tmp_path, program_text, "  validate events {", check_set, stage)
     assert [d for d in program.diagnostics if d.code != "VAL005"] == []
     return [d.message for d in program.diagnostics if d.code == "VAL005"]
 
@@ -111,14 +118,7 @@ def test_one_end_of_a_range_that_is_tighter_keeps_the_check(tmp_path: Path) -> N
 def _threshold(tmp_path: Path, gate_set: str, own_lines: str) -> float:
     from pipec.manifest import build_manifest
 
-    (tmp_path / "standards.pipe").write_text(gate_set, "utf-8")
-    start = PROGRAM.index("  evaluate m {")
-    end = PROGRAM.index("  }\n", start) + 4
-    stage = ("  evaluate m {\n    use standards\n    primary roc_auc >= 0.7\n"
-             f"    calibration ece <= 0.05\n{own_lines}  }}\n")
-    text = 'import "standards.pipe"\n' + PROGRAM[:start] + stage + PROGRAM[end:]
-    (tmp_path / "p.pipe").write_text(text, "utf-8")
-    program = compile(tmp_path / "p.pipe")
+    program = _with_gate_set(tmp_path, gate_set, f"    calibration ece <= 0.05\n{own_lines}")
     assert program.diagnostics == [], program.diagnostics
     (evaluate,) = [s for s in build_manifest(program)["stages"] if s["kind"] == "evaluate"]
     return evaluate["threshold"]
