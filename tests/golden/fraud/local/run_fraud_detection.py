@@ -24,6 +24,7 @@ once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import math
 import os
@@ -143,10 +144,10 @@ def stop(stage, signum=signal.SIGTERM):
     when this script is stopped meanwhile), and whatever it started that outlived it."""
     signal_group(stage, signum)
     try:
-        stage.wait(timeout=STOP_GRACE_S)
-    except subprocess.TimeoutExpired:
-        pass
-    finally:
+        # Past the grace the wait ends; what is left is killed below all the same.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            stage.wait(timeout=STOP_GRACE_S)
+    finally:  # also when this script is stopped while it waits
         signal_group(stage, signal.SIGKILL)
     stage.wait()
 
@@ -154,10 +155,8 @@ def stop(stage, signum=signal.SIGTERM):
 def signal_group(stage, signum):
     """`signum` to the stage's process group (its session: `run_stage`), if any of it is
     left."""
-    try:
+    with contextlib.suppress(ProcessLookupError):  # every process of the group has ended
         os.killpg(stage.pid, signum)
-    except ProcessLookupError:  # every process of the group has ended
-        pass
 
 
 def run_with_retries(stage_id, retries, timeout_s, retry_delay_s):
