@@ -15,7 +15,6 @@ new approval.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -33,7 +32,13 @@ from pipec.spelling import measured
 from .errors import PipecRuntimeError
 from .serialize import ModelIntegrityError, loads
 from .serialize import sha256 as digest
-from .store import connect_wal, held_elsewhere, immediate_transaction, remove_stale_temps
+from .store import (
+    connect_wal,
+    file_sha256,
+    held_elsewhere,
+    immediate_transaction,
+    remove_stale_temps,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -197,7 +202,7 @@ class Registry:
         if hash_up_to is not None and size > hash_up_to:
             return FileCheck(path.name, size, None, False)
         return FileCheck(path.name, size,
-                         None if _file_digest(path) == entry.sha256 else "altered", True)
+                         None if file_sha256(path) == entry.sha256 else "altered", True)
 
     def load(self, model: str, version: int, allowed_modules: tuple[str, ...] = ()) -> Any:
         """The model object, after checking its bytes against the recorded hash
@@ -613,12 +618,6 @@ def _failed_gate(gate: str | Mapping[str, Any]) -> str:
         shown = f": {measured(str(gate.get('kind')), observed)}"
     note = f" ({gate['note']})" if gate.get("note") else ""
     return " ".join(f"{gate.get('line')}{shown}{note}".split())
-
-
-def _file_digest(path: Path) -> str:
-    """The file's sha256, read in chunks: a model may be larger than the memory to spare."""
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _info(text: Any) -> tuple[dict[str, Any], str | None]:
