@@ -258,7 +258,6 @@ def _withheld_alert(manifest: dict[str, Any], project: Path, run_id: str,
     that attempt said its alert (no retry was left, or SIGINT stopped it) or had none."""
     from pipec.stdlib.runtime.alerts import alert_for
     from pipec.stdlib.runtime.context import manifest_stage
-    from pipec.stdlib.runtime.errors import Terminated
     from pipec.stdlib.runtime.runner import retry_follows
     from pipec.stdlib.runtime.store import RunIndex
 
@@ -268,7 +267,7 @@ def _withheld_alert(manifest: dict[str, Any], project: Path, run_id: str,
         if execution is None or execution.status != "failed":
             return None
         error = str(execution.report.get("error") or "")
-        if error == f"{Terminated.__name__}: {_STOP_REASONS[signal.SIGINT]}" or \
+        if execution.report.get("signal") == signal.SIGINT or \
                 not retry_follows(manifest, index, run_id, stage_id):
             return None
     finally:
@@ -305,7 +304,12 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
     from pipec.config import load_config
     from pipec.stdlib.runtime.alerts import alert_for
     from pipec.stdlib.runtime.context import manifest_stage
-    from pipec.stdlib.runtime.errors import RunStopped, Terminated, signals_stop_the_stage
+    from pipec.stdlib.runtime.errors import (
+        RunStopped,
+        Terminated,
+        failure_text,
+        signals_stop_the_stage,
+    )
     from pipec.stdlib.runtime.runner import refused_unregistered, reuse_missing_upstream
     from pipec.stdlib.runtime.stage import reject_stage, run_stage
 
@@ -335,9 +339,8 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
                 traceback.print_exc()
             status = "failed"
             final = isinstance(exc, Terminated) and exc.signum == signal.SIGINT
-            message = error = f"{stage_id}: {type(exc).__name__}: {exc}"
-            alert = alert_for(manifest_stage(manifest, stage_id),
-                              f"{type(exc).__name__}: {exc}")
+            message = error = f"{stage_id}: {failure_text(exc)}"
+            alert = alert_for(manifest_stage(manifest, stage_id), failure_text(exc))
         finally:
             stage_running.clear()  # from here on, a SIGTERM waits for the record
         return _end(manifest, manifest_dir, project, run_id, stage_id, status, message,

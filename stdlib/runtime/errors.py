@@ -73,6 +73,17 @@ def _deliver(signum: int, handler: Any) -> None:
         os.kill(os.getpid(), signum)  # the record is written: now stop
 
 
+def failure_text(exc: BaseException) -> str:
+    """How a stage's failure reads in the run's output, its record and its alert. The
+    runtime's own errors (a source that cannot be read, a registry refusal, a signal)
+    are worded for the user: their message alone. Anything else (a project's model
+    raising ValueError, a DuckDB conversion error) keeps its class, which is part of
+    what happened."""
+    if isinstance(exc, PipecRuntimeError | Terminated):
+        return str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 class ArtifactMissing(PipecRuntimeError):
     """An artifact id is not (or no longer) in the store."""
 

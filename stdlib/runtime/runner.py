@@ -43,6 +43,7 @@ from .errors import (
     NotBlessed,
     RunStopped,
     Terminated,
+    failure_text,
     signals_stop_the_stage,
 )
 from .records import RunRecords, write_run_record
@@ -266,10 +267,10 @@ def end_stopped_run(manifest: dict[str, Any], manifest_dir: Path, project: Path,
         if execution is None or execution.status == "running":
             failure = Terminated(f"{reason} before it could run or record its end", signum)
             record_failure(index, run_id, stage_id, failure)
-            error = f"{stage_id}: {type(failure).__name__}: {failure}"
+            error = f"{stage_id}: {failure_text(failure)}"
         elif execution.status == "failed":  # its end recorded, with no retry left, or one
             error = f"{stage_id}: {execution.report.get('error') or reason}"
-            if not error.startswith(f"{stage_id}: {Terminated.__name__}: "):
+            if "signal" not in execution.report:
                 error += f" (then {reason}, before a retry)"
         else:
             executions = index.executions(run_id)
@@ -409,8 +410,8 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id
     except (Exception, Terminated) as exc:  # the failure ends the run, recorded, not raised
         ending.status, ending.traceback = "failed", format_exc()
         ending.stopped_by = exc.signum if isinstance(exc, Terminated) else None
-        ending.error = f"{stage['id']}: {type(exc).__name__}: {exc}"
-        alert = alert_for(stage, f"{type(exc).__name__}: {exc}")
+        ending.error = f"{stage['id']}: {failure_text(exc)}"
+        alert = alert_for(stage, failure_text(exc))
         outcome.failed_alerts += [alert] if alert else []
     else:
         outcome.results.append(result)

@@ -44,6 +44,7 @@ from .errors import (
     RunStopped,
     StageNotAvailable,
     Terminated,
+    failure_text,
 )
 from .store import ArtifactStore, Execution, RunIndex, canonical_json
 
@@ -241,7 +242,7 @@ def _run(ctx: StageContext, execute: Callable[[StageContext], Any]) -> StageResu
         raise
     except (Exception, Terminated) as exc:
         ctx.index.finish_stage(ctx.run_id, stage["id"], "failed", {},
-                               {"error": f"{type(exc).__name__}: {exc}", "attempt": attempt})
+                               failure_report(exc, attempt))
         raise
 
 
@@ -249,8 +250,16 @@ def record_failure(index: RunIndex, run_id: str, stage_id: str, error: Exception
     """A stage that failed before it could start, recorded as a failure inside it is."""
     attempt = _attempt(index.execution(run_id, stage_id))
     index.start_stage(run_id, stage_id, None)
-    index.finish_stage(run_id, stage_id, "failed", {},
-                       {"error": f"{type(error).__name__}: {error}", "attempt": attempt})
+    index.finish_stage(run_id, stage_id, "failed", {}, failure_report(error, attempt))
+
+
+def failure_report(exc: BaseException, attempt: int) -> dict[str, Any]:
+    """A failed stage's report: what went wrong, which attempt, and the signal that
+    stopped it when one did (which decides whether the run's record names a retry)."""
+    report: dict[str, Any] = {"error": failure_text(exc), "attempt": attempt}
+    if isinstance(exc, Terminated):
+        report["signal"] = exc.signum
+    return report
 
 
 def _attempt(previous: Execution | None) -> int:

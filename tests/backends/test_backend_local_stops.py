@@ -114,7 +114,7 @@ def test_a_timed_out_stage_leaves_no_process_behind(tmp_path: Path) -> None:
             "the fit had not started its worker when the stage timed out" + run.stderr
         assert run.returncode == 2, run.stdout + run.stderr
         assert "train.model: timed out after 30" in run.stderr
-        assert "train.model: Terminated: stopped by SIGTERM" in run.stdout
+        assert "train.model: stopped by SIGTERM" in run.stdout
         assert (run.stdout + run.stderr).count(ALERT) == 1
         assert not _running(tmp_path)
     finally:

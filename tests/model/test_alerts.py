@@ -40,7 +40,7 @@ def test_alerts_reach_the_manifest_the_output_and_the_record(tmp_path: Path) -> 
     out = run.stdout + run.stderr
     assert run.returncode != 0  # the train stage failed
     assert "ALERT validate.events (owner data): amounts look off [1 check(s) failed]" in out
-    assert "ALERT train.model (owner ml): training broke [ModelLoadError:" in out
+    assert "ALERT train.model (owner ml): training broke [" in out
     listed = subprocess.run([sys.executable, "-m", "pipec", "runs", "--format", "json"],
                             capture_output=True, text=True, cwd=tmp_path)
     record = json.loads(subprocess.run(

@@ -67,7 +67,7 @@ def test_a_failed_run_is_shown_with_why(tmp_path: Path,
     code, out, err = _pipec(capsys, "runs", "show", _last_run(capsys, tmp_path),
                             "--project", str(tmp_path))
     assert code == 0, err
-    assert "spend  failed" in out and "failed    source.events: SourceError" in out
+    assert "spend  failed" in out and "failed    source.events: source 'events'" in out
     # what never ran is said so, not shown as "None rows" or "not blessed"
     assert "events: not read in this run" in out and "not trained" in out
     assert "model: not evaluated" in out

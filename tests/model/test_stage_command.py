@@ -83,7 +83,7 @@ def test_a_failed_local_run_has_its_record(tmp_path: Path,
     assert _index_status(tmp_path, "f1") == "failed"
     code, out, err = _pipec(capsys, "runs", "show", "f1", "--project", str(tmp_path))
     assert code == 0, err
-    assert "spend  failed" in out and "failed    source.events: SourceError" in out
+    assert "spend  failed" in out and "failed    source.events: source 'events'" in out
     assert "    source.events: failed" in out
 
 
@@ -285,7 +285,7 @@ def test_a_stage_stopped_by_sigterm_is_recorded_and_ends_the_run(
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = signal_once_fitting(tmp_path, proc, signal.SIGTERM)
     assert proc.returncode == 2, out + err
-    assert "train.model: Terminated: stopped by SIGTERM" in out
+    assert "train.model: stopped by SIGTERM" in out
     assert "run t1: failed, record" in out
     record = latest_record(tmp_path, "t1")
     assert record is not None and record["status"] == "failed"

@@ -69,7 +69,7 @@ def test_a_signal_during_a_stage_ends_the_run_with_its_record(
     returncode, out, err = _run_and_signal(
         tmp_path, [sys.executable, "-m", "pipec", "run", str(path)], signum)
     assert returncode == code, out + err
-    assert f"failed: train.model: Terminated: {reason}" in out
+    assert f"failed: train.model: {reason}" in out
     assert "Traceback" not in err and "interrupted\n" not in err
     run_id, status, train = _only_run(tmp_path)
     assert (status, train) == ("failed", "failed")
@@ -137,7 +137,7 @@ def test_sigterm_to_the_local_script_stops_its_stage_too(tmp_path: Path) -> None
     assert record is not None and record["status"] == "failed"
     # What stopped it: SIGTERM, as the script was sent (it said SIGINT, which the script
     # passed on to have the stage write the record).
-    assert "train.model: Terminated: stopped by SIGTERM" in record["report"]["error"]
+    assert "train.model: stopped by SIGTERM" in record["report"]["error"]
 
 
 def _script_until(folder: Path, said: str, signum: int, *args: str) -> tuple[int, str]:
@@ -184,7 +184,7 @@ def test_a_signal_during_the_local_script_s_retry_delay_ends_the_run(tmp_path: P
     record = latest_record(tmp_path, run_id)
     assert record is not None and record["status"] == "failed"
     error = record["report"]["error"]
-    assert error.startswith("source.events: SourceError") and \
+    assert error.startswith("source.events: source 'events'") and \
         error.endswith("(then stopped by SIGTERM, before a retry)"), error
 
 
@@ -229,7 +229,7 @@ def test_a_stage_stopped_before_it_could_record_is_recorded_failed(tmp_path: Pat
     assert main([*stage, "--stage", "validate.events", "--record-stop", "SIGTERM"]) == 143
     record = latest_record(tmp_path, "s1")
     assert record is not None and record["status"] == "failed"
-    assert record["report"]["error"] == ("validate.events: Terminated: stopped by SIGTERM "
+    assert record["report"]["error"] == ("validate.events: stopped by SIGTERM "
                                          "before it could run or record its end")
     assert [(s["stage_id"], s["status"]) for s in record["stages"]] == [
         ("source.events", "ran"), ("validate.events", "failed")]
