@@ -34,6 +34,7 @@ def previous_pages(folder: Path) -> set[str]:
         if manifest["generator"]["name"] != "pipec":
             return set()
         slugs = [p["slug"] for p in manifest["pipelines"]]
-    except (OSError, ValueError, TypeError, KeyError):
+    # RecursionError: JSON nested deeper than the parser goes is no pipec manifest either.
+    except (OSError, ValueError, TypeError, KeyError, RecursionError):
         return set()
     return {f"{slug}.md" for slug in slugs if isinstance(slug, str) and "/" not in slug}

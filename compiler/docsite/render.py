@@ -9,6 +9,8 @@ Markdown on purpose (values already wrapped in `Raw`).
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -25,6 +27,7 @@ from pipec.docsite.text import (
     md_text,
     mermaid_label,
     pipeline_anchor,
+    pipeline_labels,
     stage_anchor,
     team_anchor,
     team_colours,
@@ -36,12 +39,18 @@ from pipec.render.text import BIDI_CONTROLS, PICTURES
 # the bidirectional controls, which reorder what a reader sees ("Trojan Source": a
 # contact shown reversed), named by their code point instead.
 _SHOWN = PICTURES | {c: f"[U+{c:04X}]" for c in BIDI_CONTROLS}
+# Bidi isolates (FIRST STRONG ISOLATE ... POP DIRECTIONAL ISOLATE): pipec's own, added
+# after the user's controls were made visible, so they always pair up.
+_FSI, _PDI = "\u2068", "\u2069"
+# Where a bidi paragraph ends, and an isolate with it (a `\n` is `<br>` in Markdown).
+_PARAGRAPHS = re.compile(r"([\n\u2029])")
 
 
 def displayed(value: Any) -> Any:
-    """`value` (a docs manifest, or any part of it) with every string made safe to show."""
+    """`value` (a docs manifest, or any part of it) with every string made safe to show,
+    and each right-to-left line of it a bidi isolate."""
     if isinstance(value, str):
-        return value.translate(_SHOWN)
+        return _isolated(value.translate(_SHOWN))
     if isinstance(value, dict):
         return {displayed(k): displayed(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -49,11 +58,27 @@ def displayed(value: Any) -> Any:
     return value
 
 
+def _isolated(text: str) -> str:
+    """Each line of `text` that holds right-to-left letters, as a bidi isolate: Hebrew or
+    Arabic text otherwise pulls the page's own neighbouring words and numbers into its
+    run (`alert "<Hebrew>", 2 retries` showed the 2 inside the quotes). Left-to-right
+    text, the usual case, stays as it is."""
+    if not _right_to_left(text):
+        return text
+    return "".join(f"{_FSI}{line}{_PDI}" if _right_to_left(line) else line
+                   for line in _PARAGRAPHS.split(text))
+
+
+def _right_to_left(line: str) -> bool:
+    return any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in line)
+
+
 def render_site(manifest: dict[str, Any]) -> dict[str, str]:
     """Relative file name -> text of every page. The pages show `displayed` strings; the
     published manifest.json keeps them exact."""
     manifest = displayed(manifest)
-    context = {"m": manifest, "colours": team_colours(manifest), "teams": TeamRows(manifest)}
+    context = {"m": manifest, "colours": team_colours(manifest), "teams": TeamRows(manifest),
+               "labels": pipeline_labels(manifest)}
     pages = {"index.html": _env("html").get_template("index.html.j2").render(context),
              "index.md": _env("md").get_template("index.md.j2").render(context)}
     pipeline_page = _env("md").get_template("pipeline.md.j2")

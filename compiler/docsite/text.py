@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 # Light fills that keep dark text readable; a team keeps its colour across pipelines
@@ -36,6 +37,16 @@ def team_colours(manifest: dict[str, Any]) -> dict[str, str]:
     # A name of several projects (one row each) is one colour: the chips show the name.
     teams = {team["name"] for team in manifest["organisation"]["teams"]}
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(sorted(teams))}
+
+
+def pipeline_labels(manifest: dict[str, Any]) -> dict[str, str]:
+    """How the organisation tables name each pipeline, by slug: its name, and its file
+    where another documented pipeline has the same name (a `prod/` and a `staging/`
+    copy), so a team's two `train.m` rows say which is which."""
+    pipelines = manifest["pipelines"]
+    shared = Counter(p["name"] for p in pipelines)
+    return {p["slug"]: p["name"] if shared[p["name"]] == 1 else f"{p['name']} ({p['file']})"
+            for p in pipelines}
 
 
 class TeamRows:

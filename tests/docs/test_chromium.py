@@ -5,13 +5,14 @@ Skipped, with the reason, when no Chromium is installed."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from docs.docsite_support import png_pixels
+from docs.docsite_support import REPO, build, png_pixels
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
@@ -85,3 +86,33 @@ def test_screenshot_is_not_blank(site: Path, tmp_path: Path) -> None:
     assert (width, height) == (1400, 2000)
     distinct_rows = set(rows)
     assert len(distinct_rows) > 50, "the screenshot is (nearly) one colour"
+
+
+# A storage path as a team writes it in a description: no space or hyphen to break at.
+LONG_PATH = ("s3://analytics_bucket/warehouse_prod/fraud_feature_store_snapshot_tables_"
+             "partitioned_by_decision_day_and_country_code_v12/transactions_2026_01_01.parquet")
+# The test's own probe (the page has no script): the page's width against the window's.
+WIDTH_PROBE = ("<script>document.title = 'width ' + document.documentElement.scrollWidth"
+               " + ' of ' + document.documentElement.clientWidth;</script></body>")
+
+
+def test_a_long_path_in_a_description_does_not_widen_the_page(tmp_path: Path) -> None:
+    """A pipeline or stage description holding a long storage path made the page wider
+    than a 1000-pixel window (1401 pixels): every section scrolled sideways. Free text
+    now wraps where it must."""
+    source = (REPO / "examples" / "fraud" / "fraud.pipe").read_text("utf-8")
+    source = source.replace("  risk high\n", f'  risk high\n  description "Reads {LONG_PATH}"\n')
+    source = source.replace("    owner ml_fraud\n    model",
+                            f'    owner ml_fraud\n    description "{LONG_PATH}"\n    model')
+    project = tmp_path / "fraud"
+    project.mkdir()
+    (project / "teams.pipe").write_bytes((REPO / "examples" / "fraud" / "teams.pipe").read_bytes())
+    (project / "fraud.pipe").write_text(source, "utf-8")
+    assert build(tmp_path / "site", str(project / "fraud.pipe")) == 0
+    probe = tmp_path / "probe.html"
+    html = (tmp_path / "site" / "index.html").read_text("utf-8")
+    probe.write_text(html.replace("</body>", WIDTH_PROBE), "utf-8")
+    dom = _chromium(tmp_path, probe, "--dump-dom", "--window-size=1000,900")
+    match = re.search(r"<title>width (\d+) of (\d+)</title>", dom.stdout)
+    assert match, dom.stderr[-2000:]
+    assert int(match.group(1)) <= int(match.group(2)), match.group(0)
