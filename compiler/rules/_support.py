@@ -313,6 +313,26 @@ def time_split(program: Program) -> TimeSplit | None:
     return TimeSplit(split, before, test, gap, before_at, start, until)
 
 
+def labels_mature_before(program: Program, maturity: float) -> Moment | None:
+    """The moment before which examples have a matured label: the end of the snapshot
+    (DATE + 1d) minus the maturity, on the label source's snapshot (censoring) when it is
+    fixed. None when there is no maturity or the date cannot be known (LEAK007's bound,
+    which LEAK002's advice must not cross)."""
+    if maturity <= 0:
+        return None
+    sources = {reads_source(label) or program.base_source for label in program.labels()}
+    dates = {snapshot_date(program, s) for s in sources if s}
+    base = snapshot_date(program, program.base_source)
+    if "" in dates or len(dates) != 1 or base == "":
+        return None
+    (date,) = dates
+    if date is None and base is not None:
+        return None  # the label source's `latest` is not the base's fixed date
+    # The runtime censors against the end of the snapshot: `snapshot DATE` holds the rows
+    # with `time < DATE + 1d`, so an example is labelled when `t + M <= DATE + 1d`.
+    return Moment(date, DAY - maturity)
+
+
 def days(seconds: float) -> str:
     return format_duration(seconds) if seconds > 0 else "0d"
 

@@ -9,7 +9,14 @@ from pipec.diagnostics import Diagnostic, error
 from pipec.literals import format_duration
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import TimeSplit, base_schema, days, time_split
+from pipec.rules._support import (
+    Moment,
+    TimeSplit,
+    base_schema,
+    days,
+    labels_mature_before,
+    time_split,
+)
 
 DOC = '''
 ## What it does
@@ -23,7 +30,8 @@ shorter than the maturity, and when `test from` or `train before` stands alone w
 time to mature. And it reports a label read from a column marked `after_event` that
 declares no `known_after`: its value is only known after the example's time, yet its
 maturity counts as 0, so no gap could be checked against it.
-Dates relative to `snapshot` are compared symbolically.
+Dates relative to `snapshot` are compared symbolically. Where a later test start would
+have no matured label (LEAK007), the fix it gives moves `train before` instead.
 
 ## Why is this bad?
 A label is an event in a window after the example. When training ends less than one
@@ -77,10 +85,12 @@ def check(program: Program) -> Iterator[Diagnostic]:
     if split is None:
         return
     maturity = program.max_label_maturity()
-    yield from _overlap(split, maturity)
+    # LEAK007's bound: a fix must not move the test period past the last matured label.
+    labelled_before = labels_mature_before(program, maturity)
+    yield from _overlap(split, maturity, labelled_before)
     if maturity > 0 and split.gap is None:
-        yield from _one_end_alone(split, maturity)
-    yield from _short_gap(split, maturity)
+        yield from _one_end_alone(split, maturity, labelled_before)
+    yield from _short_gap(split, maturity, labelled_before)
     yield from _after_event_label_without_maturity(program)
 
 
@@ -105,7 +115,8 @@ def _after_event_label_without_maturity(program: Program) -> Iterator[Diagnostic
             "and a split `gap` at least as long")
 
 
-def _overlap(split: TimeSplit, maturity: float) -> Iterator[Diagnostic]:
+def _overlap(split: TimeSplit, maturity: float,
+             labelled_before: Moment | None) -> Iterator[Diagnostic]:
     """Both ends given: training (plus one maturity) runs past the test start."""
     if split.test is None or split.before_at is None or split.start is None \
             or not split.before_at.comparable(split.start):
@@ -121,6 +132,8 @@ def _overlap(split: TimeSplit, maturity: float) -> Iterator[Diagnostic]:
             f"trained on; move `test from` to {split.before_at} or later",
             split.test.start.span,
             f"or move `train before` to {split.start} or earlier")
+    elif _past_the_labels(seen, labelled_before):
+        yield _only_train_can_move(split, maturity, seen, labelled_before)
     else:
         yield error(
             "LEAK002",
@@ -131,7 +144,51 @@ def _overlap(split: TimeSplit, maturity: float) -> Iterator[Diagnostic]:
             f"or move `train before` to {split.start.plus(-maturity)} or earlier")
 
 
-def _one_end_alone(split: TimeSplit, maturity: float) -> Iterator[Diagnostic]:
+def _past_the_labels(moment: Moment, labelled_before: Moment | None) -> bool:
+    """True when a test period starting at `moment` would have no matured label
+    (LEAK007), so `test from` cannot move there."""
+    return labelled_before is not None and moment.comparable(labelled_before) \
+        and moment.seconds_after(labelled_before) >= 0
+
+
+def _earlier_training(split: TimeSplit, maturity: float,
+                      labelled_before: Moment | None) -> str:
+    """With no `test from`, the test starts one gap after training: a gap of one maturity
+    would start it where no label has matured (LEAK007) unless training ends earlier,
+    which this says how far; "" when the gap alone fixes it."""
+    if split.test is not None or split.before_at is None \
+            or not _past_the_labels(split.before_at.plus(maturity), labelled_before):
+        return ""
+    assert labelled_before is not None
+    return (f", and move `train before` before {labelled_before.plus(-maturity)}: a test "
+            f"period starting at or after {labelled_before} has no matured label")
+
+
+def _only_train_can_move(split: TimeSplit, maturity: float, seen: Moment,
+                         labelled_before: Moment) -> Diagnostic:
+    """The overlap when `test from` cannot move later: the labels stop (the snapshot's
+    end minus the maturity) before the training labels are all seen, so only an earlier
+    `train before` fixes it. Points at `train before`, the line to change."""
+    assert split.before is not None and split.start is not None
+    matures = format_duration(maturity)
+    if _past_the_labels(split.start, labelled_before):
+        # LEAK007 moves `test from` before the labels stop; training ends one maturity
+        # before that.
+        fix = (f"move `train before` before {labelled_before.plus(-maturity)} (and `test from` "
+               f"before {labelled_before})")
+    else:
+        fix = f"move `train before` to {split.start.plus(-maturity)} or earlier"
+    return error(
+        "LEAK002",
+        f"train ends {split.before_at} and labels mature after {matures}, so the last "
+        f"training labels are seen on {seen}, after the test start {split.start}; a later "
+        f"test start cannot fix it, as only examples before {labelled_before} have a "
+        f"matured label: {fix}", split.before.date.span,
+        "training must end one label maturity before the test period starts")
+
+
+def _one_end_alone(split: TimeSplit, maturity: float,
+                   labelled_before: Moment | None) -> Iterator[Diagnostic]:
     """`test from` or `train before` alone, no gap: the other end is the same date."""
     matures = format_duration(maturity)
     if split.test is not None and split.before is None:
@@ -148,11 +205,13 @@ def _one_end_alone(split: TimeSplit, maturity: float) -> Iterator[Diagnostic]:
             "LEAK002",
             f"with `train before` alone, the test period starts where training ends, but "
             f"labels mature after {matures}: the last training labels are seen {matures} "
-            f"into the test period; set `gap {matures}` or more", split.before.date.span,
+            f"into the test period; set `gap {matures}` or more"
+            + _earlier_training(split, maturity, labelled_before), split.before.date.span,
             "or add a `test from` one maturity after `train before`")
 
 
-def _short_gap(split: TimeSplit, maturity: float) -> Iterator[Diagnostic]:
+def _short_gap(split: TimeSplit, maturity: float,
+               labelled_before: Moment | None) -> Iterator[Diagnostic]:
     gap = split.gap
     if gap is None or not isinstance(gap.value, n.Duration) or gap.value.seconds >= maturity:
         return
@@ -172,12 +231,13 @@ def _short_gap(split: TimeSplit, maturity: float) -> Iterator[Diagnostic]:
     # With both dates given, they place the test period, not the gap: the labels reach
     # as far into it as the dates leave them.
     overlap = maturity - (gap.value.seconds if apart is None else apart)
+    fix = f"set `gap {format_duration(maturity)}` or more" \
+        + _earlier_training(split, maturity, labelled_before)
     yield error(
         "LEAK002",
         f"the gap is {days(gap.value.seconds)} but labels mature after "
         f"{format_duration(maturity)}: the last training labels are seen "
-        f"{format_duration(overlap)} into the test period; "
-        f"set `gap {format_duration(maturity)}` or more", gap.span,
+        f"{format_duration(overlap)} into the test period; {fix}", gap.span,
         "the gap between training and test must cover the label maturity")
 
 

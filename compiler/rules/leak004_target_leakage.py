@@ -177,8 +177,24 @@ def _aggregates_label(program: Program, view: n.Block, label: n.Block, column: s
         elif maturity > lag:
             why = (f"and rows become visible after {format_duration(lag) if lag else '0s'} "
                    f"while the label matures after {format_duration(maturity)}")
-            fix = f"set `lag {format_duration(maturity)}` on the source, or {drop}"
+            fix = _lag_fix(program, source, column, maturity, drop)
         else:
             continue
         yield error("LEAK004", f"{what} `{column}`, the column of label "
                     f"`{label.name.name}`, {why}", span, fix)
+
+
+def _lag_fix(program: Program, source: str | None, column: str, maturity: float,
+             drop: str) -> str:
+    """Set the source's `lag` to the maturity, unless that would empty other features:
+    a lag hides a row from every view of the source, and a window no longer than the lag
+    never sees one (`[t - W, t)` with `time + lag < t`)."""
+    lag = f"`lag {format_duration(maturity)}`"
+    emptied = [f"`{view.name.name}.{f.name.name}`" for view in program.blocks("features")
+               if (reads_source(view) or program.base_source) == source
+               for f in view.all(n.FeatureDef)
+               if f.window.seconds <= maturity and (f.column is None or f.column.name != column)]
+    if not emptied:
+        return f"set {lag} on the source, or {drop}"
+    return (f"{drop}: {lag} on `{source}` would leave {', '.join(emptied)} with no row "
+            "to aggregate (a window no longer than the lag sees none)")

@@ -8,7 +8,15 @@ from pipec.diagnostics import Diagnostic, error, warning
 from pipec.literals import format_duration
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import DAY, Moment, TimeSplit, reads_source, snapshot_date, time_split
+from pipec.rules._support import (
+    DAY,
+    Moment,
+    TimeSplit,
+    labels_mature_before,
+    reads_source,
+    snapshot_date,
+    time_split,
+)
 
 DOC = '''
 ## What it does
@@ -72,7 +80,7 @@ pipeline p {
 def check(program: Program) -> Iterator[Diagnostic]:
     split = time_split(program)
     maturity = program.max_label_maturity()
-    cutoff = _cutoff(program, maturity)
+    cutoff = labels_mature_before(program, maturity)
     if split is None or cutoff is None or split.start is None:
         return
     if not split.start.comparable(cutoff):
@@ -90,24 +98,6 @@ def check(program: Program) -> Iterator[Diagnostic]:
                       f"end the test period at {cutoff} (`until {cutoff}`) or drop `until`")
 
 
-def _cutoff(program: Program, maturity: float) -> Moment | None:
-    """The end of the snapshot (DATE + 1d) - maturity, on the label source's snapshot
-    (censoring) when it is fixed."""
-    if maturity <= 0:
-        return None
-    sources = {reads_source(label) or program.base_source for label in program.labels()}
-    dates = {snapshot_date(program, s) for s in sources if s}
-    base = snapshot_date(program, program.base_source)
-    if "" in dates or len(dates) != 1 or base == "":
-        return None
-    (date,) = dates
-    if date is None and base is not None:
-        return None  # the label source's `latest` is not the base's fixed date
-    # The runtime censors against the end of the snapshot: `snapshot DATE` holds the rows
-    # with `time < DATE + 1d`, so an example is labelled when `t + M <= DATE + 1d`.
-    return Moment(date, DAY - maturity)
-
-
 def _snapshot_words(program: Program) -> str:
     """Whose snapshot censors the labels: the label's source's. Named when its date is
     not the base source's, whose snapshot (the one split dates count from) the user would
@@ -119,10 +109,22 @@ def _snapshot_words(program: Program) -> str:
         else "the snapshot's rows"
 
 
+def _training_labels_reach(split: TimeSplit, cutoff: Moment, maturity: float) -> bool:
+    """True when the last training labels are seen at or after `cutoff`, so no test start
+    before it is one maturity after the end of training."""
+    end = split.before_at
+    return end is not None and end.comparable(cutoff) \
+        and end.plus(maturity).seconds_after(cutoff) >= 0
+
+
 def _no_labels(split: TimeSplit, cutoff: Moment, maturity: float, whose: str):
     assert split.start is not None
     if split.test is not None:
         span, fix = split.test.start.span, f"move `test from` before {cutoff}"
+        if _training_labels_reach(split, cutoff, maturity):
+            # Moving `test from` alone would overlap the training labels (LEAK002).
+            fix += (f", and `train before` before {cutoff.plus(-maturity)} (training ends "
+                    "one label maturity before the test starts)")
     else:
         node = split.gap or split.before or split.split
         span = node.span if node is not split.split else split.split.header

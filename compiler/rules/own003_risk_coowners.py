@@ -13,7 +13,8 @@ from pipec.rules._support import evaluate_owner_teams, imports_broken, risk_high
 DOC = '''
 ## What it does
 In a `risk high` pipeline, checks that each evaluate stage is co-owned (`owners`) by
-teams that together have the roles `ml`, `product` and `risk`.
+teams that together have the roles `ml`, `product` and `risk`. Owners that include an
+undeclared team are left to OWN002: that team's roles are unknown.
 
 ## Why is this bad?
 The promotion gate of a high-risk model decides what reaches customers. The seed's
@@ -70,6 +71,8 @@ def check(program: Program) -> Iterator[Diagnostic]:
         if not teams:
             stage = program.stages.get(evaluate.id)
             teams = [stage.owner] if stage is not None and stage.owner else []
+        if any(t not in program.teams for t in teams):
+            continue  # an undeclared owner's roles are unknown (OWN002 names it)
         roles = set().union(*(team_roles(program, t) for t in teams)) if teams else set()
         missing = [role for role in REQUIRED if role not in roles]
         if not missing:

@@ -9,7 +9,14 @@ from pipec.analyze import declared_kinds
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import at_use, base_schema, ident_value, lines_by_use, reads_source
+from pipec.rules._support import (
+    at_use,
+    base_schema,
+    ident_value,
+    label_sources,
+    lines_by_use,
+    reads_source,
+)
 
 DOC = '''
 ## What it does
@@ -63,12 +70,38 @@ def check(program: Program) -> Iterator[Diagnostic]:
 
 
 def _missing(column: n.Ident | None, schema: dict[str, n.ColumnDef] | None,
-             where: str) -> Iterator[Diagnostic]:
+             where: str, program: Program | None = None) -> Iterator[Diagnostic]:
+    """T002 for a column `schema` lacks; with `program`, the schema is the base source's,
+    and the help names another source that has the column when the base was inferred."""
     if column is None or schema is None or column.name in schema:
         return
     known = ", ".join(sorted(schema)) or "none"
+    help_ = f"the columns there are: {known}"
+    if program is not None:
+        help_ += _inferred_base(program, column.name)
     yield error("T002", f"column `{column.name}` is not in the schema of {where}",
-                column.span, f"the columns there are: {known}")
+                column.span, help_)
+
+
+def _inferred_base(program: Program, column: str) -> str:
+    """With no `examples from`, the base source is inferred (language.md "Base source":
+    a source read by no label or view wins over one a view reads). A column of another
+    source then often means the examples were meant to be that source's rows."""
+    pipeline = program.pipeline
+    if pipeline is None or pipeline.first(n.ExamplesFrom) is not None:
+        return ""
+    base = program.base_source
+    labelled = label_sources(program)
+    others = [b.name.name for b in program.blocks("source")
+              if b.name.name not in (base, *labelled)
+              and column in (program.schema(b.name.name) or {})]
+    if base is None or len(others) != 1:
+        return ""
+    read = any(reads_source(v) == base for v in program.blocks("features"))
+    why = "it feeds no label" if read else "it feeds no label or feature view"
+    return (f"; `{column}` is a column of `{others[0]}`: if its rows are the examples, add "
+            f"`examples from {others[0]}` to the pipeline (the base `{base}` was inferred: "
+            f"{why})")
 
 
 def _check_columns(stmt: n.Stmt) -> list[n.Ident]:
@@ -83,10 +116,10 @@ def _label_columns(program: Program) -> Iterator[Diagnostic]:
     schema = base_schema(program)
     where = f"base source `{program.base_source}`"
     for label in program.labels():
-        yield from _missing(ident_value(label, "column"), schema, where)
+        yield from _missing(ident_value(label, "column"), schema, where, program)
         when = label.first(n.LabelWhen)
         if when is not None:
-            yield from _missing(when.column, schema, where)
+            yield from _missing(when.column, schema, where, program)
 
 
 def _feature_columns(program: Program) -> Iterator[Diagnostic]:
@@ -108,14 +141,14 @@ def _split_and_gates(program: Program) -> Iterator[Diagnostic]:
     where = f"base source `{program.base_source}`"
     split = program.split
     if split is not None:
-        yield from _missing(split.on, schema, where)
+        yield from _missing(split.on, schema, where, program)
     retrain = program.retrain()
     if retrain is not None:  # `retrain triggered on drift(COL) > V` watches a base column
-        yield from _missing(retrain.column, schema, where)
+        yield from _missing(retrain.column, schema, where, program)
     for evaluate in program.blocks("evaluate"):
         for gate, use in lines_by_use(program.gate_sets, evaluate, n.Gate):
             assert isinstance(gate, n.Gate)
-            yield from at_use(_missing(gate.column, schema, where), use)
+            yield from at_use(_missing(gate.column, schema, where, program), use)
     for train in program.blocks("train"):
         yield from _train_features(program, train, schema, where)
 
@@ -136,7 +169,7 @@ def _train_features(program: Program, train: n.Block, schema: dict[str, n.Column
                 yield _not_a_view(program, ref)
                 continue
             if ref.head.name not in labels:
-                yield from _missing(ref.head, schema, where)
+                yield from _missing(ref.head, schema, where, program)
 
 
 def _not_a_view(program: Program, ref: n.FeatureRef) -> Diagnostic:
