@@ -122,6 +122,23 @@ def _invoked_command(argv: Sequence[str] | None) -> str | None:
     return next((w for w in words if not w.startswith("-")), None)
 
 
+def _option_before_command(parser: argparse.ArgumentParser,
+                           argv: Sequence[str] | None) -> str | None:
+    """`pipec --format json runs`: a command's option before the command. argparse took
+    its value for the command and said `invalid choice: 'json'`, naming neither the
+    option nor where it goes."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    commands = {word for name, (_, _, aliases) in COMMANDS.items() for word in [name, *aliases]}
+    command = next((w for w in words if w in commands), None)
+    for word in words[:words.index(command)] if command is not None else []:
+        name = word.split("=", 1)[0]
+        if word.startswith("-") and not any(option.startswith(name)
+                                            for option in parser._option_string_actions):
+            return (f"`{name}` goes after the command, as in `pipec {command} {word} ...` "
+                    "(before it, pipec takes only --debug and --version)")
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     with standard_streams():
         try:
@@ -139,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser(argv)
+    if (misplaced := _option_before_command(parser, argv)) is not None:
+        parser.error(misplaced)
     args = parser.parse_args(argv)
     if getattr(args, "_module", None) is None:
         parser.print_help()

@@ -132,14 +132,21 @@ def answer(entry: dict[str, Any], record: dict[str, Any],
         "6. which code commit": record.get("code"),
         "7. which gates and approvals": {
             "blessed": evaluation.get("blessed"),
-            "gates": [f"{'pass' if g['passed'] else 'FAIL'} {g['line']} ({_observed(g)})"
-                      for g in evaluation.get("gates", [])],
+            "gates": _gate_lines(evaluation.get("gates") or []),
             "evaluation_report": evaluation.get("report_sha256"),
             # `approval: null` alone cannot tell "none needed" from "still waiting".
             **approvals},
         "model": {"sha256": entry["sha256"], "state": entry["state"], "run_id": entry["run_id"],
                   "environment": record["environment"]},
     }
+
+
+def _gate_lines(gates: list[dict[str, Any]]) -> list[str]:
+    """Each gate's result, once: a stage's own line and its gate set's that say the same
+    (`features compatible` in both) are one answer, as in `pipec run` and `runs show`;
+    the run record keeps both."""
+    return list(dict.fromkeys(f"{'pass' if g['passed'] else 'FAIL'} {g['line']} "
+                              f"({_observed(g)})" for g in gates))
 
 
 def _observed(gate: dict[str, Any]) -> str:

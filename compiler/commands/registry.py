@@ -37,7 +37,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     show = sub.add_parser("show", help="one version, its transitions and approvals")
     show.add_argument("model", help="MODEL or MODEL@VERSION")
     for action in (parser, listing, show):  # the parser itself: a bare `registry` lists
-        action.add_argument("--verify", action="store_true",
+        # No default: `run` tells a `--verify` given before another action (refused)
+        # from none at all.
+        action.add_argument("--verify", action="store_true", default=argparse.SUPPRESS,
                             help="hash every model file shown against its sha256 (`show` "
                                  f"does unasked up to {measured('size', HASHED_UP_TO)}; "
                                  "`list` looks at presence and size only)")
@@ -67,6 +69,11 @@ def run(args: argparse.Namespace) -> int:
     from pipec.stdlib.runtime.registry import Registry
     from pipec.stdlib.runtime.serialize import ModelIntegrityError
 
+    if args.action not in ("list", "show") and "verify" in vars(args):
+        # `pipec registry --verify promote M@3`: the option was read, then silently unused.
+        print(f"pipec: `--verify` applies to `registry list` and `registry show` only, not "
+              f"`registry {args.action}`", file=sys.stderr)
+        return 2
     folder = registry_dir(args)
     if not (folder / "registry.sqlite").is_file():
         print(f"pipec: {no_registry(args, folder)}", file=sys.stderr)
@@ -185,7 +192,7 @@ def _file_check(registry: Any, entry: Any, args: argparse.Namespace, hash_up_to:
 
     if isinstance(entry, DamagedEntry):
         return None
-    return registry.check_file(entry, None if args.verify else hash_up_to)
+    return registry.check_file(entry, None if getattr(args, "verify", False) else hash_up_to)
 
 
 def _listed_json(entry: Any, check: Any) -> dict[str, Any]:
@@ -339,11 +346,22 @@ def _approve(registry: Any, args: argparse.Namespace) -> int:
 
 
 def _promote(registry: Any, args: argparse.Namespace) -> int:
+    """Make the version production; one that already is stays so, with nothing recorded
+    (nor its `--reason`), which the line says."""
     entry = _named(registry, args.model, "promote")
     why = _why(args)
+    before = _history_length(registry, entry)
     done = registry.promote(entry.model, entry.version, actor=getpass.getuser(),
                             reason=f"promoted by hand: {why}" if why else "promoted by hand")
+    if _history_length(registry, entry) == before:
+        return _done(args, f"{done.model}@{done.version} was already production; nothing "
+                           "recorded", done.as_json())
     return _done(args, f"{done.model}@{done.version} is production", done.as_json())
+
+
+def _history_length(registry: Any, entry: Any) -> int:
+    """How many transitions the version has: a promotion adds at least one."""
+    return sum(t["version"] == entry.version for t in registry.transitions(entry.model))
 
 
 def _rollback(registry: Any, args: argparse.Namespace) -> int:
@@ -353,6 +371,8 @@ def _rollback(registry: Any, args: argparse.Namespace) -> int:
                          f"previous one, or its `rollback VERSION`) and takes "
                          f"`{name}`, not `{args.model}`; to make v{version} production: "
                          f"`pipec registry promote {name}@{version}`")
+    if not registry.entries(name):  # a typo: not "no production version to roll back"
+        raise ValueError(_unknown(registry.names(), name, None))
     done = registry.rollback(name, actor=getpass.getuser(), reason=_why(args))
     if (mark := done.info.get("unblessed")):  # restored all the same: an incident comes first
         from pipec.stdlib.runtime.registry import unblessed_why

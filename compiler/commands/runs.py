@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
+import shlex
 import sqlite3
 import sys
 from pathlib import Path
@@ -21,7 +23,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", default=".", help="folder holding `.pipec/` (default: here)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     # `pipec runs --limit 5` lists too: without it argparse took `5` for an action word.
-    parser.add_argument("--limit", type=_limit, default=50, metavar="N",
+    # No default here: `run` tells a `--limit` given before `show` or `diff` (refused)
+    # from none at all.
+    parser.add_argument("--limit", type=_limit, default=argparse.SUPPRESS, metavar="N",
                         help="with list: the newest N runs (default 50; 0: all)")
     for name, help_text in (("list", "the latest runs"), ("show", "one run's record"),
                             ("diff", "what differs between two runs")):
@@ -43,6 +47,11 @@ def run(args: argparse.Namespace) -> int:
     from pipec.stdlib.runtime.errors import PipecRuntimeError
     from pipec.stdlib.runtime.records import RunRecords
 
+    if args.action != "list" and "limit" in vars(args):
+        # `pipec runs --limit 5 show RUN`: the option was read and then silently unused.
+        print(f"pipec: `--limit` applies to `runs list` only, not `runs {args.action}`",
+              file=sys.stderr)
+        return 2
     store = Path(args.project) / ".pipec"
     if not store.is_dir():
         why = f"`.pipec` is a symlink to `{os.readlink(store)}`, which does not exist" \
@@ -101,20 +110,38 @@ def _show(records: Any, args: argparse.Namespace) -> int:
 
 
 def _no_record(records: Any, ref: str) -> str:
-    """Why run `ref` has nothing to show: unknown, or a run without a record yet."""
+    """Why run `ref` has nothing to show: unknown (with the run it likely means), or a run
+    without a record yet."""
     found = records.unrecorded(ref)
-    if found is None:
-        # `runs list` prints each run's latest record hash beside its id, so that hash is
-        # the likeliest wrong thing to paste here.
-        owners = [row["run_id"] for row in records.list(None)
-                  if ref and row["record_sha256"].startswith(ref)]
-        if len(owners) == 1:
-            return (f"no run `{ref}`: that is a record of run {owners[0]} "
-                    f"(`pipec runs show {owners[0]}`)")
+    if found is not None:
+        run_id, status = found
+        return (f"run {run_id} has no record: the run index says `{status}`; it is still "
+                "running, or it was killed before it could write its record")
+    rows = records.list(None)
+    if not rows:
+        return f"no run `{ref}`: `{records.project / '.pipec'}` holds no run record yet"
+    # `runs list` prints each run's latest record hash beside its id, so that hash is
+    # the likeliest wrong thing to paste here.
+    owners = [row["run_id"] for row in rows if ref and row["record_sha256"].startswith(ref)]
+    if len(owners) == 1:
+        return (f"no run `{ref}`: that is a record of run {owners[0]} "
+                f"(`pipec runs show {owners[0]}`)")
+    close = _close_run_ids(ref, [row["run_id"] for row in rows])
+    if not close:
         return f"no run `{ref}`"
-    run_id, status = found
-    return (f"run {run_id} has no record: the run index says `{status}`; it is still "
-            "running, or it was killed before it could write its record")
+    where = "" if str(records.project) == "." else f" --project {shlex.quote(str(records.project))}"
+    return (f"no run `{ref}`; did you mean {' or '.join(f'`{c}`' for c in close)}? "
+            f"(`pipec runs list{where}` shows the runs)")
+
+
+def _close_run_ids(ref: str, run_ids: list[str]) -> list[str]:
+    """The runs `ref` likely means: the one it starts in another case (`786D` for
+    `786d...`; ids are matched case-sensitively), else ids a typo or two away."""
+    folded = ref.casefold()
+    starting = [r for r in run_ids if folded and r.casefold().startswith(folded)]
+    if len(starting) == 1:
+        return starting
+    return difflib.get_close_matches(ref, run_ids, n=3, cutoff=0.8)
 
 
 def _record_text(record: dict[str, Any]) -> str:
@@ -184,6 +211,10 @@ def _registry_lines(record: dict[str, Any]) -> list[str]:
             if not entry or entry.get("version") is None:
                 continue
             state = _approval_state(entry) if kind == "approval" else entry.get("state")
+            if kind == "register" and state != "candidate":
+                # As `pipec run` says it: the same bytes are the same version, found in
+                # the state it is in now; this run did not archive or promote it.
+                state = f"already registered ({state})"
             lines.append(f"  {kind:<9} {name}: v{entry['version']} {state}")
     return lines
 
@@ -204,6 +235,10 @@ def _diff(records: Any, args: argparse.Namespace) -> int:
         if record is None:
             print(f"pipec: {_no_record(records, ref)}", file=sys.stderr)
             return 2
+    if first.get("pipeline") != second.get("pipeline"):
+        # Said before the changes: every stage, model and gate of one is missing from the
+        # other, and the one line that says why is lost among them.
+        print(shown_lines([_other_pipelines(first, second)]), file=sys.stderr)
     changes = diff(first, second)
     if args.format == "json":
         print(json.dumps(changes, indent=2, sort_keys=True, default=str))
@@ -211,6 +246,12 @@ def _diff(records: Any, args: argparse.Namespace) -> int:
         print(shown_lines([f"{path}: {_value(a)} -> {_value(b)}"
                            for path, (a, b) in changes.items()]))
     return 0
+
+
+def _other_pipelines(first: dict[str, Any], second: dict[str, Any]) -> str:
+    return (f"pipec: note: run {first['run_id']} is of pipeline `{first.get('pipeline')}`, "
+            f"run {second['run_id']} of `{second.get('pipeline')}`: what only one has is "
+            "null on the other side")
 
 
 def _value(value: Any) -> str:
