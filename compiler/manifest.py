@@ -352,18 +352,26 @@ def _evaluate(program: Program, stage: Stage) -> dict[str, Any]:
     assert block is not None
     approval = block.first(n.Approval)
     owners = [t.name for o in block.all(n.Owners) for t in o.teams]
+    task = program.train_task(stage.name)
     return {
-        "model": f"train.{stage.name}", "task": program.train_task(stage.name),
+        "model": f"train.{stage.name}", "task": task,
         "owners": owners or ([stage.owner] if stage.owner else []),
-        "threshold": _threshold(program, block),
+        "threshold": _threshold(program, block, task),
         "gates": [gate_entry(g) for g in gates_of(program, block)],
         "approval_by": approval.team.name if approval else None,
     }
 
 
-def _threshold(program: Program, evaluate: n.Block) -> float:
+def _threshold(program: Program, evaluate: n.Block, task: str | None) -> float | None:
     """The stage's own `threshold`, else that of the first gate set it uses that has
-    one (a set's threshold was dropped: its recall gate judged at 0.5), else 0.5."""
+    one (a set's threshold was dropped: its recall gate judged at 0.5), else 0.5.
+
+    None for a multiclass or regression model: it gives no positive-class probability
+    to cut, so a threshold means nothing there (T005 refuses one written), and a 0.5
+    recorded by default read as one. A task known only from the data (None) keeps
+    it: the model may turn out binary."""
+    if task in ("multiclass", "regression"):
+        return None
     for line, _use in lines_by_use(program.gate_sets, evaluate, n.Setting):
         assert isinstance(line, n.Setting)
         if line.keyword == "threshold":

@@ -32,28 +32,64 @@ def stage_registry(ctx: StageContext, register: dict[str, Any]) -> Registry:
     return Registry(registry_base(ctx.base_dir) / location["path"])
 
 
-def champion(ctx: StageContext, model_stage: str,
-              candidate: str) -> tuple[Any, dict[str, Any]] | None:
-    """The champion and its registry entry (None: there is none). One that cannot be
-    loaded comes without a model and with the `error` that says why: the `compare
-    champion` line fails with it and every other gate is still judged, where the whole
-    stage failed (a candidate could then never replace a broken production model). It
-    is loaded only for a `compare champion` line; `features compatible` reads its entry."""
-    register = register_stage_of(ctx, model_stage)
-    if register is None:
+def champion(ctx: StageContext) -> tuple[Any, dict[str, Any]] | None:
+    """The champion and its registry entry (None: there is none): the one the stage's
+    cache key names (`named_champion`). One that cannot be loaded comes without a
+    model and with the `error` that says why: the `compare champion` line fails with it
+    and every other gate is still judged, where the whole stage failed (a candidate
+    could then never replace a broken production model). It is loaded only for a
+    `compare champion` line; `features compatible` reads its entry."""
+    named, register = named_champion(ctx), register_stage_of(ctx, ctx.stage["model"])
+    if named is None or register is None or named["champion"] is None:
         return None
+    if "error" in named:  # its row is damaged; the message names the version
+        return None, {"version": None, "error": named["error"]}
     registry = stage_registry(ctx, register)
     try:
         try:
-            entry = registry.champion(ctx.stage_def(model_stage)["name"], candidate)
-        except RegistryError as exc:  # its row is damaged; the message names the version
+            entry = registry.get(ctx.stage_def(ctx.stage["model"])["name"],
+                                 named["champion"]["version"])
+        except RegistryError as exc:  # damaged since the key was made
             return None, {"version": None, "error": str(exc)}
-        if entry is None:
-            return None
         info = entry.info | {"version": entry.version, "sha256": entry.sha256}
         if not any(g["kind"] == "compare_champion" for g in ctx.stage["gates"]):
             return None, info
         return _loaded_champion(ctx, registry, entry, info)
+    finally:
+        registry.close()
+
+
+def named_champion(ctx: StageContext) -> dict[str, Any] | None:
+    """The evaluate stage's champion, resolved once, for its cache key (`champion_salt`)
+    and then for the stage itself (`champion`): None when no register stage names a
+    registry, else `{"registry", "champion": {"version", "sha256"} or None}`, or with
+    an `error` for a damaged production entry.
+
+    Resolved again when it was loaded, the champion was whichever version another run
+    had deployed in between, and the report comparing the candidate with it was cached
+    under a key naming the version before: a later run with that key reused a
+    comparison with a champion other than the one its key named."""
+    if ctx.named_champion is None:
+        ctx.named_champion = {"resolved": _resolved(ctx)}
+    named: dict[str, Any] | None = ctx.named_champion["resolved"]
+    return named
+
+
+def _resolved(ctx: StageContext) -> dict[str, Any] | None:
+    register = register_stage_of(ctx, ctx.stage["model"])
+    if register is None:
+        return None
+    registry = stage_registry(ctx, register)
+    try:
+        named: dict[str, Any] = {"registry": registry.instance, "champion": None}
+        model = ctx.outputs_of(ctx.stage["model"])["model"]
+        try:
+            entry = registry.champion(ctx.stage_def(ctx.stage["model"])["name"], model)
+        except RegistryError as exc:  # a damaged entry: the stage says so in its report
+            return named | {"champion": "unreadable", "error": str(exc)}
+        if entry is not None:
+            named["champion"] = {"version": entry.version, "sha256": entry.sha256}
+        return named
     finally:
         registry.close()
 
@@ -90,16 +126,11 @@ def _unloadable(entry: Version, exc: Exception) -> str:
 
 
 def champion_salt(ctx: StageContext) -> Any:
-    register = register_stage_of(ctx, ctx.stage["model"])
-    if register is None:
+    """What of the champion the evaluate stage's key holds: the registry, and the
+    champion's model hash (None: no champion; "unreadable": a damaged entry)."""
+    named = named_champion(ctx)
+    if named is None:
         return None
-    registry = stage_registry(ctx, register)
-    try:
-        model = ctx.outputs_of(ctx.stage["model"])["model"]
-        try:
-            champion = registry.champion(ctx.stage_def(ctx.stage["model"])["name"], model)
-        except RegistryError:  # a damaged entry: the stage says so in its report
-            return {"registry": registry.instance, "champion": "unreadable"}
-        return {"registry": registry.instance, "champion": champion.sha256 if champion else None}
-    finally:
-        registry.close()
+    held = named["champion"]
+    return {"registry": named["registry"],
+            "champion": held["sha256"] if isinstance(held, dict) else held}

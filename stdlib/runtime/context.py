@@ -54,6 +54,10 @@ class StageContext:
     store: ArtifactStore
     index: RunIndex
     options: dict[str, Any] = field(default_factory=dict)
+    # An evaluate stage's champion as its cache key named it (`champion.named_champion`):
+    # resolved once, so the stage compares the very version the key names. None until
+    # then; `{"resolved": ...}` after (what it resolved may itself be None: no registry).
+    named_champion: dict[str, Any] | None = field(default=None, repr=False)
 
     def close(self) -> None:
         self.index.close()

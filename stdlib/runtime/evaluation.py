@@ -23,28 +23,43 @@ LATENCY_SEED = 7
 def evaluate_model(model: Any, model_bytes: int, spec: dict[str, Any],
                    train_spec: dict[str, Any], test: Any,
                    champion: tuple[Any, dict[str, Any]] | None) -> dict[str, Any]:
-    # `threshold 0` is a threshold (every score is positive), not "unset".
     task = spec["task"]
-    threshold = 0.5 if spec.get("threshold") is None else float(spec["threshold"])
+    threshold = decision_threshold(spec)
+    cut = NO_CUT if threshold is None else threshold
     data = frame(test, train_spec["features"])
     y, p = observed(model, data, target(test, train_spec["label"], task), task)
     report: dict[str, Any] = {
         "task": task, "threshold": threshold, "test_rows": len(y),
         "non_finite_scores": _non_finite_rows(p),
         "non_finite_labels": _non_finite_rows(y) if task == "regression" else 0,
-        "metrics": M.all_metrics(task, y, p, threshold),
+        "metrics": M.all_metrics(task, y, p, cut),
         "size_bytes": model_bytes,
         "latency_s": measure_latency(model, data),
         "features": feature_compatibility(train_spec, data, champion),
     }
     if task == "multiclass":
         report["classes_not_in_training"] = unseen_classes(model, test, train_spec["label"])
-    report["slices"] = slice_metrics(spec["gates"], test, y, p, task, threshold)
-    report["champion"] = champion_metrics(champion, spec, test, task, threshold,
+    report["slices"] = slice_metrics(spec["gates"], test, y, p, task, cut)
+    report["champion"] = champion_metrics(champion, spec, test, task, cut,
                                           train_spec["label"])
     report["gates"] = [judge(g, report) for g in spec["gates"]]
     report["blessed"] = all(g["passed"] for g in report["gates"] if g["blocking"])
     return report
+
+
+# What the metric functions are given as their threshold for a task that has none:
+# multiclass and regression metrics ignore it.
+NO_CUT = 0.5
+
+
+def decision_threshold(spec: dict[str, Any]) -> float | None:
+    """The binary classifier's threshold: the stage's, else 0.5 (`threshold 0` is one:
+    every score is positive, not "unset"). None for multiclass and regression models,
+    which have no positive-class probability to cut: the report records none rather
+    than a 0.5 that reads as one (a manifest older than that still says 0.5)."""
+    if spec["task"] != "binary":
+        return None
+    return 0.5 if spec.get("threshold") is None else float(spec["threshold"])
 
 
 def _non_finite_rows(p: np.ndarray) -> int:

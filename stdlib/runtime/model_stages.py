@@ -290,7 +290,7 @@ def _evaluated(ctx: StageContext) -> dict[str, Any]:
     train_info = ctx.store.get_json(train_out["info"])
     test, unlabelled = labelled(ctx.store.get_table(ctx.outputs_of("split")["test"]),
                                 train_spec["label"])
-    held = champion(ctx, spec["model"], train_out["model"])
+    held = champion(ctx)
     # The task the model was trained for (a train report older than its `task` entry:
     # resolved again, from the same label column).
     spec = spec | {"task": train_info.get("task") or resolved_task(train_spec, test)}
