@@ -202,6 +202,64 @@ def test_suppression_covers_a_multi_line_statement(where: str) -> None:
     assert codes(assert_fmt_keeps_checks(text)) == []
 
 
+def test_suppression_where_a_wrapped_map_and_its_stage_close_stays_on_the_map() -> None:
+    # `pipec check` reads the comment as on the `params` it ends; given to the stage's
+    # `}`, it covered nothing and fmt brought SEC001 back.
+    text = BASE.replace(TRAIN, '  train m { model "sklearn.linear_model.LogisticRegression"\n'
+                               f"    params {{ retries: 2,\n      url: {URL} }} }}  "
+                               "# pipec: ignore[SEC001] a throwaway test database\n")
+    assert "SEC001" not in codes(text)
+    formatted = assert_fmt_keeps_checks(text)
+    assert f"    params {{ retries: 2, url: {URL} }}  # pipec: ignore[SEC001] a throwaway" \
+        in formatted
+
+
+def test_suppression_where_a_wrapped_map_ends_and_a_statement_starts_covers_both() -> None:
+    # The comment covers the `params` it ends and the `seed` after it: on one line each,
+    # it could stay with one of them only.
+    text = BASE.replace(TRAIN, '  train m { model "sklearn.linear_model.LogisticRegression"\n'
+                               f"    params {{ retries: 2,\n      url: {URL} }}; seed 1  "
+                               "# pipec: ignore[SEC001] a throwaway test database\n  }\n")
+    assert "SEC001" not in codes(text)
+    formatted = assert_fmt_keeps_checks(text)
+    assert f"    params {{ retries: 2, url: {URL} }}; seed 1  # pipec: ignore[SEC001]" \
+        in formatted
+
+
+@st.composite
+def wrapped_params(draw: st.DrawFn) -> str:
+    """A train stage whose `params` (holding a password in a URI, SEC001) wraps over
+    lines, followed on its last line by nothing, the stage's `}` or a statement, with a
+    suppression of SEC001 at the end of one of its lines or above it."""
+    pairs = ["retries: 2", f"url: {URL}", "depth: 3"][:draw(st.integers(1, 3))]
+    pieces = ["params {"] + [p + ("," if i < len(pairs) - 1 else "") for i, p in enumerate(pairs)]
+    lines, current = [], ""
+    for piece in pieces:  # each piece ends the line or not
+        current += (" " if current else "") + piece
+        if draw(st.booleans()):
+            lines.append(current)
+            current = ""
+    lines.append(current + " }" + draw(st.sampled_from(["", "; seed 1", " }", "; seed 1 }"])))
+    suppression = "# pipec: ignore[SEC001] a throwaway test database"
+    where = draw(st.integers(-1, len(lines) - 1))
+    if where < 0:
+        lines.insert(0, suppression)
+    else:
+        lines[where] += f"  {suppression}"
+    closed = lines[-1].split("#")[0].rstrip().endswith("} }")
+    return ('  train m { model "sklearn.linear_model.LogisticRegression"\n'
+            + "".join(f"    {line}\n" for line in lines) + ("" if closed else "  }\n"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wrapped_params())
+def test_a_suppression_on_a_wrapped_map_keeps_covering_it(train: str) -> None:
+    text = BASE.replace(TRAIN, train)
+    assume(parse_text(text, "x.pipe").module is not None)
+    assert "SEC001" not in codes(text)
+    assert_fmt_keeps_checks(text)
+
+
 def test_unused_suppression_of_a_multi_line_statement_names_its_lines() -> None:
     text = _params(comment_above="    # pipec: ignore[LEAK004] r\n")
     messages = [d.message for d in check(text) if d.code == "SUP001"]
@@ -256,8 +314,8 @@ def _compact(lines: list[str], start: int) -> list[str]:
 @st.composite
 def variants(draw: st.DrawFn) -> tuple[Path, str]:
     """A rule fixture with its `# CODE` markers made suppressions (on the line or above
-    it) or left alone, some of its blocks written on one line and some statements
-    joined on a line."""
+    it) or left alone, some lists wrapped and closing braces pulled up, some of its
+    blocks written on one line and some statements joined on a line."""
     path = draw(st.sampled_from([p for p in FILES if p.parent == FIXTURES
                                  and not p.name.startswith("P00")]))
     lines = path.read_text("utf-8").split("\n")
@@ -273,6 +331,17 @@ def variants(draw: st.DrawFn) -> tuple[Path, str]:
             else:
                 indent = code[:len(code) - len(code.lstrip())]
                 lines[index:index + 1] = [indent + suppression, code]
+    # Some lists wrapped after their first item, some closing braces pulled up onto the
+    # line above (`dep_delay] }  # pipec: ignore[...]`).
+    wraps = [i for i, line in enumerate(lines) if _wrappable(line) is not None]
+    for index in sorted(draw(st.lists(st.sampled_from(wraps), unique=True)) if wraps else [],
+                        reverse=True):
+        lines[index:index + 1] = _wrap(lines[index])
+    ups = [i for i in range(1, len(lines)) if _pullable(lines[i - 1], lines[i])]
+    for index in sorted(draw(st.lists(st.sampled_from(ups), unique=True)) if ups else [],
+                        reverse=True):
+        code, comment = _code_and_comment(lines[index - 1])
+        lines[index - 1:index + 1] = [f"{code} }}" + (f"  {comment}" if comment else "")]
     starts = [i for i, line in enumerate(lines) if BLOCK.match(strip_comment(line))
               and strip_comment(line).rstrip().endswith("{")]
     for start in sorted(draw(st.lists(st.sampled_from(starts), unique=True)) if starts else [],
@@ -284,6 +353,36 @@ def variants(draw: st.DrawFn) -> tuple[Path, str]:
                         reverse=True):
         lines[index:index + 2] = [lines[index].rstrip() + "; " + lines[index + 1].strip()]
     return path, "\n".join(lines)
+
+
+def _code_and_comment(line: str) -> tuple[str, str]:
+    code = strip_comment(line)
+    return code.rstrip(), line[len(code):].strip()
+
+
+def _wrappable(line: str) -> int | None:
+    """Where a one-line list (`features [a, b]`, `holdout [...]`) may wrap: after its
+    first comma."""
+    code, _ = _code_and_comment(line)
+    opening = code.find("[")
+    comma = code.find(",", opening) if opening >= 0 else -1
+    return comma if comma >= 0 and '"' not in code[opening:comma] else None
+
+
+def _wrap(line: str) -> list[str]:
+    code, comment = _code_and_comment(line)
+    comma = _wrappable(line)
+    assert comma is not None
+    rest = code[comma + 1:].strip() + (f"  {comment}" if comment else "")
+    return [code[:comma + 1], "      " + rest]
+
+
+def _pullable(above: str, line: str) -> bool:
+    """A lone `}` without a comment that may join the statement above it."""
+    code, comment = _code_and_comment(line)
+    above_code, _ = _code_and_comment(above)
+    return code.strip() == "}" and not comment and bool(above_code.strip()) \
+        and not above_code.endswith("{")
 
 
 def _plain(line: str, comment: bool = False) -> bool:
