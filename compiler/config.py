@@ -166,20 +166,56 @@ _KUBE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-
 
 @functools.lru_cache(maxsize=256)
 def _parse(pyproject: Path, _stamp: tuple[int, int] | None = None) -> Config:
+    shown = _shown(pyproject)
     try:
-        table: dict[str, Any] = tomllib.loads(pyproject.read_text("utf-8"))
+        text = pyproject.read_text("utf-8")
+        table: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"`{pyproject}` is not valid TOML: {exc}") from exc
+        raise ConfigError(_invalid_toml(shown, text, str(exc))) from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read `{pyproject}`: {exc}") from exc
+        raise ConfigError(f"cannot read `{shown}`: {exc}") from exc
     tool = table.get("tool", {})
     section = tool.get("pipec", {}) if isinstance(tool, dict) else {}
     if not isinstance(section, dict):
-        raise ConfigError(f"`{pyproject}`: `[tool.pipec]` must be a table")
+        raise ConfigError(f"`{shown}`: `[tool.pipec]` must be a table")
     try:
         return _config(pyproject.parent, section)
     except ConfigError as exc:
-        raise ConfigError(f"`{pyproject}` [tool.pipec]: {exc}") from None
+        raise ConfigError(f"`{shown}` [tool.pipec]: {exc}") from None
+
+
+def _shown(path: Path) -> str:
+    """A settings file as messages name it: from the working folder when below it, as a
+    pre-commit or CI log names the files it checks, else whole."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except (OSError, ValueError):  # outside it, or no working folder (it was removed)
+        return str(path)
+
+
+# Where tomllib says its error is: the end of its message.
+_TOML_POSITION = re.compile(r" \((?:at line (\d+), column (\d+)|at end of document)\)$")
+
+
+def _invalid_toml(shown: str, text: str, message: str) -> str:
+    """`FILE:LINE:COL`, the line and a caret under the column, as pipec shows a mistake in
+    a `.pipe` file: tomllib gives the position only as words at the end of its message."""
+    from pipec.render.text import cells, visible
+
+    match = _TOML_POSITION.search(message)
+    if match is None:
+        return f"`{shown}` is not valid TOML: {message}"
+    lines = text.split("\n")
+    if match[1] is None:  # at the end of the document: after its last character
+        number = len(lines) - (len(lines) > 1 and not lines[-1])
+        column = len(lines[number - 1]) + 1
+    else:
+        number, column = int(match[1]), int(match[2])
+    source = visible(lines[number - 1].expandtabs(1)) if number <= len(lines) else ""
+    gutter = " " * len(str(number))
+    return (f"{shown}:{number}:{column}: the file is not valid TOML: "
+            f"{message[:match.start()]}\n{gutter} |\n{number} | {source}\n"
+            f"{gutter} | {' ' * cells(source[:column - 1])}^")
 
 
 def _config(root: Path, section: dict[str, Any]) -> Config:

@@ -229,8 +229,7 @@ def _problems(suppression: Suppression, active: Callable[[str], bool]) -> list[D
             continue
         if code not in rules:
             found.append(warning("SUP001", f"`{code}` is not a pipec rule, so the suppression "
-                                 "suppresses nothing", span,
-                                 "fix the code (`pipec explain` lists them) or remove it"))
+                                 "suppresses nothing", span, _unknown_code_help(code, rules)))
         elif code in UNSUPPRESSIBLE:
             found.append(warning("SUP001", f"{code} cannot be suppressed", span,
                                  "fix the file instead, and remove the suppression"))
@@ -243,3 +242,19 @@ def _problems(suppression: Suppression, active: Callable[[str], bool]) -> list[D
                                  "remove it (or move it onto the offending statement's line "
                                  "or the line above it)"))
     return found
+
+
+def _unknown_code_help(code: str, rules: dict[str, object]) -> str:
+    """What to write instead of `code`: the codes it begins (a suppression names whole
+    codes, where `select` and `ignore` also take a prefix such as `LEAK`), or the code
+    it is a typo of."""
+    import difflib
+
+    begun = sorted(c for c in rules if c.startswith(code))
+    if begun:
+        named = ", ".join(f"`{c}`" for c in begun[:3]) + (", ..." if len(begun) > 3 else "")
+        return f"a suppression names whole codes, not a prefix: {named}"
+    close = difflib.get_close_matches(code, list(rules), n=1)
+    if close:
+        return f"did you mean `{close[0]}`? (`pipec explain` lists the codes)"
+    return "fix the code (`pipec explain` lists them) or remove it"

@@ -18,12 +18,12 @@ def expand(arguments: list[str]) -> tuple[list[Path], list[str]]:
     for argument in arguments:
         path = Path(argument)
         if path.is_dir():
-            files.extend(_walk(path))
+            files.extend(walk(path))
         elif path.is_file():
             files.append(path)
         elif any(ch in argument for ch in "*?["):
             matches = sorted(Path(p) for p in glob.glob(argument, recursive=True))
-            files.extend(p for p in matches if p.is_file())
+            files.extend(_matched_files(argument, matches))
             if not matches:
                 missing.append(argument)
         else:
@@ -36,7 +36,25 @@ def expand(arguments: list[str]) -> tuple[list[Path], list[str]]:
     return list(unique.values()), missing
 
 
-def _walk(root: Path) -> list[Path]:
+def _matched_files(pattern: str, matches: list[Path]) -> list[Path]:
+    """The `.pipe` files a glob stands for, as if its matches were named one by one (as a
+    shell expands it): a matched folder is walked (`pipec check 'examples/*'` checked
+    none of the examples' files and passed), and of the matched files only the `.pipe`
+    ones are kept (`'examples/**'` reported the Parquet data files as P001). A skipped
+    folder (`node_modules`) is entered only when the pattern names it."""
+    named = set(Path(pattern).parts)
+    kept = [path for path in matches
+            if not any(part in SKIP_DIRS and part not in named for part in path.parts)]
+    folders = {path for path in kept if path.is_dir()}
+    # `**` also matches every folder below a matched one: walk the topmost ones only.
+    topmost = [f for f in folders if not any(p in folders for p in f.parents)]
+    found = [path for path in kept if path.is_file() and path.name.endswith(".pipe")]
+    for folder in topmost:
+        found.extend(walk(folder))
+    return sorted(found)
+
+
+def walk(root: Path) -> list[Path]:
     """The `.pipe` files below `root`, sorted. Skipped folders are not entered at all (a
     `node_modules` can be huge); linked folders are not followed (a link loop), and a
     folder that cannot be listed or vanishes meanwhile is passed over, as `rglob` would
@@ -46,45 +64,6 @@ def _walk(root: Path) -> list[Path]:
         subfolders[:] = [d for d in subfolders if d not in SKIP_DIRS]
         found.extend(Path(folder, name) for name in names if name.endswith(".pipe"))
     return sorted(path for path in found if path.is_file())
-
-
-def importers(files: list[Path]) -> list[Path]:
-    """The `.pipe` files of the named files' projects that import one of them, directly
-    or through other files, sorted, named from the working folder; the named files
-    themselves excluded. Imports cannot leave a project (P002), so its folder holds every
-    importer. A file that cannot be read or parsed imports nothing here: the check that
-    follows reports it if it is named."""
-    from pipec.config import project_root
-
-    named = {path.resolve() for path in files}
-    candidates = {path.resolve(): path for root in sorted({project_root(f) for f in files})
-                  for path in _walk(root)}
-    imported_by = _imported_by(candidates)
-    found: set[Path] = set()
-    waiting = list(named)
-    while waiting:
-        for importer in imported_by.get(waiting.pop(), ()):
-            if importer not in found and importer not in named:
-                found.add(importer)
-                waiting.append(importer)
-    return sorted(Path(os.path.relpath(candidates[resolved])) for resolved in found)
-
-
-def _imported_by(files: dict[Path, Path]) -> dict[Path, set[Path]]:
-    """Each imported file (resolved) and the files (resolved) among `files` importing it.
-    A loader of its own: the check's loader must name each file as the check would."""
-    from pipec.loader import Loader
-
-    loader = Loader()
-    imported_by: dict[Path, set[Path]] = {}
-    for resolved, path in files.items():
-        try:
-            targets = loader.load(path).imports
-        except OSError:
-            continue
-        for target in targets:
-            imported_by.setdefault(target, set()).add(resolved)
-    return imported_by
 
 
 def report_missing(missing: list[str]) -> None:

@@ -6,8 +6,14 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pipec.commands._files import importers, readable, usable
+from pipec.commands._files import readable, usable
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pipec.check import CheckOptions
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     checked = _check_files(files, args)
     emit(checked.diagnostics, checked.sources, args.format)
-    if not all_usable or not checked.all_readable:
+    if not all_usable or not checked.all_readable or checked.config_errors:
         return 2
     if any(d.severity is Severity.ERROR for d in checked.diagnostics) \
             or checked.strict_failed:
@@ -63,23 +69,30 @@ class _Checked:
     # true`): in a monorepo, one project's strictness must not fail another's warnings.
     strict_failed: bool = False
     all_readable: bool = True
+    # The messages of the projects whose `[tool.pipec]` cannot be used (exit 2).
+    config_errors: list[str] = field(default_factory=list)
 
 
 def _check_files(files: list, args: argparse.Namespace) -> _Checked:
     from pipec.check import compile
-    from pipec.config import options_for
     from pipec.diagnostics import Severity
     from pipec.loader import Loader
 
     loader = Loader()  # shared: each imported file is parsed once for all inputs
     checked = _Checked()
     if args.with_importers:
-        files = files + importers(files)
+        from pipec.commands._importers import ReusingLoader, find_importers
+
+        found = find_importers(files)
+        files = files + found.files
+        loader = ReusingLoader(found.parsed)  # finding them parsed every file already
     for path in files:
         if not readable(path):
             checked.all_readable = False
             continue
-        options = options_for(path, args)
+        options = _options(path, args, checked)
+        if options is None:
+            continue
         program = compile(path, loader=loader, options=options)
         checked.diagnostics.extend(program.diagnostics)
         checked.strict_failed = checked.strict_failed or (options.strict and any(
@@ -88,6 +101,26 @@ def _check_files(files: list, args: argparse.Namespace) -> _Checked:
     # A file imported by several of the files (or named as well) reports each problem once.
     checked.diagnostics = list(dict.fromkeys(checked.diagnostics))
     return checked
+
+
+def _options(path: Path, args: argparse.Namespace, checked: _Checked) -> CheckOptions | None:
+    """The file's options from its project's `[tool.pipec]` and the command line, or None
+    when that table cannot be used: said once per project on stderr (exit 2), while the
+    files of the other projects are still checked, as with a file that cannot be read
+    (a pre-commit run in a monorepo passes the files of several projects at once)."""
+    from pipec.config import ConfigError, options_for
+
+    try:
+        return options_for(path, args)
+    except ConfigError as exc:
+        if str(exc) not in checked.config_errors:
+            checked.config_errors.append(str(exc))
+            if getattr(args, "debug", False):  # as for any error pipec stops on
+                import traceback
+
+                traceback.print_exc()
+            print(f"pipec: {exc}", file=sys.stderr)
+        return None
 
 
 def unknown_codes(args: argparse.Namespace) -> str | None:

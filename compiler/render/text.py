@@ -79,6 +79,9 @@ def _cells(text: str) -> int:
     return sum(_cell_width(c) for c in text)
 
 
+cells = _cells  # the columns a caret goes past (a settings file's caret)
+
+
 def _cell_width(char: str) -> int:
     if unicodedata.category(char) in ZERO_WIDTH_CATEGORIES and char != "\u00ad":
         return 0  # the soft hyphen, a format character too, is drawn as a hyphen
