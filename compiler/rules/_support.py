@@ -369,3 +369,17 @@ def marked_inputs(program: Program, marker: str) -> Iterator[tuple[n.Ident, str]
             for column in columns.columns:
                 if column.name in schema and marker in schema[column.name].markers:
                     yield column, "columns"
+
+
+def split_off_event_time(program: Program) -> n.Ident | None:
+    """The `on` column of a time split when it is not the base source's `time`: rows are
+    then placed by that column, while labels mature and features are seen from the
+    event time, so the split's dates bound neither (LEAK011). None otherwise, and when
+    the base source declares no `time` (the split column is then the only time)."""
+    split = program.split
+    if split is None or split.by != "time" or split.on is None or program.base_source is None:
+        return None
+    event_time = program.source_word(program.base_source, "time")
+    if event_time is None or split.on.name == event_time:
+        return None
+    return split.on

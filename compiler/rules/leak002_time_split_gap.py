@@ -15,6 +15,7 @@ from pipec.rules._support import (
     base_schema,
     days,
     labels_mature_before,
+    split_off_event_time,
     time_split,
 )
 
@@ -31,7 +32,9 @@ time to mature. And it reports a label read from a column marked `after_event` t
 declares no `known_after`: its value is only known after the example's time, yet its
 maturity counts as 0, so no gap could be checked against it.
 Dates relative to `snapshot` are compared symbolically. Where a later test start would
-have no matured label (LEAK007), the fix it gives moves `train before` instead.
+have no matured label (LEAK007), the fix it gives moves `train before` instead. A split
+`on` a column other than the base source's `time` is LEAK011's: its dates do not bound
+the labels.
 
 ## Why is this bad?
 A label is an event in a window after the example. When training ends less than one
@@ -84,6 +87,13 @@ def check(program: Program) -> Iterator[Diagnostic]:
     split = time_split(program)
     if split is None:
         return
+    # On a column other than the event time, the dates bound no label: LEAK011.
+    if split_off_event_time(program) is None:
+        yield from _split_dates(program, split)
+    yield from _after_event_label_without_maturity(program)
+
+
+def _split_dates(program: Program, split: TimeSplit) -> Iterator[Diagnostic]:
     maturity = program.max_label_maturity()
     # LEAK007's bound: a fix must not move the test period past the last matured label.
     labelled_before = labels_mature_before(program, maturity)
@@ -91,7 +101,6 @@ def check(program: Program) -> Iterator[Diagnostic]:
     if maturity > 0 and split.gap is None:
         yield from _one_end_alone(split, maturity, labelled_before)
     yield from _short_gap(split, maturity, labelled_before)
-    yield from _after_event_label_without_maturity(program)
 
 
 def _after_event_label_without_maturity(program: Program) -> Iterator[Diagnostic]:

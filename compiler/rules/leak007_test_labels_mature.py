@@ -15,6 +15,7 @@ from pipec.rules._support import (
     labels_mature_before,
     reads_source,
     snapshot_date,
+    split_off_event_time,
     time_split,
 )
 
@@ -25,7 +26,8 @@ DATE` holds the rows before `DATE + 1d`, and the runtime censors against that in
 minus the label's maturity. An error when the test period starts at or after it (no
 test example has a label); a warning when an explicit `test ... until` ends later than
 it (the message says how many days of the test period are usable). An open-ended test
-period never warns: it simply ends where labels stop.
+period never warns: it simply ends where labels stop. A split `on` a column other than
+the base source's `time` is LEAK011's: its dates do not bound the event times.
 
 ## Why is this bad?
 Examples whose label has not matured are excluded from evaluation. A test period made
@@ -83,6 +85,8 @@ def check(program: Program) -> Iterator[Diagnostic]:
     cutoff = labels_mature_before(program, maturity)
     if split is None or cutoff is None or split.start is None:
         return
+    if split_off_event_time(program) is not None:
+        return  # LEAK011: the test period's dates do not bound its examples' event times
     if not split.start.comparable(cutoff):
         return
     if split.start.seconds_after(cutoff) >= 0:

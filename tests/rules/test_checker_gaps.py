@@ -392,8 +392,9 @@ CLEAN = [
     ("escaped-path", [('"ev.csv"', r'"data\/ev\u002ecsv"')]),
     ("key-inside-a-word", [('"ev.csv"', '"s3://b/XAKIAIOSFODNN7EXAMPLE.csv"')]),
     # QA: the same views as of the events' own time (the label matured by the lag)
+    # (the 7d window widened past the 30d lag, which would leave it empty: FEAT001)
     ("label-column-as-of-its-time-after-maturity",
-     [MATURE_30D, LAG_30D, BOOKED, ("over 7d }", "over 7d; columns [late] }")]),
+     [MATURE_30D, LAG_30D, BOOKED, ("over 7d }", "over 37d; columns [late] }")]),
     ("after-event-aggregate-as-of-its-time",
      [("amount: float", "amount: float after_event"), BOOKED]),
     ("leak007-last-labelled-day", [MATURE_30D, ("train before 2026-03-01",

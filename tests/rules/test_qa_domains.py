@@ -80,17 +80,17 @@ TARGET_HISTORY = ("  features store version 1 {", """  features target_history v
   }
 
   features store version 1 {""")
-GROUP_SPLIT = "split by group on employer_id {\n    test 0.2\n    seed 2026\n  }"
 CREDIT_TIME_SPLIT = ("split by time {\n    train before 2023-06-01\n    gap 400d\n"
                      "    test from 2024-07-05\n  }")
+GROUP_SPLIT = "split by group on ssn {\n    test 0.2\n    seed 2026\n  }"
 DELINQUENCIES_SNAPSHOT = '    from parquet "data/delinquencies.parquet"\n    snapshot 2026-06-30'
-PAST_DELINQUENCIES = ("  split by group", """  features past_delinquencies version 1 {
+PAST_DELINQUENCIES = ("  # By time: loans", """  features past_delinquencies version 1 {
     from delinquencies  # the applicant's earlier delinquencies
     entity applicant_id
     feature dq_count_365d = count() over 365d
   }
 
-  split by group""")
+  # By time: loans""")
 OWNED_BY_DEFAULT = ["validate subscribers", "validate cancellations", "validate usage",
                     "features engagement", "split by entity", "train churn_lr"]
 
@@ -139,7 +139,7 @@ PLANTED: dict[str, tuple[str, list[Edit], list[Expected]]] = {
                                                     "    test from snapshot - 83d "
                                                     "until snapshot - 1d")],
                                         [("LEAK007", "test from", "77 of its 82 days")]),
-    # credit: risk high, a group split
+    # credit: risk high, delinquencies a year after origination
     "credit-no-approval": ("credit", [("    approval by credit_risk\n", "")],
                            [("GATE004", "evaluate default_lr", "without human approval")]),
     "credit-no-risk-co-owner": ("credit", [("owners ml_growth, growth_product, credit_risk",
@@ -149,8 +149,9 @@ PLANTED: dict[str, tuple[str, list[Edit], list[Expected]]] = {
                                                "features [approved_by_officer, amount,")],
                                    [("LEAK008", "features [approved_by_officer",
                                      "marked `after_event`")]),
-    "credit-pii-split-key": ("credit", [("split by group on employer_id",
-                                         "split by group on ssn")],
+    # (as a group split: `predicts new_entities` keeps LEAK005 and LEAK010 out of it)
+    "credit-pii-split-key": ("credit", [("predicts future", "predicts new_entities"),
+                                        (CREDIT_TIME_SPLIT, GROUP_SPLIT)],
                              [("PII001", "split by group on ssn", "keyed on `ssn`")]),
     "credit-label-source-as-feature": ("credit", [PAST_DELINQUENCIES],
                                        [("LEAK004", "earlier delinquencies",
@@ -257,7 +258,7 @@ def test_leak007_names_the_label_source_whose_snapshot_ends_the_labels(
         tmp_path: Path) -> None:
     """The base source's snapshot is 2026-06-30; the labels end with their own source's,
     a year earlier. "the snapshot's rows end before 2025-07-01" named neither."""
-    text, found = checked(tmp_path, "credit", (GROUP_SPLIT, CREDIT_TIME_SPLIT),
+    text, found = checked(tmp_path, "credit",
                           (DELINQUENCIES_SNAPSHOT, DELINQUENCIES_SNAPSHOT.replace(
                               "2026-06-30", "2025-06-30")))
     assert_found(text, found, [("LEAK007", "test from 2024-07-05",
