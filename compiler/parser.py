@@ -3,7 +3,9 @@
 The grammar is loaded once (LALR, contextual lexer, positions, cached). After a
 syntax error the offending statement is blanked out (keeping line numbers; see
 `pipec.recovery`) and the text is parsed again, so one file yields one P001 per broken
-statement; `pipec.syntax_errors` words what was expected.
+statement; `pipec.syntax_errors` words what was expected. Each repaired text is parsed
+from a checkpoint shortly before the blanked statement, not from the start, so a big file
+with many errors takes about as long as one parse.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pipec.comments import open_blocks, scan_comments, strip_comment
 from pipec.diagnostics import Diagnostic, error
 from pipec.perf import gc_paused
 from pipec.recovery import (
+    ResumableParser,
     at_end,
     blank_statement,
     brace_on_next_line,
@@ -110,9 +113,10 @@ def _parse_text(text: str, file: str) -> ParseResult:
     if too_deep is not None:
         return ParseResult(None, [too_deep], text)
     tree = None
+    parser = ResumableParser(grammar())
     for _ in range(MAX_SYNTAX_ERRORS):
         try:
-            tree = grammar().parse(current)
+            tree = parser.parse(current)
             break
         except UnexpectedInput as exc:
             diagnostic = _syntax_diagnostic(exc, current, file)

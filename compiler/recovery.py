@@ -1,15 +1,23 @@
 """Error recovery for the parser: what a Lark syntax error says (where it stopped, what
-the parser accepts there), and blanking the broken statement so the text can be parsed
-again and every broken statement reported, with lines and columns unmoved."""
+the parser accepts there), blanking the broken statement so the text can be parsed
+again and every broken statement reported, with lines and columns unmoved, and parsing
+the repaired text again from just before the change rather than from its start."""
 
 from __future__ import annotations
 
 import functools
 import re
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
+from copy import copy
+from dataclasses import dataclass
+from typing import Any
 
-from lark import UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark import Lark, Token, Tree, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.lexer import LexerState, LexerThread, LineCounter
 from lark.parsers.lalr_analysis import ParseTableBase, Shift
-from pipec.comments import brace_delta, open_blocks, strip_comment
+from lark.parsers.lalr_parser_state import ParserState
+from pipec.comments import open_blocks, strip_comment
 
 
 def error_pos(exc: UnexpectedInput) -> int:
@@ -82,10 +90,44 @@ def unclosed_before(text: str, exc: UnexpectedInput) -> int | None:
         return None
     pos = exc.token.start_pos
     line_start = text.rfind("\n", 0, pos) + 1
-    if text[line_start:pos].strip() or sum(map(brace_delta, text.split("\n"))) <= 0:
+    if text[line_start:pos].strip():
         return None
-    opened = open_blocks(text[:line_start].split("\n"))
-    return opened[-1] if opened else None
+    # No string or comment spans a line break: the text above the line and the rest
+    # are cleaned apart, and only the first is read for the block left open.
+    before = _STRINGS_AND_COMMENTS.sub("", text[:line_start])
+    rest = _STRINGS_AND_COMMENTS.sub("", text[line_start:])
+    if before.count("{") + rest.count("{") <= before.count("}") + rest.count("}"):
+        return None
+    opened = _innermost_open_line(before)
+    if opened is None:  # more `}` than `{` somewhere above: `open_blocks` has the last word
+        opened_above = open_blocks(text[:line_start].split("\n"))
+        opened = opened_above[-1] if opened_above else None
+    return opened
+
+
+# Strings (to their end or the end of their line) and comments: the braces left once
+# they are taken out are the ones `comments.brace_delta` counts.
+_STRINGS_AND_COMMENTS = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*')
+
+
+def _innermost_open_line(code: str) -> int | None:
+    """The line of the innermost `{` still open at the end of `code` (a text without
+    strings or comments), reading its lines upwards from the end: usually only the
+    lines of the block it ends in (read downwards from the top at each error at a
+    declaration, the braces of a big file took longer than parsing all of it). Lines
+    net their braces, as `comments.open_blocks` does; None when a `}` is left over,
+    where `open_blocks` is the one to ask."""
+    number = code.count("\n") + 1
+    end = len(code)
+    unmatched = 0  # `}` below, not yet matched by a `{` above
+    while number >= 1:
+        start = code.rfind("\n", 0, end) + 1
+        delta = code.count("{", start, end) - code.count("}", start, end)
+        if delta > unmatched:
+            return number
+        unmatched -= delta
+        number, end = number - 1, start - 1
+    return None
 
 
 def _indent(text: str, pos: int) -> int:
@@ -210,3 +252,105 @@ def _line_ends_at(text: str, index: int) -> bool:
     """Nothing but blanks and a comment from `index` to the end of its line."""
     end = text.find("\n", index)
     return not strip_comment(text[index:end if end >= 0 else len(text)]).strip()
+
+
+# A checkpoint is taken at the first line break after every this many characters: a
+# repaired text is parsed again from at most about this far before its first change.
+CHECKPOINT_EVERY = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class _Checkpoint:
+    """The parser just after it shifted the line break ending at `pos`. A text that
+    differs from the one parsed only from `pos` on parses on from here exactly as from
+    its start: no token crosses a line break, and a line break's token looks no further.
+    """
+    pos: int
+    line_ctr: LineCounter
+    last_token: Token
+    state_stack: tuple[Any, ...]
+    value_stack: tuple[Any, ...]
+    # Lark builds a left-recursive list (`a*`) by appending to the children of the tree
+    # on its stack (`ChildFilterLALR`), so a tree saved here may grow after it was
+    # saved: how many children each had is kept, and the rest cut off on resuming.
+    sizes: tuple[int, ...]
+
+
+class _CheckpointingThread(LexerThread):
+    """The lexer, calling `on_line` after the parser has shifted each line break."""
+
+    on_line: Callable[[ParserState, LexerState], None] | None = None
+
+    def lex(self, parser_state: ParserState) -> Iterator[Token]:
+        for token in super().lex(parser_state):
+            yield token  # the parser asks for the next token once it has shifted this one
+            if token.type == "_NL" and self.on_line is not None:
+                self.on_line(parser_state, self.state)
+
+
+class ResumableParser:
+    """Parses a text, then each repaired version of it from the last checkpoint before
+    its first change instead of from its start: recovering from K syntax errors costs
+    about one parse of the file, not K. Every tree and error is the one `Lark.parse`
+    gives for the same text, positions included. Built from the pieces of Lark's
+    interactive LALR parser (`parse_interactive`): its parser, the state of its stacks
+    and its lexer's position in the text."""
+
+    def __init__(self, lark: Lark) -> None:
+        start = lark.parse_interactive("")
+        self._parser = start.parser
+        self._conf = start.parser_state.parse_conf
+        self._lexer = start.lexer_thread.lexer
+        self._text = ""
+        self._checkpoints: list[_Checkpoint] = []
+
+    def parse(self, text: str) -> Tree:
+        """The tree of `text`; raises what `Lark.parse` raises."""
+        resume = self._resume_point(text)
+        self._text = text
+        thread = _CheckpointingThread.from_text(self._lexer, text)
+        thread.on_line = self._checkpoint
+        if resume is None:
+            return self._parser.parse_from_state(ParserState(self._conf, thread))
+        thread.state.line_ctr = copy(resume.line_ctr)
+        thread.state.last_token = resume.last_token  # named by an error right after it
+        state = ParserState(self._conf, thread, list(resume.state_stack), _values(resume))
+        # `last_token` places the end of the text when nothing follows the checkpoint.
+        return self._parser.parse_from_state(state, last_token=resume.last_token)
+
+    def _resume_point(self, text: str) -> _Checkpoint | None:
+        """The last checkpoint in the part `text` shares with the text parsed before;
+        the ones after it saw text that has changed and are dropped."""
+        unchanged = _common_prefix_length(self._text, text)
+        del self._checkpoints[bisect_right(self._checkpoints, unchanged,
+                                           key=lambda checkpoint: checkpoint.pos):]
+        return self._checkpoints[-1] if self._checkpoints else None
+
+    def _checkpoint(self, parser: ParserState, lexer: LexerState) -> None:
+        pos = lexer.line_ctr.char_pos
+        if pos - (self._checkpoints[-1].pos if self._checkpoints else 0) < CHECKPOINT_EVERY:
+            return
+        values = tuple(parser.value_stack)
+        self._checkpoints.append(_Checkpoint(
+            pos, copy(lexer.line_ctr), lexer.last_token, tuple(parser.state_stack), values,
+            tuple(len(value.children) if isinstance(value, Tree) else -1 for value in values)))
+
+
+def _values(checkpoint: _Checkpoint) -> list[Any]:
+    """The checkpoint's value stack, each tree cut back to the children it had then."""
+    return [type(value)(value.data, value.children[:size], value.meta)
+            if size >= 0 and len(value.children) != size else value
+            for value, size in zip(checkpoint.value_stack, checkpoint.sizes, strict=True)]
+
+
+def _common_prefix_length(old: str, new: str) -> int:
+    """How many characters `old` and `new` share from the start (halving the rest each
+    step, so the comparisons add up to about the length of the text)."""
+    same, limit = 0, min(len(old), len(new))
+    while same < limit:
+        step = max((limit - same) // 2, 1)
+        if old[same:same + step] == new[same:same + step]:
+            same += step
+        else:
+            limit = same + step - 1
+    return same
