@@ -64,6 +64,8 @@ def test_try_repo_fails_the_bad_file(tmp_path: Path) -> None:
     project.mkdir()
     shutil.copy(FIXTURES / "LEAK002.ok.pipe", project / "good.pipe")
     shutil.copy(FIXTURES / "LEAK002.pipe", project / "bad.pipe")
+    # A staged file named like an option: the hook's `--` keeps it a file.
+    shutil.copy(FIXTURES / "LEAK002.ok.pipe", project / "-good.pipe")
     _git(project, "init", "-q")
     _git(project, "add", ".")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"),
@@ -84,8 +86,9 @@ def test_hook_file_declares_both_hooks() -> None:
     import yaml
 
     hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
-    assert hooks["pipec-check"]["entry"] == "pipec check --with-importers"
-    assert hooks["pipec-fmt"]["entry"] == "pipec fmt"
+    # `--`: pre-commit appends the staged files, and one named `-x.pipe` is a file.
+    assert hooks["pipec-check"]["entry"] == "pipec check --with-importers --"
+    assert hooks["pipec-fmt"]["entry"] == "pipec fmt --"
     for hook in hooks.values():
         assert hook["language"] == "python"
         assert hook["files"] == r"\.pipe$"
