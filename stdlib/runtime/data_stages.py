@@ -15,7 +15,7 @@ from pipec.literals import format_duration
 
 from .context import StageContext, StageOutput
 from .dates import micros, snapshot_end, to_us
-from .errors import RunStopped
+from .errors import RunStopped, SourceError
 from .paths import local_path
 from .store import file_sha256
 
@@ -200,8 +200,14 @@ def run_label(ctx: StageContext) -> StageOutput:
     ctx.open_dataset(con, source_name, "events")
     source = ctx.source_def(source_name)
     end_us = _data_end_us(con, "events", source, ctx.source_meta(source_name)["snapshot"])
+    base = ctx.source_def(base_name)
+    if ctx.stage["mode"] == "window":
+        require_columns(ctx, con, "events", source_name, [source.get("entity"), source.get("time")])
+        require_columns(ctx, con, "spine", base_name, [base.get("entity"), base.get("time")])
+    else:
+        require_columns(ctx, con, "spine", base_name, [ctx.stage.get("column"), base.get("time")])
     events = ("events", source) if ctx.stage["mode"] == "window" else None
-    build_labels(con, ctx.stage, ctx.source_def(base_name), "spine", events, end_us, "labels")
+    build_labels(con, ctx.stage, base, "spine", events, end_us, "labels")
     censored, rows = con.execute(
         "SELECT count(*) FILTER (censored), count(*) FROM labels"
     ).fetchall()[0]
@@ -230,6 +236,27 @@ def _data_end_us(con: Any, table: str, source: dict[str, Any], snapshot: str | N
     return to_us(snapshot_end(newest)) if newest else 0
 
 
+def require_columns(ctx: StageContext, con: Any, table: str, source: str,
+                    columns: list[str | None], holder: str = "") -> None:
+    """Stop the stage, saying which, when the data of `source` (opened as `table`; the
+    examples built from it, `holder` says) lacks a column the stage reads: a source
+    without a `schema` is read as its file has it, and a column renamed there stopped
+    the stage on DuckDB's Binder Error, with SQL the user never wrote. Names match
+    exactly, as a declared schema's do: DuckDB's SQL would take `X` for `x`, but the
+    runtime's own lookups (and the examples) would not."""
+    present = [c for c in con.table(table).columns if not c.startswith("__")]
+    missing = [c for c in dict.fromkeys(columns) if c and c not in present]
+    if not missing:
+        return
+    names = ", ".join(f"`{c}`" for c in missing)
+    declare = "" if ctx.source_def(source).get("schema") else (
+        ", or declare the source's `schema` to have its columns checked when it is read")
+    raise SourceError(
+        f"{holder or f'source {source!r}'} has no column {names}, which {ctx.stage['id']} "
+        f"reads (its columns: {', '.join(present)}); rename it in the data or in the "
+        f"program{declare}")
+
+
 # features -------------------------------------------------------------------------------
 def reads_features(ctx: StageContext) -> list[str]:
     # The base source stage too: its `time` is the spine's point in time.
@@ -250,6 +277,9 @@ def run_features(ctx: StageContext) -> StageOutput:
         ctx.open_dataset(con, ctx.stage["source"], "view_source")
         source = "view_source"
     view = ViewSpec.from_stage(ctx.stage, ctx.source_def(ctx.base_source()))
+    require_columns(ctx, con, source, ctx.stage["source"], [
+        view.key, view.time, *(a.column for a in view.aggregates), *view.columns])
+    require_columns(ctx, con, "spine", ctx.base_source(), [view.key, view.spine_time])
     build_features(con, view, "spine", source, "features")
     rows = con.execute("SELECT count(*) FROM features").fetchall()[0][0]
     report = {
@@ -308,6 +338,8 @@ def run_split(ctx: StageContext) -> StageOutput:
     ctx.open_output(con, "join", "examples", "examples")
     identity = _identity(ctx, con, join["base"], base["schema"])
     on = ctx.stage.get("on") or _default_on(ctx.stage["by"], join)
+    require_columns(ctx, con, "examples", join["base"], [on],
+                    f"the examples table of source {join['base']!r}")
     resolved = date.fromisoformat(snapshot) if snapshot else None
     _dates_need_a_snapshot(ctx, join["base"], resolved)
     _check_gap(ctx, join, resolved)

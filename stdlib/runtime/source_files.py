@@ -79,7 +79,7 @@ def locator(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
         files = [r[0] for r in con.execute(f"SELECT file FROM glob({pattern})").fetchall()]
 
     def label(file: str, where: str) -> str:
-        return where if len(files) == 1 else f"{_shown(file, base_dir)} {where}"
+        return where if len(files) == 1 else f"{shown_path(file, base_dir)} {where}"
 
     if stage["format"] == "parquet":
         return lambda _column, rows: _parquet_places(files, rows, label)
@@ -87,7 +87,7 @@ def locator(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
     return lambda column, rows: _csv_places(files, columns.index(column), rows, label)
 
 
-def _shown(file: str, base_dir: Path) -> str:
+def shown_path(file: str, base_dir: Path) -> str:
     """A file a glob matched, as the user would name it: from the .pipe file's folder."""
     try:
         return Path(file).resolve().relative_to(base_dir.resolve()).as_posix()

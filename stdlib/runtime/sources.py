@@ -48,7 +48,7 @@ from .dates import snapshot_end, sql_us, to_us
 from .db import BIGINT_INTEGERS, ident, literal
 from .errors import SourceError
 from .paths import local_path, resolve_path
-from .source_files import Locate, is_pattern, line_of_record, locator, open_csv
+from .source_files import Locate, is_pattern, line_of_record, locator, open_csv, shown_path
 
 SQL_TYPES: dict[str, str] = {
     "string": "VARCHAR",
@@ -171,7 +171,7 @@ def _create_raw(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], base_dir:
         path = resolve_path(stage["path"], base_dir)
         _require_file(stage, base_dir)
         if fmt == "csv":
-            body = f"SELECT * FROM {_csv_reader(con, stage, path)}"
+            body = f"SELECT * FROM {_csv_reader(con, stage, path, base_dir)}"
         elif fmt == "parquet":
             body = f"SELECT * FROM read_parquet({literal(path)})"
         else:
@@ -215,10 +215,11 @@ _CSV_DIALECT = "header = true, delim = ',', quote = '\"', escape = '\"', all_var
 _MAX_HEADER_BYTES = 1 << 20
 
 
-def _csv_reader(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], path: str) -> str:
+def _csv_reader(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], path: str,
+                base_dir: Path) -> str:
     """SQL table function reading a csv source. Without sniffing DuckDB must be told the
     columns; a file it alone can open (remote, zstd) is sniffed, with the dialect fixed."""
-    names = _csv_header(con, stage, path)
+    names = _csv_header(con, stage, path, base_dir)
     if names is None:
         return f"read_csv({literal(path)}, {_CSV_DIALECT})"
     columns = ", ".join(f"{literal(name)}: 'VARCHAR'" for name in names)
@@ -227,16 +228,16 @@ def _csv_reader(con: duckdb.DuckDBPyConnection, stage: dict[str, Any], path: str
 
 
 def _csv_header(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
-                path: str) -> list[str] | None:
-    """The column names of the header of `path` (of the first file a glob matches), as
+                path: str, base_dir: Path) -> list[str] | None:
+    """The column names of the header of `path` (of the first file with one that a glob
+    matches; every other file must have the same, `_refuse_other_headers`), as
     DuckDB's sniffer names them (trimmed, `a_1` for a second `a`, `column1` for an empty
     one): it sniffs a copy of the header record alone. None: a file only DuckDB opens."""
     files = sorted(glob.glob(path, recursive=True)) if is_pattern(path) else [path]
-    opened = open_csv(files[0]) if files else None
-    if opened is None:
+    found = _first_header(files)
+    if found is None:
         return None
-    with opened:
-        record = _header_record(opened)
+    files, record = found
     if not record.strip():
         raise SourceError(f"source {stage['name']!r}: `{stage['path']}` is empty; a csv "
                           f"source starts with a header line")
@@ -246,7 +247,57 @@ def _csv_header(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],
         read = f"SELECT * FROM read_csv({literal(str(header))}, {_CSV_DIALECT}) LIMIT 0"
         names = [column[0] for column in con.execute(read).description]
     _refuse_renamed(stage, record, names)
+    _refuse_other_headers(stage, files, base_dir, record)
     return names
+
+
+def _first_header(files: list[str]) -> tuple[list[str], bytes] | None:
+    """The files from the first with a header on, and that header record (blank when
+    every file is empty). An empty file a glob matches holds no rows (an export's empty
+    part), and was taken for the header of all: `part-0000.csv` empty made the whole
+    source "empty". None: the first file with a header is one only DuckDB opens."""
+    for i, file in enumerate(files):
+        opened = open_csv(file)
+        if opened is None:
+            return None
+        with opened:
+            record = _header_record(opened)
+        if record.strip():
+            return files[i:], record
+    return (files, b"") if files else None
+
+
+def _refuse_other_headers(stage: dict[str, Any], files: list[str], base_dir: Path,
+                          record: bytes) -> None:
+    """Every file a glob matches must have the first file's header. The columns are
+    named from the first file and DuckDB then reads every file by position: a file with
+    the same columns in another order (`c,v,ts,user` after `user,ts,v,c`) had its `c`
+    values read as `user`, silently when the types agree. An error, not a guess."""
+    first = _header_names(record)
+    for file in files[1:]:
+        opened = open_csv(file)
+        if opened is None:
+            continue  # a file only DuckDB opens: its header cannot be compared here
+        with opened:
+            other = _header_record(opened)
+        if other == record or not other.strip() or _folded(_header_names(other)) == _folded(first):
+            continue  # the same names (DuckDB's are caseless), or an empty file: no rows
+        raise SourceError(
+            f"source {stage['name']!r}: the files of `{stage['path']}` have different "
+            f"headers: `{shown_path(files[0], base_dir)}` has {', '.join(first) or 'none'}, "
+            f"`{shown_path(file, base_dir)}` has {', '.join(_header_names(other)) or 'none'}; "
+            f"columns are read by position, so write every file with the same columns in "
+            f"the same order")
+
+
+def _folded(names: list[str]) -> list[str]:
+    return [name.casefold() for name in names]
+
+
+def _header_names(record: bytes) -> list[str]:
+    """A header record's names as written (a BOM and blanks around a name dropped)."""
+    text = record.decode("utf-8-sig", "replace")
+    return [name.strip() for name in next(csv.reader(io.StringIO(text, newline="")), [])]
 
 
 def _refuse_renamed(stage: dict[str, Any], record: bytes, names: list[str]) -> None:
@@ -353,10 +404,12 @@ def _type_errors(
             continue
         col = ident(column["name"])
         # A table made from a file keeps its rows in the file's order: rowid is a position.
+        # Grouped and ordered by position: an alias (`v`) loses to a column of that name,
+        # and a source with a column `v` stopped on DuckDB's Binder Error instead.
         samples = con.execute(
-            f"SELECT CAST({col} AS VARCHAR) AS v, min(rowid) AS first FROM __raw "
-            f"WHERE ({where}) AND ({bad[column['name']]}) GROUP BY v "
-            f"ORDER BY {'first' if locate else 'v'} LIMIT {_SAMPLE}"
+            f"SELECT CAST({col} AS VARCHAR), min(rowid) FROM __raw "
+            f"WHERE ({where}) AND ({bad[column['name']]}) GROUP BY 1 "
+            f"ORDER BY {2 if locate else 1} LIMIT {_SAMPLE}"
         ).fetchall()
         error = {"column": column["name"], "type": column["type"], "rows": count,
                  "values": [s[0] for s in samples]}

@@ -37,6 +37,7 @@ from datetime import date
 from typing import Any
 
 import duckdb
+from pipec.spelling import check_line
 
 from .dates import snapshot_end, sql_us, to_us
 from .db import ident, literal, partitioned_aggregation
@@ -317,7 +318,9 @@ def check_range(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish:
 
 def check_completeness(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish:
     col = check["column"]
-    name = f"completeness {col} {check['op']} {check['value']}"
+    # Named as written (`>= 99%`, `within 2d`), not as the manifest stores it (`>= 0.99`,
+    # `within 172800s`): the run's stop message must lead the reader to the line.
+    name = check_line(check)
     if absent := _absent(scan, [col]):
         return _named(name, absent)
     total_of, present_of = scan.add("count(*)"), scan.add(f"count({ident(col)})")
@@ -387,7 +390,7 @@ def _key_text(cols: list[str]) -> str:
 
 def check_freshness(scan: Scan, check: dict[str, Any], ctx: CheckContext) -> Finish:
     col = check["column"]
-    name = f"freshness {col} within {check['within_s']}s"
+    name = check_line(check)
     if absent := _absent(scan, [col]):
         return _named(name, absent)
     newest_of = scan.add(f"max({sql_us(ident(col))})")
