@@ -227,9 +227,8 @@ def condition(column: str, check: dict[str, Any]) -> str:
 
 
 def _range_entry(scan: Scan, column: str, rule: dict[str, Any]) -> Finish:
-    name = f"range {column} " + (
-        f"in {rule['in']}" if rule.get("in") else f"{rule['op']} {rule['value']}"
-    )
+    # As written (`range v in -10..10`), as the other checks are named.
+    name = check_line({**rule, "kind": "range", "column": column})
     if absent := _absent(scan, [column]):
         return _named(name, absent)
     bad = f"{ident(column)} IS NOT NULL AND NOT {condition(column, rule)}"
