@@ -101,7 +101,26 @@ def load_source(
                                locator(con, stage, base_dir))
     null_time = _apply_snapshot(con, table, time_col, snapshot)
     rows = con.execute(f"SELECT count(*) FROM {ident(table)}").fetchall()[0][0]
+    if rows == 0 and snapshot is not None and time_col is not None:
+        _all_after_the_snapshot(con, stage["name"], time_col, snapshot)
     return LoadedSource(snapshot, rows, null_time, missing, type_errors)
+
+
+def _all_after_the_snapshot(con: duckdb.DuckDBPyConnection, source: str, time_col: str,
+                            snapshot: date) -> None:
+    """Stop the stage when the snapshot leaves out every row the data has: a date before
+    the data starts (a typo in the year, say) passed every check on zero rows, and the
+    run stopped at the train stage with "no labelled rows", or trained on labels that
+    were all negative, never saying why."""
+    first, last = con.execute(
+        f"SELECT min({ident(time_col)})::DATE, max({ident(time_col)})::DATE FROM __typed"
+    ).fetchall()[0]
+    if first is None:  # no row, or no row with a time: nothing the snapshot left out
+        return
+    raise SourceError(
+        f"source {source!r}: `snapshot {snapshot}` keeps no row: every {time_col!r} is "
+        f"later (the data spans {first} to {last}); give a snapshot date on or after "
+        f"{first}, or `snapshot latest`")
 
 
 def newest_date(con: duckdb.DuckDBPyConnection, stage: dict[str, Any],

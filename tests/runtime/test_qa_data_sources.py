@@ -93,3 +93,22 @@ def test_a_glob_of_empty_files_is_an_empty_source(tmp_path: Path) -> None:
     stage = source("h", "parts/*.csv", "user", "ts", SCHEMA, fmt="csv", snapshot=None)
     with pytest.raises(SourceError, match="`parts/\\*.csv` is empty"):
         load_source(connect(), stage, tmp_path, "data")
+
+
+def test_a_snapshot_before_every_row_stops_the_source(tmp_path: Path) -> None:
+    """`snapshot 2023-01-01` on data of 2024 kept no row: every check passed on zero
+    rows and the run stopped at the train stage with "no labelled rows" (or, for a
+    label's source, trained on labels all negative), never naming the snapshot."""
+    (tmp_path / "h.csv").write_text("user,ts,v,first\n"
+                                    "u1,2024-01-01 10:00:00,0.5,a\n"
+                                    "u2,2024-03-02 10:00:00,0.7,b\n")
+    stage = source("h", "h.csv", "user", "ts", SCHEMA, fmt="csv", snapshot="2023-01-01")
+    with pytest.raises(SourceError) as raised:
+        load_source(connect(), stage, tmp_path, "data")
+    assert str(raised.value) == (
+        "source 'h': `snapshot 2023-01-01` keeps no row: every 'ts' is later (the data "
+        "spans 2024-01-01 to 2024-03-02); give a snapshot date on or after 2024-01-01, "
+        "or `snapshot latest`")
+    # A snapshot that keeps a row is read as before.
+    kept = source("h", "h.csv", "user", "ts", SCHEMA, fmt="csv", snapshot="2024-01-01")
+    assert load_source(connect(), kept, tmp_path, "data").row_count == 1
