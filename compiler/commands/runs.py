@@ -90,6 +90,10 @@ def _list(records: Any, args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=2))
         return 0
+    if not rows:  # said, not an empty output that reads like a failure to find anything
+        print(f"pipec: no runs recorded yet in `{Path(args.project) / '.pipec'}`",
+              file=sys.stderr)
+        return 0
     # At least 24 wide as before, wider when a name is longer: one store holds the runs
     # of every pipeline beside it, and a longer name pushed its line's columns out.
     width = max([24, *(len(row["pipeline"]) for row in rows)])

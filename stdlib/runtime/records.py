@@ -30,7 +30,7 @@ from typing import Any
 from .context import USABLE
 from .errors import PipecRuntimeError
 from .state import registry_base
-from .store import STORE_DIR, ArtifactStore, RunIndex, connect_wal
+from .store import STORE_DIR, ArtifactStore, RunIndex, connect_wal, immediate_transaction
 
 PACKAGES = ("pipec", "scikit-learn", "numpy", "pandas", "duckdb", "pyarrow", "skops", "scipy")
 RECORDS_SCHEMA = """
@@ -50,6 +50,34 @@ CREATE TRIGGER IF NOT EXISTS run_continuations_immutable BEFORE UPDATE ON run_co
 CREATE TRIGGER IF NOT EXISTS run_continuations_kept BEFORE DELETE ON run_continuations
   BEGIN SELECT RAISE(ABORT, 'run records are immutable'); END;
 """
+# The registry folders the records name, each once with when a record last named it:
+# what `registries` answers with, without parsing every record. Derived from the
+# records (an insert trigger keeps it up to date, in the insert's own transaction), so
+# unlike them it is updated; a store made before it gets it filled from its records.
+REGISTRIES_TABLE = "run_registries"
+_REGISTRIES_OF = """
+CASE WHEN json_valid({text}) THEN CASE WHEN json_type({text}, '$.registries') = 'array'
+  THEN {text} END END"""
+_REGISTRIES_UPSERT = """
+  ON CONFLICT (folder) DO UPDATE SET created_at = excluded.created_at,
+    position = excluded.position WHERE excluded.created_at >= run_registries.created_at"""
+REGISTRIES_SCHEMA = (
+    # `list` takes the newest runs from it rather than sorting them all.
+    "CREATE INDEX IF NOT EXISTS run_records_created ON run_records (created_at)",
+    """CREATE TABLE run_registries (
+  folder TEXT PRIMARY KEY, created_at REAL NOT NULL, position INTEGER NOT NULL)""",
+    f"""CREATE TRIGGER run_records_registries AFTER INSERT ON run_records BEGIN
+  INSERT INTO run_registries (folder, created_at, position)
+  SELECT value, NEW.created_at, key
+  FROM json_each({_REGISTRIES_OF.format(text="NEW.record_json")}, '$.registries')
+  WHERE type = 'text' {_REGISTRIES_UPSERT};
+END""",
+    # The records written before the table was.
+    f"""INSERT INTO run_registries (folder, created_at, position)
+SELECT j.value, r.created_at, j.key
+FROM run_records r, json_each({_REGISTRIES_OF.format(text="r.record_json")}, '$.registries') j
+WHERE j.type = 'text' {_REGISTRIES_UPSERT}""",
+)
 # A run's latest record: its last continuation, else its first record.
 LATEST = """
 SELECT r.run_id, r.pipeline, coalesce(c.status, r.status),
@@ -57,6 +85,19 @@ SELECT r.run_id, r.pipeline, coalesce(c.status, r.status),
        coalesce(c.created_at, r.created_at)
 FROM run_records r LEFT JOIN run_continuations c ON c.run_id = r.run_id
   AND c.seq = (SELECT max(seq) FROM run_continuations WHERE run_id = r.run_id)
+"""
+
+# The newest runs by their first record (parameter: how many; -1: all), each with its
+# latest record's status, sha256 and time: the limit is taken on the created_at index
+# before the join, and no record's text is read.
+NEWEST = """
+SELECT r.run_id, r.pipeline, coalesce(c.status, r.status),
+       coalesce(c.record_sha256, r.record_sha256), coalesce(c.created_at, r.created_at)
+FROM (SELECT run_id, pipeline, status, record_sha256, created_at FROM run_records
+      ORDER BY created_at DESC LIMIT ?) r
+LEFT JOIN run_continuations c ON c.run_id = r.run_id
+  AND c.seq = (SELECT max(seq) FROM run_continuations WHERE run_id = r.run_id)
+ORDER BY r.created_at DESC
 """
 
 # The sha256 of a run's latest record (parameters: the run id, twice).
@@ -249,12 +290,45 @@ class RunRecords:
 
     def __init__(self, project: Path) -> None:
         self.project = Path(project)
-        self.store = ArtifactStore(project)
-        self.db = connect_wal(self.project / STORE_DIR / "index.sqlite", schema=RECORDS_SCHEMA)
+        self._path = self.project / STORE_DIR / "index.sqlite"
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        # Opened when first needed: reading a store no run was recorded in creates nothing
+        # in it (a command run where there is no store refuses before it gets here).
+        self._db: sqlite3.Connection | None = None
+        self._store: ArtifactStore | None = None
+        self._indexed = False  # whether the store has `run_registries` (set on opening)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The records' database, with its tables (created when missing)."""
+        if self._db is None:
+            db = connect_wal(self._path, schema=RECORDS_SCHEMA)
+            try:
+                self._indexed = _add_registries_table(db)
+            except BaseException:
+                db.close()
+                raise
+            self._db = db
+        return self._db
+
+    @property
+    def store(self) -> ArtifactStore:
+        """Where each record's bytes are stored too, content-addressed."""
+        if self._store is None:
+            self._store = ArtifactStore(self.project)
+        return self._store
+
+    def _empty(self) -> bool:
+        """Whether there is no run index yet: a read answers "no runs" without making one."""
+        return self._db is None and not self._path.exists()
 
     def close(self) -> None:
-        self.db.close()
-        self.store.close()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
     def write(self, record: dict[str, Any]) -> str | None:
         """Store the record of a run that ended: its sha256. A run that has a record gets
@@ -300,6 +374,8 @@ class RunRecords:
         """The record of a run id or of a unique prefix of one. A prefix matching several
         runs is refused rather than answered with one of them; `substr`, not LIKE, so
         `%` and `_` are not wildcards and case matters."""
+        if self._empty():
+            return None
         exact = self.db.execute(LATEST + " WHERE r.run_id = ?", (run_id,)).fetchone()
         if exact is not None or not run_id:
             return _loaded(exact) if exact else None
@@ -314,25 +390,41 @@ class RunRecords:
     def registries(self) -> list[str]:
         """The registry folders the recorded runs registered to, the most recent first
         (absolute: a relative one is inside the run store's folder)."""
+        if self._empty():
+            return []
+        db = self.db
+        if not self._indexed:  # a store made before the table, which pipec may not write
+            return self._registries_parsed()
+        rows = db.execute(f"SELECT folder FROM {REGISTRIES_TABLE} "
+                          "ORDER BY created_at DESC, position, folder")
+        return list(dict.fromkeys(str(self.project / folder) for (folder,) in rows))
+
+    def _registries_parsed(self) -> list[str]:
+        """`registries` from every record's text (a record that is not JSON names none)."""
         found: list[str] = []
         for (text,) in self.db.execute("SELECT record_json FROM run_records "
                                        "ORDER BY created_at DESC"):
-            found += [folder for r in json.loads(text).get("registries") or []
-                      if (folder := str(self.project / r)) not in found]
+            try:
+                named = json.loads(text).get("registries") or []
+            except (json.JSONDecodeError, AttributeError):
+                continue
+            found += [folder for r in named if (folder := str(self.project / r)) not in found]
         return found
 
     def list(self, limit: int | None = 50) -> list[dict[str, Any]]:
         """The latest runs (all with `limit` None), newest first (by their first record),
         each with its latest record's status."""
-        rows = self.db.execute(LATEST + " ORDER BY r.created_at DESC LIMIT ?",
-                               (-1 if limit is None else limit,))
+        if self._empty():
+            return []
+        rows = self.db.execute(NEWEST, (-1 if limit is None else limit,))
         keys = ("run_id", "pipeline", "status", "record_sha256", "created_at")
-        return [dict(zip(keys, (*row[:4], row[5]), strict=True)) for row in rows]
-
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def unrecorded(self, prefix: str) -> tuple[str, str] | None:
         """(run id, status in the run index) of a run starting with `prefix` that has no
         record: one still running, or killed before it could write its record."""
+        if self._empty():
+            return None
         try:
             row = self.db.execute(
                 "SELECT run_id, status FROM runs WHERE substr(run_id, 1, ?) = ? "
@@ -343,7 +435,39 @@ class RunRecords:
 
     def count(self) -> int:
         """How many runs have a record."""
+        if self._empty():
+            return 0
         return int(self.db.execute("SELECT count(*) FROM run_records").fetchone()[0])
+
+
+def _add_registries_table(db: sqlite3.Connection) -> bool:
+    """Give a store made before `run_registries` the table, its trigger, the registries
+    of the records it holds and the created_at index: once, by the first process to open
+    it. False when the store cannot be written (a read-only copy): it is read as it is."""
+    present = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    if db.execute(present, (REGISTRIES_TABLE,)).fetchone():
+        return True
+    if not _has_json(db):  # a SQLite built without its JSON functions: records parsed
+        return False
+    try:
+        with immediate_transaction(db) as cur:  # two processes opening an old store at once
+            if cur.execute(present, (REGISTRIES_TABLE,)).fetchone() is None:
+                for statement in REGISTRIES_SCHEMA:
+                    cur.execute(statement)
+    except sqlite3.OperationalError as exc:
+        if not (getattr(exc, "sqlite_errorname", "").startswith("SQLITE_READONLY")
+                or "readonly database" in str(exc)):
+            raise
+        return False
+    return True
+
+
+def _has_json(db: sqlite3.Connection) -> bool:
+    try:
+        db.execute("SELECT json_valid('[]')").fetchone()
+    except sqlite3.OperationalError:
+        return False
+    return True
 
 
 def executions_of(index: RunIndex, run_id: str,
