@@ -17,6 +17,7 @@ from pipec.backends.plan import plan_of
 from pipec.backends.pyrender import render
 from pipec.diagnostics import Diagnostic, Severity
 from pipec.model import Program
+from pipec.nodes import Span
 
 OPERATORS = ("bash", "kubernetes")
 
@@ -32,14 +33,8 @@ class AirflowBackend:
         if options.airflow_operator == "kubernetes":
             found += pod_diagnostics(program, plan, "the KubernetesPodOperator")
             found += shared_state(program, options.state_volume, "The KubernetesPodOperator")
-        elif options.state_volume:
-            # Said rather than ignored: the claim is for pods; Bash tasks share the
-            # workers' folder, where the run store and the registries already are.
-            found.append(Diagnostic(
-                "BUILD002", Severity.NOTE, "`[tool.pipec] state_volume` is not used by "
-                "Airflow's BashOperator: stages keep their state beside the .pipe file on "
-                "the workers", span,
-                "build with `--airflow-operator kubernetes` to mount the claim in each pod"))
+        else:
+            found += _unused_by_bash(options, span)
         return Lowered(model, span, found)
 
     def emit(self, lowered: Lowered) -> dict[str, str]:
@@ -57,3 +52,24 @@ class AirflowBackend:
         if size <= options.airflow_max_tasks:
             return []
         return [budget001(lowered.span, "airflow", size, options.airflow_max_tasks)]
+
+
+def _unused_by_bash(options: BuildOptions, span: Span) -> list[Diagnostic]:
+    """The pod settings of `[tool.pipec]`, said rather than ignored: Bash tasks run in
+    no pod. The claim is not needed (the workers' folder already holds the run store
+    and the registries); the service account is not applied, so the stages run with the
+    workers' own credentials, which the platform team may not expect."""
+    found = []
+    if options.state_volume:
+        found.append(Diagnostic(
+            "BUILD002", Severity.NOTE, "`[tool.pipec] state_volume` is not used by "
+            "Airflow's BashOperator: stages keep their state beside the .pipe file on "
+            "the workers", span,
+            "build with `--airflow-operator kubernetes` to mount the claim in each pod"))
+    if options.service_account:
+        found.append(Diagnostic(
+            "BUILD002", Severity.NOTE, "`[tool.pipec] service_account` is not used by "
+            "Airflow's BashOperator: stages run on the workers with the workers' own "
+            "credentials", span,
+            "build with `--airflow-operator kubernetes` to run each pod as that account"))
+    return found

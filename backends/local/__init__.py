@@ -48,7 +48,8 @@ class LocalBackend:
             edges=plan.edges, schedule=plan.retrain,
         )
         span = pipeline_span(program)
-        return Lowered(model, span, _ignored(program, plan, span))
+        return Lowered(model, span,
+                       [*_ignored(program, plan, span), *_no_pods(options, span)])
 
     def emit(self, lowered: Lowered) -> dict[str, str]:
         script: LocalScript = lowered.model
@@ -77,3 +78,19 @@ def _ignored(program: Program, plan: Plan, span: Span) -> list[Diagnostic]:
             image_span(program) or span,
             "build for Argo or `--airflow-operator kubernetes` to run every stage in the image"))
     return found
+
+
+def _no_pods(options: BuildOptions, span: Span) -> list[Diagnostic]:
+    """The pod settings of `[tool.pipec]`, said rather than ignored, as Airflow's
+    BashOperator says them: the script starts no pod, so the run store and the
+    registries stay in the project folder and the stages run with the credentials of
+    whoever runs the script."""
+    unused = (("state_volume", options.state_volume, "the run store and the registries "
+               "stay in the project folder"),
+              ("service_account", options.service_account, "stages run with the "
+               "credentials of whoever runs the script"))
+    return [Diagnostic(
+        "BUILD002", Severity.NOTE, f"`[tool.pipec] {name}` is not used by the local script: "
+        f"it runs every stage as a process on this machine, and {effect}", span,
+        "build for Argo or `--airflow-operator kubernetes` to run the stages in pods")
+        for name, value, effect in unused if value]
