@@ -2,7 +2,8 @@
 
 Refuses (exit 1) when the file has errors, printing them. Runs every property of the
 split's kind against the runtime's implementation; a failure prints the property, what
-broke and the shrunk counterexample as a small table, and exits 1.
+broke and the shrunk counterexample as a small table, then the command that replays
+it, and exits 1.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def _check(path: Path, spec, args: argparse.Namespace) -> int:  # noqa: ANN001
     tty = sys.stdout.isatty()
     props = properties_for(spec, cross_process=not args.no_cross_process)
     print(f"{path}: split by {spec.kind}" + (f" on {spec.on}" if spec.on else "")
-          + f": {len(props)} properties, {args.max_examples} examples each")
+          + f": {len(props)} properties, {args.max_examples} "
+          + ("example" if args.max_examples == 1 else "examples") + " each")
     failures: list[SplitPropertyFailure] = []
     with _Progress(console, tty, len(props), args.max_examples) as progress:
         for prop in props:
@@ -86,9 +88,25 @@ def _check(path: Path, spec, args: argparse.Namespace) -> int:  # noqa: ANN001
             print(plain_failure(failure))
     if failures:
         print(f"{len(failures)} of {len(props)} split properties do not hold")
+        print(_replay(path, args))
         return 1
     print(f"all {len(props)} split properties hold")
     return 0
+
+
+def _replay(path: Path, args: argparse.Namespace) -> str:
+    """How to see the same counterexamples again: the examples follow from the seed (a
+    fixed one by default) and the number of examples, so the same command replays them."""
+    import shlex
+
+    command = ["pipec", "test", str(path), "--max-examples", str(args.max_examples)]
+    if args.seed is not None:
+        command += ["--seed", str(args.seed)]
+    if args.no_cross_process:
+        command.append("--no-cross-process")
+    seed = "the fixed default seed" if args.seed is None else f"seed {args.seed}"
+    return (f"replay with the same examples ({seed}): "
+            + " ".join(shlex.quote(part) for part in command))
 
 
 class _Progress:

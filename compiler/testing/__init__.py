@@ -26,6 +26,7 @@ _EXPORTS = {
     "partition": "properties", "order_independent": "properties", "stable": "properties",
     "time_bounds_hold": "properties", "labels_mature": "properties",
     "keys_one_side": "properties", "holdout_is_test": "properties", "shares": "properties",
+    "tested_after_trained": "properties", "entities_unseen": "properties",
     "reproducible_across_processes": "crossproc",
     "split_cases": "strategies", "tables": "strategies", "values": "strategies",
     "bulk_table": "strategies", "SplitCase": "strategies", "ROW": "strategies",
