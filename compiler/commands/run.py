@@ -40,13 +40,12 @@ def _stage_word(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipec.commands.check import emit
-
     path = single_file(args.file, "run")
     if path is None:
         return 2
-    program, manifest = _compile(path)
+    program, found, manifest = _compile(path)
     if manifest is None:
+        _say(program, found)
         return 1
     if program.pipeline is None:  # a teams-only or empty file: there is nothing to run
         print(f"pipec: no pipeline in `{args.file}`: nothing to run", file=sys.stderr)
@@ -59,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"pipec: {exc}", file=sys.stderr)
         return 2
-    _warn_dirty(program, path, emit)
+    # Said together, with one count of errors and warnings under them.
+    _say(program, found + _dirty(program, path))
     try:
         result = _execute(manifest, path, args, from_stage, until)
     except (sqlite3.DatabaseError, OSError) as exc:
@@ -104,10 +104,10 @@ def _check_range(manifest: dict[str, Any], from_stage: str | None, until: str | 
                      "nothing would run")
 
 
-def _compile(path: Path) -> tuple[Any, dict[str, Any] | None]:
+def _compile(path: Path) -> tuple[Any, list[Any], dict[str, Any] | None]:
+    """The program, what the checks found, and its manifest (None when it has errors)."""
     from pipec.backends.runtime_limits import runtime_limits
     from pipec.check import compile
-    from pipec.commands.check import emit
     from pipec.config import options_for
     from pipec.diagnostics import has_errors
     from pipec.manifest import build_manifest
@@ -116,17 +116,22 @@ def _compile(path: Path) -> tuple[Any, dict[str, Any] | None]:
     # What no target's runtime can do (BUILD001/BUILD002) is said before any stage runs,
     # not after the model is trained.
     found = program.diagnostics + (runtime_limits(program) if program.ok else [])
-    if found:
-        _heard(emit, found, {f.display: f.text for f in program.files}, "text")
     if has_errors(found):
-        return program, None
-    return program, build_manifest(program)
+        return program, found, None
+    return program, found, build_manifest(program)
 
 
-def _warn_dirty(program: Any, path: Path, emit: Any) -> None:
+def _dirty(program: Any, path: Path) -> list[Any]:
     from pipec.rules.repro005_dirty_tree import repro005
 
-    found = repro005(program, path.resolve().parent)
+    return repro005(program, path.resolve().parent)
+
+
+def _say(program: Any, found: list[Any]) -> None:
+    """The diagnostics, in one block: emitted twice, each block ended with its own
+    `0 errors, N warnings`, and the first one's count was wrong for the whole."""
+    from pipec.commands.check import emit
+
     if found:
         _heard(emit, found, {f.display: f.text for f in program.files}, "text")
 

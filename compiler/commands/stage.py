@@ -25,7 +25,12 @@ HumanApproval reads it as the task's XCom, Argo's suspend step has a `when` on i
 stage, records the stop (the stage as failed when it had no ending yet, and the run's
 record) unless the stage wrote it; the exit is 128 + the signal. A stage's `on_failure
 alert` line is printed for a failed attempt only when no retry follows; the script
-stopped retries nothing, so `--record-stop` prints the one an attempt held back."""
+stopped retries nothing, so `--record-stop` prints the one an attempt held back.
+
+The stage that writes the run's record says so: `run RUN: STATUS, record SHA`. The local
+script, where every stage that stops a branch rewrites the record, passes `--no-run-line`
+to each, then once at its end `--say-run-end`, which runs nothing and prints that line
+from the run's latest record (exit 2 when the run has none)."""
 
 from __future__ import annotations
 
@@ -79,6 +84,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run_parser.add_argument("--record-stop", choices=("SIGINT", "SIGTERM"), metavar="SIGNAL",
                             help="do not run the stage: record that SIGNAL stopped the "
                             "run at it (the local script does, when it is stopped)")
+    # The local script runs every stage of one run and says the run's end once itself:
+    # each stage that stops a branch rewrites the record, and would say so each time.
+    run_parser.add_argument("--no-run-line", action="store_true",
+                            help="do not print `run RUN: STATUS, record SHA` when this "
+                            "stage ends the run (the local script says the run's end once)")
+    run_parser.add_argument("--say-run-end", action="store_true",
+                            help="do not run the stage: print `run RUN: STATUS, record SHA` "
+                            "from the run's latest record (the local script does, once, "
+                            "after its last stage)")
 
 
 def _same_build(manifest: dict[str, Any], path: Path, expected: str | None) -> None:
@@ -113,12 +127,16 @@ def run(args: argparse.Namespace) -> int:
     base_dir = (manifest_dir / manifest.get("base_dir", ".")).resolve()
     project = Path(args.project or os.environ.get("PIPEC_PROJECT")
                    or os.environ.get(STATE_DIR_ENV) or base_dir).resolve()
+    if getattr(args, "say_run_end", False):
+        return _say_run_end(project, run_id)
     if getattr(args, "record_stop", None):
         return _record_stop(manifest, manifest_dir, project, stage_id, run_id,
-                            signal.Signals[args.record_stop])
+                            signal.Signals[args.record_stop],
+                            say_run=not getattr(args, "no_run_line", False))
     try:
         status = _run_one(manifest, manifest_dir, base_dir, project, stage_id, run_id,
-                          getattr(args, "debug", False), rejected_by)
+                          getattr(args, "debug", False), rejected_by,
+                          say_run=not getattr(args, "no_run_line", False))
     except (sqlite3.DatabaseError, OSError) as exc:
         # The run store itself (not a stage's work, which is recorded): said as `pipec
         # run` says it, not as an internal error.
@@ -234,9 +252,9 @@ def _safe(run_id: str) -> str:
 
 
 def _record_stop(manifest: dict[str, Any], manifest_dir: Path, project: Path,
-                 stage_id: str, run_id: str, signum: int) -> int:
-    """`--record-stop`: the run's record, when the stage did not write it; 128 + the
-    signal, the stopped script's own exit status."""
+                 stage_id: str, run_id: str, signum: int, say_run: bool = True) -> int:
+    """`--record-stop`: the run's record, when the stage did not write it (said unless
+    `say_run` is off); 128 + the signal, the stopped script's own exit status."""
     from pipec.render.text import visible
     from pipec.stdlib.runtime.alerts import alert_line
     from pipec.stdlib.runtime.runner import end_stopped_run
@@ -246,7 +264,7 @@ def _record_stop(manifest: dict[str, Any], manifest_dir: Path, project: Path,
                             failed_alert=withheld)
     if withheld is not None:
         print(visible(alert_line(withheld)), file=sys.stderr)
-    if ended is not None:
+    if ended is not None and say_run:
         _say_record(run_id, ended)
     return 128 + signum
 
@@ -288,6 +306,26 @@ def _retried(manifest: dict[str, Any], project: Path, run_id: str, stage_id: str
         index.close()
 
 
+def _say_run_end(project: Path, run_id: str) -> int:
+    """`--say-run-end`: the run's end as its latest record says it, the line a stage that
+    ends the run prints; 2 when the run has no record."""
+    from pipec.render.text import visible
+    from pipec.stdlib.runtime.records import RunRecords
+
+    records = RunRecords(project)
+    try:
+        latest = next((run for run in records.list(limit=None) if run["run_id"] == run_id),
+                      None)
+    finally:
+        records.close()
+    if latest is None:
+        print(visible(f"pipec: run {run_id} has no record"), file=sys.stderr)
+        return 2
+    print(visible(f"run {run_id}: {latest['status']}, record "
+                  f"{latest['record_sha256'][:12]}"))
+    return 0
+
+
 def _say_record(run_id: str, ended: Any) -> None:
     """The record the run's end wrote, if this process wrote one (not another stage)."""
     from pipec.render.text import visible
@@ -298,7 +336,8 @@ def _say_record(run_id: str, ended: Any) -> None:
 
 
 def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, project: Path,
-             stage_id: str, run_id: str, debug: bool, rejected_by: str | None = None) -> str:
+             stage_id: str, run_id: str, debug: bool, rejected_by: str | None = None,
+             say_run: bool = True) -> str:
     """Run the stage (or record its rejection), say how it ended (and the run, when it
     ended the run): the status."""
     from pipec.config import load_config
@@ -344,7 +383,7 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
         finally:
             stage_running.clear()  # from here on, a SIGTERM waits for the record
         return _end(manifest, manifest_dir, project, run_id, stage_id, status, message,
-                    stopped, error, alert, final)
+                    stopped, error, alert, final, say_run)
 
 
 def _turn(manifest: dict[str, Any], project: Path, stage_id: str) -> Any:
@@ -371,8 +410,10 @@ def _said(stage_id: str, result: Any) -> str:
 
 def _end(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
          stage_id: str, status: str, message: str, stopped: RunStopped | None,
-         error: str | None, alert: dict[str, Any] | None, final: bool = False) -> str:
-    """Say how the stage ended; write the run's record when it ended the run."""
+         error: str | None, alert: dict[str, Any] | None, final: bool = False,
+         say_run: bool = True) -> str:
+    """Say how the stage ended; write the run's record when it ended the run (and say
+    so, unless `say_run` is off: the caller says the run's end)."""
     from pipec.render.text import visible
     from pipec.stdlib.runtime.alerts import alert_line
     from pipec.stdlib.runtime.runner import end_stage_run
@@ -387,7 +428,8 @@ def _end(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: st
                           error=error, failed_alert=alert if error else None, final=final)
     if ended is None:
         return status
-    _say_record(run_id, ended)
+    if say_run:
+        _say_record(run_id, ended)
     # The run ended as another stage left it (a branch that went on after a stop, or a
     # lesser stop after a failure): this task exits as its own stage ended.
     return status if ended.carried else ended.status

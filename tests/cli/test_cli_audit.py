@@ -205,7 +205,8 @@ def test_project_before_or_after_the_action(command: str) -> None:
 def test_runs_project_before_list_end_to_end(tmp_path: Path, capsys) -> None:
     (tmp_path / ".pipec").mkdir()
     assert main(["runs", "--project", str(tmp_path), "list"]) == 0
-    assert "no runs" not in capsys.readouterr().err
+    # The `--project` given before `list` is the store read (empty, and said so).
+    assert f"no runs recorded yet in `{tmp_path / '.pipec'}`" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------- 9: --select/--ignore

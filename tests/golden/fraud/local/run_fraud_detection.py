@@ -17,8 +17,9 @@ script is stopped: the running stage and every process it started are sent the s
 signal first (SIGTERM for a SIGHUP; then SIGKILL to whatever of them is left once the
 stage ended or the grace passed, as on a timeout), nothing is retried, and the run's
 record is written (by that stage, else by `pipec stage run --record-stop`), as `pipec
-run` writes it. The schedule (`SCHEDULE`) is for the orchestrators; this script runs
-once.
+run` writes it. The run's end (`run RUN: STATUS, record SHA`) is said once, last, from
+its latest record: not by each stage that stopped a branch. The schedule (`SCHEDULE`)
+is for the orchestrators; this script runs once.
 """
 
 from __future__ import annotations
@@ -115,8 +116,10 @@ def stopped(signum, _frame):
 
 
 def run_stage(stage_id, timeout_s):
+    # `--no-run-line`: the run's end is said once (`say_run_end`), not by each stage that
+    # stops a branch.
     argv = [sys.executable, "-m", "pipec", "stage", "run", "--manifest", MANIFEST,
-            "--stage", stage_id] + (["--run-id", RUN_ID] if RUN_ID else [])
+            "--stage", stage_id, "--no-run-line"] + (["--run-id", RUN_ID] if RUN_ID else [])
     # A session of its own, so a process group of its own: a timeout or a stop then
     # reaches every process the stage started (a model's own subprocess, joblib's
     # workers), which would otherwise outlive it. A signal this script gets is passed on.
@@ -217,13 +220,15 @@ def record_stop(stage_id, signum):
     for ignored in STOP_SIGNALS:
         signal.signal(ignored, signal.SIG_IGN)
     argv = [sys.executable, "-m", "pipec", "stage", "run", "--manifest", MANIFEST,
-            "--stage", stage_id, "--run-id", RUN_ID, "--record-stop",
+            "--stage", stage_id, "--no-run-line", "--run-id", RUN_ID, "--record-stop",
             signal.Signals(signum).name]
     try:
         subprocess.run(argv, check=False, timeout=STOP_GRACE_S)
     except subprocess.TimeoutExpired:  # killed: the script must still end
         print(f"run {RUN_ID}: its record could not be written in {STOP_GRACE_S} s",
               file=sys.stderr)
+        return
+    say_run_end()  # whichever wrote the record: the stopped stage, or the line above
 
 
 def seconds(text):
@@ -278,10 +283,21 @@ def main(argv=None):
     for signum in STOP_SIGNALS:
         signal.signal(signum, stopped)
     try:
-        return run_stages(args.retry_delay)
+        status = run_stages(args.retry_delay)
+        say_run_end()
     except Stopped as stop_signal:  # not retried: whoever sent it wants the run to stop
         print(f"run {RUN_ID}: stopped by signal {stop_signal.signum}", file=sys.stderr)
         return 128 + stop_signal.signum
+    return status
+
+
+def say_run_end():
+    """`run RUN: STATUS, record SHA`, once, from the run's latest record: each stage that
+    stopped a branch rewrote it, and was told (`--no-run-line`) not to say so."""
+    argv = [sys.executable, "-m", "pipec", "stage", "run", "--manifest", MANIFEST,
+            "--stage", STAGES[-1][0], "--say-run-end", "--run-id", RUN_ID]
+    with subprocess.Popen(argv) as said:
+        said.wait()
 
 
 if __name__ == "__main__":
