@@ -198,11 +198,13 @@ def problems(folder: Path, code: int, output: str) -> list[str]:
 def _failure_problems(record: dict[str, Any]) -> list[str]:
     error = (record.get("report") or {}).get("error") or ""
     stage, _, rest = error.partition(": ")
+    # The runtime's own errors read as their message; anything else keeps its class
+    # (`ValueError: ...`), which is how a crash the runner caught shows.
     kind = rest.partition(": ")[0]
     found = []
     if "\n" in error or stage not in _stage_ids():
         found.append(f"a failure that does not name its stage in one line: {error!r}")
-    if kind not in _runtime_errors():
+    if kind.isidentifier() and kind not in _runtime_errors():
         found.append(f"a crash recorded as an environment error: {error[:300]!r}")
     return found
 
