@@ -311,13 +311,17 @@ def _say_run_end(project: Path, run_id: str) -> int:
     ends the run prints; 2 when the run has no record."""
     from pipec.render.text import visible
     from pipec.stdlib.runtime.records import RunRecords
+    from pipec.stdlib.runtime.store import STORE_DIR
 
-    records = RunRecords(project)
-    try:
-        latest = next((run for run in records.list(limit=None) if run["run_id"] == run_id),
-                      None)
-    finally:
-        records.close()
+    latest = None
+    # Only read: a project no run was recorded in is left without a `.pipec` folder.
+    if (project / STORE_DIR / "index.sqlite").is_file():
+        records = RunRecords(project)
+        try:
+            latest = next((run for run in records.list(limit=None)
+                           if run["run_id"] == run_id), None)
+        finally:
+            records.close()
     if latest is None:
         print(visible(f"pipec: run {run_id} has no record"), file=sys.stderr)
         return 2

@@ -102,3 +102,5 @@ def test_say_run_end_without_a_record_is_an_error(tmp_path: Path, capsys) -> Non
                  "deploy.model", "--say-run-end", "--run-id", "none1"]) == 2
     out, err = capsys.readouterr()
     assert out == "" and "run none1 has no record" in err
+    # Only read: the project, where no run was recorded, gets no `.pipec` folder.
+    assert not (tmp_path / ".pipec").exists()
