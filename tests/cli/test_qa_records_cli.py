@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from pipec.cli import main
 from pipec.stdlib.runtime import serialize
-from pipec.stdlib.runtime.records import RunRecords
 from pipec.stdlib.runtime.registry import Registry
+from support.records import run_record, stored
 
 IMAGE = "example.com/train@sha256:" + "ab" * 32
 GATE = {"line": "primary roc_auc >= 0.6", "passed": True, "observed": 0.9,
@@ -22,31 +22,7 @@ GATE = {"line": "primary roc_auc >= 0.6", "passed": True, "observed": 0.9,
 
 
 def _record(run_id: str, **changes: Any) -> dict[str, Any]:
-    """A small record of a run that trained, evaluated and registered model `m`."""
-    record: dict[str, Any] = {
-        "run_id": run_id, "pipeline": "p", "status": "succeeded", "stages": [],
-        "code": {"declared": "auto", "commit": "c0ffee", "dirty": False},
-        "environment": {"image": IMAGE, "python": "3.11", "packages": {}},
-        "data": {"events": {"snapshot": "2026-03-31", "content_hash": "d" * 64,
-                            "rows": 10}},
-        "models": {"m": {"model": "sklearn.linear_model.LogisticRegression",
-                         "params": {"C": 1.0}, "seed": 1,
-                         "model_sha256": serialize.sha256(b"m")}},
-        "evaluations": {"m": {"blessed": True, "report_sha256": "report-m",
-                              "gates": [GATE]}},
-        "report": {"run_id": run_id, "stages": []},
-    }
-    return record | changes
-
-
-def _store(folder: Path, *records: dict[str, Any]) -> Path:
-    store = RunRecords(folder)
-    try:
-        for record in records:
-            store.write(record)
-    finally:
-        store.close()
-    return folder
+    return run_record(run_id, GATE, IMAGE, **changes)
 
 
 def _registry(folder: Path, approval_by: str | None = None) -> Registry:
@@ -79,7 +55,7 @@ def test_show_says_when_the_code_had_uncommitted_changes(
     """Checking out the recorded commit does not give back a dirty tree's code: the text
     says so, as the record's `dirty` does."""
     dirty = _record("run2", code={"declared": "auto", "commit": "c0ffee", "dirty": True})
-    _store(tmp_path, _record("run1"), dirty)
+    stored(tmp_path, _record("run1"), dirty)
     code, out, _ = _pipec(capsys, "runs", "show", "run2", "--project", str(tmp_path))
     assert code == 0 and "code      c0ffee (with uncommitted changes)" in out, out
     code, out, _ = _pipec(capsys, "runs", "show", "run1", "--project", str(tmp_path))
@@ -97,7 +73,7 @@ def test_diff_text_keeps_letters_and_shows_controls_as_pictures(
     first = _record("run1", labels={"l": {"definition": "Zoë"}},
                     evaluations={"m": {"blessed": True, "report_sha256": "report-m",
                                        "gates": [hostile]}})
-    _store(tmp_path, first, second)
+    stored(tmp_path, first, second)
     code, out, err = _pipec(capsys, "runs", "diff", "run1", "run2", "--project", str(tmp_path))
     assert code == 0, err
     assert '"Zoë" -> "Zoë \ufffdlate"' in out and "\\u00eb" not in out, out
@@ -111,7 +87,7 @@ def test_diff_shows_a_list_only_one_run_has_as_the_record_has_it(
     gates as their list, not as the map by line it builds to compare two lists."""
     stopped = _record("run2", evaluations={"m": {"blessed": None, "report_sha256": None,
                                                  "gates": None}})
-    _store(tmp_path, _record("run1"), stopped)
+    stored(tmp_path, _record("run1"), stopped)
     code, out, err = _pipec(capsys, "runs", "diff", "run1", "run2", "--format", "json",
                             "--project", str(tmp_path))
     assert code == 0, err
@@ -122,7 +98,7 @@ def test_runs_takes_limit_without_the_action_word(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`pipec runs` alone lists, so `pipec runs --limit 1` lists one run (it was read as
     the action word `1`, a usage error)."""
-    _store(tmp_path, _record("run1"), _record("run2"))
+    stored(tmp_path, _record("run1"), _record("run2"))
     code, out, err = _pipec(capsys, "runs", "--limit", "1", "--project", str(tmp_path))
     assert code == 0 and len(out.splitlines()) == 1, out + err
     assert "the newest 1 of 2 runs" in err
@@ -131,7 +107,7 @@ def test_runs_takes_limit_without_the_action_word(
 @pytest.mark.parametrize("damage", ["{not json", "[1, 2]"])
 def test_a_damaged_record_is_one_line_naming_the_run(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str) -> None:
-    _store(tmp_path, _record("run1"), _record("run2"))
+    stored(tmp_path, _record("run1"), _record("run2"))
     _registry(tmp_path).close()
     _damage(tmp_path, "run1", damage)
     for command in (["runs", "show", "run1"], ["runs", "diff", "run2", "run1"],
@@ -146,7 +122,7 @@ def test_lineage_text_keeps_letters_and_shows_controls_as_pictures(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The approver and label definition read as written; a bidirectional control or a
     C1 control in them is shown as U+FFFD, and JSON keeps the exact text."""
-    _store(tmp_path, _record("run1", labels={"l": {"definition": "late \u202eby\x9b"}}))
+    stored(tmp_path, _record("run1", labels={"l": {"definition": "late \u202eby\x9b"}}))
     registry = _registry(tmp_path, approval_by="risk")
     try:
         registry.approve("m", 1, approver="Zoë \u202e", team="risk")
@@ -183,7 +159,7 @@ def test_a_record_edited_by_hand_is_refused_not_shown(
     """Valid JSON whose text no longer hashes to the sha256 stored beside it (its
     environment deleted by hand): the audit trail is refused, naming the run, rather than
     shown as if it were what ran."""
-    _store(tmp_path, _record("run1"), _record("run2"))
+    stored(tmp_path, _record("run1"), _record("run2"))
     _registry(tmp_path).close()
     edited = _record("run1")
     edited.pop("environment", None)
@@ -208,7 +184,7 @@ def test_diff_names_the_stages_that_ran_again_and_whose_key_moved(
                                     stage("train.m", "ran", "k2", 9.0)])
     second = _record("run2", stages=[stage("source.events", "skipped (cached)", "k1", 0.1),
                                      stage("train.m", "ran", "k3", 8.0)])
-    _store(tmp_path, first, second)
+    stored(tmp_path, first, second)
     code, out, err = _pipec(capsys, "runs", "diff", "run1", "run2", "--project", str(tmp_path))
     assert code == 0, err
     assert out.splitlines() == ['stages.source.events.status: "ran" -> "skipped (cached)"',

@@ -12,39 +12,17 @@ from typing import Any
 import pytest
 from pipec.cli import main
 from pipec.stdlib.runtime import serialize
-from pipec.stdlib.runtime.records import RunRecords
 from pipec.stdlib.runtime.registry import Registry
+from support.records import run_record, stored
 
 FIRST, SECOND = "786dd6d6039d4c66", "cf271665dae24317"
+IMAGE = "pipec/train@sha256:" + "ab" * 32
 GATE = {"line": "features compatible", "passed": True, "observed": True,
         "blocking": True, "kind": "features_compatible", "note": ""}
 
 
 def _record(run_id: str, pipeline: str = "p", **changes: Any) -> dict[str, Any]:
-    """A small record of a run that trained, evaluated and registered model `m`."""
-    record: dict[str, Any] = {
-        "run_id": run_id, "pipeline": pipeline, "status": "succeeded", "stages": [],
-        "code": {"declared": "auto", "commit": "c0ffee", "dirty": False},
-        "environment": {"image": "pipec/train@sha256:" + "ab" * 32,
-                        "python": "3.11", "packages": {}},
-        "data": {"events": {"snapshot": "2026-03-31", "content_hash": "d" * 64, "rows": 10}},
-        "models": {"m": {"model": "sklearn.linear_model.LogisticRegression",
-                         "params": {"C": 1.0}, "seed": 1,
-                         "model_sha256": serialize.sha256(b"m")}},
-        "evaluations": {"m": {"blessed": True, "report_sha256": "report-m", "gates": [GATE]}},
-        "report": {"run_id": run_id, "stages": []},
-    }
-    return record | changes
-
-
-def _store(folder: Path, *records: dict[str, Any]) -> Path:
-    store = RunRecords(folder)
-    try:
-        for record in records:
-            store.write(record)
-    finally:
-        store.close()
-    return folder
+    return run_record(run_id, GATE, IMAGE, pipeline, **changes)
 
 
 def _registry(folder: Path) -> None:
@@ -83,7 +61,7 @@ def test_format_before_the_action_word_is_used(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
     """`pipec registry --format json show M` prints JSON: the action's own default
     `text` does not replace the value given before the action word."""
-    _store(tmp_path, _record(FIRST), _record(SECOND))
+    stored(tmp_path, _record(FIRST), _record(SECOND))
     _registry(tmp_path)
     code, out, err = _pipec(capsys, *command, "--project", str(tmp_path))
     assert code == 0, err
@@ -95,7 +73,7 @@ def test_limit_before_show_or_diff_is_refused(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], action: list[str]) -> None:
     """`runs --limit 1 show RUN` read `--limit` and then ignored it: now a usage error
     naming the option; before `list` (or alone) it still limits the listing."""
-    _store(tmp_path, _record(FIRST), _record(SECOND))
+    stored(tmp_path, _record(FIRST), _record(SECOND))
     code, out, err = _pipec(capsys, "runs", "--limit", "1", *action, "--project", str(tmp_path))
     assert code == 2 and out == "", out
     assert f"`--limit` applies to `runs list` only, not `runs {action[0]}`" in err, err
@@ -130,7 +108,7 @@ def test_verify_before_a_state_change_is_refused_and_nothing_changes(
 ])
 def test_an_unknown_run_id_names_the_run_it_likely_means(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], typed: str, meant: str) -> None:
-    _store(tmp_path, _record(FIRST), _record(SECOND))
+    stored(tmp_path, _record(FIRST), _record(SECOND))
     code, out, err = _pipec(capsys, "runs", "show", typed, "--project", str(tmp_path))
     assert code == 2 and out == ""
     assert f"no run `{typed}`; did you mean `{meant}`? (`pipec runs list --project " in err, err
@@ -141,10 +119,10 @@ def test_an_unknown_run_id_in_an_empty_store_says_it_is_empty(
     """No run to mean: the store holds none yet (`runs list` prints nothing there); with
     runs but none close, the plain `no run` (a guess would mislead)."""
     empty = tmp_path / "empty"
-    _store(empty)
+    stored(empty)
     code, _, err = _pipec(capsys, "runs", "show", "zzz", "--project", str(empty))
     assert code == 2 and "no run `zzz`: " in err and "holds no run record yet" in err, err
-    full = _store(tmp_path / "full", _record(FIRST))
+    full = stored(tmp_path / "full", _record(FIRST))
     code, _, err = _pipec(capsys, "runs", "diff", FIRST, "zzz", "--project", str(full))
     assert code == 2 and err == "pipec: no run `zzz`\n", err
 
@@ -154,7 +132,7 @@ def test_diff_of_runs_of_two_pipelines_says_so_first(
     """Every stage of one pipeline is null in the other's run: the one line that says
     why comes on stderr (the JSON on stdout stays a document); two runs of one pipeline
     get no such note."""
-    _store(tmp_path, _record(FIRST), _record(SECOND, pipeline="q"), _record("run3"))
+    stored(tmp_path, _record(FIRST), _record(SECOND, pipeline="q"), _record("run3"))
     code, out, err = _pipec(capsys, "runs", "diff", FIRST, SECOND, "--format", "json",
                             "--project", str(tmp_path))
     assert code == 0 and json.loads(out)["pipeline"] == ["p", "q"]
@@ -182,7 +160,7 @@ def test_lineage_answers_a_repeated_gate_once(
     """A stage's own `features compatible` and its gate set's are one gate to a reader,
     as `pipec run` and `runs show` print them; the record keeps both."""
     evaluations = {"m": {"blessed": True, "report_sha256": "report-m", "gates": [GATE, GATE]}}
-    _store(tmp_path, _record(FIRST, evaluations=evaluations))
+    stored(tmp_path, _record(FIRST, evaluations=evaluations))
     _registry(tmp_path)
     code, out, err = _pipec(capsys, "lineage", "m@1", "--format", "json",
                             "--project", str(tmp_path))
@@ -196,7 +174,7 @@ def test_a_command_option_before_the_command_says_where_it_goes(
     """`pipec --format json runs` was refused as `invalid choice: 'json'`: argparse took
     the option's value for the command. The refusal names the option and its place;
     pipec's own `--debug` before the command still works."""
-    _store(tmp_path, _record(FIRST))
+    stored(tmp_path, _record(FIRST))
     with pytest.raises(SystemExit) as stopped:
         main(["--format", "json", "runs", "--project", str(tmp_path)])
     _, err = capsys.readouterr()
@@ -226,7 +204,7 @@ def test_show_says_a_version_found_archived_was_already_registered(
         return {"m": {"model": "m", "version": 1, "state": state, "registry": "registry/",
                       "sha256": serialize.sha256(b"m")}}
 
-    _store(tmp_path, _record(FIRST, register=register("candidate")),
+    stored(tmp_path, _record(FIRST, register=register("candidate")),
            _record(SECOND, register=register("archived")))
     code, out, err = _pipec(capsys, "runs", "show", SECOND, "--project", str(tmp_path))
     assert code == 0 and "  register  m: v1 already registered (archived)\n" in out, out + err
