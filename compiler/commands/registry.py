@@ -350,18 +350,12 @@ def _promote(registry: Any, args: argparse.Namespace) -> int:
     (nor its `--reason`), which the line says."""
     entry = _named(registry, args.model, "promote")
     why = _why(args)
-    before = _history_length(registry, entry)
     done = registry.promote(entry.model, entry.version, actor=getpass.getuser(),
                             reason=f"promoted by hand: {why}" if why else "promoted by hand")
-    if _history_length(registry, entry) == before:
+    if entry.state == "production":  # `promote` records nothing for it
         return _done(args, f"{done.model}@{done.version} was already production; nothing "
                            "recorded", done.as_json())
     return _done(args, f"{done.model}@{done.version} is production", done.as_json())
-
-
-def _history_length(registry: Any, entry: Any) -> int:
-    """How many transitions the version has: a promotion adds at least one."""
-    return sum(t["version"] == entry.version for t in registry.transitions(entry.model))
 
 
 def _rollback(registry: Any, args: argparse.Namespace) -> int:

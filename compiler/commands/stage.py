@@ -313,20 +313,19 @@ def _say_run_end(project: Path, run_id: str) -> int:
     from pipec.stdlib.runtime.records import RunRecords
     from pipec.stdlib.runtime.store import STORE_DIR
 
-    latest = None
+    ending = None
     # Only read: a project no run was recorded in is left without a `.pipec` folder.
     if (project / STORE_DIR / "index.sqlite").is_file():
         records = RunRecords(project)
         try:
-            latest = next((run for run in records.list(limit=None)
-                           if run["run_id"] == run_id), None)
+            ending = records.ending(run_id)
         finally:
             records.close()
-    if latest is None:
+    if ending is None:
         print(visible(f"pipec: run {run_id} has no record"), file=sys.stderr)
         return 2
-    print(visible(f"run {run_id}: {latest['status']}, record "
-                  f"{latest['record_sha256'][:12]}"))
+    status, sha = ending
+    print(visible(f"run {run_id}: {status}, record {sha[:12]}"))
     return 0
 
 

@@ -387,6 +387,13 @@ class RunRecords:
                                "give more of it")
         return _loaded(rows[0]) if rows else None
 
+    def ending(self, run_id: str) -> tuple[str, str] | None:
+        """(status, sha256) of the latest record of exactly `run_id`; None without one."""
+        if self._empty():
+            return None
+        row = self.db.execute(LATEST + " WHERE r.run_id = ?", (run_id,)).fetchone()
+        return (row[2], row[3]) if row else None
+
     def registries(self) -> list[str]:
         """The registry folders the recorded runs registered to, the most recent first
         (absolute: a relative one is inside the run store's folder)."""
