@@ -12,10 +12,7 @@ from typing import Any
 
 from pipec.manifest import build_manifest
 from pipec.model import Program
-
-# The language has no retry delay; every target waits this long between attempts
-# (Airflow's own default).
-RETRY_DELAY_S = 300
+from pipec.stdlib.runtime.errors import RETRY_DELAY_S as RETRY_DELAY_S  # for the backends
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ run's record)."""
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sqlite3
 import sys
@@ -28,6 +29,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", metavar="STAGE", type=_stage_word,
                         help="stop after this stage")
     parser.add_argument("--project", help="folder for the run store (default: FILE's folder)")
+    parser.add_argument("--retry-delay", type=_seconds, metavar="SECONDS",
+                        help="seconds between retries of a failed stage (default: 300, "
+                             "as every target waits)")
 
 
 def _stage_word(text: str) -> str:
@@ -37,6 +41,16 @@ def _stage_word(text: str) -> str:
         raise argparse.ArgumentTypeError("name a stage (its id, kind or name); leave the "
                                          "option out to run every stage")
     return text
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,15 +154,17 @@ def _execute(manifest: dict[str, Any], path: Path, args: argparse.Namespace,
              from_stage: str | None, until: str | None) -> Any:
     from pipec.commands.progress import stage_progress
     from pipec.config import load_config
+    from pipec.stdlib.runtime.errors import RETRY_DELAY_S
     from pipec.stdlib.runtime.runner import planned_stages, run_pipeline
 
     folder = path.resolve().parent
     project = Path(args.project).resolve() if args.project else folder
     config = load_config(path)
     options = {"allowed_model_modules": list(config.allowed_model_modules)}
+    delay = RETRY_DELAY_S if args.retry_delay is None else args.retry_delay
     # The bar counts the stages this run will reach: `--until` leaves the rest out.
     planned = [s["id"] for s in planned_stages(manifest, until)]
     with stage_progress(planned) as progress:
         return run_pipeline(manifest, folder, project, from_stage=from_stage, until=until,
                             progress=lambda *status: _heard(progress, *status),
-                            options=options)
+                            options=options, retry_delay_s=delay)

@@ -353,12 +353,12 @@ def _run_one(manifest: dict[str, Any], manifest_dir: Path, base_dir: Path, proje
         signals_stop_the_stage,
     )
     from pipec.stdlib.runtime.runner import refused_unregistered, reuse_missing_upstream
-    from pipec.stdlib.runtime.stage import reject_stage, run_stage
+    from pipec.stdlib.runtime.stage import reject_stage, run_stage, stop_queries
 
     options = {"allowed_model_modules": list(load_config(base_dir).allowed_model_modules)}
     stopped, error, alert = None, None, None
     final = False  # stopped by SIGINT: the whole run stops, no retry follows
-    with signals_stop_the_stage(_STOP_REASONS) as stage_running:
+    with signals_stop_the_stage(_STOP_REASONS, stop_queries) as stage_running:
         try:
             # An upstream stage changed since its outputs were made: the stage fails,
             # naming it (recorded), rather than run on stale inputs.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +18,11 @@ BIGINT_INTEGERS = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT",
                              "UTINYINT", "USMALLINT", "UINTEGER"})
 
 
+# Every connection `connect` made that is still open, for `interrupt_queries`.
+_OPEN: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+_OPEN_LOCK = threading.Lock()
+
+
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB whose session time zone is UTC.
 
@@ -22,10 +30,22 @@ def connect() -> duckdb.DuckDBPyConnection:
     says every date is 00:00 UTC.
     """
     con = duckdb.connect(database=":memory:")
+    with _OPEN_LOCK:
+        _OPEN.add(con)
     con.execute("SET TimeZone = 'UTC'")
     # The runner draws its own progress; DuckDB's bar would interleave with it.
     con.execute("SET enable_progress_bar = false")
     return con
+
+
+def interrupt_queries() -> None:
+    """Stop the query each open connection runs (from another thread: a stage's
+    timeout); it raises in the stage, which `errors.stops_kept` reports as the timeout."""
+    with _OPEN_LOCK:
+        connections = list(_OPEN)
+    for con in connections:
+        with contextlib.suppress(duckdb.Error):  # closed meanwhile
+            con.interrupt()
 
 
 def ident(name: str) -> str:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,8 +30,117 @@ class Terminated(BaseException):
         self.signum = signum
 
 
+# The language has no retry delay; every target, and `pipec run`, waits this long between
+# attempts (Airflow's own default).
+RETRY_DELAY_S = 300
+
+
+class TimedOut(BaseException):
+    """The stage ran past its `timeout` at `pipec run` (`stage_deadline`). A
+    BaseException for the reason Terminated is one; unlike a signal, it fails only the
+    stage, which its `retries` then run again, as an orchestrator's timeout does."""
+
+
+class _PendingStop:
+    """The stop (Terminated, TimedOut) that is to end the running stage, raised once.
+    Native code that runs Python's signal handlers in the middle of a call raises its own
+    error in place of the handler's and drops it (DuckDB stops its query with
+    `RuntimeError: Query interrupted`), and a timeout stops a query from another thread
+    (`stage_deadline`): `stops_kept` then raises this stop instead."""
+
+    def __init__(self) -> None:
+        self.error: BaseException | None = None
+        self.raised = False
+
+    def set(self, error: BaseException) -> None:
+        self.error, self.raised = error, False
+
+    def clear(self) -> None:
+        self.error, self.raised = None, False
+
+    def raise_once(self) -> None:
+        if self.error is not None and not self.raised:
+            self.raised = True
+            raise self.error
+
+
+_PENDING = _PendingStop()
+
+
 @contextmanager
-def signals_stop_the_stage(reasons: Mapping[int, str]) -> Iterator[set[str]]:
+def stops_kept() -> Iterator[None]:
+    """Raise the stop that reached the block (a signal's Terminated, a TimedOut) in
+    place of the error native code made of it, so that the stage is recorded as what
+    stopped it (`interrupted by SIGINT`, `timed out after 2h`), and a Ctrl-C during a
+    query ends the run rather than failing one stage as a query error would. The stop
+    stays known, raised, after the block: the handler of the signal, which may run only
+    now, then raises nothing more."""
+    _PENDING.clear()
+    try:
+        yield
+    except BaseException as exc:
+        stop = _PENDING.error
+        if stop is not None and exc is not stop:  # raised and swallowed, or not raised yet
+            _PENDING.raised = True
+            raise stop from exc
+        raise
+
+
+@contextmanager
+def stage_deadline(seconds: float | None,
+                   on_expiry: Callable[[], None] | None = None) -> Iterator[None]:
+    """Raise TimedOut (`timed out after 2h`) in the stage once `seconds` have passed: a
+    timer thread then calls `on_expiry` (which stops the stage's DuckDB queries, where
+    Python's signal handlers are not run reliably) and sends the main thread SIGALRM,
+    whose handler raises it in Python code wherever the stage is. A long call into other
+    native code (a model fit) finishes first, as with an orchestrator's SIGTERM. None, or
+    not the main thread (an in-process caller's own thread, where no handler can be
+    installed): no deadline. Use inside `stops_kept`."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    from pipec.literals import format_duration
+
+    timed_out = TimedOut(f"timed out after {format_duration(seconds)}")
+    armed = threading.Lock()  # held while the deadline acts, or once the stage has ended
+    main = threading.main_thread().ident
+
+    def expire() -> None:
+        if not armed.acquire(blocking=False):
+            return  # the stage has ended
+        try:
+            _PENDING.set(timed_out)
+            if on_expiry is not None:
+                on_expiry()
+            signal.pthread_kill(main, signal.SIGALRM)  # type: ignore[arg-type]
+        finally:
+            armed.release()
+
+    def handler(_signum: int, _frame: object) -> None:
+        if _PENDING.error is timed_out:
+            _PENDING.raise_once()
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        armed.acquire()  # waits for an expiry in progress; none acts from here on
+        # Not SIGALRM's default, which ends the process: the signal an expiry just sent
+        # may reach this thread only now, and is then dropped.
+        signal.signal(signal.SIGALRM, previous if callable(previous) else _late_alarm)
+
+
+def _late_alarm(_signum: int, _frame: object) -> None:
+    """SIGALRM after its deadline ended: nothing to stop."""
+
+
+@contextmanager
+def signals_stop_the_stage(reasons: Mapping[int, str],
+                           on_signal: Callable[[], None] | None = None) -> Iterator[set[str]]:
     """While the yielded set is not empty, each signal of `reasons` (SIGTERM: an
     orchestrator's timeout or cancel, Airflow's `on_kill`, Kubernetes before its SIGKILL;
     SIGINT: Ctrl-C at `pipec run`) raises Terminated with its reason in the stage, which
@@ -38,16 +148,27 @@ def signals_stop_the_stage(reasons: Mapping[int, str]) -> Iterator[set[str]]:
     clears the set; once it is cleared, a signal is held off until the record is written
     (a SIGKILL still ends the process), then delivered to the handler that was there
     before. Python runs the handler between bytecodes: a long call into native code (a
-    DuckDB query, a model fit) finishes first."""
+    model fit) finishes first. `on_signal` (stopping the stage's DuckDB queries, which
+    run Python's handlers only now and then) is called from a thread of its own as the
+    signal arrives."""
     running = {"stage"}
     pending: list[int] = []
+    _PENDING.clear()
 
     def stop(signum: int, _frame: object) -> None:
         if not running:
             pending.append(signum)
             return
         running.clear()
-        raise Terminated(reasons[signum], signum)
+        seen = _PENDING.error
+        if not (isinstance(seen, Terminated) and seen.signum == signum):  # not `arrived`'s
+            _PENDING.set(Terminated(reasons[signum], signum))
+        _PENDING.raise_once()  # unless `stops_kept` raised it in place of a query's error
+
+    def arrived(signum: int) -> None:  # the watcher's thread, before `stop` runs
+        if running and on_signal is not None:
+            _PENDING.set(Terminated(reasons[signum], signum))
+            on_signal()
 
     try:
         # None: a handler installed outside Python, which cannot be put back; the default
@@ -57,12 +178,39 @@ def signals_stop_the_stage(reasons: Mapping[int, str]) -> Iterator[set[str]]:
         yield running
         return
     try:
-        yield running
+        with _signals_watched(set(reasons), arrived):
+            yield running
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if pending:
         _deliver(pending[0], previous[pending[0]])
+
+
+@contextmanager
+def _signals_watched(signums: set[int], act: Callable[[int], None]) -> Iterator[None]:
+    """Call `act(signum)` from a thread as soon as one of `signums` arrives, however long
+    the main thread stays in native code: Python's own handler writes the signal's
+    number to its wakeup file descriptor at once (`signal.set_wakeup_fd`), read here."""
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+
+    def watch() -> None:
+        while data := os.read(read_fd, 64):  # empty once `write_fd` is closed
+            for signum in data:
+                if signum in signums:
+                    act(signum)
+
+    watcher = threading.Thread(target=watch, name="pipec-signals", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(write_fd)
+        watcher.join()
+        os.close(read_fd)
 
 
 def _deliver(signum: int, handler: Any) -> None:
@@ -79,7 +227,7 @@ def failure_text(exc: BaseException) -> str:
     are worded for the user: their message alone. Anything else (a project's model
     raising ValueError, a DuckDB conversion error) keeps its class, which is part of
     what happened."""
-    if isinstance(exc, PipecRuntimeError | Terminated):
+    if isinstance(exc, PipecRuntimeError | Terminated | TimedOut):
         return str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 

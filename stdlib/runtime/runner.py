@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import signal
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import closing
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from traceback import format_exc
 from typing import Any
+
+from pipec.spelling import number
 
 from .alerts import alert_for
 from .branches import (
@@ -38,16 +41,18 @@ from .branches import (
 )
 from .context import USABLE, manifest_stage
 from .errors import (
+    RETRY_DELAY_S,
     ManifestError,
     MissingUpstream,
     NotBlessed,
     RunStopped,
     Terminated,
+    TimedOut,
     failure_text,
     signals_stop_the_stage,
 )
 from .records import RunRecords, write_run_record
-from .stage import StageResult, current_key, record_failure, run_stage
+from .stage import StageResult, current_key, record_failure, run_stage, stop_queries
 from .store import ArtifactStore, Execution, RunIndex, stage_turn
 
 Progress = Callable[[str, str], None]  # (stage id, status)
@@ -132,6 +137,7 @@ class _Outcome:
     stopped_by: int | None = None
     carried: bool = False  # see RunResult.carried
     also_stopped: list[str] = field(default_factory=list)  # see RunResult.also_stopped
+    reason: str = ""  # a failure's own words, without the stage's id: its alert's why
 
 
 def run_pipeline(
@@ -144,8 +150,12 @@ def run_pipeline(
     progress: Progress | None = None,
     run_id: str | None = None,
     options: dict[str, Any] | None = None,
+    retry_delay_s: float = RETRY_DELAY_S,
 ) -> RunResult:
     """Run a pipeline locally; never raises for a data problem, returns its status.
+
+    A failed stage is run again its `retries` times, `retry_delay_s` apart, and one past
+    its `timeout` fails (`stage_deadline`), as the targets do.
 
     SIGINT and SIGTERM stop the stage that runs (see `signals_stop_the_stage`); a signal
     while the record is written waits for it, then is delivered."""
@@ -156,12 +166,12 @@ def run_pipeline(
                if signal.getsignal(signum) != signal.SIG_IGN}
     index = RunIndex(project)
     try:
-        with signals_stop_the_stage(reasons) as running:
+        with signals_stop_the_stage(reasons, stop_queries) as running:
             outcome = _Outcome()
             try:
                 index.start_run(run_id, manifest.get("dag_hash"))
                 _run_stages(manifest, manifest_dir, project, run_id, index,
-                            from_stage, until, notify, options, outcome)
+                            from_stage, until, notify, options, outcome, retry_delay_s)
                 running.clear()  # from here on, a signal waits for the record
             except Terminated as exc:  # between two stages: no stage failed
                 outcome.status, outcome.error, outcome.stopped_by = \
@@ -353,7 +363,8 @@ def retry_follows(manifest: dict[str, Any], index: RunIndex, run_id: str,
 
 def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
                 index: RunIndex, from_stage: str | None, until: str | None,
-                notify: Progress, options: dict[str, Any] | None, outcome: _Outcome) -> None:
+                notify: Progress, options: dict[str, Any] | None, outcome: _Outcome,
+                retry_delay_s: float) -> None:
     """Each planned stage in order (those before `from_stage` reused), into `outcome`;
     a stage that stops the run (blocked, waiting) or fails leaves out the stages behind
     it, and a signal (Terminated) every stage after it."""
@@ -386,7 +397,7 @@ def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run
             if stage["id"] in behind:
                 continue
             if not _run_one(manifest, manifest_dir, project, run_id, options, stage, notify,
-                            outcome):
+                            outcome, retry_delay_s):
                 if outcome.stopped_by is not None:
                     break
                 behind = downstream(manifest, behind | {stage["id"]})
@@ -394,32 +405,68 @@ def _run_stages(manifest: dict[str, Any], manifest_dir: Path, project: Path, run
 
 def _run_one(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
              options: dict[str, Any] | None, stage: dict[str, Any], notify: Progress,
-             outcome: _Outcome) -> bool:
-    """Run one stage into `outcome`; False when it stopped the run (blocked, waiting)
-    or failed (a signal stops it too: Terminated)."""
-    ending = _Outcome()
+             outcome: _Outcome, retry_delay_s: float) -> bool:
+    """Run one stage into `outcome`, a failure again its `retries` times (after
+    `retry_delay_s`), as the targets do; False when it stopped the run (blocked,
+    waiting) or failed with no retry left (a signal stops it too, never retried:
+    Terminated)."""
+    retries = int(stage.get("retries") or 0)
+    for attempt in range(retries + 1):
+        ending = _Outcome()
+        result = _attempt_stage(manifest, manifest_dir, project, run_id, options, stage,
+                                notify, ending)
+        if result is not None:
+            outcome.results.append(result)
+            notify(stage["id"], result.status)
+            return True
+        if ending.status != "failed" or ending.stopped_by is not None or attempt == retries:
+            break
+        if not _wait_to_retry(stage, attempt + 1, retries, retry_delay_s, notify, ending):
+            break
+    if ending.status == "failed":  # only a failure no retry mends alerts (`alerts`)
+        alert = alert_for(stage, ending.reason)
+        outcome.failed_alerts += [alert] if alert else []
+    _keep_worst(outcome, ending)
+    notify(stage["id"], ending.status)
+    return False
+
+
+def _attempt_stage(manifest: dict[str, Any], manifest_dir: Path, project: Path, run_id: str,
+                   options: dict[str, Any] | None, stage: dict[str, Any], notify: Progress,
+                   ending: _Outcome) -> StageResult | None:
+    """One attempt at the stage: its result, or None with how it ended in `ending`."""
     try:
         # Another `pipec run` of this pipeline running the stage now goes first: this
         # run then finds its result in the cache instead of making a second one.
         with stage_turn(project, manifest["pipeline"]["name"], stage["id"],
                         lambda: notify(stage["id"], QUEUED)):
             notify(stage["id"], "running")
-            result = run_stage(manifest, manifest_dir, stage["id"], project, run_id, options)
+            # The deadline starts with the stage, not with the wait for its turn.
+            return run_stage(manifest, manifest_dir, stage["id"], project, run_id, options,
+                             timeout_s=stage.get("timeout_s"))
     except RunStopped as exc:
         ending.status, ending.blocked = exc.status, exc
-    except (Exception, Terminated) as exc:  # the failure ends the run, recorded, not raised
+    except (Exception, Terminated, TimedOut) as exc:  # recorded, not raised
         ending.status, ending.traceback = "failed", format_exc()
         ending.stopped_by = exc.signum if isinstance(exc, Terminated) else None
-        ending.error = f"{stage['id']}: {failure_text(exc)}"
-        alert = alert_for(stage, failure_text(exc))
-        outcome.failed_alerts += [alert] if alert else []
-    else:
-        outcome.results.append(result)
-        notify(stage["id"], result.status)
-        return True
-    _keep_worst(outcome, ending)
-    notify(stage["id"], ending.status)
-    return False
+        ending.reason = failure_text(exc)
+        ending.error = f"{stage['id']}: {ending.reason}"
+    return None
+
+
+def _wait_to_retry(stage: dict[str, Any], attempt: int, retries: int, delay_s: float,
+                   notify: Progress, ending: _Outcome) -> bool:
+    """Wait `delay_s` before retry `attempt` of `retries`; False when a signal stopped
+    the run meanwhile (`ending` then says so: the failure, and the signal after it)."""
+    try:  # a signal as the retry is announced stops the run as one while it waits does
+        notify(stage["id"], f"failed ({ending.reason}); "
+                            f"retry {attempt} of {retries} in {number(delay_s)} s")
+        time.sleep(delay_s)
+    except Terminated as exc:
+        ending.error += f" (then {exc}, before a retry)"
+        ending.stopped_by = exc.signum
+        return False
+    return True
 
 
 def _keep_worst(outcome: _Outcome, ending: _Outcome) -> None:

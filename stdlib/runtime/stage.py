@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,7 +45,10 @@ from .errors import (
     RunStopped,
     StageNotAvailable,
     Terminated,
+    TimedOut,
     failure_text,
+    stage_deadline,
+    stops_kept,
 )
 from .store import ArtifactStore, Execution, RunIndex, canonical_json
 
@@ -163,15 +167,16 @@ def make_context(
 
 def run_stage(
     manifest: dict[str, Any], manifest_dir: Path, stage_id: str, project: Path, run_id: str,
-    options: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None, *, timeout_s: float | None = None,
 ) -> StageResult:
     """Run (or reuse from the cache) one stage of run `run_id`; record it in the index.
 
     `options`: project settings the `.pipe` file does not carry (allowed model modules).
+    `timeout_s`: fail the stage past it (`pipec run`; an orchestrator stops the process).
     """
     ctx = make_context(manifest, manifest_dir, stage_id, project, run_id, options)
     try:
-        return _run(ctx, _execute)
+        return _run(ctx, _execute, timeout_s)
     finally:
         ctx.close()
 
@@ -225,7 +230,8 @@ def approval_given(manifest: dict[str, Any], manifest_dir: Path, register_id: st
         return False  # not known to be given: the human is asked, as before
 
 
-def _run(ctx: StageContext, execute: Callable[[StageContext], Any]) -> StageResult:
+def _run(ctx: StageContext, execute: Callable[[StageContext], Any],
+         timeout_s: float | None = None) -> StageResult:
     """The stage, recorded in the index however it ends: a failure records its error and
     which attempt of the stage in this run it was (`pipec stage run` writes the run's
     record when no retry follows, see `runner.end_stage_run`)."""
@@ -236,14 +242,23 @@ def _run(ctx: StageContext, execute: Callable[[StageContext], Any]) -> StageResu
     # failure has its execution; running it, or a cache hit, starts it again.
     ctx.index.start_stage(ctx.run_id, stage["id"], None)
     try:
-        return execute(ctx)
+        with stops_kept(), stage_deadline(timeout_s, stop_queries):
+            return execute(ctx)
     except RunStopped as exc:
         ctx.index.finish_stage(ctx.run_id, stage["id"], exc.status, {}, exc.report)
         raise
-    except (Exception, Terminated) as exc:
+    except (Exception, Terminated, TimedOut) as exc:
         ctx.index.finish_stage(ctx.run_id, stage["id"], "failed", {},
                                failure_report(exc, attempt))
         raise
+
+
+def stop_queries() -> None:
+    """Stop the stage's DuckDB queries (its timeout passed, or a signal came: from
+    another thread); none when it opened none."""
+    db = sys.modules.get(f"{__package__}.db")
+    if db is not None:
+        db.interrupt_queries()
 
 
 def record_failure(index: RunIndex, run_id: str, stage_id: str, error: Exception) -> None:

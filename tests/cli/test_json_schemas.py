@@ -172,7 +172,7 @@ def failed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _stage(2, manifest, "source.events", "r1")
     assert _pipec("runs", "show", "r1", "--project", str(folder))[0] == 2  # no record yet
     _stage(2, manifest, "source.events", "r1")
-    _expect(2, "run", str(path))
+    _expect(2, "run", str(path), "--retry-delay", "0")
     return folder
 
 
