@@ -104,8 +104,12 @@ def _rows(where: str, rows: int, values: list[Any]) -> str:
     """`where 4 rows (e.g. 12,5, n/a)`: a count of failing rows and some of their values."""
     shown = ", ".join(str(v) for v in values[:5])
     prefix = f"{where} " if where else ""
-    return f"{prefix}{rows:,} row{'' if rows == 1 else 's'}" + \
-        (f" (e.g. {shown})" if shown else "")
+    return f"{prefix}{row_count(rows)}" + (f" (e.g. {shown})" if shown else "")
+
+
+def row_count(rows: int) -> str:
+    """`336,688 rows`, `1 row`: how every run output says a count of rows."""
+    return f"{rows:,} row{'' if rows == 1 else 's'}"
 
 
 def _left_out(report: dict[str, Any]) -> str:

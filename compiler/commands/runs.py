@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipec.commands.run_report import gate_result, warning_lines
-from pipec.render.text import shown_lines
+from pipec.commands.run_report import gate_result, row_count, warning_lines
+from pipec.render.text import one_line, shown_lines
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -85,7 +85,7 @@ def _list(records: Any, args: argparse.Namespace) -> int:
     limit = getattr(args, "limit", 50) or None  # `pipec runs` alone lists with the default
     rows = records.list(limit)
     if limit is not None and len(rows) == limit and (total := records.count()) > limit:
-        print(f"(the newest {limit} of {total} runs; `--limit 0` lists them all)",
+        print(f"(the newest {limit:,} of {total:,} runs; `--limit 0` lists them all)",
               file=sys.stderr)
     if args.format == "json":
         print(json.dumps(rows, indent=2))
@@ -121,21 +121,32 @@ def _no_record(records: Any, ref: str) -> str:
         run_id, status = found
         return (f"run {run_id} has no record: the run index says `{status}`; it is still "
                 "running, or it was killed before it could write its record")
-    rows = records.list(None)
-    if not rows:
-        return f"no run `{ref}`: `{records.project / '.pipec'}` holds no run record yet"
-    # `runs list` prints each run's latest record hash beside its id, so that hash is
-    # the likeliest wrong thing to paste here.
-    owners = [row["run_id"] for row in rows if ref and row["record_sha256"].startswith(ref)]
+    # From the store's indexes: no record is read, however many runs it holds.
+    unknown = f"no run `{_as_typed(ref)}`"
+    owners = records.recorded_as(ref)
     if len(owners) == 1:
-        return (f"no run `{ref}`: that is a record of run {owners[0]} "
+        return (f"{unknown}: that is a record of run {owners[0]} "
                 f"(`pipec runs show {owners[0]}`)")
-    close = _close_run_ids(ref, [row["run_id"] for row in rows])
+    run_ids = records.run_ids()
+    if not run_ids:
+        return f"{unknown}: `{records.project / '.pipec'}` holds no run record yet"
+    close = _close_run_ids(ref, run_ids)
     if not close:
-        return f"no run `{ref}`"
+        return unknown
     where = "" if str(records.project) == "." else f" --project {shlex.quote(str(records.project))}"
-    return (f"no run `{ref}`; did you mean {' or '.join(f'`{c}`' for c in close)}? "
+    return (f"{unknown}; did you mean {' or '.join(f'`{c}`' for c in close)}? "
             f"(`pipec runs list{where}` shows the runs)")
+
+
+def _as_typed(ref: str) -> str:
+    """`ref` on one line as it was typed: an argument whose bytes are not UTF-8 (`$'\\xff'`
+    in a shell) reaches Python with surrogates, shown as those bytes (`\\xff`) rather than
+    as a surrogate, which an output that takes only UTF-8 refuses."""
+    try:
+        typed = ref.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no argument's bytes decode to
+        typed = ref.encode("utf-8", "backslashreplace")
+    return one_line(typed.decode("utf-8", "backslashreplace"))
 
 
 def _close_run_ids(ref: str, run_ids: list[str]) -> list[str]:
@@ -161,7 +172,7 @@ def _record_text(record: dict[str, Any]) -> str:
                      f"({continues['status']})")
     # A stage that did not run in this run (it failed, or one before it stopped the
     # run) leaves its fields None: say so rather than print "None rows" or "not blessed".
-    lines += [f"  data      {name}: {d.get('rows')} rows, snapshot {_snapshot(d)}, "
+    lines += [f"  data      {name}: {_row_count(d.get('rows'))}, snapshot {_snapshot(d)}, "
               f"sha256 {d['content_hash'][:12]}" if d.get("content_hash") else
               f"  data      {name}: not read in this run"
               for name, d in sorted((record.get("data") or {}).items())]
@@ -186,6 +197,11 @@ def _record_text(record: dict[str, Any]) -> str:
     lines.append("  stages")
     lines += [f"    {s['stage_id']}: {s['status']}" for s in record.get("stages") or []]
     return shown_lines(lines)
+
+
+def _row_count(rows: Any) -> str:
+    """`336,688 rows`, as `pipec run` says it; a record that counted none says so."""
+    return row_count(rows) if isinstance(rows, int) else "rows not counted"
 
 
 def _failed_gate(gate: dict[str, Any]) -> str:

@@ -78,6 +78,15 @@ SELECT j.value, r.created_at, j.key
 FROM run_records r, json_each({_REGISTRIES_OF.format(text="r.record_json")}, '$.registries') j
 WHERE j.type = 'text' {_REGISTRIES_UPSERT}""",
 )
+# Indexes of the records' sha256 (with their run, so that the index alone answers):
+# the run a record hash pasted in place of a run id belongs to is found by a range of
+# them, not by reading every record's row. A store made before them gets them when
+# first opened.
+SHA_INDEX = "run_records_sha"
+SHA_SCHEMA = (
+    f"CREATE INDEX {SHA_INDEX} ON run_records (record_sha256, run_id)",
+    "CREATE INDEX run_continuations_sha ON run_continuations (record_sha256, run_id)",
+)
 # A run's latest record: its last continuation, else its first record.
 LATEST = """
 SELECT r.run_id, r.pipeline, coalesce(c.status, r.status),
@@ -305,6 +314,8 @@ class RunRecords:
             db = connect_wal(self._path, schema=RECORDS_SCHEMA)
             try:
                 self._indexed = _add_registries_table(db)
+                # Without them (a read-only old store) a hash prefix is found by a scan.
+                _upgraded(db, SHA_INDEX, SHA_SCHEMA)
             except BaseException:
                 db.close()
                 raise
@@ -372,20 +383,48 @@ class RunRecords:
 
     def get(self, run_id: str) -> dict[str, Any] | None:
         """The record of a run id or of a unique prefix of one. A prefix matching several
-        runs is refused rather than answered with one of them; `substr`, not LIKE, so
-        `%` and `_` are not wildcards and case matters."""
-        if self._empty():
+        runs is refused rather than answered with one of them; matched as it is (`%` and
+        `_` are not wildcards and case matters), by a range of the run id index."""
+        if self._empty() or not run_id or not _is_text(run_id):
             return None
         exact = self.db.execute(LATEST + " WHERE r.run_id = ?", (run_id,)).fetchone()
-        if exact is not None or not run_id:
-            return _loaded(exact) if exact else None
-        rows = self.db.execute(LATEST + " WHERE substr(r.run_id, 1, ?) = ? "
-                               "ORDER BY r.created_at DESC", (len(run_id), run_id)).fetchall()
-        if len(rows) > 1:
-            shown = ", ".join(r[0] for r in rows[:5]) + (", …" if len(rows) > 5 else "")
-            raise AmbiguousRun(f"`{run_id}` is the start of {len(rows)} run ids ({shown}): "
+        if exact is not None:
+            return _loaded(exact)
+        where, params = _starting("run_id", run_id)
+        # Newest first: records are never deleted, so rowids follow the order they were
+        # written in, and the id index holds them (no record's row is read).
+        found = [candidate for (candidate,) in self.db.execute(
+            f"SELECT run_id FROM run_records WHERE {where} ORDER BY rowid DESC LIMIT 6",
+            params)]
+        if len(found) > 1:
+            total = self.db.execute(f"SELECT count(*) FROM run_records WHERE {where}",
+                                    params).fetchone()[0]
+            shown = ", ".join(found[:5]) + (", …" if total > 5 else "")
+            raise AmbiguousRun(f"`{run_id}` is the start of {total:,} run ids ({shown}): "
                                "give more of it")
-        return _loaded(rows[0]) if rows else None
+        if not found:
+            return None
+        return _loaded(self.db.execute(LATEST + " WHERE r.run_id = ?", found).fetchone())
+
+    def run_ids(self) -> list[str]:
+        """Every recorded run id, in their order, from the run id index alone."""
+        if self._empty():
+            return []
+        return [run_id for (run_id,) in
+                self.db.execute("SELECT run_id FROM run_records ORDER BY run_id")]
+
+    def recorded_as(self, prefix: str, limit: int = 2) -> list[str]:
+        """Up to `limit` runs one of whose records has a sha256 starting with `prefix`
+        (`runs list` prints it beside each run id: the likeliest wrong thing to paste in
+        place of one)."""
+        if self._empty() or not prefix or not _is_text(prefix):
+            return []
+        where, params = _starting("record_sha256", prefix)
+        rows = self.db.execute(
+            f"SELECT run_id FROM run_records WHERE {where} UNION "
+            f"SELECT run_id FROM run_continuations WHERE {where} LIMIT ?",
+            (*params, *params, limit))
+        return [run_id for (run_id,) in rows]
 
     def ending(self, run_id: str) -> tuple[str, str] | None:
         """(status, sha256) of the latest record of exactly `run_id`; None without one."""
@@ -430,15 +469,15 @@ class RunRecords:
     def unrecorded(self, prefix: str) -> tuple[str, str] | None:
         """(run id, status in the run index) of a run starting with `prefix` that has no
         record: one still running, or killed before it could write its record."""
-        if self._empty():
+        if self._empty() or not prefix or not _is_text(prefix):
             return None
+        where, params = _starting("run_id", prefix)
         try:
-            row = self.db.execute(
-                "SELECT run_id, status FROM runs WHERE substr(run_id, 1, ?) = ? "
-                "ORDER BY started_at DESC", (len(prefix), prefix)).fetchone()
+            row = self.db.execute(f"SELECT run_id, status FROM runs WHERE {where} "
+                                  "ORDER BY started_at DESC LIMIT 1", params).fetchone()
         except sqlite3.OperationalError:  # a store with records but no run index yet
             return None
-        return (row[0], row[1]) if row and prefix else None
+        return (row[0], row[1]) if row else None
 
     def count(self) -> int:
         """How many runs have a record."""
@@ -449,22 +488,68 @@ class RunRecords:
 
 def _add_registries_table(db: sqlite3.Connection) -> bool:
     """Give a store made before `run_registries` the table, its trigger, the registries
-    of the records it holds and the created_at index: once, by the first process to open
-    it. False when the store cannot be written (a read-only copy): it is read as it is."""
-    present = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-    if db.execute(present, (REGISTRIES_TABLE,)).fetchone():
+    of the records it holds and the created_at index. False when it cannot have them (a
+    read-only copy, or a SQLite without its JSON functions): its records are parsed."""
+    if _has(db, REGISTRIES_TABLE):
         return True
-    if not _has_json(db):  # a SQLite built without its JSON functions: records parsed
-        return False
+    return _has_json(db) and _upgraded(db, REGISTRIES_TABLE, REGISTRIES_SCHEMA)
+
+
+def _has(db: sqlite3.Connection | sqlite3.Cursor, name: str) -> bool:
+    """Whether the store has the table or index `name`."""
+    return db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() \
+        is not None
+
+
+def _upgraded(db: sqlite3.Connection, name: str, statements: tuple[str, ...]) -> bool:
+    """Whether the store has table or index `name`, which a store made before it lacks:
+    then `statements` add it, once, by the first process to open the store. False when
+    the store cannot be written (a read-only copy): it is read as it is."""
+    if _has(db, name):
+        return True
     try:
         with immediate_transaction(db) as cur:  # two processes opening an old store at once
-            if cur.execute(present, (REGISTRIES_TABLE,)).fetchone() is None:
-                for statement in REGISTRIES_SCHEMA:
+            if not _has(cur, name):
+                for statement in statements:
                     cur.execute(statement)
     except sqlite3.OperationalError as exc:
         if not (getattr(exc, "sqlite_errorname", "").startswith("SQLITE_READONLY")
                 or "readonly database" in str(exc)):
             raise
+        return False
+    return True
+
+
+def _starting(column: str, prefix: str) -> tuple[str, tuple[Any, ...]]:
+    """A condition that `column` starts with the non-empty `prefix`, and its parameters.
+    UTF-8 text sorts by code point, so such values lie from `prefix` up to the least
+    string after them all: a range of the column's index, where `substr` alone made
+    SQLite read every row. `substr`, not LIKE: `%` and `_` are no wildcards, case
+    matters."""
+    where = f"{column} >= ? AND substr({column}, 1, ?) = ?"
+    params: tuple[Any, ...] = (prefix, len(prefix), prefix)
+    if (after := _after(prefix)) is not None:
+        where, params = f"{where} AND {column} < ?", (*params, after)
+    return where, params
+
+
+def _after(prefix: str) -> str | None:
+    """The least string greater than every string that starts with `prefix`: its last
+    character below U+10FFFF moved up by one (past the surrogates, which no text holds);
+    None when there is none."""
+    for at in range(len(prefix) - 1, -1, -1):
+        code = ord(prefix[at]) + 1
+        if code <= 0x10FFFF:
+            return prefix[:at] + chr(0xE000 if 0xD800 <= code <= 0xDFFF else code)
+    return None
+
+
+def _is_text(value: str) -> bool:
+    """Whether `value` is text a run id can be: an argument holding bytes that are not
+    UTF-8 reaches Python with surrogates (`\\udcff`), which SQLite refuses outright."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
         return False
     return True
 
