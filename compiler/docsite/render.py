@@ -26,6 +26,7 @@ from pipec.docsite.text import (
     md_inline_code,
     md_text,
     mermaid_label,
+    page_title,
     pipeline_anchor,
     pipeline_labels,
     stage_anchor,
@@ -78,7 +79,7 @@ def render_site(manifest: dict[str, Any]) -> dict[str, str]:
     published manifest.json keeps them exact."""
     manifest = displayed(manifest)
     context = {"m": manifest, "colours": team_colours(manifest), "teams": TeamRows(manifest),
-               "labels": pipeline_labels(manifest)}
+               "labels": pipeline_labels(manifest), "title": page_title(manifest)}
     pages = {"index.html": _env("html").get_template("index.html.j2").render(context),
              "index.md": _env("md").get_template("index.md.j2").render(context)}
     pipeline_page = _env("md").get_template("pipeline.md.j2")

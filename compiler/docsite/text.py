@@ -13,7 +13,9 @@ PALETTE = ("#cfe8ff", "#ffe1b3", "#d4f5d0", "#f8d0e6", "#e3d9ff", "#fff3b0",
 UNDECLARED = "#eeeeee"
 
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_.-]")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}<>|#!~])")
+# `$` too: GitHub reads `$5 to $` of "costs $5 to $10" as maths; `\$` is the literal
+# dollar of CommonMark and of the dollar-maths extensions (pandoc's, comrak's).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}<>|#!~$])")
 # What opens a block when a value starts a line (a description is its own paragraph):
 # a list item (`- `, `+ `, `1. `, `1) `), a rule or setext underline (`---`, `===`).
 # It matches just before the character that needs a backslash.
@@ -47,6 +49,29 @@ def pipeline_labels(manifest: dict[str, Any]) -> dict[str, str]:
     shared = Counter(p["name"] for p in pipelines)
     return {p["slug"]: p["name"] if shared[p["name"]] == 1 else f"{p['name']} ({p['file']})"
             for p in pipelines}
+
+
+# How many names a page title lists before it says "and N more": a browser tab or a
+# bookmark shows the first few words only.
+TITLE_NAMES = 3
+
+
+def page_title(manifest: dict[str, Any]) -> str:
+    """What the HTML page documents, for its `<title>`: the pipelines by name, or, for a
+    site of team files only, the teams. Plain text: the template escapes it."""
+    pipelines = list(dict.fromkeys(p["name"] for p in manifest["pipelines"]))
+    if pipelines:
+        return f"{_listed(pipelines)} \u2013 pipeline documentation"
+    teams = list(dict.fromkeys(t["name"] for t in manifest["organisation"]["teams"]))
+    if teams:
+        return f"Teams {_listed(teams)} \u2013 pipeline documentation"
+    return "Pipeline documentation"
+
+
+def _listed(names: list[str]) -> str:
+    if len(names) <= TITLE_NAMES:
+        return ", ".join(names)
+    return f"{', '.join(names[:TITLE_NAMES])} and {len(names) - TITLE_NAMES} more"
 
 
 class TeamRows:

@@ -9,6 +9,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 from docs.docsite_support import build
 from pipec.docsite import render_site
 
@@ -98,3 +99,39 @@ def test_controls_are_shown_and_the_alert_message_is_published(tmp_path: Path) -
     assert "[U+202E] RTL override \u2407 bell" in pages["index.html"]
     assert 'alert "page &lt;b&gt;on-call&lt;/b&gt;"' in pages["index.html"]
     assert 'alert "page \\<b\\>on-call\\</b\\>"' in pages["hostile_demo.md"]
+
+
+DOLLARS = "costs $5 to $10 a run"
+
+
+def _unescaped_dollars(markdown: str) -> list[str]:
+    """Each `$` outside code spans that no backslash escapes, with what follows it."""
+    prose = re.sub(r"(`+).*?\1", "", markdown)
+    return [m.group(0) for m in re.finditer(r"(?<!\\)(?:\\\\)*\$.{0,10}", prose)]
+
+
+def test_dollars_in_free_text_read_as_dollars_not_maths(tmp_path: Path) -> None:
+    """QA: a pipeline, stage or team description `costs $5 to $10 a run` went into the
+    Markdown as written, and GitHub, which reads `$...$` as maths, showed `5 to ` as a
+    formula. Every `$` of a user string is now `\\$`, CommonMark's literal dollar."""
+    text = Path("tests/docs/fixtures/hostile.pipe").read_text("utf-8")
+    edits = [('description "<script>alert(\\"desc\\")</script> | pipe\\nnewline ``` fence"',
+              f'description "{DOLLARS}"'),
+             ("  source events {\n    owner data_team\n",
+              f'  source events {{\n    owner data_team\n    description "{DOLLARS}"\n'),
+             ("role data }", f'role data; description "{DOLLARS}" }}')]
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new)
+    source = tmp_path / "dollars.pipe"
+    source.write_text(text, "utf-8")
+    assert build(tmp_path / "site", str(source)) == 0
+    page = (tmp_path / "site" / "hostile_demo.md").read_text("utf-8")
+    index = (tmp_path / "site" / "index.md").read_text("utf-8")
+    escaped = "costs \\$5 to \\$10 a run"
+    assert page.count(escaped) == 2 and index.count(escaped) == 1
+    assert _unescaped_dollars(page) == [] and _unescaped_dollars(index) == []
+    markdown_it = pytest.importorskip("markdown_it")
+    renderer = markdown_it.MarkdownIt("commonmark").enable("table")
+    assert renderer.render(page).count(DOLLARS) == 2
+    assert renderer.render(index).count(DOLLARS) == 1
