@@ -97,16 +97,11 @@ def _check(path: Path, spec, args: argparse.Namespace) -> int:  # noqa: ANN001
 def _replay(path: Path, args: argparse.Namespace) -> str:
     """How to see the same counterexamples again: the examples follow from the seed (a
     fixed one by default) and the number of examples, so the same command replays them."""
-    import shlex
+    from pipec.testing.report import replay_command, replay_line
 
-    command = ["pipec", "test", str(path), "--max-examples", str(args.max_examples)]
-    if args.seed is not None:
-        command += ["--seed", str(args.seed)]
-    if args.no_cross_process:
-        command.append("--no-cross-process")
-    seed = "the fixed default seed" if args.seed is None else f"seed {args.seed}"
-    return (f"replay with the same examples ({seed}): "
-            + " ".join(shlex.quote(part) for part in command))
+    command = replay_command(str(path), max_examples=args.max_examples, seed=args.seed,
+                             cross_process=not args.no_cross_process)
+    return replay_line(command, args.seed)
 
 
 class _Progress:

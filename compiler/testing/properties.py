@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
-from hypothesis import HealthCheck, Verbosity, given
+from hypothesis import HealthCheck, Phase, Verbosity, given
 from hypothesis import seed as hseed
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -29,6 +29,7 @@ from pipec.testing.strategies import (
     bulk_table,
     coerce,
     split_cases,
+    to_arrow,
     to_us,
 )
 
@@ -36,18 +37,22 @@ SIDE = "__side"
 SIDES = ("train", "valid", "test", None)
 SIGMAS = 5.0
 SHOWN = 12
+PHASES = (Phase.explicit, Phase.generate, Phase.shrink)
 Impl = Callable[..., pa.Table]
 Tick = Callable[[], None]
 
 
 class SplitPropertyFailure(AssertionError):
-    """A split property does not hold; `rows` is the (shrunk) counterexample."""
+    """A split property does not hold; `rows` is the (shrunk) counterexample, `replay`
+    how to draw the same examples again (set by `assert_split_properties`; `pipec test`
+    prints its own after every failure)."""
 
     def __init__(self, prop: str, statement: str, message: str,
                  rows: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.prop, self.statement, self.message = prop, statement, message
         self.rows = rows or []
+        self.replay = ""
 
     def __str__(self) -> str:
         from pipec.testing.report import plain_failure
@@ -93,11 +98,16 @@ def statement(func: Callable[..., Any]) -> str:
 
 def _run(func: Callable[..., Any], strategy: st.SearchStrategy[Any],
          check: Callable[[Any], None], options: Options, max_examples: int | None = None) -> None:
+    # Every setting that changes what is drawn or shown is given here: the ones left out
+    # came from whatever hypothesis profile the user's conftest loaded, so a profile
+    # without `shrink` showed an unshrunk counterexample, which its replay line (and
+    # `pipec test`, where no profile applies) then did not show. `explain` is left out:
+    # its report is never printed, and it took about half of a failure's time.
     config = hsettings(
         max_examples=max_examples or options.max_examples, deadline=None, database=None,
         derandomize=options.seed is None, report_multiple_bugs=False,
         suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
-        print_blob=False)
+        print_blob=False, phases=PHASES, backend="hypothesis")
 
     failing: list[Any] = []
 
@@ -112,13 +122,21 @@ def _run(func: Callable[..., Any], strategy: st.SearchStrategy[Any],
 
     test = config(given(strategy)(example))
     if options.seed is not None:
-        test = hseed(options.seed)(test)
+        test = hseed(_hypothesis_seed(options.seed))(test)
     try:
         test()
     except Counterexample as exc:
         found = _fewer_rows(check, failing[0], exc) if failing else exc
         raise SplitPropertyFailure(func.__name__, statement(func), found.message,
                                    found.rows) from None
+
+
+def _hypothesis_seed(seed: int) -> int | str:
+    """Hypothesis seeds Python's `Random`, which seeds with an int's absolute value, so
+    `--seed -1` drew exactly the examples of `--seed 1`. A negative seed is given as its
+    text, which `Random` turns into a stream of its own (through sha512, not the
+    per-process `hash()`); the others keep the examples they always drew."""
+    return seed if seed >= 0 else str(seed)
 
 
 def _fewer_rows(check: Callable[[Any], None], case: Any,
@@ -214,7 +232,7 @@ def _norm(value: Any) -> Any:
 def partition(spec: SplitSpec, impl: Impl | None = None, options: Options | None = None) -> None:
     """Every kind: each input row comes out exactly once, unchanged, on one side (train,
     valid or test) or dropped, so the sides are disjoint and, together with the dropped
-    rows, they are the input."""
+    rows, they are the input (an input of no rows too)."""
     impl, options = impl or runtime_impl(), options or Options()
 
     def check(case: SplitCase) -> None:
@@ -234,6 +252,23 @@ def partition(spec: SplitSpec, impl: Impl | None = None, options: Options | None
                                  "(it is missing from the output)", _rows(spec, case.table))
 
     _run(partition, split_cases(spec, max_rows=options.max_rows), check, options)
+    _no_rows(partition, spec, check)
+
+
+def _no_rows(func: Callable[..., Any], spec: SplitSpec,
+             check: Callable[[SplitCase], None]) -> None:
+    """The property on an input of no rows, a day with no new data, which hypothesis
+    never draws (`split_cases` draws at least one row, and a time split's tables start
+    with one per period): a split that raises there passed every property. Checked
+    after the drawn inputs, whose draws it leaves as they were."""
+    columns = {c.name: [] for c in spec.columns}
+    empty = SplitCase(to_arrow(list(spec.columns), {**columns, ROW: []}),
+                      spec.snapshot or DEFAULT_SNAPSHOT)
+    try:
+        check(empty)
+    except Counterexample as exc:
+        raise SplitPropertyFailure(func.__name__, statement(func),
+                                   f"on an input of no rows, {exc.message}", exc.rows) from None
 
 
 def _row_fault(row: dict[str, Any], original: dict[str, Any] | None, count: int) -> str | None:
@@ -313,8 +348,9 @@ def time_bounds_hold(spec: SplitSpec, impl: Impl | None = None,
     def check(case: SplitCase) -> None:
         bounds = time_bounds(spec, case.snapshot)
         if bounds.before is not None and bounds.before > bounds.start:
-            raise Counterexample(f"`train before` {bounds.before} is after `test from` "
-                                 f"{bounds.start}{_drawn_snapshot(spec, case.snapshot)}", [])
+            raise Counterexample(f"`train before` {cell(bounds.before)} is after `test from` "
+                                 f"{cell(bounds.start)}{_drawn_snapshot(spec, case.snapshot)}",
+                                 [])
         got = sides(spec, impl, case.table, case.snapshot)
         times = dict(zip(case.table.column(ROW).to_pylist(),
                          case.table.column(spec.on).to_pylist(), strict=True))
@@ -323,7 +359,7 @@ def time_bounds_hold(spec: SplitSpec, impl: Impl | None = None,
             side = "train" if got.get(rid) == "valid" else got.get(rid)
             if side != want:
                 raise Counterexample(
-                    f"row {rid} at {t} is on {_side(got.get(rid))} but belongs on "
+                    f"row {rid} at {cell(t)} is on {_side(got.get(rid))} but belongs on "
                     f"{_side(want)}: {_time_rule(bounds)}{_drawn_snapshot(spec, case.snapshot)}",
                     _rows(spec, case.table, {rid}, side=got,
                           expected={r: _expected_time_side(v, bounds)
@@ -364,8 +400,8 @@ def _drawn_snapshot(spec: SplitSpec, snapshot: date | None) -> str:
 
 
 def _time_rule(bounds: Any) -> str:
-    until = f" and t < {bounds.until}" if bounds.until else ""
-    return f"train is t < {bounds.before}, test is t >= {bounds.start}{until}"
+    until = f" and t < {cell(bounds.until)}" if bounds.until else ""
+    return f"train is t < {cell(bounds.before)}, test is t >= {cell(bounds.start)}{until}"
 
 
 def labels_mature(spec: SplitSpec, impl: Impl | None = None,
@@ -384,9 +420,10 @@ def labels_mature(spec: SplitSpec, impl: Impl | None = None,
                                  f"label maturity ({_days(spec.maturity_s)})", [])
         if bounds.before is not None and shifted(bounds.before, maturity) > bounds.start:
             raise Counterexample(
-                f"train ends {bounds.before} and labels mature after {_days(spec.maturity_s)}, "
-                f"so the last training labels are known {shifted(bounds.before, maturity)}, "
-                f"after the test start {bounds.start}{_drawn_snapshot(spec, case.snapshot)}", [])
+                f"train ends {cell(bounds.before)} and labels mature after "
+                f"{_days(spec.maturity_s)}, so the last training labels are known "
+                f"{cell(shifted(bounds.before, maturity))}, after the test start "
+                f"{cell(bounds.start)}{_drawn_snapshot(spec, case.snapshot)}", [])
         got = sides(spec, impl, case.table, case.snapshot)
         start = to_us(bounds.start)
         for row in case.table.select([ROW, spec.on]).to_pylist():
@@ -394,9 +431,9 @@ def labels_mature(spec: SplitSpec, impl: Impl | None = None,
             if got.get(row[ROW]) in ("train", "valid") and us is not None \
                     and us + int(spec.maturity_s * 1_000_000) > start:
                 raise Counterexample(
-                    f"row {row[ROW]} at {row[spec.on]} is on {_side(got[row[ROW]])}, but its "
-                    f"label matures {_days(spec.maturity_s)} later, after the test start "
-                    f"{bounds.start}{_drawn_snapshot(spec, case.snapshot)}",
+                    f"row {row[ROW]} at {cell(row[spec.on])} is on {_side(got[row[ROW]])}, "
+                    f"but its label matures {_days(spec.maturity_s)} later, after the test start "
+                    f"{cell(bounds.start)}{_drawn_snapshot(spec, case.snapshot)}",
                     _rows(spec, case.table, {row[ROW]}, side=got))
 
     _run(labels_mature, split_cases(spec, max_rows=options.max_rows), check, options)

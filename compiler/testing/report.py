@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import shlex
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -13,11 +14,41 @@ MAX_ROWS = 12
 
 
 def cell(value: Any) -> str:
+    """A value as every part of `pipec test`'s output spells it: the tables, the
+    messages and the bounds they compare against."""
     if value is None:
         return "NULL"
     if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
+        return instant(value)
     return repr(value) if isinstance(value, str) else str(value)
+
+
+def instant(value: datetime) -> str:
+    """ISO 8601 in UTC, `2025-06-01T00:00:00Z`, as the language writes timestamps. A
+    value in another zone is shown as the same instant in UTC, so that a row's time
+    compares by eye with the split's bounds; a naive one (a column that holds UTC by
+    convention) keeps no suffix, as it states no zone."""
+    if value.tzinfo is None:
+        return value.isoformat()
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def replay_command(path: str, *, max_examples: int, seed: int | None,
+                   cross_process: bool) -> str:
+    """The `pipec test` command that draws the same examples: they follow from the seed
+    (a fixed one by default) and the number of examples per property."""
+    command = ["pipec", "test", path, "--max-examples", str(max_examples)]
+    if seed is not None:
+        command += ["--seed", str(seed)]
+    if not cross_process:
+        command.append("--no-cross-process")
+    return shlex.join(command)
+
+
+def replay_line(how: str, seed: int | None) -> str:
+    """`replay with the same examples (seed 7): <how>`, as `pipec test` ends a failure."""
+    which = "the fixed default seed" if seed is None else f"seed {seed}"
+    return f"replay with the same examples ({which}): {how}"
 
 
 def plain_table(rows: list[dict[str, Any]]) -> str:
@@ -40,25 +71,34 @@ def plain_failure(failure: SplitPropertyFailure) -> str:
     table = plain_table(failure.rows)
     if table:
         parts.append("counterexample (shrunk):\n" + table)
+    if failure.replay:
+        parts.append(failure.replay)
     return "\n".join(parts)
 
 
 def print_failure(console: Console, failure: SplitPropertyFailure) -> None:
-    from rich.table import Table
     from rich.text import Text
 
     console.print(Text.assemble(("FAIL ", "bold red"), (failure.prop, "bold"),
                                 f": {failure.message}"))
     console.print(Text(f"property: {failure.statement}", style="dim"))
-    if not failure.rows:
-        return
+    if failure.rows:
+        _print_rows(console, failure.rows)
+    if failure.replay:
+        console.print(Text(failure.replay))
+
+
+def _print_rows(console: Console, rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title="counterexample (shrunk)", title_justify="left")
-    for header in failure.rows[0]:
+    for header in rows[0]:
         table.add_column(header, overflow="fold")
-    for row in failure.rows[:MAX_ROWS]:
+    for row in rows[:MAX_ROWS]:
         # As Text: a drawn or declared value such as "[/b]" is data, not rich markup
         # (which raised MarkupError, or restyled the rest of the row).
         table.add_row(*(Text(cell(v)) for v in row.values()))
     console.print(table)
-    if len(failure.rows) > MAX_ROWS:
-        console.print(f"... {len(failure.rows) - MAX_ROWS} more row(s)")
+    if len(rows) > MAX_ROWS:
+        console.print(f"... {len(rows) - MAX_ROWS} more row(s)")

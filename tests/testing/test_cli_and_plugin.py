@@ -70,4 +70,7 @@ def test_plugin_fails_a_leaky_split(tmp_path: Path) -> None:
     done = _scratch(tmp_path, LEAKY)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "split property `labels_mature` does not hold" in done.stdout
+    # The seed and the command that replay it, as `pipec test` prints them.
+    assert ("replay with the same examples (the fixed default seed): pipec test model.pipe "
+            "--max-examples 10 --no-cross-process") in done.stdout
     assert "1 failed, 1 passed" in done.stdout
