@@ -254,7 +254,13 @@ def _unknown_code_help(code: str, rules: dict[str, object]) -> str:
     if begun:
         named = ", ".join(f"`{c}`" for c in begun[:3]) + (", ..." if len(begun) > 3 else "")
         return f"a suppression names whole codes, not a prefix: {named}"
-    close = difflib.get_close_matches(code, list(rules), n=1)
+    close = difflib.get_close_matches(code, sorted(rules), n=3)
     if close:
-        return f"did you mean `{close[0]}`? (`pipec explain` lists the codes)"
+        # Every code as close as the closest: `LEAK02` is one keystroke from both
+        # `LEAK002` and `LEAK012`, and naming one would be a guess.
+        def closeness(c: str) -> float:
+            return difflib.SequenceMatcher(None, code, c).ratio()
+        tied = [c for c in close if closeness(c) == closeness(close[0])]
+        return f"did you mean {' or '.join(f'`{c}`' for c in sorted(tied))}? " \
+               "(`pipec explain` lists the codes)"
     return "fix the code (`pipec explain` lists them) or remove it"

@@ -260,7 +260,7 @@ def test_with_importers_finds_the_pipelines_of_the_project_around_a_nested_one(
 
 
 @pytest.mark.parametrize("written, hint", [
-    ("LEAK02", "did you mean `LEAK002`?"),
+    ("LEAK02", "did you mean `LEAK002` or `LEAK012`?"),
     ("OWN", "a suppression names whole codes, not a prefix: `OWN001`, `OWN002`"),
 ])
 def test_a_suppression_of_an_unknown_code_says_which_code_was_meant(
