@@ -24,6 +24,9 @@ class BuildOptions:
     # Argo Events Sensor's, which creates the retrain Workflows).
     service_account: str | None = None
     sensor_service_account: str | None = None
+    # `[tool.pipec] manifest_configmap`: the ConfigMap holding `lineage.json` that the
+    # stage pods mount (kube.py); None: they read it from the image's working directory.
+    manifest_configmap: str | None = None
     # `[tool.pipec] max_parallel_stages`: Argo's `parallelism`, Airflow's `max_active_tasks`.
     max_parallel_stages: int | None = None
     # The lineage manifest `pipec build` writes beside the target files, built once per

@@ -74,6 +74,7 @@ def _build_files(path: Path, target: str, output: Path, airflow_operator: str,
                            state_volume=config.state_volume,
                            service_account=config.service_account,
                            sensor_service_account=config.sensor_service_account,
+                           manifest_configmap=config.manifest_configmap,
                            max_parallel_stages=config.max_parallel_stages,
                            manifest=manifest)
     files, found = _lower_and_emit(program, target, options)

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from typing import Any
 
-from pipec.backends.base import pipeline_span
+from pipec.backends.base import BuildOptions, pipeline_span
 from pipec.backends.plan import Plan
 from pipec.diagnostics import Diagnostic, Severity, error
 from pipec.model import Program
@@ -29,6 +30,15 @@ from pipec.stdlib.runtime.state import STATE_DIR_ENV as STATE_DIR_ENV  # for the
 # of a run, each in its own pod, share them.
 STATE_VOLUME = "pipec-state"
 STATE_MOUNT_PATH = "/var/lib/pipec"
+
+# `[tool.pipec] manifest_configmap`: every stage pod mounts the ConfigMap read-only here
+# and reads the build's manifest from it (its key `lineage.json`): the image cannot hold
+# the manifest of its own build, which names the image's digest.
+MANIFEST_VOLUME = "pipec-manifest"
+MANIFEST_MOUNT_PATH = "/etc/pipec"
+# Kubernetes refuses a ConfigMap whose values add up to more than 1 MiB (`MaxSecretSize`
+# in ValidateConfigMap, k8s.io/kubernetes pkg/apis/core/validation/validation.go).
+CONFIGMAP_MAX_BYTES = 1024 * 1024
 
 GPU = "nvidia.com/gpu"
 REQUESTS = frozenset({"cpu", "memory", "ephemeral-storage"})
@@ -112,3 +122,37 @@ def _resources_span(program: Program, stage_id: str) -> Span:
     stage = program.stages.get(stage_id)
     setting = stage.block.setting("resources") if stage and stage.block else None
     return setting.span if setting is not None else pipeline_span(program)
+
+
+def manifest_path(manifest_name: str, configmap: str | None) -> str:
+    """Where a stage pod reads the build's manifest: in the folder the ConfigMap is
+    mounted at, else relative to the image's working directory."""
+    return f"{MANIFEST_MOUNT_PATH}/{manifest_name}" if configmap else manifest_name
+
+
+def configmap_command(configmap: str, manifest_name: str, path: str) -> str:
+    """The command that makes the ConfigMap the stage pods mount from the manifest at
+    `path`, under the key the mount reads."""
+    return shlex.join(["kubectl", "create", "configmap", configmap,
+                       f"--from-file={manifest_name}={path}"])
+
+
+def manifest_fits(span: Span, options: BuildOptions) -> list[Diagnostic]:
+    """BUDGET001 when `manifest_configmap` is set and the manifest is larger than a
+    ConfigMap may be: `kubectl create configmap` would be refused, and no stage could
+    start."""
+    from pipec.manifest import dump_manifest
+
+    if not options.manifest_configmap or options.manifest is None:
+        return []
+    size = len(dump_manifest(options.manifest).encode())
+    if size <= CONFIGMAP_MAX_BYTES:
+        return []
+    return [error(
+        "BUDGET001", f"the build's `{options.manifest_name}` is {size:,} bytes, over a "
+        f"ConfigMap's limit of {CONFIGMAP_MAX_BYTES:,} (1 MiB) by "
+        f"{size - CONFIGMAP_MAX_BYTES:,}: Kubernetes would refuse the ConfigMap "
+        f"`{options.manifest_configmap}` (`[tool.pipec] manifest_configmap`) that the stage "
+        "pods read it from", span,
+        "split the pipeline into smaller ones (long descriptions and source queries count "
+        "too)")]

@@ -11,6 +11,7 @@ airflow_max_tasks = 5000
 state_volume = "pipec-state"       # a PVC the stage pods mount for the run store and registries
 service_account = "pipec-stages"   # the Kubernetes service account the stage pods run as
 sensor_service_account = "pipec-sensor"  # Argo Events: may create Workflows (triggered retrain)
+manifest_configmap = "pipec-manifest"  # a ConfigMap holding lineage.json, which stage pods mount
 max_parallel_stages = 20           # stage pods (Argo) or tasks (Airflow) of a run at once
 
 [tool.pipec.severity]
@@ -50,6 +51,10 @@ class Config:
     # Argo Events Sensor that starts a triggered retrain; None: the namespace's default.
     service_account: str | None = None
     sensor_service_account: str | None = None
+    # A ConfigMap holding the build's `lineage.json` that every stage pod (Argo, the
+    # KubernetesPodOperator) mounts and reads it from; None: the pods read it from the
+    # image's working directory, which cannot hold its own build's (it names the image).
+    manifest_configmap: str | None = None
     # The most stages of one run that Argo or Airflow runs at once; None: no limit of
     # pipec's (a wide fan-out starts every stage at once, a pod each on Kubernetes).
     max_parallel_stages: int | None = None
@@ -159,8 +164,8 @@ class ConfigError(ValueError):
 
 SETTINGS = ("select", "ignore", "strict", "allowed_model_modules", "argo_max_bytes",
             "airflow_max_tasks", "severity", "state_volume", "service_account",
-            "sensor_service_account", "max_parallel_stages")
-# A PersistentVolumeClaim's or ServiceAccount's name: a DNS-1123 subdomain.
+            "sensor_service_account", "manifest_configmap", "max_parallel_stages")
+# A PersistentVolumeClaim's, ServiceAccount's or ConfigMap's name: a DNS-1123 subdomain.
 _KUBE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
@@ -236,6 +241,7 @@ def _config(root: Path, section: dict[str, Any]) -> Config:
         service_account=_kube_name(section, "service_account", "a ServiceAccount"),
         sensor_service_account=_kube_name(section, "sensor_service_account",
                                           "a ServiceAccount"),
+        manifest_configmap=_kube_name(section, "manifest_configmap", "a ConfigMap"),
         max_parallel_stages=_optional_positive(section, "max_parallel_stages"),
     )
 

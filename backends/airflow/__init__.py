@@ -45,19 +45,22 @@ class AirflowBackend:
 
     def measure(self, lowered: Lowered, files: dict[str, str],
                 options: BuildOptions) -> list[Diagnostic]:
+        from pipec.backends.kube import manifest_fits
         from pipec.rules.budget001_target_size import budget001
 
         dag: AirflowDag = lowered.model
+        found = manifest_fits(lowered.span, options) if dag.manifest_configmap else []
         size = dag.task_count
-        if size <= options.airflow_max_tasks:
-            return []
-        return [budget001(lowered.span, "airflow", size, options.airflow_max_tasks)]
+        if size > options.airflow_max_tasks:
+            found.append(budget001(lowered.span, "airflow", size, options.airflow_max_tasks))
+        return found
 
 
 def _unused_by_bash(options: BuildOptions, span: Span) -> list[Diagnostic]:
     """The pod settings of `[tool.pipec]`, said rather than ignored: Bash tasks run in
     no pod. The claim is not needed (the workers' folder already holds the run store
-    and the registries); the service account is not applied, so the stages run with the
+    and the registries), nor is the manifest's ConfigMap (the DAG reads the manifest
+    beside it); the service account is not applied, so the stages run with the
     workers' own credentials, which the platform team may not expect."""
     found = []
     if options.state_volume:
@@ -72,4 +75,10 @@ def _unused_by_bash(options: BuildOptions, span: Span) -> list[Diagnostic]:
             "Airflow's BashOperator: stages run on the workers with the workers' own "
             "credentials", span,
             "build with `--airflow-operator kubernetes` to run each pod as that account"))
+    if options.manifest_configmap:
+        found.append(Diagnostic(
+            "BUILD002", Severity.NOTE, "`[tool.pipec] manifest_configmap` is not used by "
+            "Airflow's BashOperator: stages read the `lineage.json` written beside the DAG "
+            "file", span,
+            "build with `--airflow-operator kubernetes` to mount the ConfigMap in each pod"))
     return found

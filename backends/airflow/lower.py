@@ -51,6 +51,8 @@ def lower_dag(plan: Plan, options: BuildOptions) -> AirflowDag:
         state_volume=options.state_volume if options.airflow_operator == "kubernetes" else None,
         service_account=(options.service_account if options.airflow_operator == "kubernetes"
                          else None),
+        manifest_configmap=(options.manifest_configmap
+                            if options.airflow_operator == "kubernetes" else None),
         dag_hash=plan.dag_hash, description=plan.description,
         max_active_tasks=options.max_parallel_stages,
     )

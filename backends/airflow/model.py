@@ -135,6 +135,9 @@ class AirflowDag:
     state_volume: str | None = None
     # `[tool.pipec] service_account` (KubernetesPodOperator only): what every pod runs as.
     service_account: str | None = None
+    # `[tool.pipec] manifest_configmap` (KubernetesPodOperator only): the ConfigMap every
+    # pod mounts and reads the manifest from.
+    manifest_configmap: str | None = None
     # The build's: each stage refuses a manifest of another build.
     dag_hash: str = ""
     # The pipeline's `description`: the DAG list shows it beside the DAG's name.

@@ -38,9 +38,11 @@ class ArgoBackend:
 
     def measure(self, lowered: Lowered, files: dict[str, str],
                 options: BuildOptions) -> list[Diagnostic]:
+        from pipec.backends.kube import manifest_fits
         from pipec.rules.budget001_target_size import budget001
 
         wf: ArgoWorkflow = lowered.model
+        found = manifest_fits(lowered.span, options)
         docs = documents(wf)
         written = files.get(wf.file_name)
         if docs and written is not None:
@@ -52,9 +54,9 @@ class ArgoBackend:
         else:
             sizes = [document_bytes(d) for d in docs]
         size = max(sizes, default=0)
-        if size <= options.argo_max_bytes:
-            return []
-        return [budget001(lowered.span, "argo", size, options.argo_max_bytes)]
+        if size > options.argo_max_bytes:
+            found.append(budget001(lowered.span, "argo", size, options.argo_max_bytes))
+        return found
 
 
 def stored_bytes(document: dict) -> int:

@@ -19,7 +19,16 @@ from pipec.backends.argo.lower import (
 )
 from pipec.backends.argo.model import ArgoWorkflow, DagGroup, DagTask, Sensor, StageTemplate
 from pipec.backends.argo.yamldump import Flow
-from pipec.backends.kube import STATE_DIR_ENV, STATE_MOUNT_PATH, STATE_VOLUME, requirements
+from pipec.backends.kube import (
+    MANIFEST_MOUNT_PATH,
+    MANIFEST_VOLUME,
+    STATE_DIR_ENV,
+    STATE_MOUNT_PATH,
+    STATE_VOLUME,
+    configmap_command,
+    manifest_path,
+    requirements,
+)
 
 API_VERSION = "argoproj.io/v1alpha1"
 
@@ -51,20 +60,47 @@ def _workflow_spec(wf: ArgoWorkflow) -> dict[str, Any]:
     if any(t.template == APPROVAL_TEMPLATE for t in wf.tasks):
         templates += [_approval_template(), _rejection_template(wf)]
     templates += [_stage_template(wf, shape) for shape in wf.templates]
+    volumes = _volumes(wf)
     return {
         "entrypoint": DAG_TEMPLATE,
-        "arguments": {"parameters": [{"name": "manifest", "value": wf.manifest_name}]},
-        "workflowMetadata": {"labels": dict(wf.labels)},
+        "arguments": {"parameters": [_manifest_parameter(wf)]},
+        "workflowMetadata": {"labels": dict(wf.labels)}
+        | ({"annotations": dict(wf.run_annotations)} if wf.run_annotations else {}),
         # One run of a pipeline at a time, whatever started it (cron, sensor, by hand),
         # as Airflow's max_active_runs=1: a second run queues instead of racing the
         # first one's registry writes.
         "synchronization": {"mutexes": [{"name": wf.name}]},
         "templates": templates,
-    } | ({"volumes": [{"name": STATE_VOLUME,
-                       "persistentVolumeClaim": {"claimName": wf.state_volume}}]}
-         if wf.state_volume else {}) \
+    } | ({"volumes": volumes} if volumes else {}) \
       | ({"serviceAccountName": wf.service_account} if wf.service_account else {}) \
       | ({"parallelism": wf.parallelism} if wf.parallelism else {})
+
+
+def _manifest_parameter(wf: ArgoWorkflow) -> dict[str, str]:
+    """The `manifest` parameter every stage reads: with `manifest_configmap`, the path in
+    the ConfigMap's mount, described with the command that makes the ConfigMap (the Argo
+    UI shows it on the submit form)."""
+    parameter = {"name": "manifest",
+                 "value": manifest_path(wf.manifest_name, wf.manifest_configmap)}
+    if wf.manifest_configmap:
+        command = configmap_command(wf.manifest_configmap, wf.manifest_name, wf.manifest_name)
+        parameter["description"] = (
+            f"the build's {wf.manifest_name}, which every stage pod reads from the ConfigMap "
+            f"{wf.manifest_configmap} mounted at {MANIFEST_MOUNT_PATH}; make it in the "
+            f"folder of this file, where the build wrote it: {command}")
+    return parameter
+
+
+def _volumes(wf: ArgoWorkflow) -> list[dict[str, Any]]:
+    """The claim (`state_volume`) and the manifest's ConfigMap (`manifest_configmap`)
+    every stage pod mounts (`_with_volumes`), each when set."""
+    found: list[dict[str, Any]] = []
+    if wf.state_volume:
+        found.append({"name": STATE_VOLUME,
+                      "persistentVolumeClaim": {"claimName": wf.state_volume}})
+    if wf.manifest_configmap:
+        found.append({"name": MANIFEST_VOLUME, "configMap": {"name": wf.manifest_configmap}})
+    return found
 
 
 # Argo's DAGs fail fast by default: after one task fails (a blocked gate exits 1) no new
@@ -144,7 +180,7 @@ def _rejection_template(wf: ArgoWorkflow) -> dict[str, Any]:
     if wf.rejection_timed:
         template["activeDeadlineSeconds"] = "{{inputs.parameters.timeout}}"
     # `--rejected-by=NAME`, one argument: a name typed as `-bob` is still a value.
-    template["container"] = _with_state(wf, {
+    template["container"] = _with_volumes(wf, {
         "image": wf.image, "command": ["pipec"],
         "args": [*_stage_args(wf), f"--rejected-by={{{{inputs.parameters.{REVIEWER}}}}}"],
         "env": _run_env()})
@@ -159,11 +195,14 @@ RETRY_WHEN = 'lastRetry.exitCode != "1" && lastRetry.exitCode != "3"'
 
 def _stage_template(wf: ArgoWorkflow, shape: StageTemplate) -> dict[str, Any]:
     parameters = [{"name": "stage"}] + [{"name": n, "default": v} for n, v in shape.defaults]
+    annotations = {PREFIX + "stage": "{{inputs.parameters.stage}}"}
+    if shape.described:  # the stage's `description` (`lower.annotation_text`)
+        annotations[PREFIX + "description"] = "{{inputs.parameters.description}}"
     template: dict[str, Any] = {
         "name": shape.name,
         "inputs": {"parameters": parameters},
         "metadata": {"labels": {PREFIX + "owner": "{{inputs.parameters.owner}}"},
-                     "annotations": {PREFIX + "stage": "{{inputs.parameters.stage}}"}},
+                     "annotations": annotations},
         "retryStrategy": _retry_strategy(wf),
     }
     if shape.timed:
@@ -190,7 +229,10 @@ def _retry_strategy(wf: ArgoWorkflow) -> dict[str, Any]:
 
 
 def _stage_args(wf: ArgoWorkflow) -> list[str]:
-    return ["stage", "run", "--manifest", "{{workflow.parameters.manifest}}",
+    # A manifest mounted from a ConfigMap sits apart from the project: its relative paths
+    # start from the image's working directory, as when the image holds it.
+    placed = ["--manifest-dir", "."] if wf.manifest_configmap else []
+    return ["stage", "run", "--manifest", "{{workflow.parameters.manifest}}", *placed,
             "--dag-hash", wf.dag_hash, "--stage", "{{inputs.parameters.stage}}"]
 
 
@@ -205,7 +247,7 @@ def _container(wf: ArgoWorkflow, shape: StageTemplate) -> dict[str, Any]:
                                  "args": _stage_args(wf), "env": _run_env()}
     if shape.resources:
         container["resources"] = requirements(shape.resources)
-    container = _with_state(wf, container)
+    container = _with_volumes(wf, container)
     return _with_approval_check(container) if shape.approval_check else container
 
 
@@ -217,13 +259,37 @@ def _with_approval_check(container: dict[str, Any]) -> dict[str, Any]:
                         "volumeMounts": [*container.get("volumeMounts", ()), mount]}
 
 
+def _with_volumes(wf: ArgoWorkflow, container: dict[str, Any]) -> dict[str, Any]:
+    """The container with the mounts of `_volumes`."""
+    return _with_manifest(wf, _with_state(wf, container))
+
+
 def _with_state(wf: ArgoWorkflow, container: dict[str, Any]) -> dict[str, Any]:
     """With `state_volume`, the container mounts it and keeps its state there."""
     if not wf.state_volume:
         return container
     return container | {
         "env": [*container["env"], {"name": STATE_DIR_ENV, "value": STATE_MOUNT_PATH}],
-        "volumeMounts": [{"name": STATE_VOLUME, "mountPath": STATE_MOUNT_PATH}]}
+        "volumeMounts": [*container.get("volumeMounts", ()),
+                         {"name": STATE_VOLUME, "mountPath": STATE_MOUNT_PATH}]}
+
+
+def _with_manifest(wf: ArgoWorkflow, container: dict[str, Any]) -> dict[str, Any]:
+    """With `manifest_configmap`, the container mounts it, read-only, where the `manifest`
+    parameter points."""
+    if not wf.manifest_configmap:
+        return container
+    mount = {"name": MANIFEST_VOLUME, "mountPath": MANIFEST_MOUNT_PATH, "readOnly": True}
+    return container | {"volumeMounts": [*container.get("volumeMounts", ()), mount]}
+
+
+# The label by which the Argo UI lists a WorkflowTemplate's runs on its page, and the
+# controller finds the last run to estimate a new one's duration from. Argo sets it on a
+# Workflow submitted with `argo submit --from`, not on one created with a
+# `workflowTemplateRef`, as the Sensor's trigger creates it: without it a retrain the
+# Sensor started was missing from the template's page and had no estimated duration
+# (https://github.com/argoproj/argo-workflows/issues/12670).
+WORKFLOW_TEMPLATE_LABEL = "workflows.argoproj.io/workflow-template"
 
 
 def _sensor(wf: ArgoWorkflow, sensor: Sensor) -> dict[str, Any]:
@@ -231,9 +297,10 @@ def _sensor(wf: ArgoWorkflow, sensor: Sensor) -> dict[str, Any]:
     trigger: dict[str, Any] = {"name": "retrain"}
     if len(dependencies) > 1:  # any one event starts a run (the default is all of them)
         trigger["conditions"] = " || ".join(d["name"] for d in dependencies)
+    labels = dict(wf.labels) | {WORKFLOW_TEMPLATE_LABEL: wf.name}
     trigger["argoWorkflow"] = {"operation": "submit", "source": {"resource": {
         "apiVersion": API_VERSION, "kind": "Workflow",
-        "metadata": {"generateName": f"{wf.name}-", "labels": dict(wf.labels)},
+        "metadata": {"generateName": f"{wf.name}-", "labels": labels},
         "spec": {"workflowTemplateRef": {"name": wf.name}}}}}
     return {"apiVersion": API_VERSION, "kind": "Sensor",
             "metadata": {"name": sensor.name, "labels": dict(wf.labels),

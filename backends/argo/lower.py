@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
+import unicodedata
 from dataclasses import replace
 
 from pipec.backends.argo.model import (
@@ -44,7 +46,7 @@ FAN_OUT_MIN = 10
 
 def lower_workflow(plan: Plan, options: BuildOptions) -> ArgoWorkflow:
     checks = {s.register for s in plan.stages if s.is_approval}
-    shapes = {s.id: _shape(s, s.id in checks) for s in plan.stages}
+    shapes = _described({s.id: _shape(s, s.id in checks) for s in plan.stages}, plan)
     passed: dict[StageTemplate, list[dict[str, str]]] = {}
     for stage in plan.stages:
         if stage.id in shapes:
@@ -58,10 +60,12 @@ def lower_workflow(plan: Plan, options: BuildOptions) -> ArgoWorkflow:
         image=plan.image or "", manifest_name=options.manifest_name,
         retry_delay_s=RETRY_DELAY_S, cron=plan.retrain.get("cron"),
         labels=_labels(plan), annotations=_annotations(plan),
+        run_annotations=_run_annotations(plan),
         templates=tuple(templates.values()),
         tasks=tasks, sensor=_sensor(plan), groups=groups, state_volume=options.state_volume,
         service_account=options.service_account,
-        sensor_service_account=options.sensor_service_account, dag_hash=plan.dag_hash,
+        sensor_service_account=options.sensor_service_account,
+        manifest_configmap=options.manifest_configmap, dag_hash=plan.dag_hash,
         parallelism=options.max_parallel_stages,
         rejection_timed=any(s.timeout_s is not None for s in plan.stages if s.is_approval),
     )
@@ -87,22 +91,32 @@ def _shape(stage: StagePlan, approval_check: bool = False) -> StageTemplate:
     return StageTemplate(name, timed, resources, approval_check=approval_check)
 
 
+def _described(shapes: dict[str, StageTemplate], plan: Plan) -> dict[str, StageTemplate]:
+    """The shapes (by stage id) with `described` set on each shape one of whose stages
+    has a `description`: only those templates take it, so the others stay as they were."""
+    described = {shapes[s.id] for s in plan.stages if s.description}
+    return {stage_id: replace(shape, described=True) if shape in described else shape
+            for stage_id, shape in shapes.items()}
+
+
 def _parameters(stage: StagePlan, shape: StageTemplate) -> dict[str, str]:
     """Every input parameter of the stage's template, as the stage would pass it."""
     parameters = {"stage": stage.id, "owner": label_value(stage.owner or ""),
                   "retries": str(stage.retries)}
     if shape.timed:
         parameters["timeout"] = str(deadline_seconds(stage.timeout_s))
+    if shape.described:
+        parameters["description"] = annotation_text(stage.description or "")
     return parameters
 
 
 def _with_defaults(shape: StageTemplate, stages: list[dict[str, str]]) -> StageTemplate:
     """The shape with a default for each parameter but `stage`: the value most of its
     stages pass, so a task passes only what differs."""
-    names = ["owner", "retries"] + (["timeout"] if shape.timed else [])
+    names = ["owner", "retries"] + (["timeout"] if shape.timed else []) \
+        + (["description"] if shape.described else [])
     defaults = tuple((n, most_common([p[n] for p in stages], "")) for n in names)
-    return StageTemplate(shape.name, shape.timed, shape.resources, defaults,
-                         shape.approval_check)
+    return replace(shape, defaults=defaults)
 
 
 def _tasks(stage: StagePlan, template: StageTemplate) -> tuple[DagTask, ...]:
@@ -238,13 +252,69 @@ LINEAGE_IDENTITY = ("pipeline", "owner", "risk", "dag_hash", "pipec_version", "s
 
 def _annotations(plan: Plan) -> tuple[tuple[str, str], ...]:
     """The dag hash and the lineage summary (compact JSON, which holds the pipeline's
-    name, owner, description, image and commit too); the full lineage is the manifest."""
+    name, owner, description, image and commit too; the full lineage is the manifest),
+    and the description the Argo UI lists (`_run_annotations`)."""
     summary = lineage_summary(plan)
     lineage = _compact_json(summary)
     if len(lineage.encode()) > LINEAGE_ANNOTATION_MAX:
         lineage = _compact_json({**{k: summary[k] for k in LINEAGE_IDENTITY},
                                  "cut": "too long for an annotation: see the manifest"})
-    return ((PREFIX + "dag-hash", plan.dag_hash), (PREFIX + "lineage", lineage))
+    return ((PREFIX + "dag-hash", plan.dag_hash), (PREFIX + "lineage", lineage),
+            *_run_annotations(plan))
+
+
+# The Argo UI's workflow lists show this annotation under the workflow's name (v3.4.4+
+# for Workflows, v3.6+ for CronWorkflows and WorkflowTemplates, rendered as Markdown
+# from v3.6): https://argo-workflows.readthedocs.io/en/latest/title-and-description/.
+# Its companion `workflows.argoproj.io/title` is left unset: it replaces the name in
+# that list, and every run of the pipeline would show the same title instead of its own
+# generated name.
+UI_DESCRIPTION = "workflows.argoproj.io/description"
+
+
+def _run_annotations(plan: Plan) -> tuple[tuple[str, str], ...]:
+    """The pipeline's `description`, for the Argo UI's workflow lists."""
+    return ((UI_DESCRIPTION, annotation_text(plan.description)),) if plan.description else ()
+
+
+# A description in an annotation: a stage's on its pod, the pipeline's in the Argo UI.
+# The stage's also travels as a parameter, so each task that passes it and each
+# attempt's node in the workflow's status (one etcd object with the spec, 1.5 MB at
+# most) hold a copy: a short paragraph fits, and a longer one is cut (the manifest,
+# which `dag_hash` names, holds all of it).
+DESCRIPTION_ANNOTATION_MAX = 512  # bytes of UTF-8
+DESCRIPTION_CUT = " … [cut: the full description is in the manifest]"
+# `{{` opens an Argo template tag, and Argo has no escape for it: in a parameter or an
+# annotation `{{workflow.name}}` would be replaced, `{{=expr}}` evaluated and
+# `{{inputs.x}}` refused at submit ("failed to resolve"). A space between two braces
+# keeps the text readable and inert.
+_OPEN_TAG = re.compile(r"\{(?=\{)")
+# Argo puts a parameter's value into its template's JSON quoted as Go quotes a string
+# (`strconv.Quote`, util/template/simple_template.go), then reads that JSON back. What Go
+# writes for a control character (`\a`, `\v`, `\x01`) or for an unprintable character
+# past U+FFFF (`\U000e0067`, a tag of a flag emoji) is no JSON escape: the stage's pod
+# could not be made. Such characters are shown as U+FFFD instead.
+_GO_CONTROL = re.compile(r"[\x00-\x07\x0b\x0e-\x1f\x7f]")
+_ASTRAL = re.compile(r"[\U00010000-\U0010ffff]")
+
+
+def _go_quotable(match: re.Match[str]) -> str:
+    """An astral character as is when Go prints it (a letter, mark, number, punctuation
+    or symbol, such as an emoji), else U+FFFD."""
+    char = match[0]
+    return char if unicodedata.category(char)[0] in "LMNPS" else "\ufffd"
+
+
+def annotation_text(text: str) -> str:
+    """`text` as an annotation's value that Argo passes through a parameter intact: no
+    `{{`, no character Go would quote as no JSON does, at most DESCRIPTION_ANNOTATION_MAX
+    bytes (cut at a character, with a marker)."""
+    text = _ASTRAL.sub(_go_quotable, _GO_CONTROL.sub("\ufffd", text))
+    text = _OPEN_TAG.sub("{ ", text)
+    if len(text.encode()) <= DESCRIPTION_ANNOTATION_MAX:
+        return text
+    room = DESCRIPTION_ANNOTATION_MAX - len(DESCRIPTION_CUT.encode())
+    return text.encode()[:room].decode(errors="ignore") + DESCRIPTION_CUT
 
 
 def _compact_json(value: object) -> str:

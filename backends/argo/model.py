@@ -20,6 +20,9 @@ class StageTemplate:
     # whether the registry already holds that approval (`pipec stage run
     # --approval-given`, an output parameter the human step's `when` reads).
     approval_check: bool = False
+    # Some stage of this shape has a `description`: the template takes it as a parameter
+    # and annotates the pod with it (`lower.annotation_text`).
+    described: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,9 @@ class ArgoWorkflow:
     cron: str | None
     labels: tuple[tuple[str, str], ...]
     annotations: tuple[tuple[str, str], ...]
+    # The annotations every run carries too (`workflowMetadata`): a run a CronWorkflow or a
+    # Sensor starts does not inherit its template's own.
+    run_annotations: tuple[tuple[str, str], ...]
     templates: tuple[StageTemplate, ...]
     tasks: tuple[DagTask, ...]
     sensor: Sensor | None
@@ -84,6 +90,9 @@ class ArgoWorkflow:
     state_volume: str | None = None  # the claim every stage pod mounts (kube.py)
     service_account: str | None = None  # the stage pods' (None: the namespace's default)
     sensor_service_account: str | None = None  # the Sensor's: allowed to create Workflows
+    # The ConfigMap every stage pod mounts and reads the manifest from (kube.py; None:
+    # the image's working directory holds it).
+    manifest_configmap: str | None = None
     parallelism: int | None = None  # the most stage pods of a run at once (None: no limit)
     dag_hash: str = ""  # the build's: each stage refuses a manifest of another build
     # The task that records a rejection has its approval stage's deadline: every approval

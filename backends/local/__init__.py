@@ -88,7 +88,9 @@ def _no_pods(options: BuildOptions, span: Span) -> list[Diagnostic]:
     unused = (("state_volume", options.state_volume, "the run store and the registries "
                "stay in the project folder"),
               ("service_account", options.service_account, "stages run with the "
-               "credentials of whoever runs the script"))
+               "credentials of whoever runs the script"),
+              ("manifest_configmap", options.manifest_configmap, "the stages read "
+               "the `lineage.json` written beside the script"))
     return [Diagnostic(
         "BUILD002", Severity.NOTE, f"`[tool.pipec] {name}` is not used by the local script: "
         f"it runs every stage as a process on this machine, and {effect}", span,

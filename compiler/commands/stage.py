@@ -67,6 +67,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run_parser.add_argument("--run-id", help="the run this stage belongs to")
     run_parser.add_argument("--project", help="run store folder (default: PIPEC_PROJECT, "
                             "else PIPEC_STATE_DIR, else the .pipe folder)")
+    run_parser.add_argument("--manifest-dir", metavar="DIR",
+                            help="read the manifest's relative paths (its `base_dir`) as if "
+                            "it were in DIR (default: its own folder); the generated pods "
+                            "that mount it from a ConfigMap pass `.`, the image's working "
+                            "directory")
     run_parser.add_argument("--dag-hash", metavar="HASH",
                             help="the build's dag hash: refuse a manifest of another build "
                             "(the generated workflows pass it)")
@@ -123,7 +128,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from pipec.stdlib.runtime.state import STATE_DIR_ENV
 
-    manifest_dir = manifest_path.resolve().parent
+    # A manifest mounted from a ConfigMap sits apart from the project it describes:
+    # `--manifest-dir` says where its relative paths start instead.
+    manifest_dir = (Path(args.manifest_dir).resolve() if getattr(args, "manifest_dir", None)
+                    else manifest_path.resolve().parent)
     base_dir = (manifest_dir / manifest.get("base_dir", ".")).resolve()
     project = Path(args.project or os.environ.get("PIPEC_PROJECT")
                    or os.environ.get(STATE_DIR_ENV) or base_dir).resolve()

@@ -14,8 +14,9 @@ DOC = '''
 After a backend has generated its output, compares it with what the orchestrator
 accepts: an Argo document larger than 1,000,000 bytes serialized (etcd's object
 limit), or an Airflow DAG of more than 5,000 tasks. The limits are configurable with
-`argo_max_bytes` and `airflow_max_tasks` under `[tool.pipec]`. Reported by `build`
-with the measured size.
+`argo_max_bytes` and `airflow_max_tasks` under `[tool.pipec]`; with `[tool.pipec]
+manifest_configmap`, also a `lineage.json` over the 1 MiB Kubernetes allows a ConfigMap
+(its own limit, which no setting raises). Reported by `build` with the measured size.
 
 ## Why is this bad?
 The orchestrator rejects the workflow at submission, or its scheduler slows to a

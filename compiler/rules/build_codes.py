@@ -63,11 +63,12 @@ settings: `resources` on a train stage or the pipeline's `image` built for Airfl
 BashOperator, which runs every stage on the worker as it is, or for the local script,
 which runs every stage as a process of the machine it runs on, or a `resources` key that
 names no Kubernetes resource (`gpus`), which a pod cannot request (`gpu` becomes
-`nvidia.com/gpu`), or `[tool.pipec] state_volume` or `service_account` built for the
-BashOperator or the local script, which start no pod. On every target: `distributed`
-on a train stage, which the lineage records but no target applies (the model trains in
-one process), and a deploy stage's `canary P for D`, which the deploy report and the
-registry record but no target serves (the version is promoted to production at once).
+`nvidia.com/gpu`), or `[tool.pipec] state_volume`, `service_account` or
+`manifest_configmap` built for the BashOperator or the local script, which start no
+pod. On every target: `distributed` on a train stage, which the lineage records but no
+target applies (the model trains in one process), and a deploy stage's `canary P for
+D`, which the deploy report and the registry record but no target serves (the version
+is promoted to production at once).
 
 ## Why is this bad?
 The stage would run without the CPU or memory the file asks for, or in the worker's

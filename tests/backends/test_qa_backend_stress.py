@@ -266,7 +266,10 @@ def test_argo_keeps_a_thousand_stage_multi_model_pipeline_small_and_valid(tmp_pa
     assert max(len(argo_dependencies(t)) for t in tasks) == 3  # the join
 
 
-POD_SETTINGS = '[tool.pipec]\nstate_volume = "ml-state"\nservice_account = "ml-stages"\n'
+POD_SETTINGS = ('[tool.pipec]\nstate_volume = "ml-state"\nservice_account = "ml-stages"\n'
+                'manifest_configmap = "ml-manifest"\n')
+ALL_UNUSED = ["[tool.pipec] manifest_configmap", "[tool.pipec] service_account",
+              "[tool.pipec] state_volume"]
 
 
 def _unused_notes(result) -> list[str]:
@@ -275,8 +278,8 @@ def _unused_notes(result) -> list[str]:
 
 
 @pytest.mark.parametrize("target, operator, unused", [
-    ("local", "bash", ["[tool.pipec] service_account", "[tool.pipec] state_volume"]),
-    ("airflow", "bash", ["[tool.pipec] service_account", "[tool.pipec] state_volume"]),
+    ("local", "bash", ALL_UNUSED),
+    ("airflow", "bash", ALL_UNUSED),
     ("airflow", "kubernetes", []),
     ("argo", "bash", []),
 ])

@@ -16,8 +16,8 @@ from airflow.sdk import DAG, literal
 from kubernetes.client import models as k8s
 
 # The pods run `pipec stage run` from the image's working directory, which must hold
-# this build's lineage manifest at this relative path (a mounted ConfigMap, say): a
-# stage refuses one of another build (DAG_HASH).
+# this build's lineage manifest at this relative path (or `[tool.pipec]
+# manifest_configmap` mounts it): a stage refuses one of another build (DAG_HASH).
 IMAGE = 'example.com/pipec/flights-train@sha256:8f2d6c0b4e1a9f7d3c5b2e8a6f4d1c9b7e5a3f1d8c6b4a2e0f9d7c5b3a1e8f6d'
 MANIFEST = 'lineage.json'
 PIPEC_VERSION = '0.1.0'

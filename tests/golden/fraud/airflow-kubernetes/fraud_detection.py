@@ -16,8 +16,8 @@ from airflow.sdk import DAG, literal
 from kubernetes.client import models as k8s
 
 # The pods run `pipec stage run` from the image's working directory, which must hold
-# this build's lineage manifest at this relative path (a mounted ConfigMap, say): a
-# stage refuses one of another build (DAG_HASH).
+# this build's lineage manifest at this relative path (or `[tool.pipec]
+# manifest_configmap` mounts it): a stage refuses one of another build (DAG_HASH).
 IMAGE = 'registry.example.com/ml-train@sha256:4b1c0f9e2d7a8c6b5a49382716f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d'
 MANIFEST = 'lineage.json'
 PIPEC_VERSION = '0.1.0'
