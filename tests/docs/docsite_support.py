@@ -5,10 +5,24 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from pipec.cli import main
+
+# Headless Chromium for the tests that load the HTML page in a real browser: marked slow,
+# and skipped, with the reason, where none is installed.
+BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
+NEEDS_CHROMIUM = [
+    pytest.mark.slow,
+    pytest.mark.skipif(BROWSER is None, reason="chromium is not installed "
+                       "(Debian: apt-get install chromium); the CI image has it"),
+]
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -6,23 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
-from docs.docsite_support import REPO, build, png_pixels
+from docs.docsite_support import BROWSER, CHROMIUM_FLAGS, NEEDS_CHROMIUM, REPO, build, png_pixels
 
-BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(BROWSER is None, reason="chromium is not installed "
-                       "(Debian: apt-get install chromium); the CI image has it"),
-]
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--enable-logging=stderr", "--v=0"]
+pytestmark = NEEDS_CHROMIUM
+FLAGS = [*CHROMIUM_FLAGS, "--enable-logging=stderr", "--v=0"]
 
 
 def _chromium(tmp_path: Path, page: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -6,21 +6,13 @@ Skipped, with the reason, when no Chromium is installed."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-from docs.docsite_support import REPO, build
+from docs.docsite_support import BROWSER, CHROMIUM_FLAGS, NEEDS_CHROMIUM, REPO, build
 
-BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(BROWSER is None, reason="chromium is not installed "
-                       "(Debian: apt-get install chromium); the CI image has it"),
-]
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+pytestmark = NEEDS_CHROMIUM
+FLAGS = CHROMIUM_FLAGS
 
 ABOUT = ("The platform team runs the shared warehouse, the feature store and the nightly "
          "snapshot jobs that every pipeline reads. ") * 4
