@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 from pipec import nodes as n
@@ -31,7 +32,13 @@ shorter than the maturity, and when `test from` or `train before` stands alone w
 time to mature. And it reports a label read from a column marked `after_event` that
 declares no `known_after`: its value is only known after the example's time, yet its
 maturity counts as 0, so no gap could be checked against it.
-Dates relative to `snapshot` are compared symbolically. Where a later test start would
+Dates relative to `snapshot` are compared symbolically. Under `snapshot latest`, a
+`train before snapshot - DUR` beside a fixed `test from` date is reported too: training
+ends later with every newer snapshot while the test start stays put, so the two overlap
+for every snapshot after a date the message gives (`latest` resolves to the newest data
+at each run, so every run past it). The reverse mix (a fixed `train before`, a `test
+from` relative to the snapshot) only overlaps for a snapshot before some date, which
+`pipec run` checks again on the resolved date. Where a later test start would
 have no matured label (LEAK007), the fix it gives moves `train before` instead. A split
 `on` a column other than the base source's `time` is LEAK011's: its dates do not bound
 the labels.
@@ -98,6 +105,7 @@ def _split_dates(program: Program, split: TimeSplit) -> Iterator[Diagnostic]:
     # LEAK007's bound: a fix must not move the test period past the last matured label.
     labelled_before = labels_mature_before(program, maturity)
     yield from _overlap(split, maturity, labelled_before)
+    yield from _moving_train_end(split, maturity, labelled_before)
     if maturity > 0 and split.gap is None:
         yield from _one_end_alone(split, maturity, labelled_before)
     yield from _short_gap(split, maturity, labelled_before)
@@ -151,6 +159,66 @@ def _overlap(split: TimeSplit, maturity: float,
             f"{seen}, after the test start {split.start}: move `test from` to {seen} "
             "or later", split.test.start.span,
             f"or move `train before` to {split.start.plus(-maturity)} or earlier")
+
+
+def _moving_train_end(split: TimeSplit, maturity: float,
+                      labelled_before: Moment | None) -> Iterator[Diagnostic]:
+    """`train before snapshot - K` beside a fixed `test from F` under `snapshot latest`:
+    the training end moves with the snapshot and the test start does not, so the two
+    overlap for every snapshot after F + K - maturity. Runs resolve `latest` to their
+    newest data, so that is every run past that date, known without resolving it. (A
+    fixed snapshot makes both dates absolute: `_overlap` is then exact.)"""
+    if split.test is None or split.before_at is None or split.start is None \
+            or split.before_at.at is not None or split.start.at is None:
+        return
+    # Overlap when S + offset + maturity > F, i.e. for S after F - offset - maturity.
+    after = split.start.plus(-split.before_at.offset - maturity)
+    if not _has_a_date(after) and after.offset > 0:
+        return  # past year 9999: no snapshot is that late
+    # Before year 1 there is no date to name: every snapshot overlaps, no date fixes it.
+    when = f"for every snapshot after {after}" if _has_a_date(after) else "for every snapshot"
+    trouble, apart = _overlap_words(maturity)
+    dated = split.start.plus(-maturity)
+    yield error(
+        "LEAK002",
+        f"`train before {split.before_at}` moves with the snapshot but `test from "
+        f"{split.start}` does not: {when}, {trouble} (`snapshot latest` resolves to the "
+        "newest data at each run); make both bounds relative to the snapshot: "
+        f"{_relative_fix(split.before_at, maturity, labelled_before)}",
+        split.test.start.span,
+        f"or make both dates: `train before {dated}` ({apart})" if _has_a_date(dated)
+        else "training must end one label maturity before the test period starts")
+
+
+def _overlap_words(maturity: float) -> tuple[str, str]:
+    """What overlaps, and where a fixed `train before` must end instead."""
+    if maturity <= 0:
+        return ("training ends after the test start, so the model is tested on rows it "
+                "was trained on", "where `test from` starts")
+    return (f"the last training labels (maturing after {format_duration(maturity)}) are "
+            "seen after the test start, so training learns from the test period",
+            "one label maturity before `test from`")
+
+
+def _has_a_date(moment: Moment) -> bool:
+    """True when an absolute moment falls on a date the language can write."""
+    assert moment.at is not None
+    try:
+        moment.at + dt.timedelta(seconds=moment.offset)
+    except OverflowError:
+        return False
+    return True
+
+
+def _relative_fix(before_at: Moment, maturity: float, labelled_before: Moment | None) -> str:
+    """Snapshot-relative bounds one maturity apart: keep `train before` and start the test
+    one maturity later when that is still `snapshot - DUR` and leaves the test some
+    matured labels (LEAK007); otherwise the nearest pair that does both."""
+    start = before_at.plus(maturity)
+    if start.offset <= 0 and not _past_the_labels(start, labelled_before):
+        return f"`test from {start}`"
+    return (f"`train before {Moment(None, -2 * maturity)}` and `test from "
+            f"{Moment(None, -maturity)}`")
 
 
 def _past_the_labels(moment: Moment, labelled_before: Moment | None) -> bool:

@@ -42,11 +42,17 @@ def test_leak002_relative_to_snapshot_latest() -> None:
         "snapshot - 70d or later")
 
 
-def test_leak002_mixed_frames_do_not_fire() -> None:
+def test_leak002_mixed_frames_fire_only_when_the_train_end_moves() -> None:
+    """Under `snapshot latest`, a relative `train before` beside a fixed `test from`
+    overlaps for every snapshot after 2026-05-29 (every run on newer data); the reverse
+    mix only for an early snapshot, which `pipec run` checks again on the resolved date."""
     text = fixture("LEAK002.pipe").replace("snapshot 2026-06-01", "snapshot latest")
-    text = text.replace("train before 2026-03-01", "train before snapshot - 100d")
     text = text.replace("gap 20d", "gap 30d")
-    assert by_code(text, "LEAK002") == []  # absolute test start, unknown snapshot
+    moving = text.replace("train before 2026-03-01", "train before snapshot - 100d")
+    (found,) = by_code(moving, "LEAK002")
+    assert "for every snapshot after 2026-05-29" in found.message
+    fixed_train = text.replace("test from 2026-03-20", "test from snapshot - 70d")
+    assert by_code(fixed_train, "LEAK002") == []
 
 
 def test_leak002_resolves_snapshot_relative_dates_with_a_fixed_snapshot() -> None:

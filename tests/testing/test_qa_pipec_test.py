@@ -130,7 +130,8 @@ def test_a_failure_at_a_drawn_snapshot_names_that_snapshot() -> None:
     late enough; the dates of the message are resolved ones, so it says which snapshot
     the strategies drew for `snapshot latest`."""
     split = "split by time { train before snapshot - 10d; test from 2025-06-01 }"
-    spec = spec_for(split, snapshot="latest")
+    spec = spec_for(split, snapshot="latest",
+                    suppress=" # pipec: ignore[LEAK002] the split must fail at drawn snapshots")
     with pytest.raises(SplitPropertyFailure) as caught:
         labels_mature(spec, None, Options(max_examples=25))
     assert "with `snapshot latest` resolved to " in caught.value.message
