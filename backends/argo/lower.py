@@ -253,14 +253,15 @@ LINEAGE_IDENTITY = ("pipeline", "owner", "risk", "dag_hash", "pipec_version", "s
 def _annotations(plan: Plan) -> tuple[tuple[str, str], ...]:
     """The dag hash and the lineage summary (compact JSON, which holds the pipeline's
     name, owner, description, image and commit too; the full lineage is the manifest),
-    and the description the Argo UI lists (`_run_annotations`)."""
+    and the description the Argo UI lists (the dag hash and the description are also
+    every run's: `_run_annotations`)."""
     summary = lineage_summary(plan)
     lineage = _compact_json(summary)
     if len(lineage.encode()) > LINEAGE_ANNOTATION_MAX:
         lineage = _compact_json({**{k: summary[k] for k in LINEAGE_IDENTITY},
                                  "cut": "too long for an annotation: see the manifest"})
     return ((PREFIX + "dag-hash", plan.dag_hash), (PREFIX + "lineage", lineage),
-            *_run_annotations(plan))
+            *_ui_description(plan))
 
 
 # The Argo UI's workflow lists show this annotation under the workflow's name (v3.4.4+
@@ -273,6 +274,15 @@ UI_DESCRIPTION = "workflows.argoproj.io/description"
 
 
 def _run_annotations(plan: Plan) -> tuple[tuple[str, str], ...]:
+    """What each run carries of its template's annotations (`workflowMetadata`): the dag
+    hash, which says which build a run that cron or the Sensor started ran (it does not
+    inherit the CronWorkflow's or WorkflowTemplate's own), and the description. The
+    lineage summary stays on the template: a copy on every run adds up in etcd, and the
+    dag hash names the build's manifest, which holds it all."""
+    return ((PREFIX + "dag-hash", plan.dag_hash), *_ui_description(plan))
+
+
+def _ui_description(plan: Plan) -> tuple[tuple[str, str], ...]:
     """The pipeline's `description`, for the Argo UI's workflow lists."""
     return ((UI_DESCRIPTION, annotation_text(plan.description)),) if plan.description else ()
 

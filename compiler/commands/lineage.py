@@ -16,7 +16,7 @@ from pipec.commands._runtime import (
     parse_model_ref,
     registry_dir,
 )
-from pipec.render.text import shown_lines
+from pipec.render.text import as_typed, shown_lines
 from pipec.spelling import measured
 
 
@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
             registry.close()
         record = _record(Path(args.project), entry.run_id)
     except (PipecRuntimeError, ModelIntegrityError, ValueError) as exc:
-        print(f"pipec: {exc}", file=sys.stderr)
+        # An unknown MODEL typed with bytes that are not UTF-8 is shown as those bytes.
+        print(as_typed(f"pipec: {exc}"), file=sys.stderr)
         return 2
     except sqlite3.DatabaseError as exc:  # a damaged registry or run store
         print(f"pipec: cannot read the registry or the run records ({exc})", file=sys.stderr)

@@ -17,7 +17,7 @@ from pipec.commands._runtime import (
     parse_model_ref,
     registry_dir,
 )
-from pipec.render.text import shown_lines
+from pipec.render.text import as_typed, shown_lines
 from pipec.spelling import measured
 
 # `registry show` hashes a model file up to this size unasked (well under a second, as
@@ -84,16 +84,35 @@ def run(args: argparse.Namespace) -> int:
         print(f"pipec: {exc}", file=sys.stderr)
         return 2
     try:
+        _refuse_untextual(args)
         return ACTIONS[args.action](registry, args)
     except (PipecRuntimeError, ModelIntegrityError, ValueError) as exc:
-        # A message may carry names others stored (a model name edited into a row).
-        print(shown_lines([f"pipec: {exc}"]), file=sys.stderr)
+        # A message may carry names others stored (a model name edited into a row), or
+        # an argument typed with bytes that are not UTF-8 (shown as those bytes).
+        print(as_typed(f"pipec: {exc}"), file=sys.stderr)
         return 2
     except sqlite3.DatabaseError as exc:  # damage found past the header, mid-query
         print(f"pipec: the registry `{folder}` {_why_unusable(exc)}", file=sys.stderr)
         return 2
     finally:
         registry.close()
+
+
+# The options whose text the registry stores (an approval's approver, a history row's
+# reason); the other arguments only name what is looked up, and match nothing.
+STORED_OPTIONS = ("approver", "reason")
+
+
+def _refuse_untextual(args: argparse.Namespace) -> None:
+    """Refuse a stored option typed with bytes that are not UTF-8 (`$'\\xff'`): Python
+    holds them as surrogates, which SQLite cannot store."""
+    from pipec.stdlib.runtime.records import is_text
+
+    for option in STORED_OPTIONS:
+        value = getattr(args, option, None)
+        if value is not None and not is_text(value):
+            raise ValueError(f"`--{option} {as_typed(value)}` is not UTF-8 text, which "
+                             "is all the registry records")
 
 
 def _why_unusable(exc: sqlite3.DatabaseError) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipec.commands.run_report import gate_result, row_count, warning_lines
-from pipec.render.text import one_line, shown_lines
+from pipec.render.text import as_typed, shown_lines
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -122,7 +122,7 @@ def _no_record(records: Any, ref: str) -> str:
         return (f"run {run_id} has no record: the run index says `{status}`; it is still "
                 "running, or it was killed before it could write its record")
     # From the store's indexes: no record is read, however many runs it holds.
-    unknown = f"no run `{_as_typed(ref)}`"
+    unknown = f"no run `{as_typed(ref)}`"
     owners = records.recorded_as(ref)
     if len(owners) == 1:
         return (f"{unknown}: that is a record of run {owners[0]} "
@@ -136,17 +136,6 @@ def _no_record(records: Any, ref: str) -> str:
     where = "" if str(records.project) == "." else f" --project {shlex.quote(str(records.project))}"
     return (f"{unknown}; did you mean {' or '.join(f'`{c}`' for c in close)}? "
             f"(`pipec runs list{where}` shows the runs)")
-
-
-def _as_typed(ref: str) -> str:
-    """`ref` on one line as it was typed: an argument whose bytes are not UTF-8 (`$'\\xff'`
-    in a shell) reaches Python with surrogates, shown as those bytes (`\\xff`) rather than
-    as a surrogate, which an output that takes only UTF-8 refuses."""
-    try:
-        typed = ref.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a surrogate no argument's bytes decode to
-        typed = ref.encode("utf-8", "backslashreplace")
-    return one_line(typed.decode("utf-8", "backslashreplace"))
 
 
 def _close_run_ids(ref: str, run_ids: list[str]) -> list[str]:

@@ -40,6 +40,17 @@ visible = _visible  # for other terminal output that carries user text (run aler
 one_line = _one_line  # user text inside a one-line message (a tab or newline as a picture)
 
 
+def as_typed(text: str) -> str:
+    """`text` on one line as it was typed: an argument whose bytes are not UTF-8 (`$'\\xff'`
+    in a shell) reaches Python with surrogates, shown as those bytes (`\\xff`) rather than
+    as a surrogate, which an output that takes only UTF-8 refuses."""
+    try:
+        typed = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no argument's bytes decode to
+        typed = text.encode("utf-8", "backslashreplace")
+    return _one_line(typed.decode("utf-8", "backslashreplace"))
+
+
 def shown_lines(lines: list[str]) -> str:
     """Lines for a terminal that carry strings other people wrote (a registry's reviewer
     names and reasons, run records): an ESC that would recolour or retitle the terminal,

@@ -385,7 +385,7 @@ class RunRecords:
         """The record of a run id or of a unique prefix of one. A prefix matching several
         runs is refused rather than answered with one of them; matched as it is (`%` and
         `_` are not wildcards and case matters), by a range of the run id index."""
-        if self._empty() or not run_id or not _is_text(run_id):
+        if self._empty() or not run_id or not is_text(run_id):
             return None
         exact = self.db.execute(LATEST + " WHERE r.run_id = ?", (run_id,)).fetchone()
         if exact is not None:
@@ -417,7 +417,7 @@ class RunRecords:
         """Up to `limit` runs one of whose records has a sha256 starting with `prefix`
         (`runs list` prints it beside each run id: the likeliest wrong thing to paste in
         place of one)."""
-        if self._empty() or not prefix or not _is_text(prefix):
+        if self._empty() or not prefix or not is_text(prefix):
             return []
         where, params = _starting("record_sha256", prefix)
         rows = self.db.execute(
@@ -469,7 +469,7 @@ class RunRecords:
     def unrecorded(self, prefix: str) -> tuple[str, str] | None:
         """(run id, status in the run index) of a run starting with `prefix` that has no
         record: one still running, or killed before it could write its record."""
-        if self._empty() or not prefix or not _is_text(prefix):
+        if self._empty() or not prefix or not is_text(prefix):
             return None
         where, params = _starting("run_id", prefix)
         try:
@@ -544,7 +544,7 @@ def _after(prefix: str) -> str | None:
     return None
 
 
-def _is_text(value: str) -> bool:
+def is_text(value: str) -> bool:
     """Whether `value` is text a run id can be: an argument holding bytes that are not
     UTF-8 reaches Python with surrogates (`\\udcff`), which SQLite refuses outright."""
     try:

@@ -30,6 +30,7 @@ from typing import Any
 from pipec.spelling import measured
 
 from .errors import PipecRuntimeError
+from .records import is_text
 from .serialize import ModelIntegrityError, loads
 from .serialize import sha256 as digest
 from .store import (
@@ -218,8 +219,7 @@ class Registry:
 
     # -------------------------------------------------------------- queries
     def get(self, model: str, version: int) -> Version:
-        row = self.db.execute("SELECT * FROM versions WHERE model=? AND version=?",
-                              (model, version)).fetchone()
+        row = self._version_row(model, version)
         if row is None:
             raise RegistryError(f"no version {version} of model {model!r}")
         return _version(row)
@@ -235,11 +235,20 @@ class Registry:
 
     def entry(self, model: str, version: int) -> Version | DamagedEntry | None:
         """One version, damaged or not; None when there is no such version."""
-        row = self.db.execute("SELECT * FROM versions WHERE model=? AND version=?",
-                              (model, version)).fetchone()
+        row = self._version_row(model, version)
         return None if row is None else _read(row)
 
+    def _version_row(self, model: str, version: int) -> tuple[Any, ...] | None:
+        if not is_text(model):  # no model is named so: SQLite would refuse the name
+            return None
+        return self.db.execute("SELECT * FROM versions WHERE model=? AND version=?",
+                               (model, version)).fetchone()
+
     def _rows(self, model: str | None) -> list[tuple[Any, ...]]:
+        """Every version's row (of `model`). A name typed with bytes that are not UTF-8
+        (surrogates in Python) names no model: SQLite would refuse it outright."""
+        if model is not None and not is_text(model):
+            return []
         sql, args = "SELECT * FROM versions", ()
         if model is not None:
             sql, args = sql + " WHERE model=?", (model,)
@@ -255,6 +264,8 @@ class Registry:
         return names
 
     def production(self, model: str) -> Version | None:
+        if not is_text(model):
+            return None
         row = self.db.execute("SELECT * FROM versions WHERE model=? AND state='production'",
                               (model,)).fetchone()
         return _version(row) if row else None

@@ -226,7 +226,7 @@ def test_the_pipeline_description_is_listed_in_the_argo_ui(tmp_path, retrain, ki
     spec = document["spec"].get("workflowSpec", document["spec"])
     shown = "Fraud: blocks { {x}} — 'yes' # scored at decision time"
     assert document["metadata"]["annotations"][UI_DESCRIPTION] == shown
-    assert spec["workflowMetadata"]["annotations"] == {UI_DESCRIPTION: shown}
+    assert spec["workflowMetadata"]["annotations"][UI_DESCRIPTION] == shown
     assert TITLE not in document["metadata"]["annotations"]
     lineage = json.loads(document["metadata"]["annotations"]["pipec.dev/lineage"])
     assert lineage["description"] == description  # never templated: kept whole
@@ -235,7 +235,7 @@ def test_the_pipeline_description_is_listed_in_the_argo_ui(tmp_path, retrain, ki
 def test_no_description_no_annotation(tmp_path):
     _, (document,) = _built(_described(tmp_path / "src", {}), tmp_path / "out")
     assert UI_DESCRIPTION not in document["metadata"]["annotations"]
-    assert "annotations" not in document["spec"]["workflowMetadata"]
+    assert UI_DESCRIPTION not in document["spec"]["workflowMetadata"]["annotations"]
     assert set(_pod_descriptions(document).values()) == {None}
 
 
