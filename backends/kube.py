@@ -39,6 +39,16 @@ MANIFEST_MOUNT_PATH = "/etc/pipec"
 # Kubernetes refuses a ConfigMap whose values add up to more than 1 MiB (`MaxSecretSize`
 # in ValidateConfigMap, k8s.io/kubernetes pkg/apis/core/validation/validation.go).
 CONFIGMAP_MAX_BYTES = 1024 * 1024
+# Kubernetes refuses an object whose annotations (keys and values) add up to more than
+# 256 KiB (`TotalAnnotationSizeLimitB` in k8s.io/apimachinery's ValidateAnnotations).
+ANNOTATIONS_MAX = 256 * 1024
+# Client-side `kubectl apply` copies the whole object, as JSON, into this annotation, so
+# an object past ANNOTATIONS_MAX that etcd would hold cannot be applied that way
+# ("metadata.annotations: Too long: must have at most 262144 bytes"); server-side apply
+# and `kubectl create` add no such copy (https://github.com/kubernetes/kubectl/issues/712).
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+# Go's encoding/json, which kubectl encodes that copy with, escapes these as `\u003c`...
+_GO_JSON_ESCAPES = {ord(c): f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"}
 
 GPU = "nvidia.com/gpu"
 REQUESTS = frozenset({"cpu", "memory", "ephemeral-storage"})
@@ -156,3 +166,40 @@ def manifest_fits(span: Span, options: BuildOptions) -> list[Diagnostic]:
         "pods read it from", span,
         "split the pipeline into smaller ones (long descriptions and source queries count "
         "too)")]
+
+
+def applied_annotation_bytes(document: dict[str, Any]) -> int:
+    """The size of `document`'s annotations once client-side `kubectl apply` has added its
+    LAST_APPLIED copy of the object: compact JSON as Go writes it (with the object's own
+    annotations, `{}` when none), and a newline."""
+    metadata = document.get("metadata") or {}
+    own = dict(metadata.get("annotations") or {})
+    copied = {**document, "metadata": {**metadata, "annotations": own}}
+    text = json.dumps(copied, separators=(",", ":"), ensure_ascii=False)
+    value = text.translate(_GO_JSON_ESCAPES) + "\n"
+    return sum(len(k.encode()) + len(str(v).encode()) for k, v in own.items()) \
+        + len(LAST_APPLIED) + len(value.encode())
+
+
+def client_apply_note(span: Span, document: dict[str, Any], file_name: str,
+                      create_command: str | None = None) -> list[Diagnostic]:
+    """A BUILD002 note when a named object is too large for client-side `kubectl apply`
+    (see LAST_APPLIED), with the commands that install it all the same: the build is
+    fine, only that way of installing it is not. An object with `generateName` (an Argo
+    Workflow) is left out: `kubectl apply` refuses it whatever its size."""
+    metadata = document.get("metadata") or {}
+    if "name" not in metadata:
+        return []
+    size = applied_annotation_bytes(document)
+    if size <= ANNOTATIONS_MAX:
+        return []
+    kind, name = document.get("kind", "object"), metadata["name"]
+    commands = [f"`kubectl apply --server-side -f {file_name}`", f"`kubectl create -f {file_name}`"]
+    if create_command:
+        commands.append(f"`{create_command} {file_name}`")
+    return [Diagnostic(
+        "BUILD002", Severity.NOTE, f"the {kind} `{name}` is too large for a plain `kubectl "
+        f"apply`: its copy in the `{LAST_APPLIED}` annotation would bring its annotations to "
+        f"{size:,} bytes, over the {ANNOTATIONS_MAX:,} Kubernetes allows (\"metadata."
+        "annotations: Too long\")", span,
+        f"install it with {', '.join(commands[:-1])} or {commands[-1]}")]

@@ -9,12 +9,14 @@ from pipec.backends.argo.lower import lower_workflow
 from pipec.backends.argo.model import ArgoWorkflow
 from pipec.backends.argo.yamldump import dump_all
 from pipec.backends.base import BuildOptions, Lowered, pipeline_span
+from pipec.backends.kube import ANNOTATIONS_MAX as ANNOTATIONS_MAX  # Kubernetes' own
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.nodes import Span
 
-# Kubernetes' limit on the total size of an object's annotations (keys and values).
-ANNOTATIONS_MAX = 256 * 1024
+# The argo CLI's command that creates each named kind, besides kubectl's own (a Sensor
+# has none): the ways to install it that add no `kubectl apply` annotation.
+ARGO_CREATE = {"CronWorkflow": "argo cron create", "WorkflowTemplate": "argo template create"}
 
 
 class ArgoBackend:
@@ -56,7 +58,16 @@ class ArgoBackend:
         size = max(sizes, default=0)
         if size > options.argo_max_bytes:
             found.append(budget001(lowered.span, "argo", size, options.argo_max_bytes))
-        return found
+            return found
+        return found + _apply_notes(lowered.span, docs, wf.file_name)
+
+
+def _apply_notes(span: Span, docs: list[dict], file_name: str) -> list[Diagnostic]:
+    """BUILD002 for each document that fits etcd but not client-side `kubectl apply`."""
+    from pipec.backends.kube import client_apply_note
+
+    return [note for d in docs
+            for note in client_apply_note(span, d, file_name, ARGO_CREATE.get(d.get("kind")))]
 
 
 def stored_bytes(document: dict) -> int:

@@ -6,7 +6,10 @@ workflow sets to its uid), else a new one. Upstream stages that did not run unde
 id reuse their latest outputs. The stage that ends the run (it stops it, fails with no
 retry left, or is the last stage that could still run, in whatever order the branches
 end) writes the run's record, as `pipec run` does. Exit: 0 done, 1 blocked, 2 failed
-(or a usage or environment error), 3 waiting for approval.
+(or a usage or environment error), 3 waiting for approval. An argument typed with bytes
+that are not UTF-8 (`$'\\xff'`) is shown as typed (`\\xff`); as a reviewer, or as the
+path of the run store or of the pipeline's folder, it is refused (exit 2) before any
+stage runs: the run's record, UTF-8 JSON, and DuckDB take no other.
 
 `--rejected-by REVIEWER` (an approval stage only) records instead that the reviewer
 rejected the candidate at the orchestrator's human step (Airflow's HITL Reject, or Argo's
@@ -86,7 +89,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     # The local target's script, stopped: the stage it was at may have died before it
     # could record its end (still starting, or between two attempts), and a SIGTERM
     # leaves the run's record to a retry that will not come.
-    run_parser.add_argument("--record-stop", choices=("SIGINT", "SIGTERM"), metavar="SIGNAL",
+    run_parser.add_argument("--record-stop", type=_stop_signal, choices=STOP_SIGNALS,
+                            metavar="SIGNAL",
                             help="do not run the stage: record that SIGNAL stopped the "
                             "run at it (the local script does, when it is stopped)")
     # The local script runs every stage of one run and says the run's end once itself:
@@ -98,6 +102,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
                             help="do not run the stage: print `run RUN: STATUS, record SHA` "
                             "from the run's latest record (the local script does, once, "
                             "after its last stage)")
+
+
+STOP_SIGNALS = ("SIGINT", "SIGTERM")
+
+
+def _stop_signal(written: str) -> str:
+    """`--record-stop`'s SIGNAL: argparse's own refusal quotes the argument with `repr`,
+    which shows bytes that are not UTF-8 as surrogates (`'\\udcff'`), not as typed."""
+    from pipec.render.text import as_typed
+
+    if written not in STOP_SIGNALS:
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: '{as_typed(written)}' (choose from "
+            f"{', '.join(repr(name) for name in STOP_SIGNALS)})")
+    return written
 
 
 def _same_build(manifest: dict[str, Any], path: Path, expected: str | None) -> None:
@@ -112,7 +131,7 @@ def _same_build(manifest: dict[str, Any], path: Path, expected: str | None) -> N
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipec.render.text import visible
+    from pipec.render.text import as_typed, visible
 
     manifest_path = Path(args.manifest)
     try:
@@ -123,18 +142,11 @@ def run(args: argparse.Namespace) -> int:
         rejected_by = _rejected_by(manifest, stage_id, getattr(args, "rejected_by", None))
         approval_given = _approval_given_path(manifest, stage_id,
                                               getattr(args, "approval_given", None))
+        manifest_dir, base_dir, project = _folders(args, manifest_path, manifest)
     except ValueError as exc:
-        print(visible(f"pipec: {exc}"), file=sys.stderr)
+        # An argument typed with bytes that are not UTF-8 is shown as those bytes.
+        print(as_typed(f"pipec: {exc}"), file=sys.stderr)
         return 2
-    from pipec.stdlib.runtime.state import STATE_DIR_ENV
-
-    # A manifest mounted from a ConfigMap sits apart from the project it describes:
-    # `--manifest-dir` says where its relative paths start instead.
-    manifest_dir = (Path(args.manifest_dir).resolve() if getattr(args, "manifest_dir", None)
-                    else manifest_path.resolve().parent)
-    base_dir = (manifest_dir / manifest.get("base_dir", ".")).resolve()
-    project = Path(args.project or os.environ.get("PIPEC_PROJECT")
-                   or os.environ.get(STATE_DIR_ENV) or base_dir).resolve()
     if getattr(args, "say_run_end", False):
         return _say_run_end(project, run_id)
     if getattr(args, "record_stop", None):
@@ -167,9 +179,13 @@ def _rejected_by(manifest: dict[str, Any], stage_id: str, reviewer: str | None) 
     """The reviewer of `--rejected-by`, checked: an approval stage's only. Empty (the
     orchestrator could not say who) reads "a reviewer"."""
     from pipec.stdlib.runtime.context import manifest_stage
+    from pipec.stdlib.runtime.records import is_text
 
     if reviewer is None:
         return None
+    if not is_text(reviewer):  # the run's record, UTF-8 JSON, could not hold it
+        raise ValueError(f"`--rejected-by {reviewer}` is not UTF-8 text, which is all a "
+                         "run's record holds")
     kind = manifest_stage(manifest, stage_id)["kind"]
     if kind != "approval":
         raise ValueError(f"--rejected-by: stage {stage_id!r} is a {kind} stage; only an "
@@ -204,13 +220,47 @@ def _write_approval_given(path: Path, given: bool) -> None:
     """Written whatever the stage's end (`false` unless the approval is known to be
     given), so the orchestrator always finds it. A file that cannot be written leaves
     the stage's exit as it is: the orchestrator then asks the human, as before."""
-    from pipec.render.text import visible
+    from pipec.render.text import as_typed
 
     try:
         path.write_text(json.dumps(given), "utf-8")
     except OSError as exc:
-        print(visible(f"pipec: cannot write --approval-given `{path}`: "
-                      f"{exc.strerror or exc}"), file=sys.stderr)
+        print(as_typed(f"pipec: cannot write --approval-given `{path}`: "
+                       f"{exc.strerror or exc}"), file=sys.stderr)
+
+
+def _folders(args: argparse.Namespace, manifest_path: Path,
+             manifest: dict[str, Any]) -> tuple[Path, Path, Path]:
+    """The manifest's folder, the pipeline's (its relative paths start there) and the run
+    store's, each refused when its path is not UTF-8."""
+    from pipec.stdlib.runtime.state import STATE_DIR_ENV
+
+    # A manifest mounted from a ConfigMap sits apart from the project it describes:
+    # `--manifest-dir` says where its relative paths start instead.
+    given = getattr(args, "manifest_dir", None)
+    manifest_dir = Path(given).resolve() if given else manifest_path.resolve().parent
+    base_dir = (manifest_dir / manifest.get("base_dir", ".")).resolve()
+    _utf8_folder(base_dir, "the pipeline's folder (from "
+                 f"{'--manifest-dir' if given else '--manifest'})")
+    for origin, chosen in (("--project", args.project),
+                           ("PIPEC_PROJECT", os.environ.get("PIPEC_PROJECT")),
+                           (STATE_DIR_ENV, os.environ.get(STATE_DIR_ENV))):
+        if chosen:
+            return manifest_dir, base_dir, _utf8_folder(Path(chosen).resolve(), origin)
+    return manifest_dir, base_dir, base_dir
+
+
+def _utf8_folder(folder: Path, origin: str) -> Path:
+    """`folder`, unless its path holds bytes that are not UTF-8 (surrogates in Python):
+    the run's record, UTF-8 JSON, names the files in it, and DuckDB, which reads and
+    writes the stages' data, opens no such path; the stage would fail half-way."""
+    from pipec.stdlib.runtime.records import is_text
+
+    if not is_text(str(folder)):
+        raise ValueError(f"{origin} `{folder}` is not a UTF-8 path, which the stages need "
+                         "(the run's record names the files in it): use a folder whose "
+                         "path is UTF-8")
+    return folder
 
 
 def _load_manifest(path: Path) -> dict[str, Any]:
@@ -249,7 +299,7 @@ def _run_id(written: str | None) -> str:
 
 def _checked(run_id: str, origin: str) -> str:
     if not RUN_ID.fullmatch(run_id):
-        raise ValueError(f"{origin} {run_id!r} is not a run id: use at most 120 letters, "
+        raise ValueError(f"{origin} '{run_id}' is not a run id: use at most 120 letters, "
                          "digits and `.` `_` `:` `+` `-`, starting with a letter or digit")
     return run_id
 

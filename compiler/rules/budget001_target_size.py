@@ -17,6 +17,9 @@ limit), or an Airflow DAG of more than 5,000 tasks. The limits are configurable 
 `argo_max_bytes` and `airflow_max_tasks` under `[tool.pipec]`; with `[tool.pipec]
 manifest_configmap`, also a `lineage.json` over the 1 MiB Kubernetes allows a ConfigMap
 (its own limit, which no setting raises). Reported by `build` with the measured size.
+An Argo CronWorkflow or WorkflowTemplate within the limit but too large for a plain
+`kubectl apply` (over 256 KiB, which that command copies into an annotation) gets a
+BUILD002 note instead, naming the commands that install it.
 
 ## Why is this bad?
 The orchestrator rejects the workflow at submission, or its scheduler slows to a

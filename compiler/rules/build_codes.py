@@ -68,12 +68,18 @@ names no Kubernetes resource (`gpus`), which a pod cannot request (`gpu` becomes
 pod. On every target: `distributed` on a train stage, which the lineage records but no
 target applies (the model trains in one process), and a deploy stage's `canary P for
 D`, which the deploy report and the registry record but no target serves (the version
-is promoted to production at once).
+is promoted to production at once). For Argo, also a CronWorkflow or WorkflowTemplate
+(or Sensor) within `argo_max_bytes` but too large for a plain `kubectl apply -f`, which
+copies the whole object into its `kubectl.kubernetes.io/last-applied-configuration`
+annotation: Kubernetes allows an object 262,144 bytes (256 KiB) of annotations in all.
 
 ## Why is this bad?
 The stage would run without the CPU or memory the file asks for, or in the worker's
 own Python environment instead of the pinned image; the note says which option would
-honour it.
+honour it. A document too large for `kubectl apply` is refused when it is installed
+("metadata.annotations: Too long: must have at most 262144 bytes"); the note names the
+commands that install it all the same: `kubectl apply --server-side`, `kubectl create`,
+or `argo cron create` / `argo template create`.
 
 ## Example
 Built with `--target airflow` (the BashOperator default):
