@@ -30,7 +30,7 @@ from pipec.testing.properties import (
     statement,
 )
 from pipec.testing.spec import SplitSpec
-from pipec.testing.strategies import DEFAULT_SNAPSHOT, ROW, bulk_table
+from pipec.testing.strategies import ROW, bulk_table, default_snapshot
 
 HASH_SEEDS = ("1", "2")
 SIZES = (1, 2, 5, 20, 200)
@@ -57,7 +57,7 @@ def reproducible_across_processes(spec: SplitSpec, impl: Impl | None = None,
     if ref is None:
         return  # a local function cannot be imported by a child interpreter
     tables = [bulk_table(spec, n, seed) for seed, n in enumerate(SIZES)]
-    snapshot = spec.snapshot or DEFAULT_SNAPSHOT
+    snapshot = default_snapshot(spec)
     if options.tick is not None:
         options.tick()
     try:
@@ -103,7 +103,7 @@ def _child(spec: SplitSpec, ref: tuple[str, str], tables: list[pa.Table],
                 writer.write_table(table)
         job = {"impl": ref[0], "root": ref[1], "split": spec.split, "on": spec.on,
                "identity": list(spec.identity), "count": len(tables),
-               "snapshot": (spec.snapshot or DEFAULT_SNAPSHOT).isoformat()}
+               "snapshot": default_snapshot(spec).isoformat()}
         (folder / "job.json").write_text(json.dumps(job), encoding="utf-8")
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         done = subprocess.run([sys.executable, "-m", "pipec.testing._worker", str(folder)],

@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 from pipec.testing.report import cell
 from pipec.testing.spec import HASHED, SplitSpec, shifted, time_bounds
 from pipec.testing.strategies import (
-    DEFAULT_SNAPSHOT,
     ROW,
     SplitCase,
     bulk_table,
     coerce,
+    default_snapshot,
     split_cases,
     to_arrow,
     to_us,
@@ -263,7 +263,7 @@ def _no_rows(func: Callable[..., Any], spec: SplitSpec,
     after the drawn inputs, whose draws it leaves as they were."""
     columns = {c.name: [] for c in spec.columns}
     empty = SplitCase(to_arrow(list(spec.columns), {**columns, ROW: []}),
-                      spec.snapshot or DEFAULT_SNAPSHOT)
+                      default_snapshot(spec))
     try:
         check(empty)
     except Counterexample as exc:
@@ -568,7 +568,7 @@ def shares(spec: SplitSpec, impl: Impl | None = None, options: Options | None = 
     wanted = _wanted_shares(spec)
 
     def check(salt: int) -> None:
-        snapshot = spec.snapshot or DEFAULT_SNAPSHOT
+        snapshot = default_snapshot(spec)
         table = bulk_table(spec, options.share_keys, salt)
         got = sides(spec, impl, table, snapshot)
         units = _units(spec, table, got)

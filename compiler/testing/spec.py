@@ -205,3 +205,71 @@ def _required(stages: dict[str, dict[str, Any]], source: str | None) -> set[str]
     validate = stages.get(f"validate.{source}") or {}
     return {col for check in validate.get("checks") or [] if check["kind"] == "require"
             for col in check["columns"]}
+
+
+# ------------------------------------------------------------------ `snapshot latest`
+
+
+@dataclass(frozen=True)
+class _Bound:
+    """One end of a time split as a function of the snapshot S: the fixed instant `at`,
+    or (`at` None) `midnight(S) - lag`."""
+
+    at: datetime | None
+    lag: timedelta = timedelta(0)
+
+    def plus(self, delta: timedelta) -> _Bound:
+        if self.at is not None:
+            return _Bound(shifted(self.at, delta))
+        return _Bound(None, self.lag - delta)
+
+
+def _bound(obj: dict[str, Any] | None) -> _Bound | None:
+    if obj is None:
+        return None
+    if "snapshot_minus_s" in obj:
+        return _Bound(None, timedelta(seconds=float(obj["snapshot_minus_s"])))
+    return _Bound(resolve_date(obj, None))
+
+
+def earliest_real_snapshot(spec: SplitSpec) -> date | None:
+    """The first date a `snapshot latest` run of `spec`'s time split can resolve to,
+    None when the split names no fixed date (or is not a time split).
+
+    `latest` resolves to the newest data, and a run's data reaches every fixed date its
+    split names: the snapshot is no earlier than each of them, and a date relative to
+    the snapshot that the split orders after a fixed one (`test from snapshot - 30d`
+    after `train before 2026-01-01`) lies after it, by the label maturity (or the
+    `gap`, when longer) between the train end and the test start. Earlier snapshots only
+    mean the data has not reached the split's own dates yet; `pipec run` checks LEAK002
+    again on the resolved date. A relative date ordered before a fixed one (`train
+    before snapshot - 10d` before `test from 2026-01-01`) bounds the snapshot from
+    above, which no run outgrows: it leaves the floor alone, so such a split still
+    fails at the snapshots after it."""
+    if spec.kind != "time":
+        return None
+    split = spec.split
+    gap = timedelta(seconds=float(split.get("gap_s") or 0))
+    before, start = _bound(split.get("train_before")), _bound(split.get("test_from"))
+    if start is None and before is not None:
+        start = before.plus(gap)
+    if before is None and start is not None:
+        before = start.plus(-gap)
+    if before is None or start is None:
+        return None
+    until = _bound(split.get("test_until"))
+    apart = max(gap, timedelta(seconds=spec.maturity_s))
+    reached = [b.at for b in (before, start, until) if b is not None and b.at is not None]
+    for earlier, later, distance in ((before, start, apart), (start, until, timedelta(0))):
+        if earlier.at is not None and later is not None and later.at is None:
+            reached.append(shifted(shifted(earlier.at, distance), later.lag))
+    return _day_reaching(max(reached)) if reached else None
+
+
+def _day_reaching(instant: datetime) -> date:
+    """The first date whose midnight is at or after `instant` (held at the calendar's
+    end)."""
+    day = instant.astimezone(UTC).date()
+    if midnight(day) < instant and day < date.max:
+        day += timedelta(days=1)
+    return day

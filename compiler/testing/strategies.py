@@ -6,8 +6,9 @@ where the column allows them, and several arrow encodings of the same logical ty
 (timestamps in µs and ns, UTC, naive and another zone; categories plain or dictionary);
 `split_cases(spec)` draws a table shaped for one split: its keys from few to many rows
 per key, its times around the split's dates so that train, gap and test are all
-populated, and a snapshot when the source's is `latest`. `bulk_table(spec, n, seed)`
-builds large inputs (thousands of keys) without drawing every value through hypothesis.
+populated, and a snapshot when the source's is `latest` (one a run can resolve it to,
+see `snapshots`). `bulk_table(spec, n, seed)` builds large inputs (thousands of keys)
+without drawing every value through hypothesis.
 
 Every generated table carries `ROW`, a row number that is not part of the source, so
 that a property can follow a row through shuffles and sub-tables.
@@ -24,12 +25,21 @@ from typing import Any
 
 import pyarrow as pa
 from hypothesis import strategies as st
-from pipec.testing.spec import Column, SplitSpec, TimeBounds, midnight, time_bounds
+from pipec.testing.spec import (
+    Column,
+    SplitSpec,
+    TimeBounds,
+    earliest_real_snapshot,
+    midnight,
+    time_bounds,
+)
 
 ROW = "__pipec_row"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DAY_US = 86_400 * 1_000_000
 DEFAULT_SNAPSHOT = date(2020, 1, 1)  # for large inputs of a `snapshot latest` source
+# The dates drawn for `snapshot latest` where the split names no fixed date.
+FIRST_SNAPSHOT, LAST_SNAPSHOT = date(2000, 1, 1), date(2035, 12, 31)
 MIN_DATE, MAX_DATE = date(1990, 1, 1), date(2040, 12, 31)
 WORDS = ("FR", "DE", "US", "JFK", "LGA", "EWR", "web", "ios", "a", "")
 TIMESTAMP_TYPES = (
@@ -233,10 +243,30 @@ def float_twins(column: Column) -> list[float]:
 
 
 def snapshots(spec: SplitSpec) -> st.SearchStrategy[date]:
-    """The declared snapshot, or for `snapshot latest` any date."""
+    """The declared snapshot, or for `snapshot latest` a date a run can resolve it to:
+    from the split's `earliest_real_snapshot` (2000-01-01 when it names no fixed date)
+    over at least ten years. Hypothesis shrinks towards the earliest."""
     if spec.snapshot is not None:
         return st.just(spec.snapshot)
-    return st.dates(date(2000, 1, 1), date(2035, 12, 31))
+    first = max(FIRST_SNAPSHOT, earliest_real_snapshot(spec) or FIRST_SNAPSHOT)
+    last = max(LAST_SNAPSHOT, _days_after(first, 3653))
+    # Days after the first, not `st.dates`: a date shrinks by year, month and day apart
+    # and stopped at 2026-02-01 where 2026-01-12 already failed; a count of days
+    # shrinks to the earliest failing snapshot.
+    return st.integers(0, (last - first).days).map(lambda days: first + timedelta(days))
+
+
+def _days_after(day: date, days: int) -> date:
+    return day + timedelta(days=days) if date.max - day > timedelta(days=days) else date.max
+
+
+def default_snapshot(spec: SplitSpec) -> date:
+    """The one snapshot of the inputs that are not drawn (large tables, an input of no
+    rows): the declared one, or for `snapshot latest` `DEFAULT_SNAPSHOT` moved up to the
+    split's `earliest_real_snapshot`."""
+    if spec.snapshot is not None:
+        return spec.snapshot
+    return max(DEFAULT_SNAPSHOT, earliest_real_snapshot(spec) or DEFAULT_SNAPSHOT)
 
 
 def time_regions(bounds: TimeBounds) -> list[st.SearchStrategy[int]]:
@@ -367,7 +397,7 @@ def bulk_table(spec: SplitSpec, n_keys: int, seed: int, *, rows_per_key: int = 3
     """A large table for `spec` without hypothesis: `n_keys` distinct `on` keys (or, for a
     random split, distinct rows), 1..rows_per_key rows each, other values from `seed`."""
     rng = random.Random(seed)
-    snapshot = spec.snapshot or DEFAULT_SNAPSHOT
+    snapshot = default_snapshot(spec)
     key = spec.column(spec.on) if spec.kind in ("entity", "group") else None
     data: dict[str, list[Any]] = {c.name: [] for c in spec.columns}
     # Counted, not read off a column: a source with no schema has no column to read.
