@@ -217,7 +217,7 @@ LIMITS = {
                   "what remains is that distinct count over 10M keys, a hash table of 10M "
                   "entries that any exact duplicate check pays",
     "point-in-time features": "the ratio moves with the CPU: the same code measured 5.37x "
-                              "and 4.95x on the AMD EPYC of earlier runs, 4.09x to 4.80x on "
+                              "and 4.95x on the AMD EPYC of earlier runs, 4.09x to 4.98x on "
                               "an Intel Xeon. DuckDB's part (timed on the EPYC): its RANGE-frame "
                               "window (~1.5 s at 10M: a sort, "
                               "then a frame search and a segment tree; the sum and both "
