@@ -24,6 +24,9 @@ class BuildResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     resolved: dict[str, Any] = field(default_factory=dict)  # source -> date (`--resolve`)
+    # The `[tool.pipec] manifest_configmap` the built stage pods mount, as the backend
+    # lowered it (None where no pod runs: the BashOperator, the local script).
+    mounted_configmap: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -77,7 +80,7 @@ def _build_files(path: Path, target: str, output: Path, airflow_operator: str,
                            manifest_configmap=config.manifest_configmap,
                            max_parallel_stages=config.max_parallel_stages,
                            manifest=manifest)
-    files, found = _lower_and_emit(program, target, options)
+    files, found, result.mounted_configmap = _lower_and_emit(program, target, options)
     found += runtime_limits(program)
     # Resolved, as `pipec run` does: REPRO005 names the folder, and the parent of a bare
     # `model.pipe` is `.`, which named no folder at all.
@@ -87,23 +90,25 @@ def _build_files(path: Path, target: str, output: Path, airflow_operator: str,
     return result
 
 
-def _lower_and_emit(program: Program, target: str,
-                    options: BuildOptions) -> tuple[dict[str, str], list[Diagnostic]]:
+def _lower_and_emit(program: Program, target: str, options: BuildOptions
+                    ) -> tuple[dict[str, str], list[Diagnostic], str | None]:
+    """The target's files, what lowering and measuring them found, and the ConfigMap its
+    pods mount the manifest from (the lowered model's `manifest_configmap`, if any)."""
     backend = get_backend(target)
     with plugin_guard(target, "lowering the program"):
         lowered = backend.lower(program, options)
         diagnostics = list(lowered.diagnostics)
     if has_errors(diagnostics):
-        return {}, diagnostics
+        return {}, diagnostics, None
     with plugin_guard(target, "writing its files"):
         files = backend.emit(lowered)
         _check_files(files)
     too_long = _long_file_names(files, program)
     if too_long:
-        return {}, diagnostics + too_long
+        return {}, diagnostics + too_long, None
     with plugin_guard(target, "measuring its files"):
         measured = list(backend.measure(lowered, files, options))
-    return files, diagnostics + measured
+    return files, diagnostics + measured, getattr(lowered.model, "manifest_configmap", None)
 
 
 def _check_files(files: object) -> None:

@@ -90,27 +90,16 @@ def build(path: Path, target: str, output: Path, airflow_operator: str = "bash",
     if not write_output(output, {n: text.encode("utf-8") for n, text in result.files.items()}):
         return 2
     print(f"wrote {', '.join(sorted(result.files))} to `{output}`", file=sys.stderr)
-    _print_configmap_step(path, target, airflow_operator, output / manifest)
+    _print_configmap_step(result.mounted_configmap, output / manifest)
     return 0
 
 
-# The targets whose stage pods mount `[tool.pipec] manifest_configmap` (by target, the
-# Airflow operator or None for any): the BashOperator and the local script start no pod.
-MOUNTING_TARGETS = {"argo": None, "airflow": "kubernetes"}
-
-
-def _print_configmap_step(path: Path, target: str, airflow_operator: str,
-                          manifest: Path) -> None:
+def _print_configmap_step(configmap: str | None, manifest: Path) -> None:
     """With `manifest_configmap`, the pods this build starts read the manifest from that
     ConfigMap, which nothing makes but this step: print it with the manifest just written
     (the generated files can only name it relative to their own folder)."""
     from pipec.backends.kube import configmap_command
-    from pipec.config import load_config
 
-    if target not in MOUNTING_TARGETS or \
-            MOUNTING_TARGETS[target] not in (None, airflow_operator):
-        return
-    configmap = load_config(path).manifest_configmap
     if configmap is None:
         return
     command = configmap_command(configmap, manifest.name, str(manifest))
