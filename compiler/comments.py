@@ -31,7 +31,8 @@ def open_blocks(lines: list[str]) -> list[int]:
     for number, line in enumerate(lines, start=1):
         delta = brace_delta(line)
         opened.extend([number] * max(delta, 0))
-        del opened[len(opened) + min(delta, 0):]
+        # A `}` with no block open closes nothing: never past the first block.
+        del opened[max(len(opened) + min(delta, 0), 0):]
     return opened
 
 

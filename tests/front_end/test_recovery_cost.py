@@ -151,6 +151,14 @@ def test_blocks_left_open_are_found_without_reading_every_line_per_error(monkeyp
     assert lines_read <= broken.count("\n") + 1  # not even one reading of the file
 
 
+def test_a_surplus_close_brace_closes_every_open_block_and_no_more() -> None:
+    """Three `}` on a line with two blocks open close both; the block opened after them
+    is the only one open (it used to keep the first block, as if one `}` were lost)."""
+    assert comments.open_blocks(["a {", "b {", "} } }"]) == []
+    assert comments.open_blocks(["a {", "b {", "} } }", "c {"]) == [4]
+    assert comments.open_blocks(["a { b { c {", "} } } } }", "d {", "e {", "}"]) == [3]
+
+
 # Lines of braces, mostly, with strings, escapes and comments that hide some of them.
 _BRACE_LINES = st.lists(
     st.lists(st.sampled_from(["{", "{", "}", "}", '"', "\\", "#", " a"]), max_size=6)
@@ -159,7 +167,7 @@ _BRACE_LINES = st.lists(
 
 @settings(max_examples=500, deadline=None)
 @given(_BRACE_LINES, st.integers(0, 12), st.sampled_from(["", "  "]))
-@example(["{{", "}}}", "{{"], 2, "")  # a `}` too many above: `open_blocks` keeps line 1
+@example(["{{", "}}}", "{{"], 2, "")  # a `}` too many above: no block is left open
 def test_the_block_left_open_is_the_one_brace_delta_counts(lines, at, indent) -> None:
     """The open block found upwards from the error, with strings and comments taken
     out by a regular expression, is the one `comments.open_blocks` found reading every
