@@ -281,6 +281,9 @@ def _load_manifest(path: Path) -> dict[str, Any]:
             for s in stages):
         raise ValueError(f"`{path}` is not a lineage manifest (no pipeline and stages): "
                          "give the lineage.json `pipec build` wrote")
+    if not isinstance(manifest.get("base_dir", "."), str):  # a hand-edited manifest
+        raise ValueError(f"`{path}` is not a lineage manifest (its `base_dir` is not a "
+                         "folder path): give the lineage.json `pipec build` wrote")
     return manifest
 
 

@@ -397,6 +397,7 @@ def test_debug_shows_a_failed_stage_s_traceback(tmp_path: Path,
     ("missing.json", "source.events", "r1", "no manifest `"),
     ("spend.pipe", "source.events", "r1", "is not a lineage manifest ("),
     ("empty.json", "source.events", "r1", "is not a lineage manifest (no pipeline and "),
+    ("numbered.json", "source.events", "r1", "(its `base_dir` is not a folder path)"),
     ("build", "source.events", "r1", "cannot read the manifest `"),
     ("build/lineage.json", "nowhere", "r1", "no stage `nowhere`"),
     ("build/lineage.json", "source.events", "a/b c", "--run-id 'a/b c' is not a run id"),
@@ -407,6 +408,8 @@ def test_bad_arguments_are_said_plainly(tmp_path: Path, capsys: pytest.CaptureFi
                                         message: str) -> None:
     _build(write_project(tmp_path))
     (tmp_path / "empty.json").write_text("{}", "utf-8")
+    built = json.loads((tmp_path / "build" / "lineage.json").read_text("utf-8"))
+    (tmp_path / "numbered.json").write_text(json.dumps({**built, "base_dir": 7}), "utf-8")
     code, out, err = _pipec(capsys, "stage", "run", "--manifest", str(tmp_path / manifest),
                             "--stage", stage, "--run-id", run_id)
     assert code == 2 and message in err, err
