@@ -88,7 +88,7 @@ def _list(records: Any, args: argparse.Namespace) -> int:
         print(f"(the newest {limit:,} of {total:,} runs; `--limit 0` lists them all)",
               file=sys.stderr)
     if args.format == "json":
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
     if not rows:  # said, not an empty output that reads like a failure to find anything
         print(f"pipec: no runs recorded yet in `{Path(args.project) / '.pipec'}`",
@@ -250,7 +250,7 @@ def _diff(records: Any, args: argparse.Namespace) -> int:
         print(shown_lines([_other_pipelines(first, second)]), file=sys.stderr)
     changes = diff(first, second)
     if args.format == "json":
-        print(json.dumps(changes, indent=2, sort_keys=True, default=str))
+        print(json.dumps(changes, indent=2, sort_keys=True, default=str, ensure_ascii=False))
     elif changes:
         print(shown_lines([f"{path}: {_value(a)} -> {_value(b)}"
                            for path, (a, b) in changes.items()]))

@@ -210,3 +210,48 @@ def test_show_says_a_version_found_archived_was_already_registered(
     assert code == 0 and "  register  m: v1 already registered (archived)\n" in out, out + err
     code, out, err = _pipec(capsys, "runs", "show", FIRST, "--project", str(tmp_path))
     assert code == 0 and "  register  m: v1 candidate\n" in out, out + err
+
+
+def test_json_of_runs_keeps_non_ascii_text_as_show_does(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`runs list` and `runs diff` print `Zürich` as `runs show` does, not `Z\\u00fcrich`:
+    the same record reads the same in the three commands (and a diff greps)."""
+    stored(tmp_path, _record(FIRST, pipeline="zürich"), _record(SECOND, pipeline="genève"))
+    for command in (["list"], ["show", FIRST], ["diff", FIRST, SECOND]):
+        code, out, err = _pipec(capsys, "runs", *command, "--format", "json",
+                                "--project", str(tmp_path))
+        assert code == 0 and "\\u00" not in out and "zürich" in out, out + err
+        json.loads(out)
+
+
+@pytest.mark.parametrize("login", ["raises", "\udcffbob"])
+def test_a_user_without_a_usable_login_name_is_recorded_by_uid(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        login: str) -> None:
+    """A container run under a uid the system does not name has no login name
+    (`getpass.getuser` raises), and a name typed with bytes that are not UTF-8 cannot be
+    stored: `promote` and `approve` record `uid N` instead of failing inside."""
+    import getpass
+    import os
+
+    if login == "raises":
+        def no_name() -> str:
+            raise KeyError("getpwuid(): uid not found: 1000660000")
+
+        monkeypatch.setattr(getpass, "getuser", no_name)
+    else:
+        for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("LOGNAME", login)
+    registry = Registry(tmp_path / "registry")
+    try:
+        registry.register("m", b"m", serialize.sha256(b"m"), run_id=FIRST,
+                          report_sha256="report-m", actor="ml", info={"approval_by": "risk"})
+    finally:
+        registry.close()
+    code, out, err = _pipec(capsys, "registry", "approve", "m@1", "--by", "risk",
+                            "--project", str(tmp_path))
+    assert code == 0 and f"approved by uid {os.getuid()} (risk)" in out, out + err
+    code, out, err = _pipec(capsys, "registry", "promote", "m@1", "--project", str(tmp_path))
+    assert code == 0, out + err
+    assert _history(tmp_path)[-1]["actor"] == f"uid {os.getuid()}"
