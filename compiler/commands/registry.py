@@ -47,7 +47,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     approve = sub.add_parser("approve", help="approve a candidate (bound to its report)")
     approve.add_argument("model", help="MODEL@VERSION")
     approve.add_argument("--by", required=True, help="the approving team")
-    approve.add_argument("--approver", default=None, help="who approves (default: $USER)")
+    approve.add_argument("--approver", default=None,
+                         help="who approves (default: your login name, else `uid N`)")
     approve.add_argument("--report", default=None, metavar="HASH",
                          help="the evaluation report reviewed (at least the first 12 hex "
                               "digits of the sha256 `registry show` prints): refused when "
