@@ -12,7 +12,8 @@ of its line, or of its header line when it is a block (so a one-line block that 
 expands keeps its comment on `validate ev {`); on a line where none starts, with the
 innermost statement that ends there, not with the brackets closing around it. A map or
 list with a comment inside it is laid out one entry per line, so the comment stays with
-its entry.
+its entry; so is one whose line would be wider than MAX_WIDTH (`features [...]` of forty
+names), the rest are joined onto one line.
 
 fmt never changes what `pipec check` reports: a suppression comment covers the whole
 statement it is on or above (see `pipec.suppress`), and fmt keeps each comment on or
@@ -33,6 +34,9 @@ from pipec.suppress import parse as parse_suppression
 from pipec.suppress import stands_alone
 
 INDENT = "  "
+# A map or list statement wider than this is laid out one entry per line (100, as the
+# line length of this project's Python); an entry that is wider on its own stays so.
+MAX_WIDTH = 100
 
 
 def format_module(module: n.Module, text: str) -> str:
@@ -218,15 +222,18 @@ class _Formatter:
         else:
             until = _until(stmt.span.line, stmt.span.end_line, next_line)
             spread = _listing(stmt)
-            if spread is not None and self._spread(spread[1]):
+            line = INDENT * depth + render_statement(stmt)
+            if spread is not None and self._spread(spread[1], line):
                 self._entries(INDENT * depth + spread[0], spread[1], depth, until)
             else:
-                self._emit(INDENT * depth + render_statement(stmt),
-                           self._trailing(stmt.span.line, until))
+                self._emit(line, self._trailing(stmt.span.line, until))
 
-    def _spread(self, listing: n.Node) -> bool:
-        """A map or list with a comment inside is laid out one entry per line."""
-        return self._inside(listing.span.line, listing.span.end_line - 1)
+    def _spread(self, listing: n.Node, line: str) -> bool:
+        """A map or list is laid out one entry per line when a comment sits inside it
+        (the comment stays with its entry) or when `line`, the statement or entry on one
+        line, is wider than MAX_WIDTH."""
+        return len(line) > MAX_WIDTH or self._inside(listing.span.line,
+                                                     listing.span.end_line - 1)
 
     def _entries(self, head: str, listing: n.Node, depth: int, until: int) -> None:
         opening, closing = ("{", "}") if isinstance(listing, n.MapValue) else ("[", "]")
@@ -238,12 +245,12 @@ class _Formatter:
             self._leading(entry.span.line, depth + 1)
             entry_until = _until(entry.span.line, entry.span.end_line,
                                  _next_line(nodes, index, listing.span.end_line))
-            if isinstance(inner, n.MapValue | n.ListValue) and self._spread(inner):
+            text = inner if isinstance(inner, str) else render_value(inner)
+            line = INDENT * (depth + 1) + key + text
+            if isinstance(inner, n.MapValue | n.ListValue) and self._spread(inner, line):
                 self._entries(INDENT * (depth + 1) + key, inner, depth + 1, entry_until)
             else:
-                text = inner if isinstance(inner, str) else render_value(inner)
-                self._emit(INDENT * (depth + 1) + key + text,
-                           self._trailing(entry.span.line, entry_until))
+                self._emit(line, self._trailing(entry.span.line, entry_until))
         self._last_comments(listing.span.end_line, depth + 1, after_code=bool(entries))
         self._emit(INDENT * depth + closing, self._trailing(listing.span.end_line, until))
 
