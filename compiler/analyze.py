@@ -11,6 +11,7 @@ from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error, with_article
 from pipec.loader import LoadedFile, Loader, imports_failed
 from pipec.model import PRODUCES, Program, Stage
+from pipec.rules._support import approval_of
 from pipec.structure import structure_diagnostics
 from pipec.value_ranges import value_diagnostics
 
@@ -430,14 +431,19 @@ def _pipeline_owner(program: Program) -> tuple[str | None, n.Span | None]:
 
 
 def _add_approvals(program: Program) -> None:
-    """`approval by TEAM` puts an approval node between register and deploy."""
+    """`approval by TEAM` (the evaluate stage's own, or a gate set's it uses) puts an
+    approval node between register and deploy."""
     for evaluate in program.blocks("evaluate"):
-        approval = evaluate.first(n.Approval)
+        found = approval_of(program, evaluate)
         register_id = f"register.{evaluate.name.name}"
-        if approval is None or register_id not in program.stages:
+        if found is None or register_id not in program.stages:
             continue
+        approval, use = found
+        # A set's line is placed at the stage's `use` line: the set may be in a file the
+        # user does not edit, and the approval belongs to this stage.
         stage = Stage(f"approval.{evaluate.name.name}", "approval", evaluate.name.name, None,
-                      approval.team.name, approval.team.span, anchor=approval.span)
+                      approval.team.name, use.set_name.span if use else approval.team.span,
+                      anchor=use.span if use else approval.span)
         program.stages[stage.id] = stage
         program.graph.add_node(stage.id, stage=stage)
         program.graph.add_edge(register_id, stage.id, artifact="RegisteredModel")

@@ -14,7 +14,14 @@ from typing import Any
 from pipec import __version__
 from pipec import nodes as n
 from pipec.model import Program, Stage
-from pipec.rules._support import checks_of, gates_of, ident_value, lines_by_use, used_sets
+from pipec.rules._support import (
+    approval_of,
+    checks_of,
+    gates_of,
+    ident_value,
+    lines_by_use,
+    used_sets,
+)
 
 SCHEMA_VERSION = 1
 
@@ -350,7 +357,7 @@ def _default_base_features(program: Program) -> list[str]:
 def _evaluate(program: Program, stage: Stage) -> dict[str, Any]:
     block = stage.block
     assert block is not None
-    approval = block.first(n.Approval)
+    approval = approval_of(program, block)
     owners = [t.name for o in block.all(n.Owners) for t in o.teams]
     task = program.train_task(stage.name)
     return {
@@ -358,7 +365,7 @@ def _evaluate(program: Program, stage: Stage) -> dict[str, Any]:
         "owners": owners or ([stage.owner] if stage.owner else []),
         "threshold": _threshold(program, block, task),
         "gates": [gate_entry(g) for g in gates_of(program, block)],
-        "approval_by": approval.team.name if approval else None,
+        "approval_by": approval[0].team.name if approval else None,
     }
 
 

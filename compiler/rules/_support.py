@@ -48,6 +48,22 @@ def gates_with_origin(program: Program,
         yield from ((gate, set_name) for gate in program.gate_sets[set_name].all(n.Gate))
 
 
+def approvals_of(program: Program,
+                 evaluate: n.Block) -> list[tuple[n.Approval, n.Use | None]]:
+    """The evaluate stage's `approval by` lines, its own first, then those of the gate
+    sets it uses (transitively), each with the stage's `use` line that brings it in."""
+    found = lines_by_use(program.gate_sets, evaluate, n.Approval)
+    return [(line, use) for line, use in found if isinstance(line, n.Approval)]
+
+
+def approval_of(program: Program,
+                evaluate: n.Block) -> tuple[n.Approval, n.Use | None] | None:
+    """The approval the stage's model waits for: its own `approval by`, else the first
+    of a gate set it uses (GATE012 reports lines that name different teams)."""
+    approvals = approvals_of(program, evaluate)
+    return approvals[0] if approvals else None
+
+
 def checks_of(program: Program, validate: n.Block) -> Iterator[n.Stmt]:
     """A validate stage's check lines, including those of the check sets it uses."""
     return (check for check, _set in checks_with_origin(program, validate))

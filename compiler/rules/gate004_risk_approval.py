@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import risk_high
+from pipec.rules._support import approval_of, risk_high
 
 DOC = '''
 ## What it does
@@ -55,7 +54,7 @@ def check(program: Program) -> Iterator[Diagnostic]:
     if not risk_high(program):
         return
     for evaluate in program.blocks("evaluate"):
-        if evaluate.first(n.Approval) is None:
+        if approval_of(program, evaluate) is None:
             yield error("GATE004", f"`{evaluate.id}` gates a `risk high` model without human "
                         "approval", evaluate.header,
                         "add `approval by TEAM`, naming a team with the risk role")

@@ -8,7 +8,7 @@ from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import imports_broken, risk_high, team_roles
+from pipec.rules._support import approvals_of, at_use, imports_broken, risk_high, team_roles
 
 DOC = '''
 ## What it does
@@ -59,8 +59,8 @@ pipeline p {
       DOC)
 def check(program: Program) -> Iterator[Diagnostic]:
     for evaluate in program.blocks("evaluate"):
-        for approval in evaluate.all(n.Approval):
-            yield from _approval(program, evaluate, approval)
+        for approval, use in approvals_of(program, evaluate):
+            yield from at_use(_approval(program, evaluate, approval), use)
 
 
 def _approval(program: Program, evaluate: n.Block,

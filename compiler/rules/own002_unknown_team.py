@@ -8,7 +8,7 @@ from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import imports_broken
+from pipec.rules._support import approvals_of, at_use, imports_broken
 
 DOC = '''
 ## What it does
@@ -43,16 +43,28 @@ pipeline p {
 def check(program: Program) -> Iterator[Diagnostic]:
     if program.pipeline is None or imports_broken(program):
         return  # a failed import hides the teams it declares; P002 says so
-    for ident, what in _team_references(program):
+    for ident, what, use in _team_references(program):
         if ident.name in program.teams:
             continue
         known = ", ".join(f"`{t}`" for t in sorted(program.teams)) or "none declared"
-        yield error("OWN002", f"{what} `{ident.name}` is not a declared team", ident.span,
-                    f"declare `team {ident.name} {{ contact \"...\"; role ... }}` or name a "
-                    f"declared team ({known})")
+        yield from at_use([error(
+            "OWN002", f"{what} `{ident.name}` is not a declared team", ident.span,
+            f"declare `team {ident.name} {{ contact \"...\"; role ... }}` or name a "
+            f"declared team ({known})")], use)
 
 
-def _team_references(program: Program) -> Iterator[tuple[n.Ident, str]]:
+def _team_references(program: Program) -> Iterator[tuple[n.Ident, str, n.Use | None]]:
+    """Each team a block names, with the `use` line that brings it in from a gate set
+    (the approver of a set: the program using it must declare that team)."""
+    for ident, what in _own_team_references(program):
+        yield ident, what, None
+    for evaluate in program.blocks("evaluate"):
+        for approval, use in approvals_of(program, evaluate):
+            if use is not None:
+                yield approval.team, "approver", use
+
+
+def _own_team_references(program: Program) -> Iterator[tuple[n.Ident, str]]:
     assert program.pipeline is not None
     blocks = [program.pipeline, *(s.block for s in program.stages.values() if s.block)]
     for block in blocks:

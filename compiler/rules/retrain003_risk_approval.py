@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pipec import nodes as n
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import risk_high
+from pipec.rules._support import approval_of, risk_high
 
 DOC = '''
 ## What it does
@@ -71,7 +70,7 @@ def check(program: Program) -> Iterator[Diagnostic]:
     evaluates = program.blocks("evaluate")
     # Each model is promoted by its own evaluate stage: one model's approval does not
     # hold back another's retrained model.
-    bare = [e for e in evaluates if e.first(n.Approval) is None]
+    bare = [e for e in evaluates if approval_of(program, e) is None]
     if evaluates and not bare:
         return
     if bare and len(bare) < len(evaluates):
