@@ -106,3 +106,10 @@ def test_fmt_keeps_a_set_s_approval() -> None:
     result = parse_text(text, "x.pipe")
     assert result.module is not None, result.diagnostics
     assert format_module(result.module, text) == text
+
+
+def test_two_own_lines_are_p003_not_gate012(project: Path) -> None:
+    """The same mistake is said once (GATE009: `fraud_product` has no risk role)."""
+    program = _checked(project, "gates standards {\n  primary roc_auc >= 0.85\n}\n",
+                       "    approval by risk\n    approval by fraud_product\n")
+    assert _codes(program) == ["GATE009", "P003"]
