@@ -117,7 +117,7 @@ def _refuse_untextual(args: argparse.Namespace) -> None:
                              "is all the registry records")
 
 
-def current_user() -> str:
+def _current_user() -> str:
     """Who types the command, for the registry's history: the login name, else `uid N`.
     A container started with a uid the system does not name has no login name
     (`getpass` raises), and a name that is not UTF-8 SQLite cannot store."""
@@ -367,7 +367,7 @@ def _approve(registry: Any, args: argparse.Namespace) -> int:
     `--report`, only if that is the one reviewed), printed in full."""
     entry = _named(registry, args.model, "approve")
     given = registry.approve(entry.model, entry.version,
-                             approver=args.approver or current_user(), team=args.by,
+                             approver=args.approver or _current_user(), team=args.by,
                              report=args.report and args.report.strip().lower())
     ref, report = f"{entry.model}@{entry.version}", given["report_sha256"]
     shown = {"model": entry.model, "version": entry.version, "approver": given["approver"],
@@ -386,7 +386,7 @@ def _promote(registry: Any, args: argparse.Namespace) -> int:
     (nor its `--reason`), which the line says."""
     entry = _named(registry, args.model, "promote")
     why = _why(args)
-    done = registry.promote(entry.model, entry.version, actor=current_user(),
+    done = registry.promote(entry.model, entry.version, actor=_current_user(),
                             reason=f"promoted by hand: {why}" if why else "promoted by hand")
     if entry.state == "production":  # `promote` records nothing for it
         return _done(args, f"{done.model}@{done.version} was already production; nothing "
@@ -403,7 +403,7 @@ def _rollback(registry: Any, args: argparse.Namespace) -> int:
                          f"`pipec registry promote {name}@{version}`")
     if not registry.entries(name):  # a typo: not "no production version to roll back"
         raise ValueError(_unknown(registry.names(), name, None))
-    done = registry.rollback(name, actor=current_user(), reason=_why(args))
+    done = registry.rollback(name, actor=_current_user(), reason=_why(args))
     if (mark := done.info.get("unblessed")):  # restored all the same: an incident comes first
         from pipec.stdlib.runtime.registry import unblessed_why
 
