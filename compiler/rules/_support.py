@@ -58,10 +58,20 @@ def approvals_of(program: Program,
 
 def approval_of(program: Program,
                 evaluate: n.Block) -> tuple[n.Approval, n.Use | None] | None:
-    """The approval the stage's model waits for: its own `approval by`, else the first
-    of a gate set it uses (GATE012 reports lines that name different teams)."""
+    """The approval the stage's model waits for: the first `approval by` of a gate set
+    it uses, else its own. A set's line is an organisation's standard, which a stage's
+    own line naming another team (GATE012, even suppressed) must not replace."""
     approvals = approvals_of(program, evaluate)
-    return approvals[0] if approvals else None
+    from_sets = [found for found in approvals if found[1] is not None]
+    return (from_sets or approvals or [None])[0]
+
+
+def lacks_approval(program: Program, evaluate: n.Block) -> bool:
+    """True when the stage's model waits for no approval: no `approval by` of its own or
+    of a gate set it uses, and no set it uses is undeclared (T001, or P002 for a failed
+    import), which may well hold the line a rule would otherwise report missing."""
+    return approval_of(program, evaluate) is None and \
+        not uses_unknown_set(program.gate_sets, evaluate)
 
 
 def checks_of(program: Program, validate: n.Block) -> Iterator[n.Stmt]:

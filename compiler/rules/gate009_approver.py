@@ -14,7 +14,9 @@ DOC = '''
 ## What it does
 Reports an `approval by TEAM` where TEAM owns the train stage of the model it
 approves (the effective owner, including the pipeline default), and, in a `risk high`
-pipeline, an approver team without the `risk` role.
+pipeline, an approver team without the `risk` role. The line may be the evaluate
+stage's own or a gate set's that the stage `use`s: a set's is reported at the stage's
+`use` line, since only the stage makes it wrong (the message names the set's line).
 
 ## Why is this bad?
 Approval is a second pair of eyes. The team that built the model approving it is no

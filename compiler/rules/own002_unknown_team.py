@@ -13,7 +13,9 @@ from pipec.rules._support import approvals_of, at_use, imports_broken
 DOC = '''
 ## What it does
 Checks that every `owner`, every team in an evaluate stage's `owners` and every
-`approval by` names a declared `team` (in this file or an imported one).
+`approval by` names a declared `team` (in this file or an imported one). A gate set's
+`approval by` is checked where an evaluate stage `use`s the set, and reported at that
+`use` line: the program that uses the set must declare its approver.
 
 ## Why is this bad?
 An owner that is not a team has no contact and no role: alerts go nowhere, and the

@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules import rule
-from pipec.rules._support import approval_of, risk_high
+from pipec.rules._support import lacks_approval, risk_high
 
 DOC = '''
 ## What it does
 In a `risk high` pipeline that retrains on its own (`retrain triggered ...` or
-`retrain continuous`), requires an `approval by TEAM` on every evaluate stage, so that
-each retrained model waits for a person before promotion.
+`retrain continuous`), requires an `approval by TEAM` on every evaluate stage (its own,
+or in a gate set it `use`s), so that each retrained model waits for a person before
+promotion.
 
 ## Why is this bad?
 The retraining loop would put a new high-risk model in production with no human
@@ -70,7 +71,7 @@ def check(program: Program) -> Iterator[Diagnostic]:
     evaluates = program.blocks("evaluate")
     # Each model is promoted by its own evaluate stage: one model's approval does not
     # hold back another's retrained model.
-    bare = [e for e in evaluates if approval_of(program, e) is None]
+    bare = [e for e in evaluates if lacks_approval(program, e)]
     if evaluates and not bare:
         return
     if bare and len(bare) < len(evaluates):
