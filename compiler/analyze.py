@@ -12,7 +12,7 @@ from pipec.diagnostics import Diagnostic, error, with_article
 from pipec.loader import LoadedFile, Loader, imports_failed
 from pipec.model import PRODUCES, Program, Stage
 from pipec.rules._support import approval_of
-from pipec.structure import structure_diagnostics
+from pipec.structure import declaration_diagnostics, structure_diagnostics
 from pipec.value_ranges import value_diagnostics
 
 # A stage acts on a declaration of this kind with the same name.
@@ -31,6 +31,7 @@ def build_program(path: Path, loader: Loader | None = None) -> Program:
         program.diagnostics.extend(loaded.diagnostics)
     program.diagnostics.extend(import_diagnostics)
     _collect_top_level(program, files)
+    program.diagnostics.extend(declaration_diagnostics(program))
     if main.module is not None:
         _collect_pipeline(program, main.module)
     if program.pipeline is not None:

@@ -26,9 +26,10 @@ from pipec.diagnostics import Diagnostic, error
 from pipec.model import Program
 from pipec.rules._support import Moment, ident_value, moment, moment_of_value, reads_source
 
+# (`role` is not one: a team may fill several owner columns, `team_roles`.)
 SINGLE_SETTINGS = frozenset({
-    "owner", "retries", "timeout", "snapshot", "entity", "time", "lag", "window", "model",
-    "task", "seed", "test", "valid", "gap", "threshold", "from", "known_after", "column",
+    "contact", "owner", "retries", "timeout", "snapshot", "entity", "time", "lag", "window",
+    "model", "task", "seed", "test", "valid", "gap", "threshold", "from", "known_after", "column",
     "image", "risk", "predicts", "code_commit", "freshness", "definition", "description",
     "params", "resources", "distributed", "runtime", "rollback", "holdout",
 })
@@ -72,14 +73,23 @@ def structure_diagnostics(program: Program) -> Iterator[Diagnostic]:
             yield from _view_shape(program, block)
         elif isinstance(block, n.Split):
             yield from _split_shape(program, block)
-    for gate_set in program.gate_sets.values():
-        yield from _repeated(gate_set)
+
+
+def declaration_diagnostics(program: Program) -> Iterator[Diagnostic]:
+    """P003 inside the teams, check sets and gate sets of every file read, with or
+    without a pipeline: a file of shared declarations is checked on its own too."""
+    for table in (program.teams, program.check_sets, program.gate_sets):
+        for block in table.values():
+            yield from _repeated(block)
 
 
 def describe(block: n.Block) -> str:
     if block.kind == "split":
         return "the split"
-    return "the pipeline" if block.kind == "pipeline" else f"{block.kind} `{block.name.name}`"
+    if block.kind == "pipeline":
+        return "the pipeline"
+    kind = {"gates": "gate set", "checks": "check set"}.get(block.kind, block.kind)
+    return f"{kind} `{block.name.name}`"
 
 
 # ------------------------------------------------------------------------ P003
