@@ -32,14 +32,15 @@ def registry_dir(args: argparse.Namespace) -> Path:
     default = Path(args.project) / "registry"
     if (default / "registry.sqlite").is_file():
         return default
-    recorded = [Path(r) for r in _recorded_registries(Path(args.project))
+    recorded = [Path(r) for r in recorded_registries(Path(args.project))
                 if (Path(r) / "registry.sqlite").is_file()]
     if len(recorded) == 1:
         return recorded[0]
     return default  # none, or several to choose from: `no_registry` says what to do
 
 
-def _recorded_registries(project: Path) -> list[str]:
+def recorded_registries(project: Path) -> list[str]:
+    """Every registry folder the project's runs registered to (none without a store)."""
     from pipec.stdlib.runtime.records import RunRecords
     from pipec.stdlib.runtime.store import STORE_DIR
 
@@ -68,7 +69,7 @@ def no_registry(args: argparse.Namespace, folder: Path) -> str:
     (the run store's folder) need not be."""
     if args.registry:
         return f"no registry at `{folder}`"
-    recorded = [r for r in _recorded_registries(Path(args.project))
+    recorded = [r for r in recorded_registries(Path(args.project))
                 if (Path(r) / "registry.sqlite").is_file()]
     if len(recorded) > 1:
         return (f"the runs in `{args.project}` registered to {len(recorded)} registries "

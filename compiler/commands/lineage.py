@@ -14,7 +14,6 @@ from pipec.commands._runtime import (
     add_project_options,
     no_registry,
     parse_model_ref,
-    registry_dir,
 )
 from pipec.render.text import as_typed, shown_lines
 from pipec.spelling import measured
@@ -27,12 +26,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipec.commands.registry import _version
+    from pipec.commands.registry import _version, registry_for
     from pipec.stdlib.runtime.errors import PipecRuntimeError
     from pipec.stdlib.runtime.registry import Registry
     from pipec.stdlib.runtime.serialize import ModelIntegrityError
 
-    folder = registry_dir(args)
+    try:
+        folder = registry_for(args)
+    except ValueError as exc:  # a model no registry of the project holds
+        print(as_typed(f"pipec: {exc}"), file=sys.stderr)
+        return 2
     if not (folder / "registry.sqlite").is_file():
         print(f"pipec: {no_registry(args, folder)}", file=sys.stderr)
         return 2

@@ -10,12 +10,14 @@ import os
 import sqlite3
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pipec.commands._runtime import (
     add_project_options,
     no_registry,
     parse_model_ref,
+    recorded_registries,
     registry_dir,
 )
 from pipec.render.text import as_typed, shown_lines
@@ -76,7 +78,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"pipec: `--verify` applies to `registry list` and `registry show` only, not "
               f"`registry {args.action}`", file=sys.stderr)
         return 2
-    folder = registry_dir(args)
+    if args.action == "list" and len(folders := known_registries(args)) > 1:
+        return _list_several(folders, args)
+    try:
+        folder = registry_for(args)
+    except ValueError as exc:
+        print(as_typed(f"pipec: {exc}"), file=sys.stderr)
+        return 2
     if not (folder / "registry.sqlite").is_file():
         print(f"pipec: {no_registry(args, folder)}", file=sys.stderr)
         return 2
@@ -98,6 +106,109 @@ def run(args: argparse.Namespace) -> int:
         return 2
     finally:
         registry.close()
+
+
+def known_registries(args: argparse.Namespace) -> list[Path]:
+    """The registries a command without `--registry` may read: `registry_dir`'s, then
+    every other one the project's runs registered to. A pipeline's register stages may
+    name different folders (`register lr` and `register gbm` each their own)."""
+    if args.registry:
+        return [Path(args.registry)]
+    folders = [registry_dir(args)] + [Path(r) for r in recorded_registries(Path(args.project))]
+    unique: dict[Path, Path] = {}
+    for folder in folders:
+        if (folder / "registry.sqlite").is_file():
+            unique.setdefault(folder.resolve(), folder)
+    return list(unique.values())
+
+
+def registry_for(args: argparse.Namespace) -> Path:
+    """`registry_dir`, or for a command that names a model (`show`, `approve`,
+    `promote`, `rollback`, `lineage`) the first of `known_registries` that holds it: the
+    model another register stage keeps in its own folder is found, not reported
+    missing from the other folder. A model none of several holds raises ValueError,
+    naming the models of them all (a typo is compared with every one)."""
+    folder = registry_dir(args)
+    try:
+        name = parse_model_ref(args.model)[0] if getattr(args, "model", None) else None
+    except ValueError:
+        name = None  # the action says what is wrong with it
+    if args.registry or name is None:
+        return folder
+    folders = known_registries(args)
+    everything: dict[str, list[Any]] = {}
+    unreadable: list[Path] = []
+    for known in folders:
+        names = _names(known)
+        if names is None:
+            unreadable.append(known)
+        elif name in names:
+            return known
+        else:
+            everything |= names
+    if unreadable or len(folders) < 2:
+        # The action says what is wrong: the registry that may hold the model cannot be
+        # read, or the one registry there is does not hold it, as it always said.
+        return unreadable[0] if unreadable else folder
+    raise ValueError(_unknown(everything, name, None))
+
+
+def _names(folder: Path) -> dict[str, list[Any]] | None:
+    """The registry's models and their versions; None when it cannot be read."""
+    from pipec.stdlib.runtime.errors import PipecRuntimeError
+    from pipec.stdlib.runtime.registry import Registry
+
+    try:
+        registry = Registry(folder)
+    except PipecRuntimeError:
+        return None
+    try:
+        return registry.names()
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        registry.close()
+
+
+def _list_several(folders: list[Path], args: argparse.Namespace) -> int:
+    """`registry list` over several registries: each one's versions under its folder
+    (in JSON, each entry names its `registry`). One that cannot be read is said on
+    stderr and the others are listed all the same (exit 2)."""
+    listed: list[dict[str, Any]] = []
+    problems = [problem for folder in folders
+                if (problem := _listed_from(folder, args, listed)) is not None]
+    for problem in problems:
+        print(as_typed(f"pipec: {problem}"), file=sys.stderr)
+    if args.format == "json":
+        print(json.dumps([_listed_json(r["entry"], r["check"]) | {"registry": r["registry"]}
+                          for r in listed], indent=2, sort_keys=True))
+        return 2 if problems else 0
+    width = max((len(f"{r['entry'].model}@{r['entry'].version}") for r in listed), default=0)
+    for folder in folders:
+        print(shown_lines([f"{folder}/"]))
+        for row in (r for r in listed if r["registry"] == str(folder)):
+            print(shown_lines(["  " + _list_line(row["entry"], row["check"], width)]))
+    return 2 if problems else 0
+
+
+def _listed_from(folder: Path, args: argparse.Namespace,
+                 listed: list[dict[str, Any]]) -> str | None:
+    """Add the registry's versions to `listed`; why it cannot be read, if it cannot."""
+    from pipec.stdlib.runtime.errors import PipecRuntimeError
+    from pipec.stdlib.runtime.registry import Registry
+
+    try:
+        registry = Registry(folder)
+    except PipecRuntimeError as exc:
+        return str(exc)
+    try:
+        listed += [{"registry": str(folder), "entry": e,
+                    "check": _file_check(registry, e, args, 0)} for e in registry.entries()]
+    except sqlite3.DatabaseError as exc:  # damage found past the header, mid-query
+        return f"the registry `{folder}` {_why_unusable(exc)}"
+    finally:
+        registry.close()
+    return None
 
 
 # The options whose text the registry stores (an approval's approver, a history row's
@@ -213,13 +324,15 @@ def _list(registry: Any, args: argparse.Namespace) -> int:
     # Pad the whole `model@version` to the widest one: a registry holds several models
     # whose names differ in length, and padding only the version left the state column
     # ragged between them.
-    refs = [f"{e.model}@{e.version}" for e in entries]
-    width = max(map(len, refs), default=0)
-    for ref, e, check in zip(refs, entries, checks, strict=True):
-        run = "" if check is None else f"  run {e.run_id}"
-        print(shown_lines([f"{ref:<{width}}  {e.state:<11} sha256 {e.sha256[:12]}{run}"
-                           f"{_list_mark(e, check)}"]))
+    width = max((len(f"{e.model}@{e.version}") for e in entries), default=0)
+    for e, check in zip(entries, checks, strict=True):
+        print(shown_lines([_list_line(e, check, width)]))
     return 0
+
+
+def _list_line(e: Any, check: Any, width: int) -> str:
+    ref, run = f"{e.model}@{e.version}", "" if check is None else f"  run {e.run_id}"
+    return f"{ref:<{width}}  {e.state:<11} sha256 {e.sha256[:12]}{run}{_list_mark(e, check)}"
 
 
 def _file_check(registry: Any, entry: Any, args: argparse.Namespace, hash_up_to: int) -> Any:
