@@ -100,10 +100,12 @@ def test_leaky_variant_is_refused_and_inflates_the_auc(local_run: Path, data: Pa
     assert refused.returncode == 1 and "LEAK008" in refused.stdout
     copy_example(tmp_path, data)
     (tmp_path / "variants").mkdir()
+    listing = "    features [\n      dep_delay\n"
+    assert listing in leaky.read_text()
     suppressed = leaky.read_text().replace(
-        "    features [dep_delay,",
+        listing,
         "    # pipec: ignore[LEAK008] measuring what a leaked feature does to the AUC\n"
-        "    features [dep_delay,")
+        + listing)
     (tmp_path / "variants" / "leaky.pipe").write_text(suppressed)
     run = pipec("run", str(tmp_path / "variants" / "leaky.pipe"))
     assert run.returncode == 0, run.stdout + run.stderr
