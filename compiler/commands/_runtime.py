@@ -36,7 +36,7 @@ def registry_dir(args: argparse.Namespace) -> Path:
                 if (Path(r) / "registry.sqlite").is_file()]
     if len(recorded) == 1:
         return recorded[0]
-    return default  # none, or several to choose from: `no_registry` says what to do
+    return default  # none, or several: `registry_for` picks the one holding the model
 
 
 def recorded_registries(project: Path) -> list[str]:
@@ -67,13 +67,10 @@ def no_registry(args: argparse.Namespace, folder: Path) -> str:
     """Why there is no registry to read, and where it more likely is: the register
     stage's `registry local "DIR"` is relative to the `.pipe` file, which `--project`
     (the run store's folder) need not be."""
+    # Several recorded registries never come here: `registry` and `lineage` read the
+    # one that holds the model named (`commands.registry.registry_for`), or all of them.
     if args.registry:
         return f"no registry at `{folder}`"
-    recorded = [r for r in recorded_registries(Path(args.project))
-                if (Path(r) / "registry.sqlite").is_file()]
-    if len(recorded) > 1:
-        return (f"the runs in `{args.project}` registered to {len(recorded)} registries "
-                f"({', '.join(recorded)}): pass `--registry DIR`")
     return (f"no registry at `{folder}`: a register stage's `registry local \"DIR\"` is "
             "relative to its .pipe file; run this from that file's folder, or pass "
             "`--registry DIR`")
