@@ -19,7 +19,10 @@ fmt never changes what `pipec check` reports: a suppression comment covers the w
 statement it is on or above (see `pipec.suppress`), and fmt keeps each comment on or
 above the statements it was on or above. Where a suppression sits on a line shared by
 several statements, fmt keeps them on that line (`owner ml; on_failure warn  # pipec:
-ignore[...]`): split apart, one comment could not cover them all.
+ignore[...]`): split apart, one comment could not cover them all. The map or list of the
+last of them (or of the first, when the others follow its closing bracket) is still laid
+out one entry per line when too wide (`seed 1; params {  # pipec: ignore[...]`).
+Width is counted in terminal columns (a CJK character takes two).
 """
 
 from __future__ import annotations
@@ -30,12 +33,17 @@ from collections.abc import Callable, Sequence
 
 from pipec import nodes as n
 from pipec.parser import normalize_newlines
+from pipec.render.text import cells
 from pipec.suppress import parse as parse_suppression
 from pipec.suppress import stands_alone
 
 INDENT = "  "
 # A map or list statement wider than this is laid out one entry per line (100, as the
 # line length of this project's Python); an entry that is wider on its own stays so.
+# Width is counted in terminal columns, as an editor draws the line, not in code points:
+# a CJK character or an emoji takes two, a combining accent none (as black and prettier
+# measure). Counted by `len`, a line of Chinese labels 120 columns wide stayed whole and
+# one of decomposed accents 66 columns wide was spread.
 MAX_WIDTH = 100
 
 
@@ -189,29 +197,57 @@ class _Formatter:
         line) covers a line they share, and no other comment sits inside them. They
         share a line by starting on it, or by the ones starting on it following a
         wrapped map or list that ends there (`b: 2 }; seed 1  # pipec: ignore[...]`
-        covers both `params` and `seed`)."""
+        covers both `params` and `seed`). A comment inside the map or list the group may
+        spread (`_spreadable`) keeps the group together: split apart, the suppression
+        covered only the statement left on its line, and the other's diagnostic came
+        back."""
         end = line_ends[index]
         joint = body[index].span.line
-        if not self._pending(joint) and end < len(body) \
-                and _wraps_onto(body[end - 1], body[end]):
+        wraps = end < len(body) and _wraps_onto(body[end - 1], body[end])
+        if wraps and not self._pending(joint):
             joint = body[end].span.line
+            end = line_ends[end]
+        elif wraps and end - index == 1 and all(
+                stmt.span.end_line == body[end].span.line for stmt in body[end:line_ends[end]]):
+            # A suppression on or above `features [` covers its lines, so also the
+            # statements after its `]` (`]; params { ... }`): apart, they were uncovered.
             end = line_ends[end]
         if end - index == 1 or not self._pending(joint):
             return body[index:index + 1]
-        first, last = body[index].span.line, max(stmt.span.end_line for stmt in body[index:end])
-        if any(self.lines[i] != joint for i in self._on_lines(first, last)):
+        group = body[index:end]
+        first, last = group[0].span.line, max(stmt.span.end_line for stmt in group)
+        spread = _spreadable(group)
+        own = range(spread.span.line, spread.span.end_line + 1) if spread else range(0)
+        if any(self.lines[i] != joint and self.lines[i] not in own
+               for i in self._on_lines(first, last)):
             return body[index:index + 1]
-        return body[index:end]
+        return group
 
     def _pending(self, line: int) -> bool:
         """Whether a suppression not yet written covers `line`."""
         return any(i not in self.used for i in self.suppressing.get(line, ()))
 
     def _inline(self, group: Sequence[n.Stmt], depth: int, next_line: int) -> None:
+        """Statements that share a line with a suppression. The map or list of one of
+        them may still be laid out one entry per line (`_spreadable`), when the line is
+        too wide or a comment sits inside it: the others stay on the line the
+        suppression is on, which keeps covering them all."""
         self._leading(group[0].span.line, depth)
         first, last = group[0].span.line, max(stmt.span.end_line for stmt in group)
-        self._emit(INDENT * depth + "; ".join(render_inline(stmt) for stmt in group),
-                   self._trailing(first, _until(first, last, next_line)))
+        until = _until(first, last, next_line)
+        line = INDENT * depth + "; ".join(render_inline(stmt) for stmt in group)
+        spread = _spreadable(group)
+        listing = _listing(spread) if spread is not None else None
+        if listing is None or not self._spread(listing[1], line):
+            self._emit(line, self._trailing(first, until))
+            return
+        others = "; ".join(render_inline(stmt) for stmt in group if stmt is not spread)
+        if spread is group[0]:  # `params {`, its entries, then `}; seed 1  # pipec: ...`
+            self._entries(INDENT * depth + listing[0], listing[1], depth, until,
+                          after="; " + others)
+        else:  # `seed 1; params {  # pipec: ...`, its entries, then `}`
+            self._entries(INDENT * depth + others + "; " + listing[0], listing[1], depth,
+                          until)
 
     def _statement(self, stmt: n.Stmt, depth: int, next_line: int) -> None:
         self._leading(stmt.span.line, depth)
@@ -231,28 +267,39 @@ class _Formatter:
     def _spread(self, listing: n.Node, line: str) -> bool:
         """A map or list is laid out one entry per line when a comment sits inside it
         (the comment stays with its entry) or when `line`, the statement or entry on one
-        line, is wider than MAX_WIDTH."""
-        return len(line) > MAX_WIDTH or self._inside(listing.span.line,
-                                                     listing.span.end_line - 1)
+        line, is wider than MAX_WIDTH. An empty one gets no narrower spread (`key: {`
+        over `}`), so width alone leaves it whole."""
+        wide = cells(line) > MAX_WIDTH and bool(_entries_of(listing))
+        return wide or self._inside(listing.span.line, listing.span.end_line - 1)
 
-    def _entries(self, head: str, listing: n.Node, depth: int, until: int) -> None:
+    def _entries(self, head: str, listing: n.Node, depth: int, until: int,
+                 after: str = "", limit: int | None = None) -> None:
+        """`head` and the opening bracket, an entry per line, the closing bracket and
+        `after` (the statements of a group that follow it on its line). No entry takes
+        a comment past line `limit` (that of the map or list holding this one)."""
         opening, closing = ("{", "}") if isinstance(listing, n.MapValue) else ("[", "]")
         self._emit(head + opening, self._trailing(listing.span.line, listing.span.line))
         entries = _entries_of(listing)
         # Built once, not once per entry: a 10,000-name `features [` list took 14 s.
         nodes = [entry for entry, _, _ in entries]
+        # With statements after the closing bracket, its line's comment (the group's
+        # suppression) is theirs: given to the last entry, it left them uncovered.
+        last_line = listing.span.end_line - 1 if after else listing.span.end_line
+        last_line = last_line if limit is None else min(limit, last_line)
         for index, (entry, key, inner) in enumerate(entries):
             self._leading(entry.span.line, depth + 1)
-            entry_until = _until(entry.span.line, entry.span.end_line,
-                                 _next_line(nodes, index, listing.span.end_line))
+            entry_until = min(last_line, _until(entry.span.line, entry.span.end_line,
+                                                _next_line(nodes, index, listing.span.end_line)))
             text = inner if isinstance(inner, str) else render_value(inner)
             line = INDENT * (depth + 1) + key + text
             if isinstance(inner, n.MapValue | n.ListValue) and self._spread(inner, line):
-                self._entries(INDENT * (depth + 1) + key, inner, depth + 1, entry_until)
+                self._entries(INDENT * (depth + 1) + key, inner, depth + 1, entry_until,
+                              limit=last_line)
             else:
                 self._emit(line, self._trailing(entry.span.line, entry_until))
         self._last_comments(listing.span.end_line, depth + 1, after_code=bool(entries))
-        self._emit(INDENT * depth + closing, self._trailing(listing.span.end_line, until))
+        self._emit(INDENT * depth + closing + after,
+                   self._trailing(listing.span.end_line, until))
 
     def _block(self, block: n.Block, depth: int, next_line: int) -> None:
         header = INDENT * depth + render_header(block)
@@ -350,6 +397,19 @@ def _line_ends(body: Sequence[n.Stmt]) -> list[int]:
         if body[index + 1].span.line == body[index].span.line:
             ends[index] = ends[index + 1]
     return ends
+
+
+def _spreadable(group: Sequence[n.Stmt]) -> n.Stmt | None:
+    """The statement of a group written on one line whose map or list may be laid out
+    one entry per line while a suppression on the group's line still covers them all:
+    the first, when it is wrapped onto the line the others start on (the suppression
+    stays after its closing bracket), else the last (the suppression stays after its
+    opening bracket). Spreading one in the middle would move the statements after it
+    off the suppression's line."""
+    first, last = group[0], group[-1]
+    if first.span.line < last.span.line:
+        return first if _listing(first) is not None else None
+    return last if _listing(last) is not None else None
 
 
 def _wraps_onto(stmt: n.Stmt, following: n.Stmt) -> bool:
