@@ -105,15 +105,16 @@ def _end_worker(folder: Path) -> None:
 
 def test_a_timed_out_stage_leaves_no_process_behind(tmp_path: Path) -> None:
     """The worker ignores SIGTERM: only the SIGKILL to the stage's group ends it, once
-    the stage recorded its failure. No retry follows, so the stage alerts."""
-    script = _script(tmp_path, "ignore", "    timeout 30s\n    retries 0")
+    the stage recorded its failure. No retry follows, so the stage alerts. The timeout
+    leaves the stage time to start its worker first: that took 10 s on a loaded machine."""
+    script = _script(tmp_path, "ignore", "    timeout 60s\n    retries 0")
     try:
         run = subprocess.run([sys.executable, str(script), "--retry-delay", "0"],
                              cwd=tmp_path, capture_output=True, text=True, timeout=600)
         assert (tmp_path / "worker.pid").exists(), \
             "the fit had not started its worker when the stage timed out" + run.stderr
         assert run.returncode == 2, run.stdout + run.stderr
-        assert "train.model: timed out after 30" in run.stderr
+        assert "train.model: timed out after 60" in run.stderr
         assert "train.model: stopped by SIGTERM" in run.stdout
         assert (run.stdout + run.stderr).count(ALERT) == 1
         assert not _running(tmp_path)
