@@ -41,6 +41,12 @@ class TimedOut(BaseException):
     stage, which its `retries` then run again, as an orchestrator's timeout does."""
 
 
+# How often a stop that reached the stage stops its queries again while the stage goes
+# on: DuckDB drops an interrupt that arrives when no query is running, so a query that
+# was just starting as the first one came would run to its end (minutes, for some).
+REINTERRUPT_S = 0.5
+
+
 class _PendingStop:
     """The stop (Terminated, TimedOut) that is to end the running stage, raised once.
     Native code that runs Python's signal handlers in the middle of a call raises its own
@@ -103,6 +109,7 @@ def stage_deadline(seconds: float | None,
 
     timed_out = TimedOut(f"timed out after {format_duration(seconds)}")
     armed = threading.Lock()  # held while the deadline acts, or once the stage has ended
+    ended = threading.Event()
     main = threading.main_thread().ident
 
     def expire() -> None:
@@ -113,6 +120,8 @@ def stage_deadline(seconds: float | None,
             if on_expiry is not None:
                 on_expiry()
             signal.pthread_kill(main, signal.SIGALRM)  # type: ignore[arg-type]
+            while on_expiry is not None and not ended.wait(REINTERRUPT_S):
+                on_expiry()  # a query that was starting missed the first
         finally:
             armed.release()
 
@@ -128,6 +137,7 @@ def stage_deadline(seconds: float | None,
         yield
     finally:
         timer.cancel()
+        ended.set()
         armed.acquire()  # waits for an expiry in progress; none acts from here on
         # Not SIGALRM's default, which ends the process: the signal an expiry just sent
         # may reach this thread only now, and is then dropped.
@@ -153,6 +163,7 @@ def signals_stop_the_stage(reasons: Mapping[int, str],
     signal arrives."""
     running = {"stage"}
     pending: list[int] = []
+    ended = threading.Event()
     _PENDING.clear()
 
     def stop(signum: int, _frame: object) -> None:
@@ -169,6 +180,9 @@ def signals_stop_the_stage(reasons: Mapping[int, str],
         if running and on_signal is not None:
             _PENDING.set(Terminated(reasons[signum], signum))
             on_signal()
+            # Until `stop` has run in the stage: a query that was starting missed it.
+            while running and not ended.wait(REINTERRUPT_S):
+                on_signal()
 
     try:
         # None: a handler installed outside Python, which cannot be put back; the default
@@ -178,7 +192,7 @@ def signals_stop_the_stage(reasons: Mapping[int, str],
         yield running
         return
     try:
-        with _signals_watched(set(reasons), arrived):
+        with _signals_watched(set(reasons), arrived, ended):
             yield running
     finally:
         for signum, handler in previous.items():
@@ -188,7 +202,8 @@ def signals_stop_the_stage(reasons: Mapping[int, str],
 
 
 @contextmanager
-def _signals_watched(signums: set[int], act: Callable[[int], None]) -> Iterator[None]:
+def _signals_watched(signums: set[int], act: Callable[[int], None],
+                     ended: threading.Event) -> Iterator[None]:
     """Call `act(signum)` from a thread as soon as one of `signums` arrives, however long
     the main thread stays in native code: Python's own handler writes the signal's
     number to its wakeup file descriptor at once (`signal.set_wakeup_fd`), read here."""
@@ -207,6 +222,7 @@ def _signals_watched(signums: set[int], act: Callable[[int], None]) -> Iterator[
     try:
         yield
     finally:
+        ended.set()  # an `act` still stopping queries returns
         signal.set_wakeup_fd(previous)
         os.close(write_fd)
         watcher.join()
