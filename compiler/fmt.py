@@ -34,8 +34,8 @@ from collections.abc import Callable, Sequence
 from pipec import nodes as n
 from pipec.parser import normalize_newlines
 from pipec.render.text import cells
+from pipec.suppress import StatementLines, stands_alone
 from pipec.suppress import parse as parse_suppression
-from pipec.suppress import stands_alone
 
 INDENT = "  "
 # A map or list statement wider than this is laid out one entry per line (100, as the
@@ -60,6 +60,7 @@ class _Formatter:
         self.out: list[str] = []
         self.alone = {i for i, c in enumerate(self.comments) if stands_alone(c, self.source_lines)}
         self.suppressing = _suppressed_lines(self.comments, self.source_lines, self.alone)
+        self.coverage = _covered_lines(module, self.comments, self.source_lines, self.alone)
         # Comment lines in order, and the standalone comments not yet written (only
         # `_leading` writes those, in order): each lookup is a bisection, not a scan of
         # every comment, which made a file of 10,000 commented lines take 17 s.
@@ -179,12 +180,13 @@ class _Formatter:
         index = 0
         line_ends = _line_ends(body)
         while index < len(body):
-            group = self._group(body, index, line_ends)
+            chained = self._chain(body, index, line_ends)
+            group, spread = chained or (self._group(body, index, line_ends), None)
             if previous is not None and separate(previous, group[0]):
                 self.out.append("")
             next_line = _next_line(body, index + len(group) - 1, _NOTHING_FOLLOWS)
             if len(group) > 1:
-                self._inline(group, depth, next_line)
+                self._inline(group, depth, next_line, spread)
             else:
                 self._statement(group[0], depth, next_line)
             previous = group[-1]
@@ -223,11 +225,77 @@ class _Formatter:
             return body[index:index + 1]
         return group
 
+    def _chain(self, body: Sequence[n.Stmt], index: int,
+               line_ends: list[int]) -> tuple[Sequence[n.Stmt], n.Stmt | None] | None:
+        """The statements from `body[index]` a suppression not yet written covers a line
+        of, when they are linked by wrapped maps or lists (`_chain_end`) beyond what
+        `_group` keeps together: `seed 1; params { x: 1` over `}  # pipec: ignore[...]`
+        covers all of `params`, so also `seed 1` on its first line, and a suppression
+        above `features [ a` over `]; params { x: 1` over `}` covers `params` (it starts
+        on a line of `features`). Split apart, the suppression covered only one of them.
+        With them, the one whose map or list `_inline` may spread. None where `_group`
+        decides (no such suppression, or comments `_inline` could not keep in place)."""
+        end = _chain_end(body, index, line_ends)
+        if end - index < 2:
+            return None
+        first, last = body[index].span.line, body[end - 1].span.end_line
+        # Only a suppression written on the chain's lines or directly above it: one above
+        # the block holding the chain stays above it, covering all of it however laid out.
+        owners = {i for i in self._on_lines(first, last) if i in self.coverage} | set(
+            self.suppressing.get(first, ()))
+        owners -= self.used
+        if not owners:  # checked first: slicing per statement made 10,000 on a line slow
+            return None
+        chain = body[index:end]
+        if any(isinstance(stmt, n.Block | n.Schema) for stmt in chain):
+            return None
+        reach = max(self._reach(chain, *self.coverage[comment]) for comment in owners)
+        if reach < 2 or reach <= len(self._group(body, index, line_ends)):
+            return None
+        group = chain[:reach]
+        for spread in _spread_candidates(group):
+            if self._keeps_comments(group, spread, owners):
+                return group, spread
+        return None
+
+    def _keeps_comments(self, group: Sequence[n.Stmt], spread: n.Stmt | None,
+                        owners: set[int]) -> bool:
+        """Whether `_inline` writes each comment on the group's lines where it was: those
+        inside the map or list of `spread` with its entries, and at most one other, an
+        end-of-line suppression, at the end of a line it covers (two would be joined into
+        one comment). A standalone comment, or one before the line `_inline` gives the
+        others, would move off the suppression's lines: then the group stays apart, as
+        in `_group`."""
+        found = _listing(spread) if spread is not None else None
+        listing = found[1] if found is not None else None
+        inner = range(listing.span.line, listing.span.end_line) if listing else range(0)
+        top = max(stmt.span.end_line for stmt in group)
+        others = [i for i in self._on_lines(group[0].span.line, top)
+                  if self.lines[i] not in inner]
+        earliest = listing.span.line if spread is group[-1] else \
+            listing.span.end_line if listing else 0
+        return len(others) <= 1 and all(i in owners and i not in self.alone
+                                        and self.lines[i] >= earliest for i in others)
+
+    @staticmethod
+    def _reach(chain: Sequence[n.Stmt], low: int, high: int) -> int:
+        """How many statements from the chain's first a suppression covering lines `low`
+        to `high` covers, each from its first line to its last entry (a line holding
+        only its closing bracket bears no diagnostic). One it covers only in part stops
+        the count: no layout keeps exactly those lines covered, joined it would cover
+        more than it did, and `_group` decides as before."""
+        count = 0
+        while count < len(chain) and low <= chain[count].span.line \
+                and _last_entry_line(chain[count]) <= high:
+            count += 1
+        return count
+
     def _pending(self, line: int) -> bool:
         """Whether a suppression not yet written covers `line`."""
         return any(i not in self.used for i in self.suppressing.get(line, ()))
 
-    def _inline(self, group: Sequence[n.Stmt], depth: int, next_line: int) -> None:
+    def _inline(self, group: Sequence[n.Stmt], depth: int, next_line: int,
+                spread: n.Stmt | None = None) -> None:
         """Statements that share a line with a suppression. The map or list of one of
         them may still be laid out one entry per line (`_spreadable`), when the line is
         too wide or a comment sits inside it: the others stay on the line the
@@ -236,7 +304,7 @@ class _Formatter:
         first, last = group[0].span.line, max(stmt.span.end_line for stmt in group)
         until = _until(first, last, next_line)
         line = INDENT * depth + "; ".join(render_inline(stmt) for stmt in group)
-        spread = _spreadable(group)
+        spread = spread or _spreadable(group)
         listing = _listing(spread) if spread is not None else None
         if listing is None or not self._spread(listing[1], line):
             self._emit(line, self._trailing(first, until))
@@ -370,6 +438,31 @@ def _suppressed_lines(comments: Sequence[n.Comment], lines: list[str],
     return found
 
 
+def _covered_lines(module: n.Module, comments: Sequence[n.Comment], lines: list[str],
+                   alone: set[int]) -> dict[int, tuple[int, int]]:
+    """Suppression comment (by index) -> the first and last line it covers, as `pipec
+    check` reads it (`pipec.suppress.StatementLines`)."""
+    standalone = {c.span.line for index, c in enumerate(comments) if index in alone}
+    statements = StatementLines.of(module)
+    found: dict[int, tuple[int, int]] = {}
+    for index, comment in enumerate(comments):
+        suppression = parse_suppression(comment, lines, standalone)
+        if suppression is not None:
+            statements.cover(suppression)
+            if suppression.first > 0:
+                found[index] = (suppression.first, suppression.last)
+    return found
+
+
+def _chain_end(body: Sequence[n.Stmt], index: int, line_ends: list[int]) -> int:
+    """The index after the statements linked to `body[index]` by sharing lines: starting
+    on one line, or starting on the line a wrapped map or list before them ends on."""
+    end = line_ends[index]
+    while end < len(body) and _wraps_onto(body[end - 1], body[end]):
+        end = line_ends[end]
+    return end
+
+
 def _squeezed(code: str) -> str:
     return re.sub(r"\s+", "", code)
 
@@ -410,6 +503,26 @@ def _spreadable(group: Sequence[n.Stmt]) -> n.Stmt | None:
     if first.span.line < last.span.line:
         return first if _listing(first) is not None else None
     return last if _listing(last) is not None else None
+
+
+def _last_entry_line(stmt: n.Stmt) -> int:
+    """The last line of a statement that holds more than closing brackets: that of the
+    last entry of its map or list, if it has one."""
+    found = _listing(stmt)
+    entries = _entries_of(found[1]) if found is not None else []
+    if not entries:
+        return stmt.span.end_line if found is None else stmt.span.line
+    return max(stmt.span.line, entries[-1][0].span.end_line)
+
+
+def _spread_candidates(group: Sequence[n.Stmt]) -> list[n.Stmt | None]:
+    """The statements of a chain joined on one line whose map or list `_inline` may lay
+    out one entry per line, best first: the last (the others stay on its opening line,
+    as `_spreadable` chooses once they share a line, so a second fmt agrees), then the
+    first (the others follow its closing bracket), then none."""
+    found: list[n.Stmt | None] = [stmt for stmt in dict.fromkeys((group[-1], group[0]))
+                                  if _listing(stmt) is not None]
+    return [*found, None]
 
 
 def _wraps_onto(stmt: n.Stmt, following: n.Stmt) -> bool:
