@@ -7,65 +7,19 @@ on a line of its own, and SEC001 (with SUP001 for the suppression) came back."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from conftest import REPO
-from pipec.check import compile
-from pipec.diagnostics import Diagnostic
-from pipec.fmt import format_module
-from pipec.loader import Loader
-from pipec.parser import parse_text
-from support.programs import SMALL_PIPELINE, edited
-
-URL = '"postgresql://bob:hunter2@db/x"'  # a credential in a string: SEC001
-SUPPRESS = "# pipec: ignore[SEC001] a throwaway test database"
-TRAIN = '  train m { model "sklearn.linear_model.LogisticRegression"; seed 1 }\n'
+from support.fmt_meaning import (
+    SUPPRESS,
+    URL,
+    assert_fmt_keeps_meaning,
+    check,
+    train,
+    train_of,
+)
 
 # A credential in a string on the statement that shares a line with `params`: SEC001.
 SECRET = f"description {URL}"
 
-
-def fmt(text: str) -> str:
-    parsed = parse_text(text, "x.pipe")
-    assert parsed.module is not None, parsed.diagnostics
-    return format_module(parsed.module, text)
-
-
-def check(text: str) -> list[Diagnostic]:
-    loader = Loader()
-    path = REPO / "x.pipe"
-    loader.load_source(text, path.name, path)
-    return compile(path, loader=loader).diagnostics
-
-
-def _train(body: str) -> str:
-    """The small pipeline with a train stage of these statement lines."""
-    return edited(SMALL_PIPELINE, (TRAIN, '  train m {\n    model '
-                                          '"sklearn.linear_model.LogisticRegression"\n'
-                                          f'{body}  }}\n'))
-
-
-def _train_of(formatted: str) -> str:
-    return formatted[formatted.index("  train m {\n"):formatted.index("  evaluate m")]
-
-
-def _report(text: str) -> list[tuple[str, str, str]]:
-    """What `pipec check` reports, line numbers aside."""
-    def message(d: Diagnostic) -> str:
-        return re.sub(r"\d+", "N", re.sub(r"\blines? \d+(-\d+)?", "line N", d.message))
-    return sorted((d.code, str(d.severity), message(d)) for d in check(text))
-
-
-def _assert_fmt_keeps_meaning(text: str) -> str:
-    formatted = fmt(text)
-    assert fmt(formatted) == formatted
-    before, after = parse_text(text, "x.pipe").module, parse_text(formatted, "x.pipe").module
-    assert before is not None and after is not None
-    assert after.items == before.items
-    assert [c.text for c in after.comments] == [c.text for c in before.comments]
-    assert _report(formatted) == _report(text), formatted
-    return formatted
 
 
 @pytest.mark.parametrize(("body", "layout"), [
@@ -89,10 +43,10 @@ def _assert_fmt_keeps_meaning(text: str) -> str:
         "on-a-chain's-first-line"])
 def test_a_suppression_keeps_covering_statements_linked_by_a_wrapped_map(body: str,
                                                                          layout: str) -> None:
-    text = _train(body)
+    text = train(body)
     assert [d.code for d in check(text)] == []
-    formatted = _assert_fmt_keeps_meaning(text)
-    assert layout in _train_of(formatted), _train_of(formatted)
+    formatted = assert_fmt_keeps_meaning(text)
+    assert layout in train_of(formatted), train_of(formatted)
     assert [d.code for d in check(formatted)] == [], formatted
 
 
@@ -100,10 +54,10 @@ def test_a_wide_chain_is_still_spread_and_stays_covered() -> None:
     """The map of the statement the suppression is after may still be laid out one
     entry per line: the others stay on the line the suppression covers."""
     wide = ", ".join(f"option_{i}: {i}" for i in range(8))
-    text = _train(f"    {SECRET}; params {{ x: 1, {wide}\n    }}  {SUPPRESS}\n    seed 1\n")
+    text = train(f"    {SECRET}; params {{ x: 1, {wide}\n    }}  {SUPPRESS}\n    seed 1\n")
     assert [d.code for d in check(text)] == []
-    formatted = _assert_fmt_keeps_meaning(text)
-    assert f"    {SECRET}; params {{\n      x: 1\n" in formatted, _train_of(formatted)
+    formatted = assert_fmt_keeps_meaning(text)
+    assert f"    {SECRET}; params {{\n      x: 1\n" in formatted, train_of(formatted)
 
 
 @pytest.mark.parametrize("body", [
@@ -113,16 +67,16 @@ def test_a_wide_chain_is_still_spread_and_stays_covered() -> None:
     f"    {SECRET}; params {{ x: 1\n    }}\n    seed 1  {SUPPRESS}\n",
 ], ids=["none", "elsewhere"])
 def test_statements_no_suppression_links_are_still_split(body: str) -> None:
-    formatted = _assert_fmt_keeps_meaning(_train(body))
-    assert f"    {SECRET}\n    params {{ x: 1 }}\n" in _train_of(formatted), formatted
+    formatted = assert_fmt_keeps_meaning(train(body))
+    assert f"    {SECRET}\n    params {{ x: 1 }}\n" in train_of(formatted), formatted
 
 
 def test_a_suppression_above_the_block_does_not_join_the_statements_inside() -> None:
     """It stays above the block and covers all of it, however laid out."""
-    text = _train(f"    {SECRET}; params {{ x: 1\n    }}\n    seed 1\n").replace(
+    text = train(f"    {SECRET}; params {{ x: 1\n    }}\n    seed 1\n").replace(
         "  train m {\n", f"  {SUPPRESS}\n  train m {{\n")
     assert [d.code for d in check(text)] == []
-    formatted = _assert_fmt_keeps_meaning(text)
+    formatted = assert_fmt_keeps_meaning(text)
     assert f"    {SECRET}\n    params {{ x: 1 }}\n" in formatted, formatted
 
 
@@ -130,8 +84,8 @@ def test_a_statement_covered_only_in_part_is_not_joined() -> None:
     """The suppression above `features [` covers `params` only on its first line: the
     credential on the next line is reported before fmt, and must be after it. Joined
     onto the suppression's line, `params` was covered whole and SEC001 went away."""
-    text = _train(f"    {SUPPRESS}\n    features [ h.a7\n    ]; params {{ x: 1,\n"
+    text = train(f"    {SUPPRESS}\n    features [ h.a7\n    ]; params {{ x: 1,\n"
                   f"      dsn: {URL} }}\n    seed 1\n")
     assert "SEC001" in [d.code for d in check(text)]
-    formatted = _assert_fmt_keeps_meaning(text)
+    formatted = assert_fmt_keeps_meaning(text)
     assert "SEC001" in [d.code for d in check(formatted)], formatted

@@ -4,72 +4,26 @@ sharing a line with a suppression, and a property over generated wide statements
 
 from __future__ import annotations
 
-import re
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from pipec.check import compile
 from pipec.cli import main
-from pipec.diagnostics import Diagnostic
-from pipec.fmt import MAX_WIDTH, format_module
-from pipec.loader import Loader
+from pipec.fmt import MAX_WIDTH
 from pipec.parser import parse_text
+from support.fmt_meaning import (
+    SUPPRESS,
+    URL,
+    assert_fmt_keeps_meaning,
+    check,
+    fmt,
+    train,
+    train_of,
+)
 from support.pipe_strategies import NAMES, quoted
-from support.programs import SMALL_PIPELINE, edited
 
-TRAIN = '  train m { model "sklearn.linear_model.LogisticRegression"; seed 1 }\n'
-URL = '"postgresql://bob:hunter2@db/x"'  # a credential in a string: SEC001
-SUPPRESS = "# pipec: ignore[SEC001] a throwaway test database"
-
-
-def fmt(text: str) -> str:
-    parsed = parse_text(text, "x.pipe")
-    assert parsed.module is not None, parsed.diagnostics
-    return format_module(parsed.module, text)
-
-
-def _train(body: str) -> str:
-    """The small pipeline with a train stage of these statement lines."""
-    return edited(SMALL_PIPELINE, (TRAIN, '  train m {\n    model '
-                                          '"sklearn.linear_model.LogisticRegression"\n'
-                                          f'{body}  }}\n'))
-
-
-def _train_of(formatted: str) -> str:
-    return formatted[formatted.index("  train m {\n"):formatted.index("  evaluate m")]
-
-
-def check(text: str) -> list[Diagnostic]:
-    loader = Loader()
-    path = REPO / "x.pipe"
-    loader.load_source(text, path.name, path)
-    return compile(path, loader=loader).diagnostics
-
-
-def _report(text: str) -> list[tuple[str, str, str]]:
-    """What `pipec check` reports, line numbers aside."""
-    def message(d: Diagnostic) -> str:
-        return re.sub(r"\d+", "N", re.sub(r"\blines? \d+(-\d+)?", "line N", d.message))
-    return sorted((d.code, str(d.severity), message(d)) for d in check(text))
-
-
-def _assert_fmt_keeps_meaning(text: str) -> str:
-    formatted = fmt(text)
-    assert fmt(formatted) == formatted
-    before, after = parse_text(text, "x.pipe").module, parse_text(formatted, "x.pipe").module
-    assert before is not None and after is not None
-    assert after.items == before.items
-    assert [c.text.rstrip() for c in after.comments] == [
-        c.text.rstrip() for c in before.comments]
-    assert _report(formatted) == _report(text), formatted
-    return formatted
-
-
-# ------------------------------------------- width counted in terminal columns
 
 def _params_line(label: str) -> str:
     return f'    params {{ label: "{label}", c: 1 }}'
@@ -85,7 +39,7 @@ def _params_line(label: str) -> str:
     ("e\u0301" * 40, False),
 ], ids=["cjk", "emoji", "combining-accents"])
 def test_width_is_counted_in_the_columns_an_editor_draws(label: str, spread: bool) -> None:
-    out = fmt(_train(_params_line(label) + "\n"))
+    out = fmt(train(_params_line(label) + "\n"))
     assert ("    params {\n" in out) is spread, out
     assert (_params_line(label) + "\n" in out) is not spread
     assert fmt(out) == out
@@ -98,14 +52,14 @@ def test_a_line_of_wide_characters_exactly_as_wide_as_allowed_stays_whole(extra:
     wide = (MAX_WIDTH - fixed) // 2
     label = "学" * wide + "a" * (MAX_WIDTH - fixed - 2 * wide + extra)
     assert len(_params_line(label)) + wide == MAX_WIDTH + extra
-    out = fmt(_train(_params_line(label) + "\n"))
+    out = fmt(train(_params_line(label) + "\n"))
     assert ("    params {\n" in out) is bool(extra), out
 
 
 def test_an_empty_map_or_list_on_a_wide_line_stays_whole() -> None:
     """Spread, `{}` became `{` over `}`: a line more and no narrower."""
     key = '"' + "k" * 95 + '"'
-    out = fmt(_train(f"    params {{ {key}: {{}}, b: [], c: {{ {key}: [] }} }}\n"))
+    out = fmt(train(f"    params {{ {key}: {{}}, b: [], c: {{ {key}: [] }} }}\n"))
     assert f"      {key}: {{}}\n      b: []\n      c: {{\n        {key}: []\n" in out, out
     assert fmt(out) == out
 
@@ -115,7 +69,7 @@ def test_fmt_check_and_diff_see_a_line_wide_in_columns(tmp_path: Path,
     """A file `fmt` once left with a line 118 columns wide fails `fmt --check`, and the
     diff `--diff` prints applies with patch(1)."""
     label = "学" * 30 + "a" * 34
-    laid_out = fmt(_train(_params_line(label) + "\n"))
+    laid_out = fmt(train(_params_line(label) + "\n"))
     spread = f'    params {{\n      label: "{label}"\n      c: 1\n    }}\n'
     assert spread in laid_out
     one_line = laid_out.replace(spread, _params_line(label) + "\n").encode()
@@ -145,9 +99,9 @@ def test_fmt_check_and_diff_see_a_line_wide_in_columns(tmp_path: Path,
     f"    {SUPPRESS}\n    features [ h.a7\n    ]; params {{ dsn: {URL} }}\n    seed 1\n",
 ], ids=["after-opening", "entry-after-closing", "alone-after-closing", "above-a-wrapped-list"])
 def test_a_comment_inside_keeps_the_statements_of_a_suppression_together(body: str) -> None:
-    text = _train(body)
+    text = train(body)
     assert [d.code for d in check(text)] == []
-    formatted = _assert_fmt_keeps_meaning(text)
+    formatted = assert_fmt_keeps_meaning(text)
     assert [d.code for d in check(formatted)] == [], formatted
 
 
@@ -172,18 +126,18 @@ def test_a_wide_statement_sharing_a_suppressed_line_is_spread(body: str, layout:
     follow its closing bracket) is laid out one entry per line; the others stay on the
     suppression's line, which keeps covering them all. fmt kept the whole line, 190
     columns wide."""
-    text = _train(body)
+    text = train(body)
     assert [d.code for d in check(text)] == []
-    formatted = _assert_fmt_keeps_meaning(text)
-    assert layout in formatted, _train_of(formatted)
-    code = [line.split("  #")[0] for line in _train_of(formatted).splitlines()]
-    assert max(map(len, code)) <= MAX_WIDTH, _train_of(formatted)
+    formatted = assert_fmt_keeps_meaning(text)
+    assert layout in formatted, train_of(formatted)
+    code = [line.split("  #")[0] for line in train_of(formatted).splitlines()]
+    assert max(map(len, code)) <= MAX_WIDTH, train_of(formatted)
 
 
 def test_a_suppression_on_an_entry_line_of_a_wide_map_keeps_covering_it() -> None:
-    text = _train(f"    params {{ a: 0,  {SUPPRESS}\n      dsn: {URL}, {WIDE} }}\n    seed 1\n")
+    text = train(f"    params {{ a: 0,  {SUPPRESS}\n      dsn: {URL}, {WIDE} }}\n    seed 1\n")
     assert [d.code for d in check(text)] == []
-    formatted = _assert_fmt_keeps_meaning(text)
+    formatted = assert_fmt_keeps_meaning(text)
     assert [d.code for d in check(formatted)] == []
 
 
@@ -253,10 +207,10 @@ def _train_bodies(draw: st.DrawFn) -> str:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_train_bodies())
 def test_fmt_of_wide_statements_is_stable_and_keeps_the_report(body: str) -> None:
-    text = _train(body)
+    text = train(body)
     assume(parse_text(text, "x.pipe").module is not None)
-    formatted = _assert_fmt_keeps_meaning(text)
-    for line in _train_of(formatted).splitlines():
+    formatted = assert_fmt_keeps_meaning(text)
+    for line in train_of(formatted).splitlines():
         code = line.split("  #")[0]
         if "; " not in code and '"' not in code:  # a long string may stay wide
             assert len(code) <= MAX_WIDTH, formatted
