@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -216,3 +217,9 @@ def signal_once_fitting(folder: Path, proc: subprocess.Popen, signum: int) -> tu
         return proc.communicate(timeout=120)
     finally:
         proc.kill()
+
+
+def pipec(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m pipec ARGS` in `cwd`, its output captured as text."""
+    return subprocess.run([sys.executable, "-m", "pipec", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=600)

@@ -10,8 +10,6 @@ import json
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from conftest import REPO
-from model.project import latest_record, program, write_project
+from model.project import latest_record, pipec, program, write_project
 from pipec.stdlib.runtime.evaluation import evaluate_model, feature_compatibility
 from pipec.stdlib.runtime.modeling import frame
 
@@ -177,11 +175,6 @@ def test_a_champion_entry_without_kinds_adds_no_feature() -> None:
 
 
 # `pipec run`: a project whose champion is a project class ------------------------------
-def pipec(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipec", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=600)
-
-
 @pytest.fixture(scope="module")
 def champion_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The spend project whose v1, in production, is `qa_champion_own.Own`."""

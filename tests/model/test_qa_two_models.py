@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from model.project import add_second_model, write_project
+from model.project import add_second_model, pipec, write_project
 
 # The second model's own register and deploy stages, in a registry folder of its own.
 OTHER_RELEASE = ('  register other {\n    owner platform\n    registry local "registry_other/"\n'
                  '  }\n\n  deploy other {\n    owner serving\n  }\n\n')
-
-
-def pipec(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipec", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=600)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO / ".." / "shared"
@@ -35,3 +38,12 @@ def catalogue_codes() -> list[str]:
     if rules_md.is_file():
         return re.findall(r"^\| ([A-Z]+\d{3}) \|", rules_md.read_text("utf-8"), re.MULTILINE)
     return list(CATALOGUE)
+
+
+@pytest.fixture
+def fraud_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the fraud example (risk high, its evaluate stage approved by `risk`),
+    the current directory."""
+    shutil.copytree(REPO / "examples" / "fraud", tmp_path / "fraud")
+    monkeypatch.chdir(tmp_path / "fraud")
+    return tmp_path / "fraud"

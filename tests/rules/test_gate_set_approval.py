@@ -5,12 +5,9 @@ RETRAIN003, the approval stage and the manifest), checked where the set is used
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
-from conftest import EXAMPLES
 from pipec.check import compile
 from pipec.fmt import format_module
 from pipec.manifest import build_manifest
@@ -19,24 +16,16 @@ from pipec.parser import parse_text
 OWN_LINE = "    approval by risk\n"
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The fraud example (risk high, its evaluate stage approved by `risk`)."""
-    shutil.copytree(EXAMPLES / "fraud", tmp_path / "fraud")
-    monkeypatch.chdir(tmp_path / "fraud")
-    return tmp_path / "fraud"
-
-
-def _checked(project: Path, standards: str, stage_lines: str = "") -> Any:
+def _checked(fraud_project: Path, standards: str, stage_lines: str = "") -> Any:
     """The fraud example with its own `approval by risk` replaced by `stage_lines` and a
     `use` of each gate set in `standards.pipe` (`standards`)."""
-    (project / "standards.pipe").write_text(standards, "utf-8")
-    text = (project / "fraud.pipe").read_text("utf-8")
+    (fraud_project / "standards.pipe").write_text(standards, "utf-8")
+    text = (fraud_project / "fraud.pipe").read_text("utf-8")
     assert OWN_LINE in text
     uses = "".join(f"    use {name}\n" for name in _set_names(standards))
     text = 'import "standards.pipe"\n' + text.replace(OWN_LINE, uses + stage_lines)
-    (project / "p.pipe").write_text(text, "utf-8")
-    return compile(project / "p.pipe")
+    (fraud_project / "p.pipe").write_text(text, "utf-8")
+    return compile(fraud_project / "p.pipe")
 
 
 def _set_names(standards: str) -> list[str]:
@@ -47,10 +36,10 @@ def _codes(program: Any) -> list[str]:
     return sorted(d.code for d in program.diagnostics)
 
 
-def test_a_set_s_approval_is_the_stage_s_approval(project: Path) -> None:
-    own = compile(project / "fraud.pipe")
+def test_a_set_s_approval_is_the_stage_s_approval(fraud_project: Path) -> None:
+    own = compile(fraud_project / "fraud.pipe")
     assert own.diagnostics == []
-    program = _checked(project, "gates standards {\n  approval by risk\n}\n")
+    program = _checked(fraud_project, "gates standards {\n  approval by risk\n}\n")
     assert program.diagnostics == []  # GATE004 and RETRAIN003 are satisfied by the set
     assert sorted(program.graph.edges) == sorted(own.graph.edges)
     assert program.stages["approval.fraud_gbm"].owner == "risk"
@@ -59,15 +48,15 @@ def test_a_set_s_approval_is_the_stage_s_approval(project: Path) -> None:
     assert evaluate["approval_by"] == "risk"
 
 
-def test_without_any_approval_a_high_risk_stage_is_refused(project: Path) -> None:
-    program = _checked(project, "gates standards {\n  primary roc_auc >= 0.85\n}\n")
+def test_without_any_approval_a_high_risk_stage_is_refused(fraud_project: Path) -> None:
+    program = _checked(fraud_project, "gates standards {\n  primary roc_auc >= 0.85\n}\n")
     assert _codes(program) == ["GATE004"]
 
 
-def test_a_set_s_approver_is_checked_where_the_set_is_used(project: Path) -> None:
+def test_a_set_s_approver_is_checked_where_the_set_is_used(fraud_project: Path) -> None:
     """The model's own team approving it, and a team the program does not declare, are
     reported at the stage's `use` line, naming the set's line."""
-    program = _checked(project, "gates standards {\n  approval by ml_fraud\n}\n"
+    program = _checked(fraud_project, "gates standards {\n  approval by ml_fraud\n}\n"
                                 "gates other {\n  approval by nobody\n}\n"
                                 "gates more {\n  primary roc_auc >= 0.85\n}\n",
                        "    approval by ml_fraud\n")
@@ -79,8 +68,8 @@ def test_a_set_s_approver_is_checked_where_the_set_is_used(project: Path) -> Non
     assert own002.span.file.endswith("p.pipe") and own002.span.line > 90
 
 
-def test_two_teams_are_one_too_many(project: Path) -> None:
-    program = _checked(project, "gates standards {\n  approval by risk\n}\n",
+def test_two_teams_are_one_too_many(fraud_project: Path) -> None:
+    program = _checked(fraud_project, "gates standards {\n  approval by risk\n}\n",
                        "    approval by fraud_product\n")
     # GATE009 too: `fraud_product` has no risk role, which a `risk high` model needs.
     assert _codes(program) == ["GATE009", "GATE012"]
@@ -88,13 +77,13 @@ def test_two_teams_are_one_too_many(project: Path) -> None:
     assert diagnostic.message.startswith(
         "`evaluate.fraud_gbm` needs approval by `fraud_product` and by `risk` "
         "(gate set `standards`, standards.pipe:2:3)")
-    same = _checked(project, "gates standards {\n  approval by risk\n}\n",
+    same = _checked(fraud_project, "gates standards {\n  approval by risk\n}\n",
                     "    approval by risk\n")
     assert same.diagnostics == []
 
 
-def test_two_sets_that_disagree_are_reported_at_the_second_use(project: Path) -> None:
-    program = _checked(project, "gates first {\n  approval by risk\n}\n"
+def test_two_sets_that_disagree_are_reported_at_the_second_use(fraud_project: Path) -> None:
+    program = _checked(fraud_project, "gates first {\n  approval by risk\n}\n"
                                 "gates second {\n  approval by fraud_product\n}\n")
     assert _codes(program) == ["GATE009", "GATE012"]
     (diagnostic,) = [d for d in program.diagnostics if d.code == "GATE012"]
@@ -108,8 +97,8 @@ def test_fmt_keeps_a_set_s_approval() -> None:
     assert format_module(result.module, text) == text
 
 
-def test_two_own_lines_are_p003_not_gate012(project: Path) -> None:
+def test_two_own_lines_are_p003_not_gate012(fraud_project: Path) -> None:
     """The same mistake is said once (GATE009: `fraud_product` has no risk role)."""
-    program = _checked(project, "gates standards {\n  primary roc_auc >= 0.85\n}\n",
+    program = _checked(fraud_project, "gates standards {\n  primary roc_auc >= 0.85\n}\n",
                        "    approval by risk\n    approval by fraud_product\n")
     assert _codes(program) == ["GATE009", "P003"]

@@ -6,14 +6,12 @@ the set may hold (GATE004, RETRAIN003). The run waits for the set's approver too
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES
 from model.project import write_project
 from pipec.check import compile
 from pipec.manifest import build_manifest
@@ -22,23 +20,15 @@ OWN_LINE = "    approval by risk\n"
 SCHEDULE = '  retrain scheduled "0 3 * * *"\n'
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The fraud example (risk high, its evaluate stage approved by `risk`)."""
-    shutil.copytree(EXAMPLES / "fraud", tmp_path / "fraud")
-    monkeypatch.chdir(tmp_path / "fraud")
-    return tmp_path / "fraud"
-
-
-def _checked(project: Path, standards: str, stage_lines: str, retrain: str = SCHEDULE) -> Any:
+def _checked(fraud_project: Path, standards: str, stage_lines: str, retrain: str = SCHEDULE) -> Any:
     """The fraud example, importing `standards.pipe` (`standards`), with its own
     `approval by risk` replaced by `stage_lines` and its `retrain` line by `retrain`."""
-    (project / "standards.pipe").write_text(standards, "utf-8")
-    text = (project / "fraud.pipe").read_text("utf-8")
+    (fraud_project / "standards.pipe").write_text(standards, "utf-8")
+    text = (fraud_project / "fraud.pipe").read_text("utf-8")
     assert OWN_LINE in text and SCHEDULE in text
     text = text.replace(OWN_LINE, stage_lines).replace(SCHEDULE, retrain)
-    (project / "p.pipe").write_text('import "standards.pipe"\n' + text, "utf-8")
-    return compile(project / "p.pipe")
+    (fraud_project / "p.pipe").write_text('import "standards.pipe"\n' + text, "utf-8")
+    return compile(fraud_project / "p.pipe")
 
 
 def _codes(program: Any) -> list[str]:
@@ -49,11 +39,11 @@ def _evaluate_entry(program: Any) -> dict[str, Any]:
     return next(s for s in build_manifest(program)["stages"] if s["id"] == "evaluate.fraud_gbm")
 
 
-def test_a_suppressed_gate012_keeps_the_set_s_approver(project: Path) -> None:
+def test_a_suppressed_gate012_keeps_the_set_s_approver(fraud_project: Path) -> None:
     """The set's `approval by risk` is the standard: a stage's own line naming another
     team, let through by a suppression, does not replace it (the approval stage, its
     owner and the manifest name the set's team)."""
-    program = _checked(project, "gates standards {\n  approval by risk\n}\n",
+    program = _checked(fraud_project, "gates standards {\n  approval by risk\n}\n",
                        "    use standards\n    approval by fraud_product  "
                        "# pipec: ignore[GATE012] our product team signs off\n")
     assert "GATE012" not in _codes(program)
@@ -64,18 +54,18 @@ def test_a_suppressed_gate012_keeps_the_set_s_approver(project: Path) -> None:
     assert approval["approver"] == "risk"
 
 
-def test_two_lines_in_one_set_are_p003_not_also_gate012(project: Path) -> None:
+def test_two_lines_in_one_set_are_p003_not_also_gate012(fraud_project: Path) -> None:
     """The same mistake is said once, as for two own lines (GATE009: `fraud_product` has
     no risk role, which a `risk high` model needs)."""
-    program = _checked(project, "gates twice {\n  approval by risk\n"
+    program = _checked(fraud_project, "gates twice {\n  approval by risk\n"
                                 "  approval by fraud_product\n}\n", "    use twice\n")
     assert _codes(program) == ["GATE009", "P003"], program.diagnostics
 
 
-def test_gate012_names_the_set_that_holds_the_line(project: Path) -> None:
+def test_gate012_names_the_set_that_holds_the_line(fraud_project: Path) -> None:
     """A line reached through another set names the set it is in, and two sets that
     disagree are not told to remove a stage's own line they do not have."""
-    program = _checked(project, "gates reviewed {\n  approval by risk\n}\n"
+    program = _checked(fraud_project, "gates reviewed {\n  approval by risk\n}\n"
                                 "gates wrapper {\n  use reviewed\n}\n"
                                 "gates product {\n  approval by fraud_product\n}\n",
                        "    use wrapper\n    use product\n")
@@ -90,13 +80,13 @@ def test_gate012_names_the_set_that_holds_the_line(project: Path) -> None:
 
 @pytest.mark.parametrize("retrain", [SCHEDULE, "  retrain triggered on new_snapshot\n"],
                          ids=["scheduled", "triggered"])
-def test_an_undeclared_set_may_hold_the_approval(project: Path, retrain: str) -> None:
+def test_an_undeclared_set_may_hold_the_approval(fraud_project: Path, retrain: str) -> None:
     """`use standardz` (a typo) is T001: GATE004, and RETRAIN003 for a pipeline that
     retrains on its own, would only echo it, as the set may hold the approval."""
-    program = _checked(project, "gates standards {\n  approval by risk\n}\n",
+    program = _checked(fraud_project, "gates standards {\n  approval by risk\n}\n",
                        "    use standardz\n", retrain)
     assert _codes(program) == ["T001"], program.diagnostics
-    declared = _checked(project, "gates standards {\n  primary roc_auc >= 0.85\n}\n",
+    declared = _checked(fraud_project, "gates standards {\n  primary roc_auc >= 0.85\n}\n",
                         "    use standards\n", retrain)
     expected = ["GATE004"] if retrain == SCHEDULE else ["GATE004", "RETRAIN003"]
     assert _codes(declared) == expected, declared.diagnostics
