@@ -309,13 +309,13 @@ class _Formatter:
         if listing is None or not self._spread(listing[1], line):
             self._emit(line, self._trailing(first, until))
             return
-        others = "; ".join(render_inline(stmt) for stmt in group if stmt is not spread)
-        if spread is group[0]:  # `params {`, its entries, then `}; seed 1  # pipec: ...`
-            self._entries(INDENT * depth + listing[0], listing[1], depth, until,
-                          after="; " + others)
-        else:  # `seed 1; params {  # pipec: ...`, its entries, then `}`
-            self._entries(INDENT * depth + others + "; " + listing[0], listing[1], depth,
-                          until)
+        # `seed 1; params {`, its entries, then `}; seed 2`: the suppression stays after
+        # the opening bracket when it is the last, else after the closing one.
+        at = next(i for i, stmt in enumerate(group) if stmt is spread)
+        before = "".join(render_inline(stmt) + "; " for stmt in group[:at])
+        after = "".join("; " + render_inline(stmt) for stmt in group[at + 1:])
+        self._entries(INDENT * depth + before + listing[0], listing[1], depth, until,
+                      after=after)
 
     def _statement(self, stmt: n.Stmt, depth: int, next_line: int) -> None:
         self._leading(stmt.span.line, depth)
@@ -495,13 +495,15 @@ def _line_ends(body: Sequence[n.Stmt]) -> list[int]:
 def _spreadable(group: Sequence[n.Stmt]) -> n.Stmt | None:
     """The statement of a group written on one line whose map or list may be laid out
     one entry per line while a suppression on the group's line still covers them all:
-    the first, when it is wrapped onto the line the others start on (the suppression
-    stays after its closing bracket), else the last (the suppression stays after its
-    opening bracket). Spreading one in the middle would move the statements after it
-    off the suppression's line."""
+    the one wrapped onto the line the others start on, the last on the group's first
+    line (the suppression stays after its closing bracket, which covers that first
+    line), else the last (the suppression stays after its opening bracket). Spreading
+    any other would move the statements after it off the suppression's line, and a
+    second fmt would choose as the first did only with these."""
     first, last = group[0], group[-1]
     if first.span.line < last.span.line:
-        return first if _listing(first) is not None else None
+        wrapped = [stmt for stmt in group if stmt.span.line == first.span.line][-1]
+        return wrapped if _listing(wrapped) is not None else None
     return last if _listing(last) is not None else None
 
 

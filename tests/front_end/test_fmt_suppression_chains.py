@@ -89,3 +89,20 @@ def test_a_statement_covered_only_in_part_is_not_joined() -> None:
     assert "SEC001" in [d.code for d in check(text)]
     formatted = assert_fmt_keeps_meaning(text)
     assert "SEC001" in [d.code for d in check(formatted)], formatted
+
+
+def test_a_wide_line_wrapping_after_several_statements_is_spread_at_the_wrap() -> None:
+    """Statements before a wrapped map on its first line, one after its closing bracket
+    and the suppression there: joined on one line it was too wide, and a second fmt
+    spread the last map (the one `_spreadable` picks on one line), so fmt was not
+    stable. The map that wraps is spread at once, the suppression staying on the line of
+    its closing bracket, which covers the statements on its first line too."""
+    nested = "params { e: { f: { g: 1 } }, h: 2, option_name: 3 }"
+    text = train(f"    {SECRET}; {nested}; resources {{ cpu: 1\n    }}; features [h.a7]"
+                 f"  {SUPPRESS}\n    seed 1\n")
+    assert [d.code for d in check(text)] == []
+    formatted = assert_fmt_keeps_meaning(text)
+    assert (f"    {SECRET}; {nested}; resources {{\n      cpu: 1\n"
+            f"    }}; features [h.a7]  {SUPPRESS}\n") in train_of(formatted), \
+        train_of(formatted)
+    assert [d.code for d in check(formatted)] == [], formatted
