@@ -23,6 +23,13 @@ types a reader of the file would give it, as pandas' `read_csv` does:
   or without a UTC offset (then cast by the same rule as a declared timestamp).
 - else `string`. A column with no value at all stays `string`.
 
+The markers pandas' `read_csv` takes for a missing value (`NA`, `N/A`, `NULL`, `None`,
+`#N/A`, `<NA>`, `NaN`, ... with blanks around them) are missing values in a column of
+any other type, declared or inferred (`missing_marked`): R and spreadsheets write a
+missing number as `NA`, and a column of numbers with one stayed text, or was a type
+error when declared a number. In a `string` or `category` column they stay the text
+they are, unlike pandas: `NA` is Namibia's country code and `None` a word.
+
 Thousands separators (`1,234.5`) are not numbers here, as in pandas without
 `thousands=","`: such a column is text. The source's `time` column is a `timestamp`
 whatever its values, so a value that is not one is a type error (the validate stage's
@@ -75,6 +82,20 @@ def _matches(pattern: str) -> Callable[[str], str]:
     return lambda col: f"regexp_full_match(lower({col}), {padded})"
 
 
+# pandas' default `na_values` (pandas/_libs/parsers.pyx, STR_NA_VALUES), but the empty
+# string, which DuckDB's reader already makes NULL. Matched exactly, as pandas does.
+MISSING_MARKERS = ("#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
+                   "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a",
+                   "nan", "null")
+_MARKERS = ", ".join(literal(marker) for marker in MISSING_MARKERS)
+
+
+def missing_marked(col: str) -> str:
+    """SQL: the text `col`, NULL where it is a marker of a missing value (blanks around
+    it allowed, as around any value)."""
+    return f"CASE WHEN {unpadded(col)} IN ({_MARKERS}) THEN NULL ELSE {col} END"
+
+
 def unpadded(col: str) -> str:
     """SQL: the text `col` without the blanks around it (tabs and line breaks too)."""
     return rf"regexp_replace({col}, '^\s+|\s+$', '', 'g')"
@@ -108,14 +129,15 @@ def inferred_types(con: duckdb.DuckDBPyConnection, table: str, columns: list[str
     """Column name -> declared type for the all-text `columns` of `table`; `cast(col,
     kind)` is the SQL that makes a text value of that kind, NULL when it is not one (so
     an int out of BIGINT's range is no int). One scan counts, per column and kind, the
-    values that are not of that kind. The source's `time_col` is a time and its `entity`
-    text, whatever their values (see the module's docstring)."""
+    values that are not of that kind, a marker of a missing value being none. The
+    source's `time_col` is a time and its `entity` text, whatever their values (see the
+    module's docstring)."""
     if not columns:
         return {}
-    tests = [f"count(*) FILTER (WHERE {ident(c)} IS NOT NULL AND NOT coalesce("
-             f"{test(ident(c))} AND {cast(ident(c), kind)} IS NOT NULL, FALSE))"
-             for c in columns for kind, test in _KINDS]
-    present = [f"count({ident(c)})" for c in columns]
+    tests = [f"count(*) FILTER (WHERE {c} IS NOT NULL AND NOT coalesce("
+             f"{test(c)} AND {cast(c, kind)} IS NOT NULL, FALSE))"
+             for c in _marked(columns) for kind, test in _KINDS]
+    present = [f"count({c})" for c in _marked(columns)]
     counts = con.execute(f"SELECT {', '.join(tests + present)} FROM {ident(table)}").fetchall()[0]
     types = {}
     for i, column in enumerate(columns):
@@ -128,3 +150,9 @@ def inferred_types(con: duckdb.DuckDBPyConnection, table: str, columns: list[str
     if entity in types and entity != time_col:
         types[entity] = "string"
     return types
+
+
+def _marked(columns: list[str]) -> list[str]:
+    """SQL of each text column's values with the markers of a missing value NULL: they
+    say nothing of the column's type (`1, NA, 3` is a column of ints)."""
+    return [missing_marked(ident(c)) for c in columns]

@@ -15,6 +15,9 @@ the NULLs). The report gives the first few bad values of a column in the file's 
 each with where it first is: the line of a csv file (the header is line 1), the row
 index of a parquet file (from 0). Text is cast only when written in a notation of its
 type (csv_types.py).
+Text that marks a missing value (`NA`, `N/A`, `NULL`, ..., pandas' markers; see
+csv_types.py) is a missing value in a column of any type but `string` and `category`,
+not a type error.
 A float NaN (parquet NaN, CSV `NaN`) is a missing value, as in pandas: it becomes NULL
 (not a type error), so `require`, `completeness`, `range`, labels and features all see
 it as missing. Left as NaN it would pass `range x >= 0` (SQL orders NaN above every
@@ -43,7 +46,7 @@ from typing import IO, Any
 
 import duckdb
 
-from .csv_types import inferred_types, unpadded, written_as
+from .csv_types import inferred_types, missing_marked, unpadded, written_as
 from .dates import snapshot_end, sql_us, to_us
 from .db import BIGINT_INTEGERS, ident, literal
 from .errors import SourceError
@@ -522,12 +525,18 @@ def _uncastable(column: dict[str, Any]) -> str | None:
 
 
 def _read_value(column: dict[str, Any]) -> str:
-    """SQL of a declared column's value as read, a float NaN being a missing value."""
+    """SQL of a declared column's value as read, a float NaN, and the text marking a
+    missing value in a column of neither text type, being a missing value."""
     col = ident(column["name"])
-    return _missing_nan(col) if column["raw"] in _FLOATS else col
+    if column["raw"] in _FLOATS:
+        return _missing_nan(col)
+    if column["raw"] == "VARCHAR" and column["type"] not in _TEXT_TYPES:
+        return missing_marked(col)
+    return col
 
 
 _FLOATS = frozenset({"FLOAT", "DOUBLE"})
+_TEXT_TYPES = frozenset({"string", "category"})
 
 
 def _missing_nan(expr: str) -> str:
