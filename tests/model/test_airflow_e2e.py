@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 from backends.backend_helpers import airflow_stages, module_constants
 from model.project import program, write_project
-from support.airflow_env import airflow_env, airflow_python, run_dags_test
+from support.airflow_env import airflow_env, airflow_python, migrated_home, run_dags_test
 
 QUESTIONS = ("1. which data snapshot", "2. which label window", "3. which feature versions",
              "4. which parameters", "5. which image", "6. which code commit",
@@ -167,9 +167,7 @@ def run_answering(dags: Path, home: Path, option: str, project: Path,
     assert python is not None
     env = airflow_env(home, dags)
     airflow = str(python.parent / "airflow")
-    migrate = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True,
-                             text=True, timeout=300)
-    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    migrated_home(home, env)
     log = home / "dags-test.log"
     with log.open("w") as out:
         proc = subprocess.Popen([airflow, "dags", "test", "spend"], env=env, stdout=out,
