@@ -193,8 +193,8 @@ def flights_targets(ratio: float, noop_ratio: float) -> list[Target]:
         Target("`pipec run` flights vs hand-written script", f"<= {RUN_TARGET:g}x",
                fmt_x(ratio), ratio <= RUN_TARGET,
                "" if ratio <= RUN_TARGET else "the same model fit, latency loop and "
-               "imports take most of both runs; what pipec adds (~3.5 s on the AMD EPYC of "
-               "earlier runs, ~5 s on an Intel Xeon) is its own work: bootstrap 95% "
+               "imports take most of both runs; what pipec adds (~3.5 s and ~7.4 s on two AMD "
+               "EPYC machines, ~5 s on an Intel Xeon) is its own work: bootstrap 95% "
                "intervals for every metric and slice (~1.3 s), storing, hashing and "
                "re-reading every intermediate table as parquet (~1.5 s, ~1 s of it parquet "
                "encoding: what makes a re-run cached and every artifact traceable; not "
@@ -216,8 +216,8 @@ LIMITS = {
                   "of the key's 64-bit hashes, with DuckDB's partitioned aggregation); "
                   "what remains is that distinct count over 10M keys, a hash table of 10M "
                   "entries that any exact duplicate check pays",
-    "point-in-time features": "the ratio moves with the CPU: the same code measured 5.37x "
-                              "and 4.95x on the AMD EPYC of earlier runs, 4.09x to 4.98x on "
+    "point-in-time features": "the ratio moves with the CPU: the same code measured 4.81x "
+                              "to 5.37x on AMD EPYC machines, 4.09x to 4.98x on "
                               "an Intel Xeon. DuckDB's part (timed on the EPYC): its RANGE-frame "
                               "window (~1.5 s at 10M: a sort, "
                               "then a frame search and a segment tree; the sum and both "
