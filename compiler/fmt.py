@@ -20,8 +20,9 @@ statement it is on or above (see `pipec.suppress`), and fmt keeps each comment o
 above the statements it was on or above. Where a suppression sits on a line shared by
 several statements, fmt keeps them on that line (`owner ml; on_failure warn  # pipec:
 ignore[...]`): split apart, one comment could not cover them all. The map or list of the
-last of them (or of the first, when the others follow its closing bracket) is still laid
-out one entry per line when too wide (`seed 1; params {  # pipec: ignore[...]`).
+last of them (or of the one wrapped onto the line the others start on, which then follow
+its closing bracket) is still laid out one entry per line when too wide (`seed 1; params {
+# pipec: ignore[...]`).
 Width is counted in terminal columns (a CJK character takes two).
 """
 

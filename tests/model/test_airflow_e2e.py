@@ -167,7 +167,7 @@ def run_answering(dags: Path, home: Path, option: str, project: Path,
     assert python is not None
     env = airflow_env(home, dags)
     airflow = str(python.parent / "airflow")
-    migrated_home(home, env)
+    migrated_home(home)
     log = home / "dags-test.log"
     with log.open("w") as out:
         proc = subprocess.Popen([airflow, "dags", "test", "spend"], env=env, stdout=out,

@@ -29,6 +29,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROBE = Path(__file__).resolve().with_name("dagbag_probe.py")
 DEFAULT_VENV = ".venv-airflow"
+_DATABASE = "airflow.db"  # the SQLite metadata database, in AIRFLOW_HOME
 
 
 class AirflowUnavailable(RuntimeError):
@@ -113,7 +114,7 @@ def airflow_env(
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(Path(dag_folder).resolve()),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{Path(home) / 'airflow.db'}",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{Path(home) / _DATABASE}",
             "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
         }
     )
@@ -123,25 +124,22 @@ def airflow_env(
 _template_db: Path | None = None  # this process's migrated metadata database
 
 
-def migrated_home(home: str | os.PathLike[str], env: dict[str, str]) -> None:
-    """Give `home` (the AIRFLOW_HOME of `env`) a migrated metadata database. The first
-    call in a process runs ``airflow db migrate`` on a template; later calls copy its
-    SQLite file (milliseconds; the migration takes seconds and ran for every DAG run)."""
+def migrated_home(home: str | os.PathLike[str]) -> None:
+    """Give the AIRFLOW_HOME `home` a migrated metadata database. The first call in a
+    process runs ``airflow db migrate`` on a template home; later calls copy its SQLite
+    file (milliseconds; the migration takes seconds and ran for every DAG run)."""
     global _template_db
     if _template_db is None:
         template = Path(tempfile.mkdtemp(prefix="pipec-airflow-template-"))
         atexit.register(shutil.rmtree, template, True)
-        database = template / "airflow.db"
         migrate = subprocess.run(
             [str(_require_python().parent / "airflow"), "db", "migrate"],
-            env=env | {"AIRFLOW_HOME": str(template),
-                       "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{database}"},
-            capture_output=True, text=True, timeout=300,
+            env=airflow_env(template, template), capture_output=True, text=True, timeout=300,
         )
         if migrate.returncode != 0:
             raise RuntimeError(f"airflow db migrate failed:\n{migrate.stdout}\n{migrate.stderr}")
-        _template_db = database
-    shutil.copyfile(_template_db, Path(home) / "airflow.db")
+        _template_db = template / _DATABASE
+    shutil.copyfile(_template_db, Path(home) / _DATABASE)
 
 
 # Answers human-approval (HITL) tasks of one DAG from outside ``airflow dags test``, the way
@@ -234,7 +232,7 @@ def run_dags_test(
     started = time.monotonic()
     approver = None
     try:
-        migrated_home(home, env)
+        migrated_home(home)
         if answer is not None:
             approver = subprocess.Popen(
                 [str(python), "-c", _APPROVER, dag_id, answer, str(timeout)],
